@@ -1,0 +1,480 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Mode says what a Cache does with calls.
+type Mode int
+
+const (
+	// ModeOn serves hits and stores misses. It is the default.
+	ModeOn Mode = iota
+	// ModeOff computes every call and touches nothing on disk.
+	ModeOff
+	// ModeRefresh computes every call and overwrites its entry.
+	ModeRefresh
+	// ModeReadOnly serves hits and never writes: misses are computed and
+	// not stored, and Remove and Clear fail with ErrReadOnly.
+	ModeReadOnly
+)
+
+var modeNames = []string{"on", "off", "refresh", "readonly"}
+
+func (m Mode) String() string {
+	if m < 0 || int(m) >= len(modeNames) {
+		return "Mode(" + strconv.Itoa(int(m)) + ")"
+	}
+	return modeNames[m]
+}
+
+// ParseMode parses the spelling of a mode used by CACHEGEN_MODE.
+func ParseMode(s string) (Mode, error) {
+	if i := slices.Index(modeNames, s); i >= 0 {
+		return Mode(i), nil
+	}
+	return ModeOff, fmt.Errorf("unknown cache mode %q: want one of on, off, refresh, readonly", s)
+}
+
+// ErrReadOnly is returned by Remove, Invalidate and Clear on a cache
+// opened in ModeReadOnly.
+var ErrReadOnly = errors.New("cache is read-only")
+
+// ErrBadKey is returned by Remove for a string that is not a key.
+var ErrBadKey = errors.New("malformed cache key: want 16 lowercase hex digits")
+
+// An Option configures a Cache opened with Open.
+type Option func(*config)
+
+type config struct {
+	mode    Mode
+	logger  *slog.Logger
+	verbose bool
+}
+
+// WithMode sets the cache's mode; the default is ModeOn.
+func WithMode(m Mode) Option { return func(c *config) { c.mode = m } }
+
+// WithLogger sets where the cache reports warnings and, when verbose, each
+// hit and miss. The default writes plain lines to standard error.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithVerbose makes the cache log a line for every hit and miss, as the
+// reference CacheManager prints them.
+func WithVerbose(v bool) Option { return func(c *config) { c.verbose = v } }
+
+// Cache stores the results of calls in a directory, one file per call.
+//
+// A Cache is safe for concurrent use by multiple goroutines, and several
+// processes may share one directory: entries are written whole by rename,
+// and every load verifies what it reads, so a reader never sees a partial
+// or foreign entry. Within one process, concurrent calls with the same key
+// compute once.
+type Cache struct {
+	dir     string
+	mode    Mode
+	log     *slog.Logger
+	verbose bool
+	disk    diskStore
+	flights flights
+	now     func() time.Time
+
+	hits, misses, computations, storeErrors, corrupt, keyErrors atomic.Int64
+	bytesRead, bytesWritten                                     atomic.Int64
+	warnedStore                                                 atomic.Bool
+}
+
+// Open returns a cache that keeps its entries in dir, creating dir (mode
+// 0700) unless the mode is ModeOff or ModeReadOnly.
+func Open(dir string, opts ...Option) (*Cache, error) {
+	cfg := config{mode: ModeOn}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.mode < ModeOn || cfg.mode > ModeReadOnly {
+		return nil, fmt.Errorf("cachegen: invalid mode %v", cfg.mode)
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.New(newLineHandler(os.Stderr))
+	}
+	c := &Cache{dir: dir, mode: cfg.mode, log: cfg.logger, verbose: cfg.verbose, disk: diskStore{dir}, now: time.Now}
+	if cfg.mode == ModeOff {
+		return c, nil
+	}
+	if dir == "" {
+		return nil, errors.New("cachegen: empty cache directory")
+	}
+	if cfg.mode == ModeReadOnly {
+		return c, nil
+	}
+	if err := os.MkdirAll(dir, dirPerm); err != nil {
+		return nil, fmt.Errorf("cachegen: cache directory: %w", err)
+	}
+	readme := filepath.Join(dir, readmeName)
+	if _, err := os.Stat(readme); errors.Is(err, fs.ErrNotExist) {
+		// Best effort: the README only explains the directory to a person.
+		_ = os.WriteFile(readme, []byte(readmeContent), filePerm)
+	}
+	return c, nil
+}
+
+// Dir returns the directory the cache keeps its entries in.
+func (c *Cache) Dir() string { return c.dir }
+
+// Mode returns the cache's mode.
+func (c *Cache) Mode() Mode { return c.mode }
+
+// Environment variables read by Default.
+const (
+	EnvDir     = "CACHEGEN_DIR"
+	EnvMode    = "CACHEGEN_MODE"
+	EnvVerbose = "CACHEGEN_VERBOSE"
+)
+
+var defaultCache struct {
+	once sync.Once
+	c    atomic.Pointer[Cache]
+}
+
+// Default returns the cache that generated wrappers use. On first use it is
+// opened from the environment: CACHEGEN_DIR (default: the user cache
+// directory's cachegen folder), CACHEGEN_MODE (on, off, refresh, readonly;
+// default on) and CACHEGEN_VERBOSE=1. A bad value, or a directory that
+// cannot be made, is logged with what the variable allows, and the default
+// cache then computes every call: a misconfigured cache costs time, never a
+// crash or a wrong result. Default is safe for concurrent use.
+func Default() *Cache {
+	defaultCache.once.Do(func() {
+		if defaultCache.c.Load() == nil {
+			defaultCache.c.CompareAndSwap(nil, fromEnv(slog.New(newLineHandler(os.Stderr))))
+		}
+	})
+	return defaultCache.c.Load()
+}
+
+// SetDefault replaces the cache that Default returns.
+func SetDefault(c *Cache) {
+	defaultCache.c.Store(c)
+	defaultCache.once.Do(func() {})
+}
+
+// DefaultDir returns the directory Default uses: CACHEGEN_DIR, or the
+// cachegen folder of the user cache directory.
+func DefaultDir() (string, error) {
+	if d := os.Getenv(EnvDir); d != "" {
+		return d, nil
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("%s is not set and there is no user cache directory (%v): set %s to a directory", EnvDir, err, EnvDir)
+	}
+	return filepath.Join(base, "cachegen"), nil
+}
+
+// fromEnv opens a cache configured by the environment, falling back to
+// ModeOff with a logged error when the configuration is unusable.
+func fromEnv(logger *slog.Logger) *Cache {
+	off := &Cache{mode: ModeOff, log: logger, now: time.Now}
+	var opts []Option
+	opts = append(opts, WithLogger(logger))
+	if s := os.Getenv(EnvMode); s != "" {
+		m, err := ParseMode(s)
+		if err != nil {
+			logger.Error(fmt.Sprintf("%s=%q is not a mode: set it to on, off, refresh or readonly; computing every call without the cache", EnvMode, s))
+			return off
+		}
+		opts = append(opts, WithMode(m))
+	}
+	if s := os.Getenv(EnvVerbose); s != "" {
+		v, err := strconv.ParseBool(s)
+		if err != nil {
+			logger.Error(fmt.Sprintf("%s=%q is not a boolean: set it to 1 or 0", EnvVerbose, s))
+		}
+		opts = append(opts, WithVerbose(v))
+	}
+	dir, err := DefaultDir()
+	if err != nil {
+		logger.Error(err.Error() + "; computing every call without the cache")
+		return off
+	}
+	c, err := Open(dir, opts...)
+	if err != nil {
+		logger.Error(fmt.Sprintf("%v (from %s): set %s to a directory you can write; computing every call without the cache", err, EnvDir, EnvDir))
+		return off
+	}
+	return c
+}
+
+// Stats counts what a Cache did in this process.
+type Stats struct {
+	Hits         int64 // calls served from an entry
+	Misses       int64 // calls that found no usable entry
+	Computations int64 // times a compute function ran
+	StoreErrors  int64 // results that could not be stored (and were returned all the same)
+	Corrupt      int64 // entries rejected by a check: each was a miss
+	KeyErrors    int64 // calls whose arguments could not be keyed (computed, not cached)
+	BytesRead    int64 // entry bytes read by hits
+	BytesWritten int64 // entry bytes written by stores
+}
+
+// Stats returns the counters of the cache. It is safe to call concurrently
+// with calls.
+func (c *Cache) Stats() Stats {
+	return Stats{
+		Hits:         c.hits.Load(),
+		Misses:       c.misses.Load(),
+		Computations: c.computations.Load(),
+		StoreErrors:  c.storeErrors.Load(),
+		Corrupt:      c.corrupt.Load(),
+		KeyErrors:    c.keyErrors.Load(),
+		BytesRead:    c.bytesRead.Load(),
+		BytesWritten: c.bytesWritten.Load(),
+	}
+}
+
+// Entry is the metadata of one stored result.
+type Entry struct {
+	Key        string
+	Func       string
+	Version    int
+	Params     json.RawMessage // the canonical params as hashed (Python's JSON: may hold NaN or Infinity)
+	ComputedAt time.Time
+	Duration   time.Duration // how long compute took
+	Size       int64         // bytes on disk
+}
+
+// Do returns the result of compute for call: loaded from the cache when a
+// valid entry exists, else computed, stored and returned.
+//
+// Do never returns a wrong or partial result because of the cache: an entry
+// that fails any check is a miss. It never loses a computed result: a
+// failure to store it is logged and counted in Stats, and the result is
+// returned. An error from compute is returned as is, with compute's value,
+// and nothing is stored. Concurrent calls with the same key compute once;
+// a caller waiting for another's computation returns when its ctx is done.
+// A nil c means Default().
+func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Context) (T, error)) (T, error) {
+	if c == nil {
+		c = Default()
+	}
+	if c.mode == ModeOff {
+		c.computations.Add(1)
+		return compute(ctx)
+	}
+	id, err := call.identity()
+	if err != nil {
+		c.keyErrors.Add(1)
+		c.log.Warn(fmt.Sprintf("computing without the cache: %v", err))
+		c.computations.Add(1)
+		return compute(ctx)
+	}
+	tsum := typeSum(reflect.TypeFor[T]())
+	if c.mode != ModeRefresh {
+		if v, ok := load[T](c, id, call, tsum); ok {
+			return v, nil
+		}
+	}
+	c.misses.Add(1)
+	if c.verbose {
+		c.log.Info(fmt.Sprintf("[MISS] key=%s fn=%s computing…", id.key, call.Func))
+	}
+	for {
+		f, leader := c.flights.join(id.sum)
+		if leader {
+			c.flights.run(id.sum, f, func() (any, []byte, error) {
+				start := c.now()
+				v, err := compute(ctx)
+				took := c.now().Sub(start)
+				c.computations.Add(1)
+				if err != nil {
+					return v, nil, err
+				}
+				return v, c.store(id, call, tsum, start, took, v), nil
+			})
+			v, _ := f.value.(T)
+			return v, f.err
+		}
+		select {
+		case <-ctx.Done():
+			var zero T
+			return zero, ctx.Err()
+		case <-f.done:
+		}
+		if f.abandoned || isContextErr(f.err) && ctx.Err() == nil {
+			continue // the computing caller gave up or panicked: compute for this one
+		}
+		if f.payload != nil {
+			if v, err := decodeResult[T](f.payload); err == nil {
+				return v, nil
+			}
+		}
+		v, _ := f.value.(T)
+		return v, f.err
+	}
+}
+
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// load returns the stored result of id, if a valid, fresh entry exists.
+func load[T any](c *Cache, id identity, call Call, tsum [8]byte) (T, bool) {
+	var zero T
+	path := c.disk.path(id.key)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			c.log.Warn(fmt.Sprintf("reading cache entry: %v; computing", err))
+		}
+		return zero, false
+	}
+	h, _, payload, err := parseEntry(data)
+	if err == nil && h.sum != id.sum {
+		err = fmt.Errorf("%w: entry holds another call (a key prefix collision, or a moved file)", errCorrupt)
+	}
+	if err == nil && h.typeSum != tsum {
+		err = fmt.Errorf("%w: entry holds a result of another type (was the result type changed without a version bump?)", errCorrupt)
+	}
+	var v T
+	if err == nil {
+		if call.TTL > 0 && c.now().Sub(time.Unix(0, h.computedAt)) > call.TTL {
+			return zero, false // stale: recompute and replace
+		}
+		v, err = decodeResult[T](payload)
+		if err != nil {
+			err = fmt.Errorf("%w: payload: %v", errCorrupt, err)
+		}
+	}
+	if err != nil {
+		c.corrupt.Add(1)
+		c.log.Warn(fmt.Sprintf("%v: %s; computing it again", err, path))
+		return zero, false
+	}
+	c.hits.Add(1)
+	c.bytesRead.Add(int64(len(data)))
+	if c.verbose {
+		c.log.Info(fmt.Sprintf("[HIT] key=%s fn=%s computed %s (took %s)", id.key, call.Func,
+			time.Unix(0, h.computedAt).Format(time.RFC3339), roundDuration(time.Duration(h.duration))))
+	}
+	return v, true
+}
+
+// store encodes v and, unless the cache is read-only, writes its entry. It
+// returns the encoded payload, or nil if v could not be encoded.
+func (c *Cache) store(id identity, call Call, tsum [8]byte, start time.Time, took time.Duration, v any) []byte {
+	payload, err := encMode.Marshal(v)
+	if err == nil && c.mode != ModeReadOnly {
+		var data []byte
+		h := header{computedAt: start.UnixNano(), duration: int64(took), typeSum: tsum, sum: id.sum}
+		data, err = encodeEntry(h, meta{Func: call.Func, Version: call.Version, Params: id.canonical}, payload)
+		if err == nil {
+			err = c.disk.write(id.key, data)
+		}
+		if err == nil {
+			c.bytesWritten.Add(int64(len(data)))
+		}
+	}
+	if err != nil {
+		c.storeErrors.Add(1)
+		msg := fmt.Sprintf("could not store the result of %s (key %s), returning it uncached: %v", call.Func, id.key, err)
+		if c.warnedStore.CompareAndSwap(false, true) {
+			c.log.Warn(msg)
+		} else {
+			c.log.Debug(msg)
+		}
+	}
+	return payload
+}
+
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d
+}
+
+// Invalidate removes the entry of call, reporting whether there was one.
+func (c *Cache) Invalidate(call Call) (bool, error) {
+	id, err := call.identity()
+	if err != nil {
+		return false, err
+	}
+	return c.Remove(id.key)
+}
+
+// Remove removes the entry of key, reporting whether there was one.
+func (c *Cache) Remove(key string) (bool, error) {
+	if !ValidKey(key) {
+		return false, fmt.Errorf("%w: %q", ErrBadKey, key)
+	}
+	if err := c.writable(); err != nil {
+		return false, err
+	}
+	err := os.Remove(c.disk.path(key))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Clear removes every entry, and any temporary file a killed writer left.
+// Files in the directory that are not entries are left alone.
+func (c *Cache) Clear() error {
+	if err := c.writable(); err != nil {
+		return err
+	}
+	return c.disk.walk(func(path string, _ bool) error {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	})
+}
+
+func (c *Cache) writable() error {
+	switch c.mode {
+	case ModeReadOnly:
+		return ErrReadOnly
+	case ModeOff:
+		return errors.New("cache is off: nothing to remove")
+	}
+	return nil
+}
+
+// List returns the metadata of every valid entry, newest first. Entries
+// that fail their checks are left out.
+func (c *Cache) List() ([]Entry, error) {
+	if c.mode == ModeOff {
+		return nil, nil
+	}
+	var out []Entry
+	err := c.disk.walk(func(path string, isTemp bool) error {
+		if isTemp {
+			return nil
+		}
+		h, m, size, err := readMeta(path)
+		if err != nil {
+			return nil // removed meanwhile, or corrupt: not an entry
+		}
+		out = append(out, entryFromFile(h, m, size))
+		return nil
+	})
+	slices.SortStableFunc(out, func(a, b Entry) int { return b.ComputedAt.Compare(a.ComputedAt) })
+	return out, err
+}

@@ -1,0 +1,551 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+type mcResult struct {
+	Precision, Bias float64
+	Errors          []float64
+}
+
+// counter is a compute function that counts its runs.
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) fn(v mcResult) func(context.Context) (mcResult, error) {
+	return func(context.Context) (mcResult, error) {
+		c.n.Add(1)
+		return v, nil
+	}
+}
+
+func open(t *testing.T, opts ...Option) (*Cache, *bytes.Buffer) {
+	t.Helper()
+	return openDir(t, t.TempDir(), opts...)
+}
+
+func openDir(t *testing.T, dir string, opts ...Option) (*Cache, *bytes.Buffer) {
+	t.Helper()
+	var log syncBuffer
+	c, err := Open(dir, append([]Option{WithLogger(slog.New(newLineHandler(&log)))}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, &log.Buffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.Buffer.Write(p)
+}
+
+func mcCall(snr float64) Call {
+	return Call{Func: "example.com/sim.RunMonteCarlo", Version: 1, Params: map[string]any{"snr": snr, "nScenes": 1000, "seed": int64(42)}}
+}
+
+func TestDoMissThenHit(t *testing.T) {
+	c, _ := open(t)
+	var n counter
+	want := mcResult{Precision: 0.00326, Bias: -1e-5, Errors: []float64{1, 2}}
+	for i := range 3 {
+		got, err := Do(context.Background(), c, mcCall(300), n.fn(want))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !deepEqualBits(got, want) {
+			t.Fatalf("call %d: got %+v, want %+v", i, got, want)
+		}
+	}
+	if n.n.Load() != 1 {
+		t.Errorf("computed %d times, want 1", n.n.Load())
+	}
+	s := c.Stats()
+	if s.Hits != 2 || s.Misses != 1 || s.Computations != 1 || s.BytesWritten == 0 || s.BytesRead == 0 {
+		t.Errorf("stats %+v, want 2 hits, 1 miss, 1 computation, bytes read and written", s)
+	}
+}
+
+// The reference guide's fatal bug: a cache that ignores its inputs serves
+// the snr=300 result for snr=500.
+func TestDoDifferentInputsDifferentEntries(t *testing.T) {
+	c, _ := open(t)
+	var n counter
+	r300, _ := Do(context.Background(), c, mcCall(300), n.fn(mcResult{Precision: 1.0 / 300}))
+	r500, _ := Do(context.Background(), c, mcCall(500), n.fn(mcResult{Precision: 1.0 / 500}))
+	if r300.Precision == r500.Precision || n.n.Load() != 2 {
+		t.Fatalf("snr=500 served %v after snr=300 gave %v, computed %d times", r500.Precision, r300.Precision, n.n.Load())
+	}
+}
+
+func TestDoVersionBumpRecomputes(t *testing.T) {
+	c, _ := open(t)
+	var n counter
+	call := mcCall(300)
+	Do(context.Background(), c, call, n.fn(mcResult{Bias: 1}))
+	call.Version = 2
+	got, _ := Do(context.Background(), c, call, n.fn(mcResult{Bias: 2}))
+	if got.Bias != 2 || n.n.Load() != 2 {
+		t.Fatalf("after a version bump got bias %v, computed %d times; want a fresh computation", got.Bias, n.n.Load())
+	}
+}
+
+func TestDoDifferentFunctionsDifferentEntries(t *testing.T) {
+	c, _ := open(t)
+	a, b := mcCall(300), mcCall(300)
+	b.Func = "example.com/sim.Other"
+	Do(context.Background(), c, a, func(context.Context) (int, error) { return 1, nil })
+	got, _ := Do(context.Background(), c, b, func(context.Context) (int, error) { return 2, nil })
+	if got != 2 {
+		t.Fatalf("another function with the same params got %d, want its own result 2", got)
+	}
+}
+
+func TestDoComputeErrorIsReturnedAndNotStored(t *testing.T) {
+	c, _ := open(t)
+	boom := errors.New("boom")
+	v, err := Do(context.Background(), c, mcCall(1), func(context.Context) (int, error) { return 7, boom })
+	if !errors.Is(err, boom) || v != 7 {
+		t.Fatalf("got (%v, %v), want (7, boom)", v, err)
+	}
+	v, err = Do(context.Background(), c, mcCall(1), func(context.Context) (int, error) { return 8, nil })
+	if err != nil || v != 8 {
+		t.Fatalf("after a failed compute got (%v, %v), want a fresh (8, nil)", v, err)
+	}
+}
+
+func TestDoStoreFailureStillReturnsResult(t *testing.T) {
+	dir := t.TempDir()
+	c, log := openDir(t, dir)
+	key, _ := mcCall(300).Key()
+	// A file where the entry's fan-out directory should be makes every
+	// store of this key fail, whoever runs the test.
+	if err := os.WriteFile(filepath.Join(dir, key[:2]), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		got, err := Do(context.Background(), c, mcCall(300), func(context.Context) (mcResult, error) { return mcResult{Bias: 3}, nil })
+		if err != nil || got.Bias != 3 {
+			t.Fatalf("got (%+v, %v), want the computed result", got, err)
+		}
+	}
+	if s := c.Stats(); s.StoreErrors != 2 {
+		t.Errorf("StoreErrors = %d, want 2", s.StoreErrors)
+	}
+	if n := strings.Count(log.String(), "could not store"); n != 1 {
+		t.Errorf("store failure logged %d times, want once:\n%s", n, log)
+	}
+}
+
+func TestDoUnkeyableArgumentsComputeUncached(t *testing.T) {
+	c, log := open(t)
+	call := Call{Func: "f", Params: map[string]any{"cb": func() {}}}
+	for range 2 {
+		v, err := Do(context.Background(), c, call, func(context.Context) (int, error) { return 5, nil })
+		if err != nil || v != 5 {
+			t.Fatalf("got (%v, %v), want (5, nil)", v, err)
+		}
+	}
+	if s := c.Stats(); s.KeyErrors != 2 || s.Computations != 2 {
+		t.Errorf("stats %+v, want 2 key errors and 2 computations", s)
+	}
+	if !strings.Contains(log.String(), "parameter cb: type func() cannot be keyed") {
+		t.Errorf("log does not name the parameter:\n%s", log)
+	}
+}
+
+func TestDoConcurrentSameKeyComputesOnce(t *testing.T) {
+	c, _ := open(t)
+	release := make(chan struct{})
+	var runs atomic.Int64
+	compute := func(context.Context) ([]float64, error) {
+		runs.Add(1)
+		<-release
+		return []float64{1, 2, 3}, nil
+	}
+	const callers = 32
+	results := make([][]float64, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			v, err := Do(context.Background(), c, mcCall(300), compute)
+			if err != nil {
+				t.Error(err)
+			}
+			results[i] = v
+		})
+	}
+	time.Sleep(50 * time.Millisecond) // let the callers pile up on the key
+	close(release)
+	wg.Wait()
+	if runs.Load() != 1 {
+		t.Fatalf("computed %d times for one key, want 1", runs.Load())
+	}
+	for i, r := range results {
+		if !deepEqualBits(r, []float64{1, 2, 3}) {
+			t.Fatalf("caller %d got %v", i, r)
+		}
+	}
+	// Each caller owns its result: changing one changes no other.
+	results[0][0] = 99
+	for i, r := range results[1:] {
+		if r[0] == 99 {
+			t.Fatalf("caller %d shares its result slice with caller 0", i+1)
+		}
+	}
+}
+
+func TestDoWaitingCallerHonoursContext(t *testing.T) {
+	c, _ := open(t)
+	release := make(chan struct{})
+	started := make(chan struct{})
+	leaderDone := make(chan struct{})
+	defer func() { close(release); <-leaderDone }()
+	go func() {
+		defer close(leaderDone)
+		Do(context.Background(), c, mcCall(1), func(context.Context) (int, error) {
+			close(started)
+			<-release
+			return 1, nil
+		})
+	}()
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err := Do(ctx, c, mcCall(1), func(context.Context) (int, error) { return 2, nil })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("waiting caller got %v, want its own deadline", err)
+	}
+}
+
+func TestDoWaiterComputesWhenTheComputingCallerGivesUp(t *testing.T) {
+	c, _ := open(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan struct{})
+	done := make(chan error)
+	go func() {
+		_, err := Do(ctx, c, mcCall(1), func(ctx context.Context) (int, error) {
+			close(started)
+			<-ctx.Done()
+			return 0, ctx.Err()
+		})
+		done <- err
+	}()
+	<-started
+	got := make(chan int)
+	go func() {
+		v, _ := Do(context.Background(), c, mcCall(1), func(context.Context) (int, error) { return 2, nil })
+		got <- v
+	}()
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled caller got %v", err)
+	}
+	if v := <-got; v != 2 {
+		t.Fatalf("the other caller got %d, want its own computation's 2", v)
+	}
+}
+
+func TestModeOffComputesAndTouchesNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	c, _ := openDir(t, dir, WithMode(ModeOff))
+	var n counter
+	for range 2 {
+		Do(context.Background(), c, mcCall(1), n.fn(mcResult{}))
+	}
+	if n.n.Load() != 2 {
+		t.Errorf("off mode computed %d times, want 2", n.n.Load())
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("off mode created the cache directory (stat: %v)", err)
+	}
+}
+
+func TestModeRefreshComputesAndOverwrites(t *testing.T) {
+	dir := t.TempDir()
+	on, _ := openDir(t, dir)
+	Do(context.Background(), on, mcCall(1), func(context.Context) (int, error) { return 1, nil })
+	refresh, _ := openDir(t, dir, WithMode(ModeRefresh))
+	v, _ := Do(context.Background(), refresh, mcCall(1), func(context.Context) (int, error) { return 2, nil })
+	if v != 2 {
+		t.Fatalf("refresh served %d, want a fresh 2", v)
+	}
+	v, _ = Do(context.Background(), on, mcCall(1), func(context.Context) (int, error) { return 3, nil })
+	if v != 2 {
+		t.Fatalf("after refresh the entry holds %d, want the refreshed 2", v)
+	}
+}
+
+func TestModeReadOnlyServesHitsAndNeverWrites(t *testing.T) {
+	dir := t.TempDir()
+	on, _ := openDir(t, dir)
+	Do(context.Background(), on, mcCall(1), func(context.Context) (int, error) { return 1, nil })
+	ro, _ := openDir(t, dir, WithMode(ModeReadOnly))
+	if v, _ := Do(context.Background(), ro, mcCall(1), func(context.Context) (int, error) { return 9, nil }); v != 1 {
+		t.Errorf("readonly did not serve the hit: got %d", v)
+	}
+	var n counter
+	for range 2 {
+		Do(context.Background(), ro, mcCall(2), n.fn(mcResult{}))
+	}
+	if n.n.Load() != 2 {
+		t.Errorf("readonly miss computed %d times over two calls, want 2 (nothing stored)", n.n.Load())
+	}
+	if es, _ := on.List(); len(es) != 1 {
+		t.Errorf("readonly wrote: %d entries, want 1", len(es))
+	}
+	if _, err := ro.Invalidate(mcCall(1)); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("Invalidate on readonly: %v, want ErrReadOnly", err)
+	}
+	if err := ro.Clear(); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("Clear on readonly: %v, want ErrReadOnly", err)
+	}
+}
+
+func TestInvalidateRemovesOneEntry(t *testing.T) {
+	c, _ := open(t)
+	var n counter
+	Do(context.Background(), c, mcCall(300), n.fn(mcResult{}))
+	Do(context.Background(), c, mcCall(500), n.fn(mcResult{}))
+	if ok, err := c.Invalidate(mcCall(300)); !ok || err != nil {
+		t.Fatalf("Invalidate = (%v, %v), want (true, nil)", ok, err)
+	}
+	if ok, _ := c.Invalidate(mcCall(300)); ok {
+		t.Error("second Invalidate reported an entry")
+	}
+	Do(context.Background(), c, mcCall(300), n.fn(mcResult{}))
+	Do(context.Background(), c, mcCall(500), n.fn(mcResult{}))
+	if n.n.Load() != 3 {
+		t.Errorf("computed %d times, want 3 (only the invalidated call again)", n.n.Load())
+	}
+}
+
+func TestRemoveRejectsMalformedKeys(t *testing.T) {
+	c, _ := open(t)
+	for _, k := range []string{"", "../../etc/passwd", "C66F1DE772E87E1F", "c66f1de772e87e1", "c66f1de772e87e1f0"} {
+		if _, err := c.Remove(k); !errors.Is(err, ErrBadKey) {
+			t.Errorf("Remove(%q) = %v, want ErrBadKey", k, err)
+		}
+	}
+}
+
+func TestClearRemovesEntriesAndLeavesOtherFiles(t *testing.T) {
+	dir := t.TempDir()
+	c, _ := openDir(t, dir)
+	for i := range 5 {
+		Do(context.Background(), c, mcCall(float64(i)), func(context.Context) (int, error) { return i, nil })
+	}
+	key, _ := mcCall(0).Key()
+	temp := filepath.Join(dir, key[:2], tempPrefix+key+"-123")
+	mine := filepath.Join(dir, key[:2], "notes.txt")
+	os.WriteFile(temp, []byte("partial"), 0o600)
+	os.WriteFile(mine, []byte("mine"), 0o600)
+	if err := c.Clear(); err != nil {
+		t.Fatal(err)
+	}
+	if es, _ := c.List(); len(es) != 0 {
+		t.Errorf("%d entries after Clear", len(es))
+	}
+	if _, err := os.Stat(temp); !os.IsNotExist(err) {
+		t.Error("Clear left a temporary file")
+	}
+	if _, err := os.Stat(mine); err != nil {
+		t.Errorf("Clear removed a file that is not an entry: %v", err)
+	}
+}
+
+func TestListNewestFirstWithMetadata(t *testing.T) {
+	c, _ := open(t)
+	base := time.Date(2026, 3, 31, 7, 8, 24, 0, time.UTC)
+	for i, snr := range []float64{300, 500, 100} {
+		clock := base.Add(time.Duration(i) * time.Minute)
+		c.now = func() time.Time { return clock }
+		Do(context.Background(), c, mcCall(snr), func(context.Context) (int, error) { return 0, nil })
+	}
+	es, err := c.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 3 {
+		t.Fatalf("List returned %d entries, want 3", len(es))
+	}
+	for i, want := range []string{`"snr": 100.0`, `"snr": 500.0`, `"snr": 300.0`} {
+		if !strings.Contains(string(es[i].Params), want) {
+			t.Errorf("entry %d params %s, want %s (newest first)", i, es[i].Params, want)
+		}
+	}
+	e := es[2]
+	key, _ := mcCall(300).Key()
+	if e.Key != key || e.Func != "example.com/sim.RunMonteCarlo" || e.Version != 1 || !e.ComputedAt.Equal(base) || e.Size == 0 {
+		t.Errorf("entry %+v does not describe the snr=300 call (key %s) computed at %v", e, key, base)
+	}
+	want := `{"__fn__": "example.com/sim.RunMonteCarlo", "__version__": 1, "nScenes": 1000, "seed": 42, "snr": 300.0}`
+	if string(e.Params) != want {
+		t.Errorf("Params = %s, want the canonical text %s", e.Params, want)
+	}
+}
+
+func TestEntriesArePrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	c, _ := openDir(t, dir)
+	Do(context.Background(), c, mcCall(1), func(context.Context) (int, error) { return 1, nil })
+	fi, err := os.Stat(dir)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("cache dir mode %v (%v), want 0700", fi.Mode().Perm(), err)
+	}
+	key, _ := mcCall(1).Key()
+	fi, err = os.Stat(c.disk.path(key))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("entry mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+}
+
+func TestTTLRecomputesStaleEntries(t *testing.T) {
+	c, _ := open(t)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c.now = func() time.Time { return now }
+	call := mcCall(1)
+	call.TTL = time.Hour
+	var n counter
+	Do(context.Background(), c, call, n.fn(mcResult{}))
+	now = now.Add(59 * time.Minute)
+	Do(context.Background(), c, call, n.fn(mcResult{}))
+	if n.n.Load() != 1 {
+		t.Fatalf("a fresh entry was recomputed")
+	}
+	now = now.Add(2 * time.Minute)
+	Do(context.Background(), c, call, n.fn(mcResult{}))
+	if n.n.Load() != 2 {
+		t.Fatalf("an entry older than its TTL was served")
+	}
+}
+
+func TestResultTypeChangeIsAMiss(t *testing.T) {
+	c, _ := open(t)
+	type v1 struct{ A float64 }
+	type v2 struct {
+		A float64
+		B float64
+	}
+	Do(context.Background(), c, mcCall(1), func(context.Context) (v1, error) { return v1{A: 1}, nil })
+	got, _ := Do(context.Background(), c, mcCall(1), func(context.Context) (v2, error) { return v2{A: 1, B: 2}, nil })
+	if got.B != 2 {
+		t.Fatalf("an entry of the old result type decoded into the new one: %+v", got)
+	}
+	if c.Stats().Corrupt != 1 {
+		t.Errorf("Corrupt = %d, want the mismatch counted", c.Stats().Corrupt)
+	}
+}
+
+func TestVerboseLogsHitsAndMisses(t *testing.T) {
+	c, log := open(t, WithVerbose(true))
+	c.now = func() time.Time { return time.Date(2026, 3, 31, 7, 8, 26, 0, time.Local) }
+	key, _ := mcCall(300).Key()
+	for range 2 {
+		Do(context.Background(), c, mcCall(300), func(context.Context) (int, error) { return 1, nil })
+	}
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+	wantMiss := fmt.Sprintf("cachegen: [MISS] key=%s fn=example.com/sim.RunMonteCarlo computing…", key)
+	wantHit := fmt.Sprintf("cachegen: [HIT] key=%s fn=example.com/sim.RunMonteCarlo computed 2026-03-31T07:08:26", key)
+	if len(lines) != 2 || lines[0] != wantMiss || !strings.HasPrefix(lines[1], wantHit) || !strings.HasSuffix(lines[1], "(took 0s)") {
+		t.Fatalf("log:\n%s\nwant lines like:\n%s\n%s…(took 0s)", log, wantMiss, wantHit)
+	}
+}
+
+func TestOpenRejectsBadConfiguration(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o600)
+	if _, err := Open(filepath.Join(file, "cache")); err == nil {
+		t.Error("Open under a regular file succeeded")
+	}
+	if _, err := Open(""); err == nil {
+		t.Error("Open of an empty path succeeded")
+	}
+	if _, err := Open(t.TempDir(), WithMode(Mode(42))); err == nil {
+		t.Error("Open with an invalid mode succeeded")
+	}
+}
+
+func TestDefaultFromEnvironment(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o600)
+	cases := []struct {
+		name, dir, mode, verbose string
+		wantMode                 Mode
+		wantLog                  string
+	}{
+		{"defaults", "DIR", "", "", ModeOn, ""},
+		{"readonly", "DIR", "readonly", "1", ModeReadOnly, ""},
+		{"refresh", "DIR", "refresh", "", ModeRefresh, ""},
+		{"bad mode", "DIR", "sometimes", "", ModeOff, `CACHEGEN_MODE="sometimes" is not a mode: set it to on, off, refresh or readonly`},
+		{"unmakeable dir", filepath.Join(file, "cache"), "", "", ModeOff, "set CACHEGEN_DIR to a directory you can write"},
+		{"bad verbose", "DIR", "", "loud", ModeOn, `CACHEGEN_VERBOSE="loud" is not a boolean`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := tc.dir
+			if dir == "DIR" {
+				dir = t.TempDir()
+			}
+			t.Setenv(EnvDir, dir)
+			t.Setenv(EnvMode, tc.mode)
+			t.Setenv(EnvVerbose, tc.verbose)
+			var log bytes.Buffer
+			c := fromEnv(slog.New(newLineHandler(&log)))
+			if c.Mode() != tc.wantMode {
+				t.Errorf("mode %v, want %v", c.Mode(), tc.wantMode)
+			}
+			if tc.wantMode != ModeOff && c.Dir() != dir {
+				t.Errorf("dir %q, want %q", c.Dir(), dir)
+			}
+			if tc.wantLog == "" && log.Len() > 0 || !strings.Contains(log.String(), tc.wantLog) {
+				t.Errorf("log %q, want %q", log.String(), tc.wantLog)
+			}
+			if v, err := Do(context.Background(), c, mcCall(1), func(context.Context) (int, error) { return 4, nil }); v != 4 || err != nil {
+				t.Errorf("Do = (%v, %v), want (4, nil) whatever the configuration", v, err)
+			}
+		})
+	}
+}
+
+func TestSetDefault(t *testing.T) {
+	c, _ := open(t)
+	SetDefault(c)
+	if Default() != c {
+		t.Fatal("Default did not return the cache given to SetDefault")
+	}
+}
+
+func TestParseMode(t *testing.T) {
+	for _, m := range []Mode{ModeOn, ModeOff, ModeRefresh, ModeReadOnly} {
+		if got, err := ParseMode(m.String()); got != m || err != nil {
+			t.Errorf("ParseMode(%q) = (%v, %v)", m.String(), got, err)
+		}
+	}
+	if _, err := ParseMode("ON"); err == nil {
+		t.Error("ParseMode accepted ON")
+	}
+}
+
+// deepEqualBits is reflect.DeepEqual, except that floats are equal when
+// their bits are: NaN equals the same NaN, and 0.0 differs from -0.0.
+func deepEqualBits(a, b any) bool {
+	return equalValues(valueOf(a), valueOf(b))
+}

@@ -1,0 +1,87 @@
+// Package runtime is the cache that cachegen's generated wrappers call: it
+// keys a call by its arguments, loads the stored result when there is one,
+// and otherwise computes, stores and returns it. Generated code imports it
+// as
+//
+//	import cacheruntime "github.com/cachegen/cachegen/runtime"
+//
+// and each wrapper is one call of Do.
+//
+// # Keys
+//
+// A call's key is computed exactly as the reference Python decorator
+// computes it, so that keys published for it are keys here too:
+//
+//	key = sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+//
+// where params holds the arguments by parameter name plus "__fn__" (the
+// function's qualified name) and "__version__" (its //cache:version=N).
+// Canonical returns the text that is hashed: keys sorted by code point,
+// separators ", " and ": ", non-ASCII characters as \uXXXX escapes
+// (lowercase hex, surrogate pairs above U+FFFF), floats as Python's repr
+// spells them (300.0, 1e-05, 1e+16, -0.0, NaN, Infinity, -Infinity),
+// integers of every Go type in decimal, nil as null. float32 values are
+// spelled as the float64 they convert to exactly.
+//
+// Go values that JSON has no spelling for get one deterministic spelling:
+//
+//   - A struct is an object of its exported field names (tags are
+//     ignored). A struct with an unexported field is an error, unless it
+//     implements encoding.TextMarshaler: the field would silently drop out
+//     of the key.
+//   - A pointer is spelled as its target, a nil pointer as null, and a
+//     pointer to a nil value as {"__type__": "*T", "__value__": null}.
+//     Cycles are an error.
+//   - time.Time is its RFC 3339 text with nanoseconds, followed by a space
+//     and its location's name unless that is UTC. time.Duration is its
+//     count of nanoseconds.
+//   - A type implementing encoding.TextMarshaler is the string of its text.
+//   - Maps with integer keys are objects whose keys are the decimal
+//     integers, sorted numerically (as Python sorts int keys). Other key
+//     types are an error, unless they implement encoding.TextMarshaler.
+//   - A string that is not valid UTF-8 is
+//     {"__hex__": "<its bytes in hex>", "__type__": "string"}, so it never
+//     shares a key with the string holding U+FFFD.
+//   - complex64 and complex128 are {"__type__": "complex128", "imag": i, "real": r}.
+//   - Every []byte, and every slice or array of integers or floats longer
+//     than 64 elements, is a digest of its little-endian bytes (int and uint
+//     as 64 bits): {"__type__": "[]float64", "len": N, "sha256": "<64 hex>"}.
+//     Keying a 64 MiB []float64 costs one SHA-256 pass. Shorter numeric
+//     slices stay JSON arrays.
+//   - A value held in an interface (an element of []any, a field of type
+//     any) is spelled plainly if its dynamic type is bool, int, float64,
+//     string, []any or map[string]any (the types a JSON decoder makes, whose
+//     spellings cannot be confused), and otherwise as
+//     {"__type__": "<package path>.<type>", "__value__": <spelling>}, so that
+//     int64(1) and int(1) differ. Any object with a "__type__" key is such a
+//     tag: a map[string]any that has one is itself tagged.
+//   - Funcs, channels and unsafe pointers are an error.
+//
+// Two argument values of a parameter's type that the function could tell
+// apart never share a spelling, and so never share a key except by a
+// SHA-256 collision. Entries hold the full SHA-256 as well, so two calls
+// whose keys share the 16-digit prefix are a miss for each other, never a
+// wrong result.
+//
+// # Entries
+//
+// Each result is one file, dir/xx/<key>.entry, holding a header (format,
+// lengths, when it was computed and how long it took, a digest of the
+// result type, the full SHA-256 of the params), the metadata (function,
+// version, canonical params), the result encoded as CBOR, and CRC-32C
+// checksums. It is written to a temporary file in the same directory and
+// renamed into place. A load checks every part; an entry that fails a check
+// (truncated, corrupted, of another format or result type, or holding
+// another call) is a miss, logged and counted, and is replaced by the
+// recomputed result. Directories are created 0700 and files 0600.
+//
+// Results round-trip exactly: float bits including NaN payloads and -0.0,
+// nil versus empty slices and maps, pointers to zero values, nested structs
+// and maps, times (as the same instant and offset).
+//
+// # Configuration
+//
+// Default reads CACHEGEN_DIR (default: os.UserCacheDir()/cachegen),
+// CACHEGEN_MODE (on, off, refresh, readonly) and CACHEGEN_VERBOSE=1. Open
+// takes the same settings as options.
+package runtime

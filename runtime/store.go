@@ -1,0 +1,271 @@
+package runtime
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// An entry file is, in order:
+//
+//	header   80 bytes: magic "cachegen", format (uint32), metadata length
+//	         (uint32), payload length (uint64), computed-at Unix nanoseconds
+//	         (int64), compute duration nanoseconds (int64), result type
+//	         digest (8 bytes), SHA-256 of the canonical params (32 bytes);
+//	         integers little-endian
+//	metadata CBOR: function name, version, canonical params
+//	payload  CBOR: the result
+//	trailer  CRC-32C of header and metadata, CRC-32C of payload (uint32 each)
+//
+// A load checks the magic, format, lengths against the file size, both
+// checksums, and the full SHA-256 against the call's own; any failure is a
+// miss. Entries are written to a temporary file in the same directory and
+// renamed into place, so a reader sees a whole entry or none.
+const (
+	entryMagic    = "cachegen"
+	entryFormat   = 1
+	headerSize    = 80
+	trailerSize   = 8
+	entrySuffix   = ".entry"
+	tempPrefix    = ".tmp-"
+	dirPerm       = 0o700
+	filePerm      = 0o600
+	readmeName    = "README"
+	readmeContent = `This directory holds results cached by cachegen wrappers: one file per
+call, named by its key. It is safe to delete, in part or in whole: a missing
+entry is computed again. Inspect it with cachectl.
+`
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// errCorrupt is wrapped by every reason an entry file is rejected.
+var errCorrupt = errors.New("corrupt cache entry")
+
+type header struct {
+	metaLen    uint32
+	payloadLen uint64
+	computedAt int64
+	duration   int64
+	typeSum    [8]byte
+	sum        [32]byte
+}
+
+// meta is the metadata section of an entry.
+type meta struct {
+	Func    string `cbor:"1,keyasint"`
+	Version int    `cbor:"2,keyasint"`
+	Params  []byte `cbor:"3,keyasint"`
+}
+
+// encodeEntry assembles a whole entry file.
+func encodeEntry(h header, m meta, payload []byte) ([]byte, error) {
+	mb, err := encMode.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	h.metaLen = uint32(len(mb))
+	h.payloadLen = uint64(len(payload))
+	buf := make([]byte, headerSize, headerSize+len(mb)+len(payload)+trailerSize)
+	copy(buf, entryMagic)
+	le := binary.LittleEndian
+	le.PutUint32(buf[8:], entryFormat)
+	le.PutUint32(buf[12:], h.metaLen)
+	le.PutUint64(buf[16:], h.payloadLen)
+	le.PutUint64(buf[24:], uint64(h.computedAt))
+	le.PutUint64(buf[32:], uint64(h.duration))
+	copy(buf[40:48], h.typeSum[:])
+	copy(buf[48:80], h.sum[:])
+	buf = append(buf, mb...)
+	headCRC := crc32.Checksum(buf, crcTable)
+	buf = append(buf, payload...)
+	buf = le.AppendUint32(buf, headCRC)
+	buf = le.AppendUint32(buf, crc32.Checksum(payload, crcTable))
+	return buf, nil
+}
+
+// parseHeader reads the fixed header and checks what it can alone: the
+// magic, the format, and that the lengths add up to size.
+func parseHeader(b []byte, size int64) (header, error) {
+	var h header
+	if len(b) < headerSize || size < headerSize+trailerSize {
+		return h, fmt.Errorf("%w: %d bytes is too short", errCorrupt, size)
+	}
+	if string(b[:8]) != entryMagic {
+		return h, fmt.Errorf("%w: not a cachegen entry", errCorrupt)
+	}
+	le := binary.LittleEndian
+	if f := le.Uint32(b[8:]); f != entryFormat {
+		return h, fmt.Errorf("%w: format %d, want %d", errCorrupt, f, entryFormat)
+	}
+	h.metaLen = le.Uint32(b[12:])
+	h.payloadLen = le.Uint64(b[16:])
+	h.computedAt = int64(le.Uint64(b[24:]))
+	h.duration = int64(le.Uint64(b[32:]))
+	copy(h.typeSum[:], b[40:48])
+	copy(h.sum[:], b[48:80])
+	body := uint64(size) - headerSize - trailerSize
+	if uint64(h.metaLen) > body || h.payloadLen != body-uint64(h.metaLen) {
+		return h, fmt.Errorf("%w: section lengths do not match the file size %d", errCorrupt, size)
+	}
+	return h, nil
+}
+
+// parseEntry checks a whole entry file and returns its sections.
+func parseEntry(data []byte) (h header, metaBytes, payload []byte, err error) {
+	h, err = parseHeader(data, int64(len(data)))
+	if err != nil {
+		return h, nil, nil, err
+	}
+	metaEnd := headerSize + int(h.metaLen)
+	payEnd := metaEnd + int(h.payloadLen)
+	le := binary.LittleEndian
+	if crc32.Checksum(data[:metaEnd], crcTable) != le.Uint32(data[payEnd:]) {
+		return h, nil, nil, fmt.Errorf("%w: header checksum mismatch", errCorrupt)
+	}
+	if crc32.Checksum(data[metaEnd:payEnd], crcTable) != le.Uint32(data[payEnd+4:]) {
+		return h, nil, nil, fmt.Errorf("%w: payload checksum mismatch", errCorrupt)
+	}
+	return h, data[headerSize:metaEnd], data[metaEnd:payEnd], nil
+}
+
+func decodeMeta(b []byte) (meta, error) {
+	var m meta
+	if err := decMode.Unmarshal(b, &m); err != nil {
+		return m, fmt.Errorf("%w: metadata: %v", errCorrupt, err)
+	}
+	return m, nil
+}
+
+// diskStore keeps one file per entry under dir/xx/, where xx is the first
+// two hex digits of the key.
+type diskStore struct {
+	dir string
+}
+
+func (s diskStore) path(key string) string {
+	return filepath.Join(s.dir, key[:2], key+entrySuffix)
+}
+
+// write stores data as the entry of key atomically: it becomes visible
+// whole, by rename, or not at all, and no temporary file is left behind.
+func (s diskStore) write(key string, data []byte) error {
+	sub := filepath.Join(s.dir, key[:2])
+	if err := os.MkdirAll(sub, dirPerm); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(sub, tempPrefix+key+"-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, s.path(key))
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// readMeta reads and checks the header and metadata of the entry file at
+// path without reading its payload.
+func readMeta(path string) (header, meta, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return header{}, meta{}, 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return header{}, meta{}, 0, err
+	}
+	size := fi.Size()
+	hb := make([]byte, headerSize)
+	if _, err := io.ReadFull(f, hb); err != nil {
+		return header{}, meta{}, size, fmt.Errorf("%w: %d bytes is too short", errCorrupt, size)
+	}
+	h, err := parseHeader(hb, size)
+	if err != nil {
+		return h, meta{}, size, err
+	}
+	rest := make([]byte, int(h.metaLen))
+	if _, err := io.ReadFull(f, rest); err != nil {
+		return h, meta{}, size, err
+	}
+	var crc [4]byte
+	if _, err := f.ReadAt(crc[:], size-trailerSize); err != nil {
+		return h, meta{}, size, err
+	}
+	sum := crc32.Update(crc32.Checksum(hb, crcTable), crcTable, rest)
+	if sum != binary.LittleEndian.Uint32(crc[:]) {
+		return h, meta{}, size, fmt.Errorf("%w: header checksum mismatch", errCorrupt)
+	}
+	m, err := decodeMeta(rest)
+	return h, m, size, err
+}
+
+// entryFromFile builds an Entry from a checked header and metadata.
+func entryFromFile(h header, m meta, size int64) Entry {
+	return Entry{
+		Key:        hex.EncodeToString(h.sum[:8]),
+		Func:       m.Func,
+		Version:    m.Version,
+		Params:     bytes.Clone(m.Params),
+		ComputedAt: time.Unix(0, h.computedAt),
+		Duration:   time.Duration(h.duration),
+		Size:       size,
+	}
+}
+
+// walk calls fn for every entry file and every temporary file in the
+// store, and for nothing else: files it does not recognise are left alone.
+func (s diskStore) walk(fn func(path string, isTemp bool) error) error {
+	subs, err := os.ReadDir(s.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, sub := range subs {
+		if !sub.IsDir() || len(sub.Name()) != 2 || !isHex(sub.Name()) {
+			continue
+		}
+		files, err := os.ReadDir(filepath.Join(s.dir, sub.Name()))
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			name := f.Name()
+			isTemp := strings.HasPrefix(name, tempPrefix)
+			isEntry := strings.HasSuffix(name, entrySuffix) && ValidKey(strings.TrimSuffix(name, entrySuffix))
+			if f.Type().IsRegular() && (isTemp || isEntry) {
+				if err := fn(filepath.Join(s.dir, sub.Name(), name), isTemp); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func isHex(s string) bool {
+	_, err := hex.DecodeString(s)
+	return err == nil && strings.ToLower(s) == s
+}
+
+func crc32c(b []byte) uint32 { return crc32.Checksum(b, crcTable) }
