@@ -674,3 +674,7 @@ func appendPyFloat(b []byte, f float64) []byte {
 	}
 	return strconv.AppendInt(b, int64(exp), 10)
 }
+
+// TypeName returns the name of type T with full package paths. Generated
+// wrappers of generic functions key their type arguments with it.
+func TypeName[T any]() string { return typeName(reflect.TypeFor[T]()) }

@@ -1,0 +1,81 @@
+// Command cachegen writes cached wrappers for functions annotated with
+// //cache:version=N. Run it with go generate:
+//
+//	//go:generate go tool cachegen
+//
+// Usage:
+//
+//	cachegen [-output name] [-check] [-tags list] [packages]
+//
+// For each annotated F it writes FCached, FCacheKey and FInvalidate into
+// one file per package (default cache_gen.go). -check writes nothing and
+// exits 1 if any package's file is missing or stale. Problems are printed
+// as file:line:col: message, all of them, and nothing is written.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"os"
+
+	"github.com/cachegen/cachegen/generator"
+)
+
+func main() {
+	log.SetFlags(0)
+	log.SetPrefix("cachegen: ")
+	output := flag.String("output", generator.DefaultOutput, "name of the generated file in each package")
+	check := flag.Bool("check", false, "write nothing; exit 1 if any generated file is missing or stale")
+	tags := flag.String("tags", "", "comma-separated build tags")
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: cachegen [-output name] [-check] [-tags list] [packages]")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if err := run(generator.Config{Patterns: flag.Args(), Tags: *tags, Output: *output}, *check); err != nil {
+		log.Print(err)
+		os.Exit(1)
+	}
+}
+
+func run(cfg generator.Config, check bool) error {
+	results, err := generator.Generate(cfg)
+	if err != nil {
+		return err
+	}
+	failed := false
+	for _, r := range results {
+		for _, e := range r.Errs {
+			fmt.Fprintln(os.Stderr, e)
+			failed = true
+		}
+	}
+	if failed {
+		return fmt.Errorf("nothing written: fix the problems above")
+	}
+	var stale []string
+	for _, r := range results {
+		s, err := r.Stale()
+		if err != nil {
+			return err
+		}
+		if !s {
+			continue
+		}
+		if check {
+			stale = append(stale, r.OutputPath)
+			continue
+		}
+		if err := r.Commit(); err != nil {
+			return err
+		}
+	}
+	if len(stale) > 0 {
+		for _, s := range stale {
+			fmt.Fprintf(os.Stderr, "%s is missing or stale\n", s)
+		}
+		return fmt.Errorf("run go generate ./... (or cachegen) and commit the result")
+	}
+	return nil
+}

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"fmt"
+	"log"
+	"time"
+
+	cacheruntime "github.com/cachegen/cachegen/runtime"
+)
+
+func main() {
+	log.SetFlags(0)
+	cache := cacheruntime.Default()
+	for i, snr := range []float64{300, 300, 500, 500} {
+		key, err := RunMonteCarloCacheKey(snr, 1000, 42)
+		if err != nil {
+			log.Fatal(err)
+		}
+		before := cache.Stats().Hits
+		start := time.Now()
+		r, err := RunMonteCarloCached(snr, 1000, 42)
+		if err != nil {
+			log.Fatal(err)
+		}
+		outcome := "CACHE MISS"
+		if cache.Stats().Hits > before {
+			outcome = "CACHE HIT "
+		}
+		fmt.Printf("RUN %d snr=%g key=%s --> [%s] precision=%.5f %.2fs\n", i+1, snr, key, outcome, r.Precision, time.Since(start).Seconds())
+	}
+	fmt.Printf("cache: %s\n", cache.Dir())
+}

@@ -1,0 +1,247 @@
+package generator
+
+import (
+	"go/ast"
+	"go/token"
+	"go/types"
+	"path/filepath"
+
+	"golang.org/x/tools/go/packages"
+)
+
+// analyze finds the annotated functions of pkg and checks them, returning
+// the model of each and every problem found.
+func analyze(pkg *packages.Package, output string) ([]*Func, []error) {
+	var funcs []*Func
+	var errs []error
+	fset := pkg.Fset
+	for _, file := range pkg.Syntax {
+		if filepath.Base(fset.Position(file.Pos()).Filename) == output {
+			continue
+		}
+		inDoc := map[*ast.Comment]bool{}
+		for _, decl := range file.Decls {
+			fd, ok := decl.(*ast.FuncDecl)
+			if !ok || fd.Doc == nil {
+				continue
+			}
+			var found []*ast.Comment
+			for _, c := range fd.Doc.List {
+				if isDirective(c.Text) {
+					inDoc[c] = true
+					found = append(found, c)
+				}
+			}
+			if len(found) == 0 {
+				continue
+			}
+			if len(found) > 1 {
+				errs = append(errs, errorf(fset.Position(found[1].Pos()), "%s: duplicate //cache: directive: keep one", fd.Name.Name))
+				continue
+			}
+			d, err := parseDirective(found[0].Text)
+			if err != nil {
+				errs = append(errs, errorf(fset.Position(found[0].Pos()), "%s: %v", fd.Name.Name, err))
+				continue
+			}
+			d.Pos = fset.Position(found[0].Pos())
+			f, ferrs := analyzeFunc(pkg, fd, d)
+			errs = append(errs, ferrs...)
+			if len(ferrs) == 0 {
+				funcs = append(funcs, f)
+			}
+		}
+		for _, cg := range file.Comments {
+			for _, c := range cg.List {
+				if isDirective(c.Text) && !inDoc[c] {
+					errs = append(errs, errorf(fset.Position(c.Pos()), "//cache: directive is not in the doc comment of a function: put it directly above a func declaration"))
+				}
+			}
+		}
+	}
+	return funcs, errs
+}
+
+func isContext(t types.Type) bool { return isNamed(t, "context", "Context") }
+
+func isError(t types.Type) bool { return types.Identical(t, types.Universe.Lookup("error").Type()) }
+
+func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d Directive) (*Func, []error) {
+	obj := pkg.TypesInfo.Defs[fd.Name].(*types.Func)
+	sig := obj.Type().(*types.Signature)
+	pos := pkg.Fset.Position(fd.Name.Pos())
+	f := &Func{Name: fd.Name.Name, Pos: pos, Directive: d, Variadic: sig.Variadic()}
+	var errs []error
+	fail := func(p token.Position, format string, args ...any) {
+		errs = append(errs, errorf(p, "%s: "+format, append([]any{f.Name}, args...)...))
+	}
+	if invalid(sig) {
+		fail(pos, "its signature does not type-check: fix the package's type errors first")
+		return f, errs
+	}
+
+	// Names that generated locals and imports must not take.
+	names := map[string]bool{}
+	if recv := sig.Recv(); recv != nil {
+		f.Recv = &Param{Name: recv.Name(), Type: recv.Type(), Keyed: recv.Name() != "" && recv.Name() != "_"}
+		t := recv.Type()
+		if p, ok := t.(*types.Pointer); ok {
+			f.RecvPtr = true
+			t = p.Elem()
+		}
+		f.RecvType, _ = types.Unalias(t).(*types.Named)
+		for i := range sig.RecvTypeParams().Len() {
+			f.RecvTypeParams = append(f.RecvTypeParams, sig.RecvTypeParams().At(i))
+		}
+	}
+	for i := range sig.TypeParams().Len() {
+		f.TypeParams = append(f.TypeParams, sig.TypeParams().At(i))
+	}
+	for i := range sig.Params().Len() {
+		v := sig.Params().At(i)
+		p := Param{Name: v.Name(), Type: v.Type(), Keyed: v.Name() != "" && v.Name() != "_"}
+		if i == 0 && isContext(v.Type()) {
+			f.Ctx = true
+			p.Keyed = false
+		}
+		f.Params = append(f.Params, p)
+	}
+
+	ignored := map[string]bool{}
+	for _, name := range d.Ignore {
+		found := f.Recv != nil && f.Recv.Name == name
+		for _, p := range f.Params {
+			found = found || p.Name == name
+		}
+		if !found {
+			fail(d.Pos, "ignore=%s names no parameter of %s", name, f.Name)
+		}
+		ignored[name] = true
+	}
+	check := func(p *Param, what string) {
+		if ignored[p.Name] {
+			p.Keyed = false
+		}
+		names[p.Name] = true
+		if !p.Keyed {
+			return
+		}
+		if p.Name == "__fn__" || p.Name == "__version__" {
+			fail(pos, "%s %s: the name is reserved for the cache key: rename it", what, p.Name)
+		}
+		if pr := keyProblem(p.Type, true, map[types.Type]bool{}); pr != nil {
+			fail(pos, "%s %s: %s: %s, or add %s to ignore=", what, p.Name, pr.why, pr.fix, p.Name)
+		}
+	}
+	if f.Recv != nil {
+		check(f.Recv, "receiver")
+	}
+	for i := range f.Params {
+		check(&f.Params[i], "parameter")
+	}
+
+	for _, name := range d.With {
+		o := pkg.Types.Scope().Lookup(name)
+		switch o.(type) {
+		case *types.Const, *types.Var:
+		default:
+			fail(d.Pos, "with=%s names no package-level constant or variable of package %s", name, pkg.Types.Name())
+			continue
+		}
+		if names[name] {
+			fail(d.Pos, "with=%s: a parameter of %s has the same name, so the key could not tell them apart: rename one", name, f.Name)
+			continue
+		}
+		t := o.Type()
+		if b, ok := t.(*types.Basic); ok && b.Info()&types.IsUntyped != 0 {
+			t = types.Default(t)
+		}
+		if pr := keyProblem(t, true, map[types.Type]bool{}); pr != nil {
+			fail(d.Pos, "with=%s: %s: %s", name, pr.why, pr.fix)
+		}
+		f.With = append(f.With, With{Name: name, Type: t})
+	}
+
+	res := sig.Results()
+	for i := range res.Len() {
+		t := res.At(i).Type()
+		if i == res.Len()-1 && isError(t) {
+			f.Err = true
+			continue
+		}
+		f.Results = append(f.Results, t)
+		if pr := storeProblem(t, map[types.Type]bool{}); pr != nil {
+			fail(pos, "result %d (%s): %s: %s", i+1, t, pr.why, pr.fix)
+		}
+	}
+	if len(f.Results) == 0 {
+		fail(pos, "has no result to cache: a cached function must return a value")
+	}
+	// The previous output file is loaded as a package clause alone, so
+	// anything found here was declared by the user.
+	if o := pkg.Types.Scope(); f.Recv == nil {
+		for _, suffix := range []string{"Cached", "CacheKey", "Invalidate"} {
+			name := f.Name + suffix
+			if prev := o.Lookup(name); prev != nil {
+				fail(pos, "generated name %s is already declared at %s: rename it", name, pkg.Fset.Position(prev.Pos()))
+			}
+		}
+	} else if f.RecvType != nil {
+		for _, suffix := range []string{"Cached", "CacheKey", "Invalidate"} {
+			if m, _, _ := types.LookupFieldOrMethod(f.RecvType, true, pkg.Types, f.Name+suffix); m != nil {
+				fail(pos, "generated method %s.%s is already declared at %s: rename it", f.RecvType.Obj().Name(), f.Name+suffix, pkg.Fset.Position(m.Pos()))
+			}
+		}
+	}
+	return f, errs
+}
+
+// invalid reports whether t mentions a type that did not type-check.
+func invalid(t types.Type) bool {
+	seen := map[types.Type]bool{}
+	var walk func(types.Type) bool
+	walk = func(t types.Type) bool {
+		if t == nil || seen[t] {
+			return false
+		}
+		seen[t] = true
+		switch t := t.(type) {
+		case *types.Basic:
+			return t.Kind() == types.Invalid
+		case *types.Pointer:
+			return walk(t.Elem())
+		case *types.Slice:
+			return walk(t.Elem())
+		case *types.Array:
+			return walk(t.Elem())
+		case *types.Map:
+			return walk(t.Key()) || walk(t.Elem())
+		case *types.Chan:
+			return walk(t.Elem())
+		case *types.Signature:
+			for _, tup := range []*types.Tuple{t.Params(), t.Results()} {
+				for i := range tup.Len() {
+					if walk(tup.At(i).Type()) {
+						return true
+					}
+				}
+			}
+			return t.Recv() != nil && walk(t.Recv().Type())
+		case *types.Named:
+			for i := range t.TypeArgs().Len() {
+				if walk(t.TypeArgs().At(i)) {
+					return true
+				}
+			}
+			return walk(t.Underlying())
+		case *types.Struct:
+			for i := range t.NumFields() {
+				if walk(t.Field(i).Type()) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(t)
+}

@@ -1,0 +1,62 @@
+package generator
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// directivePrefix starts every cachegen directive.
+const directivePrefix = "//cache:"
+
+// isDirective reports whether a comment line is a cachegen directive.
+func isDirective(text string) bool { return strings.HasPrefix(text, directivePrefix) }
+
+// parseDirective parses "//cache:version=N [ignore=a,b] [with=X,Y] [ttl=D]".
+func parseDirective(text string) (Directive, error) {
+	var d Directive
+	fields := strings.Fields(strings.TrimPrefix(text, directivePrefix))
+	if len(fields) == 0 || !strings.HasPrefix(fields[0], "version=") {
+		return d, fmt.Errorf("directive %q must start with version=N, as in //cache:version=1", text)
+	}
+	seen := map[string]bool{}
+	for _, f := range fields {
+		name, value, ok := strings.Cut(f, "=")
+		if !ok || value == "" {
+			return d, fmt.Errorf("directive field %q is not name=value", f)
+		}
+		if seen[name] {
+			return d, fmt.Errorf("directive field %s appears twice", name)
+		}
+		seen[name] = true
+		switch name {
+		case "version":
+			n, err := strconv.Atoi(value)
+			if err != nil || n < 0 || strings.HasPrefix(value, "+") {
+				return d, fmt.Errorf("version %q is not a non-negative integer", value)
+			}
+			d.Version = n
+		case "ignore":
+			d.Ignore = strings.Split(value, ",")
+		case "with":
+			d.With = strings.Split(value, ",")
+		case "ttl":
+			ttl, err := time.ParseDuration(value)
+			if err != nil || ttl <= 0 {
+				return d, fmt.Errorf("ttl %q is not a positive duration such as 24h or 90m", value)
+			}
+			d.TTL = ttl
+		default:
+			return d, fmt.Errorf("unknown directive field %q: want version, ignore, with or ttl", name)
+		}
+	}
+	for _, list := range [][]string{d.Ignore, d.With} {
+		for _, n := range list {
+			if n == "" {
+				return d, fmt.Errorf("empty name in a comma-separated list of %q", text)
+			}
+		}
+	}
+	return d, nil
+}

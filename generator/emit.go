@@ -1,0 +1,416 @@
+package generator
+
+import (
+	"bytes"
+	"fmt"
+	"go/token"
+	"go/types"
+	"strconv"
+	"time"
+
+	"github.com/dave/jennifer/jen"
+)
+
+const runtimePath = "github.com/cachegen/cachegen/runtime"
+
+// emitter writes the wrappers of one package.
+type emitter struct {
+	pkg     *types.Package
+	file    *jen.File
+	aliases map[string]string // import path -> name used in the file
+	taken   map[string]bool   // names an import may not take
+}
+
+// emit returns the generated file for the annotated funcs of pkg.
+func emit(pkg *types.Package, funcs []*Func) ([]byte, error) {
+	e := &emitter{pkg: pkg, file: jen.NewFilePathName(pkg.Path(), pkg.Name()), aliases: map[string]string{}, taken: map[string]bool{}}
+	e.file.HeaderComment(generatedHeader[len("// "):])
+	// An import must not take a name that the package declares, or that a
+	// wrapper's parameter would shadow.
+	for _, name := range pkg.Scope().Names() {
+		e.taken[name] = true
+	}
+	for _, f := range funcs {
+		for _, p := range f.Params {
+			e.taken[p.Name] = true
+		}
+		if f.Recv != nil {
+			e.taken[f.Recv.Name] = true
+		}
+		for _, tp := range append(f.RecvTypeParams, f.TypeParams...) {
+			e.taken[tp.Obj().Name()] = true
+		}
+	}
+	e.importName(runtimePath, "cacheruntime")
+	e.importName("context", "context")
+	for _, f := range funcs {
+		e.function(f)
+	}
+	var buf bytes.Buffer
+	if err := e.file.Render(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// importName returns the name path is imported under, choosing one the
+// first time: want, or want2, want3… if want is taken.
+func (e *emitter) importName(path, want string) string {
+	if a, ok := e.aliases[path]; ok {
+		return a
+	}
+	name := want
+	for i := 2; e.taken[name] || token.IsKeyword(name) || types.Universe.Lookup(name) != nil; i++ {
+		name = want + strconv.Itoa(i)
+	}
+	e.taken[name] = true
+	e.aliases[path] = name
+	if p := e.pkgName(path); p == name {
+		e.file.ImportName(path, name)
+	} else {
+		e.file.ImportAlias(path, name)
+	}
+	return name
+}
+
+// pkgName returns the declared name of an imported package.
+func (e *emitter) pkgName(path string) string {
+	for _, imp := range e.pkg.Imports() {
+		if imp.Path() == path {
+			return imp.Name()
+		}
+	}
+	if path == runtimePath {
+		return "runtime"
+	}
+	return path
+}
+
+func (e *emitter) qual(pkg *types.Package, name string) *jen.Statement {
+	if pkg == nil || pkg.Path() == e.pkg.Path() {
+		return jen.Id(name)
+	}
+	e.importName(pkg.Path(), pkg.Name())
+	return jen.Qual(pkg.Path(), name)
+}
+
+func (e *emitter) rt(name string) *jen.Statement {
+	return jen.Qual(runtimePath, name)
+}
+
+// typ returns the code of a type as the package's source would spell it.
+func (e *emitter) typ(t types.Type) *jen.Statement {
+	switch t := t.(type) {
+	case *types.Alias:
+		if t.Obj().Pkg() == nil {
+			return jen.Id(t.Obj().Name())
+		}
+		return e.withArgs(e.qual(t.Obj().Pkg(), t.Obj().Name()), t.TypeArgs())
+	case *types.Basic:
+		if t.Kind() == types.UnsafePointer {
+			return e.qual(types.Unsafe, "Pointer")
+		}
+		return jen.Id(t.Name())
+	case *types.Named:
+		return e.withArgs(e.qual(t.Obj().Pkg(), t.Obj().Name()), t.TypeArgs())
+	case *types.TypeParam:
+		return jen.Id(t.Obj().Name())
+	case *types.Pointer:
+		return jen.Op("*").Add(e.typ(t.Elem()))
+	case *types.Slice:
+		return jen.Index().Add(e.typ(t.Elem()))
+	case *types.Array:
+		return jen.Index(jen.Lit(int(t.Len()))).Add(e.typ(t.Elem()))
+	case *types.Map:
+		return jen.Map(e.typ(t.Key())).Add(e.typ(t.Elem()))
+	case *types.Chan:
+		switch t.Dir() {
+		case types.SendOnly:
+			return jen.Chan().Op("<-").Add(e.typ(t.Elem()))
+		case types.RecvOnly:
+			return jen.Op("<-").Chan().Add(e.typ(t.Elem()))
+		}
+		return jen.Chan().Add(e.typ(t.Elem()))
+	case *types.Signature:
+		return jen.Func().Add(e.signature(t))
+	case *types.Struct:
+		fields := make([]jen.Code, t.NumFields())
+		for i := range t.NumFields() {
+			f := t.Field(i)
+			field := e.typ(f.Type())
+			if !f.Embedded() {
+				field = jen.Id(f.Name()).Add(field)
+			}
+			if tag := t.Tag(i); tag != "" {
+				field.Op(strconv.Quote(tag))
+			}
+			fields[i] = field
+		}
+		return jen.Struct(fields...)
+	case *types.Interface:
+		var elems []jen.Code
+		for i := range t.NumEmbeddeds() {
+			elems = append(elems, e.typ(t.EmbeddedType(i)))
+		}
+		for i := range t.NumExplicitMethods() {
+			m := t.ExplicitMethod(i)
+			elems = append(elems, jen.Id(m.Name()).Add(e.signature(m.Type().(*types.Signature))))
+		}
+		return jen.Interface(elems...)
+	case *types.Union:
+		terms := make([]jen.Code, t.Len())
+		for i := range t.Len() {
+			term := e.typ(t.Term(i).Type())
+			if t.Term(i).Tilde() {
+				term = jen.Op("~").Add(term)
+			}
+			terms[i] = term
+		}
+		return jen.Union(terms...)
+	}
+	panic(fmt.Sprintf("cachegen: unexpected type %T", t))
+}
+
+func (e *emitter) withArgs(s *jen.Statement, args *types.TypeList) *jen.Statement {
+	if args.Len() == 0 {
+		return s
+	}
+	codes := make([]jen.Code, args.Len())
+	for i := range args.Len() {
+		codes[i] = e.typ(args.At(i))
+	}
+	return s.Index(jen.List(codes...))
+}
+
+func (e *emitter) signature(sig *types.Signature) *jen.Statement {
+	params := make([]jen.Code, sig.Params().Len())
+	for i := range sig.Params().Len() {
+		t := sig.Params().At(i).Type()
+		if sig.Variadic() && i == sig.Params().Len()-1 {
+			params[i] = jen.Op("...").Add(e.typ(t.(*types.Slice).Elem()))
+		} else {
+			params[i] = e.typ(t)
+		}
+	}
+	results := make([]jen.Code, sig.Results().Len())
+	for i := range sig.Results().Len() {
+		results[i] = e.typ(sig.Results().At(i).Type())
+	}
+	return jen.Params(params...).Params(results...)
+}
+
+// locals hands out names for a wrapper's local variables that no
+// parameter, type parameter or import uses.
+type locals map[string]bool
+
+func (l locals) name(want string) string {
+	name := want
+	for i := 2; l[name]; i++ {
+		name = want + strconv.Itoa(i)
+	}
+	l[name] = true
+	return name
+}
+
+func (e *emitter) function(f *Func) {
+	used := locals{}
+	for name := range e.taken {
+		used[name] = true
+	}
+	// Name what the body must refer to: unnamed and blank parameters too.
+	for i := range f.Params {
+		if f.Params[i].Name == "" || f.Params[i].Name == "_" {
+			f.Params[i].Name = used.name("p" + strconv.Itoa(i))
+		}
+	}
+	if f.Recv != nil && (f.Recv.Name == "" || f.Recv.Name == "_") {
+		f.Recv.Name = used.name("recv")
+	}
+
+	qualified := e.pkg.Path() + "." + f.Name
+	if f.Recv != nil {
+		qualified = e.pkg.Path() + "." + f.RecvType.Obj().Name() + "." + f.Name
+	}
+	var order []jen.Code
+	add := func(name string, value jen.Code) {
+		order = append(order, jen.Lit(name).Op(":").Add(value))
+	}
+	if f.Recv != nil && f.Recv.Keyed {
+		add(f.Recv.Name, jen.Id(f.Recv.Name))
+	}
+	for _, tp := range append(append([]*types.TypeParam(nil), f.RecvTypeParams...), f.TypeParams...) {
+		add(tp.Obj().Name(), e.rt("TypeName").Index(jen.Id(tp.Obj().Name())).Call())
+	}
+	for _, p := range f.Params {
+		if p.Keyed {
+			add(p.Name, jen.Id(p.Name))
+		}
+	}
+	for _, w := range f.With {
+		add(w.Name, jen.Id(w.Name))
+	}
+	fields := []jen.Code{
+		jen.Id("Func").Op(":").Lit(qualified),
+		jen.Id("Version").Op(":").Lit(f.Directive.Version),
+		jen.Id("Params").Op(":").Map(jen.String()).Any().Values(order...),
+	}
+	if f.Directive.TTL > 0 {
+		fields = append(fields, jen.Id("TTL").Op(":").Add(e.duration(f.Directive.TTL)))
+	}
+	call := func() *jen.Statement { return e.rt("Call").Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, fields...) }
+
+	// Signature pieces.
+	params := func(withCtx bool) []jen.Code {
+		var out []jen.Code
+		for i, p := range f.Params {
+			if i == 0 && f.Ctx && !withCtx {
+				continue
+			}
+			if f.Variadic && i == len(f.Params)-1 {
+				out = append(out, jen.Id(p.Name).Op("...").Add(e.typ(p.Type.(*types.Slice).Elem())))
+			} else {
+				out = append(out, jen.Id(p.Name).Add(e.typ(p.Type)))
+			}
+		}
+		return out
+	}
+	decl := func(name string) *jen.Statement {
+		s := jen.Func()
+		if f.Recv != nil {
+			s.Params(jen.Id(f.Recv.Name).Add(e.typ(f.Recv.Type)))
+		}
+		s.Id(name)
+		if len(f.TypeParams) > 0 {
+			tps := make([]jen.Code, len(f.TypeParams))
+			for i, tp := range f.TypeParams {
+				tps[i] = jen.Id(tp.Obj().Name()).Add(e.typ(tp.Constraint()))
+			}
+			s.Types(tps...)
+		}
+		return s
+	}
+	var results []jen.Code
+	for _, r := range f.Results {
+		results = append(results, e.typ(r))
+	}
+	if f.Err {
+		results = append(results, jen.Error())
+	}
+
+	// The call of the original function inside the compute closure.
+	ctxName := used.name("ctx")
+	var target *jen.Statement
+	if f.Recv != nil {
+		target = jen.Id(f.Recv.Name).Dot(f.Name)
+	} else {
+		target = jen.Id(f.Name)
+		if len(f.TypeParams) > 0 {
+			tps := make([]jen.Code, len(f.TypeParams))
+			for i, tp := range f.TypeParams {
+				tps[i] = jen.Id(tp.Obj().Name())
+			}
+			target = target.Index(jen.List(tps...))
+		}
+	}
+	var args []jen.Code
+	for i, p := range f.Params {
+		switch {
+		case i == 0 && f.Ctx:
+			args = append(args, jen.Id(ctxName))
+		case f.Variadic && i == len(f.Params)-1:
+			args = append(args, jen.Id(p.Name).Op("..."))
+		default:
+			args = append(args, jen.Id(p.Name))
+		}
+	}
+	original := target.Call(args...)
+
+	var outer jen.Code = jen.Qual("context", "Background").Call()
+	if f.Ctx {
+		outer = jen.Id(f.Params[0].Name)
+	}
+	closureParam := jen.Id(ctxName).Qual("context", "Context")
+	if !f.Ctx {
+		closureParam = jen.Qual("context", "Context")
+	}
+
+	var body []jen.Code
+	switch {
+	case len(f.Results) == 1 && f.Err:
+		rt := e.typ(f.Results[0])
+		body = append(body, jen.Return(e.rt("Do").Call(outer, e.rt("Default").Call(), call(),
+			jen.Func().Params(closureParam).Params(rt, jen.Error()).Block(jen.Return(original)))))
+	case len(f.Results) == 1:
+		r := used.name("r")
+		rt := e.typ(f.Results[0])
+		body = append(body,
+			jen.List(jen.Id(r), jen.Id("_")).Op(":=").Add(e.rt("Do").Call(outer, e.rt("Default").Call(), call(),
+				jen.Func().Params(closureParam).Params(rt, jen.Error()).Block(jen.Return(original, jen.Nil())))),
+			jen.Return(jen.Id(r)))
+	default:
+		tupleFields := make([]jen.Code, len(f.Results))
+		for i, t := range f.Results {
+			tupleFields[i] = jen.Id("R" + strconv.Itoa(i)).Add(e.typ(t))
+		}
+		tuple := func() *jen.Statement { return jen.Struct(tupleFields...) }
+		r := used.name("r")
+		errName := used.name("err")
+		vals := make([]jen.Code, len(f.Results))
+		vars := make([]jen.Code, len(f.Results))
+		rets := make([]jen.Code, len(f.Results))
+		for i := range f.Results {
+			v := used.name("r" + strconv.Itoa(i))
+			vals[i] = jen.Id(v)
+			vars[i] = jen.Id(v)
+			rets[i] = jen.Id(r).Dot("R" + strconv.Itoa(i))
+		}
+		var inner []jen.Code
+		if f.Err {
+			inner = append(inner,
+				jen.List(append(vars, jen.Id(errName))...).Op(":=").Add(original),
+				jen.Return(tuple().Values(vals...), jen.Id(errName)))
+			rets = append(rets, jen.Id(errName))
+		} else {
+			inner = append(inner,
+				jen.List(vars...).Op(":=").Add(original),
+				jen.Return(tuple().Values(vals...), jen.Nil()))
+		}
+		errLHS := jen.Id(errName)
+		if !f.Err {
+			errLHS = jen.Id("_")
+		}
+		body = append(body,
+			jen.List(jen.Id(r), errLHS).Op(":=").Add(e.rt("Do").Call(outer, e.rt("Default").Call(), call(),
+				jen.Func().Params(closureParam).Params(tuple(), jen.Error()).Block(inner...))),
+			jen.Return(rets...))
+	}
+
+	what := f.Name
+	if f.Recv != nil {
+		what = f.RecvType.Obj().Name() + "." + f.Name
+	}
+	e.file.Commentf("%sCached is %s with its results cached by cachegen (//cache:version=%d).", f.Name, what, f.Directive.Version)
+	e.file.Add(decl(f.Name + "Cached").Params(params(true)...).Params(results...).Block(body...))
+	e.file.Line()
+	e.file.Commentf("%sCacheKey returns the cache key of %s with these arguments.", f.Name, what)
+	e.file.Add(decl(f.Name+"CacheKey").Params(params(false)...).Params(jen.String(), jen.Error()).Block(
+		jen.Return(call().Dot("Key").Call())))
+	e.file.Line()
+	e.file.Commentf("%sInvalidate removes the cached result of %s with these arguments from the default cache.", f.Name, what)
+	e.file.Add(decl(f.Name+"Invalidate").Params(params(false)...).Params(jen.Bool(), jen.Error()).Block(
+		jen.Return(e.rt("Default").Call().Dot("Invalidate").Call(call()))))
+}
+
+// duration spells d in the largest whole unit.
+func (e *emitter) duration(d time.Duration) jen.Code {
+	units := []struct {
+		d    time.Duration
+		name string
+	}{{time.Hour, "Hour"}, {time.Minute, "Minute"}, {time.Second, "Second"}, {time.Millisecond, "Millisecond"}, {time.Microsecond, "Microsecond"}}
+	for _, u := range units {
+		if d%u.d == 0 {
+			return jen.Lit(int(d / u.d)).Op("*").Add(e.qual(types.NewPackage("time", "time"), u.name))
+		}
+	}
+	return e.qual(types.NewPackage("time", "time"), "Duration").Call(jen.Lit(int64(d)))
+}
