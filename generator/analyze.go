@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"cmp"
 	"go/ast"
 	"go/token"
 	"go/types"
@@ -130,7 +131,11 @@ func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d Directive) (*Func, [
 			fail(pos, "%s %s: the name is reserved for the cache key: rename it", what, p.Name)
 		}
 		if pr := keyProblem(p.Type, true, map[types.Type]bool{}); pr != nil {
-			fail(pos, "%s %s: %s: %s, or add %s to ignore=", what, p.Name, pr.why, pr.fix, p.Name)
+			fix := "add " + p.Name + " to ignore="
+			if pr.fix != "" {
+				fix = pr.fix + ", or " + fix
+			}
+			fail(pos, "%s %s: %s: %s", what, p.Name, pr.why, fix)
 		}
 	}
 	if f.Recv != nil {
@@ -157,7 +162,7 @@ func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d Directive) (*Func, [
 			t = types.Default(t)
 		}
 		if pr := keyProblem(t, true, map[types.Type]bool{}); pr != nil {
-			fail(d.Pos, "with=%s: %s: %s", name, pr.why, pr.fix)
+			fail(d.Pos, "with=%s: %s: %s", name, pr.why, cmp.Or(pr.fix, "use a value of another type"))
 		}
 		f.With = append(f.With, With{Name: name, Type: t})
 	}
@@ -171,7 +176,7 @@ func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d Directive) (*Func, [
 		}
 		f.Results = append(f.Results, t)
 		if pr := storeProblem(t, map[types.Type]bool{}); pr != nil {
-			fail(pos, "result %d (%s): %s: %s", i+1, t, pr.why, pr.fix)
+			fail(pos, "result %d (%s): %s: %s", i+1, typeStr(t), pr.why, pr.fix)
 		}
 	}
 	if len(f.Results) == 0 {

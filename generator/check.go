@@ -42,7 +42,7 @@ func keyProblem(t types.Type, top bool, seen map[types.Type]bool) *problem {
 	switch u := t.Underlying().(type) {
 	case *types.Basic:
 		if u.Kind() == types.UnsafePointer {
-			return &problem{"unsafe.Pointer has no value to hash", "leave it out of the key with ignore="}
+			return &problem{"unsafe.Pointer has no value to hash", ""}
 		}
 	case *types.Pointer:
 		return keyProblem(u.Elem(), false, seen)
@@ -53,7 +53,7 @@ func keyProblem(t types.Type, top bool, seen map[types.Type]bool) *problem {
 	case *types.Map:
 		k := u.Key()
 		if b, ok := k.Underlying().(*types.Basic); !hasMethod(k, "MarshalText") && (!ok || b.Info()&(types.IsString|types.IsInteger) == 0) {
-			return &problem{fmt.Sprintf("map key type %s cannot be keyed", k), "use string or integer keys, or a key type that implements encoding.TextMarshaler"}
+			return &problem{fmt.Sprintf("map key type %s cannot be keyed", typeStr(k)), "use string or integer keys, or a key type that implements encoding.TextMarshaler"}
 		}
 		return keyProblem(u.Elem(), false, seen)
 	case *types.Struct:
@@ -63,7 +63,7 @@ func keyProblem(t types.Type, top bool, seen map[types.Type]bool) *problem {
 				continue
 			}
 			if !f.Exported() {
-				return &problem{fmt.Sprintf("type %s has unexported field %q, which the key cannot see (two values differing only there would share a key)", t, f.Name()), "export it, implement encoding.TextMarshaler"}
+				return &problem{fmt.Sprintf("type %s has unexported field %q, which the key cannot see (two values differing only there would share a key)", typeStr(t), f.Name()), "export it, implement encoding.TextMarshaler"}
 			}
 			if p := keyProblem(f.Type(), false, seen); p != nil {
 				return p
@@ -74,12 +74,12 @@ func keyProblem(t types.Type, top bool, seen map[types.Type]bool) *problem {
 			return nil // the type argument is part of the key
 		}
 		if top {
-			return &problem{fmt.Sprintf("interface type %s can hold values of any type", t), "use a concrete type"}
+			return &problem{fmt.Sprintf("interface type %s can hold values of any type", typeStr(t)), "use a concrete type"}
 		}
 	case *types.Signature:
-		return &problem{fmt.Sprintf("a func (%s) has no value to hash", t), "leave it out of the key with ignore="}
+		return &problem{fmt.Sprintf("a func (%s) has no value to hash", typeStr(t)), ""}
 	case *types.Chan:
-		return &problem{fmt.Sprintf("a channel (%s) has no value to hash", t), "leave it out of the key with ignore="}
+		return &problem{fmt.Sprintf("a channel (%s) has no value to hash", typeStr(t)), ""}
 	}
 	return nil
 }
@@ -103,7 +103,7 @@ func storeProblem(t types.Type, seen map[types.Type]bool) *problem {
 		case u.Kind() == types.UnsafePointer:
 			return &problem{"unsafe.Pointer cannot be stored", "return the value it points to"}
 		case u.Info()&types.IsComplex != 0:
-			return &problem{fmt.Sprintf("%s cannot be stored exactly", t), "return its real and imaginary parts as float64"}
+			return &problem{fmt.Sprintf("%s cannot be stored exactly", typeStr(t)), "return its real and imaginary parts as float64"}
 		}
 	case *types.Pointer:
 		return storeProblem(u.Elem(), seen)
@@ -123,12 +123,12 @@ func storeProblem(t types.Type, seen map[types.Type]bool) *problem {
 				continue
 			}
 			if !f.Exported() {
-				return &problem{fmt.Sprintf("type %s has unexported field %q, which would come back zero from the cache", t, f.Name()), "export it, or implement encoding.BinaryMarshaler and encoding.BinaryUnmarshaler"}
+				return &problem{fmt.Sprintf("type %s has unexported field %q, which would come back zero from the cache", typeStr(t), f.Name()), "export it, or implement encoding.BinaryMarshaler and encoding.BinaryUnmarshaler"}
 			}
 			tag := reflect.StructTag(u.Tag(i))
 			for _, key := range []string{"cbor", "json"} {
 				if v, ok := tag.Lookup(key); ok && strings.Split(v, ",")[0] == "-" {
-					return &problem{fmt.Sprintf("field %s of type %s is excluded from encoding by its %s:\"-\" tag and would come back zero from the cache", f.Name(), t, key), "remove the tag"}
+					return &problem{fmt.Sprintf("field %s of type %s is excluded from encoding by its %s:\"-\" tag and would come back zero from the cache", f.Name(), typeStr(t), key), "remove the tag"}
 				}
 			}
 			if p := storeProblem(f.Type(), seen); p != nil {
@@ -136,11 +136,16 @@ func storeProblem(t types.Type, seen map[types.Type]bool) *problem {
 			}
 		}
 	case *types.Interface:
-		return &problem{fmt.Sprintf("interface type %s cannot be stored: a load cannot know which concrete type to make", t), "return a concrete type"}
+		return &problem{fmt.Sprintf("interface type %s cannot be stored: a load cannot know which concrete type to make", typeStr(t)), "return a concrete type"}
 	case *types.Signature:
-		return &problem{fmt.Sprintf("a func (%s) cannot be stored", t), "return data instead"}
+		return &problem{fmt.Sprintf("a func (%s) cannot be stored", typeStr(t)), "return data instead"}
 	case *types.Chan:
-		return &problem{fmt.Sprintf("a channel (%s) cannot be stored", t), "return data instead"}
+		return &problem{fmt.Sprintf("a channel (%s) cannot be stored", typeStr(t)), "return data instead"}
 	}
 	return nil
+}
+
+// typeStr spells t as a user reads it: packages by name, not path.
+func typeStr(t types.Type) string {
+	return types.TypeString(t, func(p *types.Package) string { return p.Name() })
 }

@@ -257,7 +257,9 @@ func (e *emitter) function(f *Func) {
 	if f.Directive.TTL > 0 {
 		fields = append(fields, jen.Id("TTL").Op(":").Add(e.duration(f.Directive.TTL)))
 	}
-	call := func() *jen.Statement { return e.rt("Call").Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, fields...) }
+	call := func() *jen.Statement {
+		return e.rt("Call").Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, fields...)
+	}
 
 	// Signature pieces.
 	params := func(withCtx bool) []jen.Code {

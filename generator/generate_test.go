@@ -1,0 +1,145 @@
+package generator
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/tools/txtar"
+)
+
+var update = flag.Bool("update", false, "rewrite the want/ files of testdata/generate")
+
+// writeModule writes the archive's files (all but want/) into a new module
+// directory and returns it.
+func writeModule(t *testing.T, ar *txtar.Archive, gomod string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range ar.Files {
+		if strings.HasPrefix(f.Name, "want/") {
+			continue
+		}
+		p := filepath.Join(dir, f.Name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func wantFile(ar *txtar.Archive, name string) ([]byte, bool) {
+	for _, f := range ar.Files {
+		if f.Name == name {
+			return f.Data, true
+		}
+	}
+	return nil, false
+}
+
+// TestGolden runs the generator on each testdata/generate archive and
+// compares what it would write (want/cache_gen.go, want/<dir>/cache_gen.go)
+// or the problems it reports (want/errors, positions relative to the
+// module) with the archive's want/ files. -update rewrites them.
+func TestGolden(t *testing.T) {
+	archives, _ := filepath.Glob("../testdata/generate/*.txtar")
+	if len(archives) == 0 {
+		t.Fatal("no golden archives")
+	}
+	for _, path := range archives {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".txtar"), func(t *testing.T) {
+			t.Parallel()
+			ar, err := txtar.ParseFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := writeModule(t, ar, "module example.com/sim\n\ngo 1.26\n")
+			results, err := Generate(Config{Dir: dir, Patterns: []string{"./..."}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][]byte{}
+			var errs []string
+			for _, r := range results {
+				for _, e := range r.Errs {
+					errs = append(errs, strings.ReplaceAll(e.Error(), dir+string(filepath.Separator), ""))
+				}
+				rel, _ := filepath.Rel(dir, r.OutputPath)
+				switch {
+				case r.Content != nil:
+					got["want/"+rel] = r.Content
+				case r.Remove:
+					got["want/"+rel] = []byte("(removed)\n")
+				}
+			}
+			if len(errs) > 0 {
+				got = map[string][]byte{"want/errors": []byte(strings.Join(errs, "\n") + "\n")}
+			}
+			if *update {
+				var files []txtar.File
+				for _, f := range ar.Files {
+					if !strings.HasPrefix(f.Name, "want/") {
+						files = append(files, f)
+					}
+				}
+				for _, name := range sortedKeys(got) {
+					files = append(files, txtar.File{Name: name, Data: got[name]})
+				}
+				ar.Files = files
+				if err := os.WriteFile(path, txtar.Format(ar), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			for _, f := range ar.Files {
+				if strings.HasPrefix(f.Name, "want/") {
+					if _, ok := got[f.Name]; !ok {
+						t.Errorf("%s: wanted, but not produced", f.Name)
+					}
+				}
+			}
+			for _, name := range sortedKeys(got) {
+				want, ok := wantFile(ar, name)
+				if !ok {
+					t.Errorf("%s produced, but the archive has no want for it:\n%s", name, got[name])
+					continue
+				}
+				if !bytes.Equal(got[name], want) {
+					t.Errorf("%s differs (run go test ./generator -update to accept):\n%s", name, diff(want, got[name]))
+				}
+			}
+		})
+	}
+}
+
+func sortedKeys(m map[string][]byte) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// diff returns a line diff of want and got, via the system's diff when
+// there is one.
+func diff(want, got []byte) string {
+	dir, _ := os.MkdirTemp("", "diff")
+	defer os.RemoveAll(dir)
+	a, b := filepath.Join(dir, "want"), filepath.Join(dir, "got")
+	os.WriteFile(a, want, 0o644)
+	os.WriteFile(b, got, 0o644)
+	out, err := exec.Command("diff", "-u", a, b).CombinedOutput()
+	if err != nil && len(out) > 0 {
+		return string(out)
+	}
+	return "want:\n" + string(want) + "\ngot:\n" + string(got)
+}
