@@ -1,0 +1,89 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// cachegen builds the command once per test and runs it in dir.
+func cachegen(t *testing.T, bin, dir string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(out), ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), 0
+}
+
+func TestCommand(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "cachegen")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", "module example.com/sim\n\ngo 1.26\n")
+	write("sim.go", "package sim\n\n//cache:version=1\nfunc Square(x int) int { return x * x }\n")
+	gen := filepath.Join(dir, "cache_gen.go")
+
+	t.Run("check reports a missing file", func(t *testing.T) {
+		out, code := cachegen(t, bin, dir, "-check")
+		if code != 1 || !strings.Contains(out, "cache_gen.go is missing or stale") {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+		if _, err := os.Stat(gen); !os.IsNotExist(err) {
+			t.Fatal("-check wrote a file")
+		}
+	})
+	t.Run("generate writes and check passes", func(t *testing.T) {
+		if out, code := cachegen(t, bin, dir); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+		if out, code := cachegen(t, bin, dir, "-check", "./..."); code != 0 {
+			t.Fatalf("-check after generating: exit %d:\n%s", code, out)
+		}
+	})
+	t.Run("check reports a stale file", func(t *testing.T) {
+		write("sim.go", "package sim\n\n//cache:version=2\nfunc Square(x int) int { return x * x }\n")
+		if out, code := cachegen(t, bin, dir, "-check"); code != 1 || !strings.Contains(out, "missing or stale") {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+	})
+	t.Run("problems are positioned and nothing is written", func(t *testing.T) {
+		before, _ := os.ReadFile(gen)
+		write("sim.go", "package sim\n\n//cache:version=3\nfunc Square(f func() int) int { return f() }\n\n//cache:version=x\nfunc Cube(x int) int { return x }\n")
+		out, code := cachegen(t, bin, dir)
+		if code != 1 || !strings.Contains(out, "sim.go:4:6: Square: parameter f: a func (func() int) has no value to hash: add f to ignore=") ||
+			!strings.Contains(out, `sim.go:6:1: Cube: version "x" is not a non-negative integer`) {
+			t.Fatalf("exit %d, want both problems:\n%s", code, out)
+		}
+		after, _ := os.ReadFile(gen)
+		if string(before) != string(after) {
+			t.Fatal("the output changed although generation failed")
+		}
+	})
+	t.Run("output flag", func(t *testing.T) {
+		os.Remove(gen)
+		write("sim.go", "package sim\n\n//cache:version=1\nfunc Square(x int) int { return x * x }\n")
+		if out, code := cachegen(t, bin, dir, "-output", "wrappers_gen.go"); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "wrappers_gen.go")); err != nil {
+			t.Fatal(err)
+		}
+		if out, code := cachegen(t, bin, dir, "-output", "../x.go"); code != 1 || !strings.Contains(out, "must be a file name") {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+	})
+}
