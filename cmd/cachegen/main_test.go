@@ -73,6 +73,26 @@ func TestCommand(t *testing.T) {
 			t.Fatal("the output changed although generation failed")
 		}
 	})
+	t.Run("tags select files", func(t *testing.T) {
+		os.Remove(gen)
+		write("sim.go", "package sim\n")
+		write("special.go", "//go:build special\n\npackage sim\n\n//cache:version=1\nfunc Special(x int) int { return x }\n")
+		defer os.Remove(filepath.Join(dir, "special.go"))
+		if out, code := cachegen(t, bin, dir); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+		if _, err := os.Stat(gen); !os.IsNotExist(err) {
+			t.Fatal("without -tags, a file behind a build tag was read")
+		}
+		if out, code := cachegen(t, bin, dir, "-tags", "special"); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+		b, _ := os.ReadFile(gen)
+		if !strings.Contains(string(b), "func SpecialCached(x int) int") {
+			t.Fatalf("with -tags special, no wrapper for Special:\n%s", b)
+		}
+		os.Remove(gen)
+	})
 	t.Run("output flag", func(t *testing.T) {
 		os.Remove(gen)
 		write("sim.go", "package sim\n\n//cache:version=1\nfunc Square(x int) int { return x * x }\n")
