@@ -60,9 +60,10 @@ var ErrBadKey = errors.New("malformed cache key: want 16 lowercase hex digits")
 type Option func(*config)
 
 type config struct {
-	mode    Mode
-	logger  *slog.Logger
-	verbose bool
+	mode     Mode
+	logger   *slog.Logger
+	verbose  bool
+	maxBytes int64
 }
 
 // WithMode sets the cache's mode; the default is ModeOn.
@@ -75,6 +76,11 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // WithVerbose makes the cache log a line for every hit and miss, as the
 // reference CacheManager prints them.
 func WithVerbose(v bool) Option { return func(c *config) { c.verbose = v } }
+
+// WithMaxBytes limits the size of the cache directory: once a quarter of
+// the limit has been written since the last check, the least recently used
+// entries are removed until three quarters remain. Zero means no limit.
+func WithMaxBytes(n int64) Option { return func(c *config) { c.maxBytes = n } }
 
 // Cache stores the results of calls in a directory, one file per call.
 //
@@ -95,6 +101,10 @@ type Cache struct {
 	hits, misses, computations, storeErrors, corrupt, keyErrors atomic.Int64
 	bytesRead, bytesWritten                                     atomic.Int64
 	warnedStore                                                 atomic.Bool
+
+	maxBytes  int64
+	sinceTrim atomic.Int64 // bytes written since the last trim
+	trimming  sync.Mutex
 }
 
 // Open returns a cache that keeps its entries in dir, creating dir (mode
@@ -110,7 +120,11 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 	if cfg.logger == nil {
 		cfg.logger = slog.New(newLineHandler(os.Stderr))
 	}
-	c := &Cache{dir: dir, mode: cfg.mode, log: cfg.logger, verbose: cfg.verbose, disk: diskStore{dir}, now: time.Now}
+	if cfg.maxBytes < 0 {
+		return nil, fmt.Errorf("cachegen: negative size limit %d", cfg.maxBytes)
+	}
+	c := &Cache{dir: dir, mode: cfg.mode, log: cfg.logger, verbose: cfg.verbose, disk: diskStore{dir}, now: time.Now, maxBytes: cfg.maxBytes}
+	c.sinceTrim.Store(cfg.maxBytes) // the first store checks the size
 	if cfg.mode == ModeOff {
 		return c, nil
 	}
@@ -142,6 +156,7 @@ const (
 	EnvDir     = "CACHEGEN_DIR"
 	EnvMode    = "CACHEGEN_MODE"
 	EnvVerbose = "CACHEGEN_VERBOSE"
+	EnvMaxSize = "CACHEGEN_MAX_SIZE"
 )
 
 var defaultCache struct {
@@ -152,7 +167,7 @@ var defaultCache struct {
 // Default returns the cache that generated wrappers use. On first use it is
 // opened from the environment: CACHEGEN_DIR (default: the user cache
 // directory's cachegen folder), CACHEGEN_MODE (on, off, refresh, readonly;
-// default on) and CACHEGEN_VERBOSE=1. A bad value, or a directory that
+// default on), CACHEGEN_VERBOSE=1 and CACHEGEN_MAX_SIZE (such as 10GiB). A bad value, or a directory that
 // cannot be made, is logged with what the variable allows, and the default
 // cache then computes every call: a misconfigured cache costs time, never a
 // crash or a wrong result. Default is safe for concurrent use.
@@ -205,6 +220,14 @@ func fromEnv(logger *slog.Logger) *Cache {
 		}
 		opts = append(opts, WithVerbose(v))
 	}
+	if s := os.Getenv(EnvMaxSize); s != "" {
+		n, err := ParseSize(s)
+		if err != nil {
+			logger.Error(fmt.Sprintf("%s=%q is not a size: set it to a size such as 500MB or 10GiB; computing every call without the cache", EnvMaxSize, s))
+			return off
+		}
+		opts = append(opts, WithMaxBytes(n))
+	}
 	dir, err := DefaultDir()
 	if err != nil {
 		logger.Error(err.Error() + "; computing every call without the cache")
@@ -254,6 +277,9 @@ type Entry struct {
 	ComputedAt time.Time
 	Duration   time.Duration // how long compute took
 	Size       int64         // bytes on disk
+	LastUsed   time.Time     // when it was last stored or loaded, to within an hour
+	TTL        time.Duration // how long it stays fresh; 0 means for ever
+	Stale      bool          // older than its TTL: the next call recomputes it
 }
 
 // Do returns the result of compute for call: loaded from the cache when a
@@ -334,7 +360,7 @@ func isContextErr(err error) bool {
 func load[T any](c *Cache, id identity, call Call, tsum [8]byte) (T, bool) {
 	var zero T
 	path := c.disk.path(id.key)
-	data, err := os.ReadFile(path)
+	data, mtime, err := readEntryFile(path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			c.log.Warn(fmt.Sprintf("reading cache entry: %v; computing", err))
@@ -365,6 +391,11 @@ func load[T any](c *Cache, id identity, call Call, tsum [8]byte) (T, bool) {
 	}
 	c.hits.Add(1)
 	c.bytesRead.Add(int64(len(data)))
+	if now := c.now(); now.Sub(mtime) > touchInterval && c.mode != ModeReadOnly {
+		// Record the use for least-recently-used trimming, cheaply: at
+		// most one metadata write per entry an hour.
+		_ = os.Chtimes(path, now, now)
+	}
 	if c.verbose {
 		c.log.Info(fmt.Sprintf("[HIT] key=%s fn=%s computed %s (took %s)", id.key, call.Func,
 			time.Unix(0, h.computedAt).Format(time.RFC3339), roundDuration(time.Duration(h.duration))))
@@ -379,12 +410,13 @@ func (c *Cache) store(id identity, call Call, tsum [8]byte, start time.Time, too
 	if err == nil && c.mode != ModeReadOnly {
 		var data []byte
 		h := header{computedAt: start.UnixNano(), duration: int64(took), typeSum: tsum, sum: id.sum}
-		data, err = encodeEntry(h, meta{Func: call.Func, Version: call.Version, Params: id.canonical}, payload)
+		data, err = encodeEntry(h, meta{Func: call.Func, Version: call.Version, Params: id.canonical, TTL: int64(call.TTL)}, payload)
 		if err == nil {
 			err = c.disk.write(id.key, data)
 		}
 		if err == nil {
 			c.bytesWritten.Add(int64(len(data)))
+			c.trimAfterWrite(int64(len(data)))
 		}
 	}
 	if err != nil {
@@ -464,15 +496,16 @@ func (c *Cache) List() ([]Entry, error) {
 		return nil, nil
 	}
 	var out []Entry
+	now := c.now()
 	err := c.disk.walk(func(path string, isTemp bool) error {
 		if isTemp {
 			return nil
 		}
-		h, m, size, err := readMeta(path)
+		h, m, fi, err := readMeta(path)
 		if err != nil {
 			return nil // removed meanwhile, or corrupt: not an entry
 		}
-		out = append(out, entryFromFile(h, m, size))
+		out = append(out, entryFromFile(h, m, fi, now))
 		return nil
 	})
 	slices.SortStableFunc(out, func(a, b Entry) int { return b.ComputedAt.Compare(a.ComputedAt) })

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -549,3 +550,5 @@ func TestParseMode(t *testing.T) {
 func deepEqualBits(a, b any) bool {
 	return equalValues(valueOf(a), valueOf(b))
 }
+
+func discardLogger() *slog.Logger { return slog.New(newLineHandler(io.Discard)) }

@@ -65,6 +65,7 @@ type meta struct {
 	Func    string `cbor:"1,keyasint"`
 	Version int    `cbor:"2,keyasint"`
 	Params  []byte `cbor:"3,keyasint"`
+	TTL     int64  `cbor:"4,keyasint,omitempty"` // nanoseconds; 0 means never stale
 }
 
 // encodeEntry assembles a whole entry file.
@@ -183,52 +184,56 @@ func (s diskStore) write(key string, data []byte) error {
 
 // readMeta reads and checks the header and metadata of the entry file at
 // path without reading its payload.
-func readMeta(path string) (header, meta, int64, error) {
+func readMeta(path string) (header, meta, fs.FileInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return header{}, meta{}, 0, err
+		return header{}, meta{}, nil, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return header{}, meta{}, 0, err
+		return header{}, meta{}, nil, err
 	}
 	size := fi.Size()
 	hb := make([]byte, headerSize)
 	if _, err := io.ReadFull(f, hb); err != nil {
-		return header{}, meta{}, size, fmt.Errorf("%w: %d bytes is too short", errCorrupt, size)
+		return header{}, meta{}, fi, fmt.Errorf("%w: %d bytes is too short", errCorrupt, size)
 	}
 	h, err := parseHeader(hb, size)
 	if err != nil {
-		return h, meta{}, size, err
+		return h, meta{}, fi, err
 	}
 	rest := make([]byte, int(h.metaLen))
 	if _, err := io.ReadFull(f, rest); err != nil {
-		return h, meta{}, size, err
+		return h, meta{}, fi, err
 	}
 	var crc [4]byte
 	if _, err := f.ReadAt(crc[:], size-trailerSize); err != nil {
-		return h, meta{}, size, err
+		return h, meta{}, fi, err
 	}
 	sum := crc32.Update(crc32.Checksum(hb, crcTable), crcTable, rest)
 	if sum != binary.LittleEndian.Uint32(crc[:]) {
-		return h, meta{}, size, fmt.Errorf("%w: header checksum mismatch", errCorrupt)
+		return h, meta{}, fi, fmt.Errorf("%w: header checksum mismatch", errCorrupt)
 	}
 	m, err := decodeMeta(rest)
-	return h, m, size, err
+	return h, m, fi, err
 }
 
 // entryFromFile builds an Entry from a checked header and metadata.
-func entryFromFile(h header, m meta, size int64) Entry {
-	return Entry{
+func entryFromFile(h header, m meta, fi fs.FileInfo, now time.Time) Entry {
+	e := Entry{
 		Key:        hex.EncodeToString(h.sum[:8]),
 		Func:       m.Func,
 		Version:    m.Version,
 		Params:     bytes.Clone(m.Params),
 		ComputedAt: time.Unix(0, h.computedAt),
 		Duration:   time.Duration(h.duration),
-		Size:       size,
+		Size:       fi.Size(),
+		LastUsed:   fi.ModTime(),
+		TTL:        time.Duration(m.TTL),
 	}
+	e.Stale = e.TTL > 0 && now.Sub(e.ComputedAt) > e.TTL
+	return e
 }
 
 // walk calls fn for every entry file and every temporary file in the
@@ -269,3 +274,26 @@ func isHex(s string) bool {
 }
 
 func crc32c(b []byte) uint32 { return crc32.Checksum(b, crcTable) }
+
+// touchInterval is how stale an entry's modification time may get before
+// a hit refreshes it; it bounds the precision of least-recently-used order.
+const touchInterval = time.Hour
+
+// readEntryFile reads a whole entry file with one read, and returns its
+// modification time.
+func readEntryFile(path string) ([]byte, time.Time, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	data := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, time.Time{}, err
+	}
+	return data, fi.ModTime(), nil
+}

@@ -1,0 +1,199 @@
+package runtime
+
+import (
+	"cmp"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// tempMaxAge is how old a temporary file must be before trimming or Verify
+// removes it: a writer still working on it is long done by then.
+const tempMaxAge = 10 * time.Minute
+
+// PruneOptions says which entries Prune removes. Entries go least recently
+// used first.
+type PruneOptions struct {
+	MaxBytes  int64         // when positive, remove entries until the total is at most this
+	OlderThan time.Duration // when positive, remove entries computed longer ago than this
+	UnusedFor time.Duration // when positive, remove entries not used for this long
+	DryRun    bool          // report what would be removed, and remove nothing
+}
+
+// Prune removes the entries that o selects, and temporary files that
+// killed writers left, and returns the entries removed (or, with DryRun,
+// that would be), least recently used first. Entries that fail their
+// checks count as least recently used of all. A reader loading an entry
+// that Prune removes gets either the whole entry or a clean miss.
+func (c *Cache) Prune(o PruneOptions) ([]Entry, error) {
+	if err := c.writable(); err != nil && !o.DryRun {
+		return nil, err
+	}
+	now := c.now()
+	var all []Entry
+	var total int64
+	paths := map[string]string{}
+	err := c.disk.walk(func(path string, isTemp bool) error {
+		if isTemp {
+			if fi, err := os.Stat(path); err == nil && now.Sub(fi.ModTime()) > tempMaxAge && !o.DryRun {
+				os.Remove(path)
+			}
+			return nil
+		}
+		h, m, fi, err := readMeta(path)
+		var e Entry
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil
+		case err != nil && fi != nil:
+			e = Entry{Key: strings.TrimSuffix(filepath.Base(path), entrySuffix), Size: fi.Size()} // corrupt: LastUsed zero, first to go
+		case err != nil:
+			return nil
+		default:
+			e = entryFromFile(h, m, fi, now)
+		}
+		paths[e.Key] = path
+		total += e.Size
+		all = append(all, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(all, func(a, b Entry) int {
+		return cmp.Or(a.LastUsed.Compare(b.LastUsed), strings.Compare(a.Key, b.Key))
+	})
+	var removed []Entry
+	for _, e := range all {
+		drop := o.MaxBytes > 0 && total > o.MaxBytes ||
+			o.OlderThan > 0 && now.Sub(e.ComputedAt) > o.OlderThan ||
+			o.UnusedFor > 0 && now.Sub(e.LastUsed) > o.UnusedFor
+		if !drop {
+			continue
+		}
+		if !o.DryRun {
+			if err := os.Remove(paths[e.Key]); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return removed, err
+			}
+		}
+		total -= e.Size
+		removed = append(removed, e)
+	}
+	return removed, nil
+}
+
+// trimAfterWrite enforces the cache's size limit, amortised: it walks the
+// directory only once a quarter of the limit has been written since the
+// last walk, and then trims to three quarters of the limit.
+func (c *Cache) trimAfterWrite(n int64) {
+	if c.maxBytes <= 0 || c.sinceTrim.Add(n) < c.maxBytes/4 {
+		return
+	}
+	if !c.trimming.TryLock() {
+		return // another goroutine is trimming
+	}
+	defer c.trimming.Unlock()
+	c.sinceTrim.Store(0)
+	if _, err := c.Prune(PruneOptions{MaxBytes: c.maxBytes * 3 / 4}); err != nil {
+		c.log.Warn(fmt.Sprintf("trimming the cache to its size limit: %v", err))
+	}
+}
+
+// A Problem is an entry file that fails its checks, or a temporary file
+// that a killed writer left.
+type Problem struct {
+	Path string
+	Key  string // empty for a temporary file
+	Err  error
+}
+
+// Verify checks every entry as a load does (format, lengths, checksums,
+// and that the file's name and content belong to the same call) and
+// reports each one that fails, and each temporary file older than a few
+// minutes. With fix, it removes them.
+func (c *Cache) Verify(fix bool) ([]Problem, error) {
+	if fix {
+		if err := c.writable(); err != nil {
+			return nil, err
+		}
+	}
+	now := c.now()
+	var problems []Problem
+	err := c.disk.walk(func(path string, isTemp bool) error {
+		var p Problem
+		if isTemp {
+			fi, err := os.Stat(path)
+			if err != nil || now.Sub(fi.ModTime()) <= tempMaxAge {
+				return nil
+			}
+			p = Problem{Path: path, Err: errors.New("temporary file left by an interrupted write")}
+		} else {
+			key := strings.TrimSuffix(filepath.Base(path), entrySuffix)
+			data, _, err := readEntryFile(path)
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			if err == nil {
+				err = checkEntry(key, data)
+			}
+			if err == nil {
+				return nil
+			}
+			p = Problem{Path: path, Key: key, Err: err}
+		}
+		problems = append(problems, p)
+		if fix {
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+		return nil
+	})
+	return problems, err
+}
+
+// checkEntry checks a whole entry file named key without knowing its call:
+// the params it holds must hash to the key in its header and its name.
+func checkEntry(key string, data []byte) error {
+	h, mb, _, err := parseEntry(data)
+	if err != nil {
+		return err
+	}
+	m, err := decodeMeta(mb)
+	if err != nil {
+		return err
+	}
+	if sumOf(m.Params) != h.sum {
+		return fmt.Errorf("%w: params do not hash to the key in the header", errCorrupt)
+	}
+	if hex.EncodeToString(h.sum[:8]) != key {
+		return fmt.Errorf("%w: entry of key %x stored under the name %s", errCorrupt, h.sum[:8], key)
+	}
+	return nil
+}
+
+// ParseSize parses a size such as 500MB, 10GiB, 1.5G or 4096: units B, KB,
+// MB, GB, TB (powers of 1000; K, M, G, T too) and KiB, MiB, GiB, TiB
+// (powers of 1024), in any case.
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := strings.IndexFunc(t, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	num, unit := t, ""
+	if i >= 0 {
+		num, unit = t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
+	}
+	mult := map[string]float64{"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9, "t": 1e12, "tb": 1e12,
+		"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}[unit]
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || mult == 0 || f < 0 || f*mult > 1<<62 {
+		return 0, fmt.Errorf("size %q: want a number and a unit, such as 500MB or 10GiB", s)
+	}
+	return int64(f * mult), nil
+}
