@@ -197,3 +197,21 @@ func ParseSize(s string) (int64, error) {
 	}
 	return int64(f * mult), nil
 }
+
+// CheckDir reports whether dir is an existing cache directory: one that
+// holds the README file a Cache writes there. Tools that manage caches
+// call it before acting on a directory a person named.
+func CheckDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("cache directory %s does not exist", dir)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, readmeName))
+	if err != nil || string(b) != readmeContent {
+		return fmt.Errorf("%s is not a cachegen cache (it has no README written by cachegen)", dir)
+	}
+	return nil
+}

@@ -1,0 +1,538 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	cacheruntime "github.com/cachegen/cachegen/runtime"
+)
+
+// usageError is bad input: the command exits 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+const usage = "usage: cachectl [-dir DIR] [-json] ls|show|stats|rm|clear|prune|verify [args]"
+
+// ctl is one invocation.
+type ctl struct {
+	cache *cacheruntime.Cache
+	json  bool
+	out   io.Writer
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	err := dispatch(args, stdout)
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "cachectl: %s\n", ue.msg)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "cachectl: %v\n", err)
+		return 1
+	}
+}
+
+// flags returns a subcommand's flag set, whose errors become usage
+// errors; -json is accepted after the command too.
+func (c *ctl) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.BoolVar(&c.json, "json", c.json, "print JSON")
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return usagef("%s: %v", fs.Name(), err)
+	}
+	return nil
+}
+
+func dispatch(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("cachectl", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	dir := fs.String("dir", "", "cache directory")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return usagef("%v (%s)", err, usage)
+	}
+	if fs.NArg() == 0 {
+		return usagef("no command (%s)", usage)
+	}
+	commands := map[string]func(*ctl, []string) error{
+		"ls": (*ctl).ls, "show": (*ctl).show, "stats": (*ctl).stats, "rm": (*ctl).rm,
+		"clear": (*ctl).clear, "prune": (*ctl).prune, "verify": (*ctl).verify,
+	}
+	name := fs.Arg(0)
+	cmd, ok := commands[name]
+	if !ok {
+		return usagef("unknown command %q (%s)", name, usage)
+	}
+	if *dir == "" {
+		d, err := cacheruntime.DefaultDir()
+		if err != nil {
+			return usagef("%v", err)
+		}
+		*dir = d
+	}
+	if err := cacheruntime.CheckDir(*dir); err != nil {
+		return usagef("%v", err)
+	}
+	c, err := cacheruntime.Open(*dir)
+	if err != nil {
+		return err
+	}
+	return cmd(&ctl{cache: c, json: *asJSON, out: out}, fs.Args()[1:])
+}
+
+// matcher returns a test of function names for a -func pattern.
+func matcher(pattern string) (func(string) bool, error) {
+	if pattern == "" {
+		return func(string) bool { return true }, nil
+	}
+	if !strings.ContainsAny(pattern, "*?[") {
+		return func(s string) bool { return strings.Contains(s, pattern) }, nil
+	}
+	if _, err := path.Match(pattern, ""); err != nil {
+		return nil, usagef("bad -func pattern %q: %v", pattern, err)
+	}
+	return func(s string) bool {
+		full, _ := path.Match(pattern, s)
+		short, _ := path.Match(pattern, s[strings.LastIndex(s, "/")+1:])
+		return full || short
+	}, nil
+}
+
+func (c *ctl) entries(pattern string) ([]cacheruntime.Entry, error) {
+	match, err := matcher(pattern)
+	if err != nil {
+		return nil, err
+	}
+	all, err := c.cache.List()
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, func(e cacheruntime.Entry) bool { return !match(e.Func) }), nil
+}
+
+// jsonEntry is how -json prints an entry.
+type jsonEntry struct {
+	Key        string          `json:"key"`
+	Func       string          `json:"func"`
+	Version    int             `json:"version"`
+	ComputedAt time.Time       `json:"computed_at"`
+	DurationS  float64         `json:"duration_s"`
+	Size       int64           `json:"size"`
+	LastUsed   time.Time       `json:"last_used"`
+	TTLS       float64         `json:"ttl_s,omitempty"`
+	Stale      bool            `json:"stale"`
+	Params     json.RawMessage `json:"params"`
+}
+
+func toJSON(e cacheruntime.Entry) jsonEntry {
+	params := json.RawMessage(e.Params)
+	if !json.Valid(params) {
+		// Python's JSON may hold NaN or Infinity: give it as a string.
+		params, _ = json.Marshal(string(e.Params))
+	}
+	return jsonEntry{Key: e.Key, Func: e.Func, Version: e.Version, ComputedAt: e.ComputedAt, DurationS: e.Duration.Seconds(),
+		Size: e.Size, LastUsed: e.LastUsed, TTLS: e.TTL.Seconds(), Stale: e.Stale, Params: params}
+}
+
+func (c *ctl) ls(args []string) error {
+	fs := c.flags("ls")
+	pattern := fs.String("func", "", "only entries of functions matching this pattern")
+	sortBy := fs.String("sort", "time", "time, size, duration or func")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("ls: unexpected argument %q", fs.Arg(0))
+	}
+	orders := map[string]func(a, b cacheruntime.Entry) int{
+		"time":     func(a, b cacheruntime.Entry) int { return b.ComputedAt.Compare(a.ComputedAt) },
+		"size":     func(a, b cacheruntime.Entry) int { return cmp.Compare(b.Size, a.Size) },
+		"duration": func(a, b cacheruntime.Entry) int { return cmp.Compare(b.Duration, a.Duration) },
+		"func":     func(a, b cacheruntime.Entry) int { return strings.Compare(a.Func, b.Func) },
+	}
+	order, ok := orders[*sortBy]
+	if !ok {
+		return usagef("ls: -sort %q: want time, size, duration or func", *sortBy)
+	}
+	es, err := c.entries(*pattern)
+	if err != nil {
+		return err
+	}
+	slices.SortStableFunc(es, order)
+	if c.json {
+		enc := json.NewEncoder(c.out)
+		for _, e := range es {
+			if err := enc.Encode(toJSON(e)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tFUNC\tVERSION\tCOMPUTED\tTOOK\tSIZE\t")
+	for _, e := range es {
+		computed := e.ComputedAt.Local().Format("2006-01-02 15:04:05")
+		if e.Stale {
+			computed += " (stale)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t\n", e.Key, e.Func[strings.LastIndex(e.Func, "/")+1:], e.Version, computed, took(e.Duration), humanSize(e.Size))
+	}
+	tw.Flush()
+	width := terminalWidth()
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	for i, line := range lines {
+		cell := "PARAMS"
+		if i > 0 {
+			cell = argsText(es[i-1])
+		}
+		// The params are ASCII (the canonical text escapes the rest), so
+		// bytes are columns.
+		if room := max(width-len(line), minParams); len(cell) > room {
+			cell = cell[:room-1] + "…"
+		}
+		fmt.Fprintln(c.out, line+cell)
+	}
+	return nil
+}
+
+// argsText returns an entry's canonical params without "__fn__" and
+// "__version__", which ls shows in columns of their own.
+func argsText(e cacheruntime.Entry) string {
+	text := string(e.Params)
+	for name, v := range map[string]any{cacheruntime.FuncParam: e.Func, cacheruntime.VersionParam: e.Version} {
+		b, err := cacheruntime.Canonical(map[string]any{name: v})
+		if err != nil {
+			continue
+		}
+		item := string(b[1 : len(b)-1]) // exactly as it is spelled inside the params
+		if !strings.Contains(text, ", "+item) {
+			text = strings.Replace(text, item+", ", "", 1)
+		}
+		text = strings.Replace(text, ", "+item, "", 1)
+		text = strings.Replace(text, "{"+item+"}", "{}", 1)
+	}
+	return text
+}
+
+// minParams is the fewest columns of params ls shows, however narrow the
+// terminal.
+const minParams = 12
+
+// terminalWidth is $COLUMNS, or 120.
+func terminalWidth() int {
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return 120
+}
+
+func took(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+	}
+	return d.String()
+}
+
+// humanSize spells n bytes in binary units: 512 B, 1.5 KiB, 64.0 MiB.
+func humanSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func checkKey(k string) error {
+	if !cacheruntime.ValidKey(k) {
+		return usagef("malformed key %q: a key is 16 lowercase hex digits, as cachectl ls shows", k)
+	}
+	return nil
+}
+
+func (c *ctl) find(key string) (cacheruntime.Entry, error) {
+	es, err := c.cache.List()
+	if err != nil {
+		return cacheruntime.Entry{}, err
+	}
+	for _, e := range es {
+		if e.Key == key {
+			return e, nil
+		}
+	}
+	return cacheruntime.Entry{}, fmt.Errorf("no entry with key %s", key)
+}
+
+func (c *ctl) show(args []string) error {
+	if len(args) != 1 {
+		return usagef("show takes one KEY")
+	}
+	if err := checkKey(args[0]); err != nil {
+		return err
+	}
+	e, err := c.find(args[0])
+	if err != nil {
+		return err
+	}
+	if c.json {
+		b, err := json.MarshalIndent(toJSON(e), "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(c.out, "%s\n", b)
+		return err
+	}
+	var params bytes.Buffer
+	if json.Indent(&params, e.Params, "  ", "  ") != nil {
+		params.Reset()
+		params.Write(e.Params)
+	}
+	ttl := "none"
+	if e.TTL > 0 {
+		ttl = e.TTL.String()
+		if e.Stale {
+			ttl += " (stale)"
+		}
+	}
+	fmt.Fprintf(c.out, "key:       %s\nfunc:      %s\nversion:   %d\ncomputed:  %s\ntook:      %s\nsize:      %s (%d bytes)\nlast used: %s\nttl:       %s\nparams:    %s\n",
+		e.Key, e.Func, e.Version, e.ComputedAt.Local().Format(time.RFC3339), took(e.Duration), humanSize(e.Size), e.Size,
+		e.LastUsed.Local().Format(time.RFC3339), ttl, params.String())
+	return nil
+}
+
+func (c *ctl) stats(args []string) error {
+	if len(args) > 0 {
+		return usagef("stats takes no arguments")
+	}
+	es, err := c.cache.List()
+	if err != nil {
+		return err
+	}
+	type fnStats struct {
+		Func    string  `json:"func"`
+		Entries int     `json:"entries"`
+		Bytes   int64   `json:"bytes"`
+		Compute float64 `json:"compute_s"` // total compute time of the stored results
+	}
+	var total int64
+	var oldest, newest time.Time
+	byFunc := map[string]*fnStats{}
+	for _, e := range es {
+		total += e.Size
+		if oldest.IsZero() || e.ComputedAt.Before(oldest) {
+			oldest = e.ComputedAt
+		}
+		if e.ComputedAt.After(newest) {
+			newest = e.ComputedAt
+		}
+		s := byFunc[e.Func]
+		if s == nil {
+			s = &fnStats{Func: e.Func}
+			byFunc[e.Func] = s
+		}
+		s.Entries++
+		s.Bytes += e.Size
+		s.Compute += e.Duration.Seconds()
+	}
+	var funcs []fnStats
+	for _, s := range byFunc {
+		funcs = append(funcs, *s)
+	}
+	slices.SortFunc(funcs, func(a, b fnStats) int { return strings.Compare(a.Func, b.Func) })
+	if c.json {
+		return json.NewEncoder(c.out).Encode(map[string]any{"dir": c.cache.Dir(), "entries": len(es), "bytes": total, "oldest": oldest, "newest": newest, "funcs": funcs})
+	}
+	fmt.Fprintf(c.out, "dir:     %s\nentries: %d\nsize:    %s\n", c.cache.Dir(), len(es), humanSize(total))
+	if len(es) > 0 {
+		fmt.Fprintf(c.out, "oldest:  %s\nnewest:  %s\n", oldest.Local().Format(time.RFC3339), newest.Local().Format(time.RFC3339))
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nFUNC\tENTRIES\tSIZE\tCOMPUTE TIME STORED")
+	for _, s := range funcs {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", s.Func, s.Entries, humanSize(s.Bytes), took(time.Duration(s.Compute*float64(time.Second))))
+	}
+	return tw.Flush()
+}
+
+func (c *ctl) removed(es []cacheruntime.Entry, verb string) {
+	var n int64
+	for _, e := range es {
+		n += e.Size
+	}
+	fmt.Fprintf(c.out, "%s %d entries (%s)\n", verb, len(es), humanSize(n))
+}
+
+func (c *ctl) rm(args []string) error {
+	if len(args) == 0 {
+		return usagef("rm takes one or more KEYs")
+	}
+	for _, k := range args {
+		if err := checkKey(k); err != nil {
+			return err
+		}
+	}
+	var gone []cacheruntime.Entry
+	var missing []string
+	for _, k := range args {
+		e, err := c.find(k)
+		if err != nil {
+			missing = append(missing, k)
+			continue
+		}
+		if _, err := c.cache.Remove(k); err != nil {
+			return err
+		}
+		gone = append(gone, e)
+	}
+	c.removed(gone, "removed")
+	if len(missing) > 0 {
+		return fmt.Errorf("no entry with key %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func (c *ctl) clear(args []string) error {
+	fs := c.flags("clear")
+	pattern := fs.String("func", "", "only entries of functions matching this pattern")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("clear: unexpected argument %q", fs.Arg(0))
+	}
+	es, err := c.entries(*pattern)
+	if err != nil {
+		return err
+	}
+	if *pattern == "" {
+		err = c.cache.Clear()
+	} else {
+		for _, e := range es {
+			if _, err = c.cache.Remove(e.Key); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	c.removed(es, "removed")
+	return nil
+}
+
+// parseAge parses a duration, also in days: 36h, 90m, 7d.
+func parseAge(flagName, s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.ParseFloat(days, 64); err == nil && n > 0 {
+			return time.Duration(n * 24 * float64(time.Hour)), nil
+		}
+	} else if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return d, nil
+	}
+	return 0, usagef("prune: %s %q: want a positive duration such as 36h, 90m or 7d", flagName, s)
+}
+
+func (c *ctl) prune(args []string) error {
+	fs := c.flags("prune")
+	maxSize := fs.String("max-size", "", "remove least recently used entries until the cache is at most this size (500MB, 10GiB)")
+	olderThan := fs.String("older-than", "", "remove entries computed longer ago than this")
+	unusedFor := fs.String("unused-for", "", "remove entries not used for this long")
+	dryRun := fs.Bool("dry-run", false, "say what would be removed, and remove nothing")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("prune: unexpected argument %q", fs.Arg(0))
+	}
+	var o cacheruntime.PruneOptions
+	var err error
+	if *maxSize != "" {
+		if o.MaxBytes, err = cacheruntime.ParseSize(*maxSize); err != nil || o.MaxBytes == 0 {
+			return usagef("prune: -max-size %q: want a positive size such as 500MB or 10GiB", *maxSize)
+		}
+	}
+	if o.OlderThan, err = parseAge("-older-than", *olderThan); err != nil {
+		return err
+	}
+	if o.UnusedFor, err = parseAge("-unused-for", *unusedFor); err != nil {
+		return err
+	}
+	if o.MaxBytes == 0 && o.OlderThan == 0 && o.UnusedFor == 0 {
+		return usagef("prune needs -max-size, -older-than or -unused-for")
+	}
+	o.DryRun = *dryRun
+	es, err := c.cache.Prune(o)
+	if err != nil {
+		return err
+	}
+	verb := "removed"
+	if o.DryRun {
+		verb = "would remove"
+	}
+	for _, e := range es {
+		fmt.Fprintf(c.out, "%s %s %s %s, last used %s\n", verb, e.Key, cmp.Or(e.Func, "(corrupt)"), humanSize(e.Size), e.LastUsed.Local().Format(time.RFC3339))
+	}
+	c.removed(es, verb)
+	return nil
+}
+
+func (c *ctl) verify(args []string) error {
+	fs := c.flags("verify")
+	fix := fs.Bool("fix", false, "remove bad entries and leftover temporary files")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("verify: unexpected argument %q", fs.Arg(0))
+	}
+	problems, err := c.cache.Verify(*fix)
+	if err != nil {
+		return err
+	}
+	for _, p := range problems {
+		fmt.Fprintf(c.out, "%s: %v\n", p.Path, p.Err)
+	}
+	switch {
+	case len(problems) == 0:
+		fmt.Fprintln(c.out, "all entries are intact")
+	case *fix:
+		fmt.Fprintf(c.out, "removed %d bad files\n", len(problems))
+	default:
+		return fmt.Errorf("%d bad files: run cachectl verify -fix to remove them", len(problems))
+	}
+	return nil
+}

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	cacheruntime "github.com/cachegen/cachegen/runtime"
+)
+
+// exampleCache is a cache made by the generated wrappers of examples/:
+// two montecarlo entries and one retrieval entry.
+var exampleCache string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cachectl")
+	if err != nil {
+		panic(err)
+	}
+	exampleCache = filepath.Join(dir, "cache")
+	for _, ex := range []string{"../../examples/retrieval", "../../examples/montecarlo"} {
+		cmd := exec.Command("go", "run", ex)
+		cmd.Env = append(os.Environ(), "CACHEGEN_DIR="+exampleCache)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			panic(string(out))
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// copyCache returns a private copy of the example cache.
+func copyCache(t *testing.T) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "cache")
+	if out, err := exec.Command("cp", "-a", exampleCache, dst).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+	return dst
+}
+
+func ctlRun(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(args, &o, &e)
+	return o.String(), e.String(), code
+}
+
+func keys(t *testing.T, dir string) []string {
+	t.Helper()
+	out, _, code := ctlRun(t, "-dir", dir, "ls", "-json")
+	if code != 0 {
+		t.Fatalf("ls -json exit %d", code)
+	}
+	var ks []string
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var e jsonEntry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("ls -json line %q: %v", sc.Text(), err)
+		}
+		ks = append(ks, e.Key)
+	}
+	return ks
+}
+
+func TestLs(t *testing.T) {
+	t.Setenv("COLUMNS", "200")
+	out, _, code := ctlRun(t, "-dir", exampleCache, "ls")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 4 {
+		t.Fatalf("exit %d, %d lines:\n%s", code, len(lines), out)
+	}
+	header := regexp.MustCompile(`^KEY +FUNC +VERSION +COMPUTED +TOOK +SIZE +PARAMS$`)
+	row := regexp.MustCompile(`^[0-9a-f]{16}  +(montecarlo\.RunMonteCarlo|retrieval\.Retriever\.Fit) +1 +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +[0-9.]+m?s +[0-9.]+ (B|KiB|MiB) +\{.*(\}|…)$`)
+	if !header.MatchString(lines[0]) {
+		t.Errorf("header %q", lines[0])
+	}
+	for _, l := range lines[1:] {
+		if !row.MatchString(l) {
+			t.Errorf("row %q", l)
+		}
+	}
+	if !strings.Contains(out, `{"nScenes": 1000, "seed": 42, "snr": 500.0}`) {
+		t.Errorf("PARAMS should show the arguments without __fn__ and __version__:\n%s", out)
+	}
+	// Columns line up: PARAMS starts at the same offset on every line.
+	at := strings.Index(lines[0], "PARAMS")
+	for _, l := range lines[1:] {
+		if l[at] != '{' {
+			t.Errorf("PARAMS column not aligned in %q", l)
+		}
+	}
+}
+
+func TestLsCutsParamsToTheTerminal(t *testing.T) {
+	t.Setenv("COLUMNS", "100")
+	out, _, _ := ctlRun(t, "-dir", exampleCache, "ls")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	at := strings.Index(lines[0], "PARAMS")
+	for _, l := range lines[1:] {
+		cell := []rune(l[at:])
+		if len(cell) != minParams || cell[len(cell)-1] != '…' {
+			t.Errorf("at COLUMNS=100 (narrower than the other columns) PARAMS should be cut to %d columns ending in an ellipsis: %q", minParams, string(cell))
+		}
+	}
+	t.Setenv("COLUMNS", "180")
+	out, _, _ = ctlRun(t, "-dir", exampleCache, "ls")
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if n := len([]rune(l)); n > 180 {
+			t.Errorf("line of %d columns at COLUMNS=180: %q", n, l)
+		}
+	}
+}
+
+func TestLsFuncAndSortAndJSON(t *testing.T) {
+	out, _, _ := ctlRun(t, "-dir", exampleCache, "-json", "ls", "-func", "retrieval.*")
+	var e jsonEntry
+	if err := json.Unmarshal([]byte(out), &e); err != nil || e.Func != "github.com/cachegen/cachegen/examples/retrieval.Retriever.Fit" || e.Version != 1 || e.Size == 0 {
+		t.Fatalf("ls -func glob: %q (%v)", out, err)
+	}
+	out, _, _ = ctlRun(t, "-dir", exampleCache, "ls", "-json", "-func", "RunMonteCarlo")
+	if n := strings.Count(out, "\n"); n != 2 {
+		t.Fatalf("substring pattern matched %d entries, want 2", n)
+	}
+	out, _, _ = ctlRun(t, "-dir", exampleCache, "ls", "-sort", "size")
+	lines := strings.Split(out, "\n")
+	if !strings.Contains(lines[1], "retrieval") {
+		t.Errorf("-sort size should list the largest (retrieval) entry first:\n%s", out)
+	}
+	out, _, _ = ctlRun(t, "-dir", exampleCache, "ls", "-sort", "duration")
+	if !strings.Contains(strings.Split(out, "\n")[3], "retrieval") {
+		t.Errorf("-sort duration should list the quickest (retrieval) entry last:\n%s", out)
+	}
+}
+
+func TestShow(t *testing.T) {
+	ks := keys(t, exampleCache)
+	out, _, code := ctlRun(t, "-dir", exampleCache, "show", ks[0])
+	for _, want := range []string{"key:       " + ks[0], "func:      github.com/cachegen/cachegen/examples/", "version:   1", "took:", "params:    {\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %q:\n%s", want, out)
+		}
+	}
+	if code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	_, errOut, code := ctlRun(t, "-dir", exampleCache, "show", "0123456789abcdef")
+	if code != 1 || !strings.Contains(errOut, "no entry with key 0123456789abcdef") {
+		t.Errorf("show of an absent key: exit %d, %q", code, errOut)
+	}
+}
+
+func TestStats(t *testing.T) {
+	out, _, code := ctlRun(t, "-dir", exampleCache, "stats")
+	for _, want := range []string{`entries: 3\n`, `oldest: `, `newest: `, `examples/montecarlo\.RunMonteCarlo +2 +18\.\d KiB`, `examples/retrieval\.Retriever\.Fit +1 +\d+\.\d KiB`} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("stats lacks %q:\n%s", want, out)
+		}
+	}
+	if code != 0 {
+		t.Errorf("exit %d", code)
+	}
+}
+
+func TestRmAndClear(t *testing.T) {
+	dir := copyCache(t)
+	ks := keys(t, dir)
+	out, _, code := ctlRun(t, "-dir", dir, "rm", ks[0])
+	if code != 0 || !strings.HasPrefix(out, "removed 1 entries (") || len(keys(t, dir)) != 2 {
+		t.Fatalf("rm: exit %d, %q", code, out)
+	}
+	out, _, _ = ctlRun(t, "-dir", dir, "clear", "-func", "retrieval")
+	if left := keys(t, dir); !strings.HasPrefix(out, "removed 1 entries") || len(left) != 1 {
+		t.Fatalf("clear -func: %q, %d left", out, len(left))
+	}
+	out, _, _ = ctlRun(t, "-dir", dir, "clear")
+	if !strings.HasPrefix(out, "removed 1 entries") || len(keys(t, dir)) != 0 {
+		t.Fatalf("clear: %q", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "README")); err != nil {
+		t.Error("clear removed the cache's README")
+	}
+}
+
+func TestPrune(t *testing.T) {
+	dir := copyCache(t)
+	out, _, _ := ctlRun(t, "-dir", dir, "prune", "-max-size", "30KB", "-dry-run")
+	if !strings.Contains(out, "would remove 1 entries") || len(keys(t, dir)) != 3 {
+		t.Fatalf("dry run: %q", out)
+	}
+	out, _, _ = ctlRun(t, "-dir", dir, "prune", "-max-size", "30KB")
+	if !strings.Contains(out, "removed 1 entries") || !strings.Contains(out, "retrieval") || len(keys(t, dir)) != 2 {
+		t.Fatalf("prune -max-size: %q", out)
+	}
+	out, _, _ = ctlRun(t, "-dir", dir, "prune", "-older-than", "1d")
+	if !strings.Contains(out, "removed 0 entries") {
+		t.Fatalf("prune -older-than 1d removed fresh entries: %q", out)
+	}
+	// Age the entries' last use by two days.
+	old := time.Now().Add(-48 * time.Hour)
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if strings.HasSuffix(p, ".entry") {
+			os.Chtimes(p, old, old)
+		}
+		return nil
+	})
+	out, _, _ = ctlRun(t, "-dir", dir, "prune", "-unused-for", "36h")
+	if !strings.Contains(out, "removed 2 entries") || len(keys(t, dir)) != 0 {
+		t.Fatalf("prune -unused-for: %q", out)
+	}
+}
+
+func TestVerify(t *testing.T) {
+	dir := copyCache(t)
+	out, _, code := ctlRun(t, "-dir", dir, "verify")
+	if code != 0 || !strings.Contains(out, "all entries are intact") {
+		t.Fatalf("verify of a good cache: exit %d, %q", code, out)
+	}
+	k := keys(t, dir)[0]
+	path := filepath.Join(dir, k[:2], k+".entry")
+	data, _ := os.ReadFile(path)
+	data[len(data)/2] ^= 0xff
+	os.WriteFile(path, data, 0o600)
+	out, errOut, code := ctlRun(t, "-dir", dir, "verify")
+	if code != 1 || !strings.Contains(out, path+": corrupt cache entry") || !strings.Contains(errOut, "run cachectl verify -fix") {
+		t.Fatalf("verify of a flipped entry: exit %d, %q, %q", code, out, errOut)
+	}
+	out, _, code = ctlRun(t, "-dir", dir, "verify", "-fix")
+	if code != 0 || !strings.Contains(out, "removed 1 bad files") || len(keys(t, dir)) != 2 {
+		t.Fatalf("verify -fix: exit %d, %q", code, out)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	notCache := t.TempDir()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-dir", exampleCache}, "no command"},
+		{[]string{"-dir", exampleCache, "list"}, `unknown command "list"`},
+		{[]string{"-dir", exampleCache, "-verbose", "ls"}, "flag provided but not defined: -verbose"},
+		{[]string{"-dir", exampleCache, "ls", "-all"}, "ls: flag provided but not defined: -all"},
+		{[]string{"-dir", exampleCache, "ls", "-sort", "name"}, `-sort "name": want time, size, duration or func`},
+		{[]string{"-dir", exampleCache, "show", "../../etc/passwd"}, `malformed key "../../etc/passwd"`},
+		{[]string{"-dir", exampleCache, "rm", "C66F1DE772E87E1F"}, `malformed key "C66F1DE772E87E1F"`},
+		{[]string{"-dir", exampleCache, "prune", "-max-size", "lots"}, `-max-size "lots": want a positive size`},
+		{[]string{"-dir", exampleCache, "prune", "-older-than", "soon"}, `-older-than "soon": want a positive duration`},
+		{[]string{"-dir", exampleCache, "prune"}, "prune needs -max-size, -older-than or -unused-for"},
+		{[]string{"-dir", filepath.Join(notCache, "missing"), "ls"}, "does not exist"},
+		{[]string{"-dir", notCache, "ls"}, "is not a cachegen cache"},
+	}
+	for _, c := range cases {
+		out, errOut, code := ctlRun(t, c.args...)
+		if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, c.want) {
+			t.Errorf("cachectl %s: exit %d, stdout %q, stderr %q; want exit 2 and one line with %q", strings.Join(c.args, " "), code, out, errOut, c.want)
+		}
+	}
+}
+
+func TestDefaultDirFromEnvironment(t *testing.T) {
+	t.Setenv("CACHEGEN_DIR", exampleCache)
+	out, _, code := ctlRun(t, "stats")
+	if code != 0 || !strings.Contains(out, "dir:     "+exampleCache) {
+		t.Fatalf("exit %d: %q", code, out)
+	}
+}
+
+func TestLsMarksStaleEntries(t *testing.T) {
+	dir := copyCache(t)
+	c, err := cacheruntime.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := cacheruntime.Call{Func: "example.com/sim.Quick", Version: 1, Params: map[string]any{"x": 1}, TTL: time.Millisecond}
+	cacheruntime.Do(context.Background(), c, call, func(context.Context) (int, error) { return 1, nil })
+	time.Sleep(5 * time.Millisecond)
+	out, _, _ := ctlRun(t, "-dir", dir, "ls", "-func", "Quick")
+	if !strings.Contains(out, "(stale)") {
+		t.Fatalf("an entry past its ttl is not marked stale:\n%s", out)
+	}
+	out, _, _ = ctlRun(t, "-dir", dir, "ls", "-func", "RunMonteCarlo")
+	if strings.Contains(out, "(stale)") {
+		t.Fatalf("entries without a ttl are marked stale:\n%s", out)
+	}
+}

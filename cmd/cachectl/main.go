@@ -1,0 +1,31 @@
+// Command cachectl shows and manages what cachegen has cached.
+//
+// Usage:
+//
+//	cachectl [-dir DIR] [-json] COMMAND [args]
+//
+// Commands:
+//
+//	ls [-func PATTERN] [-sort time|size|duration|func]   list entries
+//	show KEY                                             one entry's metadata and params
+//	stats                                                totals, per function
+//	rm KEY...                                            remove entries
+//	clear [-func PATTERN]                                remove every (matching) entry
+//	prune [-max-size SIZE] [-older-than D] [-unused-for D] [-dry-run]
+//	                                                     remove least recently used entries
+//	verify [-fix]                                        check every entry's integrity
+//
+// DIR defaults to the directory cachegen's wrappers use: CACHEGEN_DIR, else
+// the user cache directory's cachegen folder. A PATTERN is a shell glob
+// matched against the function's qualified name or the part of it after
+// the last slash ("montecarlo.Run*"), or, without glob characters, a
+// substring of it. ls shows functions without their import path's
+// directories (show and -json give the full name), and cuts PARAMS to $COLUMNS (default 120). Bad input exits 2 with one line saying
+// what is wrong; a failure to act exits 1.
+package main
+
+import "os"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
