@@ -64,6 +64,7 @@ type config struct {
 	logger   *slog.Logger
 	verbose  bool
 	maxBytes int64
+	shared   bool
 }
 
 // WithMode sets the cache's mode; the default is ModeOn.
@@ -81,6 +82,10 @@ func WithVerbose(v bool) Option { return func(c *config) { c.verbose = v } }
 // the limit has been written since the last check, the least recently used
 // entries are removed until three quarters remain. Zero means no limit.
 func WithMaxBytes(n int64) Option { return func(c *config) { c.maxBytes = n } }
+
+// WithSharedDir lets Open use a directory that other users can write to.
+// By default Open refuses one: another user could plant entries there.
+func WithSharedDir() Option { return func(c *config) { c.shared = true } }
 
 // Cache stores the results of calls in a directory, one file per call.
 //
@@ -108,7 +113,8 @@ type Cache struct {
 }
 
 // Open returns a cache that keeps its entries in dir, creating dir (mode
-// 0700) unless the mode is ModeOff or ModeReadOnly.
+// 0700) unless the mode is ModeOff or ModeReadOnly. It refuses a directory
+// that other users can write to, unless given WithSharedDir.
 func Open(dir string, opts ...Option) (*Cache, error) {
 	cfg := config{mode: ModeOn}
 	for _, o := range opts {
@@ -136,6 +142,11 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 	}
 	if err := os.MkdirAll(dir, dirPerm); err != nil {
 		return nil, fmt.Errorf("cachegen: cache directory: %w", err)
+	}
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("cachegen: cache directory: %w", err)
+	} else if fi.Mode().Perm()&0o022 != 0 && !cfg.shared {
+		return nil, fmt.Errorf("cachegen: cache directory %s is writable by other users (mode %v), who could plant results in it: run chmod go-w %s, or open it WithSharedDir", dir, fi.Mode().Perm(), dir)
 	}
 	readme := filepath.Join(dir, readmeName)
 	if _, err := os.Stat(readme); errors.Is(err, fs.ErrNotExist) {

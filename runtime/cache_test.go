@@ -552,3 +552,17 @@ func deepEqualBits(a, b any) bool {
 }
 
 func discardLogger() *slog.Logger { return slog.New(newLineHandler(io.Discard)) }
+
+func TestOpenRefusesADirectoryOthersCanWrite(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(dir)
+	if err == nil || !strings.Contains(err.Error(), "writable by other users") || !strings.Contains(err.Error(), "chmod go-w") {
+		t.Fatalf("Open of a 0777 directory: %v, want a refusal saying why and how to fix it", err)
+	}
+	if _, err := Open(dir, WithSharedDir()); err != nil {
+		t.Fatalf("Open WithSharedDir: %v", err)
+	}
+}

@@ -230,13 +230,21 @@ func TestResultsRoundTripProperty(t *testing.T) {
 	}
 }
 
-// corruptions maps an entry file's bytes to a damaged copy.
+// corruptions maps an entry file's bytes to damaged copies: a flipped bit
+// and a 3-byte overwrite in each region (header fields, metadata, payload,
+// trailer), truncations, extensions and foreign content.
 func corruptions(data []byte, otherEntry []byte) map[string][]byte {
 	m := map[string][]byte{}
 	flip := func(name string, off int) {
 		d := append([]byte(nil), data...)
 		d[off] ^= 0x10
 		m[name] = d
+		// The same place overwritten with three bytes of a pattern.
+		o := append([]byte(nil), data...)
+		for i := off; i < off+3 && i < len(o); i++ {
+			o[i] ^= 0xa5
+		}
+		m[name+", 3 bytes overwritten"] = o
 	}
 	h, _ := parseHeader(data, int64(len(data)))
 	metaEnd := headerSize + int(h.metaLen)
