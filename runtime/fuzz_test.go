@@ -1,0 +1,83 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"os"
+	"testing"
+)
+
+// validEntry returns the bytes of a real entry file.
+func validEntry(tb testing.TB) []byte {
+	c, err := Open(tb.TempDir(), WithLogger(discardLogger()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	Do(context.Background(), c, mcCall(300), func(context.Context) (mcResult, error) {
+		return mcResult{Precision: 0.5, Errors: []float64{1, math.NaN()}}, nil
+	})
+	key, _ := mcCall(300).Key()
+	data, err := os.ReadFile(c.disk.path(key))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data
+}
+
+// Scenario 9: hostile entry bytes never panic, and nothing but a whole,
+// checked entry is ever served.
+func FuzzDecodeEntry(f *testing.F) {
+	good := validEntry(f)
+	f.Add(good)
+	f.Add(good[:headerSize])
+	f.Add([]byte("cachegen"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h, mb, payload, err := parseEntry(data)
+		if err != nil {
+			return
+		}
+		if _, err := decodeMeta(mb); err != nil {
+			return
+		}
+		if _, err := decodeResult[mcResult](payload); err != nil && bytes.Equal(data, good) {
+			t.Fatalf("the good entry does not decode: %v (header %+v)", err, h)
+		}
+		// And through a cache: a call on these bytes returns the right
+		// value, or the stored one only if the entry is intact.
+		dir := t.TempDir()
+		c, _ := Open(dir, WithLogger(discardLogger()))
+		key, _ := mcCall(300).Key()
+		os.MkdirAll(dir+"/"+key[:2], 0o700)
+		os.WriteFile(c.disk.path(key), data, 0o600)
+		got, err := Do(context.Background(), c, mcCall(300), func(context.Context) (mcResult, error) {
+			return mcResult{Precision: 0.5, Errors: []float64{1, math.NaN()}}, nil
+		})
+		if err != nil || got.Precision != 0.5 || len(got.Errors) != 2 || got.Errors[0] != 1 {
+			t.Fatalf("Do on fuzzed entry bytes returned (%+v, %v)", got, err)
+		}
+	})
+}
+
+// Scenario 9: the key encoder is deterministic on any input, and its
+// output is ASCII, as Python's ensure_ascii makes it.
+func FuzzCanonical(f *testing.F) {
+	f.Add("snr", 300.0, int64(42), "é😀\xff", []byte{1, 2})
+	f.Add("", math.Inf(-1), int64(math.MinInt64), "\x00\"\\", []byte(nil))
+	f.Fuzz(func(t *testing.T, name string, x float64, n int64, s string, b []byte) {
+		params := map[string]any{"name": name, "x": x, "n": n, "s": s, "b": b, "list": []any{s, x, n}, "m": map[string]any{s: x}}
+		first, err := Canonical(params)
+		if err != nil {
+			return // invalid UTF-8 in a map key is refused
+		}
+		again, _ := Canonical(params)
+		if !bytes.Equal(first, again) {
+			t.Fatalf("Canonical is not deterministic:\n%s\n%s", first, again)
+		}
+		for _, c := range first {
+			if c < 0x20 || c > 0x7e {
+				t.Fatalf("Canonical wrote byte %#x: %q", c, first)
+			}
+		}
+	})
+}
