@@ -129,7 +129,7 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 	if cfg.maxBytes < 0 {
 		return nil, fmt.Errorf("cachegen: negative size limit %d", cfg.maxBytes)
 	}
-	c := &Cache{dir: dir, mode: cfg.mode, log: cfg.logger, verbose: cfg.verbose, disk: diskStore{dir}, now: time.Now, maxBytes: cfg.maxBytes}
+	c := &Cache{dir: dir, mode: cfg.mode, log: cfg.logger, verbose: cfg.verbose, disk: diskStore{dir: dir, fs: osFS{}}, now: time.Now, maxBytes: cfg.maxBytes}
 	c.sinceTrim.Store(cfg.maxBytes) // the first store checks the size
 	if cfg.mode == ModeOff {
 		return c, nil

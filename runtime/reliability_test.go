@@ -2,7 +2,12 @@ package runtime
 
 import (
 	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -78,5 +83,130 @@ func TestNoTornReads(t *testing.T) {
 	}
 	if hits == 0 {
 		t.Error("readers never hit: the test exercised nothing")
+	}
+}
+
+// failingFS fails one step of a write with err.
+type failingFS struct {
+	osFS
+	step string
+	err  error
+}
+
+type failingFile struct {
+	tempFile
+	fs *failingFS
+}
+
+func (f *failingFS) MkdirAll(path string, perm fs.FileMode) error {
+	if f.step == "mkdir" {
+		return &fs.PathError{Op: "mkdir", Path: path, Err: f.err}
+	}
+	return f.osFS.MkdirAll(path, perm)
+}
+
+func (f *failingFS) CreateTemp(dir, pattern string) (tempFile, error) {
+	if f.step == "create" {
+		return nil, &fs.PathError{Op: "open", Path: dir, Err: f.err}
+	}
+	t, err := f.osFS.CreateTemp(dir, pattern)
+	return failingFile{t, f}, err
+}
+
+func (f failingFile) Write(p []byte) (int, error) {
+	if f.fs.step == "write" {
+		n, _ := f.tempFile.Write(p[:len(p)/2]) // half written, then the disk is full
+		return n, &fs.PathError{Op: "write", Path: f.Name(), Err: f.fs.err}
+	}
+	return f.tempFile.Write(p)
+}
+
+func (f failingFile) Close() error {
+	err := f.tempFile.Close()
+	if f.fs.step == "close" {
+		return &fs.PathError{Op: "close", Path: f.Name(), Err: f.fs.err}
+	}
+	return err
+}
+
+func (f *failingFS) Rename(oldpath, newpath string) error {
+	if f.step == "rename" {
+		return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: f.err}
+	}
+	return f.osFS.Rename(oldpath, newpath)
+}
+
+// Scenario 6: disk full and I/O errors at each step of a write. The
+// caller gets its computed result, no entry and no temporary file is left,
+// the failure is counted every time and logged once.
+func TestStoreFailuresLoseNothing(t *testing.T) {
+	for _, step := range []string{"mkdir", "create", "write", "close", "rename"} {
+		for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EIO} {
+			t.Run(step+"/"+errno.Error(), func(t *testing.T) {
+				c, log := open(t)
+				c.disk.fs = &failingFS{step: step, err: errno}
+				for range 3 {
+					got, err := Do(context.Background(), c, mcCall(1), func(context.Context) ([]int, error) { return selfChecking(7), nil })
+					if err != nil || !consistent(got) || got[0] != 7 {
+						t.Fatalf("got (%v…, %v), want the computed result", got[:1], err)
+					}
+				}
+				if s := c.Stats(); s.StoreErrors != 3 || s.Computations != 3 {
+					t.Errorf("stats %+v, want 3 store errors and 3 computations", s)
+				}
+				if n := strings.Count(log.String(), "could not store"); n != 1 || !strings.Contains(log.String(), errno.Error()) {
+					t.Errorf("logged %d times, want once naming %q:\n%s", n, errno.Error(), log)
+				}
+				var files []string
+				c.disk.walk(func(path string, _ bool) error { files = append(files, path); return nil })
+				if len(files) != 0 {
+					t.Errorf("left %v behind", files)
+				}
+			})
+		}
+	}
+}
+
+// Scenario 7: a cache that cannot be written still serves the entries it
+// has, computes the rest, and warns once.
+func TestUnwritableCacheServesWhatItHas(t *testing.T) {
+	dir := t.TempDir()
+	c, log := openDir(t, dir)
+	Do(context.Background(), c, mcCall(1), func(context.Context) (int, error) { return 1, nil })
+	c.disk.fs = &failingFS{step: "create", err: syscall.EROFS}
+	if v, _ := Do(context.Background(), c, mcCall(1), func(context.Context) (int, error) { return -1, nil }); v != 1 {
+		t.Errorf("existing entry not served: got %d", v)
+	}
+	for i := range 3 {
+		if v, err := Do(context.Background(), c, mcCall(float64(10+i)), func(context.Context) (int, error) { return 10 + i, nil }); v != 10+i || err != nil {
+			t.Errorf("new call got (%d, %v)", v, err)
+		}
+	}
+	if n := strings.Count(log.String(), "WARN"); n != 1 {
+		t.Errorf("%d warnings, want one:\n%s", n, log)
+	}
+}
+
+// The same with real permissions, where they apply.
+func TestReadOnlyDirectoryPermissions(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("running as root, which may write to a read-only directory: TestUnwritableCacheServesWhatItHas covers this path through the filesystem seam")
+	}
+	dir := t.TempDir()
+	c, log := openDir(t, dir)
+	Do(context.Background(), c, mcCall(1), func(context.Context) (int, error) { return 1, nil })
+	key, _ := mcCall(1).Key()
+	os.Chmod(filepath.Join(dir, key[:2]), 0o500)
+	os.Chmod(dir, 0o500)
+	defer os.Chmod(dir, 0o700)
+	defer os.Chmod(filepath.Join(dir, key[:2]), 0o700)
+	if v, _ := Do(context.Background(), c, mcCall(1), func(context.Context) (int, error) { return -1, nil }); v != 1 {
+		t.Errorf("existing entry not served: got %d", v)
+	}
+	if v, err := Do(context.Background(), c, mcCall(2), func(context.Context) (int, error) { return 2, nil }); v != 2 || err != nil {
+		t.Errorf("new call got (%d, %v)", v, err)
+	}
+	if n := strings.Count(log.String(), "WARN"); n != 1 {
+		t.Errorf("%d warnings, want one:\n%s", n, log)
 	}
 }

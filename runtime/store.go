@@ -151,7 +151,33 @@ func decodeMeta(b []byte) (meta, error) {
 // two hex digits of the key.
 type diskStore struct {
 	dir string
+	fs  fileSystem
 }
+
+// fileSystem is what the store writes through: the operating system, or in
+// tests one that fails at a chosen step.
+type fileSystem interface {
+	MkdirAll(path string, perm fs.FileMode) error
+	CreateTemp(dir, pattern string) (tempFile, error)
+	Rename(oldpath, newpath string) error
+	Remove(path string) error
+}
+
+// tempFile is a temporary file being written.
+type tempFile interface {
+	io.Writer
+	Close() error
+	Name() string
+}
+
+type osFS struct{}
+
+func (osFS) MkdirAll(path string, perm fs.FileMode) error { return os.MkdirAll(path, perm) }
+func (osFS) CreateTemp(dir, pattern string) (tempFile, error) {
+	return os.CreateTemp(dir, pattern)
+}
+func (osFS) Rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }
+func (osFS) Remove(path string) error             { return os.Remove(path) }
 
 func (s diskStore) path(key string) string {
 	return filepath.Join(s.dir, key[:2], key+entrySuffix)
@@ -159,12 +185,14 @@ func (s diskStore) path(key string) string {
 
 // write stores data as the entry of key atomically: it becomes visible
 // whole, by rename, or not at all, and no temporary file is left behind.
+// It does not sync: an entry a crash or power loss damages fails its
+// checksums and is a miss.
 func (s diskStore) write(key string, data []byte) error {
 	sub := filepath.Join(s.dir, key[:2])
-	if err := os.MkdirAll(sub, dirPerm); err != nil {
+	if err := s.fs.MkdirAll(sub, dirPerm); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(sub, tempPrefix+key+"-*")
+	f, err := s.fs.CreateTemp(sub, tempPrefix+key+"-*")
 	if err != nil {
 		return err
 	}
@@ -174,10 +202,10 @@ func (s diskStore) write(key string, data []byte) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, s.path(key))
+		err = s.fs.Rename(tmp, s.path(key))
 	}
 	if err != nil {
-		os.Remove(tmp)
+		s.fs.Remove(tmp)
 	}
 	return err
 }
