@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gofrs/flock"
 )
 
 // Mode says what a Cache does with calls.
@@ -320,7 +322,7 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 	}
 	tsum := typeSum(reflect.TypeFor[T]())
 	if c.mode != ModeRefresh {
-		if v, ok := load[T](c, id, call, tsum); ok {
+		if v, _, ok := load[T](c, id, call, tsum); ok {
 			return v, nil
 		}
 	}
@@ -332,6 +334,19 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 		f, leader := c.flights.join(id.sum)
 		if leader {
 			c.flights.run(id.sum, f, func() (any, []byte, error) {
+				unlock, waited, err := c.lockKey(ctx, id.key)
+				if err != nil {
+					var zero T
+					return zero, nil, err // ctx ended while another process computed
+				}
+				defer unlock()
+				if waited && c.mode != ModeRefresh {
+					// Another process held the key: it has likely stored it.
+					if v, payload, ok := load[T](c, id, call, tsum); ok {
+						c.misses.Add(-1)
+						return v, payload, nil
+					}
+				}
 				start := c.now()
 				v, err := compute(ctx)
 				took := c.now().Sub(start)
@@ -367,8 +382,9 @@ func isContextErr(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// load returns the stored result of id, if a valid, fresh entry exists.
-func load[T any](c *Cache, id identity, call Call, tsum [8]byte) (T, bool) {
+// load returns the stored result of id and its encoded form, if a valid,
+// fresh entry exists.
+func load[T any](c *Cache, id identity, call Call, tsum [8]byte) (T, []byte, bool) {
 	var zero T
 	path := c.disk.path(id.key)
 	data, mtime, err := readEntryFile(path)
@@ -376,7 +392,7 @@ func load[T any](c *Cache, id identity, call Call, tsum [8]byte) (T, bool) {
 		if !errors.Is(err, fs.ErrNotExist) {
 			c.log.Warn(fmt.Sprintf("reading cache entry: %v; computing", err))
 		}
-		return zero, false
+		return zero, nil, false
 	}
 	h, _, payload, err := parseEntry(data)
 	if err == nil && h.sum != id.sum {
@@ -388,7 +404,7 @@ func load[T any](c *Cache, id identity, call Call, tsum [8]byte) (T, bool) {
 	var v T
 	if err == nil {
 		if call.TTL > 0 && c.now().Sub(time.Unix(0, h.computedAt)) > call.TTL {
-			return zero, false // stale: recompute and replace
+			return zero, nil, false // stale: recompute and replace
 		}
 		v, err = decodeResult[T](payload)
 		if err != nil {
@@ -398,7 +414,7 @@ func load[T any](c *Cache, id identity, call Call, tsum [8]byte) (T, bool) {
 	if err != nil {
 		c.corrupt.Add(1)
 		c.log.Warn(fmt.Sprintf("%v: %s; computing it again", err, path))
-		return zero, false
+		return zero, nil, false
 	}
 	c.hits.Add(1)
 	c.bytesRead.Add(int64(len(data)))
@@ -411,8 +427,42 @@ func load[T any](c *Cache, id identity, call Call, tsum [8]byte) (T, bool) {
 		c.log.Info(fmt.Sprintf("[HIT] key=%s fn=%s computed %s (took %s)", id.key, call.Func,
 			time.Unix(0, h.computedAt).Format(time.RFC3339), roundDuration(time.Duration(h.duration))))
 	}
-	return v, true
+	return v, payload, true
 }
+
+// lockKey takes the cross-process lock of key: a lock file in the entry's
+// directory, locked with flock, which the kernel releases when its holder
+// dies, so a crashed process never blocks the others. waited reports
+// whether another process held it. A lock that cannot be taken (a
+// read-only directory) is skipped: the worst outcome is computing twice.
+func (c *Cache) lockKey(ctx context.Context, key string) (unlock func(), waited bool, err error) {
+	noop := func() {}
+	if c.mode == ModeReadOnly {
+		return noop, false, nil
+	}
+	if err := c.disk.fs.MkdirAll(filepath.Join(c.dir, key[:2]), dirPerm); err != nil {
+		return noop, false, nil
+	}
+	l := flock.New(c.disk.lockPath(key))
+	ok, err := l.TryLock()
+	if err != nil {
+		return noop, false, nil
+	}
+	if !ok {
+		waited = true
+		if ok, err = l.TryLockContext(ctx, lockPoll); !ok {
+			if ctx.Err() != nil {
+				return noop, true, ctx.Err()
+			}
+			return noop, true, nil
+		}
+	}
+	return func() { l.Unlock() }, waited, nil
+}
+
+// lockPoll is how often a caller waiting for another process's lock
+// tries again.
+const lockPoll = 5 * time.Millisecond
 
 // store encodes v and, unless the cache is read-only, writes its entry. It
 // returns the encoded payload, or nil if v could not be encoded.
@@ -476,13 +526,14 @@ func (c *Cache) Remove(key string) (bool, error) {
 	return err == nil, err
 }
 
-// Clear removes every entry, and any temporary file a killed writer left.
+// Clear removes every entry, every lock file, and any temporary file a
+// killed writer left.
 // Files in the directory that are not entries are left alone.
 func (c *Cache) Clear() error {
 	if err := c.writable(); err != nil {
 		return err
 	}
-	return c.disk.walk(func(path string, _ bool) error {
+	return c.disk.walk(func(path string, _ fileKind) error {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
@@ -508,8 +559,8 @@ func (c *Cache) List() ([]Entry, error) {
 	}
 	var out []Entry
 	now := c.now()
-	err := c.disk.walk(func(path string, isTemp bool) error {
-		if isTemp {
+	err := c.disk.walk(func(path string, kind fileKind) error {
+		if kind != kindEntry {
 			return nil
 		}
 		h, m, fi, err := readMeta(path)

@@ -27,8 +27,8 @@ type PruneOptions struct {
 	DryRun    bool          // report what would be removed, and remove nothing
 }
 
-// Prune removes the entries that o selects, and temporary files that
-// killed writers left, and returns the entries removed (or, with DryRun,
+// Prune removes the entries that o selects, temporary files that killed
+// writers left, and lock files older than a few minutes, and returns the entries removed (or, with DryRun,
 // that would be), least recently used first. Entries that fail their
 // checks count as least recently used of all. A reader loading an entry
 // that Prune removes gets either the whole entry or a clean miss.
@@ -40,8 +40,10 @@ func (c *Cache) Prune(o PruneOptions) ([]Entry, error) {
 	var all []Entry
 	var total int64
 	paths := map[string]string{}
-	err := c.disk.walk(func(path string, isTemp bool) error {
-		if isTemp {
+	err := c.disk.walk(func(path string, kind fileKind) error {
+		if kind != kindEntry {
+			// Temporary files of killed writers, and lock files no
+			// computation has held for a while.
 			if fi, err := os.Stat(path); err == nil && now.Sub(fi.ModTime()) > tempMaxAge && !o.DryRun {
 				os.Remove(path)
 			}
@@ -126,9 +128,12 @@ func (c *Cache) Verify(fix bool) ([]Problem, error) {
 	}
 	now := c.now()
 	var problems []Problem
-	err := c.disk.walk(func(path string, isTemp bool) error {
+	err := c.disk.walk(func(path string, kind fileKind) error {
 		var p Problem
-		if isTemp {
+		if kind == kindLock {
+			return nil
+		}
+		if kind == kindTemp {
 			fi, err := os.Stat(path)
 			if err != nil || now.Sub(fi.ModTime()) <= tempMaxAge {
 				return nil

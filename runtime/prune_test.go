@@ -160,7 +160,7 @@ func TestTrimRacesWithReadersAndWriters(t *testing.T) {
 			}
 		}
 	})
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(stressDuration())
 	close(stop)
 	wg.Wait()
 	if s := c.Stats(); s.Corrupt != 0 || s.StoreErrors != 0 {

@@ -36,6 +36,7 @@ const (
 	headerSize    = 80
 	trailerSize   = 8
 	entrySuffix   = ".entry"
+	lockSuffix    = ".lock"
 	tempPrefix    = ".tmp-"
 	dirPerm       = 0o700
 	filePerm      = 0o600
@@ -183,6 +184,10 @@ func (s diskStore) path(key string) string {
 	return filepath.Join(s.dir, key[:2], key+entrySuffix)
 }
 
+func (s diskStore) lockPath(key string) string {
+	return filepath.Join(s.dir, key[:2], key+lockSuffix)
+}
+
 // write stores data as the entry of key atomically: it becomes visible
 // whole, by rename, or not at all, and no temporary file is left behind.
 // It does not sync: an entry a crash or power loss damages fails its
@@ -264,9 +269,18 @@ func entryFromFile(h header, m meta, fi fs.FileInfo, now time.Time) Entry {
 	return e
 }
 
-// walk calls fn for every entry file and every temporary file in the
-// store, and for nothing else: files it does not recognise are left alone.
-func (s diskStore) walk(fn func(path string, isTemp bool) error) error {
+// What walk finds.
+type fileKind int
+
+const (
+	kindEntry fileKind = iota
+	kindTemp           // a temporary file: a write in progress, or left by a killed writer
+	kindLock           // a per-key lock file
+)
+
+// walk calls fn for every entry, temporary and lock file in the store, and
+// for nothing else: files it does not recognise are left alone.
+func (s diskStore) walk(fn func(path string, kind fileKind) error) error {
 	subs, err := os.ReadDir(s.dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -284,10 +298,17 @@ func (s diskStore) walk(fn func(path string, isTemp bool) error) error {
 		}
 		for _, f := range files {
 			name := f.Name()
-			isTemp := strings.HasPrefix(name, tempPrefix)
-			isEntry := strings.HasSuffix(name, entrySuffix) && ValidKey(strings.TrimSuffix(name, entrySuffix))
-			if f.Type().IsRegular() && (isTemp || isEntry) {
-				if err := fn(filepath.Join(s.dir, sub.Name(), name), isTemp); err != nil {
+			kind := fileKind(-1)
+			switch {
+			case strings.HasPrefix(name, tempPrefix):
+				kind = kindTemp
+			case strings.HasSuffix(name, entrySuffix) && ValidKey(strings.TrimSuffix(name, entrySuffix)):
+				kind = kindEntry
+			case strings.HasSuffix(name, lockSuffix) && ValidKey(strings.TrimSuffix(name, lockSuffix)):
+				kind = kindLock
+			}
+			if f.Type().IsRegular() && kind >= 0 {
+				if err := fn(filepath.Join(s.dir, sub.Name(), name), kind); err != nil {
 					return err
 				}
 			}

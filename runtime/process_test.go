@@ -1,0 +1,312 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Tests in this file re-run the test binary as child processes (the role
+// in CACHEGEN_TEST_CHILD), so that processes can share a cache directory
+// and be killed at chosen moments.
+
+const childEnv = "CACHEGEN_TEST_CHILD"
+
+// child starts the test binary in role with args.
+func child(t *testing.T, role string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChildProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), childEnv+"="+role+" "+strings.Join(args, " "))
+	return cmd
+}
+
+// appendLine appends a line to path, atomically for lines this short.
+func appendLine(path, line string) {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		panic(err)
+	}
+	f.WriteString(line + "\n")
+	f.Close()
+}
+
+func countLines(path string) int {
+	b, _ := os.ReadFile(path)
+	return strings.Count(string(b), "\n")
+}
+
+// killAt is a filesystem that kills its own process at one step of a
+// write.
+type killAt struct {
+	osFS
+	step string
+}
+
+type killFile struct {
+	tempFile
+	step string
+}
+
+func die() { syscall.Kill(os.Getpid(), syscall.SIGKILL); select {} }
+
+func (k killAt) CreateTemp(dir, pattern string) (tempFile, error) {
+	f, err := k.osFS.CreateTemp(dir, pattern)
+	if k.step == "created" {
+		die()
+	}
+	return killFile{f, k.step}, err
+}
+
+func (f killFile) Write(p []byte) (int, error) {
+	if f.step == "half-written" {
+		f.tempFile.Write(p[:len(p)/2])
+		die()
+	}
+	n, err := f.tempFile.Write(p)
+	if f.step == "written" {
+		die()
+	}
+	return n, err
+}
+
+func (f killFile) Close() error {
+	err := f.tempFile.Close()
+	if f.step == "closed" {
+		die()
+	}
+	return err
+}
+
+func (k killAt) Rename(oldpath, newpath string) error {
+	err := k.osFS.Rename(oldpath, newpath)
+	if k.step == "renamed" {
+		die()
+	}
+	return err
+}
+
+// payloadOf is the self-checking result stored for key number i.
+func payloadOf(i int) []int {
+	xs := make([]int, 1000+i%7*3000)
+	for j := range xs {
+		xs[j] = i
+	}
+	return xs
+}
+
+func intactPayload(i int, xs []int) bool {
+	if len(xs) != len(payloadOf(i)) {
+		return false
+	}
+	for _, x := range xs {
+		if x != i {
+			return false
+		}
+	}
+	return true
+}
+
+// TestChildProcess is not a test: it is the body of the child processes.
+func TestChildProcess(t *testing.T) {
+	spec := os.Getenv(childEnv)
+	if spec == "" {
+		t.Skip("only runs as a child process of the tests in process_test.go")
+	}
+	f := strings.Fields(spec)
+	role, dir := f[0], f[1]
+	c, err := Open(dir, WithLogger(discardLogger()))
+	if err != nil {
+		fmt.Println(err)
+		os.Exit(3)
+	}
+	switch role {
+	case "compute": // dir log goroutines
+		log := f[2]
+		n, _ := strconv.Atoi(f[3])
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				v, err := Do(context.Background(), c, mcCall(1), func(context.Context) ([]int, error) {
+					appendLine(log, "computed")
+					time.Sleep(300 * time.Millisecond)
+					return payloadOf(1), nil
+				})
+				if err != nil || !intactPayload(1, v) {
+					fmt.Println("wrong value", err)
+					os.Exit(4)
+				}
+			})
+		}
+		wg.Wait()
+	case "hold": // dir log: compute, and be killed while at it
+		Do(context.Background(), c, mcCall(1), func(context.Context) ([]int, error) {
+			appendLine(f[2], "computing")
+			time.Sleep(time.Minute)
+			return nil, nil
+		})
+	case "kill-at": // dir step
+		c.disk.fs = killAt{step: f[2]}
+		Do(context.Background(), c, mcCall(1), func(context.Context) ([]int, error) { return payloadOf(1), nil })
+	case "store-loop": // dir: store entries until killed
+		for i := 0; ; i++ {
+			Do(context.Background(), c, mcCall(float64(i%50)), func(context.Context) ([]int, error) { return payloadOf(i % 50), nil })
+			if i%50 == 49 {
+				c.Clear()
+			}
+		}
+	}
+	os.Exit(0)
+}
+
+// Scenario 2: four processes of eight goroutines call one key at once:
+// the function runs once in all, every caller gets the right value, one
+// valid entry remains and no temporary file.
+func TestManyProcessesOneKeyComputeOnce(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(t.TempDir(), "log")
+	var cmds []*exec.Cmd
+	for range 4 {
+		cmd := child(t, "compute", dir, log, "8")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, cmd)
+	}
+	for _, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("child: %v", err)
+		}
+	}
+	if n := countLines(log); n != 1 {
+		t.Fatalf("computed %d times across 4 processes, want once", n)
+	}
+	c, _ := openDir(t, dir)
+	if es, _ := c.List(); len(es) != 1 {
+		t.Fatalf("%d entries, want 1", len(es))
+	}
+	if problems, _ := c.Verify(false); len(problems) != 0 {
+		t.Fatalf("problems: %+v", problems)
+	}
+	c.disk.walk(func(path string, kind fileKind) error {
+		if kind == kindTemp {
+			t.Errorf("temporary file left: %s", path)
+		}
+		return nil
+	})
+}
+
+// Scenario 2: a process that dies while it holds a key's lock blocks
+// nobody: the kernel releases the lock, and the next caller computes.
+func TestKilledLockHolderBlocksNobody(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(t.TempDir(), "log")
+	holder := child(t, "hold", dir, log)
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for countLines(log) == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	holder.Process.Kill()
+	holder.Wait()
+	c, _ := openDir(t, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	v, err := Do(ctx, c, mcCall(1), func(context.Context) ([]int, error) { return payloadOf(1), nil })
+	if err != nil || !intactPayload(1, v) {
+		t.Fatalf("after the lock holder died: (%v, %v)", len(v), err)
+	}
+}
+
+// Scenario 2: a caller waiting for another process's computation returns
+// when its context ends.
+func TestWaitingForAnotherProcessHonoursContext(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(t.TempDir(), "log")
+	holder := child(t, "hold", dir, log)
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { holder.Process.Kill(); holder.Wait() }()
+	for countLines(log) == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	c, _ := openDir(t, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	ran := false
+	_, err := Do(ctx, c, mcCall(1), func(context.Context) ([]int, error) { ran = true; return nil, nil })
+	if err != context.DeadlineExceeded || ran {
+		t.Fatalf("got %v (computed: %v), want the caller's deadline while the other process computes", err, ran)
+	}
+}
+
+// checkAfterKill checks a cache a killed writer left: every call returns
+// the exact value, no load ever fails a check, and cleaning removes the
+// temporary files.
+func checkAfterKill(t *testing.T, dir string, keys int) {
+	t.Helper()
+	c, _ := openDir(t, dir)
+	for i := range keys {
+		v, err := Do(context.Background(), c, mcCall(float64(i)), func(context.Context) ([]int, error) { return payloadOf(i), nil })
+		if err != nil || !intactPayload(i, v) {
+			t.Fatalf("key %d after a kill: (%d values, %v)", i, len(v), err)
+		}
+	}
+	if s := c.Stats(); s.Corrupt != 0 {
+		t.Fatalf("%d loads saw a partial entry", s.Corrupt)
+	}
+	c.now = func() time.Time { return time.Now().Add(time.Hour) }
+	if _, err := c.Prune(PruneOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.disk.walk(func(path string, kind fileKind) error {
+		if kind == kindTemp {
+			t.Errorf("trimming left a temporary file: %s", path)
+		}
+		return nil
+	})
+}
+
+// Scenario 1: a writer SIGKILLed at every step of a store.
+func TestKilledWriterAtEachStep(t *testing.T) {
+	for _, step := range []string{"created", "half-written", "written", "closed", "renamed"} {
+		t.Run(step, func(t *testing.T) {
+			dir := t.TempDir()
+			err := child(t, "kill-at", dir, step).Run()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+				t.Fatalf("child was not killed at %s: %v", step, err)
+			}
+			checkAfterKill(t, dir, 2)
+		})
+	}
+}
+
+// Scenario 1: writers SIGKILLed at random moments while storing and
+// clearing entries. CACHEGEN_STRESS=1 runs 200 kills instead of 25.
+func TestKilledWriterAtRandomMoments(t *testing.T) {
+	kills := 25
+	if os.Getenv("CACHEGEN_STRESS") != "" {
+		kills = 200
+	}
+	dir := t.TempDir()
+	for range kills {
+		cmd := child(t, "store-loop", dir)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(20+rand.IntN(60)) * time.Millisecond)
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+	checkAfterKill(t, dir, 50)
+}
