@@ -82,6 +82,18 @@
 // # Configuration
 //
 // Default reads CACHEGEN_DIR (default: os.UserCacheDir()/cachegen),
-// CACHEGEN_MODE (on, off, refresh, readonly) and CACHEGEN_VERBOSE=1. Open
-// takes the same settings as options.
+// CACHEGEN_MODE (on, off, refresh, readonly), CACHEGEN_VERBOSE=1 and
+// CACHEGEN_MAX_SIZE (such as 10GiB). Open takes the same settings as
+// options, and refuses a directory other users can write to unless given
+// WithSharedDir.
+//
+// # Sharing a directory
+//
+// Several processes may use one directory. Before computing a miss, a
+// process takes a lock on the key (a flock on dir/xx/<key>.lock, released
+// by the kernel if the process dies), and checks for the entry again once
+// it has the lock, so a key is computed once across processes. Hits record
+// their use by touching the entry at most once an hour; Prune and the
+// size limit remove least recently used entries first. A reader whose
+// entry is removed while it loads gets the whole entry or a clean miss.
 package runtime
