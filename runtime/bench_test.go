@@ -6,6 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 )
@@ -117,6 +120,105 @@ func BenchmarkHitFloat64Slice64MiB(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+type bigResult struct {
+	Label  string
+	Values []float64
+}
+
+func BenchmarkHitStructFloat64Slice64MiB(b *testing.B) {
+	c := benchCache(b)
+	ctx := context.Background()
+	r := bigResult{Label: "x", Values: bigSlice()}
+	compute := func(context.Context) (bigResult, error) { return r, nil }
+	Do(ctx, c, mcCall(1), compute)
+	b.SetBytes(64 << 20)
+	for b.Loop() {
+		if _, err := Do(ctx, c, mcCall(1), compute); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHitPeakMemory reports the bytes allocated by one 64 MiB hit, as
+// a multiple of the result's size (bytes/result).
+func BenchmarkHitPeakMemory(b *testing.B) {
+	c := benchCache(b)
+	ctx := context.Background()
+	xs := bigSlice()
+	compute := func(context.Context) ([]float64, error) { return xs, nil }
+	Do(ctx, c, mcCall(1), compute)
+	var before, after goruntime.MemStats
+	var total uint64
+	for b.Loop() {
+		goruntime.ReadMemStats(&before)
+		if _, err := Do(ctx, c, mcCall(1), compute); err != nil {
+			b.Fatal(err)
+		}
+		goruntime.ReadMemStats(&after)
+		total += after.TotalAlloc - before.TotalAlloc
+	}
+	b.ReportMetric(float64(total)/float64(b.N)/float64(64<<20), "bytes/result")
+}
+
+// BenchmarkMissStoreFloat64Slice64MiB is what a miss adds to compute:
+// keying, encoding, writing and renaming a 64 MiB result.
+func BenchmarkMissStoreFloat64Slice64MiB(b *testing.B) {
+	c := benchCache(b)
+	ctx := context.Background()
+	xs := bigSlice()
+	compute := func(context.Context) ([]float64, error) { return xs, nil }
+	b.SetBytes(64 << 20)
+	i := 0
+	for b.Loop() {
+		i++
+		if _, err := Do(ctx, c, mcCall(float64(i)), compute); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		c.Clear()
+		b.StartTimer()
+	}
+}
+
+func BenchmarkFloorWriteRename64MiB(b *testing.B) {
+	dir := b.TempDir()
+	xs := bigSlice()
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(&xs[0])), len(xs)*8)
+	b.SetBytes(64 << 20)
+	for b.Loop() {
+		tmp := filepath.Join(dir, "tmp")
+		if err := os.WriteFile(tmp, raw, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, "entry")); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		os.Remove(filepath.Join(dir, "entry"))
+		b.StartTimer()
+	}
+}
+
+// BenchmarkHitParallel is small hits on 100 keys from many goroutines;
+// compare ns/op at -cpu 1,2 with BenchmarkHitSmall.
+func BenchmarkHitParallel(b *testing.B) {
+	c := benchCache(b)
+	ctx := context.Background()
+	for i := range 100 {
+		Do(ctx, c, mcCall(float64(i)), smallCompute)
+	}
+	var next atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		i := next.Add(1)
+		for pb.Next() {
+			i++
+			if _, err := Do(ctx, c, mcCall(float64(i%100)), smallCompute); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func BenchmarkFloorRead64MiB(b *testing.B) {

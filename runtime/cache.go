@@ -354,7 +354,9 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 				if err != nil {
 					return v, nil, err
 				}
-				return v, c.store(id, call, tsum, start, took, v), nil
+				payload, err := encodeResult(v)
+				c.store(id, call, tsum, start, took, payload, err)
+				return v, payload, nil
 			})
 			v, _ := f.value.(T)
 			return v, f.err
@@ -369,7 +371,7 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 			continue // the computing caller gave up or panicked: compute for this one
 		}
 		if f.payload != nil {
-			if v, err := decodeResult[T](f.payload); err == nil {
+			if v, err := decodeResult[T](f.payload, false); err == nil {
 				return v, nil
 			}
 		}
@@ -406,7 +408,7 @@ func load[T any](c *Cache, id identity, call Call, tsum [8]byte) (T, []byte, boo
 		if call.TTL > 0 && c.now().Sub(time.Unix(0, h.computedAt)) > call.TTL {
 			return zero, nil, false // stale: recompute and replace
 		}
-		v, err = decodeResult[T](payload)
+		v, err = decodeResult[T](payload, true)
 		if err != nil {
 			err = fmt.Errorf("%w: payload: %v", errCorrupt, err)
 		}
@@ -464,10 +466,10 @@ func (c *Cache) lockKey(ctx context.Context, key string) (unlock func(), waited 
 // tries again.
 const lockPoll = 5 * time.Millisecond
 
-// store encodes v and, unless the cache is read-only, writes its entry. It
-// returns the encoded payload, or nil if v could not be encoded.
-func (c *Cache) store(id identity, call Call, tsum [8]byte, start time.Time, took time.Duration, v any) []byte {
-	payload, err := encMode.Marshal(v)
+// store writes the entry of an encoded result unless the cache is
+// read-only; err is the encoding's error, counted and logged like a
+// failure to write.
+func (c *Cache) store(id identity, call Call, tsum [8]byte, start time.Time, took time.Duration, payload []byte, err error) {
 	if err == nil && c.mode != ModeReadOnly {
 		var data []byte
 		h := header{computedAt: start.UnixNano(), duration: int64(took), typeSum: tsum, sum: id.sum}
@@ -489,7 +491,6 @@ func (c *Cache) store(id identity, call Call, tsum [8]byte, start time.Time, too
 			c.log.Debug(msg)
 		}
 	}
-	return payload
 }
 
 func roundDuration(d time.Duration) time.Duration {

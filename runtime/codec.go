@@ -50,20 +50,6 @@ func mustDecMode(o cbor.DecOptions) cbor.DecMode {
 	return m
 }
 
-// encodeResult returns the stored form of v.
-func encodeResult[T any](v T) ([]byte, error) {
-	return encMode.Marshal(v)
-}
-
-// decodeResult decodes a stored result. Decoding a value whose checksum
-// already matched can still fail, when the entry was written for another
-// result type; that is a miss.
-func decodeResult[T any](data []byte) (T, error) {
-	var v T
-	err := decMode.Unmarshal(data, &v)
-	return v, err
-}
-
 var typeSums sync.Map // reflect.Type -> [8]byte
 
 // typeSum returns a digest of the structure of t: kinds, element types,

@@ -68,7 +68,9 @@
 // Each result is one file, dir/xx/<key>.entry, holding a header (format,
 // lengths, when it was computed and how long it took, a digest of the
 // result type, the full SHA-256 of the params), the metadata (function,
-// version, canonical params), the result encoded as CBOR, and CRC-32C
+// version, canonical params), the result encoded as CBOR with its numeric
+// slices as raw little-endian blocks (so a hit on a large []float64 costs
+// little more than reading the file, and shares its memory), and CRC-32C
 // checksums. It is written to a temporary file in the same directory and
 // renamed into place. A load checks every part; an entry that fails a check
 // (truncated, corrupted, of another format or result type, or holding

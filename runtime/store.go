@@ -22,8 +22,9 @@ import (
 //	         (int64), compute duration nanoseconds (int64), result type
 //	         digest (8 bytes), SHA-256 of the canonical params (32 bytes);
 //	         integers little-endian
-//	metadata CBOR: function name, version, canonical params
-//	payload  CBOR: the result
+//	metadata CBOR: function name, version, canonical params, TTL; zero
+//	         padding to a multiple of 8 bytes
+//	payload  the result: CBOR, with its numeric slices as raw blocks (blocks.go)
 //	trailer  CRC-32C of header and metadata, CRC-32C of payload (uint32 each)
 //
 // A load checks the magic, format, lengths against the file size, both
@@ -32,7 +33,7 @@ import (
 // renamed into place, so a reader sees a whole entry or none.
 const (
 	entryMagic    = "cachegen"
-	entryFormat   = 1
+	entryFormat   = 2
 	headerSize    = 80
 	trailerSize   = 8
 	entrySuffix   = ".entry"
@@ -75,6 +76,8 @@ func encodeEntry(h header, m meta, payload []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Pad the metadata so that the payload starts 8-aligned.
+	mb = append(mb, make([]byte, align8(headerSize+len(mb))-headerSize-len(mb))...)
 	h.metaLen = uint32(len(mb))
 	h.payloadLen = uint64(len(payload))
 	buf := make([]byte, headerSize, headerSize+len(mb)+len(payload)+trailerSize)
@@ -142,7 +145,11 @@ func parseEntry(data []byte) (h header, metaBytes, payload []byte, err error) {
 
 func decodeMeta(b []byte) (meta, error) {
 	var m meta
-	if err := decMode.Unmarshal(b, &m); err != nil {
+	rest, err := decMode.UnmarshalFirst(b, &m)
+	if err == nil && (len(rest) > 7 || len(bytes.Trim(rest, "\x00")) > 0) {
+		err = errors.New("data after the metadata")
+	}
+	if err != nil {
 		return m, fmt.Errorf("%w: metadata: %v", errCorrupt, err)
 	}
 	return m, nil
