@@ -162,13 +162,30 @@ func TestShow(t *testing.T) {
 
 func TestStats(t *testing.T) {
 	out, _, code := ctlRun(t, "-dir", exampleCache, "stats")
-	for _, want := range []string{`entries: 3\n`, `oldest: `, `newest: `, `examples/montecarlo\.RunMonteCarlo +2 +18\.\d KiB`, `examples/retrieval\.Retriever\.Fit +1 +\d+\.\d KiB`} {
+	for _, want := range []string{`entries: 3\n`, `oldest: `, `newest: `, `examples/montecarlo\.RunMonteCarlo +2 +\d+\.\d KiB`, `examples/retrieval\.Retriever\.Fit +1 +\d+\.\d KiB`} {
 		if !regexp.MustCompile(want).MatchString(out) {
 			t.Errorf("stats lacks %q:\n%s", want, out)
 		}
 	}
 	if code != 0 {
 		t.Errorf("exit %d", code)
+	}
+	// The totals are the sums of what ls reports.
+	js, _, _ := ctlRun(t, "-dir", exampleCache, "-json", "stats")
+	var st struct {
+		Entries int   `json:"entries"`
+		Bytes   int64 `json:"bytes"`
+	}
+	json.Unmarshal([]byte(js), &st)
+	ls, _, _ := ctlRun(t, "-dir", exampleCache, "-json", "ls")
+	var sum int64
+	for _, line := range strings.Split(strings.TrimSpace(ls), "\n") {
+		var e jsonEntry
+		json.Unmarshal([]byte(line), &e)
+		sum += e.Size
+	}
+	if st.Entries != 3 || st.Bytes != sum || sum == 0 {
+		t.Errorf("stats -json says %d entries of %d bytes; ls lists 3 of %d", st.Entries, st.Bytes, sum)
 	}
 }
 
