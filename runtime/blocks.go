@@ -188,7 +188,7 @@ func decodeResult[T any](data []byte, alias bool) (T, error) {
 		off = align8(off)
 		b := blks[i]
 		size := int(s.elem.Size())
-		if b.n > uint64(len(data)-min(off, len(data))) || b.n%uint64(blockWidth(s.elem)) != 0 {
+		if off > len(data) || b.n > uint64(len(data)-off) || b.n%uint64(blockWidth(s.elem)) != 0 || !b.present && b.n != 0 {
 			return v, errPayload
 		}
 		f := field(rv, s.path)

@@ -81,3 +81,22 @@ func FuzzCanonical(f *testing.F) {
 		}
 	})
 }
+
+// Scenario 9, below the checksums: the payload decoder never panics on
+// hostile bytes, and what it accepts it accepts whole.
+func FuzzDecodePayload(f *testing.F) {
+	good, err := encodeResult(blockOuter{Name: "x", Xs: []float64{1, 2}, Ints: []int{-1}, Empty: []int32{}, In: blockInner{I8: []int8{3}}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(good[:len(good)-3])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, alias := range []bool{true, false} {
+			v, err := decodeResult[blockOuter](data, alias)
+			if err == nil && bytes.Equal(data, good) && (v.Name != "x" || len(v.Xs) != 2 || v.Ints[0] != -1) {
+				t.Fatalf("the good payload decoded to %+v", v)
+			}
+		}
+	})
+}
