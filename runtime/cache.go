@@ -389,14 +389,14 @@ func isContextErr(err error) bool {
 func load[T any](c *Cache, id identity, call Call, tsum [8]byte) (T, []byte, bool) {
 	var zero T
 	path := c.disk.path(id.key)
-	data, mtime, err := readEntryFile(path)
+	data, mtime, payCRC, err := readEntryFile(path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			c.log.Warn(fmt.Sprintf("reading cache entry: %v; computing", err))
 		}
 		return zero, nil, false
 	}
-	h, _, payload, err := parseEntry(data)
+	h, _, payload, err := parseEntry(data, payCRC)
 	if err == nil && h.sum != id.sum {
 		err = fmt.Errorf("%w: entry holds another call (a key prefix collision, or a moved file)", errCorrupt)
 	}

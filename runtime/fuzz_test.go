@@ -33,7 +33,7 @@ func FuzzDecodeEntry(f *testing.F) {
 	f.Add(good[:headerSize])
 	f.Add([]byte("cachegen"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		h, mb, payload, err := parseEntry(data)
+		h, mb, payload, err := parseEntry(data, nil)
 		if err != nil {
 			return
 		}

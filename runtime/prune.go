@@ -141,12 +141,12 @@ func (c *Cache) Verify(fix bool) ([]Problem, error) {
 			p = Problem{Path: path, Err: errors.New("temporary file left by an interrupted write")}
 		} else {
 			key := strings.TrimSuffix(filepath.Base(path), entrySuffix)
-			data, _, err := readEntryFile(path)
+			data, _, payCRC, err := readEntryFile(path)
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
 			}
 			if err == nil {
-				err = checkEntry(key, data)
+				err = checkEntry(key, data, payCRC)
 			}
 			if err == nil {
 				return nil
@@ -166,8 +166,8 @@ func (c *Cache) Verify(fix bool) ([]Problem, error) {
 
 // checkEntry checks a whole entry file named key without knowing its call:
 // the params it holds must hash to the key in its header and its name.
-func checkEntry(key string, data []byte) error {
-	h, mb, _, err := parseEntry(data)
+func checkEntry(key string, data []byte, payCRC *uint32) error {
+	h, mb, _, err := parseEntry(data, payCRC)
 	if err != nil {
 		return err
 	}

@@ -125,8 +125,9 @@ func parseHeader(b []byte, size int64) (header, error) {
 	return h, nil
 }
 
-// parseEntry checks a whole entry file and returns its sections.
-func parseEntry(data []byte) (h header, metaBytes, payload []byte, err error) {
+// parseEntry checks a whole entry file and returns its sections. payCRC,
+// if not nil, is the payload's checksum already computed while reading.
+func parseEntry(data []byte, payCRC *uint32) (h header, metaBytes, payload []byte, err error) {
 	h, err = parseHeader(data, int64(len(data)))
 	if err != nil {
 		return h, nil, nil, err
@@ -137,7 +138,11 @@ func parseEntry(data []byte) (h header, metaBytes, payload []byte, err error) {
 	if crc32.Checksum(data[:metaEnd], crcTable) != le.Uint32(data[payEnd:]) {
 		return h, nil, nil, fmt.Errorf("%w: header checksum mismatch", errCorrupt)
 	}
-	if crc32.Checksum(data[metaEnd:payEnd], crcTable) != le.Uint32(data[payEnd+4:]) {
+	if payCRC == nil {
+		sum := crc32.Checksum(data[metaEnd:payEnd], crcTable)
+		payCRC = &sum
+	}
+	if *payCRC != le.Uint32(data[payEnd+4:]) {
 		return h, nil, nil, fmt.Errorf("%w: payload checksum mismatch", errCorrupt)
 	}
 	return h, data[headerSize:metaEnd], data[metaEnd:payEnd], nil
@@ -335,21 +340,71 @@ func crc32c(b []byte) uint32 { return crc32.Checksum(b, crcTable) }
 // a hit refreshes it; it bounds the precision of least-recently-used order.
 const touchInterval = time.Hour
 
-// readEntryFile reads a whole entry file with one read, and returns its
-// modification time.
-func readEntryFile(path string) ([]byte, time.Time, error) {
+// pipelineMin is the size from which readEntryFile checksums the payload
+// on another goroutine while it reads the rest, in chunks of pipelineChunk.
+const (
+	pipelineMin   = 4 << 20
+	pipelineChunk = 2 << 20
+)
+
+// readEntryFile reads a whole entry file in one pass, and returns its
+// modification time and, for a large file, the CRC-32C of its payload,
+// computed on another core while the file is read, so that checking a big
+// entry costs little beyond reading it.
+func readEntryFile(path string) ([]byte, time.Time, *uint32, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, time.Time{}, nil, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, time.Time{}, nil, err
 	}
-	data := make([]byte, fi.Size())
-	if _, err := io.ReadFull(f, data); err != nil {
-		return nil, time.Time{}, err
+	size := int(fi.Size())
+	data := make([]byte, size)
+	if size < pipelineMin {
+		if _, err := io.ReadFull(f, data); err != nil {
+			return nil, time.Time{}, nil, err
+		}
+		return data, fi.ModTime(), nil, nil
 	}
-	return data, fi.ModTime(), nil
+	if _, err := io.ReadFull(f, data[:pipelineChunk]); err != nil {
+		return nil, time.Time{}, nil, err
+	}
+	h, herr := parseHeader(data, int64(size))
+	start, end := size, size
+	if herr == nil {
+		start = headerSize + int(h.metaLen)
+		end = start + int(h.payloadLen)
+	}
+	progress := make(chan int, size/pipelineChunk+1)
+	done := make(chan uint32)
+	go func() {
+		var crc uint32
+		pos := start
+		for readTo := range progress {
+			if readTo = min(readTo, end); readTo > pos {
+				crc = crc32.Update(crc, crcTable, data[pos:readTo])
+				pos = readTo
+			}
+		}
+		done <- crc
+	}()
+	progress <- pipelineChunk
+	for off := pipelineChunk; off < size && err == nil; off += pipelineChunk {
+		next := min(off+pipelineChunk, size)
+		if _, err = io.ReadFull(f, data[off:next]); err == nil {
+			progress <- next
+		}
+	}
+	close(progress)
+	crc := <-done
+	if err != nil {
+		return nil, time.Time{}, nil, err
+	}
+	if herr != nil {
+		return data, fi.ModTime(), nil, nil
+	}
+	return data, fi.ModTime(), &crc, nil
 }
