@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"golang.org/x/tools/go/packages"
 )
@@ -60,7 +61,7 @@ func Generate(cfg Config) ([]Result, error) {
 			// Type errors elsewhere in the package (above all, calls of
 			// wrappers not generated yet) do not stop generation; a
 			// signature that does not type-check is reported by analyze.
-			if e.Kind != packages.TypeError {
+			if e.Kind != packages.TypeError && !isOwnCompileError(pkg, e) {
 				r.Errs = append(r.Errs, errors.New(e.Error()))
 			}
 		}
@@ -99,6 +100,13 @@ func Generate(cfg Config) ([]Result, error) {
 	}
 	sort.Slice(results, func(i, j int) bool { return results[i].PkgPath < results[j].PkgPath })
 	return results, nil
+}
+
+// isOwnCompileError reports whether e is the go command's report of
+// compiling pkg itself for its export data: the same type errors again,
+// which Generate tolerates.
+func isOwnCompileError(pkg *packages.Package, e packages.Error) bool {
+	return e.Kind != packages.ParseError && strings.HasPrefix(e.Msg, "# "+pkg.PkgPath+"\n")
 }
 
 // Stale reports whether the file on disk differs from what r would write.

@@ -27,7 +27,7 @@ func isOurs(src []byte) bool { return bytes.HasPrefix(src, []byte(generatedHeade
 func load(dir string, patterns []string, tags, output string) ([]*packages.Package, error) {
 	cfg := &packages.Config{
 		Mode: packages.NeedName | packages.NeedFiles | packages.NeedSyntax | packages.NeedTypes |
-			packages.NeedTypesInfo | packages.NeedImports | packages.NeedDeps | packages.NeedModule,
+			packages.NeedTypesInfo | packages.NeedImports | packages.NeedModule,
 		Dir:   dir,
 		Tests: false,
 		ParseFile: func(fset *token.FileSet, filename string, src []byte) (*ast.File, error) {
