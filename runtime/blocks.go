@@ -95,8 +95,10 @@ func field(v reflect.Value, path []int) reflect.Value {
 	return v
 }
 
-// encodeResult returns the stored form of v.
-func encodeResult[T any](v T) ([]byte, error) {
+// encodeResult returns the stored form of v, in parts to be written in
+// order: the slot table and CBOR, then each block with its padding. The
+// blocks alias v's own slices: nothing large is copied.
+func encodeResult[T any](v T) ([][]byte, error) {
 	slots := planOf(reflect.TypeFor[T]())
 	rv := reflect.ValueOf(&v).Elem()
 	blocks := make([][]byte, len(slots))
@@ -118,13 +120,8 @@ func encodeResult[T any](v T) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	size := 4 + 16*len(slots) + 8 + len(body)
-	size = align8(size)
-	for _, b := range blocks {
-		size += align8(len(b))
-	}
 	le := binary.LittleEndian
-	out := make([]byte, 0, size)
+	out := make([]byte, 0, align8(4+16*len(slots)+8+len(body)))
 	out = le.AppendUint32(out, uint32(len(slots)))
 	for i := range slots {
 		var p byte
@@ -136,11 +133,17 @@ func encodeResult[T any](v T) ([]byte, error) {
 	}
 	out = le.AppendUint64(out, uint64(len(body)))
 	out = append(out, body...)
+	out = out[:align8(len(out))]
+	parts := [][]byte{out}
 	for _, b := range blocks {
-		out = out[:align8(len(out))]
-		out = append(out, b...)
+		if len(b) > 0 {
+			parts = append(parts, b)
+		}
+		if pad := align8(len(b)) - len(b); pad > 0 {
+			parts = append(parts, make([]byte, pad))
+		}
 	}
-	return out[:size], nil
+	return parts, nil
 }
 
 func align8(n int) int { return (n + 7) &^ 7 }

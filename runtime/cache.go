@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -333,7 +334,7 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 	for {
 		f, leader := c.flights.join(id.sum)
 		if leader {
-			c.flights.run(id.sum, f, func() (any, []byte, error) {
+			c.flights.run(id.sum, f, func() (any, [][]byte, error) {
 				unlock, waited, err := c.lockKey(ctx, id.key)
 				if err != nil {
 					var zero T
@@ -344,7 +345,7 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 					// Another process held the key: it has likely stored it.
 					if v, payload, ok := load[T](c, id, call, tsum); ok {
 						c.misses.Add(-1)
-						return v, payload, nil
+						return v, [][]byte{payload}, nil
 					}
 				}
 				start := c.now()
@@ -371,7 +372,8 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 			continue // the computing caller gave up or panicked: compute for this one
 		}
 		if f.payload != nil {
-			if v, err := decodeResult[T](f.payload, false); err == nil {
+			// Joining makes this waiter's own copy, which it may alias.
+			if v, err := decodeResult[T](bytes.Join(f.payload, nil), true); err == nil {
 				return v, nil
 			}
 		}
@@ -469,17 +471,21 @@ const lockPoll = 5 * time.Millisecond
 // store writes the entry of an encoded result unless the cache is
 // read-only; err is the encoding's error, counted and logged like a
 // failure to write.
-func (c *Cache) store(id identity, call Call, tsum [8]byte, start time.Time, took time.Duration, payload []byte, err error) {
+func (c *Cache) store(id identity, call Call, tsum [8]byte, start time.Time, took time.Duration, payload [][]byte, err error) {
 	if err == nil && c.mode != ModeReadOnly {
-		var data []byte
+		var parts [][]byte
 		h := header{computedAt: start.UnixNano(), duration: int64(took), typeSum: tsum, sum: id.sum}
-		data, err = encodeEntry(h, meta{Func: call.Func, Version: call.Version, Params: id.canonical, TTL: int64(call.TTL)}, payload)
+		parts, err = encodeEntry(h, meta{Func: call.Func, Version: call.Version, Params: id.canonical, TTL: int64(call.TTL)}, payload)
 		if err == nil {
-			err = c.disk.write(id.key, data)
+			err = c.disk.write(id.key, parts...)
 		}
 		if err == nil {
-			c.bytesWritten.Add(int64(len(data)))
-			c.trimAfterWrite(int64(len(data)))
+			var n int64
+			for _, p := range parts {
+				n += int64(len(p))
+			}
+			c.bytesWritten.Add(n)
+			c.trimAfterWrite(n)
 		}
 	}
 	if err != nil {

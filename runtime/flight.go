@@ -15,8 +15,8 @@ type flights struct {
 // outcome.
 type flight struct {
 	done      chan struct{}
-	value     any    // the computed value, shared with waiters only if payload is nil
-	payload   []byte // the encoded value: each waiter decodes its own copy
+	value     any      // the computed value, shared with waiters only if payload is nil
+	payload   [][]byte // the encoded value, in parts: each waiter decodes its own copy
 	err       error
 	abandoned bool // compute panicked or exited its goroutine: waiters compute again
 }
@@ -40,7 +40,7 @@ func (fs *flights) join(key [32]byte) (*flight, bool) {
 // run runs fn as the flight of key and publishes its outcome. If fn does
 // not return normally, the flight is marked abandoned before the panic or
 // exit goes on.
-func (fs *flights) run(key [32]byte, f *flight, fn func() (any, []byte, error)) {
+func (fs *flights) run(key [32]byte, f *flight, fn func() (any, [][]byte, error)) {
 	normal := false
 	defer func() {
 		fs.leave(key, f)

@@ -70,8 +70,10 @@ type meta struct {
 	TTL     int64  `cbor:"4,keyasint,omitempty"` // nanoseconds; 0 means never stale
 }
 
-// encodeEntry assembles a whole entry file.
-func encodeEntry(h header, m meta, payload []byte) ([]byte, error) {
+// encodeEntry returns the parts of an entry file, to be written in order:
+// header and metadata, the payload's parts, trailer. The payload is not
+// copied.
+func encodeEntry(h header, m meta, payload [][]byte) ([][]byte, error) {
 	mb, err := encMode.Marshal(m)
 	if err != nil {
 		return nil, err
@@ -79,8 +81,12 @@ func encodeEntry(h header, m meta, payload []byte) ([]byte, error) {
 	// Pad the metadata so that the payload starts 8-aligned.
 	mb = append(mb, make([]byte, align8(headerSize+len(mb))-headerSize-len(mb))...)
 	h.metaLen = uint32(len(mb))
-	h.payloadLen = uint64(len(payload))
-	buf := make([]byte, headerSize, headerSize+len(mb)+len(payload)+trailerSize)
+	var payCRC uint32
+	for _, p := range payload {
+		h.payloadLen += uint64(len(p))
+		payCRC = crc32.Update(payCRC, crcTable, p)
+	}
+	buf := make([]byte, headerSize, headerSize+len(mb))
 	copy(buf, entryMagic)
 	le := binary.LittleEndian
 	le.PutUint32(buf[8:], entryFormat)
@@ -91,11 +97,9 @@ func encodeEntry(h header, m meta, payload []byte) ([]byte, error) {
 	copy(buf[40:48], h.typeSum[:])
 	copy(buf[48:80], h.sum[:])
 	buf = append(buf, mb...)
-	headCRC := crc32.Checksum(buf, crcTable)
-	buf = append(buf, payload...)
-	buf = le.AppendUint32(buf, headCRC)
-	buf = le.AppendUint32(buf, crc32.Checksum(payload, crcTable))
-	return buf, nil
+	trailer := le.AppendUint32(nil, crc32.Checksum(buf, crcTable))
+	trailer = le.AppendUint32(trailer, payCRC)
+	return append(append([][]byte{buf}, payload...), trailer), nil
 }
 
 // parseHeader reads the fixed header and checks what it can alone: the
@@ -200,11 +204,11 @@ func (s diskStore) lockPath(key string) string {
 	return filepath.Join(s.dir, key[:2], key+lockSuffix)
 }
 
-// write stores data as the entry of key atomically: it becomes visible
+// write stores the parts of an entry file as the entry of key atomically: it becomes visible
 // whole, by rename, or not at all, and no temporary file is left behind.
 // It does not sync: an entry a crash or power loss damages fails its
 // checksums and is a miss.
-func (s diskStore) write(key string, data []byte) error {
+func (s diskStore) write(key string, parts ...[]byte) error {
 	sub := filepath.Join(s.dir, key[:2])
 	if err := s.fs.MkdirAll(sub, dirPerm); err != nil {
 		return err
@@ -214,7 +218,11 @@ func (s diskStore) write(key string, data []byte) error {
 		return err
 	}
 	tmp := f.Name()
-	_, err = f.Write(data)
+	for _, p := range parts {
+		if _, err = f.Write(p); err != nil {
+			break
+		}
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
