@@ -33,9 +33,15 @@ const (
 	// ModeReadOnly serves hits and never writes: misses are computed and
 	// not stored, and Remove and Clear fail with ErrReadOnly.
 	ModeReadOnly
+	// ModeVerify computes every call, even on a hit, and compares the
+	// result with the stored one: a difference (a function changed
+	// without a version bump, or one that is not deterministic) is logged
+	// as an error and counted in Stats.VerifyMismatches. The fresh result
+	// is returned; misses are stored as in ModeOn.
+	ModeVerify
 )
 
-var modeNames = []string{"on", "off", "refresh", "readonly"}
+var modeNames = []string{"on", "off", "refresh", "readonly", "verify"}
 
 func (m Mode) String() string {
 	if m < 0 || int(m) >= len(modeNames) {
@@ -49,7 +55,7 @@ func ParseMode(s string) (Mode, error) {
 	if i := slices.Index(modeNames, s); i >= 0 {
 		return Mode(i), nil
 	}
-	return ModeOff, fmt.Errorf("unknown cache mode %q: want one of on, off, refresh, readonly", s)
+	return ModeOff, fmt.Errorf("unknown cache mode %q: want one of on, off, refresh, readonly, verify", s)
 }
 
 // ErrReadOnly is returned by Remove, Invalidate and Clear on a cache
@@ -107,6 +113,7 @@ type Cache struct {
 	now     func() time.Time
 
 	hits, misses, computations, storeErrors, corrupt, keyErrors atomic.Int64
+	verifyMismatches                                            atomic.Int64
 	bytesRead, bytesWritten                                     atomic.Int64
 	warnedStore                                                 atomic.Bool
 
@@ -123,7 +130,7 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.mode < ModeOn || cfg.mode > ModeReadOnly {
+	if cfg.mode < ModeOn || cfg.mode > ModeVerify {
 		return nil, fmt.Errorf("cachegen: invalid mode %v", cfg.mode)
 	}
 	if cfg.logger == nil {
@@ -180,8 +187,8 @@ var defaultCache struct {
 
 // Default returns the cache that generated wrappers use. On first use it is
 // opened from the environment: CACHEGEN_DIR (default: the user cache
-// directory's cachegen folder), CACHEGEN_MODE (on, off, refresh, readonly;
-// default on), CACHEGEN_VERBOSE=1 and CACHEGEN_MAX_SIZE (such as 10GiB). A bad value, or a directory that
+// directory's cachegen folder), CACHEGEN_MODE (on, off, refresh, readonly,
+// verify; default on), CACHEGEN_VERBOSE=1 and CACHEGEN_MAX_SIZE (such as 10GiB). A bad value, or a directory that
 // cannot be made, is logged with what the variable allows, and the default
 // cache then computes every call: a misconfigured cache costs time, never a
 // crash or a wrong result. Default is safe for concurrent use.
@@ -222,7 +229,7 @@ func fromEnv(logger *slog.Logger) *Cache {
 	if s := os.Getenv(EnvMode); s != "" {
 		m, err := ParseMode(s)
 		if err != nil {
-			logger.Error(fmt.Sprintf("%s=%q is not a mode: set it to on, off, refresh or readonly; computing every call without the cache", EnvMode, s))
+			logger.Error(fmt.Sprintf("%s=%q is not a mode: set it to on, off, refresh, readonly or verify; computing every call without the cache", EnvMode, s))
 			return off
 		}
 		opts = append(opts, WithMode(m))
@@ -263,22 +270,26 @@ type Stats struct {
 	StoreErrors  int64 // results that could not be stored (and were returned all the same)
 	Corrupt      int64 // entries rejected by a check: each was a miss
 	KeyErrors    int64 // calls whose arguments could not be keyed (computed, not cached)
-	BytesRead    int64 // entry bytes read by hits
-	BytesWritten int64 // entry bytes written by stores
+	// VerifyMismatches counts hits whose fresh computation, in ModeVerify,
+	// differed from the stored result.
+	VerifyMismatches int64
+	BytesRead        int64 // entry bytes read by hits
+	BytesWritten     int64 // entry bytes written by stores
 }
 
 // Stats returns the counters of the cache. It is safe to call concurrently
 // with calls.
 func (c *Cache) Stats() Stats {
 	return Stats{
-		Hits:         c.hits.Load(),
-		Misses:       c.misses.Load(),
-		Computations: c.computations.Load(),
-		StoreErrors:  c.storeErrors.Load(),
-		Corrupt:      c.corrupt.Load(),
-		KeyErrors:    c.keyErrors.Load(),
-		BytesRead:    c.bytesRead.Load(),
-		BytesWritten: c.bytesWritten.Load(),
+		Hits:             c.hits.Load(),
+		Misses:           c.misses.Load(),
+		Computations:     c.computations.Load(),
+		StoreErrors:      c.storeErrors.Load(),
+		Corrupt:          c.corrupt.Load(),
+		KeyErrors:        c.keyErrors.Load(),
+		VerifyMismatches: c.verifyMismatches.Load(),
+		BytesRead:        c.bytesRead.Load(),
+		BytesWritten:     c.bytesWritten.Load(),
 	}
 }
 
@@ -323,7 +334,10 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 	}
 	tsum := typeSum(reflect.TypeFor[T]())
 	if c.mode != ModeRefresh {
-		if v, _, ok := load[T](c, id, call, tsum); ok {
+		if v, stored, ok := load[T](c, id, call, tsum); ok {
+			if c.mode == ModeVerify {
+				return verify(ctx, c, id, call, stored, compute)
+			}
 			return v, nil
 		}
 	}
@@ -380,6 +394,23 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 		v, _ := f.value.(T)
 		return v, f.err
 	}
+}
+
+// verify computes a call that hit, and reports a difference between the
+// fresh result and the stored one.
+func verify[T any](ctx context.Context, c *Cache, id identity, call Call, stored []byte, compute func(context.Context) (T, error)) (T, error) {
+	c.computations.Add(1)
+	v, err := compute(ctx)
+	if err != nil {
+		return v, err
+	}
+	fresh, err := encodeResult(v)
+	if err == nil && !bytes.Equal(bytes.Join(fresh, nil), stored) {
+		c.verifyMismatches.Add(1)
+		c.log.Error(fmt.Sprintf("[VERIFY] key=%s fn=%s: a fresh computation differs from the stored result: "+
+			"bump its //cache:version if the function changed, or make it deterministic (fix its random seed)", id.key, call.Func))
+	}
+	return v, nil
 }
 
 func isContextErr(err error) bool {

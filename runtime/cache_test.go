@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -495,7 +496,7 @@ func TestDefaultFromEnvironment(t *testing.T) {
 		{"defaults", "DIR", "", "", ModeOn, ""},
 		{"readonly", "DIR", "readonly", "1", ModeReadOnly, ""},
 		{"refresh", "DIR", "refresh", "", ModeRefresh, ""},
-		{"bad mode", "DIR", "sometimes", "", ModeOff, `CACHEGEN_MODE="sometimes" is not a mode: set it to on, off, refresh or readonly`},
+		{"bad mode", "DIR", "sometimes", "", ModeOff, `CACHEGEN_MODE="sometimes" is not a mode: set it to on, off, refresh, readonly or verify`},
 		{"unmakeable dir", filepath.Join(file, "cache"), "", "", ModeOff, "set CACHEGEN_DIR to a directory you can write"},
 		{"bad verbose", "DIR", "", "loud", ModeOn, `CACHEGEN_VERBOSE="loud" is not a boolean`},
 	}
@@ -535,7 +536,7 @@ func TestSetDefault(t *testing.T) {
 }
 
 func TestParseMode(t *testing.T) {
-	for _, m := range []Mode{ModeOn, ModeOff, ModeRefresh, ModeReadOnly} {
+	for _, m := range []Mode{ModeOn, ModeOff, ModeRefresh, ModeReadOnly, ModeVerify} {
 		if got, err := ParseMode(m.String()); got != m || err != nil {
 			t.Errorf("ParseMode(%q) = (%v, %v)", m.String(), got, err)
 		}
@@ -564,5 +565,58 @@ func TestOpenRefusesADirectoryOthersCanWrite(t *testing.T) {
 	}
 	if _, err := Open(dir, WithSharedDir()); err != nil {
 		t.Fatalf("Open WithSharedDir: %v", err)
+	}
+}
+
+func TestVerifyModeCatchesNonDeterministicFunctions(t *testing.T) {
+	dir := t.TempDir()
+	on, _ := openDir(t, dir)
+	n := 0
+	noisy := func(context.Context) (mcResult, error) { n++; return mcResult{Bias: float64(n)}, nil }
+	Do(context.Background(), on, mcCall(1), noisy)
+	c, log := openDir(t, dir, WithMode(ModeVerify))
+	got, err := Do(context.Background(), c, mcCall(1), noisy)
+	if err != nil || got.Bias != 2 {
+		t.Fatalf("verify returned (%+v, %v), want the fresh computation", got, err)
+	}
+	key, _ := mcCall(1).Key()
+	if c.Stats().VerifyMismatches != 1 || !strings.Contains(log.String(), "ERROR: [VERIFY] key="+key+" fn=example.com/sim.RunMonteCarlo: a fresh computation differs") {
+		t.Fatalf("mismatch not reported: %+v\n%s", c.Stats(), log)
+	}
+}
+
+func TestVerifyModeCatchesAChangedBodyServedFromAnOldEntry(t *testing.T) {
+	dir := t.TempDir()
+	on, _ := openDir(t, dir)
+	Do(context.Background(), on, mcCall(1), func(context.Context) (float64, error) { return 1.0 / 300, nil })
+	// The body changed, the version did not: ModeOn serves the old result.
+	changed := func(context.Context) (float64, error) { return 1.0 / 500, nil }
+	if v, _ := Do(context.Background(), on, mcCall(1), changed); v != 1.0/300 {
+		t.Fatal("expected the old entry to be served")
+	}
+	c, _ := openDir(t, dir, WithMode(ModeVerify))
+	if v, _ := Do(context.Background(), c, mcCall(1), changed); v != 1.0/500 || c.Stats().VerifyMismatches != 1 {
+		t.Fatalf("verify returned %v with %d mismatches", v, c.Stats().VerifyMismatches)
+	}
+}
+
+func TestVerifyModeAcceptsDeterministicResults(t *testing.T) {
+	dir := t.TempDir()
+	on, _ := openDir(t, dir)
+	// Maps encode in a deterministic order, so equal results compare equal.
+	compute := func(context.Context) (map[string][]float64, error) {
+		m := map[string][]float64{}
+		for i := range 50 {
+			m[fmt.Sprint("k", i)] = []float64{float64(i), math.NaN()}
+		}
+		return m, nil
+	}
+	Do(context.Background(), on, mcCall(1), compute)
+	c, _ := openDir(t, dir, WithMode(ModeVerify))
+	for range 3 {
+		Do(context.Background(), c, mcCall(1), compute)
+	}
+	if s := c.Stats(); s.VerifyMismatches != 0 || s.Hits != 3 || s.Computations != 3 {
+		t.Fatalf("stats %+v: want 3 verified hits and no mismatch", s)
 	}
 }

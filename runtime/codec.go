@@ -18,6 +18,7 @@ import (
 // offset, and strings keep invalid UTF-8.
 var (
 	encMode = mustEncMode(cbor.EncOptions{
+		Sort:          cbor.SortCoreDeterministic, // the same value, the same bytes: ModeVerify compares them
 		ShortestFloat: cbor.ShortestFloatNone,
 		NaNConvert:    cbor.NaNConvertNone,
 		InfConvert:    cbor.InfConvertNone,

@@ -84,7 +84,7 @@
 // # Configuration
 //
 // Default reads CACHEGEN_DIR (default: os.UserCacheDir()/cachegen),
-// CACHEGEN_MODE (on, off, refresh, readonly), CACHEGEN_VERBOSE=1 and
+// CACHEGEN_MODE (on, off, refresh, readonly, verify), CACHEGEN_VERBOSE=1 and
 // CACHEGEN_MAX_SIZE (such as 10GiB). Open takes the same settings as
 // options, and refuses a directory other users can write to unless given
 // WithSharedDir.
