@@ -103,14 +103,14 @@ func TestLs(t *testing.T) {
 }
 
 func TestLsCutsParamsToTheTerminal(t *testing.T) {
-	t.Setenv("COLUMNS", "100")
+	t.Setenv("COLUMNS", "40")
 	out, _, _ := ctlRun(t, "-dir", exampleCache, "ls")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	at := strings.Index(lines[0], "PARAMS")
 	for _, l := range lines[1:] {
 		cell := []rune(l[at:])
 		if len(cell) != minParams || cell[len(cell)-1] != '…' {
-			t.Errorf("at COLUMNS=100 (narrower than the other columns) PARAMS should be cut to %d columns ending in an ellipsis: %q", minParams, string(cell))
+			t.Errorf("at COLUMNS=40 (narrower than the other columns) PARAMS should be cut to %d columns ending in an ellipsis: %q", minParams, string(cell))
 		}
 	}
 	t.Setenv("COLUMNS", "180")
