@@ -71,7 +71,7 @@ func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d Directive) (*Func, [
 	obj := pkg.TypesInfo.Defs[fd.Name].(*types.Func)
 	sig := obj.Type().(*types.Signature)
 	pos := pkg.Fset.Position(fd.Name.Pos())
-	f := &Func{Name: fd.Name.Name, Pos: pos, Directive: d, Variadic: sig.Variadic()}
+	f := &Func{Name: fd.Name.Name, Obj: obj, Pos: pos, Directive: d, Variadic: sig.Variadic()}
 	var errs []error
 	fail := func(p token.Position, format string, args ...any) {
 		errs = append(errs, errorf(p, "%s: "+format, append([]any{f.Name}, args...)...))

@@ -43,6 +43,12 @@ func emit(pkg *types.Package, funcs []*Func) ([]byte, error) {
 	}
 	e.importName(runtimePath, "cacheruntime")
 	e.importName("context", "context")
+	// What each wrapper was generated from, so that a later run can tell
+	// a changed function whose version was not bumped.
+	for _, f := range funcs {
+		e.file.Comment(recordLine(f.displayName(), f.Directive.Version, f.Fingerprint))
+	}
+	e.file.Line()
 	for _, f := range funcs {
 		e.function(f)
 	}

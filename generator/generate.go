@@ -6,6 +6,15 @@
 // It works in three steps: load (go/packages), analyze (go/types into the
 // Func model, collecting every problem with its position) and emit
 // (jennifer). Generate returns what it would write; Commit writes it.
+//
+// The generated file records, per function, its version and a fingerprint
+// of the code it runs: its declaration and every function, method, type,
+// constant and variable of its module that it reaches, transitively, each
+// digested from its syntax tree without comments, positions or formatting
+// (so renaming a local variable is a change, and reformatting is not).
+// Other modules count by path and version; the standard library does not
+// count. When a function's fingerprint changes and its version does not,
+// Generate refuses it, naming what changed, unless Config.Accept names it.
 package generator
 
 import (
@@ -14,6 +23,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -26,6 +36,7 @@ type Config struct {
 	Patterns []string // go/packages patterns; none means "."
 	Tags     string   // build tags, comma-separated
 	Output   string   // the output file name in each package; "" means cache_gen.go
+	Accept   []string // functions whose changed fingerprints to record without a version bump
 }
 
 // DefaultOutput is the name of the generated file in each package.
@@ -50,10 +61,21 @@ func Generate(cfg Config) ([]Result, error) {
 	if filepath.Base(cfg.Output) != cfg.Output || filepath.Ext(cfg.Output) != ".go" {
 		return nil, fmt.Errorf("-output %q must be a file name ending in .go", cfg.Output)
 	}
-	pkgs, err := load(cfg.Dir, cfg.Patterns, cfg.Tags, cfg.Output)
+	pkgs, lcfg, err := load(cfg.Dir, cfg.Patterns, cfg.Tags, cfg.Output)
 	if err != nil {
 		return nil, err
 	}
+	module := ""
+	for _, p := range pkgs {
+		if p.Module != nil && p.Module.Main {
+			module = p.Module.Path
+		}
+	}
+	extra, err := loadModule(lcfg, module, pkgs)
+	if err != nil {
+		return nil, err
+	}
+	all := append(append([]*packages.Package(nil), pkgs...), extra...)
 	var results []Result
 	for _, pkg := range pkgs {
 		r := Result{PkgPath: pkg.PkgPath}
@@ -85,6 +107,9 @@ func Generate(cfg Config) ([]Result, error) {
 		}
 		funcs, errs := analyze(pkg, cfg.Output)
 		r.Errs = append(r.Errs, errs...)
+		if len(errs) == 0 && len(funcs) > 0 {
+			r.Errs = append(r.Errs, checkFingerprints(newProgram(module, all, pkg.PkgPath), funcs, readRecords(old), cfg.Accept)...)
+		}
 		sortErrors(r.Errs)
 		switch {
 		case len(r.Errs) > 0:
@@ -100,6 +125,31 @@ func Generate(cfg Config) ([]Result, error) {
 	}
 	sort.Slice(results, func(i, j int) bool { return results[i].PkgPath < results[j].PkgPath })
 	return results, nil
+}
+
+// checkFingerprints computes each function's fingerprint and refuses one
+// that changed since its version was generated, unless accepted.
+func checkFingerprints(prog *program, funcs []*Func, old map[string]record, accept []string) []error {
+	var errs []error
+	for _, f := range funcs {
+		f.Fingerprint = prog.fingerprint(f.Obj)
+		name := f.displayName()
+		rec, ok := old[name]
+		if !ok || rec.version != f.Directive.Version || rec.sum == f.Fingerprint.Sum || slices.Contains(accept, name) {
+			continue
+		}
+		errs = append(errs, errorf(f.Directive.Pos, "%s changed since version %d was generated (changed: %s); bump to //cache:version=%d, or run cachegen -accept %s if results stay valid",
+			name, rec.version, strings.Join(changedNames(rec.parts, f.Fingerprint.Parts), ", "), rec.version+1, name))
+	}
+	return errs
+}
+
+// displayName is F, or T.M for a method.
+func (f *Func) displayName() string {
+	if f.Recv != nil && f.RecvType != nil {
+		return f.RecvType.Obj().Name() + "." + f.Name
+	}
+	return f.Name
 }
 
 // isOwnCompileError reports whether e is the go command's report of

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 
 	"golang.org/x/tools/go/packages"
 )
@@ -24,7 +25,7 @@ func isOurs(src []byte) bool { return bytes.HasPrefix(src, []byte(generatedHeade
 // load loads and type-checks the packages matching patterns. A previous
 // output file of ours is read as its package clause alone, so that stale
 // wrappers that no longer compile do not stop their regeneration.
-func load(dir string, patterns []string, tags, output string) ([]*packages.Package, error) {
+func load(dir string, patterns []string, tags, output string) ([]*packages.Package, *packages.Config, error) {
 	cfg := &packages.Config{
 		Mode: packages.NeedName | packages.NeedFiles | packages.NeedSyntax | packages.NeedTypes |
 			packages.NeedTypesInfo | packages.NeedImports | packages.NeedModule,
@@ -44,7 +45,44 @@ func load(dir string, patterns []string, tags, output string) ([]*packages.Packa
 	if len(patterns) == 0 {
 		patterns = []string{"."}
 	}
-	return packages.Load(cfg, patterns...)
+	pkgs, err := packages.Load(cfg, patterns...)
+	return pkgs, cfg, err
+}
+
+// loadModule loads, with syntax, the packages of module that pkgs import,
+// transitively, so that fingerprints see the same code whichever packages
+// were named.
+func loadModule(cfg *packages.Config, module string, pkgs []*packages.Package) ([]*packages.Package, error) {
+	if module == "" {
+		return nil, nil
+	}
+	loaded := map[string]bool{}
+	for _, p := range pkgs {
+		loaded[p.PkgPath] = true
+	}
+	var extra []*packages.Package
+	frontier := pkgs
+	for len(frontier) > 0 {
+		var want []string
+		for _, p := range frontier {
+			for path := range p.Imports {
+				if (path == module || strings.HasPrefix(path, module+"/")) && !loaded[path] {
+					loaded[path] = true
+					want = append(want, path)
+				}
+			}
+		}
+		if len(want) == 0 {
+			break
+		}
+		more, err := packages.Load(cfg, want...)
+		if err != nil {
+			return nil, err
+		}
+		extra = append(extra, more...)
+		frontier = more
+	}
+	return extra, nil
 }
 
 // readFile returns the content of path, or nil if it does not exist.

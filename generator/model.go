@@ -10,6 +10,8 @@ import (
 // and nothing it must look up again.
 type Func struct {
 	Name           string             // the function's name
+	Obj            *types.Func        // the function's object
+	Fingerprint    fingerprint        // a digest of the code it runs
 	Pos            token.Position     // where it is declared
 	Directive      Directive          // its //cache: directive
 	Recv           *Param             // the receiver of a method, else nil

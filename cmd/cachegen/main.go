@@ -5,12 +5,17 @@
 //
 // Usage:
 //
-//	cachegen [-output name] [-check] [-tags list] [packages]
+//	cachegen [-output name] [-check] [-tags list] [-accept funcs] [packages]
 //
 // For each annotated F it writes FCached, FCacheKey and FInvalidate into
 // one file per package (default cache_gen.go). -check writes nothing and
 // exits 1 if any package's file is missing or stale. Problems are printed
 // as file:line:col: message, all of them, and nothing is written.
+//
+// The generated file records a fingerprint of the code each function runs
+// (see the package documentation of the generator). A function whose
+// fingerprint changed while its version did not is refused: bump its
+// version, or name it in -accept to record the change as harmless.
 package main
 
 import (
@@ -18,6 +23,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"strings"
 
 	"github.com/cachegen/cachegen/generator"
 )
@@ -28,12 +34,17 @@ func main() {
 	output := flag.String("output", generator.DefaultOutput, "name of the generated file in each package")
 	check := flag.Bool("check", false, "write nothing; exit 1 if any generated file is missing or stale")
 	tags := flag.String("tags", "", "comma-separated build tags")
+	accept := flag.String("accept", "", "comma-separated functions (F, or T.M) whose changes to record without a version bump")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: cachegen [-output name] [-check] [-tags list] [packages]")
+		fmt.Fprintln(os.Stderr, "usage: cachegen [-output name] [-check] [-tags list] [-accept funcs] [packages]")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if err := run(generator.Config{Patterns: flag.Args(), Tags: *tags, Output: *output}, *check); err != nil {
+	cfg := generator.Config{Patterns: flag.Args(), Tags: *tags, Output: *output}
+	if *accept != "" {
+		cfg.Accept = strings.Split(*accept, ",")
+	}
+	if err := run(cfg, *check); err != nil {
 		log.Print(err)
 		os.Exit(1)
 	}

@@ -73,6 +73,25 @@ func TestCommand(t *testing.T) {
 			t.Fatal("the output changed although generation failed")
 		}
 	})
+	t.Run("a changed function without a version bump fails check and generate", func(t *testing.T) {
+		write("sim.go", "package sim\n\n//cache:version=2\nfunc Square(x int) int { return x * x }\n")
+		if out, code := cachegen(t, bin, dir); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+		write("sim.go", "package sim\n\n//cache:version=2\nfunc Square(x int) int { return x * x * x }\n")
+		for _, args := range [][]string{{"-check"}, {}} {
+			out, code := cachegen(t, bin, dir, args...)
+			if code != 1 || !strings.Contains(out, "sim.go:3:1: Square changed since version 2 was generated (changed: Square); bump to //cache:version=3, or run cachegen -accept Square if results stay valid") {
+				t.Fatalf("cachegen %v: exit %d:\n%s", args, code, out)
+			}
+		}
+		if out, code := cachegen(t, bin, dir, "-accept", "Square"); code != 0 {
+			t.Fatalf("-accept: exit %d:\n%s", code, out)
+		}
+		if out, code := cachegen(t, bin, dir, "-check"); code != 0 {
+			t.Fatalf("-check after -accept: exit %d:\n%s", code, out)
+		}
+	})
 	t.Run("tags select files", func(t *testing.T) {
 		os.Remove(gen)
 		write("sim.go", "package sim\n")

@@ -7,6 +7,8 @@ import (
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
+// cachegen:fingerprint RunMonteCarlo version=1 sum=f7fc7e92a271aa37 parts=Result:a7338ba3,RunMonteCarlo:987cfeb1,channels:682df472,forward:e8cf169d,retrieve:590ea80d,stats:bd80b426
+
 // RunMonteCarloCached is RunMonteCarlo with its results cached by cachegen (//cache:version=1).
 func RunMonteCarloCached(snr float64, nScenes int, seed int64) (Result, error) {
 	return cacheruntime.Do(context.Background(), cacheruntime.Default(), cacheruntime.Call{

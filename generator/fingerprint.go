@@ -1,0 +1,241 @@
+package generator
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"go/ast"
+	"go/types"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/tools/go/packages"
+)
+
+// A fingerprint digests the code an annotated function runs: its own
+// declaration and every function, method, type, constant and variable of
+// its module that it reaches, through calls and references, transitively.
+// Each declaration is digested by a walk of its syntax tree (node kinds,
+// names, literals and operators), so comments, blank lines and formatting
+// do not count, and any other edit does, renaming a local variable
+// included. Packages of other modules count by module path and version;
+// the standard library does not count.
+type fingerprint struct {
+	Sum   string   // 16 hex digits over Parts
+	Parts []string // sorted "name:8 hex digits" per declaration, and "module@version"
+}
+
+// decl is a declaration a fingerprint can reach.
+type decl struct {
+	node ast.Node
+	pkg  *packages.Package
+	name string // as the error shows it: "forwardModel", "units.Convert", "Model.Fit"
+}
+
+// program indexes the declarations of the loaded packages of one module.
+type program struct {
+	module string
+	decls  map[string]decl // by objKey
+}
+
+func objKey(obj types.Object) string {
+	if f, ok := obj.(*types.Func); ok {
+		f = f.Origin()
+		if recv := f.Signature().Recv(); recv != nil {
+			t := recv.Type()
+			if p, ok := t.(*types.Pointer); ok {
+				t = p.Elem()
+			}
+			if n, ok := types.Unalias(t).(*types.Named); ok {
+				return f.Pkg().Path() + "." + n.Obj().Name() + "." + f.Name()
+			}
+		}
+		return f.Pkg().Path() + "." + f.Name()
+	}
+	return obj.Pkg().Path() + "." + obj.Name()
+}
+
+func newProgram(module string, pkgs []*packages.Package, root string) *program {
+	p := &program{module: module, decls: map[string]decl{}}
+	for _, pkg := range pkgs {
+		prefix := ""
+		if pkg.PkgPath != root {
+			prefix = pkg.Name + "."
+		}
+		add := func(obj types.Object, node ast.Node) {
+			if obj == nil {
+				return
+			}
+			name := strings.TrimPrefix(objKey(obj), pkg.PkgPath+".")
+			p.decls[objKey(obj)] = decl{node: node, pkg: pkg, name: prefix + name}
+		}
+		for _, f := range pkg.Syntax {
+			for _, d := range f.Decls {
+				switch d := d.(type) {
+				case *ast.FuncDecl:
+					add(pkg.TypesInfo.Defs[d.Name], d)
+				case *ast.GenDecl:
+					for _, spec := range d.Specs {
+						switch s := spec.(type) {
+						case *ast.TypeSpec:
+							add(pkg.TypesInfo.Defs[s.Name], s)
+						case *ast.ValueSpec:
+							for _, n := range s.Names {
+								var node ast.Node = s
+								if d.Tok.String() == "const" {
+									node = d // iota makes a constant depend on its group
+								}
+								add(pkg.TypesInfo.Defs[n], node)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return p
+}
+
+func (p *program) inModule(path string) bool {
+	return p.module != "" && (path == p.module || strings.HasPrefix(path, p.module+"/"))
+}
+
+// fingerprint digests what the function obj reaches.
+func (p *program) fingerprint(obj *types.Func) fingerprint {
+	seen := map[string]bool{}
+	parts := map[string]bool{}
+	queue := []string{objKey(obj)}
+	seen[queue[0]] = true
+	for len(queue) > 0 {
+		key := queue[0]
+		queue = queue[1:]
+		d, ok := p.decls[key]
+		if !ok {
+			parts[strings.TrimPrefix(key, p.module+"/")+":unloaded"] = true
+			continue
+		}
+		parts[d.name+":"+digestNode(d.node)] = true
+		ast.Inspect(d.node, func(n ast.Node) bool {
+			id, ok := n.(*ast.Ident)
+			if !ok {
+				return true
+			}
+			used := d.pkg.TypesInfo.Uses[id]
+			if used == nil || used.Pkg() == nil {
+				return true
+			}
+			if v, ok := used.(*types.Var); ok && v.IsField() {
+				return true
+			}
+			_, isFunc := used.(*types.Func)
+			if !isFunc && used.Parent() != used.Pkg().Scope() {
+				return true // a local
+			}
+			if !p.inModule(used.Pkg().Path()) {
+				if imp := d.pkg.Imports[used.Pkg().Path()]; imp != nil && imp.Module != nil && !imp.Module.Main {
+					parts[imp.Module.Path+"@"+imp.Module.Version] = true
+				}
+				return true
+			}
+			if k := objKey(used); !seen[k] {
+				seen[k] = true
+				queue = append(queue, k)
+			}
+			return true
+		})
+	}
+	list := make([]string, 0, len(parts))
+	for part := range parts {
+		list = append(list, part)
+	}
+	slices.Sort(list)
+	sum := sha256.Sum256([]byte(strings.Join(list, "\n")))
+	return fingerprint{Sum: hex.EncodeToString(sum[:8]), Parts: list}
+}
+
+// digestNode digests a declaration's syntax without positions or comments.
+func digestNode(n ast.Node) string {
+	h := sha256.New()
+	ast.Inspect(n, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case nil:
+			h.Write([]byte{')'})
+			return false
+		case *ast.CommentGroup, *ast.Comment:
+			return false
+		case *ast.Ident:
+			fmt.Fprintf(h, "(I%s", n.Name)
+		case *ast.BasicLit:
+			fmt.Fprintf(h, "(L%d %s", n.Kind, n.Value)
+		case *ast.BinaryExpr:
+			fmt.Fprintf(h, "(B%s", n.Op)
+		case *ast.UnaryExpr:
+			fmt.Fprintf(h, "(U%s", n.Op)
+		case *ast.AssignStmt:
+			fmt.Fprintf(h, "(A%s", n.Tok)
+		case *ast.IncDecStmt:
+			fmt.Fprintf(h, "(D%s", n.Tok)
+		case *ast.BranchStmt:
+			fmt.Fprintf(h, "(R%s", n.Tok)
+		case *ast.GenDecl:
+			fmt.Fprintf(h, "(G%s", n.Tok)
+		case *ast.RangeStmt:
+			fmt.Fprintf(h, "(N%s", n.Tok)
+		case *ast.ChanType:
+			fmt.Fprintf(h, "(C%d", n.Dir)
+		default:
+			fmt.Fprintf(h, "(%T", n)
+		}
+		return true
+	})
+	return hex.EncodeToString(h.Sum(nil)[:4])
+}
+
+// The generated file records each function's fingerprint in a line like
+//
+//	// cachegen:fingerprint RunMonteCarlo version=1 sum=… parts=RunMonteCarlo:…,stats:…
+var recordRE = regexp.MustCompile(`(?m)^// cachegen:fingerprint (\S+) version=(\d+) sum=([0-9a-f]+) parts=(\S*)$`)
+
+type record struct {
+	version int
+	sum     string
+	parts   []string
+}
+
+func recordLine(name string, version int, fp fingerprint) string {
+	return fmt.Sprintf("cachegen:fingerprint %s version=%d sum=%s parts=%s", name, version, fp.Sum, strings.Join(fp.Parts, ","))
+}
+
+func readRecords(src []byte) map[string]record {
+	out := map[string]record{}
+	for _, m := range recordRE.FindAllSubmatch(src, -1) {
+		v, _ := strconv.Atoi(string(m[2]))
+		out[string(m[1])] = record{version: v, sum: string(m[3]), parts: strings.Split(string(m[4]), ",")}
+	}
+	return out
+}
+
+// changedNames lists the declarations whose digests differ between two
+// fingerprints, by name.
+func changedNames(old, new []string) []string {
+	names := map[string]bool{}
+	in := func(list []string, s string) bool { return slices.Contains(list, s) }
+	for _, p := range old {
+		if !in(new, p) {
+			names[strings.Split(p, ":")[0]] = true
+		}
+	}
+	for _, p := range new {
+		if !in(old, p) {
+			names[strings.Split(p, ":")[0]] = true
+		}
+	}
+	out := make([]string, 0, len(names))
+	for n := range names {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
