@@ -98,3 +98,24 @@ func TestFingerprints(t *testing.T) {
 		ok(t, strings.ReplaceAll(strings.ReplaceAll(fpBase, "return y\n", "return y + 1\n"), "version=1", "version=2"))
 	})
 }
+
+// Code of other modules counts by module path and version, so upgrading a
+// dependency is a change.
+func TestFingerprintCountsOtherModulesByVersion(t *testing.T) {
+	dir := t.TempDir()
+	sum, err := os.ReadFile("../go.sum")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644)
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/m\n\ngo 1.26\n\nrequire github.com/fxamacker/cbor/v2 v2.10.0\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "m.go"), []byte("package m\n\nimport \"github.com/fxamacker/cbor/v2\"\n\n//cache:version=1\nfunc Enc(x int) ([]byte, error) { return cbor.Marshal(x) }\n"), 0o644)
+	t.Setenv("GOFLAGS", "-mod=mod")
+	rs, err := Generate(Config{Dir: dir})
+	if err != nil || len(rs) != 1 || len(rs[0].Errs) > 0 {
+		t.Fatalf("Generate: %v %+v", err, rs)
+	}
+	if !strings.Contains(string(rs[0].Content), "parts=Enc:") || !strings.Contains(string(rs[0].Content), ",github.com/fxamacker/cbor/v2@v2.10.0\n") {
+		t.Fatalf("the fingerprint does not count the dependency's version:\n%s", rs[0].Content)
+	}
+}
