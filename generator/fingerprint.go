@@ -37,7 +37,15 @@ type decl struct {
 // program indexes the declarations of the loaded packages of one module.
 type program struct {
 	module string
-	decls  map[string]decl // by objKey
+	decls  map[string]decl     // by objKey
+	walked map[string]digested // by objKey, once per declaration
+}
+
+// digested is a declaration's digest and what it references.
+type digested struct {
+	part string   // "name:digest"
+	refs []string // objKeys of the module's declarations it uses
+	mods []string // "path@version" of other modules it uses
 }
 
 func objKey(obj types.Object) string {
@@ -58,7 +66,7 @@ func objKey(obj types.Object) string {
 }
 
 func newProgram(module string, pkgs []*packages.Package, root string) *program {
-	p := &program{module: module, decls: map[string]decl{}}
+	p := &program{module: module, decls: map[string]decl{}, walked: map[string]digested{}}
 	for _, pkg := range pkgs {
 		prefix := ""
 		if pkg.PkgPath != root {
@@ -111,40 +119,17 @@ func (p *program) fingerprint(obj *types.Func) fingerprint {
 	for len(queue) > 0 {
 		key := queue[0]
 		queue = queue[1:]
-		d, ok := p.decls[key]
-		if !ok {
-			parts[strings.TrimPrefix(key, p.module+"/")+":unloaded"] = true
-			continue
+		d := p.digest(key)
+		parts[d.part] = true
+		for _, m := range d.mods {
+			parts[m] = true
 		}
-		parts[d.name+":"+digestNode(d.node)] = true
-		ast.Inspect(d.node, func(n ast.Node) bool {
-			id, ok := n.(*ast.Ident)
-			if !ok {
-				return true
+		for _, r := range d.refs {
+			if !seen[r] {
+				seen[r] = true
+				queue = append(queue, r)
 			}
-			used := d.pkg.TypesInfo.Uses[id]
-			if used == nil || used.Pkg() == nil {
-				return true
-			}
-			if v, ok := used.(*types.Var); ok && v.IsField() {
-				return true
-			}
-			_, isFunc := used.(*types.Func)
-			if !isFunc && used.Parent() != used.Pkg().Scope() {
-				return true // a local
-			}
-			if !p.inModule(used.Pkg().Path()) {
-				if imp := d.pkg.Imports[used.Pkg().Path()]; imp != nil && imp.Module != nil && !imp.Module.Main {
-					parts[imp.Module.Path+"@"+imp.Module.Version] = true
-				}
-				return true
-			}
-			if k := objKey(used); !seen[k] {
-				seen[k] = true
-				queue = append(queue, k)
-			}
-			return true
-		})
+		}
 	}
 	list := make([]string, 0, len(parts))
 	for part := range parts {
@@ -153,6 +138,46 @@ func (p *program) fingerprint(obj *types.Func) fingerprint {
 	slices.Sort(list)
 	sum := sha256.Sum256([]byte(strings.Join(list, "\n")))
 	return fingerprint{Sum: hex.EncodeToString(sum[:8]), Parts: list}
+}
+
+// digest digests the declaration of key and lists what it uses, once.
+func (p *program) digest(key string) digested {
+	if d, ok := p.walked[key]; ok {
+		return d
+	}
+	decl, ok := p.decls[key]
+	if !ok {
+		d := digested{part: strings.TrimPrefix(key, p.module+"/") + ":unloaded"}
+		p.walked[key] = d
+		return d
+	}
+	d := digested{part: decl.name + ":" + digestNode(decl.node)}
+	ast.Inspect(decl.node, func(n ast.Node) bool {
+		id, ok := n.(*ast.Ident)
+		if !ok {
+			return true
+		}
+		used := decl.pkg.TypesInfo.Uses[id]
+		if used == nil || used.Pkg() == nil {
+			return true
+		}
+		if v, ok := used.(*types.Var); ok && v.IsField() {
+			return true
+		}
+		if _, isFunc := used.(*types.Func); !isFunc && used.Parent() != used.Pkg().Scope() {
+			return true // a local
+		}
+		if !p.inModule(used.Pkg().Path()) {
+			if imp := decl.pkg.Imports[used.Pkg().Path()]; imp != nil && imp.Module != nil && !imp.Module.Main {
+				d.mods = append(d.mods, imp.Module.Path+"@"+imp.Module.Version)
+			}
+			return true
+		}
+		d.refs = append(d.refs, objKey(used))
+		return true
+	})
+	p.walked[key] = d
+	return d
 }
 
 // digestNode digests a declaration's syntax without positions or comments.
