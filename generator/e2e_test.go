@@ -6,11 +6,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"golang.org/x/tools/txtar"
 )
+
+// generatedRE is the convention generated files follow.
+var generatedRE = regexp.MustCompile(`(?m)^// Code generated .* DO NOT EDIT\.$`)
 
 // TestEndToEnd generates wrappers into a temporary module that uses this
 // repository's runtime, vets and runs the program twice on one cache

@@ -210,6 +210,14 @@ func digestNode(n ast.Node) string {
 			fmt.Fprintf(h, "(N%s", n.Tok)
 		case *ast.ChanType:
 			fmt.Fprintf(h, "(C%d", n.Dir)
+		// Nodes whose meaning hangs on a position, not on a child: a[i:]
+		// against a[:i], f(xs...) against f(xs), type A = B against type A B.
+		case *ast.SliceExpr:
+			fmt.Fprintf(h, "(S%t%t%t%t", n.Low != nil, n.High != nil, n.Max != nil, n.Slice3)
+		case *ast.CallExpr:
+			fmt.Fprintf(h, "(K%t", n.Ellipsis.IsValid())
+		case *ast.TypeSpec:
+			fmt.Fprintf(h, "(T%t", n.Assign.IsValid())
 		default:
 			fmt.Fprintf(h, "(%T", n)
 		}
@@ -220,8 +228,15 @@ func digestNode(n ast.Node) string {
 
 // The generated file records each function's fingerprint in a line like
 //
-//	// cachegen:fingerprint RunMonteCarlo version=1 sum=… parts=RunMonteCarlo:…,stats:…
-var recordRE = regexp.MustCompile(`(?m)^// cachegen:fingerprint (\S+) version=(\d+) sum=([0-9a-f]+) parts=(\S*)$`)
+//	// cachegen:fingerprint/v2 RunMonteCarlo version=1 sum=… parts=RunMonteCarlo:…,stats:…
+//
+// v2 names the digest scheme. Records of another scheme cannot be compared
+// and are replaced without complaint when a new cachegen changes the
+// scheme, so only a change made in the same run as such an upgrade goes
+// unnoticed.
+const recordTag = "cachegen:fingerprint/v2"
+
+var recordRE = regexp.MustCompile(`(?m)^// ` + regexp.QuoteMeta(recordTag) + ` (\S+) version=(\d+) sum=([0-9a-f]+) parts=(\S*)$`)
 
 type record struct {
 	version int
@@ -230,7 +245,7 @@ type record struct {
 }
 
 func recordLine(name string, version int, fp fingerprint) string {
-	return fmt.Sprintf("cachegen:fingerprint %s version=%d sum=%s parts=%s", name, version, fp.Sum, strings.Join(fp.Parts, ","))
+	return fmt.Sprintf("%s %s version=%d sum=%s parts=%s", recordTag, name, version, fp.Sum, strings.Join(fp.Parts, ","))
 }
 
 func readRecords(src []byte) map[string]record {
@@ -246,15 +261,11 @@ func readRecords(src []byte) map[string]record {
 // fingerprints, by name.
 func changedNames(old, new []string) []string {
 	names := map[string]bool{}
-	in := func(list []string, s string) bool { return slices.Contains(list, s) }
-	for _, p := range old {
-		if !in(new, p) {
-			names[strings.Split(p, ":")[0]] = true
-		}
-	}
-	for _, p := range new {
-		if !in(old, p) {
-			names[strings.Split(p, ":")[0]] = true
+	for _, pair := range [][2][]string{{old, new}, {new, old}} {
+		for _, p := range pair[0] {
+			if !slices.Contains(pair[1], p) {
+				names[strings.Split(p, ":")[0]] = true
+			}
 		}
 	}
 	out := make([]string, 0, len(names))

@@ -1,6 +1,8 @@
 package generator
 
 import (
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,5 +119,44 @@ func TestFingerprintCountsOtherModulesByVersion(t *testing.T) {
 	}
 	if !strings.Contains(string(rs[0].Content), "parts=Enc:") || !strings.Contains(string(rs[0].Content), ",github.com/fxamacker/cbor/v2@v2.10.0\n") {
 		t.Fatalf("the fingerprint does not count the dependency's version:\n%s", rs[0].Content)
+	}
+}
+
+// Edits that change meaning without changing which nodes a declaration
+// has are changes too.
+func TestDigestTellsPositionOnlyEditsApart(t *testing.T) {
+	pairs := [][2]string{
+		{"func f(xs []int) []int { return xs[1:] }", "func f(xs []int) []int { return xs[:1] }"},
+		{"func f(xs []int) []int { return xs[1:2] }", "func f(xs []int) []int { return xs[1:2:2] }"},
+		{"func f(xs ...int) { g(xs...) }", "func f(xs ...int) { g(xs) }"},
+		{"type T = int", "type T int"},
+		{"func f() int { return 1 + 2 }", "func f() int { return 1 - 2 }"},
+	}
+	digest := func(src string) string {
+		f, err := parser.ParseFile(token.NewFileSet(), "x.go", "package p\n"+src, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return digestNode(f.Decls[0])
+	}
+	for _, p := range pairs {
+		if digest(p[0]) == digest(p[1]) {
+			t.Errorf("%q and %q digest alike", p[0], p[1])
+		}
+	}
+	if digest("func f() int { return 1 + 2 }") != digest("func f() int {\n\t// sum\n\treturn 1 +\n\t\t2\n}") {
+		t.Error("a comment and line breaks changed the digest")
+	}
+}
+
+// A record of another digest scheme is replaced, not compared.
+func TestRecordsOfAnotherSchemeAreIgnored(t *testing.T) {
+	old := []byte("// cachegen:fingerprint Run version=1 sum=0123456789abcdef parts=Run:00000000\n")
+	if len(readRecords(old)) != 0 {
+		t.Fatal("a record of the old scheme was read")
+	}
+	cur := []byte("// " + recordLine("Run", 1, fingerprint{Sum: "0123456789abcdef", Parts: []string{"Run:00000000"}}) + "\n")
+	if r := readRecords(cur)["Run"]; r.version != 1 || r.sum != "0123456789abcdef" || len(r.parts) != 1 {
+		t.Fatalf("current record read as %+v", r)
 	}
 }

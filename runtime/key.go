@@ -678,5 +678,3 @@ func appendPyFloat(b []byte, f float64) []byte {
 // TypeName returns the name of type T with full package paths. Generated
 // wrappers of generic functions key their type arguments with it.
 func TypeName[T any]() string { return typeName(reflect.TypeFor[T]()) }
-
-func sumOf(canonical []byte) [32]byte { return sha256.Sum256(canonical) }

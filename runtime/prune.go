@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -175,7 +176,7 @@ func checkEntry(key string, data []byte, payCRC *uint32) error {
 	if err != nil {
 		return err
 	}
-	if sumOf(m.Params) != h.sum {
+	if sha256.Sum256(m.Params) != h.sum {
 		return fmt.Errorf("%w: params do not hash to the key in the header", errCorrupt)
 	}
 	if hex.EncodeToString(h.sum[:8]) != key {

@@ -97,7 +97,7 @@ func encodeEntry(h header, m meta, payload [][]byte) ([][]byte, error) {
 	copy(buf[40:48], h.typeSum[:])
 	copy(buf[48:80], h.sum[:])
 	buf = append(buf, mb...)
-	trailer := le.AppendUint32(nil, crc32.Checksum(buf, crcTable))
+	trailer := le.AppendUint32(nil, crc32c(buf))
 	trailer = le.AppendUint32(trailer, payCRC)
 	return append(append([][]byte{buf}, payload...), trailer), nil
 }
@@ -139,11 +139,11 @@ func parseEntry(data []byte, payCRC *uint32) (h header, metaBytes, payload []byt
 	metaEnd := headerSize + int(h.metaLen)
 	payEnd := metaEnd + int(h.payloadLen)
 	le := binary.LittleEndian
-	if crc32.Checksum(data[:metaEnd], crcTable) != le.Uint32(data[payEnd:]) {
+	if crc32c(data[:metaEnd]) != le.Uint32(data[payEnd:]) {
 		return h, nil, nil, fmt.Errorf("%w: header checksum mismatch", errCorrupt)
 	}
 	if payCRC == nil {
-		sum := crc32.Checksum(data[metaEnd:payEnd], crcTable)
+		sum := crc32c(data[metaEnd:payEnd])
 		payCRC = &sum
 	}
 	if *payCRC != le.Uint32(data[payEnd+4:]) {
@@ -264,7 +264,7 @@ func readMeta(path string) (header, meta, fs.FileInfo, error) {
 	if _, err := f.ReadAt(crc[:], size-trailerSize); err != nil {
 		return h, meta{}, fi, err
 	}
-	sum := crc32.Update(crc32.Checksum(hb, crcTable), crcTable, rest)
+	sum := crc32.Update(crc32c(hb), crcTable, rest)
 	if sum != binary.LittleEndian.Uint32(crc[:]) {
 		return h, meta{}, fi, fmt.Errorf("%w: header checksum mismatch", errCorrupt)
 	}
@@ -342,6 +342,7 @@ func isHex(s string) bool {
 	return err == nil && strings.ToLower(s) == s
 }
 
+// crc32c is the CRC-32C (Castagnoli) checksum of b.
 func crc32c(b []byte) uint32 { return crc32.Checksum(b, crcTable) }
 
 // touchInterval is how stale an entry's modification time may get before

@@ -7,7 +7,7 @@ import (
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
-// cachegen:fingerprint RunMonteCarlo version=1 sum=f7fc7e92a271aa37 parts=Result:a7338ba3,RunMonteCarlo:987cfeb1,channels:682df472,forward:e8cf169d,retrieve:590ea80d,stats:bd80b426
+// cachegen:fingerprint/v2 RunMonteCarlo version=1 sum=7ed46d430f71b684 parts=Result:07e89de2,RunMonteCarlo:d838f8b3,channels:682df472,forward:0bbc842d,retrieve:93823633,stats:ff2e7cd9
 
 // RunMonteCarloCached is RunMonteCarlo with its results cached by cachegen (//cache:version=1).
 func RunMonteCarloCached(snr float64, nScenes int, seed int64) (Result, error) {

@@ -7,7 +7,7 @@ import (
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
-// cachegen:fingerprint Retriever.Fit version=1 sum=43a432d983b526d6 parts=Config:68904356,Retriever.Fit:efdea1de,Retriever:10c959c5
+// cachegen:fingerprint/v2 Retriever.Fit version=1 sum=a76fbe3b2b7c830b parts=Config:febd4d28,Retriever.Fit:8ad68b09,Retriever:28c6dd32
 
 // FitCached is Retriever.Fit with its results cached by cachegen (//cache:version=1).
 func (r *Retriever) FitCached(ctx context.Context, scene []float64, progress func(int)) ([]float64, error) {
