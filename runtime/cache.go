@@ -74,6 +74,8 @@ type config struct {
 	verbose  bool
 	maxBytes int64
 	shared   bool
+	remote   *Remote
+	signKey  []byte
 }
 
 // WithMode sets the cache's mode; the default is ModeOn.
@@ -96,6 +98,24 @@ func WithMaxBytes(n int64) Option { return func(c *config) { c.maxBytes = n } }
 // By default Open refuses one: another user could plant entries there.
 func WithSharedDir() Option { return func(c *config) { c.shared = true } }
 
+// WithRemote puts a shared tier behind the local directory: a call that
+// misses locally is looked up there, and a hit is checked and copied to
+// the local directory; a miss is computed once across every machine that
+// shares the tier (see Leaser), then stored in both tiers. The remote never
+// fails a call: a request that fails or times out is a miss. The caller
+// keeps ownership of r and closes it.
+func WithRemote(r *Remote) Option { return func(c *config) { c.remote = r } }
+
+// WithSigningKey makes the cache sign every entry it writes with
+// HMAC-SHA256 under key, and reject (as a miss, counted in
+// Stats.BadSignatures) every entry it reads that is unsigned or signed
+// with another key, in both tiers. Use it when others can write to the
+// remote tier. The key must be at least 16 bytes; it never appears in logs
+// or errors.
+func WithSigningKey(key []byte) Option {
+	return func(c *config) { c.signKey = bytes.Clone(key) }
+}
+
 // Cache stores the results of calls in a directory, one file per call.
 //
 // A Cache is safe for concurrent use by multiple goroutines, and several
@@ -111,9 +131,11 @@ type Cache struct {
 	disk    diskStore
 	flights flights
 	now     func() time.Time
+	remote  *Remote
+	signKey []byte
 
 	hits, misses, computations, storeErrors, corrupt, keyErrors atomic.Int64
-	verifyMismatches                                            atomic.Int64
+	verifyMismatches, remoteHits, badSignatures                 atomic.Int64
 	bytesRead, bytesWritten                                     atomic.Int64
 	warnedStore                                                 atomic.Bool
 
@@ -139,7 +161,14 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 	if cfg.maxBytes < 0 {
 		return nil, fmt.Errorf("cachegen: negative size limit %d", cfg.maxBytes)
 	}
-	c := &Cache{dir: dir, mode: cfg.mode, log: cfg.logger, verbose: cfg.verbose, disk: diskStore{dir: dir, fs: osFS{}}, now: time.Now, maxBytes: cfg.maxBytes}
+	if cfg.signKey != nil && len(cfg.signKey) < minSigningKey {
+		return nil, fmt.Errorf("cachegen: signing key is %d bytes: use at least %d random bytes", len(cfg.signKey), minSigningKey)
+	}
+	c := &Cache{dir: dir, mode: cfg.mode, log: cfg.logger, verbose: cfg.verbose, disk: diskStore{dir: dir, fs: osFS{}}, now: time.Now, maxBytes: cfg.maxBytes,
+		remote: cfg.remote, signKey: cfg.signKey}
+	if c.remote != nil {
+		c.remote.log.Store(cfg.logger)
+	}
 	c.sinceTrim.Store(cfg.maxBytes) // the first store checks the size
 	if cfg.mode == ModeOff {
 		return c, nil
@@ -178,6 +207,14 @@ const (
 	EnvMode    = "CACHEGEN_MODE"
 	EnvVerbose = "CACHEGEN_VERBOSE"
 	EnvMaxSize = "CACHEGEN_MAX_SIZE"
+	// EnvRemote names the remote tier: a URL such as redis://host:6379/0
+	// or s3://bucket/prefix?region=eu-west-1 (see OpenRemote).
+	EnvRemote = "CACHEGEN_REMOTE"
+	// EnvRemoteMode is readwrite (the default) or readonly.
+	EnvRemoteMode = "CACHEGEN_REMOTE_MODE"
+	// EnvSigningKey, when set, is the key entries are signed with (see
+	// WithSigningKey): at least 16 bytes of text.
+	EnvSigningKey = "CACHEGEN_SIGNING_KEY"
 )
 
 var defaultCache struct {
@@ -188,9 +225,12 @@ var defaultCache struct {
 // Default returns the cache that generated wrappers use. On first use it is
 // opened from the environment: CACHEGEN_DIR (default: the user cache
 // directory's cachegen folder), CACHEGEN_MODE (on, off, refresh, readonly,
-// verify; default on), CACHEGEN_VERBOSE=1 and CACHEGEN_MAX_SIZE (such as 10GiB). A bad value, or a directory that
-// cannot be made, is logged with what the variable allows, and the default
-// cache then computes every call: a misconfigured cache costs time, never a
+// verify; default on), CACHEGEN_VERBOSE=1, CACHEGEN_MAX_SIZE (such as
+// 10GiB), CACHEGEN_REMOTE (a URL: see OpenRemote), CACHEGEN_REMOTE_MODE
+// (readwrite or readonly) and CACHEGEN_SIGNING_KEY. A bad value, or a
+// directory that cannot be made, is logged with what the variable allows,
+// and the default cache then computes every call; a remote that cannot be
+// opened is logged and left out. A misconfigured cache costs time, never a
 // crash or a wrong result. Default is safe for concurrent use.
 func Default() *Cache {
 	defaultCache.once.Do(func() {
@@ -249,6 +289,34 @@ func fromEnv(logger *slog.Logger) *Cache {
 		}
 		opts = append(opts, WithMaxBytes(n))
 	}
+	if s, ok := os.LookupEnv(EnvSigningKey); ok {
+		if len(s) < minSigningKey {
+			logger.Error(fmt.Sprintf("%s is %d bytes: set it to at least %d random bytes (such as the output of openssl rand -hex 32); computing every call without the cache", EnvSigningKey, len(s), minSigningKey))
+			return off
+		}
+		opts = append(opts, WithSigningKey([]byte(s)))
+	}
+	if s := os.Getenv(EnvRemote); s != "" {
+		var o RemoteOptions
+		switch m := os.Getenv(EnvRemoteMode); m {
+		case "", "readwrite":
+		case "readonly":
+			o.ReadOnly = true
+		default:
+			logger.Error(fmt.Sprintf("%s=%q is not a remote mode: set it to readwrite or readonly; using the local cache only", EnvRemoteMode, m))
+			s = ""
+		}
+		if s != "" {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			r, err := OpenRemote(ctx, s, o)
+			cancel()
+			if err != nil {
+				logger.Error(fmt.Sprintf("%v (from %s); using the local cache only", err, EnvRemote))
+			} else {
+				opts = append(opts, WithRemote(r))
+			}
+		}
+	}
 	dir, err := DefaultDir()
 	if err != nil {
 		logger.Error(err.Error() + "; computing every call without the cache")
@@ -275,6 +343,11 @@ type Stats struct {
 	VerifyMismatches int64
 	BytesRead        int64 // entry bytes read by hits
 	BytesWritten     int64 // entry bytes written by stores
+	RemoteHits       int64 // hits served by the remote tier (counted in Hits too)
+	RemoteErrors     int64 // requests to the remote tier that failed or timed out
+	// BadSignatures counts entries rejected, with a signing key, for a
+	// missing or wrong MAC: each was a miss.
+	BadSignatures int64
 }
 
 // Stats returns the counters of the cache. It is safe to call concurrently
@@ -290,6 +363,9 @@ func (c *Cache) Stats() Stats {
 		VerifyMismatches: c.verifyMismatches.Load(),
 		BytesRead:        c.bytesRead.Load(),
 		BytesWritten:     c.bytesWritten.Load(),
+		RemoteHits:       c.remoteHits.Load(),
+		RemoteErrors:     c.remote.errorCount(),
+		BadSignatures:    c.badSignatures.Load(),
 	}
 }
 
@@ -333,8 +409,17 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 		return compute(ctx)
 	}
 	tsum := typeSum(reflect.TypeFor[T]())
+	var rejected []byte // a remote entry found unusable, not to be checked again
 	if c.mode != ModeRefresh {
-		if v, stored, ok := load[T](c, id, call, tsum); ok {
+		v, stored, ok := load[T](c, id, call, tsum)
+		if !ok && c.remote != nil {
+			if data := c.remote.get(ctx, id.key); data != nil {
+				if v, stored, ok = loadRemote[T](c, id, call, tsum, data); !ok {
+					rejected = data
+				}
+			}
+		}
+		if ok {
 			if c.mode == ModeVerify {
 				return verify(ctx, c, id, call, stored, compute)
 			}
@@ -362,6 +447,27 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 						return v, [][]byte{payload}, nil
 					}
 				}
+				if c.remote != nil && c.mode != ModeRefresh && c.mode != ModeReadOnly {
+					// Compute once across machines: wait for whoever
+					// holds the key's lease, or take it.
+					var v T
+					var payload []byte
+					data, release, err := c.remote.claim(ctx, id.key, func(data []byte) (ok bool) {
+						if bytes.Equal(data, rejected) {
+							return false
+						}
+						v, payload, ok = loadRemote[T](c, id, call, tsum, data)
+						return ok
+					})
+					if err != nil {
+						return v, nil, err
+					}
+					defer release()
+					if data != nil {
+						c.misses.Add(-1)
+						return v, [][]byte{payload}, nil
+					}
+				}
 				start := c.now()
 				v, err := compute(ctx)
 				took := c.now().Sub(start)
@@ -370,7 +476,7 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 					return v, nil, err
 				}
 				payload, err := encodeResult(v)
-				c.store(id, call, tsum, start, took, payload, err)
+				c.store(ctx, id, call, tsum, start, took, payload, err)
 				return v, payload, nil
 			})
 			v, _ := f.value.(T)
@@ -418,7 +524,7 @@ func isContextErr(err error) bool {
 }
 
 // load returns the stored result of id and its encoded form, if a valid,
-// fresh entry exists.
+// fresh entry exists in the local tier.
 func load[T any](c *Cache, id identity, call Call, tsum [8]byte) (T, []byte, bool) {
 	var zero T
 	path := c.disk.path(id.key)
@@ -429,26 +535,8 @@ func load[T any](c *Cache, id identity, call Call, tsum [8]byte) (T, []byte, boo
 		}
 		return zero, nil, false
 	}
-	h, _, payload, err := parseEntry(data, payCRC)
-	if err == nil && h.sum != id.sum {
-		err = fmt.Errorf("%w: entry holds another call (a key prefix collision, or a moved file)", errCorrupt)
-	}
-	if err == nil && h.typeSum != tsum {
-		err = fmt.Errorf("%w: entry holds a result of another type (was the result type changed without a version bump?)", errCorrupt)
-	}
-	var v T
-	if err == nil {
-		if call.TTL > 0 && c.now().Sub(time.Unix(0, h.computedAt)) > call.TTL {
-			return zero, nil, false // stale: recompute and replace
-		}
-		v, err = decodeResult[T](payload, true)
-		if err != nil {
-			err = fmt.Errorf("%w: payload: %v", errCorrupt, err)
-		}
-	}
-	if err != nil {
-		c.corrupt.Add(1)
-		c.log.Warn(fmt.Sprintf("%v: %s; computing it again", err, path))
+	v, h, payload, ok := check[T](c, id, call, tsum, data, payCRC, path)
+	if !ok {
 		return zero, nil, false
 	}
 	c.hits.Add(1)
@@ -458,11 +546,73 @@ func load[T any](c *Cache, id identity, call Call, tsum [8]byte) (T, []byte, boo
 		// most one metadata write per entry an hour.
 		_ = os.Chtimes(path, now, now)
 	}
-	if c.verbose {
-		c.log.Info(fmt.Sprintf("[HIT] key=%s fn=%s computed %s (took %s)", id.key, call.Func,
-			time.Unix(0, h.computedAt).Format(time.RFC3339), roundDuration(time.Duration(h.duration))))
-	}
+	c.logHit(id, call, h, "")
 	return v, payload, true
+}
+
+// loadRemote is load for an entry read from the remote tier: a valid one
+// is copied to the local tier.
+func loadRemote[T any](c *Cache, id identity, call Call, tsum [8]byte, data []byte) (T, []byte, bool) {
+	v, h, payload, ok := check[T](c, id, call, tsum, data, nil, "remote "+c.remote.name)
+	if !ok {
+		var zero T
+		return zero, nil, false
+	}
+	c.hits.Add(1)
+	c.remoteHits.Add(1)
+	c.bytesRead.Add(int64(len(data)))
+	if c.mode != ModeReadOnly {
+		if err := c.disk.write(id.key, data); err == nil {
+			c.bytesWritten.Add(int64(len(data)))
+			c.trimAfterWrite(int64(len(data)))
+		}
+	}
+	c.logHit(id, call, h, " from remote")
+	return v, payload, true
+}
+
+// check parses and checks an entry read from where, and decodes its
+// result. A corrupt or wrongly signed entry is logged and counted; a stale
+// one is not usable either.
+func check[T any](c *Cache, id identity, call Call, tsum [8]byte, data []byte, payCRC *uint32, where string) (T, header, []byte, bool) {
+	var zero T
+	h, _, payload, err := parseEntry(data, payCRC)
+	if err == nil && h.sum != id.sum {
+		err = fmt.Errorf("%w: entry holds another call (a key prefix collision, or a moved file)", errCorrupt)
+	}
+	if err == nil && h.typeSum != tsum {
+		err = fmt.Errorf("%w: entry holds a result of another type (was the result type changed without a version bump?)", errCorrupt)
+	}
+	if err == nil && c.signKey != nil {
+		if err = checkMAC(c.signKey, id.sum, h, data); err != nil {
+			c.badSignatures.Add(1)
+			c.log.Warn(fmt.Sprintf("rejected %v: %s; computing it again", err, where))
+			return zero, h, nil, false
+		}
+	}
+	var v T
+	if err == nil {
+		if call.TTL > 0 && c.now().Sub(time.Unix(0, h.computedAt)) > call.TTL {
+			return zero, h, nil, false // stale: recompute and replace
+		}
+		v, err = decodeResult[T](payload, true)
+		if err != nil {
+			err = fmt.Errorf("%w: payload: %v", errCorrupt, err)
+		}
+	}
+	if err != nil {
+		c.corrupt.Add(1)
+		c.log.Warn(fmt.Sprintf("%v: %s; computing it again", err, where))
+		return zero, h, nil, false
+	}
+	return v, h, payload, true
+}
+
+func (c *Cache) logHit(id identity, call Call, h header, from string) {
+	if c.verbose {
+		c.log.Info(fmt.Sprintf("[HIT] key=%s fn=%s computed %s (took %s)%s", id.key, call.Func,
+			time.Unix(0, h.computedAt).Format(time.RFC3339), roundDuration(time.Duration(h.duration)), from))
+	}
 }
 
 // lockKey takes the cross-process lock of key: a lock file in the entry's
@@ -502,11 +652,16 @@ const lockPoll = 5 * time.Millisecond
 // store writes the entry of an encoded result unless the cache is
 // read-only; err is the encoding's error, counted and logged like a
 // failure to write.
-func (c *Cache) store(id identity, call Call, tsum [8]byte, start time.Time, took time.Duration, payload [][]byte, err error) {
+func (c *Cache) store(ctx context.Context, id identity, call Call, tsum [8]byte, start time.Time, took time.Duration, payload [][]byte, err error) {
 	if err == nil && c.mode != ModeReadOnly {
 		var parts [][]byte
 		h := header{computedAt: start.UnixNano(), duration: int64(took), typeSum: tsum, sum: id.sum}
-		parts, err = encodeEntry(h, meta{Func: call.Func, Version: call.Version, Params: id.canonical, TTL: int64(call.TTL)}, payload)
+		parts, err = encodeSignedEntry(h, meta{Func: call.Func, Version: call.Version, Params: id.canonical, TTL: int64(call.TTL)}, payload, c.signKey)
+		if err == nil && c.remote != nil {
+			// The remote copy first: a local failure must not cost
+			// the other machines the result.
+			c.remote.put(ctx, id.key, bytes.Join(parts, nil))
+		}
 		if err == nil {
 			err = c.disk.write(id.key, parts...)
 		}
@@ -549,7 +704,8 @@ func (c *Cache) Invalidate(call Call) (bool, error) {
 	return c.Remove(id.key)
 }
 
-// Remove removes the entry of key, reporting whether there was one.
+// Remove removes the entry of key, from the remote tier too unless it is
+// read-only, reporting whether there was one.
 func (c *Cache) Remove(key string) (bool, error) {
 	if !ValidKey(key) {
 		return false, fmt.Errorf("%w: %q", ErrBadKey, key)
@@ -558,10 +714,18 @@ func (c *Cache) Remove(key string) (bool, error) {
 		return false, err
 	}
 	err := os.Remove(c.disk.path(key))
+	found := err == nil
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+		err = nil
 	}
-	return err == nil, err
+	if r := c.remote; r != nil && !r.opts.ReadOnly {
+		ctx, cancel := context.WithTimeout(context.Background(), r.opts.Timeout)
+		defer cancel()
+		ok, rerr := r.Remove(ctx, key)
+		found = found || ok
+		err = errors.Join(err, rerr)
+	}
+	return found, err
 }
 
 // Clear removes every entry, every lock file, and any temporary file a

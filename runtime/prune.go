@@ -39,7 +39,6 @@ func (c *Cache) Prune(o PruneOptions) ([]Entry, error) {
 	}
 	now := c.now()
 	var all []Entry
-	var total int64
 	paths := map[string]string{}
 	err := c.disk.walk(func(path string, kind fileKind) error {
 		if kind != kindEntry {
@@ -63,12 +62,21 @@ func (c *Cache) Prune(o PruneOptions) ([]Entry, error) {
 			e = entryFromFile(h, m, fi, now)
 		}
 		paths[e.Key] = path
-		total += e.Size
 		all = append(all, e)
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	return pruneEntries(all, o, now, func(key string) error { return os.Remove(paths[key]) })
+}
+
+// pruneEntries removes, with remove, the entries of all that o selects,
+// least recently used first, and returns them.
+func pruneEntries(all []Entry, o PruneOptions, now time.Time, remove func(key string) error) ([]Entry, error) {
+	var total int64
+	for _, e := range all {
+		total += e.Size
 	}
 	slices.SortStableFunc(all, func(a, b Entry) int {
 		return cmp.Or(a.LastUsed.Compare(b.LastUsed), strings.Compare(a.Key, b.Key))
@@ -82,7 +90,7 @@ func (c *Cache) Prune(o PruneOptions) ([]Entry, error) {
 			continue
 		}
 		if !o.DryRun {
-			if err := os.Remove(paths[e.Key]); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := remove(e.Key); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return removed, err
 			}
 		}

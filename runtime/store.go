@@ -17,8 +17,8 @@ import (
 
 // An entry file is, in order:
 //
-//	header   80 bytes: magic "cachegen", format (uint32), metadata length
-//	         (uint32), payload length (uint64), computed-at Unix nanoseconds
+//	header   80 bytes: magic "cachegen", format (uint16), flags (uint16),
+//	         metadata length (uint32), payload length (uint64), computed-at Unix nanoseconds
 //	         (int64), compute duration nanoseconds (int64), result type
 //	         digest (8 bytes), SHA-256 of the canonical params (32 bytes);
 //	         integers little-endian
@@ -26,16 +26,20 @@ import (
 //	         padding to a multiple of 8 bytes
 //	payload  the result: CBOR, with its numeric slices as raw blocks (blocks.go)
 //	trailer  CRC-32C of header and metadata, CRC-32C of payload (uint32 each)
+//	mac      only when flags has flagSigned: HMAC-SHA256 (32 bytes) of the
+//	         full key and everything before it (sign.go)
 //
 // A load checks the magic, format, lengths against the file size, both
-// checksums, and the full SHA-256 against the call's own; any failure is a
-// miss. Entries are written to a temporary file in the same directory and
+// checksums, and the full SHA-256 against the call's own; with a signing
+// key, it also checks the MAC. Any failure is a miss. Entries are written to a temporary file in the same directory and
 // renamed into place, so a reader sees a whole entry or none.
 const (
 	entryMagic    = "cachegen"
 	entryFormat   = 2
 	headerSize    = 80
 	trailerSize   = 8
+	macSize       = 32
+	flagSigned    = 1 // the entry ends with a MAC
 	entrySuffix   = ".entry"
 	lockSuffix    = ".lock"
 	tempPrefix    = ".tmp-"
@@ -54,6 +58,7 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 var errCorrupt = errors.New("corrupt cache entry")
 
 type header struct {
+	signed     bool
 	metaLen    uint32
 	payloadLen uint64
 	computedAt int64
@@ -74,6 +79,12 @@ type meta struct {
 // header and metadata, the payload's parts, trailer. The payload is not
 // copied.
 func encodeEntry(h header, m meta, payload [][]byte) ([][]byte, error) {
+	return encodeSignedEntry(h, m, payload, nil)
+}
+
+// encodeSignedEntry is encodeEntry, followed, when signKey is not nil, by
+// the entry's MAC.
+func encodeSignedEntry(h header, m meta, payload [][]byte, signKey []byte) ([][]byte, error) {
 	mb, err := encMode.Marshal(m)
 	if err != nil {
 		return nil, err
@@ -89,7 +100,10 @@ func encodeEntry(h header, m meta, payload [][]byte) ([][]byte, error) {
 	buf := make([]byte, headerSize, headerSize+len(mb))
 	copy(buf, entryMagic)
 	le := binary.LittleEndian
-	le.PutUint32(buf[8:], entryFormat)
+	le.PutUint16(buf[8:], entryFormat)
+	if signKey != nil {
+		le.PutUint16(buf[10:], flagSigned)
+	}
 	le.PutUint32(buf[12:], h.metaLen)
 	le.PutUint64(buf[16:], h.payloadLen)
 	le.PutUint64(buf[24:], uint64(h.computedAt))
@@ -99,7 +113,11 @@ func encodeEntry(h header, m meta, payload [][]byte) ([][]byte, error) {
 	buf = append(buf, mb...)
 	trailer := le.AppendUint32(nil, crc32c(buf))
 	trailer = le.AppendUint32(trailer, payCRC)
-	return append(append([][]byte{buf}, payload...), trailer), nil
+	parts := append(append([][]byte{buf}, payload...), trailer)
+	if signKey != nil {
+		parts = append(parts, entryMAC(signKey, h.sum, parts...))
+	}
+	return parts, nil
 }
 
 // parseHeader reads the fixed header and checks what it can alone: the
@@ -113,8 +131,15 @@ func parseHeader(b []byte, size int64) (header, error) {
 		return h, fmt.Errorf("%w: not a cachegen entry", errCorrupt)
 	}
 	le := binary.LittleEndian
-	if f := le.Uint32(b[8:]); f != entryFormat {
+	if f := le.Uint16(b[8:]); f != entryFormat {
 		return h, fmt.Errorf("%w: format %d, want %d", errCorrupt, f, entryFormat)
+	}
+	switch flags := le.Uint16(b[10:]); flags {
+	case 0:
+	case flagSigned:
+		h.signed = true
+	default:
+		return h, fmt.Errorf("%w: unknown flags %#x", errCorrupt, flags)
 	}
 	h.metaLen = le.Uint32(b[12:])
 	h.payloadLen = le.Uint64(b[16:])
@@ -123,11 +148,20 @@ func parseHeader(b []byte, size int64) (header, error) {
 	copy(h.typeSum[:], b[40:48])
 	copy(h.sum[:], b[48:80])
 	body := uint64(size) - headerSize - trailerSize
+	if h.signed {
+		if body < macSize {
+			return h, fmt.Errorf("%w: %d bytes is too short", errCorrupt, size)
+		}
+		body -= macSize
+	}
 	if uint64(h.metaLen) > body || h.payloadLen != body-uint64(h.metaLen) {
 		return h, fmt.Errorf("%w: section lengths do not match the file size %d", errCorrupt, size)
 	}
 	return h, nil
 }
+
+// trailerAt returns the offset of the entry's trailer.
+func (h header) trailerAt() int64 { return headerSize + int64(h.metaLen) + int64(h.payloadLen) }
 
 // parseEntry checks a whole entry file and returns its sections. payCRC,
 // if not nil, is the payload's checksum already computed while reading.
@@ -247,33 +281,48 @@ func readMeta(path string) (header, meta, fs.FileInfo, error) {
 	if err != nil {
 		return header{}, meta{}, nil, err
 	}
-	size := fi.Size()
+	h, m, err := readHead(f, fi.Size())
+	return h, m, fi, err
+}
+
+// readHead reads and checks the header and metadata of an entry of size
+// bytes without reading its payload.
+func readHead(r io.ReaderAt, size int64) (header, meta, error) {
 	hb := make([]byte, headerSize)
-	if _, err := io.ReadFull(f, hb); err != nil {
-		return header{}, meta{}, fi, fmt.Errorf("%w: %d bytes is too short", errCorrupt, size)
+	if size < headerSize {
+		return header{}, meta{}, fmt.Errorf("%w: %d bytes is too short", errCorrupt, size)
+	}
+	if _, err := r.ReadAt(hb, 0); err != nil {
+		return header{}, meta{}, err
 	}
 	h, err := parseHeader(hb, size)
 	if err != nil {
-		return h, meta{}, fi, err
+		return h, meta{}, err
 	}
 	rest := make([]byte, int(h.metaLen))
-	if _, err := io.ReadFull(f, rest); err != nil {
-		return h, meta{}, fi, err
+	if _, err := r.ReadAt(rest, headerSize); err != nil {
+		return h, meta{}, err
 	}
 	var crc [4]byte
-	if _, err := f.ReadAt(crc[:], size-trailerSize); err != nil {
-		return h, meta{}, fi, err
+	if _, err := r.ReadAt(crc[:], h.trailerAt()); err != nil {
+		return h, meta{}, err
 	}
 	sum := crc32.Update(crc32c(hb), crcTable, rest)
 	if sum != binary.LittleEndian.Uint32(crc[:]) {
-		return h, meta{}, fi, fmt.Errorf("%w: header checksum mismatch", errCorrupt)
+		return h, meta{}, fmt.Errorf("%w: header checksum mismatch", errCorrupt)
 	}
 	m, err := decodeMeta(rest)
-	return h, m, fi, err
+	return h, m, err
 }
 
 // entryFromFile builds an Entry from a checked header and metadata.
 func entryFromFile(h header, m meta, fi fs.FileInfo, now time.Time) Entry {
+	return entryFromHead(h, m, fi.Size(), fi.ModTime(), now)
+}
+
+// entryFromHead builds an Entry from a checked header and metadata, the
+// entry's size and when it was last used.
+func entryFromHead(h header, m meta, size int64, lastUsed, now time.Time) Entry {
 	e := Entry{
 		Key:        hex.EncodeToString(h.sum[:8]),
 		Func:       m.Func,
@@ -281,8 +330,8 @@ func entryFromFile(h header, m meta, fi fs.FileInfo, now time.Time) Entry {
 		Params:     bytes.Clone(m.Params),
 		ComputedAt: time.Unix(0, h.computedAt),
 		Duration:   time.Duration(h.duration),
-		Size:       fi.Size(),
-		LastUsed:   fi.ModTime(),
+		Size:       size,
+		LastUsed:   lastUsed,
 		TTL:        time.Duration(m.TTL),
 	}
 	e.Stale = e.TTL > 0 && now.Sub(e.ComputedAt) > e.TTL

@@ -1,0 +1,614 @@
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// A Store is a place that keeps entries: a flat set of byte strings, each
+// named by its key. The local disk tier is one; the remote package
+// provides Redis and object storage (S3, GCS, a shared directory, memory).
+// A Store is never trusted: every entry read from one is checked as an
+// entry read from disk is (lengths, checksums, full key, result type, and
+// with a signing key its MAC), so a store that loses, truncates or alters
+// bytes causes misses, never wrong results. Implementations must be safe
+// for concurrent use; the storetest package checks one.
+type Store interface {
+	// Get returns the entry of key, or an error wrapping fs.ErrNotExist
+	// when there is none. A body cut short is an error, not an entry.
+	Get(ctx context.Context, key string) ([]byte, error)
+	// GetRange returns at most n bytes of the entry of key from offset off.
+	GetRange(ctx context.Context, key string, off, n int64) ([]byte, error)
+	// Put stores data as the entry of key, replacing any: a concurrent Get
+	// sees the old entry whole, the new one whole, or none.
+	Put(ctx context.Context, key string, data []byte) error
+	// Delete removes the entry of key, or returns an error wrapping
+	// fs.ErrNotExist when there is none.
+	Delete(ctx context.Context, key string) error
+	// List calls fn for every entry, in no particular order.
+	List(ctx context.Context, fn func(StoreEntry) error) error
+	// Close releases the store's connections.
+	Close() error
+}
+
+// StoreEntry describes one entry of a Store.
+type StoreEntry struct {
+	Key      string
+	Size     int64
+	LastUsed time.Time // when it was last written or, where the store tracks it, read
+}
+
+// A Leaser is a Store that can lease a key to one holder at a time, so
+// that callers on many machines compute a missing entry once. Leases
+// expire unless renewed, so a holder that dies blocks others for at most
+// one lease time.
+type Leaser interface {
+	// Lease takes the lease on key for token until ttl from now, and
+	// reports false when another token holds an unexpired lease.
+	Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, error)
+	// Renew extends token's lease on key to ttl from now, and reports
+	// false when token no longer holds it.
+	Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error)
+	// Release ends token's lease on key; it does nothing when token does
+	// not hold it.
+	Release(ctx context.Context, key, token string) error
+}
+
+// A StoreOpener opens the Store that a URL names.
+type StoreOpener func(ctx context.Context, u *url.URL) (Store, error)
+
+var openers struct {
+	sync.Mutex
+	byScheme map[string]StoreOpener
+}
+
+// RegisterStore makes OpenRemote open URLs of scheme with open. The scheme
+// "" registers the opener of every scheme no other opener claims. The
+// remote package registers its stores when imported.
+func RegisterStore(scheme string, open StoreOpener) {
+	openers.Lock()
+	defer openers.Unlock()
+	if openers.byScheme == nil {
+		openers.byScheme = map[string]StoreOpener{}
+	}
+	openers.byScheme[scheme] = open
+}
+
+// RemoteOptions configures a remote tier. The zero value is usable.
+type RemoteOptions struct {
+	// ReadOnly makes the tier serve hits and never write: no stores, no
+	// leases, no removals. For machines that may read a team's cache but
+	// must not change it.
+	ReadOnly bool
+	// Timeout bounds each request; the default is 10s. A request that
+	// fails or times out is a miss, and the call computes locally.
+	Timeout time.Duration
+	// LeaseTTL is how long a lease lasts without renewal; it is renewed
+	// every third of it while its holder computes. The default is 30s.
+	LeaseTTL time.Duration
+	// MaxWait bounds how long a caller waits for another machine's
+	// computation of the same call before computing it itself; the
+	// default is one hour.
+	MaxWait time.Duration
+	// FailureLimit is how many requests in a row must fail before the
+	// tier stops asking the store for Cooldown, after which one request
+	// probes it again. The defaults are 3 and 30s.
+	FailureLimit int
+	Cooldown     time.Duration
+}
+
+func (o RemoteOptions) withDefaults() RemoteOptions {
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 30 * time.Second
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = time.Hour
+	}
+	if o.FailureLimit <= 0 {
+		o.FailureLimit = 3
+	}
+	if o.Cooldown <= 0 {
+		o.Cooldown = 30 * time.Second
+	}
+	return o
+}
+
+// A Remote is a shared tier behind a Cache's local disk: a Store, with
+// per-request timeouts and a breaker, so that a store that is down, slow
+// or wrong costs calls their remote hits and never their results. Give it
+// to Open with WithRemote. A Remote is safe for concurrent use.
+type Remote struct {
+	store  Store
+	leaser Leaser // nil when store cannot lease
+	name   string // for logs: the URL without secrets
+	opts   RemoteOptions
+	log    atomic.Pointer[slog.Logger]
+	now    func() time.Time
+
+	br     breaker
+	errors atomic.Int64
+}
+
+// NewRemote returns a remote tier over s; name identifies it in logs.
+func NewRemote(s Store, name string, o RemoteOptions) *Remote {
+	r := &Remote{store: s, name: name, opts: o.withDefaults(), now: time.Now}
+	r.leaser, _ = s.(Leaser)
+	r.br.limit, r.br.cooldown = r.opts.FailureLimit, r.opts.Cooldown
+	r.log.Store(slog.New(newLineHandler(os.Stderr)))
+	return r
+}
+
+// OpenRemote opens the store that rawURL names, as a remote tier. The
+// schemes are those registered with RegisterStore: importing the remote
+// package registers redis://, rediss://, s3://, file:// and mem://, and
+// any other scheme gocloud.dev/blob has a driver linked for (gs://,
+// azblob://). Credentials in the URL never appear in logs or errors.
+func OpenRemote(ctx context.Context, rawURL string, o RemoteOptions) (*Remote, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme == "" {
+		return nil, fmt.Errorf("cachegen: remote %q is not a URL: want one such as redis://host:6379/0 or s3://bucket/prefix?region=eu-west-1", redactText(rawURL))
+	}
+	openers.Lock()
+	open := openers.byScheme[u.Scheme]
+	if open == nil {
+		open = openers.byScheme[""]
+	}
+	openers.Unlock()
+	name := Redact(u)
+	if open == nil {
+		return nil, fmt.Errorf("cachegen: no store for %s:// URLs is linked into this program: add import _ \"github.com/cachegen/cachegen/remote\" to its main package", u.Scheme)
+	}
+	s, err := open(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("cachegen: opening remote %s: %s", name, scrub(err.Error(), u))
+	}
+	return NewRemote(s, name, o), nil
+}
+
+// Redact returns u as text with its password and any query value that
+// looks like a secret replaced by "xxxxx".
+func Redact(u *url.URL) string {
+	c := *u
+	if c.User != nil {
+		if _, ok := c.User.Password(); ok {
+			c.User = url.UserPassword(c.User.Username(), "xxxxx")
+		}
+	}
+	q := c.Query()
+	for k := range q {
+		if secretParam(k) {
+			q.Set(k, "xxxxx")
+		}
+	}
+	c.RawQuery = q.Encode()
+	return c.String()
+}
+
+func secretParam(name string) bool {
+	n := strings.ToLower(name)
+	for _, s := range []string{"pass", "secret", "token", "key", "credential", "auth"} {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// scrub removes the secrets of u from msg, for errors that quote them.
+func scrub(msg string, u *url.URL) string {
+	var secrets []string
+	if u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			secrets = append(secrets, p, url.QueryEscape(p), url.PathEscape(p))
+		}
+	}
+	for k, vs := range u.Query() {
+		if secretParam(k) {
+			for _, v := range vs {
+				secrets = append(secrets, v, url.QueryEscape(v))
+			}
+		}
+	}
+	for _, s := range secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "xxxxx")
+		}
+	}
+	return msg
+}
+
+// redactText redacts a string that may not parse as a URL: everything
+// between "://" and "@" goes.
+func redactText(s string) string {
+	if i, j := strings.Index(s, "://"), strings.LastIndex(s, "@"); i >= 0 && j > i {
+		return s[:i+3] + "xxxxx" + s[j:]
+	}
+	return s
+}
+
+// String returns the remote's URL without its secrets.
+func (r *Remote) String() string { return r.name }
+
+// ReadOnly reports whether the remote tier never writes.
+func (r *Remote) ReadOnly() bool { return r.opts.ReadOnly }
+
+// Close closes the store.
+func (r *Remote) Close() error { return r.store.Close() }
+
+// errorCount returns how many requests to the store have failed; 0 for a
+// nil Remote.
+func (r *Remote) errorCount() int64 {
+	if r == nil {
+		return 0
+	}
+	return r.errors.Load()
+}
+
+// errUnavailable is returned while the breaker is open.
+var errUnavailable = errors.New("remote cache unavailable: not asking it until its cooldown ends")
+
+// do runs one request with the remote's timeout, through its breaker. A
+// missing entry is not a failure; a failure is counted, and logged once
+// per outage.
+func (r *Remote) do(ctx context.Context, op string, f func(context.Context) error) error {
+	if !r.br.allow(r.now()) {
+		return errUnavailable
+	}
+	rctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	defer cancel()
+	err := f(rctx)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		if r.br.succeed() {
+			r.log.Load().Info(fmt.Sprintf("remote cache %s is answering again", r.name))
+		}
+		return err
+	}
+	if ctx.Err() != nil {
+		return ctx.Err() // the caller gave up: not the store's failure
+	}
+	r.errors.Add(1)
+	msg := fmt.Sprintf("remote cache %s: %s failed: %v; computing locally", r.name, op, err)
+	if first := r.br.fail(r.now()); first {
+		r.log.Load().Warn(msg + fmt.Sprintf(" (after %d failures in a row it is left alone for %s)", r.opts.FailureLimit, r.opts.Cooldown))
+	} else {
+		r.log.Load().Debug(msg)
+	}
+	return err
+}
+
+// get returns the remote entry of key, or nil when there is none or the
+// store fails.
+func (r *Remote) get(ctx context.Context, key string) []byte {
+	var data []byte
+	err := r.do(ctx, "get", func(ctx context.Context) (err error) {
+		data, err = r.store.Get(ctx, key)
+		return err
+	})
+	if err != nil {
+		return nil
+	}
+	return data
+}
+
+// put stores an entry, unless the tier is read-only. A failure is logged
+// and counted; the caller has its result regardless.
+func (r *Remote) put(ctx context.Context, key string, data []byte) {
+	if r.opts.ReadOnly {
+		return
+	}
+	r.do(context.WithoutCancel(ctx), "put", func(ctx context.Context) error {
+		return r.store.Put(ctx, key, data)
+	})
+}
+
+// claim prepares to compute key: it takes the key's lease, so that other
+// machines wait rather than compute it too. When another holder has the
+// lease, claim waits (until ctx is done, for at most MaxWait) until that
+// holder stores an entry that usable accepts, which claim returns, or its
+// lease ends, which lets claim take it. release gives the lease back after the result is
+// stored. A store that cannot lease, a read-only tier or a failing store
+// make claim return at once: the caller computes.
+func (r *Remote) claim(ctx context.Context, key string, usable func([]byte) bool) (data []byte, release func(), err error) {
+	release = func() {}
+	if r.leaser == nil || r.opts.ReadOnly {
+		return nil, release, nil
+	}
+	token := newToken()
+	deadline := r.now().Add(r.opts.MaxWait)
+	poll := 20 * time.Millisecond
+	for {
+		var got bool
+		err := r.do(ctx, "lease", func(ctx context.Context) (err error) {
+			got, err = r.leaser.Lease(ctx, key, token, r.opts.LeaseTTL)
+			return err
+		})
+		if err != nil {
+			return nil, release, ctx.Err()
+		}
+		if got {
+			release = r.hold(ctx, key, token)
+			// A holder may have stored the entry and released its lease
+			// since this caller missed.
+			if data := r.get(ctx, key); data != nil && usable(data) {
+				release()
+				return data, func() {}, nil
+			}
+			return nil, release, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, release, ctx.Err()
+		case <-time.After(poll):
+		}
+		poll = min(2*poll, time.Second, r.opts.LeaseTTL/4)
+		if data := r.get(ctx, key); data != nil && usable(data) {
+			return data, release, nil
+		}
+		if !r.br.closed() {
+			return nil, release, nil
+		}
+		if r.now().After(deadline) {
+			r.log.Load().Warn(fmt.Sprintf("remote cache %s: waited %s for another machine to compute a result; computing it here", r.name, r.opts.MaxWait))
+			return nil, release, nil
+		}
+	}
+}
+
+// hold renews token's lease on key until the returned function, which
+// releases it, is called.
+func (r *Remote) hold(ctx context.Context, key, token string) func() {
+	ctx = context.WithoutCancel(ctx)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(r.opts.LeaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			var held bool
+			err := r.do(ctx, "lease renewal", func(ctx context.Context) (err error) {
+				held, err = r.leaser.Renew(ctx, key, token, r.opts.LeaseTTL)
+				return err
+			})
+			if err == nil && !held {
+				return // lost it: another caller may compute too, which costs time only
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(stop)
+			<-done
+			r.do(ctx, "lease release", func(ctx context.Context) error {
+				return r.leaser.Release(ctx, key, token)
+			})
+		})
+	}
+}
+
+func newToken() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), rand.Text())
+}
+
+// breaker stops requests to a store after limit failures in a row, for
+// cooldown; then it lets one request through, and closes again if that
+// request succeeds.
+type breaker struct {
+	mu        sync.Mutex
+	limit     int
+	cooldown  time.Duration
+	fails     int
+	openUntil time.Time
+}
+
+func (b *breaker) allow(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.fails < b.limit {
+		return true
+	}
+	if now.Before(b.openUntil) {
+		return false
+	}
+	b.openUntil = now.Add(b.cooldown) // this request probes; others wait for it
+	return true
+}
+
+// closed reports whether requests are being let through freely.
+func (b *breaker) closed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.fails < b.limit
+}
+
+// succeed records a success, and reports whether it ended an outage.
+func (b *breaker) succeed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	recovered := b.fails > 0
+	b.fails = 0
+	return recovered
+}
+
+// fail records a failure, and reports whether it is an outage's first.
+func (b *breaker) fail(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.fails++
+	if b.fails >= b.limit {
+		b.openUntil = now.Add(b.cooldown)
+	}
+	return b.fails == 1
+}
+
+// List returns the metadata of every valid entry in the remote store,
+// newest first. Entries that fail their checks are left out. LastUsed is
+// when the entry was last read where the store tracks reads (Redis), and
+// when it was written otherwise.
+func (r *Remote) List(ctx context.Context) ([]Entry, error) {
+	out, err := r.list(ctx, false)
+	slices.SortStableFunc(out, func(a, b Entry) int { return b.ComputedAt.Compare(a.ComputedAt) })
+	return out, err
+}
+
+// list reads the head of every entry, a few at a time. With withCorrupt,
+// an entry that fails its checks is included with only its key and size.
+func (r *Remote) list(ctx context.Context, withCorrupt bool) ([]Entry, error) {
+	var infos []StoreEntry
+	err := r.store.List(ctx, func(e StoreEntry) error {
+		if ValidKey(e.Key) {
+			infos = append(infos, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing remote %s: %w", r.name, err)
+	}
+	now := r.now()
+	found := make([]*Entry, len(infos))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for i, info := range infos {
+		g.Go(func() error {
+			h, m, err := readHead(&storeReader{ctx: gctx, s: r.store, key: info.Key}, info.Size)
+			if err == nil && hex.EncodeToString(h.sum[:8]) != info.Key {
+				err = fmt.Errorf("%w: entry holds another call", errCorrupt)
+			}
+			switch {
+			case err == nil:
+				e := entryFromHead(h, m, info.Size, info.LastUsed, now)
+				found[i] = &e
+			case errors.Is(err, errCorrupt) && withCorrupt:
+				found[i] = &Entry{Key: info.Key, Size: info.Size}
+			case errors.Is(err, errCorrupt), errors.Is(err, fs.ErrNotExist):
+			default:
+				return fmt.Errorf("reading entry %s of remote %s: %w", info.Key, r.name, err)
+			}
+			return nil
+		})
+	}
+	err = g.Wait()
+	var out []Entry
+	for _, e := range found {
+		if e != nil {
+			out = append(out, *e)
+		}
+	}
+	return out, err
+}
+
+// storeReader reads an entry of a Store at offsets, fetching its first
+// headChunk bytes once so that reading a head costs one or two requests.
+type storeReader struct {
+	ctx   context.Context
+	s     Store
+	key   string
+	first []byte
+}
+
+const headChunk = 64 << 10
+
+func (sr *storeReader) ReadAt(p []byte, off int64) (int, error) {
+	if sr.first == nil {
+		b, err := sr.s.GetRange(sr.ctx, sr.key, 0, headChunk)
+		if err != nil {
+			return 0, err
+		}
+		sr.first = b
+	}
+	src := sr.first
+	if off+int64(len(p)) > int64(len(src)) {
+		b, err := sr.s.GetRange(sr.ctx, sr.key, off, int64(len(p)))
+		if err != nil {
+			return 0, err
+		}
+		src, off = b, 0
+	}
+	if off >= int64(len(src)) {
+		return 0, io.EOF
+	}
+	n := copy(p, src[off:])
+	if n < len(p) {
+		return n, fmt.Errorf("%w: entry shorter than its header says", errCorrupt)
+	}
+	return n, nil
+}
+
+// Remove removes the remote entry of key, reporting whether there was one.
+func (r *Remote) Remove(ctx context.Context, key string) (bool, error) {
+	if !ValidKey(key) {
+		return false, fmt.Errorf("%w: %q", ErrBadKey, key)
+	}
+	if r.opts.ReadOnly {
+		return false, ErrReadOnly
+	}
+	err := r.store.Delete(ctx, key)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Clear removes every entry of the remote store. Leases are left to
+// expire.
+func (r *Remote) Clear(ctx context.Context) error {
+	if r.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	var keys []string
+	if err := r.store.List(ctx, func(e StoreEntry) error {
+		keys = append(keys, e.Key)
+		return nil
+	}); err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for _, k := range keys {
+		g.Go(func() error {
+			if err := r.store.Delete(gctx, k); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// Prune removes the remote entries that o selects, as Cache.Prune does
+// locally, and returns them. Entries that fail their checks go first.
+func (r *Remote) Prune(ctx context.Context, o PruneOptions) ([]Entry, error) {
+	if r.opts.ReadOnly && !o.DryRun {
+		return nil, ErrReadOnly
+	}
+	all, err := r.list(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	return pruneEntries(all, o, r.now(), func(key string) error { return r.store.Delete(ctx, key) })
+}

@@ -1,0 +1,714 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// memStore is a Store and Leaser in memory, which records the requests it
+// gets and fails them on demand.
+type memStore struct {
+	mu      sync.Mutex
+	entries map[string][]byte
+	leases  map[string]memLease
+	ops     []string              // every request, by name
+	fail    func(op string) error // when it returns an error, the request fails with it
+	block   func(op string) bool  // when true, the request waits for its ctx
+}
+
+type memLease struct {
+	token  string
+	expiry time.Time
+}
+
+func newMemStore() *memStore {
+	return &memStore{entries: map[string][]byte{}, leases: map[string]memLease{}}
+}
+
+func (s *memStore) begin(ctx context.Context, op string) error {
+	s.mu.Lock()
+	s.ops = append(s.ops, op)
+	fail, block := s.fail, s.block
+	s.mu.Unlock()
+	if block != nil && block(op) {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	if fail != nil {
+		return fail(op)
+	}
+	return nil
+}
+
+func (s *memStore) opCount(names ...string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, op := range s.ops {
+		if len(names) == 0 || slices.Contains(names, op) {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *memStore) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := s.begin(ctx, "get"); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.entries[key]
+	if !ok {
+		return nil, fs.ErrNotExist
+	}
+	return bytes.Clone(b), nil
+}
+
+func (s *memStore) GetRange(ctx context.Context, key string, off, n int64) ([]byte, error) {
+	if err := s.begin(ctx, "getrange"); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.entries[key]
+	if !ok {
+		return nil, fs.ErrNotExist
+	}
+	off = min(off, int64(len(b)))
+	return bytes.Clone(b[off:min(off+n, int64(len(b)))]), nil
+}
+
+func (s *memStore) Put(ctx context.Context, key string, data []byte) error {
+	if err := s.begin(ctx, "put"); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.entries[key] = bytes.Clone(data)
+	return nil
+}
+
+func (s *memStore) Delete(ctx context.Context, key string) error {
+	if err := s.begin(ctx, "delete"); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.entries[key]; !ok {
+		return fs.ErrNotExist
+	}
+	delete(s.entries, key)
+	return nil
+}
+
+func (s *memStore) List(ctx context.Context, fn func(StoreEntry) error) error {
+	if err := s.begin(ctx, "list"); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	var es []StoreEntry
+	for k, b := range s.entries {
+		es = append(es, StoreEntry{Key: k, Size: int64(len(b)), LastUsed: time.Now()})
+	}
+	s.mu.Unlock()
+	for _, e := range es {
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *memStore) Close() error { return nil }
+
+func (s *memStore) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	if err := s.begin(ctx, "lease"); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l, ok := s.leases[key]; ok && time.Now().Before(l.expiry) {
+		return false, nil
+	}
+	s.leases[key] = memLease{token, time.Now().Add(ttl)}
+	return true, nil
+}
+
+func (s *memStore) Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	if err := s.begin(ctx, "renew"); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l, ok := s.leases[key]; !ok || l.token != token || time.Now().After(l.expiry) {
+		return false, nil
+	}
+	s.leases[key] = memLease{token, time.Now().Add(ttl)}
+	return true, nil
+}
+
+func (s *memStore) Release(ctx context.Context, key, token string) error {
+	if err := s.begin(ctx, "release"); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.leases[key].token == token {
+		delete(s.leases, key)
+	}
+	return nil
+}
+
+// only keeps the store's single entry at key, replacing its bytes.
+func (s *memStore) set(key string, data []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.entries[key] = data
+}
+
+func (s *memStore) get(key string) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.entries[key]
+}
+
+// openTiered opens a cache in a fresh directory in front of s.
+func openTiered(t *testing.T, s Store, o RemoteOptions, opts ...Option) (*Cache, *Remote, *bytes.Buffer) {
+	t.Helper()
+	r := NewRemote(s, "mem://test", o)
+	c, log := open(t, append([]Option{WithRemote(r)}, opts...)...)
+	return c, r, log
+}
+
+func keyOf(t *testing.T, call Call) string {
+	t.Helper()
+	k, err := call.Key()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+var want = mcResult{Precision: 0.5, Bias: -0.25, Errors: []float64{1, 2, 3}}
+
+func TestRemoteHitIsCopiedToTheLocalTier(t *testing.T) {
+	ctx := context.Background()
+	s := newMemStore()
+	a, _, _ := openTiered(t, s, RemoteOptions{})
+	b, _, _ := openTiered(t, s, RemoteOptions{})
+	var n counter
+	if _, err := Do(ctx, a, mcCall(1), n.fn(want)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Do(ctx, b, mcCall(1), n.fn(mcResult{}))
+	if err != nil || !equalResult(got, want) {
+		t.Fatalf("second cache: Do = %+v, %v; want %+v", got, err, want)
+	}
+	if n.n.Load() != 1 {
+		t.Fatalf("computed %d times across two caches sharing a remote, want 1", n.n.Load())
+	}
+	if st := b.Stats(); st.RemoteHits != 1 || st.Hits != 1 || st.Misses != 0 {
+		t.Errorf("second cache stats %+v, want one remote hit", st)
+	}
+	gets := s.opCount("get")
+	if got, err := Do(ctx, b, mcCall(1), n.fn(mcResult{})); err != nil || !equalResult(got, want) {
+		t.Fatalf("third call: %+v, %v", got, err)
+	}
+	if s.opCount("get") != gets {
+		t.Error("a call after a remote hit asked the remote again: the hit was not copied to the local tier")
+	}
+	if st := b.Stats(); st.RemoteHits != 1 || st.Hits != 2 {
+		t.Errorf("stats after a local hit %+v, want 2 hits, 1 remote", st)
+	}
+}
+
+func equalResult(a, b mcResult) bool {
+	return a.Precision == b.Precision && a.Bias == b.Bias && slices.Equal(a.Errors, b.Errors)
+}
+
+func TestRemoteMissStoresBothTiers(t *testing.T) {
+	s := newMemStore()
+	c, _, _ := openTiered(t, s, RemoteOptions{})
+	var n counter
+	if _, err := Do(context.Background(), c, mcCall(2), n.fn(want)); err != nil {
+		t.Fatal(err)
+	}
+	k := keyOf(t, mcCall(2))
+	local, _, _, err := readEntryFile(c.disk.path(k))
+	if err != nil {
+		t.Fatalf("local tier: %v", err)
+	}
+	if remote := s.get(k); !bytes.Equal(remote, local) {
+		t.Errorf("the remote holds %d bytes, the local tier %d: want the same entry in both", len(remote), len(local))
+	}
+	if s.opCount("lease") != 1 || s.opCount("release") != 1 {
+		t.Errorf("requests %v: want the miss computed under one lease, released after", s.ops)
+	}
+}
+
+func TestRemoteFailuresNeverFailACallAndTripTheBreaker(t *testing.T) {
+	ctx := context.Background()
+	s := newMemStore()
+	down := errors.New("connection refused")
+	s.fail = func(string) error { return down }
+	c, r, log := openTiered(t, s, RemoteOptions{FailureLimit: 3, Cooldown: time.Minute})
+	now := time.Unix(1e9, 0)
+	r.now = func() time.Time { return now }
+	var n counter
+	for i := range 10 {
+		got, err := Do(ctx, c, mcCall(float64(100+i)), n.fn(want))
+		if err != nil || !equalResult(got, want) {
+			t.Fatalf("call %d with the remote down: %+v, %v", i, got, err)
+		}
+	}
+	if n.n.Load() != 10 {
+		t.Errorf("computed %d of 10 calls", n.n.Load())
+	}
+	if got := s.opCount(); got != 3 {
+		t.Errorf("the remote got %d requests, want 3: the breaker must stop asking after 3 failures in a row", got)
+	}
+	if st := c.Stats(); st.RemoteErrors != 3 {
+		t.Errorf("RemoteErrors = %d, want 3", st.RemoteErrors)
+	}
+	if got := strings.Count(log.String(), "remote cache"); got != 1 {
+		t.Errorf("the outage was logged %d times, want once:\n%s", got, log)
+	}
+	if !strings.Contains(log.String(), "connection refused") {
+		t.Errorf("log does not say what failed:\n%s", log)
+	}
+
+	// After the cooldown one request probes; when it succeeds, the tier
+	// is back.
+	now = now.Add(2 * time.Minute)
+	s.mu.Lock()
+	s.fail = nil
+	s.mu.Unlock()
+	before := s.opCount()
+	if _, err := Do(ctx, c, mcCall(200), n.fn(want)); err != nil {
+		t.Fatal(err)
+	}
+	if s.opCount() == before {
+		t.Error("no request probed the remote after the cooldown")
+	}
+	if !strings.Contains(log.String(), "answering again") {
+		t.Errorf("recovery not logged:\n%s", log)
+	}
+	if s.get(keyOf(t, mcCall(200))) == nil {
+		t.Error("after recovery, a miss was not stored remotely")
+	}
+}
+
+func TestRemoteTimeoutIsAMiss(t *testing.T) {
+	s := newMemStore()
+	s.block = func(op string) bool { return op == "get" }
+	c, _, _ := openTiered(t, s, RemoteOptions{Timeout: 50 * time.Millisecond})
+	var n counter
+	got, err := Do(context.Background(), c, mcCall(3), n.fn(want))
+	if err != nil || !equalResult(got, want) || n.n.Load() != 1 {
+		t.Fatalf("Do with a remote that hangs = %+v, %v (computed %d); want the computed result", got, err, n.n.Load())
+	}
+	// The lookup's get, and the one after taking the lease, timed out.
+	if st := c.Stats(); st.RemoteErrors != 2 || s.opCount("put") != 1 {
+		t.Errorf("RemoteErrors = %d, puts %d; want the two gets timed out and the result stored", st.RemoteErrors, s.opCount("put"))
+	}
+}
+
+func TestRemoteBadBodiesAreMisses(t *testing.T) {
+	ctx := context.Background()
+	k := keyOf(t, mcCall(4))
+	s := newMemStore()
+	a, _, _ := openTiered(t, s, RemoteOptions{})
+	var n counter
+	Do(ctx, a, mcCall(4), n.fn(want))
+	good := s.get(k)
+	for name, body := range map[string][]byte{
+		"empty":     {},
+		"truncated": good[:len(good)/2],
+		"header":    good[:headerSize],
+		"extended":  append(bytes.Clone(good), 0),
+		"foreign":   []byte("<html>502 Bad Gateway</html>"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			s.set(k, body)
+			b, _, _ := openTiered(t, s, RemoteOptions{})
+			var m counter
+			got, err := Do(ctx, b, mcCall(4), m.fn(want))
+			if err != nil || !equalResult(got, want) || m.n.Load() != 1 {
+				t.Fatalf("Do = %+v, %v, computed %d; want a computed result", got, err, m.n.Load())
+			}
+			if st := b.Stats(); st.Corrupt != 1 || st.RemoteHits != 0 {
+				t.Errorf("stats %+v: want the body counted corrupt and no remote hit", st)
+			}
+		})
+	}
+}
+
+// resum rewrites the checksums of an entry after its bytes were changed,
+// as someone able to write to a shared cache could.
+func resum(data []byte) {
+	h, err := parseHeader(data, int64(len(data)))
+	if err != nil {
+		panic(err)
+	}
+	metaEnd := headerSize + int(h.metaLen)
+	at := int(h.trailerAt())
+	binary.LittleEndian.PutUint32(data[at:], crc32c(data[:metaEnd]))
+	binary.LittleEndian.PutUint32(data[at+4:], crc32c(data[metaEnd:at]))
+}
+
+func TestSignedEntries(t *testing.T) {
+	ctx := context.Background()
+	key1 := []byte("team signing key, 32 bytes long!")
+	key2 := []byte("another key that is long enough")
+	k := keyOf(t, mcCall(5))
+	other := mcResult{Precision: 666}
+
+	// openWith opens a cache of its own directory in front of s.
+	openWith := func(s Store, key []byte) (*Cache, *bytes.Buffer) {
+		var opts []Option
+		if key != nil {
+			opts = append(opts, WithSigningKey(key))
+		}
+		c, _, log := openTiered(t, s, RemoteOptions{}, opts...)
+		return c, log
+	}
+	// served runs the call on a fresh cache with key, and reports whether
+	// it was served rather than computed, and what it returned.
+	served := func(s Store, key []byte) (bool, mcResult, Stats, string) {
+		c, log := openWith(s, key)
+		var n counter
+		got, err := Do(ctx, c, mcCall(5), n.fn(want))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n.n.Load() == 0, got, c.Stats(), log.String()
+	}
+
+	s := newMemStore()
+	a, _ := openWith(s, key1)
+	Do(ctx, a, mcCall(5), (&counter{}).fn(want))
+	signed := bytes.Clone(s.get(k))
+
+	t.Run("same key is served", func(t *testing.T) {
+		s.set(k, bytes.Clone(signed))
+		if ok, got, st, _ := served(s, key1); !ok || !equalResult(got, want) || st.BadSignatures != 0 {
+			t.Errorf("served=%v got=%+v stats=%+v; want a hit", ok, got, st)
+		}
+	})
+	t.Run("another key is rejected", func(t *testing.T) {
+		s.set(k, bytes.Clone(signed))
+		ok, got, st, log := served(s, key2)
+		if ok || !equalResult(got, want) || st.BadSignatures != 1 || st.Corrupt != 0 {
+			t.Errorf("served=%v got=%+v stats=%+v; want a miss counted as a bad signature", ok, got, st)
+		}
+		for _, secret := range [][]byte{key1, key2} {
+			if strings.Contains(log, string(secret)) {
+				t.Errorf("log shows a signing key:\n%s", log)
+			}
+		}
+	})
+	t.Run("unsigned is rejected", func(t *testing.T) {
+		u := newMemStore()
+		plain, _ := openWith(u, nil)
+		Do(ctx, plain, mcCall(5), (&counter{}).fn(other))
+		if ok, got, st, _ := served(u, key1); ok || !equalResult(got, want) || st.BadSignatures != 1 {
+			t.Errorf("served=%v got=%+v stats=%+v; want the planted result rejected", ok, got, st)
+		}
+	})
+	t.Run("tampered is rejected", func(t *testing.T) {
+		bad := bytes.Clone(signed)
+		h, _ := parseHeader(bad, int64(len(bad)))
+		bad[h.trailerAt()-1] ^= 0x40 // the last payload byte: an Errors element
+		resum(bad)
+		if _, _, _, err := parseEntry(bad, nil); err != nil {
+			t.Fatalf("the tampered entry must pass every check but the MAC: %v", err)
+		}
+		s.set(k, bad)
+		if ok, got, st, _ := served(s, key1); ok || !equalResult(got, want) || st.BadSignatures != 1 {
+			t.Errorf("served=%v got=%+v stats=%+v; want the tampered entry rejected", ok, got, st)
+		}
+	})
+	t.Run("stripped signature is rejected", func(t *testing.T) {
+		bad := bytes.Clone(signed[:len(signed)-macSize])
+		binary.LittleEndian.PutUint16(bad[10:], 0)
+		resum(bad)
+		s.set(k, bad)
+		if ok, _, st, _ := served(s, key1); ok || st.BadSignatures != 1 {
+			t.Errorf("served=%v stats=%+v; want the unsigned copy rejected", ok, st)
+		}
+	})
+	t.Run("moved to another key is rejected", func(t *testing.T) {
+		h, _ := parseHeader(signed, int64(len(signed)))
+		var otherSum [32]byte
+		otherSum[0] = 1
+		if checkMAC(key1, h.sum, h, signed) != nil {
+			t.Fatal("a valid entry fails its MAC")
+		}
+		if checkMAC(key1, otherSum, h, signed) == nil {
+			t.Error("the MAC does not bind the entry to its full key")
+		}
+	})
+	t.Run("an unsigning reader still reads signed entries", func(t *testing.T) {
+		s.set(k, bytes.Clone(signed))
+		if ok, got, _, _ := served(s, nil); !ok || !equalResult(got, want) {
+			t.Errorf("served=%v got=%+v; want a hit", ok, got)
+		}
+	})
+	t.Run("local tier is checked too", func(t *testing.T) {
+		dir := t.TempDir()
+		plain, _ := openDir(t, dir)
+		Do(ctx, plain, mcCall(5), (&counter{}).fn(other))
+		c, _ := openDir(t, dir, WithSigningKey(key1))
+		var n counter
+		got, _ := Do(ctx, c, mcCall(5), n.fn(want))
+		if n.n.Load() != 1 || !equalResult(got, want) || c.Stats().BadSignatures != 1 {
+			t.Errorf("got %+v, computed %d, stats %+v; want the unsigned local entry rejected", got, n.n.Load(), c.Stats())
+		}
+	})
+	t.Run("short key is refused", func(t *testing.T) {
+		_, err := Open(t.TempDir(), WithSigningKey([]byte("short")))
+		if err == nil || !strings.Contains(err.Error(), "at least 16") || strings.Contains(err.Error(), "short") {
+			t.Errorf("Open with a 5-byte key: %v; want a refusal that does not quote the key", err)
+		}
+	})
+}
+
+func TestRemoteReadOnlySendsNoWrites(t *testing.T) {
+	ctx := context.Background()
+	s := newMemStore()
+	w, _, _ := openTiered(t, s, RemoteOptions{})
+	Do(ctx, w, mcCall(6), (&counter{}).fn(want))
+	s.ops = nil
+
+	c, r, _ := openTiered(t, s, RemoteOptions{ReadOnly: true})
+	var n counter
+	for _, snr := range []float64{6, 7, 7} { // a remote hit, a miss, a local hit
+		if _, err := Do(ctx, c, mcCall(snr), n.fn(want)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n.n.Load() != 1 || c.Stats().RemoteHits != 1 {
+		t.Errorf("computed %d, stats %+v; want one remote hit and one computation", n.n.Load(), c.Stats())
+	}
+	if _, err := r.Remove(ctx, keyOf(t, mcCall(6))); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("Remove on a read-only remote: %v, want ErrReadOnly", err)
+	}
+	if err := r.Clear(ctx); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("Clear on a read-only remote: %v, want ErrReadOnly", err)
+	}
+	c.Invalidate(mcCall(6))
+	for _, op := range s.ops {
+		if op != "get" {
+			t.Errorf("a read-only remote got requests %v: want only gets", s.ops)
+			break
+		}
+	}
+	if s.get(keyOf(t, mcCall(6))) == nil || s.get(keyOf(t, mcCall(7))) != nil {
+		t.Error("the read-only tier's store changed")
+	}
+}
+
+func TestLeaseComputesOnceAcrossCaches(t *testing.T) {
+	s := newMemStore()
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	results := make([]int, 4)
+	caches := make([]*Cache, 4)
+	for i := range caches {
+		// Separate directories: only the remote's lease can keep them
+		// from computing four times.
+		caches[i], _, _ = openTiered(t, s, RemoteOptions{LeaseTTL: time.Second})
+	}
+	for i, c := range caches {
+		wg.Go(func() {
+			v, err := Do(context.Background(), c, mcCall(8), func(context.Context) (int, error) {
+				n.Add(1)
+				time.Sleep(300 * time.Millisecond)
+				return 42, nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+			results[i] = v
+		})
+	}
+	wg.Wait()
+	if n.Load() != 1 {
+		t.Errorf("four caches sharing a leasing remote computed %d times, want 1", n.Load())
+	}
+	if !slices.Equal(results, []int{42, 42, 42, 42}) {
+		t.Errorf("results %v", results)
+	}
+}
+
+func TestLeaseOfADeadHolderIsTakenOver(t *testing.T) {
+	s := newMemStore()
+	k := keyOf(t, mcCall(9))
+	// A holder that died: its lease is never renewed.
+	s.Lease(context.Background(), k, "dead", 300*time.Millisecond)
+	c, _, _ := openTiered(t, s, RemoteOptions{LeaseTTL: time.Second})
+	var n counter
+	got, err := Do(context.Background(), c, mcCall(9), n.fn(want))
+	if err != nil || !equalResult(got, want) || n.n.Load() != 1 {
+		t.Fatalf("Do = %+v, %v, computed %d; want it computed once the dead lease expired", got, err, n.n.Load())
+	}
+	if s.opCount("lease") < 2 {
+		t.Errorf("requests %v: want the caller to wait on the held lease before taking it", s.ops)
+	}
+}
+
+func TestLeaseWaitHonoursContext(t *testing.T) {
+	s := newMemStore()
+	k := keyOf(t, mcCall(10))
+	s.Lease(context.Background(), k, "busy", time.Hour)
+	c, _, _ := openTiered(t, s, RemoteOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	var n counter
+	_, err := Do(ctx, c, mcCall(10), n.fn(want))
+	if !errors.Is(err, context.DeadlineExceeded) || n.n.Load() != 0 {
+		t.Errorf("Do while another machine holds the lease, ctx ending: %v, computed %d; want the ctx's error", err, n.n.Load())
+	}
+}
+
+func TestLeaseWaitIsBounded(t *testing.T) {
+	s := newMemStore()
+	k := keyOf(t, mcCall(11))
+	s.Lease(context.Background(), k, "busy", time.Hour)
+	c, _, log := openTiered(t, s, RemoteOptions{MaxWait: 100 * time.Millisecond})
+	var n counter
+	got, err := Do(context.Background(), c, mcCall(11), n.fn(want))
+	if err != nil || !equalResult(got, want) || n.n.Load() != 1 {
+		t.Errorf("Do = %+v, %v, computed %d; want it computed after MaxWait", got, err, n.n.Load())
+	}
+	if !strings.Contains(log.String(), "computing it here") {
+		t.Errorf("log %q: want the give-up explained", log)
+	}
+}
+
+func TestInvalidateRemovesBothTiers(t *testing.T) {
+	s := newMemStore()
+	c, _, _ := openTiered(t, s, RemoteOptions{})
+	var n counter
+	Do(context.Background(), c, mcCall(12), n.fn(want))
+	if ok, err := c.Invalidate(mcCall(12)); !ok || err != nil {
+		t.Fatalf("Invalidate = %v, %v", ok, err)
+	}
+	Do(context.Background(), c, mcCall(12), n.fn(want))
+	if n.n.Load() != 2 {
+		t.Errorf("computed %d times, want 2: an invalidated call must not come back from the remote", n.n.Load())
+	}
+}
+
+func TestRemoteListPruneClear(t *testing.T) {
+	ctx := context.Background()
+	s := newMemStore()
+	c, r, _ := openTiered(t, s, RemoteOptions{})
+	for i := range 3 {
+		Do(ctx, c, mcCall(float64(20+i)), (&counter{}).fn(want))
+	}
+	s.set("00000000000000aa", []byte("not an entry"))
+	es, err := r.List(ctx)
+	if err != nil || len(es) != 3 {
+		t.Fatalf("List = %d entries, %v; want 3 (the corrupt one left out)", len(es), err)
+	}
+	for _, e := range es {
+		if e.Func != mcCall(0).Func || e.Version != 1 || !strings.Contains(string(e.Params), `"snr": 2`) || e.Size == 0 {
+			t.Errorf("entry %+v lacks its metadata", e)
+		}
+	}
+	gone, err := r.Prune(ctx, PruneOptions{MaxBytes: es[0].Size*2 + 1, DryRun: true})
+	if err != nil || len(gone) != 2 || gone[0].Key != "00000000000000aa" {
+		t.Fatalf("Prune dry run = %+v, %v; want the corrupt entry and one more", gone, err)
+	}
+	if len(s.entries) != 4 {
+		t.Fatal("a dry run removed entries")
+	}
+	if _, err := r.Prune(ctx, PruneOptions{MaxBytes: es[0].Size*2 + 1}); err != nil || len(s.entries) != 2 {
+		t.Fatalf("Prune left %d entries, %v; want 2", len(s.entries), err)
+	}
+	if ok, err := r.Remove(ctx, es[0].Key); err != nil || ok != (s.get(es[0].Key) == nil) {
+		t.Errorf("Remove = %v, %v", ok, err)
+	}
+	if err := r.Clear(ctx); err != nil || len(s.entries) != 0 {
+		t.Errorf("Clear left %d entries, %v", len(s.entries), err)
+	}
+}
+
+func TestRedactHidesSecrets(t *testing.T) {
+	u, _ := url.Parse("redis://alice:hunter2hunter2@db:6379/0?prefix=t&password=p4ssw0rd&region=eu")
+	got := Redact(u)
+	if strings.Contains(got, "hunter2") || strings.Contains(got, "p4ssw0rd") || !strings.Contains(got, "alice") || !strings.Contains(got, "region=eu") {
+		t.Errorf("Redact = %q", got)
+	}
+	if msg := scrub("dial redis://alice:hunter2hunter2@db failed: p4ssw0rd", u); strings.Contains(msg, "hunter2") || strings.Contains(msg, "p4ssw0rd") {
+		t.Errorf("scrub left a secret: %q", msg)
+	}
+	if _, err := OpenRemote(context.Background(), "nosuch://u:hunter2hunter2@h/", RemoteOptions{}); err == nil ||
+		strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), `import _ "github.com/cachegen/cachegen/remote"`) {
+		t.Errorf("OpenRemote of an unknown scheme: %v", err)
+	}
+}
+
+func TestRemoteFromEnvironment(t *testing.T) {
+	s := newMemStore()
+	RegisterStore("envtest", func(ctx context.Context, u *url.URL) (Store, error) {
+		if u.Host == "fail" {
+			return nil, fmt.Errorf("cannot reach %s", u.String())
+		}
+		return s, nil
+	})
+	cases := []struct {
+		name, remote, mode, key string
+		wantRemote, readOnly    bool
+		wantOff                 bool
+		wantLog                 string
+	}{
+		{"remote", "envtest://h", "", "", true, false, false, ""},
+		{"readonly", "envtest://h", "readonly", "", true, true, false, ""},
+		{"bad remote mode", "envtest://h", "sometimes", "", false, false, false, `CACHEGEN_REMOTE_MODE="sometimes" is not a remote mode`},
+		{"unopenable", "envtest://u:hunter2hunter2@fail", "", "", false, false, false, "using the local cache only"},
+		{"signing key", "", "", "sixteen or more bytes", false, false, false, ""},
+		{"short signing key", "", "", "short", false, false, true, "CACHEGEN_SIGNING_KEY is 5 bytes"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(EnvDir, t.TempDir())
+			t.Setenv(EnvRemote, tc.remote)
+			t.Setenv(EnvRemoteMode, tc.mode)
+			if tc.key != "" {
+				t.Setenv(EnvSigningKey, tc.key)
+			}
+			var log bytes.Buffer
+			c := fromEnv(slog.New(newLineHandler(&log)))
+			if (c.remote != nil) != tc.wantRemote || c.remote != nil && c.remote.ReadOnly() != tc.readOnly {
+				t.Errorf("remote %v, want present=%v readonly=%v", c.remote, tc.wantRemote, tc.readOnly)
+			}
+			if (c.Mode() == ModeOff) != tc.wantOff {
+				t.Errorf("mode %v", c.Mode())
+			}
+			if tc.key != "" && !tc.wantOff && string(c.signKey) != tc.key {
+				t.Error("the signing key was not used")
+			}
+			if tc.wantLog == "" && log.Len() > 0 || !strings.Contains(log.String(), tc.wantLog) {
+				t.Errorf("log %q, want %q", log.String(), tc.wantLog)
+			}
+			if strings.Contains(log.String(), "hunter2") || tc.key != "" && strings.Contains(log.String(), tc.key) {
+				t.Errorf("log shows a secret: %q", log.String())
+			}
+		})
+	}
+}
