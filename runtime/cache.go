@@ -713,7 +713,7 @@ func (c *Cache) Remove(key string) (bool, error) {
 	if err := c.writable(); err != nil {
 		return false, err
 	}
-	err := os.Remove(c.disk.path(key))
+	err := c.disk.Delete(context.Background(), key)
 	found := err == nil
 	if errors.Is(err, fs.ErrNotExist) {
 		err = nil

@@ -157,10 +157,11 @@ func NewRemote(s Store, name string, o RemoteOptions) *Remote {
 }
 
 // OpenRemote opens the store that rawURL names, as a remote tier. The
-// schemes are those registered with RegisterStore: importing the remote
-// package registers redis://, rediss://, s3://, file:// and mem://, and
-// any other scheme gocloud.dev/blob has a driver linked for (gs://,
-// azblob://). Credentials in the URL never appear in logs or errors.
+// schemes are those registered with RegisterStore: file:///dir is built
+// in (DirStore); importing the remote package registers redis://,
+// rediss://, s3:// and mem://, and any other scheme gocloud.dev/blob has a
+// driver linked for (gs://, azblob://). Credentials in the URL never
+// appear in logs or errors.
 func OpenRemote(ctx context.Context, rawURL string, o RemoteOptions) (*Remote, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme == "" {
@@ -246,6 +247,9 @@ func redactText(s string) string {
 
 // String returns the remote's URL without its secrets.
 func (r *Remote) String() string { return r.name }
+
+// Store returns the store the remote tier keeps its entries in.
+func (r *Remote) Store() Store { return r.store }
 
 // ReadOnly reports whether the remote tier never writes.
 func (r *Remote) ReadOnly() bool { return r.opts.ReadOnly }

@@ -344,7 +344,7 @@ type fileKind int
 const (
 	kindEntry fileKind = iota
 	kindTemp           // a temporary file: a write in progress, or left by a killed writer
-	kindLock           // a per-key lock file
+	kindLock           // a per-key lock or lease file
 )
 
 // walk calls fn for every entry, temporary and lock file in the store, and
@@ -373,7 +373,8 @@ func (s diskStore) walk(fn func(path string, kind fileKind) error) error {
 				kind = kindTemp
 			case strings.HasSuffix(name, entrySuffix) && ValidKey(strings.TrimSuffix(name, entrySuffix)):
 				kind = kindEntry
-			case strings.HasSuffix(name, lockSuffix) && ValidKey(strings.TrimSuffix(name, lockSuffix)):
+			case strings.HasSuffix(name, lockSuffix) && ValidKey(strings.TrimSuffix(name, lockSuffix)),
+				strings.HasSuffix(name, leaseSuffix) && ValidKey(strings.TrimSuffix(name, leaseSuffix)):
 				kind = kindLock
 			}
 			if f.Type().IsRegular() && kind >= 0 {

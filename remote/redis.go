@@ -1,0 +1,166 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"strings"
+	"time"
+
+	cacheruntime "github.com/cachegen/cachegen/runtime"
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis keeps each entry as a string under PREFIX "e:" KEY, and each lease
+// under PREFIX "l:" KEY, with the lease's expiry as the key's.
+type redisStore struct {
+	c      redis.UniversalClient
+	prefix string
+}
+
+// NewRedis returns a Store that keeps its entries in Redis, under keys
+// that start with prefix.
+func NewRedis(c redis.UniversalClient, prefix string) cacheruntime.Store {
+	return &redisStore{c: c, prefix: prefix}
+}
+
+// openRedis opens redis:// and rediss:// URLs; the prefix query parameter
+// sets the key prefix, "cachegen:" by default.
+func openRedis(ctx context.Context, u *url.URL) (cacheruntime.Store, error) {
+	c := *u
+	q := c.Query()
+	prefix := "cachegen:"
+	if q.Has("prefix") {
+		prefix = q.Get("prefix")
+		q.Del("prefix")
+	}
+	c.RawQuery = q.Encode()
+	opt, err := redis.ParseURL(c.String())
+	if err != nil {
+		return nil, err
+	}
+	opt.ContextTimeoutEnabled = true // each request's deadline bounds its network waits
+	opt.MaxRetries = 1
+	return NewRedis(redis.NewClient(opt), prefix), nil
+}
+
+func (s *redisStore) entry(key string) string { return s.prefix + "e:" + key }
+func (s *redisStore) lease(key string) string { return s.prefix + "l:" + key }
+
+func notFound(key string) error {
+	return fmt.Errorf("no entry %s: %w", key, fs.ErrNotExist)
+}
+
+func (s *redisStore) Get(ctx context.Context, key string) ([]byte, error) {
+	b, err := s.c.Get(ctx, s.entry(key)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, notFound(key)
+	}
+	return b, err
+}
+
+func (s *redisStore) GetRange(ctx context.Context, key string, off, n int64) ([]byte, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	b, err := s.c.GetRange(ctx, s.entry(key), off, off+n-1).Bytes()
+	if err == nil && len(b) == 0 && off == 0 {
+		return nil, notFound(key) // GETRANGE cannot tell a missing key from an empty one
+	}
+	return b, err
+}
+
+func (s *redisStore) Put(ctx context.Context, key string, data []byte) error {
+	return s.c.Set(ctx, s.entry(key), data, 0).Err()
+}
+
+func (s *redisStore) Delete(ctx context.Context, key string) error {
+	n, err := s.c.Del(ctx, s.entry(key)).Result()
+	if err == nil && n == 0 {
+		return notFound(key)
+	}
+	return err
+}
+
+// List scans the entries' keys, and asks for their sizes and idle times in
+// one round trip per batch: Redis tracks reads, so LastUsed is when the
+// entry was last read or written.
+func (s *redisStore) List(ctx context.Context, fn func(cacheruntime.StoreEntry) error) error {
+	match := globEscape(s.prefix+"e:") + "*"
+	var cursor uint64
+	for {
+		keys, next, err := s.c.Scan(ctx, cursor, match, 1000).Result()
+		if err != nil {
+			return err
+		}
+		pipe := s.c.Pipeline()
+		lens := make([]*redis.IntCmd, len(keys))
+		idles := make([]*redis.DurationCmd, len(keys))
+		for i, k := range keys {
+			lens[i] = pipe.StrLen(ctx, k)
+			idles[i] = pipe.ObjectIdleTime(ctx, k)
+		}
+		if len(keys) > 0 {
+			if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+				return err
+			}
+		}
+		now := time.Now()
+		for i, k := range keys {
+			idle, err := idles[i].Result()
+			if err != nil {
+				continue // removed meanwhile
+			}
+			e := cacheruntime.StoreEntry{Key: strings.TrimPrefix(k, s.prefix+"e:"), Size: lens[i].Val(), LastUsed: now.Add(-idle)}
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
+}
+
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (s *redisStore) Close() error { return s.c.Close() }
+
+// Lease is SET NX with the lease's expiry.
+func (s *redisStore) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	return s.c.SetNX(ctx, s.lease(key), token, ttl).Result()
+}
+
+var renewScript = redis.NewScript(`
+if redis.call("get", KEYS[1]) == ARGV[1] then
+	return redis.call("pexpire", KEYS[1], ARGV[2])
+end
+return 0`)
+
+var releaseScript = redis.NewScript(`
+if redis.call("get", KEYS[1]) == ARGV[1] then
+	return redis.call("del", KEYS[1])
+end
+return 0`)
+
+// Renew extends the lease only if token still holds it, atomically.
+func (s *redisStore) Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	n, err := renewScript.Run(ctx, s.c, []string{s.lease(key)}, token, ttl.Milliseconds()).Int()
+	return n == 1, err
+}
+
+// Release deletes the lease only if token holds it, atomically.
+func (s *redisStore) Release(ctx context.Context, key, token string) error {
+	return releaseScript.Run(ctx, s.c, []string{s.lease(key)}, token).Err()
+}
