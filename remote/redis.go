@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log"
 	"net/url"
+	"os"
 	"strings"
+	"sync"
 	"time"
 
 	cacheruntime "github.com/cachegen/cachegen/runtime"
@@ -41,9 +44,29 @@ func openRedis(ctx context.Context, u *url.URL) (cacheruntime.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	opt.ContextTimeoutEnabled = true // each request's deadline bounds its network waits
-	opt.MaxRetries = 1
+	// Each request's deadline bounds its network waits, and a Redis that
+	// is down fails a request at once rather than after rounds of
+	// redials: the cache then computes, and its breaker stops asking.
+	opt.ContextTimeoutEnabled = true
+	opt.MaxRetries = 1 // one retry, for a pooled connection the server closed
+	opt.DialerRetries = 1
+	quietDialFailures.Do(func() { redis.SetLogger(dialQuiet{log.New(os.Stderr, "redis: ", log.LstdFlags)}) })
 	return NewRedis(redis.NewClient(opt), prefix), nil
+}
+
+// quietDialFailures drops go-redis's line for each failed dial, once a
+// redis:// remote is opened: the cache reports an outage once itself, and
+// go-redis would repeat it for every request. go-redis has one logger per
+// program, so this applies to its other clients too; its other messages
+// are printed as before.
+var quietDialFailures sync.Once
+
+type dialQuiet struct{ l *log.Logger }
+
+func (q dialQuiet) Printf(_ context.Context, format string, v ...any) {
+	if !strings.Contains(format, "failed to dial") {
+		q.l.Printf(format, v...)
+	}
 }
 
 func (s *redisStore) entry(key string) string { return s.prefix + "e:" + key }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/testredis"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/storetest"
 	"gocloud.dev/blob"
@@ -34,7 +35,7 @@ func TestStores(t *testing.T) {
 		}
 	}
 	t.Run("redis", func(t *testing.T) {
-		storetest.Run(t, open(func(t *testing.T) string { return startRedis(t).URL }))
+		storetest.Run(t, open(func(t *testing.T) string { return testredis.Start(t).URL }))
 	})
 	t.Run("s3", func(t *testing.T) {
 		storetest.Run(t, open(func(t *testing.T) string { return startS3(t, "team", "cache/v1") }))
@@ -74,7 +75,7 @@ func TestOpenRemoteURLs(t *testing.T) {
 		}
 	})
 	t.Run("redis prefix", func(t *testing.T) {
-		srv := startRedis(t)
+		srv := testredis.Start(t)
 		r, err := cacheruntime.OpenRemote(ctx, srv.URL+"?prefix=team1/", cacheruntime.RemoteOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -217,7 +218,7 @@ func (s *scenario) starts() []string {
 func wantValue(n int) []float64 { return []float64{float64(n), float64(n) / 3, -float64(n)} }
 
 func TestTwoProcessesShareRedis(t *testing.T) {
-	srv := startRedis(t)
+	srv := testredis.Start(t)
 	s := newScenario(t, srv.URL)
 	// Configured as a user would: CACHEGEN_REMOTE, read by Default.
 	env := []string{"CHILD_ENV=1", "CACHEGEN_REMOTE=" + srv.URL}
@@ -235,7 +236,7 @@ func TestTwoProcessesShareRedis(t *testing.T) {
 }
 
 func TestFourProcessesOneKeyComputeOnce(t *testing.T) {
-	srv := startRedis(t)
+	srv := testredis.Start(t)
 	s := newScenario(t, srv.URL)
 	type proc struct {
 		cmd *exec.Cmd
@@ -260,7 +261,7 @@ func TestFourProcessesOneKeyComputeOnce(t *testing.T) {
 }
 
 func TestKilledLeaseHolderIsTakenOver(t *testing.T) {
-	srv := startRedis(t)
+	srv := testredis.Start(t)
 	s := newScenario(t, srv.URL)
 	const lease = time.Second
 	holder, holderOut := s.start("holder", 13, time.Hour, lease)
@@ -339,7 +340,7 @@ func compute(n int, count *int) func(context.Context) ([]float64, error) {
 
 func TestRedisStoppedMidRun(t *testing.T) {
 	ctx := context.Background()
-	srv := startRedis(t)
+	srv := testredis.Start(t)
 	o := cacheruntime.RemoteOptions{Timeout: 2 * time.Second, FailureLimit: 3, Cooldown: time.Hour}
 	a, _ := openCache(t, srv.URL, o)
 	var computed int
@@ -377,7 +378,7 @@ func TestRedisStoppedMidRun(t *testing.T) {
 
 func TestSignedEntriesOverRedis(t *testing.T) {
 	ctx := context.Background()
-	srv := startRedis(t)
+	srv := testredis.Start(t)
 	key1 := cacheruntime.WithSigningKey([]byte("0123456789abcdef0123456789abcdef"))
 	key2 := cacheruntime.WithSigningKey([]byte("fedcba9876543210fedcba9876543210"))
 	var computed int
@@ -408,7 +409,7 @@ func TestSignedEntriesOverRedis(t *testing.T) {
 
 func TestReadOnlyRemoteSendsNoWrites(t *testing.T) {
 	ctx := context.Background()
-	srv := startRedis(t)
+	srv := testredis.Start(t)
 	var computed int
 	w, _ := openCache(t, srv.URL, cacheruntime.RemoteOptions{})
 	cacheruntime.Do(ctx, w, simCall(1), compute(1, &computed))

@@ -1,0 +1,85 @@
+// Package testredis starts a redis-server of a test's own.
+package testredis
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Server is a redis-server of a test's own, on loopback, with no
+// persistence.
+type Server struct {
+	URL  string
+	cmd  *exec.Cmd
+	logs string // the file the server writes its output to
+}
+
+// Start starts a redis-server for t and stops it when t ends. Without
+// the binary, the test is skipped with a message, except under CI, which
+// must run it.
+func Start(t *testing.T) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("redis-server is not installed, and CI must run the Redis tests: .ci/run installs it with apt-get")
+		}
+		t.Skip("redis-server is not installed (apt-get install redis-server): skipping this Redis test; CI runs it")
+	}
+	port := freePort(t)
+	dir := t.TempDir()
+	s := &Server{URL: "redis://127.0.0.1:" + port + "/0", logs: filepath.Join(dir, "redis.log")}
+	s.cmd = exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--daemonize", "no", "--dir", dir, "--logfile", s.logs)
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	c := s.Client(t)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c.Ping(context.Background()).Err() == nil {
+			return s
+		}
+		if time.Now().After(deadline) {
+			out, _ := os.ReadFile(s.logs)
+			t.Fatalf("redis-server did not answer on port %s:\n%s", port, out)
+		}
+	}
+}
+
+// Stop kills the server; it may be called more than once.
+func (s *Server) Stop() {
+	if s.cmd.ProcessState == nil {
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+	}
+}
+
+// Client returns a client of the server, closed when t ends.
+func (s *Server) Client(t *testing.T) *redis.Client {
+	opt, err := redis.ParseURL(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
