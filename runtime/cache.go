@@ -198,6 +198,9 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 // Dir returns the directory the cache keeps its entries in.
 func (c *Cache) Dir() string { return c.dir }
 
+// Remote returns the cache's remote tier, or nil.
+func (c *Cache) Remote() *Remote { return c.remote }
+
 // Mode returns the cache's mode.
 func (c *Cache) Mode() Mode { return c.mode }
 

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path"
 	"slices"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	_ "github.com/cachegen/cachegen/remote" // redis:// and s3:// for -remote
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
@@ -26,13 +29,41 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
-const usage = "usage: cachectl [-dir DIR] [-json] ls|show|stats|rm|clear|prune|verify [args]"
+const usage = "usage: cachectl [-dir DIR | -remote URL] [-json] ls|show|stats|rm|clear|prune|verify [args]"
 
 // ctl is one invocation.
 type ctl struct {
-	cache *cacheruntime.Cache
+	tier  tier
+	cache *cacheruntime.Cache // the local tier; nil with -remote
 	json  bool
 	out   io.Writer
+}
+
+// tier is what the commands act on: a local cache directory, or a remote
+// store.
+type tier interface {
+	List() ([]cacheruntime.Entry, error)
+	Remove(key string) (bool, error)
+	Clear() error
+	Prune(cacheruntime.PruneOptions) ([]cacheruntime.Entry, error)
+	String() string // where it is, for stats
+}
+
+type localTier struct{ *cacheruntime.Cache }
+
+func (l localTier) String() string { return l.Dir() }
+
+type remoteTier struct {
+	ctx context.Context
+	r   *cacheruntime.Remote
+}
+
+func (t remoteTier) List() ([]cacheruntime.Entry, error) { return t.r.List(t.ctx) }
+func (t remoteTier) Remove(key string) (bool, error)     { return t.r.Remove(t.ctx, key) }
+func (t remoteTier) Clear() error                        { return t.r.Clear(t.ctx) }
+func (t remoteTier) String() string                      { return t.r.String() }
+func (t remoteTier) Prune(o cacheruntime.PruneOptions) ([]cacheruntime.Entry, error) {
+	return t.r.Prune(t.ctx, o)
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -70,6 +101,7 @@ func dispatch(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("cachectl", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	dir := fs.String("dir", "", "cache directory")
+	remote := fs.String("remote", "", "remote store URL (redis://, s3://, file://…)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
 		return usagef("%v (%s)", err, usage)
@@ -86,6 +118,22 @@ func dispatch(args []string, out io.Writer) error {
 	if !ok {
 		return usagef("unknown command %q (%s)", name, usage)
 	}
+	if *remote != "" {
+		if *dir != "" {
+			return usagef("-dir and -remote name two caches: give one")
+		}
+		if name == "verify" {
+			return usagef("verify checks a local directory; on a remote, ls lists only intact entries and prune removes failing ones first")
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		r, err := cacheruntime.OpenRemote(ctx, *remote, cacheruntime.RemoteOptions{})
+		if err != nil {
+			return usagef("-remote: %v", err)
+		}
+		defer r.Close()
+		return cmd(&ctl{tier: remoteTier{ctx, r}, json: *asJSON, out: out}, fs.Args()[1:])
+	}
 	if *dir == "" {
 		d, err := cacheruntime.DefaultDir()
 		if err != nil {
@@ -100,7 +148,7 @@ func dispatch(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return cmd(&ctl{cache: c, json: *asJSON, out: out}, fs.Args()[1:])
+	return cmd(&ctl{tier: localTier{c}, cache: c, json: *asJSON, out: out}, fs.Args()[1:])
 }
 
 // matcher returns a test of function names for a -func pattern.
@@ -126,7 +174,7 @@ func (c *ctl) entries(pattern string) ([]cacheruntime.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	all, err := c.cache.List()
+	all, err := c.tier.List()
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +330,7 @@ func checkKey(k string) error {
 }
 
 func (c *ctl) find(key string) (cacheruntime.Entry, error) {
-	es, err := c.cache.List()
+	es, err := c.tier.List()
 	if err != nil {
 		return cacheruntime.Entry{}, err
 	}
@@ -335,7 +383,7 @@ func (c *ctl) stats(args []string) error {
 	if len(args) > 0 {
 		return usagef("stats takes no arguments")
 	}
-	es, err := c.cache.List()
+	es, err := c.tier.List()
 	if err != nil {
 		return err
 	}
@@ -371,9 +419,9 @@ func (c *ctl) stats(args []string) error {
 	}
 	slices.SortFunc(funcs, func(a, b fnStats) int { return strings.Compare(a.Func, b.Func) })
 	if c.json {
-		return json.NewEncoder(c.out).Encode(map[string]any{"dir": c.cache.Dir(), "entries": len(es), "bytes": total, "oldest": oldest, "newest": newest, "funcs": funcs})
+		return json.NewEncoder(c.out).Encode(map[string]any{c.where(): c.tier.String(), "entries": len(es), "bytes": total, "oldest": oldest, "newest": newest, "funcs": funcs})
 	}
-	fmt.Fprintf(c.out, "dir:     %s\nentries: %d\nsize:    %s\n", c.cache.Dir(), len(es), humanSize(total))
+	fmt.Fprintf(c.out, "%-8s %s\nentries: %d\nsize:    %s\n", c.where()+":", c.tier.String(), len(es), humanSize(total))
 	if len(es) > 0 {
 		fmt.Fprintf(c.out, "oldest:  %s\nnewest:  %s\n", oldest.Local().Format(time.RFC3339), newest.Local().Format(time.RFC3339))
 	}
@@ -383,6 +431,14 @@ func (c *ctl) stats(args []string) error {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", s.Func, s.Entries, humanSize(s.Bytes), took(time.Duration(s.Compute*float64(time.Second))))
 	}
 	return tw.Flush()
+}
+
+// where names the kind of cache acted on.
+func (c *ctl) where() string {
+	if c.cache == nil {
+		return "remote"
+	}
+	return "dir"
 }
 
 func (c *ctl) removed(es []cacheruntime.Entry, verb string) {
@@ -410,7 +466,7 @@ func (c *ctl) rm(args []string) error {
 			missing = append(missing, k)
 			continue
 		}
-		if _, err := c.cache.Remove(k); err != nil {
+		if _, err := c.tier.Remove(k); err != nil {
 			return err
 		}
 		gone = append(gone, e)
@@ -436,10 +492,10 @@ func (c *ctl) clear(args []string) error {
 		return err
 	}
 	if *pattern == "" {
-		err = c.cache.Clear()
+		err = c.tier.Clear()
 	} else {
 		for _, e := range es {
-			if _, err = c.cache.Remove(e.Key); err != nil {
+			if _, err = c.tier.Remove(e.Key); err != nil {
 				break
 			}
 		}
@@ -495,7 +551,7 @@ func (c *ctl) prune(args []string) error {
 		return usagef("prune needs -max-size, -older-than or -unused-for")
 	}
 	o.DryRun = *dryRun
-	es, err := c.cache.Prune(o)
+	es, err := c.tier.Prune(o)
 	if err != nil {
 		return err
 	}

@@ -9,10 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/testredis"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
@@ -309,5 +311,133 @@ func TestLsMarksStaleEntries(t *testing.T) {
 	out, _, _ = ctlRun(t, "-dir", dir, "ls", "-func", "RunMonteCarlo")
 	if strings.Contains(out, "(stale)") {
 		t.Fatalf("entries without a ttl are marked stale:\n%s", out)
+	}
+}
+
+// fillRemote stores three results in the remote store at url: two of
+// Simulate, one of Retrieve.
+func fillRemote(t *testing.T, url string) {
+	t.Helper()
+	r, err := cacheruntime.OpenRemote(context.Background(), url, cacheruntime.RemoteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c, err := cacheruntime.Open(t.TempDir(), cacheruntime.WithRemote(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, call := range []cacheruntime.Call{
+		{Func: "example.com/sim.Simulate", Version: 1, Params: map[string]any{"n": 1}},
+		{Func: "example.com/sim.Simulate", Version: 1, Params: map[string]any{"n": 2}},
+		{Func: "example.com/ret.Retrieve", Version: 3, Params: map[string]any{"scene": "a"}},
+	} {
+		if _, err := cacheruntime.Do(context.Background(), c, call, func(context.Context) ([]float64, error) {
+			return make([]float64, 100), nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := c.Stats(); st.RemoteErrors != 0 {
+		t.Fatalf("filling the remote: %+v", st)
+	}
+}
+
+func TestRemote(t *testing.T) {
+	for _, kind := range []string{"file", "redis"} {
+		t.Run(kind, func(t *testing.T) {
+			url := "file://" + t.TempDir()
+			if kind == "redis" {
+				url = testredis.Start(t).URL
+			}
+			fillRemote(t, url)
+			remoteEntries := func() []jsonEntry {
+				out, errOut, code := ctlRun(t, "-remote", url, "-json", "ls")
+				if code != 0 {
+					t.Fatalf("ls -json: exit %d: %s", code, errOut)
+				}
+				var es []jsonEntry
+				for line := range strings.Lines(out) {
+					var e jsonEntry
+					if err := json.Unmarshal([]byte(line), &e); err != nil {
+						t.Fatal(err)
+					}
+					es = append(es, e)
+				}
+				return es
+			}
+			remoteKeys := func() []string {
+				var ks []string
+				for _, e := range remoteEntries() {
+					ks = append(ks, e.Key)
+				}
+				return ks
+			}
+
+			out, errOut, code := ctlRun(t, "-remote", url, "ls")
+			if code != 0 || strings.Count(out, "sim.Simulate") != 2 || strings.Count(out, "ret.Retrieve") != 1 || !strings.Contains(out, `"n": 2`) {
+				t.Fatalf("ls: exit %d\n%s%s", code, out, errOut)
+			}
+			out, _, code = ctlRun(t, "-remote", url, "-json", "stats")
+			var st struct {
+				Remote  string
+				Entries int
+				Funcs   []struct{ Func string }
+			}
+			if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil || st.Entries != 3 || st.Remote != url || len(st.Funcs) != 2 {
+				t.Errorf("stats -json: exit %d, %+v (%v)\n%s", code, st, err, out)
+			}
+			out, _, code = ctlRun(t, "-remote", url, "stats")
+			if code != 0 || !strings.Contains(out, "remote:  "+url) || !strings.Contains(out, "entries: 3") {
+				t.Errorf("stats: exit %d\n%s", code, out)
+			}
+
+			// Remove one Simulate entry.
+			var sim string
+			for _, e := range remoteEntries() {
+				if e.Func == "example.com/sim.Simulate" {
+					sim = e.Key
+				}
+			}
+			if out, errOut, code := ctlRun(t, "-remote", url, "rm", sim); code != 0 || !strings.Contains(out, "removed 1 entries") {
+				t.Errorf("rm: exit %d\n%s%s", code, out, errOut)
+			}
+			if left := remoteKeys(); len(left) != 2 || slices.Contains(left, sim) {
+				t.Errorf("after rm %s: %v", sim, left)
+			}
+			if out, _, code := ctlRun(t, "-remote", url, "prune", "-max-size", "1B", "-dry-run"); code != 0 || !strings.Contains(out, "would remove 2 entries") || len(remoteKeys()) != 2 {
+				t.Errorf("prune -dry-run: exit %d\n%s", code, out)
+			}
+			if out, _, code := ctlRun(t, "-remote", url, "prune", "-older-than", "1h"); code != 0 || !strings.Contains(out, "removed 0 entries") {
+				t.Errorf("prune -older-than 1h: exit %d\n%s", code, out)
+			}
+			if out, _, code := ctlRun(t, "-remote", url, "clear", "-func", "Retrieve"); code != 0 || !strings.Contains(out, "removed 1 entries") || len(remoteKeys()) != 1 {
+				t.Errorf("clear -func: exit %d\n%s", code, out)
+			}
+			if out, _, code := ctlRun(t, "-remote", url, "prune", "-max-size", "1B"); code != 0 || !strings.Contains(out, "removed 1 entries") || len(remoteKeys()) != 0 {
+				t.Errorf("prune -max-size: exit %d\n%s", code, out)
+			}
+			fillRemote(t, url)
+			if out, _, code := ctlRun(t, "-remote", url, "clear"); code != 0 || !strings.Contains(out, "removed 3 entries") || len(remoteKeys()) != 0 {
+				t.Errorf("clear: exit %d\n%s", code, out)
+			}
+		})
+	}
+}
+
+func TestRemoteBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-remote", "file://" + t.TempDir(), "verify"}, "verify checks a local directory"},
+		{[]string{"-remote", "file:///x", "-dir", t.TempDir(), "ls"}, "-dir and -remote name two caches"},
+		{[]string{"-remote", "nosuch://u:hunter2hunter2@h/b", "ls"}, "-remote:"},
+		{[]string{"-remote", "redis://u:hunter2hunter2@h:port/0", "ls"}, "-remote:"},
+	} {
+		_, errOut, code := ctlRun(t, tc.args...)
+		if code != 2 || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "hunter2") || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("cachectl %v: exit %d, %q; want exit 2 and one line with %q and no password", tc.args, code, errOut, tc.want)
+		}
 	}
 }

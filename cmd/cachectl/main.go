@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	cachectl [-dir DIR] [-json] COMMAND [args]
+//	cachectl [-dir DIR | -remote URL] [-json] COMMAND [args]
 //
 // Commands:
 //
@@ -14,6 +14,10 @@
 //	prune [-max-size SIZE] [-older-than D] [-unused-for D] [-dry-run]
 //	                                                     remove least recently used entries
 //	verify [-fix]                                        check every entry's integrity
+//
+// With -remote, the commands act on a shared remote store instead, named
+// as CACHEGEN_REMOTE names it (redis://host:6379/0, s3://bucket/prefix,
+// file:///shared/dir); verify is for local directories only.
 //
 // DIR defaults to the directory cachegen's wrappers use: CACHEGEN_DIR, else
 // the user cache directory's cachegen folder. A PATTERN is a shell glob

@@ -5,6 +5,7 @@ import (
 	"log"
 	"time"
 
+	_ "github.com/cachegen/cachegen/remote" // lets CACHEGEN_REMOTE name a Redis or S3 cache
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
@@ -16,17 +17,23 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		before := cache.Stats().Hits
+		before := cache.Stats()
 		start := time.Now()
 		r, err := RunMonteCarloCached(snr, 1000, 42)
 		if err != nil {
 			log.Fatal(err)
 		}
 		outcome := "CACHE MISS"
-		if cache.Stats().Hits > before {
+		switch after := cache.Stats(); {
+		case after.RemoteHits > before.RemoteHits:
+			outcome = "REMOTE HIT"
+		case after.Hits > before.Hits:
 			outcome = "CACHE HIT "
 		}
 		fmt.Printf("RUN %d snr=%g key=%s --> [%s] precision=%.5f %.2fs\n", i+1, snr, key, outcome, r.Precision, time.Since(start).Seconds())
 	}
 	fmt.Printf("cache: %s\n", cache.Dir())
+	if r := cache.Remote(); r != nil {
+		fmt.Printf("remote: %s\n", r)
+	}
 }
