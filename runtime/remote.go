@@ -137,8 +137,9 @@ func (o RemoteOptions) withDefaults() RemoteOptions {
 // to Open with WithRemote. A Remote is safe for concurrent use.
 type Remote struct {
 	store  Store
-	leaser Leaser // nil when store cannot lease
-	name   string // for logs: the URL without secrets
+	leaser Leaser   // nil when store cannot lease
+	name   string   // for logs: the URL without secrets
+	url    *url.URL // the URL it was opened from, whose secrets errors must not show; may be nil
 	opts   RemoteOptions
 	log    atomic.Pointer[slog.Logger]
 	now    func() time.Time
@@ -181,7 +182,9 @@ func OpenRemote(ctx context.Context, rawURL string, o RemoteOptions) (*Remote, e
 	if err != nil {
 		return nil, fmt.Errorf("cachegen: opening remote %s: %s", name, scrub(err.Error(), u))
 	}
-	return NewRemote(s, name, o), nil
+	r := NewRemote(s, name, o)
+	r.url = u
+	return r, nil
 }
 
 // Redact returns u as text with its password and any query value that
@@ -290,6 +293,9 @@ func (r *Remote) do(ctx context.Context, op string, f func(context.Context) erro
 	}
 	r.errors.Add(1)
 	msg := fmt.Sprintf("remote cache %s: %s failed: %v; computing locally", r.name, op, err)
+	if r.url != nil {
+		msg = scrub(msg, r.url)
+	}
 	if first := r.br.fail(r.now()); first {
 		r.log.Load().Warn(msg + fmt.Sprintf(" (after %d failures in a row it is left alone for %s)", r.opts.FailureLimit, r.opts.Cooldown))
 	} else {

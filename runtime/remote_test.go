@@ -264,7 +264,8 @@ func TestRemoteFailuresNeverFailACallAndTripTheBreaker(t *testing.T) {
 	s := newMemStore()
 	down := errors.New("connection refused")
 	s.fail = func(string) error { return down }
-	c, r, log := openTiered(t, s, RemoteOptions{FailureLimit: 3, Cooldown: time.Minute})
+	c, r, log := openTiered(t, s, RemoteOptions{}) // the defaults: 3 failures, 30s
+
 	now := time.Unix(1e9, 0)
 	r.now = func() time.Time { return now }
 	var n counter
@@ -290,9 +291,14 @@ func TestRemoteFailuresNeverFailACallAndTripTheBreaker(t *testing.T) {
 		t.Errorf("log does not say what failed:\n%s", log)
 	}
 
-	// After the cooldown one request probes; when it succeeds, the tier
-	// is back.
-	now = now.Add(2 * time.Minute)
+	// Within the cooldown, nothing is asked; after it, one request probes
+	// and, when it succeeds, the tier is back.
+	now = now.Add(29 * time.Second)
+	Do(ctx, c, mcCall(199), n.fn(want))
+	if got := s.opCount(); got != 3 {
+		t.Errorf("the remote got a request 29s into a 30s cooldown")
+	}
+	now = now.Add(2 * time.Second)
 	s.mu.Lock()
 	s.fail = nil
 	s.mu.Unlock()
@@ -308,6 +314,29 @@ func TestRemoteFailuresNeverFailACallAndTripTheBreaker(t *testing.T) {
 	}
 	if s.get(keyOf(t, mcCall(200))) == nil {
 		t.Error("after recovery, a miss was not stored remotely")
+	}
+}
+
+func TestRemoteOptionDefaults(t *testing.T) {
+	got := RemoteOptions{}.withDefaults()
+	want := RemoteOptions{Timeout: 10 * time.Second, LeaseTTL: 30 * time.Second, MaxWait: time.Hour, FailureLimit: 3, Cooldown: 30 * time.Second}
+	if got != want {
+		t.Errorf("defaults %+v, want those README states: %+v", got, want)
+	}
+}
+
+func TestRemoteErrorsDoNotShowURLSecrets(t *testing.T) {
+	s := newMemStore()
+	s.fail = func(string) error { return errors.New("auth failed for redis://bob:s3cr3tpassw0rd@db") }
+	RegisterStore("secrettest", func(context.Context, *url.URL) (Store, error) { return s, nil })
+	r, err := OpenRemote(context.Background(), "secrettest://bob:s3cr3tpassw0rd@db/", RemoteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, log := open(t, WithRemote(r))
+	Do(context.Background(), c, mcCall(1), (&counter{}).fn(want))
+	if !strings.Contains(log.String(), "auth failed") || strings.Contains(log.String(), "s3cr3t") {
+		t.Errorf("log %q: want the failure without the password", log)
 	}
 }
 
@@ -610,6 +639,13 @@ func TestInvalidateRemovesBothTiers(t *testing.T) {
 	Do(context.Background(), c, mcCall(12), n.fn(want))
 	if n.n.Load() != 2 {
 		t.Errorf("computed %d times, want 2: an invalidated call must not come back from the remote", n.n.Load())
+	}
+	// Clear empties the local directory only.
+	if err := c.Clear(); err != nil {
+		t.Fatal(err)
+	}
+	if s.get(keyOf(t, mcCall(12))) == nil {
+		t.Error("Clear removed the remote entry")
 	}
 }
 
