@@ -132,11 +132,14 @@ func (s *redisStore) List(ctx context.Context, fn func(cacheruntime.StoreEntry) 
 		}
 		now := time.Now()
 		for i, k := range keys {
-			idle, err := idles[i].Result()
-			if err != nil {
+			if lens[i].Val() == 0 {
 				continue // removed meanwhile
 			}
-			e := cacheruntime.StoreEntry{Key: strings.TrimPrefix(k, s.prefix+"e:"), Size: lens[i].Val(), LastUsed: now.Add(-idle)}
+			lastUsed := now // unknown: an LFU eviction policy hides idle times
+			if idle, err := idles[i].Result(); err == nil {
+				lastUsed = now.Add(-idle)
+			}
+			e := cacheruntime.StoreEntry{Key: strings.TrimPrefix(k, s.prefix+"e:"), Size: lens[i].Val(), LastUsed: lastUsed}
 			if err := fn(e); err != nil {
 				return err
 			}

@@ -84,10 +84,10 @@
 // # Configuration
 //
 // Default reads CACHEGEN_DIR (default: os.UserCacheDir()/cachegen),
-// CACHEGEN_MODE (on, off, refresh, readonly, verify), CACHEGEN_VERBOSE=1 and
-// CACHEGEN_MAX_SIZE (such as 10GiB). Open takes the same settings as
-// options, and refuses a directory other users can write to unless given
-// WithSharedDir.
+// CACHEGEN_MODE (on, off, refresh, readonly, verify), CACHEGEN_VERBOSE=1,
+// CACHEGEN_MAX_SIZE (such as 10GiB), CACHEGEN_REMOTE, CACHEGEN_REMOTE_MODE
+// and CACHEGEN_SIGNING_KEY. Open takes the same settings as options, and
+// refuses a directory other users can write to unless given WithSharedDir.
 //
 // # Sharing a directory
 //
@@ -98,4 +98,25 @@
 // their use by touching the entry at most once an hour; Prune and the
 // size limit remove least recently used entries first. A reader whose
 // entry is removed while it loads gets the whole entry or a clean miss.
+//
+// # Sharing across machines
+//
+// WithRemote (or CACHEGEN_REMOTE) puts a shared Store behind the
+// directory: Redis or an object store through the remote package, or a
+// directory many machines mount (DirStore, file:// URLs). A local miss
+// asks the remote; its entry is checked exactly as a disk entry is, then
+// copied to the directory. A miss takes a lease on the key in the remote
+// (when the Store is a Leaser), so callers on other machines wait for its
+// result instead of computing it too, and take over if the lease expires
+// because its holder died; the result is then stored in both tiers. Every
+// remote request has a timeout and passes a breaker: a remote that is
+// down, slow or returns bad bytes makes calls compute locally, is logged
+// once per outage and counted in Stats.RemoteErrors, and is left alone for
+// a cooldown after a few failures in a row. A read-only remote is only
+// read.
+//
+// WithSigningKey (or CACHEGEN_SIGNING_KEY) signs every entry written with
+// an HMAC-SHA256 of the call's full key and the entry's bytes, and rejects,
+// as a counted miss, every entry read from either tier that is unsigned or
+// signed with another key.
 package runtime
