@@ -25,7 +25,7 @@ type Server struct {
 // Start starts a redis-server for t and stops it when t ends. Without
 // the binary, the test is skipped with a message, except under CI, which
 // must run it.
-func Start(t *testing.T) *Server {
+func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -64,7 +64,7 @@ func (s *Server) Stop() {
 }
 
 // Client returns a client of the server, closed when t ends.
-func (s *Server) Client(t *testing.T) *redis.Client {
+func (s *Server) Client(t testing.TB) *redis.Client {
 	opt, err := redis.ParseURL(s.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +74,7 @@ func (s *Server) Client(t *testing.T) *redis.Client {
 	return c
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
