@@ -8,31 +8,39 @@ import (
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
+// redisWithEntry starts a Redis holding the entry of simCall(1), a
+// 1000-element []float64, and returns the remote tier over it.
+func redisWithEntry(b *testing.B) *cacheruntime.Remote {
+	srv := testredis.Start(b)
+	r, err := cacheruntime.OpenRemote(context.Background(), srv.URL, cacheruntime.RemoteOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { r.Close() })
+	w, err := cacheruntime.Open(b.TempDir(), cacheruntime.WithRemote(r))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cacheruntime.Do(context.Background(), w, simCall(1), thousandZeros)
+	return r
+}
+
+func thousandZeros(context.Context) ([]float64, error) { return make([]float64, 1000), nil }
+
 // BenchmarkRemoteHitRedis is a hit served by Redis (the cache is
 // read-only, so nothing is copied to the local tier and every call goes to
 // Redis), to compare with BenchmarkFloorRedisGet, a bare GET of the same
 // entry: the checks, decode and keying are the difference.
 func BenchmarkRemoteHitRedis(b *testing.B) {
 	ctx := context.Background()
-	srv := testredis.Start(b)
-	r, err := cacheruntime.OpenRemote(ctx, srv.URL, cacheruntime.RemoteOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
-	w, err := cacheruntime.Open(b.TempDir(), cacheruntime.WithRemote(r))
-	if err != nil {
-		b.Fatal(err)
-	}
-	value := func(context.Context) ([]float64, error) { return make([]float64, 1000), nil }
-	cacheruntime.Do(ctx, w, simCall(1), value)
+	r := redisWithEntry(b)
 	c, err := cacheruntime.Open(b.TempDir(), cacheruntime.WithRemote(r), cacheruntime.WithMode(cacheruntime.ModeReadOnly))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := cacheruntime.Do(ctx, c, simCall(1), value); err != nil {
+		if _, err := cacheruntime.Do(ctx, c, simCall(1), thousandZeros); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -43,17 +51,7 @@ func BenchmarkRemoteHitRedis(b *testing.B) {
 
 func BenchmarkFloorRedisGet(b *testing.B) {
 	ctx := context.Background()
-	srv := testredis.Start(b)
-	r, err := cacheruntime.OpenRemote(ctx, srv.URL, cacheruntime.RemoteOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
-	w, err := cacheruntime.Open(b.TempDir(), cacheruntime.WithRemote(r))
-	if err != nil {
-		b.Fatal(err)
-	}
-	cacheruntime.Do(ctx, w, simCall(1), func(context.Context) ([]float64, error) { return make([]float64, 1000), nil })
+	r := redisWithEntry(b)
 	key, _ := simCall(1).Key()
 	b.ReportAllocs()
 	for b.Loop() {

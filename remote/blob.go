@@ -2,10 +2,8 @@ package remote
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"strings"
 	"time"
 
@@ -17,13 +15,12 @@ import (
 // A bucket keeps each entry as the object entries/KEY, and each lease as
 // the object leases/KEY, which holds its token and expiry.
 type bucketStore struct {
-	b   *blob.Bucket
-	now func() time.Time
+	b *blob.Bucket
 }
 
 // NewBucket returns a Store that keeps its entries in b.
 func NewBucket(b *blob.Bucket) cacheruntime.Store {
-	return &bucketStore{b: b, now: time.Now}
+	return &bucketStore{b: b}
 }
 
 const (
@@ -87,76 +84,42 @@ func (s *bucketStore) List(ctx context.Context, fn func(cacheruntime.StoreEntry)
 
 func (s *bucketStore) Close() error { return s.b.Close() }
 
-// A lease object holds "TOKEN EXPIRY", the expiry in Unix nanoseconds by
-// the holder's clock: machines sharing a bucket need clocks that agree to
-// well within a lease time.
-func (s *bucketStore) readLease(ctx context.Context, key string) (token string, expiry time.Time, err error) {
-	b, err := s.b.ReadAll(ctx, leaseDir+key)
-	if err != nil {
-		return "", time.Time{}, wrap(key, err)
-	}
-	var ns int64
-	if _, err := fmt.Sscanf(string(b), "%s %d", &token, &ns); err != nil {
-		return "", time.Time{}, nil // unreadable: treated as expired
-	}
-	return token, time.Unix(0, ns), nil
-}
-
-func (s *bucketStore) writeLease(ctx context.Context, key, token string, ttl time.Duration, ifNotExist bool) error {
-	body := fmt.Sprintf("%s %d", token, s.now().Add(ttl).UnixNano())
-	return s.b.WriteAll(ctx, leaseDir+key, []byte(body), &blob.WriterOptions{ContentType: "text/plain", IfNotExist: ifNotExist})
-}
-
-// Lease creates the lease object only if there is none. A lease found
-// expired is deleted and the creation tried once more; when two callers
-// race to take over one expired lease, both may win, which costs a
-// duplicate computation, never a wrong result.
+// Lease, Renew and Release keep each lease in the object leases/KEY,
+// created with a conditional write.
 func (s *bucketStore) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
-	for range 2 {
-		err := s.writeLease(ctx, key, token, ttl, true)
-		if err == nil {
-			return true, nil
-		}
-		if gcerrors.Code(err) != gcerrors.FailedPrecondition {
-			return false, err
-		}
-		_, expiry, err := s.readLease(ctx, key)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // released meanwhile
-		}
-		if err != nil {
-			return false, err
-		}
-		if s.now().Before(expiry) {
-			return false, nil
-		}
-		if err := s.b.Delete(ctx, leaseDir+key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
-			return false, err
-		}
-	}
-	return false, nil
+	return cacheruntime.ObjectLeaser(bucketLeases{s.b}).Lease(ctx, key, token, ttl)
 }
 
 func (s *bucketStore) Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
-	held, _, err := s.readLease(ctx, key)
-	if errors.Is(err, fs.ErrNotExist) || err == nil && held != token {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return true, s.writeLease(ctx, key, token, ttl, false)
+	return cacheruntime.ObjectLeaser(bucketLeases{s.b}).Renew(ctx, key, token, ttl)
 }
 
 func (s *bucketStore) Release(ctx context.Context, key, token string) error {
-	held, _, err := s.readLease(ctx, key)
-	if errors.Is(err, fs.ErrNotExist) || err == nil && held != token {
-		return nil
+	return cacheruntime.ObjectLeaser(bucketLeases{s.b}).Release(ctx, key, token)
+}
+
+// bucketLeases are the lease objects of a bucket, named by key.
+type bucketLeases struct{ b *blob.Bucket }
+
+func (l bucketLeases) CreateObject(ctx context.Context, key string, body []byte) (bool, error) {
+	err := l.b.WriteAll(ctx, leaseDir+key, body, &blob.WriterOptions{ContentType: "text/plain", IfNotExist: true})
+	if gcerrors.Code(err) == gcerrors.FailedPrecondition {
+		return false, nil
 	}
-	if err != nil {
-		return err
-	}
-	if err := s.b.Delete(ctx, leaseDir+key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+	return err == nil, err
+}
+
+func (l bucketLeases) ReadObject(ctx context.Context, key string) ([]byte, error) {
+	b, err := l.b.ReadAll(ctx, leaseDir+key)
+	return b, wrap(key, err)
+}
+
+func (l bucketLeases) ReplaceObject(ctx context.Context, key string, body []byte) error {
+	return l.b.WriteAll(ctx, leaseDir+key, body, &blob.WriterOptions{ContentType: "text/plain"})
+}
+
+func (l bucketLeases) RemoveObject(ctx context.Context, key string) error {
+	if err := l.b.Delete(ctx, leaseDir+key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 		return err
 	}
 	return nil

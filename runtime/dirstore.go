@@ -111,108 +111,76 @@ func (s diskStore) List(_ context.Context, fn func(StoreEntry) error) error {
 
 func (s diskStore) Close() error { return nil }
 
-// A lease file holds "TOKEN EXPIRY", the expiry in Unix nanoseconds by the
-// holder's clock: machines sharing a directory need clocks that agree to
-// well within a lease time.
-func (s diskStore) readLease(key string) (token string, expiry time.Time, err error) {
-	b, err := os.ReadFile(s.leasePath(key))
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	var ns int64
-	if _, err := fmt.Sscanf(string(b), "%s %d", &token, &ns); err != nil {
-		return "", time.Time{}, nil // unreadable: treated as expired
-	}
-	return token, time.Unix(0, ns), nil
-}
-
-func leaseBody(token string, ttl time.Duration) []byte {
-	return fmt.Appendf(nil, "%s %d", token, time.Now().Add(ttl).UnixNano())
-}
-
-// Lease creates the lease file exclusively. One found expired is removed
-// and the creation tried once more; when two callers race to take over an
-// expired lease, both may win, which costs a duplicate computation, never
-// a wrong result.
-func (s diskStore) Lease(_ context.Context, key, token string, ttl time.Duration) (bool, error) {
+// Lease, Renew and Release keep each lease in the file xx/KEY.lease.
+func (s diskStore) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
 	if err := checkKey(key); err != nil {
 		return false, err
 	}
-	if err := s.fs.MkdirAll(filepath.Dir(s.leasePath(key)), dirPerm); err != nil {
-		return false, err
-	}
-	for range 2 {
-		f, err := os.OpenFile(s.leasePath(key), os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
-		if err == nil {
-			_, err = f.Write(leaseBody(token, ttl))
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			return err == nil, err
-		}
-		if !errors.Is(err, fs.ErrExist) {
-			return false, err
-		}
-		_, expiry, err := s.readLease(key)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // released meanwhile
-		}
-		if err != nil {
-			return false, err
-		}
-		if time.Now().Before(expiry) {
-			return false, nil
-		}
-		if err := os.Remove(s.leasePath(key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return false, err
-		}
-	}
-	return false, nil
+	return ObjectLeaser(dirLeases{s}).Lease(ctx, key, token, ttl)
 }
 
-// Renew rewrites the lease file by rename, so that a reader never sees it
-// half written.
-func (s diskStore) Renew(_ context.Context, key, token string, ttl time.Duration) (bool, error) {
+func (s diskStore) Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
 	if err := checkKey(key); err != nil {
 		return false, err
 	}
-	held, expiry, err := s.readLease(key)
-	if errors.Is(err, fs.ErrNotExist) || err == nil && (held != token || time.Now().After(expiry)) {
+	return ObjectLeaser(dirLeases{s}).Renew(ctx, key, token, ttl)
+}
+
+func (s diskStore) Release(ctx context.Context, key, token string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	return ObjectLeaser(dirLeases{s}).Release(ctx, key, token)
+}
+
+// dirLeases are the lease files of a disk store, named by key.
+type dirLeases struct{ s diskStore }
+
+func (d dirLeases) CreateObject(_ context.Context, key string, body []byte) (bool, error) {
+	path := d.s.leasePath(key)
+	if err := d.s.fs.MkdirAll(filepath.Dir(path), dirPerm); err != nil {
+		return false, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
+	if errors.Is(err, fs.ErrExist) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	f, err := os.CreateTemp(filepath.Dir(s.leasePath(key)), tempPrefix+key+"-*")
-	if err != nil {
-		return false, err
+	_, err = f.Write(body)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	_, err = f.Write(leaseBody(token, ttl))
+	return err == nil, err
+}
+
+func (d dirLeases) ReadObject(_ context.Context, key string) ([]byte, error) {
+	return os.ReadFile(d.s.leasePath(key))
+}
+
+// ReplaceObject writes by rename, so that a reader never sees half a lease.
+func (d dirLeases) ReplaceObject(_ context.Context, key string, body []byte) error {
+	path := d.s.leasePath(key)
+	f, err := os.CreateTemp(filepath.Dir(path), tempPrefix+key+"-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(body)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), s.leasePath(key))
+		err = os.Rename(f.Name(), path)
 	}
 	if err != nil {
 		os.Remove(f.Name())
-		return false, err
 	}
-	return true, nil
+	return err
 }
 
-func (s diskStore) Release(_ context.Context, key, token string) error {
-	if err := checkKey(key); err != nil {
-		return err
-	}
-	held, _, err := s.readLease(key)
-	if errors.Is(err, fs.ErrNotExist) || err == nil && held != token {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Remove(s.leasePath(key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+func (d dirLeases) RemoveObject(_ context.Context, key string) error {
+	if err := os.Remove(d.s.leasePath(key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return nil
