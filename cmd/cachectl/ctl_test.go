@@ -399,6 +399,9 @@ func TestRemote(t *testing.T) {
 					sim = e.Key
 				}
 			}
+			if out, errOut, code := ctlRun(t, "-remote", url, "show", sim); code != 0 || !strings.Contains(out, "func:      example.com/sim.Simulate") {
+				t.Errorf("show: exit %d\n%s%s", code, out, errOut)
+			}
 			if out, errOut, code := ctlRun(t, "-remote", url, "rm", sim); code != 0 || !strings.Contains(out, "removed 1 entries") {
 				t.Errorf("rm: exit %d\n%s%s", code, out, errOut)
 			}
