@@ -659,7 +659,7 @@ func (c *Cache) store(ctx context.Context, id identity, call Call, tsum [8]byte,
 	if err == nil && c.mode != ModeReadOnly {
 		var parts [][]byte
 		h := header{computedAt: start.UnixNano(), duration: int64(took), typeSum: tsum, sum: id.sum}
-		parts, err = encodeSignedEntry(h, meta{Func: call.Func, Version: call.Version, Params: id.canonical, TTL: int64(call.TTL)}, payload, c.signKey)
+		parts, err = encodeEntry(h, meta{Func: call.Func, Version: call.Version, Params: id.canonical, TTL: int64(call.TTL)}, payload, c.signKey)
 		if err == nil && c.remote != nil {
 			// The remote copy first: a local failure must not cost
 			// the other machines the result.

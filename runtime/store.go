@@ -76,15 +76,9 @@ type meta struct {
 }
 
 // encodeEntry returns the parts of an entry file, to be written in order:
-// header and metadata, the payload's parts, trailer. The payload is not
-// copied.
-func encodeEntry(h header, m meta, payload [][]byte) ([][]byte, error) {
-	return encodeSignedEntry(h, m, payload, nil)
-}
-
-// encodeSignedEntry is encodeEntry, followed, when signKey is not nil, by
-// the entry's MAC.
-func encodeSignedEntry(h header, m meta, payload [][]byte, signKey []byte) ([][]byte, error) {
+// header and metadata, the payload's parts, trailer, and, when signKey is
+// not nil, the MAC. The payload is not copied.
+func encodeEntry(h header, m meta, payload [][]byte, signKey []byte) ([][]byte, error) {
 	mb, err := encMode.Marshal(m)
 	if err != nil {
 		return nil, err
