@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -499,5 +503,63 @@ func TestS3SharedCache(t *testing.T) {
 	wg.Wait()
 	if n != 1 {
 		t.Errorf("three caches sharing an S3 bucket computed %d times, want 1", n)
+	}
+}
+
+// TestS3BadBodiesAreMisses serves entries cut short (the connection closes
+// before the promised length) and empty: each is a miss and the call
+// computes, never a hit on what arrived.
+func TestS3BadBodiesAreMisses(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name          string
+		body          func([]byte) []byte
+		corrupt, errs int64
+	}{
+		// A failed get is counted at the lookup and again at the look
+		// after the lease; a bad body is counted once, since the same
+		// bytes are not checked twice.
+		{"cut short", func(b []byte) []byte { return b[:len(b)/2] }, 0, 2},
+		{"empty", func([]byte) []byte { return nil }, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var bad atomic.Bool
+			url := startS3Through(t, "team", "cache", func(h http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if !bad.Load() || r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/entries/") {
+						h.ServeHTTP(w, r)
+						return
+					}
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, r)
+					body := tc.body(rec.Body.Bytes())
+					maps.Copy(w.Header(), rec.Header())
+					// As from a server that sends no checksum: the
+					// client has only the cache's own checks.
+					for k := range w.Header() {
+						if strings.HasPrefix(strings.ToLower(k), "x-amz-checksum") {
+							w.Header().Del(k)
+						}
+					}
+					if len(body) == 0 {
+						w.Header().Set("Content-Length", "0")
+					}
+					w.WriteHeader(rec.Code)
+					w.Write(body) // cut short: fewer bytes than Content-Length promised
+				})
+			})
+			var computed int
+			a, _ := openCache(t, url, cacheruntime.RemoteOptions{})
+			cacheruntime.Do(ctx, a, simCall(5), compute(5, &computed))
+			bad.Store(true)
+			b, _ := openCache(t, url, cacheruntime.RemoteOptions{})
+			v, err := cacheruntime.Do(ctx, b, simCall(5), compute(5, &computed))
+			if err != nil || !slices.Equal(v, wantValue(5)) || computed != 2 {
+				t.Fatalf("got %v, %v, computed %d; want the value computed again", v, err, computed)
+			}
+			if st := b.Stats(); st.RemoteHits != 0 || st.Corrupt != tc.corrupt || st.RemoteErrors != tc.errs {
+				t.Errorf("stats %+v: want no remote hit, %d corrupt, %d remote errors", st, tc.corrupt, tc.errs)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"testing"
@@ -13,12 +14,22 @@ import (
 // bucket, and returns the s3:// URL of prefix in it. Requests go through
 // the AWS SDK, signed with made-up credentials.
 func startS3(t *testing.T, bucket, prefix string) string {
+	return startS3Through(t, bucket, prefix, nil)
+}
+
+// startS3Through is startS3 with the server's handler wrapped by wrap, to
+// make it misbehave.
+func startS3Through(t *testing.T, bucket, prefix string, wrap func(http.Handler) http.Handler) string {
 	t.Helper()
 	backend := s3mem.New()
 	if err := backend.CreateBucket(bucket); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	h := gofakes3.New(backend).Server()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	t.Setenv("AWS_ACCESS_KEY_ID", "cachegen-test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "cachegen-test-secret")

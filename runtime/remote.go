@@ -273,8 +273,9 @@ func (r *Remote) errorCount() int64 {
 var errUnavailable = errors.New("remote cache unavailable: not asking it until its cooldown ends")
 
 // do runs one request with the remote's timeout, through its breaker. A
-// missing entry is not a failure; a failure is counted, and logged once
-// per outage.
+// missing entry is not a failure; a failure is counted, and logged at most
+// once per cooldown, so that an outage, or a store failing only some
+// requests, is one line.
 func (r *Remote) do(ctx context.Context, op string, f func(context.Context) error) error {
 	if !r.br.allow(r.now()) {
 		return errUnavailable
@@ -296,7 +297,7 @@ func (r *Remote) do(ctx context.Context, op string, f func(context.Context) erro
 	if r.url != nil {
 		msg = scrub(msg, r.url)
 	}
-	if first := r.br.fail(r.now()); first {
+	if warn := r.br.fail(r.now()); warn {
 		r.log.Load().Warn(msg + fmt.Sprintf(" (after %d failures in a row it is left alone for %s)", r.opts.FailureLimit, r.opts.Cooldown))
 	} else {
 		r.log.Load().Debug(msg)
@@ -434,6 +435,7 @@ type breaker struct {
 	cooldown  time.Duration
 	fails     int
 	openUntil time.Time
+	warned    time.Time // when a failure was last reported
 }
 
 func (b *breaker) allow(now time.Time) bool {
@@ -456,16 +458,17 @@ func (b *breaker) closed() bool {
 	return b.fails < b.limit
 }
 
-// succeed records a success, and reports whether it ended an outage.
+// succeed records a success, and reports whether it closed the breaker.
 func (b *breaker) succeed() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	recovered := b.fails > 0
+	recovered := b.fails >= b.limit
 	b.fails = 0
 	return recovered
 }
 
-// fail records a failure, and reports whether it is an outage's first.
+// fail records a failure, and reports whether to report it: the first
+// failure in a cooldown is.
 func (b *breaker) fail(now time.Time) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -473,7 +476,11 @@ func (b *breaker) fail(now time.Time) bool {
 	if b.fails >= b.limit {
 		b.openUntil = now.Add(b.cooldown)
 	}
-	return b.fails == 1
+	if !b.warned.IsZero() && now.Sub(b.warned) < b.cooldown {
+		return false
+	}
+	b.warned = now
+	return true
 }
 
 // List returns the metadata of every valid entry in the remote store,

@@ -340,6 +340,29 @@ func TestRemoteErrorsDoNotShowURLSecrets(t *testing.T) {
 	}
 }
 
+func TestRemoteFailingSomeRequestsIsLoggedOnce(t *testing.T) {
+	s := newMemStore()
+	s.fail = func(op string) error {
+		if op == "get" {
+			return errors.New("read timeout")
+		}
+		return nil
+	}
+	c, _, log := openTiered(t, s, RemoteOptions{})
+	var n counter
+	for i := range 5 {
+		if got, err := Do(context.Background(), c, mcCall(float64(300+i)), n.fn(want)); err != nil || !equalResult(got, want) {
+			t.Fatalf("call %d: %+v, %v", i, got, err)
+		}
+	}
+	if c.Stats().RemoteErrors != 10 || s.opCount("put") != 5 {
+		t.Errorf("stats %+v, %d puts: want every get failed and every result stored", c.Stats(), s.opCount("put"))
+	}
+	if got := strings.Count(log.String(), "remote cache"); got != 1 {
+		t.Errorf("a store failing its gets was logged %d times, want once:\n%s", got, log)
+	}
+}
+
 func TestRemoteTimeoutIsAMiss(t *testing.T) {
 	s := newMemStore()
 	s.block = func(op string) bool { return op == "get" }
