@@ -563,3 +563,27 @@ func TestS3BadBodiesAreMisses(t *testing.T) {
 		})
 	}
 }
+
+// TestRedisSlowIsAMiss pauses Redis for longer than the request timeout:
+// calls get their results, computed here, and the slowness is counted.
+func TestRedisSlowIsAMiss(t *testing.T) {
+	ctx := context.Background()
+	srv := testredis.Start(t)
+	c, log := openCache(t, srv.URL, cacheruntime.RemoteOptions{Timeout: 200 * time.Millisecond})
+	if err := srv.Client(t).ClientPause(ctx, 5*time.Second).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var computed int
+	for n := range 3 {
+		v, err := cacheruntime.Do(ctx, c, simCall(n), compute(n, &computed))
+		if err != nil || !slices.Equal(v, wantValue(n)) {
+			t.Fatalf("call %d with Redis paused: %v, %v", n, v, err)
+		}
+	}
+	if st := c.Stats(); computed != 3 || st.RemoteErrors != 3 || st.RemoteHits != 0 {
+		t.Errorf("computed %d, stats %+v: want each call computed, and the breaker open after 3 timeouts", computed, st)
+	}
+	if !strings.Contains(log.String(), "deadline exceeded") && !strings.Contains(log.String(), "i/o timeout") {
+		t.Errorf("log does not say the request timed out:\n%s", log)
+	}
+}
