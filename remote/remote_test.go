@@ -267,7 +267,7 @@ func TestFourProcessesOneKeyComputeOnce(t *testing.T) {
 	}
 	var procs []proc
 	for i := range 4 {
-		cmd, out := s.start(fmt.Sprint("p", i), 11, time.Second, time.Second)
+		cmd, out := s.start(fmt.Sprint("p", i), 11, time.Second, 3*time.Second)
 		procs = append(procs, proc{cmd, out})
 	}
 	var computed int64
@@ -286,7 +286,7 @@ func TestFourProcessesOneKeyComputeOnce(t *testing.T) {
 func TestKilledLeaseHolderIsTakenOver(t *testing.T) {
 	srv := testredis.Start(t)
 	s := newScenario(t, srv.URL)
-	const lease = time.Second
+	const lease = 2 * time.Second
 	holder, holderOut := s.start("holder", 13, time.Hour, lease)
 	waitFor(t, func() bool { return slices.Contains(s.starts(), "holder") }, "the holder to start computing", holderOut)
 

@@ -130,7 +130,7 @@ func Run(t *testing.T, open func(t *testing.T) cacheruntime.Store) {
 		if !ok {
 			t.Skip("the store does not lease keys")
 		}
-		ttl := 400 * time.Millisecond
+		ttl := time.Second
 		if got, err := l.Lease(ctx, k1, "a", ttl); err != nil || !got {
 			t.Fatalf("first Lease = %v, %v; want true", got, err)
 		}
