@@ -1,7 +1,7 @@
 // Package remote provides the shared tiers of a cachegen cache: Redis,
 // and object storage through gocloud.dev/blob (S3 and S3-compatible
-// servers, memory, and any other bucket a gocloud
-// driver is linked for, such as gs:// or azblob://).
+// servers, memory, and any other bucket a gocloud driver is linked for,
+// such as gs:// or azblob://).
 //
 // Importing it registers its URL schemes with the runtime, so that
 // CACHEGEN_REMOTE and runtime.OpenRemote can open them:

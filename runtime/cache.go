@@ -661,8 +661,8 @@ func (c *Cache) store(ctx context.Context, id identity, call Call, tsum [8]byte,
 		h := header{computedAt: start.UnixNano(), duration: int64(took), typeSum: tsum, sum: id.sum}
 		parts, err = encodeEntry(h, meta{Func: call.Func, Version: call.Version, Params: id.canonical, TTL: int64(call.TTL)}, payload, c.signKey)
 		if err == nil && c.remote != nil {
-			// The remote copy first: a local failure must not cost
-			// the other machines the result.
+			// The remote copy first: callers on other machines are
+			// waiting for it under this caller's lease.
 			c.remote.put(ctx, id.key, bytes.Join(parts, nil))
 		}
 		if err == nil {

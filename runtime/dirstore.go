@@ -20,10 +20,10 @@ import (
 func init() {
 	RegisterStore("file", func(_ context.Context, u *url.URL) (Store, error) {
 		if u.Host != "" && u.Host != "localhost" {
-			return nil, fmt.Errorf("file URL %s names host %q: want file:///absolute/path", Redact(u), u.Host)
+			return nil, fmt.Errorf("file URL %s names host %q: want file:///absolute/path", redact(u), u.Host)
 		}
 		if u.Path == "" {
-			return nil, fmt.Errorf("file URL %s has no path: want file:///absolute/path", Redact(u))
+			return nil, fmt.Errorf("file URL %s has no path: want file:///absolute/path", redact(u))
 		}
 		return DirStore(u.Path)
 	})

@@ -174,7 +174,7 @@ func OpenRemote(ctx context.Context, rawURL string, o RemoteOptions) (*Remote, e
 		open = openers.byScheme[""]
 	}
 	openers.Unlock()
-	name := Redact(u)
+	name := redact(u)
 	if open == nil {
 		return nil, fmt.Errorf("cachegen: no store for %s:// URLs is linked into this program: add import _ \"github.com/cachegen/cachegen/remote\" to its main package", u.Scheme)
 	}
@@ -187,9 +187,9 @@ func OpenRemote(ctx context.Context, rawURL string, o RemoteOptions) (*Remote, e
 	return r, nil
 }
 
-// Redact returns u as text with its password and any query value that
+// redact returns u as text with its password and any query value that
 // looks like a secret replaced by "xxxxx".
-func Redact(u *url.URL) string {
+func redact(u *url.URL) string {
 	c := *u
 	if c.User != nil {
 		if _, ok := c.User.Password(); ok {
@@ -334,9 +334,9 @@ func (r *Remote) put(ctx context.Context, key string, data []byte) {
 // machines wait rather than compute it too. When another holder has the
 // lease, claim waits (until ctx is done, for at most MaxWait) until that
 // holder stores an entry that usable accepts, which claim returns, or its
-// lease ends, which lets claim take it. release gives the lease back after the result is
-// stored. A store that cannot lease, a read-only tier or a failing store
-// make claim return at once: the caller computes.
+// lease ends, which lets claim take it. release gives the lease back after
+// the result is stored. A store that cannot lease, a read-only tier or a
+// failing store make claim return at once: the caller computes.
 func (r *Remote) claim(ctx context.Context, key string, usable func([]byte) bool) (data []byte, release func(), err error) {
 	release = func() {}
 	if r.leaser == nil || r.opts.ReadOnly {

@@ -716,7 +716,7 @@ func TestRemoteListPruneClear(t *testing.T) {
 
 func TestRedactHidesSecrets(t *testing.T) {
 	u, _ := url.Parse("redis://alice:hunter2hunter2@db:6379/0?prefix=t&password=p4ssw0rd&region=eu")
-	got := Redact(u)
+	got := redact(u)
 	if strings.Contains(got, "hunter2") || strings.Contains(got, "p4ssw0rd") || !strings.Contains(got, "alice") || !strings.Contains(got, "region=eu") {
 		t.Errorf("Redact = %q", got)
 	}
