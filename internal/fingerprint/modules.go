@@ -1,0 +1,221 @@
+package fingerprint
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/semver"
+)
+
+// A module whose source is read: the main module, a module of a go.work,
+// or a module that a replace directive points at a local directory.
+type module struct {
+	path string
+	dir  string
+	lang string // the go and godebug lines of its go.mod, which set the language version and runtime defaults
+}
+
+// modules says where the source of an import path is, or at which version
+// it is used.
+type modules struct {
+	local    []module          // longest path first
+	versions map[string]string // module path -> "path@version", with its replacement
+}
+
+// findUp returns the first file named name in dir or a parent of dir.
+func findUp(dir, name string) (string, bool) {
+	for {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, true
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", false
+		}
+		dir = parent
+	}
+}
+
+// loadModules reads the go.work or go.mod that governs dir, as the go
+// command finds it.
+func loadModules(dir string) (*modules, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	ms := &modules{versions: map[string]string{}}
+	var mains []*modfile.File
+	var replaces []*modfile.Replace
+	var replaceBase []string // the directory each replace is relative to
+	work := ""
+	switch g := os.Getenv("GOWORK"); g {
+	case "off":
+	case "":
+		work, _ = findUp(dir, "go.work")
+	default:
+		work = g
+	}
+	if work != "" {
+		data, err := os.ReadFile(work)
+		if err != nil {
+			return nil, err
+		}
+		wf, err := modfile.ParseWork(work, data, nil)
+		if err != nil {
+			return nil, err
+		}
+		base := filepath.Dir(work)
+		for _, r := range wf.Replace {
+			replaces = append(replaces, r)
+			replaceBase = append(replaceBase, base)
+		}
+		for _, u := range wf.Use {
+			d := u.Path
+			if !filepath.IsAbs(d) {
+				d = filepath.Join(base, d)
+			}
+			f, err := readGoMod(d, true)
+			if err != nil {
+				return nil, err
+			}
+			mains = append(mains, f)
+			ms.local = append(ms.local, module{path: f.Module.Mod.Path, dir: d, lang: langOf(f)})
+		}
+	} else {
+		gomod, ok := findUp(dir, "go.mod")
+		if !ok {
+			return nil, fmt.Errorf("no go.mod in %s or a directory above it", dir)
+		}
+		f, err := readGoMod(filepath.Dir(gomod), true)
+		if err != nil {
+			return nil, err
+		}
+		mains = append(mains, f)
+		ms.local = append(ms.local, module{path: f.Module.Mod.Path, dir: filepath.Dir(gomod), lang: langOf(f)})
+	}
+	required := map[string]string{}
+	for i, f := range mains {
+		for _, r := range f.Require {
+			if v, ok := required[r.Mod.Path]; !ok || semver.Compare(r.Mod.Version, v) > 0 {
+				required[r.Mod.Path] = r.Mod.Version
+			}
+		}
+		for _, r := range f.Replace {
+			replaces = append(replaces, r)
+			replaceBase = append(replaceBase, ms.local[i].dir)
+		}
+	}
+	for p, v := range required {
+		ms.versions[p] = p + "@" + v
+	}
+	replaced := map[string]bool{}
+	for i, r := range replaces {
+		if replaced[r.Old.Path] {
+			continue // go.work's replacement wins over a module's
+		}
+		replaced[r.Old.Path] = true
+		if r.New.Version != "" {
+			ms.versions[r.Old.Path] = cmp.Or(ms.versions[r.Old.Path], r.Old.Path) + "=>" + r.New.Path + "@" + r.New.Version
+			continue
+		}
+		d := r.New.Path
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(replaceBase[i], d)
+		}
+		m := module{path: r.Old.Path, dir: d}
+		if f, err := readGoMod(d, false); err == nil {
+			m.lang = langOf(f)
+		}
+		ms.local = append(ms.local, m)
+	}
+	slices.SortStableFunc(ms.local, func(a, b module) int { return len(b.path) - len(a.path) })
+	return ms, nil
+}
+
+// readGoMod parses the go.mod in dir: all of it for a main module, what
+// applies to a dependency (its go line) otherwise.
+func readGoMod(dir string, main bool) (*modfile.File, error) {
+	p := filepath.Join(dir, "go.mod")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	parse := modfile.ParseLax
+	if main {
+		parse = modfile.Parse
+	}
+	f, err := parse(p, data, nil)
+	if err != nil {
+		return nil, err
+	}
+	if f.Module == nil {
+		return nil, fmt.Errorf("%s has no module line", p)
+	}
+	return f, nil
+}
+
+// langOf returns what of a go.mod changes how its code behaves: the
+// language version and the godebug defaults.
+func langOf(f *modfile.File) string {
+	var b strings.Builder
+	if f.Go != nil {
+		b.WriteString("go " + f.Go.Version + "\n")
+	}
+	for _, g := range f.Godebug {
+		b.WriteString("godebug " + g.Key + "=" + g.Value + "\n")
+	}
+	return b.String()
+}
+
+// errNotLocal is returned for an import path whose source is not read.
+var errNotLocal = errors.New("not in a module whose source is read")
+
+// locate returns the local module of an import path and its directory.
+func (ms *modules) locate(path string) (*module, string, error) {
+	for i := range ms.local {
+		m := &ms.local[i]
+		rest, ok := strings.CutPrefix(path, m.path)
+		if !ok || rest != "" && rest[0] != '/' {
+			continue
+		}
+		dir := filepath.Join(m.dir, filepath.FromSlash(rest))
+		// A directory with a go.mod of its own, below the module's root,
+		// belongs to another module.
+		for d := dir; d != m.dir && strings.HasPrefix(d, m.dir); d = filepath.Dir(d) {
+			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+				return nil, "", errNotLocal
+			}
+		}
+		return m, dir, nil
+	}
+	return nil, "", errNotLocal
+}
+
+// version returns "path@version" of the module that provides an import
+// path that is not local.
+func (ms *modules) version(path string) string {
+	best := ""
+	for p := range ms.versions {
+		if (path == p || strings.HasPrefix(path, p+"/")) && len(p) > len(best) {
+			best = p
+		}
+	}
+	if best == "" {
+		return path + "@unknown"
+	}
+	return ms.versions[best]
+}
+
+// isStd reports whether an import path that is not local names a package
+// of the standard library: its first element has no dot.
+func isStd(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
+}
