@@ -1,7 +1,6 @@
 package generator
 
 import (
-	"cmp"
 	"go/ast"
 	"go/token"
 	"go/types"
@@ -131,11 +130,9 @@ func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d Directive) (*Func, [
 			fail(pos, "%s %s: the name is reserved for the cache key: rename it", what, p.Name)
 		}
 		if pr := keyProblem(p.Type, true, map[types.Type]bool{}); pr != nil {
-			fix := "add " + p.Name + " to ignore="
-			if pr.fix != "" {
-				fix = pr.fix + ", or " + fix
-			}
-			fail(pos, "%s %s: %s: %s", what, p.Name, pr.why, fix)
+			// Ignoring a parameter shares one entry among all its values:
+			// advice that leads to a wrong result is worse than none.
+			fail(pos, "%s %s: %s: %s; add %s to ignore= only if its value cannot change the result, as with a logger or a progress callback", what, p.Name, pr.why, pr.fix, p.Name)
 		}
 	}
 	if f.Recv != nil {
@@ -162,7 +159,7 @@ func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d Directive) (*Func, [
 			t = types.Default(t)
 		}
 		if pr := keyProblem(t, true, map[types.Type]bool{}); pr != nil {
-			fail(d.Pos, "with=%s: %s: %s", name, pr.why, cmp.Or(pr.fix, "use a value of another type"))
+			fail(d.Pos, "with=%s: %s: %s", name, pr.why, pr.fix)
 		}
 		f.With = append(f.With, With{Name: name, Type: t})
 	}

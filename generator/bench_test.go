@@ -37,7 +37,7 @@ func BenchmarkGenerate200(b *testing.B) {
 func BenchmarkFloorLoadPackages(b *testing.B) {
 	dir := bench200(b)
 	for b.Loop() {
-		if _, _, err := load(dir, nil, "", DefaultOutput); err != nil {
+		if _, err := load(dir, nil, "", DefaultOutput); err != nil {
 			b.Fatal(err)
 		}
 	}

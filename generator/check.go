@@ -42,7 +42,7 @@ func keyProblem(t types.Type, top bool, seen map[types.Type]bool) *problem {
 	switch u := t.Underlying().(type) {
 	case *types.Basic:
 		if u.Kind() == types.UnsafePointer {
-			return &problem{"unsafe.Pointer has no value to hash", ""}
+			return &problem{"unsafe.Pointer has no value to hash", "pass the value it points to"}
 		}
 	case *types.Pointer:
 		return keyProblem(u.Elem(), false, seen)
@@ -63,7 +63,7 @@ func keyProblem(t types.Type, top bool, seen map[types.Type]bool) *problem {
 				continue
 			}
 			if !f.Exported() {
-				return &problem{fmt.Sprintf("type %s has unexported field %q, which the key cannot see (two values differing only there would share a key)", typeStr(t), f.Name()), "export it, implement encoding.TextMarshaler"}
+				return &problem{fmt.Sprintf("type %s has unexported field %q, which the key cannot see (two values differing only there would share a key)", typeStr(t), f.Name()), "export it or implement encoding.TextMarshaler"}
 			}
 			if p := keyProblem(f.Type(), false, seen); p != nil {
 				return p
@@ -74,12 +74,12 @@ func keyProblem(t types.Type, top bool, seen map[types.Type]bool) *problem {
 			return nil // the type argument is part of the key
 		}
 		if top {
-			return &problem{fmt.Sprintf("interface type %s can hold values of any type", typeStr(t)), "use a concrete type"}
+			return &problem{fmt.Sprintf("interface type %s can hold values of any type, and the key cannot tell implementations apart", typeStr(t)), "use a concrete type, or pass a name or enum that selects the implementation"}
 		}
 	case *types.Signature:
-		return &problem{fmt.Sprintf("a func (%s) has no value to hash", typeStr(t)), ""}
+		return &problem{fmt.Sprintf("a func (%s) has no value the key can see, so calls with different functions would share one entry", typeStr(t)), "pass a name or enum that selects the function, or the values it would compute"}
 	case *types.Chan:
-		return &problem{fmt.Sprintf("a channel (%s) has no value to hash", typeStr(t)), ""}
+		return &problem{fmt.Sprintf("a channel (%s) has no value the key can see", typeStr(t)), "pass the values it would carry"}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"bytes"
+	"fmt"
 	"go/format"
 	"os"
 	"os/exec"
@@ -25,23 +26,7 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a program: skipped in -short mode")
 	}
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ar, err := txtar.ParseFile("../testdata/e2e/program.txtar")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gomod := "module example.com/prog\n\ngo 1.26\n\nrequire github.com/cachegen/cachegen v0.0.0\n\nreplace github.com/cachegen/cachegen => " + root + "\n"
-	dir := writeModule(t, ar, gomod)
-	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644)
-
-	t.Setenv("GOFLAGS", "-mod=mod") // let the go command complete go.mod and go.sum
+	ar, dir := e2eModule(t, "program.txtar")
 	results, err := Generate(Config{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -69,14 +54,11 @@ func TestEndToEnd(t *testing.T) {
 
 	goCmd := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command("go", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "CACHEGEN_DIR="+filepath.Join(dir, "cache"))
-		b, err := cmd.CombinedOutput()
+		out, err := goIn(dir, args...)
 		if err != nil {
-			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, b)
+			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
-		return string(b)
+		return out
 	}
 	goCmd("vet", ".")
 	goCmd("build", "-o", "prog", ".")
@@ -87,4 +69,112 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("%s run:\n%s\nwant:\n%s", run, got, want)
 		}
 	}
+}
+
+// e2eModule writes a testdata/e2e archive as a module that uses this
+// repository's runtime, and lets the go command complete its go.mod.
+func e2eModule(t *testing.T, archive string) (*txtar.Archive, string) {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar, err := txtar.ParseFile("../testdata/e2e/" + archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gomod := "module example.com/prog\n\ngo 1.26\n\nrequire github.com/cachegen/cachegen v0.0.0\n\nreplace github.com/cachegen/cachegen => " + root + "\n"
+	dir := writeModule(t, ar, gomod)
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644)
+	t.Setenv("GOFLAGS", "-mod=mod") // let the go command complete go.mod and go.sum
+	return ar, dir
+}
+
+// goIn runs the go command in dir, on a cache directory of its own.
+func goIn(dir string, args ...string) (string, error) {
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "CACHEGEN_DIR="+filepath.Join(dir, "cache"))
+	b, err := cmd.CombinedOutput()
+	return string(b), err
+}
+
+// TestStaleCodeEndToEnd edits a cached function's code in the ways that
+// used to serve results of other code, and runs the program after each:
+// every run must print the result of the code as it is.
+func TestStaleCodeEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program: skipped in -short mode")
+	}
+	_, dir := e2eModule(t, "stale.txtar")
+	factor := filepath.Join(dir, "sim", "factor.go")
+	simGo := filepath.Join(dir, "sim", "sim.go")
+	setFactor := func(n int) {
+		os.WriteFile(factor, []byte(fmt.Sprintf("package sim\n\nfunc factor() int { return %d }\n", n)), 0o644)
+	}
+	setVersion := func(v int) {
+		src, _ := os.ReadFile(simGo)
+		src = regexp.MustCompile(`version=\d+`).ReplaceAll(src, []byte(fmt.Sprintf("version=%d", v)))
+		os.WriteFile(simGo, src, 0o644)
+	}
+	generate := func(accept ...string) {
+		t.Helper()
+		if msg := generateErrs(t, Config{Dir: dir, Patterns: []string{"./..."}, Accept: accept}); msg != "" {
+			t.Fatal(msg)
+		}
+	}
+	run := func(want string) {
+		t.Helper()
+		out, err := goIn(dir, "run", ".")
+		if err != nil || !strings.Contains(out, "Run(3) = "+want+"\n") {
+			t.Fatalf("go run: %v\n%s\nwant Run(3) = %s", err, out, want)
+		}
+	}
+	generate()
+	run("6")
+	run("6")
+
+	// Scenario 8: a version number reused for other code.
+	setFactor(3)
+	setVersion(2)
+	generate()
+	run("9")
+	setFactor(4)
+	setVersion(1)
+	generate()
+	run("12") // not the 6 the first code stored under version 1
+
+	// Scenario 9: the generated file deleted, so no record to compare.
+	setFactor(5)
+	os.Remove(filepath.Join(dir, "sim", DefaultOutput))
+	generate()
+	run("15") // not the 12 stored under version 1
+
+	// Scenario 10: an edit without go generate fails go test, in the
+	// package of the function and in a package whose tests call it.
+	if out, err := goIn(dir, "test", "./..."); err != nil {
+		t.Fatalf("go test before the edit: %v\n%s", err, out)
+	}
+	setFactor(6)
+	out, err := goIn(dir, "test", "./...")
+	for _, want := range []string{
+		"FAIL\texample.com/prog/sim", "FAIL\texample.com/prog/use",
+		"Run changed since cachegen generated its wrapper (changed: factor): run go generate, then bump //cache:version=1 to 2",
+	} {
+		if err == nil || !strings.Contains(out, want) {
+			t.Fatalf("go test after an edit without go generate: %v, want %q in:\n%s", err, want, out)
+		}
+	}
+	setVersion(2)
+	if out, err := goIn(dir, "generate", "./..."); err != nil {
+		t.Fatalf("go generate: %v\n%s", err, out)
+	}
+	if out, err := goIn(dir, "test", "./..."); err != nil {
+		t.Fatalf("go test after go generate: %v\n%s", err, out)
+	}
+	run("18")
 }

@@ -21,8 +21,52 @@ type emitter struct {
 	taken   map[string]bool   // names an import may not take
 }
 
-// emit returns the generated file for the annotated funcs of pkg.
-func emit(pkg *types.Package, funcs []*Func) ([]byte, error) {
+// emit returns the generated file for the annotated funcs of pkg, and the
+// test beside it.
+func emit(pkg *types.Package, funcs []*Func) (wrappers, test []byte, err error) {
+	e := newEmitter(pkg, funcs)
+	e.importName(runtimePath, "cacheruntime")
+	e.importName("context", "context")
+	// What each wrapper was generated from, so that a later run can tell
+	// a changed function whose version was not bumped.
+	for _, f := range funcs {
+		e.file.Comment(f.Record.Line())
+	}
+	e.file.Line()
+	for _, f := range funcs {
+		e.function(f)
+	}
+	if wrappers, err = e.render(); err != nil {
+		return nil, nil, err
+	}
+	return wrappers, emitTest(pkg, funcs), nil
+}
+
+// emitTest returns a test that fails when the code a cached function runs
+// no longer has the fingerprint its wrapper was generated with: an edit
+// made without running cachegen again.
+func emitTest(pkg *types.Package, funcs []*Func) []byte {
+	e := newEmitter(pkg, funcs)
+	e.importName("testing", "testing")
+	e.importName(runtimePath, "cacheruntime")
+	var calls []jen.Code
+	for _, f := range funcs {
+		calls = append(calls, jen.Values(jen.Id("Func").Op(":").Lit(f.qualified(pkg)), jen.Id("Code").Op(":").Lit(f.Record.Sum)))
+	}
+	e.file.Comment("TestCachegenFingerprints fails when code that a cached function of this package")
+	e.file.Comment("runs has changed since cachegen generated its wrapper: run go generate.")
+	e.file.Func().Id("TestCachegenFingerprints").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+		jen.For(jen.List(jen.Id("_"), jen.Id("c")).Op(":=").Range().Index().Add(e.rt("Call")).Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, calls...)).Block(
+			jen.If(jen.Err().Op(":=").Add(e.rt("CheckCode")).Call(jen.Id("c")), jen.Err().Op("!=").Nil()).Block(
+				jen.Id("t").Dot("Error").Call(jen.Err()))))
+	b, err := e.render()
+	if err != nil {
+		panic(err) // only constant names and literals: it always renders
+	}
+	return b
+}
+
+func newEmitter(pkg *types.Package, funcs []*Func) *emitter {
 	e := &emitter{pkg: pkg, file: jen.NewFilePathName(pkg.Path(), pkg.Name()), aliases: map[string]string{}, taken: map[string]bool{}}
 	e.file.HeaderComment(generatedHeader[len("// "):])
 	// An import must not take a name that the package declares, or that a
@@ -41,22 +85,21 @@ func emit(pkg *types.Package, funcs []*Func) ([]byte, error) {
 			e.taken[tp.Obj().Name()] = true
 		}
 	}
-	e.importName(runtimePath, "cacheruntime")
-	e.importName("context", "context")
-	// What each wrapper was generated from, so that a later run can tell
-	// a changed function whose version was not bumped.
-	for _, f := range funcs {
-		e.file.Comment(recordLine(f.displayName(), f.Directive.Version, f.Fingerprint))
-	}
-	e.file.Line()
-	for _, f := range funcs {
-		e.function(f)
-	}
+	return e
+}
+
+func (e *emitter) render() ([]byte, error) {
 	var buf bytes.Buffer
 	if err := e.file.Render(&buf); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// qualified is the function's name as its wrappers key it:
+// "<package path>.F" or "<package path>.T.M".
+func (f *Func) qualified(pkg *types.Package) string {
+	return pkg.Path() + "." + f.displayName()
 }
 
 // importName returns the name path is imported under, choosing one the
@@ -233,10 +276,7 @@ func (e *emitter) function(f *Func) {
 		f.Recv.Name = used.name("recv")
 	}
 
-	qualified := e.pkg.Path() + "." + f.Name
-	if f.Recv != nil {
-		qualified = e.pkg.Path() + "." + f.RecvType.Obj().Name() + "." + f.Name
-	}
+	qualified := f.qualified(e.pkg)
 	var order []jen.Code
 	add := func(name string, value jen.Code) {
 		order = append(order, jen.Lit(name).Op(":").Add(value))
@@ -263,8 +303,22 @@ func (e *emitter) function(f *Func) {
 	if f.Directive.TTL > 0 {
 		fields = append(fields, jen.Id("TTL").Op(":").Add(e.duration(f.Directive.TTL)))
 	}
-	call := func() *jen.Statement {
-		return e.rt("Call").Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, fields...)
+	// Only the wrapper that loads results says which code may have
+	// computed them.
+	code := []jen.Code{jen.Id("Code").Op(":").Lit(f.Record.Sum)}
+	if len(f.Record.Accepted) > 0 {
+		accepted := make([]jen.Code, len(f.Record.Accepted))
+		for i, a := range f.Record.Accepted {
+			accepted[i] = jen.Lit(a)
+		}
+		code = append(code, jen.Id("Accepted").Op(":").Index().String().Values(accepted...))
+	}
+	call := func(withCode bool) *jen.Statement {
+		fs := fields
+		if withCode {
+			fs = append(append(append([]jen.Code(nil), fields[:2]...), code...), fields[2:]...)
+		}
+		return e.rt("Call").Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, fs...)
 	}
 
 	// Signature pieces.
@@ -346,13 +400,13 @@ func (e *emitter) function(f *Func) {
 	switch {
 	case len(f.Results) == 1 && f.Err:
 		rt := e.typ(f.Results[0])
-		body = append(body, jen.Return(e.rt("Do").Call(outer, e.rt("Default").Call(), call(),
+		body = append(body, jen.Return(e.rt("Do").Call(outer, e.rt("Default").Call(), call(true),
 			jen.Func().Params(closureParam).Params(rt, jen.Error()).Block(jen.Return(original)))))
 	case len(f.Results) == 1:
 		r := used.name("r")
 		rt := e.typ(f.Results[0])
 		body = append(body,
-			jen.List(jen.Id(r), jen.Id("_")).Op(":=").Add(e.rt("Do").Call(outer, e.rt("Default").Call(), call(),
+			jen.List(jen.Id(r), jen.Id("_")).Op(":=").Add(e.rt("Do").Call(outer, e.rt("Default").Call(), call(true),
 				jen.Func().Params(closureParam).Params(rt, jen.Error()).Block(jen.Return(original, jen.Nil())))),
 			jen.Return(jen.Id(r)))
 	default:
@@ -388,7 +442,7 @@ func (e *emitter) function(f *Func) {
 			errLHS = jen.Id("_")
 		}
 		body = append(body,
-			jen.List(jen.Id(r), errLHS).Op(":=").Add(e.rt("Do").Call(outer, e.rt("Default").Call(), call(),
+			jen.List(jen.Id(r), errLHS).Op(":=").Add(e.rt("Do").Call(outer, e.rt("Default").Call(), call(true),
 				jen.Func().Params(closureParam).Params(tuple(), jen.Error()).Block(inner...))),
 			jen.Return(rets...))
 	}
@@ -402,11 +456,11 @@ func (e *emitter) function(f *Func) {
 	e.file.Line()
 	e.file.Commentf("%sCacheKey returns the cache key of %s with these arguments.", f.Name, what)
 	e.file.Add(decl(f.Name+"CacheKey").Params(params(false)...).Params(jen.String(), jen.Error()).Block(
-		jen.Return(call().Dot("Key").Call())))
+		jen.Return(call(false).Dot("Key").Call())))
 	e.file.Line()
 	e.file.Commentf("%sInvalidate removes the cached result of %s with these arguments from the default cache.", f.Name, what)
 	e.file.Add(decl(f.Name+"Invalidate").Params(params(false)...).Params(jen.Bool(), jen.Error()).Block(
-		jen.Return(e.rt("Default").Call().Dot("Invalidate").Call(call()))))
+		jen.Return(e.rt("Default").Call().Dot("Invalidate").Call(call(false)))))
 }
 
 // duration spells d in the largest whole unit.

@@ -1,12 +1,13 @@
 package generator
 
 import (
-	"go/parser"
-	"go/token"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"golang.org/x/tools/txtar"
 )
 
 const fpBase = `package sim
@@ -30,6 +31,30 @@ func Run(x float64) float64 {
 }
 `
 
+// generateErrs runs Generate and returns its problems, with paths relative
+// to dir, one per line; it commits the result when there are none.
+func generateErrs(t *testing.T, cfg Config) string {
+	t.Helper()
+	rs, err := Generate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, r := range rs {
+		for _, e := range r.Errs {
+			msgs = append(msgs, strings.ReplaceAll(e.Error(), cfg.Dir+string(filepath.Separator), ""))
+		}
+	}
+	if len(msgs) == 0 {
+		for _, r := range rs {
+			if err := r.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return strings.Join(msgs, "\n")
+}
+
 // TestFingerprints edits a module step by step and regenerates after each
 // edit: cosmetic edits and edits of code Run does not reach pass; a change
 // in Run, in a helper two calls down or in a constant it reads is refused
@@ -41,20 +66,7 @@ func TestFingerprints(t *testing.T) {
 	generate := func(t *testing.T, code string, accept ...string) string {
 		t.Helper()
 		os.WriteFile(src, []byte(code), 0o644)
-		rs, err := Generate(Config{Dir: dir, Accept: accept})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var msgs []string
-		for _, e := range rs[0].Errs {
-			msgs = append(msgs, strings.ReplaceAll(e.Error(), dir+string(filepath.Separator), ""))
-		}
-		if len(msgs) == 0 {
-			if err := rs[0].Commit(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return strings.Join(msgs, "\n")
+		return generateErrs(t, Config{Dir: dir, Accept: accept})
 	}
 	ok := func(t *testing.T, code string, accept ...string) {
 		t.Helper()
@@ -65,7 +77,7 @@ func TestFingerprints(t *testing.T) {
 	refused := func(t *testing.T, code, changed string) {
 		t.Helper()
 		msg := generate(t, code)
-		want := "sim.go:15:1: Run changed since version 1 was generated (changed: " + changed + "); bump to //cache:version=2, or run cachegen -accept Run if results stay valid"
+		want := "sim.go:15:1: Run changed since version 1 was generated (changed: " + changed + "); bump to //cache:version=2, or, only if its results stay the same, run cachegen -accept Run"
 		if msg != want {
 			t.Fatalf("got  %q\nwant %q", msg, want)
 		}
@@ -94,11 +106,45 @@ func TestFingerprints(t *testing.T) {
 		changed := strings.ReplaceAll(fpBase, "const Scale = 2.0", "const Scale = 2.5")
 		ok(t, changed, "Run")
 		ok(t, changed) // now recorded: no longer a change
-		ok(t, fpBase, "Run")
+		ok(t, fpBase)  // back to code whose results were declared the same
 	})
 	t.Run("a version bump records the change", func(t *testing.T) {
 		ok(t, strings.ReplaceAll(strings.ReplaceAll(fpBase, "return y\n", "return y + 1\n"), "version=1", "version=2"))
 	})
+}
+
+// TestAcceptKeepsEarlierCode checks what the wrapper is told: after
+// -accept, entries computed by the earlier code stay valid; after a version
+// bump, none does.
+func TestAcceptKeepsEarlierCode(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/sim\n\ngo 1.26\n"), 0o644)
+	src := filepath.Join(dir, "sim.go")
+	wrapper := func(code string, accept ...string) string {
+		t.Helper()
+		os.WriteFile(src, []byte(code), 0o644)
+		if msg := generateErrs(t, Config{Dir: dir, Accept: accept}); msg != "" {
+			t.Fatal(msg)
+		}
+		b, _ := os.ReadFile(filepath.Join(dir, "cache_gen.go"))
+		return string(b)
+	}
+	sumOf := func(gen string) string {
+		m := regexp.MustCompile(`Code: +"([0-9a-f]{16})"`).FindStringSubmatch(gen)
+		if m == nil {
+			t.Fatalf("no Code in\n%s", gen)
+		}
+		return m[1]
+	}
+	first := sumOf(wrapper(fpBase))
+	second := wrapper(strings.ReplaceAll(fpBase, "return y\n", "return y * 1\n"), "Run")
+	if !regexp.MustCompile(`Accepted: +\[\]string\{"`+first+`"\}`).MatchString(second) || sumOf(second) == first {
+		t.Fatalf("after -accept, the wrapper does not accept the earlier code %s:\n%s", first, second)
+	}
+	third := wrapper(strings.ReplaceAll(strings.ReplaceAll(fpBase, "return y\n", "return y * 2\n"), "version=1", "version=2"))
+	if strings.Contains(third, "Accepted:") {
+		t.Fatalf("after a version bump, the wrapper still accepts earlier code:\n%s", third)
+	}
 }
 
 // Code of other modules counts by module path and version, so upgrading a
@@ -117,46 +163,92 @@ func TestFingerprintCountsOtherModulesByVersion(t *testing.T) {
 	if err != nil || len(rs) != 1 || len(rs[0].Errs) > 0 {
 		t.Fatalf("Generate: %v %+v", err, rs)
 	}
-	if !strings.Contains(string(rs[0].Content), "parts=Enc:") || !strings.Contains(string(rs[0].Content), ",github.com/fxamacker/cbor/v2@v2.10.0\n") {
+	if !strings.Contains(string(rs[0].Content), "parts=Enc:") || !strings.Contains(string(rs[0].Content), ",github.com/fxamacker/cbor/v2@v2.10.0,") {
 		t.Fatalf("the fingerprint does not count the dependency's version:\n%s", rs[0].Content)
 	}
 }
 
-// Edits that change meaning without changing which nodes a declaration
-// has are changes too.
-func TestDigestTellsPositionOnlyEditsApart(t *testing.T) {
-	pairs := [][2]string{
-		{"func f(xs []int) []int { return xs[1:] }", "func f(xs []int) []int { return xs[:1] }"},
-		{"func f(xs []int) []int { return xs[1:2] }", "func f(xs []int) []int { return xs[1:2:2] }"},
-		{"func f(xs ...int) { g(xs...) }", "func f(xs ...int) { g(xs) }"},
-		{"type T = int", "type T int"},
-		{"func f() int { return 1 + 2 }", "func f() int { return 1 - 2 }"},
+// TestFingerprintEdits runs each testdata/fingerprint archive: it
+// generates the module (with the tags its "tags:" line names), checks that
+// a run under each tag set of its "check-tags:" lines finds nothing stale,
+// applies the edit/ files (content "(deleted)" removes a file), generates
+// again, and compares the problems reported with want (empty: the edit is
+// accepted).
+func TestFingerprintEdits(t *testing.T) {
+	archives, _ := filepath.Glob("../testdata/fingerprint/*.txtar")
+	if len(archives) == 0 {
+		t.Fatal("no archives")
 	}
-	digest := func(src string) string {
-		f, err := parser.ParseFile(token.NewFileSet(), "x.go", "package p\n"+src, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return digestNode(f.Decls[0])
-	}
-	for _, p := range pairs {
-		if digest(p[0]) == digest(p[1]) {
-			t.Errorf("%q and %q digest alike", p[0], p[1])
-		}
-	}
-	if digest("func f() int { return 1 + 2 }") != digest("func f() int {\n\t// sum\n\treturn 1 +\n\t\t2\n}") {
-		t.Error("a comment and line breaks changed the digest")
-	}
-}
-
-// A record of another digest scheme is replaced, not compared.
-func TestRecordsOfAnotherSchemeAreIgnored(t *testing.T) {
-	old := []byte("// cachegen:fingerprint Run version=1 sum=0123456789abcdef parts=Run:00000000\n")
-	if len(readRecords(old)) != 0 {
-		t.Fatal("a record of the old scheme was read")
-	}
-	cur := []byte("// " + recordLine("Run", 1, fingerprint{Sum: "0123456789abcdef", Parts: []string{"Run:00000000"}}) + "\n")
-	if r := readRecords(cur)["Run"]; r.version != 1 || r.sum != "0123456789abcdef" || len(r.parts) != 1 {
-		t.Fatalf("current record read as %+v", r)
+	for _, path := range archives {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".txtar"), func(t *testing.T) {
+			t.Parallel()
+			ar, err := txtar.ParseFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tags string
+			var checkTags []string
+			for _, line := range strings.Split(string(ar.Comment), "\n") {
+				if v, ok := strings.CutPrefix(line, "tags: "); ok {
+					tags = v
+				}
+				if v, ok := strings.CutPrefix(line, "check-tags: "); ok {
+					checkTags = append(checkTags, v)
+				}
+			}
+			var base, edits []txtar.File
+			var want []byte
+			gomod := "module example.com/sim\n\ngo 1.26\n"
+			for _, f := range ar.Files {
+				switch {
+				case f.Name == "want":
+					want = f.Data
+				case strings.HasPrefix(f.Name, "edit/"):
+					edits = append(edits, txtar.File{Name: strings.TrimPrefix(f.Name, "edit/"), Data: f.Data})
+				case f.Name == "go.mod":
+					gomod = string(f.Data)
+				default:
+					base = append(base, f)
+				}
+			}
+			if len(edits) == 0 {
+				t.Fatal("the archive has no edit/ files")
+			}
+			dir := writeModule(t, &txtar.Archive{Files: base}, gomod)
+			cfg := Config{Dir: dir, Patterns: []string{"./..."}, Tags: tags}
+			if msg := generateErrs(t, cfg); msg != "" {
+				t.Fatalf("before the edit: %s", msg)
+			}
+			for _, ct := range checkTags {
+				rs, err := Generate(Config{Dir: dir, Patterns: []string{"./..."}, Tags: ct})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range rs {
+					if stale, err := r.Stale(); stale || err != nil || len(r.Errs) > 0 {
+						t.Fatalf("with -tags %q on the unchanged tree: stale=%v %v %v", ct, stale, err, r.Errs)
+					}
+				}
+			}
+			for _, e := range edits {
+				p := filepath.Join(dir, e.Name)
+				old, _ := os.ReadFile(p)
+				if string(old) == string(e.Data) {
+					t.Fatalf("edit/%s changes nothing", e.Name)
+				}
+				if string(e.Data) == "(deleted)\n" {
+					os.Remove(p)
+					continue
+				}
+				os.MkdirAll(filepath.Dir(p), 0o755)
+				if err := os.WriteFile(p, e.Data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := generateErrs(t, cfg)
+			if got != strings.TrimSuffix(string(want), "\n") {
+				t.Fatalf("after the edit:\ngot  %q\nwant %q", got, strings.TrimSuffix(string(want), "\n"))
+			}
+		})
 	}
 }

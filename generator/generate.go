@@ -8,25 +8,27 @@
 // (jennifer). Generate returns what it would write; Commit writes it.
 //
 // The generated file records, per function, its version and a fingerprint
-// of the code it runs: its declaration and every function, method, type,
-// constant and variable of its module that it reaches, transitively, each
-// digested from its syntax tree without comments, positions or formatting
-// (so renaming a local variable is a change, and reformatting is not).
-// Other modules count by path and version; the standard library does not
-// count. When a function's fingerprint changes and its version does not,
-// Generate refuses it, naming what changed, unless Config.Accept names it.
+// of the code it runs (see internal/fingerprint: every declaration it
+// reaches in the source on disk, whatever the build tags). When a
+// function's fingerprint changes and its version does not, Generate
+// refuses it, naming what changed, unless Config.Accept names it. The
+// wrapper passes the fingerprint to the runtime, which serves only
+// entries computed by that code or by code accepted as the same, and a
+// generated test fails when the code changes without cachegen being run
+// again.
 package generator
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 
+	"github.com/cachegen/cachegen/internal/fingerprint"
 	"golang.org/x/tools/go/packages"
 )
 
@@ -42,13 +44,16 @@ type Config struct {
 // DefaultOutput is the name of the generated file in each package.
 const DefaultOutput = "cache_gen.go"
 
-// Result is the outcome for one package.
+// Result is the outcome for one package: its wrappers, and a test that
+// fails when the code they cache changes without cachegen being run again.
 type Result struct {
-	PkgPath    string
-	OutputPath string
-	Content    []byte // the file to write; nil when Remove is set or there are errors
-	Remove     bool   // the package has no annotations left: remove its old output
-	Errs       []error
+	PkgPath     string
+	OutputPath  string
+	Content     []byte // the file to write; nil when Remove is set or there are errors
+	TestPath    string // the test file beside it: the output's name with _test.go
+	TestContent []byte
+	Remove      bool // the package has no annotations left: remove its old output and test
+	Errs        []error
 }
 
 // Generate loads, analyzes and emits every package that patterns match.
@@ -58,24 +63,15 @@ func Generate(cfg Config) ([]Result, error) {
 	if cfg.Output == "" {
 		cfg.Output = DefaultOutput
 	}
-	if filepath.Base(cfg.Output) != cfg.Output || filepath.Ext(cfg.Output) != ".go" {
-		return nil, fmt.Errorf("-output %q must be a file name ending in .go", cfg.Output)
+	if filepath.Base(cfg.Output) != cfg.Output || filepath.Ext(cfg.Output) != ".go" || strings.HasSuffix(cfg.Output, "_test.go") {
+		return nil, fmt.Errorf("-output %q must be a file name ending in .go, not _test.go", cfg.Output)
 	}
-	pkgs, lcfg, err := load(cfg.Dir, cfg.Patterns, cfg.Tags, cfg.Output)
+	pkgs, err := load(cfg.Dir, cfg.Patterns, cfg.Tags, cfg.Output)
 	if err != nil {
 		return nil, err
 	}
-	module := ""
-	for _, p := range pkgs {
-		if p.Module != nil && p.Module.Main {
-			module = p.Module.Path
-		}
-	}
-	extra, err := loadModule(lcfg, module, pkgs)
-	if err != nil {
-		return nil, err
-	}
-	all := append(append([]*packages.Package(nil), pkgs...), extra...)
+	var prog *fingerprint.Program
+	var progErr error
 	var results []Result
 	for _, pkg := range pkgs {
 		r := Result{PkgPath: pkg.PkgPath}
@@ -95,28 +91,44 @@ func Generate(cfg Config) ([]Result, error) {
 			continue
 		}
 		r.OutputPath = filepath.Join(filepath.Dir(pkg.GoFiles[0]), cfg.Output)
+		r.TestPath = strings.TrimSuffix(r.OutputPath, ".go") + "_test.go"
 		if len(r.Errs) > 0 {
 			results = append(results, r)
 			continue
 		}
-		old, exists, err := readFile(r.OutputPath)
-		if err != nil {
-			r.Errs = append(r.Errs, err)
-		} else if exists && !isOurs(old) {
-			r.Errs = append(r.Errs, fmt.Errorf("%s exists and was not written by cachegen: rename it or choose another -output", r.OutputPath))
+		var old []byte
+		anyExists := false
+		for _, path := range []string{r.OutputPath, r.TestPath} {
+			b, exists, err := readFile(path)
+			if err != nil {
+				r.Errs = append(r.Errs, err)
+			} else if exists && !isOurs(b) {
+				r.Errs = append(r.Errs, fmt.Errorf("%s exists and was not written by cachegen: rename it or choose another -output", path))
+			}
+			if path == r.OutputPath {
+				old = b
+			}
+			anyExists = anyExists || exists
 		}
 		funcs, errs := analyze(pkg, cfg.Output)
 		r.Errs = append(r.Errs, errs...)
 		if len(errs) == 0 && len(funcs) > 0 {
-			r.Errs = append(r.Errs, checkFingerprints(newProgram(module, all, pkg.PkgPath), funcs, readRecords(old), cfg.Accept)...)
+			if prog == nil && progErr == nil {
+				prog, progErr = fingerprint.New(cmp.Or(cfg.Dir, "."))
+			}
+			if progErr != nil {
+				r.Errs = append(r.Errs, fmt.Errorf("%s: cannot read the code of its cached functions: %v", pkg.PkgPath, progErr))
+			} else {
+				r.Errs = append(r.Errs, checkFingerprints(prog, pkg.PkgPath, funcs, fingerprint.ParseRecords(old), cfg.Accept)...)
+			}
 		}
 		sortErrors(r.Errs)
 		switch {
 		case len(r.Errs) > 0:
 		case len(funcs) == 0:
-			r.Remove = exists
+			r.Remove = anyExists
 		default:
-			r.Content, err = emit(pkg.Types, funcs)
+			r.Content, r.TestContent, err = emit(pkg.Types, funcs)
 			if err != nil {
 				r.Errs = append(r.Errs, fmt.Errorf("%s: %v", pkg.PkgPath, err))
 			}
@@ -125,23 +137,6 @@ func Generate(cfg Config) ([]Result, error) {
 	}
 	sort.Slice(results, func(i, j int) bool { return results[i].PkgPath < results[j].PkgPath })
 	return results, nil
-}
-
-// checkFingerprints computes each function's fingerprint and refuses one
-// that changed since its version was generated, unless accepted.
-func checkFingerprints(prog *program, funcs []*Func, old map[string]record, accept []string) []error {
-	var errs []error
-	for _, f := range funcs {
-		f.Fingerprint = prog.fingerprint(f.Obj)
-		name := f.displayName()
-		rec, ok := old[name]
-		if !ok || rec.version != f.Directive.Version || rec.sum == f.Fingerprint.Sum || slices.Contains(accept, name) {
-			continue
-		}
-		errs = append(errs, errorf(f.Directive.Pos, "%s changed since version %d was generated (changed: %s); bump to //cache:version=%d, or run cachegen -accept %s if results stay valid",
-			name, rec.version, strings.Join(changedNames(rec.parts, f.Fingerprint.Parts), ", "), rec.version+1, name))
-	}
-	return errs
 }
 
 // displayName is F, or T.M for a method.
@@ -159,32 +154,58 @@ func isOwnCompileError(pkg *packages.Package, e packages.Error) bool {
 	return e.Kind != packages.ParseError && strings.HasPrefix(e.Msg, "# "+pkg.PkgPath+"\n")
 }
 
-// Stale reports whether the file on disk differs from what r would write.
-func (r Result) Stale() (bool, error) {
-	if r.OutputPath == "" {
-		return false, nil
+// outFile is a file a Result writes, or removes when content is nil.
+type outFile struct {
+	path    string
+	content []byte
+}
+
+func (r Result) files() []outFile {
+	if len(r.Errs) > 0 || r.Content == nil && !r.Remove {
+		return nil
 	}
-	old, exists, err := readFile(r.OutputPath)
+	return []outFile{{r.OutputPath, r.Content}, {r.TestPath, r.TestContent}}
+}
+
+// changed reports whether f differs from the file on disk.
+func (f outFile) changed() (bool, error) {
+	old, exists, err := readFile(f.path)
 	if err != nil {
 		return false, err
 	}
-	if r.Content == nil {
-		return r.Remove && exists, nil
+	if f.content == nil {
+		return exists, nil
 	}
-	return !exists || !bytes.Equal(old, r.Content), nil
+	return !exists || !bytes.Equal(old, f.content), nil
 }
 
-// Commit writes r's file, or removes the old one, if it changed.
+// Stale reports whether a file on disk differs from what r would write.
+func (r Result) Stale() (bool, error) {
+	for _, f := range r.files() {
+		if c, err := f.changed(); c || err != nil {
+			return c, err
+		}
+	}
+	return false, nil
+}
+
+// Commit writes r's files, or removes the old ones, where they changed.
 func (r Result) Commit() error {
 	if len(r.Errs) > 0 {
 		return errors.New("cachegen: cannot commit a result with errors")
 	}
-	stale, err := r.Stale()
-	if err != nil || !stale {
-		return err
+	for _, f := range r.files() {
+		c, err := f.changed()
+		switch {
+		case err != nil || !c:
+		case f.content == nil:
+			err = os.Remove(f.path)
+		default:
+			err = os.WriteFile(f.path, f.content, 0o644)
+		}
+		if err != nil {
+			return err
+		}
 	}
-	if r.Remove {
-		return os.Remove(r.OutputPath)
-	}
-	return os.WriteFile(r.OutputPath, r.Content, 0o644)
+	return nil
 }

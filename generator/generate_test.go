@@ -46,7 +46,8 @@ func wantFile(ar *txtar.Archive, name string) ([]byte, bool) {
 }
 
 // TestGolden runs the generator on each testdata/generate archive and
-// compares what it would write (want/cache_gen.go, want/<dir>/cache_gen.go)
+// compares what it would write (want/cache_gen.go, want/cache_gen_test.go,
+// want/<dir>/cache_gen.go…)
 // or the problems it reports (want/errors, positions relative to the
 // module) with the archive's want/ files. -update rewrites them.
 func TestGolden(t *testing.T) {
@@ -72,12 +73,13 @@ func TestGolden(t *testing.T) {
 				for _, e := range r.Errs {
 					errs = append(errs, strings.ReplaceAll(e.Error(), dir+string(filepath.Separator), ""))
 				}
-				rel, _ := filepath.Rel(dir, r.OutputPath)
-				switch {
-				case r.Content != nil:
-					got["want/"+rel] = r.Content
-				case r.Remove:
-					got["want/"+rel] = []byte("(removed)\n")
+				for _, f := range r.files() {
+					rel, _ := filepath.Rel(dir, f.path)
+					if f.content != nil {
+						got["want/"+rel] = f.content
+					} else if _, err := os.Stat(f.path); err == nil {
+						got["want/"+rel] = []byte("(removed)\n")
+					}
 				}
 			}
 			if len(errs) > 0 {

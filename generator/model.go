@@ -4,6 +4,8 @@ import (
 	"go/token"
 	"go/types"
 	"time"
+
+	"github.com/cachegen/cachegen/internal/fingerprint"
 )
 
 // Func is the model of one annotated function: everything emission needs,
@@ -11,7 +13,7 @@ import (
 type Func struct {
 	Name           string             // the function's name
 	Obj            *types.Func        // the function's object
-	Fingerprint    fingerprint        // a digest of the code it runs
+	Record         fingerprint.Record // its version and a digest of the code it runs
 	Pos            token.Position     // where it is declared
 	Directive      Directive          // its //cache: directive
 	Recv           *Param             // the receiver of a method, else nil

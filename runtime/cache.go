@@ -135,9 +135,10 @@ type Cache struct {
 	signKey []byte
 
 	hits, misses, computations, storeErrors, corrupt, keyErrors atomic.Int64
-	verifyMismatches, remoteHits, badSignatures                 atomic.Int64
+	verifyMismatches, remoteHits, badSignatures, otherCode      atomic.Int64
 	bytesRead, bytesWritten                                     atomic.Int64
 	warnedStore                                                 atomic.Bool
+	warnedCode                                                  sync.Map // Func -> true: told its entries were computed by other code
 
 	maxBytes  int64
 	sinceTrim atomic.Int64 // bytes written since the last trim
@@ -351,6 +352,9 @@ type Stats struct {
 	// BadSignatures counts entries rejected, with a signing key, for a
 	// missing or wrong MAC: each was a miss.
 	BadSignatures int64
+	// OtherCode counts entries not served because code other than the
+	// call's computed them (see Call.Code): each was a miss.
+	OtherCode int64
 }
 
 // Stats returns the counters of the cache. It is safe to call concurrently
@@ -369,6 +373,7 @@ func (c *Cache) Stats() Stats {
 		RemoteHits:       c.remoteHits.Load(),
 		RemoteErrors:     c.remote.errorCount(),
 		BadSignatures:    c.badSignatures.Load(),
+		OtherCode:        c.otherCode.Load(),
 	}
 }
 
@@ -384,6 +389,7 @@ type Entry struct {
 	LastUsed   time.Time     // when it was last stored or loaded, to within an hour
 	TTL        time.Duration // how long it stays fresh; 0 means for ever
 	Stale      bool          // older than its TTL: the next call recomputes it
+	Code       string        // fingerprint of the code that computed it; "" if not recorded
 }
 
 // Do returns the result of compute for call: loaded from the cache when a
@@ -396,7 +402,13 @@ type Entry struct {
 // and nothing is stored. Concurrent calls with the same key compute once;
 // a caller waiting for another's computation returns when its ctx is done.
 // A nil c means Default().
+//
+// When call.Code is set, only entries computed by that code (or by code
+// in call.Accepted) are served. In a test binary, Do panics the first time
+// it is called for a function whose source no longer has the fingerprint
+// call.Code (see CheckCode).
 func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Context) (T, error)) (T, error) {
+	checkCodeInTest(call)
 	if c == nil {
 		c = Default()
 	}
@@ -593,6 +605,13 @@ func check[T any](c *Cache, id identity, call Call, tsum [8]byte, data []byte, p
 			return zero, h, nil, false
 		}
 	}
+	if err == nil && !call.accepts(h.code) {
+		c.otherCode.Add(1)
+		if _, told := c.warnedCode.LoadOrStore(call.Func, true); !told {
+			c.log.Warn(fmt.Sprintf("entries of %s were computed by other code under version %d: computing them again", call.Func, call.Version))
+		}
+		return zero, h, nil, false
+	}
 	var v T
 	if err == nil {
 		if call.TTL > 0 && c.now().Sub(time.Unix(0, h.computedAt)) > call.TTL {
@@ -602,6 +621,10 @@ func check[T any](c *Cache, id identity, call Call, tsum [8]byte, data []byte, p
 		if err != nil {
 			err = fmt.Errorf("%w: payload: %v", errCorrupt, err)
 		}
+	}
+	if errors.Is(err, errOtherFormat) {
+		c.log.Debug(fmt.Sprintf("%v: %s; computing it again", err, where))
+		return zero, h, nil, false
 	}
 	if err != nil {
 		c.corrupt.Add(1)
@@ -658,7 +681,7 @@ const lockPoll = 5 * time.Millisecond
 func (c *Cache) store(ctx context.Context, id identity, call Call, tsum [8]byte, start time.Time, took time.Duration, payload [][]byte, err error) {
 	if err == nil && c.mode != ModeReadOnly {
 		var parts [][]byte
-		h := header{computedAt: start.UnixNano(), duration: int64(took), typeSum: tsum, sum: id.sum}
+		h := header{computedAt: start.UnixNano(), duration: int64(took), typeSum: tsum, sum: id.sum, code: codeBytes(call.Code)}
 		parts, err = encodeEntry(h, meta{Func: call.Func, Version: call.Version, Params: id.canonical, TTL: int64(call.TTL)}, payload, c.signKey)
 		if err == nil && c.remote != nil {
 			// The remote copy first: callers on other machines are

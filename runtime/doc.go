@@ -67,7 +67,8 @@
 //
 // Each result is one file, dir/xx/<key>.entry, holding a header (format,
 // lengths, when it was computed and how long it took, a digest of the
-// result type, the full SHA-256 of the params), the metadata (function,
+// result type, the full SHA-256 of the params, the fingerprint of the code
+// that computed it), the metadata (function,
 // version, canonical params), the result encoded as CBOR with its numeric
 // slices as raw little-endian blocks (so a hit on a large []float64 costs
 // little more than reading the file, and shares its memory), and CRC-32C
@@ -76,6 +77,19 @@
 // (truncated, corrupted, of another format or result type, or holding
 // another call) is a miss, logged and counted, and is replaced by the
 // recomputed result. Directories are created 0700 and files 0600.
+//
+// # Code identity
+//
+// Generated wrappers set Call.Code to the fingerprint cachegen computed of
+// the code their function runs, and Call.Accepted to earlier fingerprints
+// declared the same with cachegen -accept. An entry computed by any other
+// code under the same version is a miss, logged once per function and
+// counted in Stats.OtherCode: a result of other code is never served,
+// whether the version bump was forgotten, a version number reused, or the
+// entry written by a teammate's branch through a shared tier. In a test
+// binary, the first Do of each function also compares Call.Code with the
+// fingerprint of its source as it is now, and panics on a difference: code
+// edited without go generate fails go test (see CheckCode).
 //
 // Results round-trip exactly: float bits including NaN payloads and -0.0,
 // nil versus empty slices and maps, pointers to zero values, nested structs

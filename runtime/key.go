@@ -73,6 +73,16 @@ type Call struct {
 	// TTL, when positive, is how long an entry stays fresh: an older entry
 	// is recomputed and replaced.
 	TTL time.Duration
+	// Code, when set, is the fingerprint of the code that computes the
+	// call, as cachegen recorded it (16 hex digits). Each entry stores the
+	// Code it was computed by, and Do serves only entries computed by Code
+	// or by one of Accepted: a result computed by other code under the
+	// same version (a forgotten bump, a version number reused, a teammate
+	// on another branch) is a miss. Code is not part of the key.
+	Code string
+	// Accepted lists earlier fingerprints whose results were declared the
+	// same as Code's (cachegen -accept).
+	Accepted []string
 }
 
 // Key returns the key of the call: the Key of its Params together with

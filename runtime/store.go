@@ -17,11 +17,12 @@ import (
 
 // An entry file is, in order:
 //
-//	header   80 bytes: magic "cachegen", format (uint16), flags (uint16),
+//	header   88 bytes: magic "cachegen", format (uint16), flags (uint16),
 //	         metadata length (uint32), payload length (uint64), computed-at Unix nanoseconds
 //	         (int64), compute duration nanoseconds (int64), result type
-//	         digest (8 bytes), SHA-256 of the canonical params (32 bytes);
-//	         integers little-endian
+//	         digest (8 bytes), SHA-256 of the canonical params (32 bytes),
+//	         fingerprint of the code that computed it (8 bytes, zero if
+//	         unknown); integers little-endian
 //	metadata CBOR: function name, version, canonical params, TTL; zero
 //	         padding to a multiple of 8 bytes
 //	payload  the result: CBOR, with its numeric slices as raw blocks (blocks.go)
@@ -30,13 +31,14 @@ import (
 //	         full key and everything before it (sign.go)
 //
 // A load checks the magic, format, lengths against the file size, both
-// checksums, and the full SHA-256 against the call's own; with a signing
-// key, it also checks the MAC. Any failure is a miss. Entries are written to a temporary file in the same directory and
+// checksums, the full SHA-256 against the call's own, and the code's
+// fingerprint against the ones the call accepts; with a signing key, it
+// also checks the MAC. Any failure is a miss. Entries are written to a temporary file in the same directory and
 // renamed into place, so a reader sees a whole entry or none.
 const (
 	entryMagic    = "cachegen"
-	entryFormat   = 2
-	headerSize    = 80
+	entryFormat   = 3
+	headerSize    = 88
 	trailerSize   = 8
 	macSize       = 32
 	flagSigned    = 1 // the entry ends with a MAC
@@ -57,6 +59,10 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 // errCorrupt is wrapped by every reason an entry file is rejected.
 var errCorrupt = errors.New("corrupt cache entry")
 
+// errOtherFormat rejects an entry written by a cachegen whose entry format
+// differs: a miss, but not a sign of damage.
+var errOtherFormat = fmt.Errorf("%w: written by another version of cachegen", errCorrupt)
+
 type header struct {
 	signed     bool
 	metaLen    uint32
@@ -65,6 +71,7 @@ type header struct {
 	duration   int64
 	typeSum    [8]byte
 	sum        [32]byte
+	code       [8]byte // fingerprint of the code that computed the result
 }
 
 // meta is the metadata section of an entry.
@@ -104,6 +111,7 @@ func encodeEntry(h header, m meta, payload [][]byte, signKey []byte) ([][]byte, 
 	le.PutUint64(buf[32:], uint64(h.duration))
 	copy(buf[40:48], h.typeSum[:])
 	copy(buf[48:80], h.sum[:])
+	copy(buf[80:88], h.code[:])
 	buf = append(buf, mb...)
 	trailer := le.AppendUint32(nil, crc32c(buf))
 	trailer = le.AppendUint32(trailer, payCRC)
@@ -126,7 +134,7 @@ func parseHeader(b []byte, size int64) (header, error) {
 	}
 	le := binary.LittleEndian
 	if f := le.Uint16(b[8:]); f != entryFormat {
-		return h, fmt.Errorf("%w: format %d, want %d", errCorrupt, f, entryFormat)
+		return h, fmt.Errorf("%w: format %d, want %d", errOtherFormat, f, entryFormat)
 	}
 	switch flags := le.Uint16(b[10:]); flags {
 	case 0:
@@ -141,6 +149,7 @@ func parseHeader(b []byte, size int64) (header, error) {
 	h.duration = int64(le.Uint64(b[32:]))
 	copy(h.typeSum[:], b[40:48])
 	copy(h.sum[:], b[48:80])
+	copy(h.code[:], b[80:88])
 	body := uint64(size) - headerSize - trailerSize
 	if h.signed {
 		if body < macSize {
@@ -327,6 +336,9 @@ func entryFromHead(h header, m meta, size int64, lastUsed, now time.Time) Entry 
 		Size:       size,
 		LastUsed:   lastUsed,
 		TTL:        time.Duration(m.TTL),
+	}
+	if h.code != [8]byte{} {
+		e.Code = hex.EncodeToString(h.code[:])
 	}
 	e.Stale = e.TTL > 0 && now.Sub(e.ComputedAt) > e.TTL
 	return e

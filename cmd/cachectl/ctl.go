@@ -192,6 +192,7 @@ type jsonEntry struct {
 	LastUsed   time.Time       `json:"last_used"`
 	TTLS       float64         `json:"ttl_s,omitempty"`
 	Stale      bool            `json:"stale"`
+	Code       string          `json:"code,omitempty"`
 	Params     json.RawMessage `json:"params"`
 }
 
@@ -202,7 +203,7 @@ func toJSON(e cacheruntime.Entry) jsonEntry {
 		params, _ = json.Marshal(string(e.Params))
 	}
 	return jsonEntry{Key: e.Key, Func: e.Func, Version: e.Version, ComputedAt: e.ComputedAt, DurationS: e.Duration.Seconds(),
-		Size: e.Size, LastUsed: e.LastUsed, TTLS: e.TTL.Seconds(), Stale: e.Stale, Params: params}
+		Size: e.Size, LastUsed: e.LastUsed, TTLS: e.TTL.Seconds(), Stale: e.Stale, Code: e.Code, Params: params}
 }
 
 func (c *ctl) ls(args []string) error {
@@ -373,8 +374,9 @@ func (c *ctl) show(args []string) error {
 			ttl += " (stale)"
 		}
 	}
-	fmt.Fprintf(c.out, "key:       %s\nfunc:      %s\nversion:   %d\ncomputed:  %s\ntook:      %s\nsize:      %s (%d bytes)\nlast used: %s\nttl:       %s\nparams:    %s\n",
-		e.Key, e.Func, e.Version, e.ComputedAt.Local().Format(time.RFC3339), took(e.Duration), humanSize(e.Size), e.Size,
+	code := cmp.Or(e.Code, "not recorded")
+	fmt.Fprintf(c.out, "key:       %s\nfunc:      %s\nversion:   %d\ncode:      %s\ncomputed:  %s\ntook:      %s\nsize:      %s (%d bytes)\nlast used: %s\nttl:       %s\nparams:    %s\n",
+		e.Key, e.Func, e.Version, code, e.ComputedAt.Local().Format(time.RFC3339), took(e.Duration), humanSize(e.Size), e.Size,
 		e.LastUsed.Local().Format(time.RFC3339), ttl, params.String())
 	return nil
 }

@@ -148,6 +148,10 @@ func TestLsFuncAndSortAndJSON(t *testing.T) {
 func TestShow(t *testing.T) {
 	ks := keys(t, exampleCache)
 	out, _, code := ctlRun(t, "-dir", exampleCache, "show", ks[0])
+	// The examples' wrappers record the code that computed each entry.
+	if !regexp.MustCompile(`(?m)^code:      [0-9a-f]{16}$`).MatchString(out) {
+		t.Errorf("show lacks the fingerprint of the code that computed the entry:\n%s", out)
+	}
 	for _, want := range []string{"key:       " + ks[0], "func:      github.com/cachegen/cachegen/examples/", "version:   1", "took:", "params:    {\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("show lacks %q:\n%s", want, out)

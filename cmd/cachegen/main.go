@@ -8,14 +8,16 @@
 //	cachegen [-output name] [-check] [-tags list] [-accept funcs] [packages]
 //
 // For each annotated F it writes FCached, FCacheKey and FInvalidate into
-// one file per package (default cache_gen.go). -check writes nothing and
-// exits 1 if any package's file is missing or stale. Problems are printed
-// as file:line:col: message, all of them, and nothing is written.
+// one file per package (default cache_gen.go), and beside it a test
+// (cache_gen_test.go) that fails when F's code changes without cachegen
+// being run again. -check writes nothing and exits 1 if any package's
+// files are missing or stale. Problems are printed as file:line:col:
+// message, all of them, and nothing is written.
 //
 // The generated file records a fingerprint of the code each function runs
 // (see the package documentation of the generator). A function whose
 // fingerprint changed while its version did not is refused: bump its
-// version, or name it in -accept to record the change as harmless.
+// version, or, only if its results stay the same, name it in -accept.
 package main
 
 import (
@@ -34,7 +36,7 @@ func main() {
 	output := flag.String("output", generator.DefaultOutput, "name of the generated file in each package")
 	check := flag.Bool("check", false, "write nothing; exit 1 if any generated file is missing or stale")
 	tags := flag.String("tags", "", "comma-separated build tags")
-	accept := flag.String("accept", "", "comma-separated functions (F, or T.M) whose changes to record without a version bump")
+	accept := flag.String("accept", "", "comma-separated functions (F, or T.M) whose changes to record without a version bump, only if their results stay the same")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: cachegen [-output name] [-check] [-tags list] [-accept funcs] [packages]")
 		flag.PrintDefaults()

@@ -64,7 +64,7 @@ func TestCommand(t *testing.T) {
 		before, _ := os.ReadFile(gen)
 		write("sim.go", "package sim\n\n//cache:version=3\nfunc Square(f func() int) int { return f() }\n\n//cache:version=x\nfunc Cube(x int) int { return x }\n")
 		out, code := cachegen(t, bin, dir)
-		if code != 1 || !strings.Contains(out, "sim.go:4:6: Square: parameter f: a func (func() int) has no value to hash: add f to ignore=") ||
+		if code != 1 || !strings.Contains(out, "sim.go:4:6: Square: parameter f: a func (func() int) has no value the key can see, so calls with different functions would share one entry: pass a name or enum that selects the function, or the values it would compute; add f to ignore= only if its value cannot change the result") ||
 			!strings.Contains(out, `sim.go:6:1: Cube: version "x" is not a non-negative integer`) {
 			t.Fatalf("exit %d, want both problems:\n%s", code, out)
 		}
@@ -81,7 +81,7 @@ func TestCommand(t *testing.T) {
 		write("sim.go", "package sim\n\n//cache:version=2\nfunc Square(x int) int { return x * x * x }\n")
 		for _, args := range [][]string{{"-check"}, {}} {
 			out, code := cachegen(t, bin, dir, args...)
-			if code != 1 || !strings.Contains(out, "sim.go:3:1: Square changed since version 2 was generated (changed: Square); bump to //cache:version=3, or run cachegen -accept Square if results stay valid") {
+			if code != 1 || !strings.Contains(out, "sim.go:3:1: Square changed since version 2 was generated (changed: Square); bump to //cache:version=3, or, only if its results stay the same, run cachegen -accept Square") {
 				t.Fatalf("cachegen %v: exit %d:\n%s", args, code, out)
 			}
 		}

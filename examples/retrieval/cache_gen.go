@@ -7,13 +7,14 @@ import (
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
-// cachegen:fingerprint/v2 Retriever.Fit version=1 sum=a76fbe3b2b7c830b parts=Config:febd4d28,Retriever.Fit:8ad68b09,Retriever:28c6dd32
+// cachegen:fingerprint/v3 Retriever.Fit version=1 sum=96ba5a12bc108ef5 parts=Config:8927763a,Retriever.Fit:d436d601,Retriever:82064a39,go.mod:1f1950b8,scene:87f83461
 
 // FitCached is Retriever.Fit with its results cached by cachegen (//cache:version=1).
 func (r *Retriever) FitCached(ctx context.Context, scene []float64, progress func(int)) ([]float64, error) {
 	return cacheruntime.Do(ctx, cacheruntime.Default(), cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/retrieval.Retriever.Fit",
 		Version: 1,
+		Code:    "96ba5a12bc108ef5",
 		Params:  map[string]any{"r": r, "scene": scene, "SpectroscopyDB": SpectroscopyDB},
 	}, func(ctx2 context.Context) ([]float64, error) {
 		return r.Fit(ctx2, scene, progress)

@@ -1,0 +1,142 @@
+package runtime
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/cachegen/cachegen/internal/fingerprint"
+)
+
+// Code identity. Generated wrappers pass the fingerprint of the code their
+// function runs (Call.Code); each entry stores the fingerprint of the code
+// that computed it, and a load serves only an entry computed by the
+// call's Code or one of its Accepted fingerprints. So an entry computed by
+// other code under the same version is never served, whatever the
+// version says: not after a forgotten bump that cachegen was not run to
+// catch, not after a version number is reused, not from a teammate's
+// branch through a shared tier.
+//
+// Inside test binaries (go test), the first call of each function also
+// compares Call.Code with the fingerprint of the function's source as it
+// is now: code edited without running go generate fails the test (see
+// CheckCode).
+
+// codeBytes returns the stored form of a fingerprint: zero when code is
+// not 16 hex digits.
+func codeBytes(code string) [8]byte {
+	var b [8]byte
+	if len(code) == 16 {
+		if _, err := hex.Decode(b[:], []byte(code)); err != nil {
+			return [8]byte{}
+		}
+	}
+	return b
+}
+
+// accepts reports whether call may be served an entry computed by the
+// code with fingerprint code.
+func (call Call) accepts(code [8]byte) bool {
+	if call.Code == "" {
+		return true // a hand-made call that says nothing of its code
+	}
+	if code == [8]byte{} {
+		return false // computed by code nobody recorded
+	}
+	var text [16]byte
+	hex.Encode(text[:], code[:])
+	if string(text[:]) == call.Code {
+		return true
+	}
+	for _, a := range call.Accepted {
+		if string(text[:]) == a {
+			return true
+		}
+	}
+	return false
+}
+
+// testDir is the directory a test binary started in, and "" in any other
+// program: the source of the code under test is found from it.
+var testDir = func() string {
+	if !testing.Testing() {
+		return ""
+	}
+	d, _ := os.Getwd()
+	return d
+}()
+
+// errCodeChanged is wrapped by CheckCode's report of edited code.
+var errCodeChanged = errors.New("changed since cachegen generated its wrapper")
+
+var source struct {
+	once sync.Once
+	prog *fingerprint.Program
+	err  error
+	seen sync.Map // Func -> error from CheckCode, checked once per process
+}
+
+// CheckCode reports, as an error naming the function and the fix, whether
+// the source of call.Func no longer has the fingerprint call.Code: code it
+// runs was edited after cachegen generated its wrapper, and go generate was
+// not run again. The source is read from the go.work or module that holds
+// the working directory; a function whose source is not there (in a module
+// used by version) is not checked. Generated tests call it (see
+// cachegen's cache_gen_test.go), and so does Do, once per function, in a
+// test binary, where a difference panics: an edit made without go generate
+// then fails go test in every package whose tests call the wrapper.
+// CheckCode is safe for concurrent use.
+func CheckCode(call Call) error {
+	source.once.Do(func() {
+		dir := testDir
+		if dir == "" {
+			dir, _ = os.Getwd()
+		}
+		source.prog, source.err = fingerprint.New(dir)
+	})
+	if source.err != nil || call.Code == "" {
+		return nil // no module here: nothing to compare with
+	}
+	prog := source.prog
+	pkgPath, name, err := prog.Resolve(call.Func)
+	if err != nil {
+		return nil
+	}
+	fp, err := prog.Of(pkgPath, name)
+	if err != nil {
+		return fmt.Errorf("%s: %v", call.Func, err)
+	}
+	if fp.Sum == call.Code {
+		return nil
+	}
+	changed := ""
+	if rec, ok := prog.Record(pkgPath, name); ok && rec.Sum == call.Code {
+		changed = " (changed: " + strings.Join(fingerprint.Changed(rec.Parts, fp.Parts), ", ") + ")"
+	}
+	return fmt.Errorf("%s %w%s: run go generate, then bump //cache:version=%d to %d, or, only if its results stay the same, run cachegen -accept %s",
+		name, errCodeChanged, changed, call.Version, call.Version+1, name)
+}
+
+// checkCodeInTest is Do's check, in test binaries only: once per function,
+// it panics if the function's code changed without go generate, so that
+// the test fails instead of being served results of other code.
+func checkCodeInTest(call Call) {
+	if testDir == "" || call.Code == "" {
+		return
+	}
+	v, ok := source.seen.Load(call.Func)
+	if !ok {
+		err := CheckCode(call)
+		if !errors.Is(err, errCodeChanged) {
+			err = nil
+		}
+		v, _ = source.seen.LoadOrStore(call.Func, err)
+	}
+	if err, _ := v.(error); err != nil {
+		panic("cachegen: " + err.Error())
+	}
+}

@@ -1,0 +1,142 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func codeCall(code string, accepted ...string) Call {
+	call := mcCall(300)
+	call.Code, call.Accepted = code, accepted
+	return call
+}
+
+const (
+	codeA = "aaaaaaaaaaaaaaaa"
+	codeB = "bbbbbbbbbbbbbbbb"
+	codeC = "cccccccccccccccc"
+)
+
+// TestEntriesOfOtherCodeAreMisses checks that an entry computed by one
+// code under a version is not served to a call made by other code under
+// the same version, is logged once per function, and is replaced.
+func TestEntriesOfOtherCodeAreMisses(t *testing.T) {
+	c, log := open(t)
+	var n counter
+	do := func(call Call, want float64) {
+		t.Helper()
+		got, err := Do(context.Background(), c, call, n.fn(mcResult{Precision: want}))
+		if err != nil || got.Precision != want {
+			t.Fatalf("got (%+v, %v), want %v", got, err, want)
+		}
+	}
+	do(codeCall(codeA), 1)
+	do(codeCall(codeA), 1)
+	if n.n.Load() != 1 {
+		t.Fatalf("the same code: computed %d times, want 1", n.n.Load())
+	}
+	do(codeCall(codeB), 2) // other code: not served the 1
+	do(codeCall(codeB), 2)
+	do(codeCall(codeA), 3)
+	if n.n.Load() != 3 || c.Stats().OtherCode != 2 {
+		t.Fatalf("computed %d times with %d entries of other code, want 3 and 2", n.n.Load(), c.Stats().OtherCode)
+	}
+	if got := strings.Count(log.String(), "entries of example.com/sim.RunMonteCarlo were computed by other code under version 1"); got != 1 {
+		t.Errorf("told %d times, want once:\n%s", got, log)
+	}
+}
+
+// TestAcceptedCodeIsServed checks that the fingerprints of Call.Accepted
+// are served, and that a call that names no code is served any entry.
+func TestAcceptedCodeIsServed(t *testing.T) {
+	c, _ := open(t)
+	var n counter
+	Do(context.Background(), c, codeCall(codeA), n.fn(mcResult{Precision: 1}))
+	got, _ := Do(context.Background(), c, codeCall(codeC, codeB, codeA), n.fn(mcResult{Precision: 2}))
+	if got.Precision != 1 || n.n.Load() != 1 {
+		t.Fatalf("an accepted earlier code's entry was not served: got %v after %d computations", got.Precision, n.n.Load())
+	}
+	got, _ = Do(context.Background(), c, codeCall(""), n.fn(mcResult{Precision: 3}))
+	if got.Precision != 1 || n.n.Load() != 1 {
+		t.Fatalf("a call that names no code was not served: got %v after %d computations", got.Precision, n.n.Load())
+	}
+}
+
+// TestEntriesOfUnrecordedCodeAreMisses checks that an entry that does not
+// say which code computed it is not served to a call that does.
+func TestEntriesOfUnrecordedCodeAreMisses(t *testing.T) {
+	c, _ := open(t)
+	var n counter
+	Do(context.Background(), c, codeCall(""), n.fn(mcResult{Precision: 1}))
+	got, _ := Do(context.Background(), c, codeCall(codeA), n.fn(mcResult{Precision: 2}))
+	if got.Precision != 2 || n.n.Load() != 2 {
+		t.Fatalf("an entry of unrecorded code was served: got %v after %d computations", got.Precision, n.n.Load())
+	}
+	key, _ := codeCall(codeA).Key()
+	es, _ := c.List()
+	if len(es) != 1 || es[0].Key != key || es[0].Code != codeA {
+		t.Fatalf("List = %+v, want the entry of %s with code %s", es, key, codeA)
+	}
+}
+
+// TestRemoteEntriesOfOtherCodeAreMisses checks the shared tier: a
+// teammate's entry computed by other code under the same version is not
+// served.
+func TestRemoteEntriesOfOtherCodeAreMisses(t *testing.T) {
+	s := newMemStore()
+	mine, _, _ := openTiered(t, s, RemoteOptions{})
+	theirs, _, _ := openTiered(t, s, RemoteOptions{})
+	var n counter
+	Do(context.Background(), theirs, codeCall(codeB), n.fn(mcResult{Precision: 1}))
+	got, _ := Do(context.Background(), mine, codeCall(codeA), n.fn(mcResult{Precision: 2}))
+	if got.Precision != 2 || mine.Stats().OtherCode != 1 || mine.Stats().RemoteHits != 0 {
+		t.Fatalf("got %v with stats %+v: want the entry of other code refused", got.Precision, mine.Stats())
+	}
+}
+
+// TestCheckCode checks the comparison generated tests make: the example's
+// recorded fingerprint matches its source, another does not, and a
+// function whose source is not in this module is not checked.
+func TestCheckCode(t *testing.T) {
+	const fn = "github.com/cachegen/cachegen/examples/montecarlo.RunMonteCarlo"
+	src, err := os.ReadFile("../examples/montecarlo/cache_gen.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`Code: +"([0-9a-f]{16})"`).FindSubmatch(src)
+	if m == nil {
+		t.Fatal("the example's wrapper has no Code")
+	}
+	if err := CheckCode(Call{Func: fn, Version: 1, Code: string(m[1])}); err != nil {
+		t.Fatalf("the recorded fingerprint: %v", err)
+	}
+	err = CheckCode(Call{Func: fn, Version: 1, Code: "0123456789abcdef"})
+	if !errors.Is(err, errCodeChanged) || !strings.HasPrefix(err.Error(), "RunMonteCarlo changed since cachegen generated its wrapper") ||
+		!strings.Contains(err.Error(), "run go generate, then bump //cache:version=1 to 2") {
+		t.Fatalf("another fingerprint: %v", err)
+	}
+	if err := CheckCode(Call{Func: "example.com/elsewhere.Run", Code: "0123456789abcdef"}); err != nil {
+		t.Fatalf("a function of another module: %v", err)
+	}
+}
+
+// TestDoPanicsInTestsOnEditedCode checks that, in a test binary, Do
+// refuses to run a function whose code changed without go generate.
+func TestDoPanicsInTestsOnEditedCode(t *testing.T) {
+	c, _ := open(t)
+	call := Call{Func: "github.com/cachegen/cachegen/examples/montecarlo.RunMonteCarlo", Version: 1, Code: "fedcba9876543210", Params: map[string]any{"snr": 1}}
+	for range 2 { // every call, not only the first
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(r.(string), "RunMonteCarlo changed since cachegen generated its wrapper") {
+					t.Fatalf("recovered %v, want a panic naming the function", r)
+				}
+			}()
+			Do(context.Background(), c, call, func(context.Context) (int, error) { return 1, nil })
+		}()
+	}
+}
