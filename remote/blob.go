@@ -109,10 +109,20 @@ func (l bucketLeases) CreateObject(ctx context.Context, key string, body []byte)
 	return err == nil, err
 }
 
+// ReadObject reads no more of a lease object than a lease can hold, and
+// one byte more, so that a planted giant object is not a valid lease and
+// costs nothing to find so.
 func (l bucketLeases) ReadObject(ctx context.Context, key string) ([]byte, error) {
-	b, err := l.b.ReadAll(ctx, leaseDir+key)
-	return b, wrap(key, err)
+	r, err := l.b.NewRangeReader(ctx, leaseDir+key, 0, maxLeaseRead, nil)
+	if err != nil {
+		return nil, wrap(key, err)
+	}
+	defer r.Close()
+	return io.ReadAll(r)
 }
+
+// maxLeaseRead is more than any lease body holds.
+const maxLeaseRead = 2 << 10
 
 func (l bucketLeases) ReplaceObject(ctx context.Context, key string, body []byte) error {
 	return l.b.WriteAll(ctx, leaseDir+key, body, &blob.WriterOptions{ContentType: "text/plain"})

@@ -21,12 +21,13 @@ import (
 type redisStore struct {
 	c      redis.UniversalClient
 	prefix string
+	warn   func(string)
 }
 
 // NewRedis returns a Store that keeps its entries in Redis, under keys
 // that start with prefix.
 func NewRedis(c redis.UniversalClient, prefix string) cacheruntime.Store {
-	return &redisStore{c: c, prefix: prefix}
+	return &redisStore{c: c, prefix: prefix, warn: func(msg string) { log.Print(msg) }}
 }
 
 // openRedis opens redis:// and rediss:// URLs; the prefix query parameter
@@ -109,14 +110,23 @@ func (s *redisStore) Delete(ctx context.Context, key string) error {
 
 // List scans the entries' keys, and asks for their sizes and idle times in
 // one round trip per batch: Redis tracks reads, so LastUsed is when the
-// entry was last read or written.
+// entry was last read or written. Keys under the prefix that are not named
+// like entries are not this cache's, and are left out; one named like an
+// entry but holding another type than a string is left out with a
+// warning.
 func (s *redisStore) List(ctx context.Context, fn func(cacheruntime.StoreEntry) error) error {
 	match := globEscape(s.prefix+"e:") + "*"
 	var cursor uint64
 	for {
-		keys, next, err := s.c.Scan(ctx, cursor, match, 1000).Result()
+		scanned, next, err := s.c.Scan(ctx, cursor, match, 1000).Result()
 		if err != nil {
 			return err
+		}
+		var keys []string
+		for _, k := range scanned {
+			if cacheruntime.ValidKey(strings.TrimPrefix(k, s.prefix+"e:")) {
+				keys = append(keys, k)
+			}
 		}
 		pipe := s.c.Pipeline()
 		lens := make([]*redis.IntCmd, len(keys))
@@ -126,12 +136,18 @@ func (s *redisStore) List(ctx context.Context, fn func(cacheruntime.StoreEntry) 
 			idles[i] = pipe.ObjectIdleTime(ctx, k)
 		}
 		if len(keys) > 0 {
-			if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) && !isWrongType(err) {
 				return err
 			}
 		}
 		now := time.Now()
 		for i, k := range keys {
+			if err := lens[i].Err(); isWrongType(err) {
+				s.warn(fmt.Sprintf("redis: key %s holds no cache entry (it is not a string): left alone", k))
+				continue
+			} else if err != nil && !errors.Is(err, redis.Nil) {
+				return err
+			}
 			if lens[i].Val() == 0 {
 				continue // removed meanwhile
 			}
@@ -150,6 +166,8 @@ func (s *redisStore) List(ctx context.Context, fn func(cacheruntime.StoreEntry) 
 	}
 }
 
+func isWrongType(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE") }
+
 func globEscape(s string) string {
 	var b strings.Builder
 	for _, r := range s {
@@ -163,9 +181,26 @@ func globEscape(s string) string {
 
 func (s *redisStore) Close() error { return s.c.Close() }
 
-// Lease is SET NX with the lease's expiry.
+// leaseScript takes the lease with SET NX PX, or takes over a key in its
+// place that is not a valid lease: one without an expiry, or expiring
+// further ahead than a lease of this length can (a forged lease), or of
+// another type. So anyone who can write to the Redis can delay callers by
+// at most one lease time, never hang them.
+var leaseScript = redis.NewScript(`
+if redis.call("set", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then
+	return 1
+end
+local pttl = redis.call("pttl", KEYS[1])
+if redis.call("type", KEYS[1]).ok ~= "string" or pttl < 0 or pttl > tonumber(ARGV[2]) then
+	redis.call("set", KEYS[1], ARGV[1], "PX", ARGV[2])
+	return 1
+end
+return 0`)
+
+// Lease is SET NX with the lease's expiry; see leaseScript.
 func (s *redisStore) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
-	return s.c.SetNX(ctx, s.lease(key), token, ttl).Result()
+	n, err := leaseScript.Run(ctx, s.c, []string{s.lease(key)}, token, ttl.Milliseconds()).Int()
+	return n == 1, err
 }
 
 var renewScript = redis.NewScript(`

@@ -13,11 +13,10 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/gofrs/flock"
 )
 
 // Mode says what a Cache does with calls.
@@ -94,8 +93,10 @@ func WithVerbose(v bool) Option { return func(c *config) { c.verbose = v } }
 // entries are removed until three quarters remain. Zero means no limit.
 func WithMaxBytes(n int64) Option { return func(c *config) { c.maxBytes = n } }
 
-// WithSharedDir lets Open use a directory that other users can write to.
-// By default Open refuses one: another user could plant entries there.
+// WithSharedDir lets Open use a directory that another user owns or that
+// other users can write to. By default Open refuses one, in every mode:
+// another user could plant entries there. Sign entries (WithSigningKey)
+// when sharing a directory with users you do not trust.
 func WithSharedDir() Option { return func(c *config) { c.shared = true } }
 
 // WithRemote puts a shared tier behind the local directory: a call that
@@ -128,7 +129,7 @@ type Cache struct {
 	mode    Mode
 	log     *slog.Logger
 	verbose bool
-	disk    diskStore
+	disk    *diskStore
 	flights flights
 	now     func() time.Time
 	remote  *Remote
@@ -165,7 +166,7 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 	if cfg.signKey != nil && len(cfg.signKey) < minSigningKey {
 		return nil, fmt.Errorf("cachegen: signing key is %d bytes: use at least %d random bytes", len(cfg.signKey), minSigningKey)
 	}
-	c := &Cache{dir: dir, mode: cfg.mode, log: cfg.logger, verbose: cfg.verbose, disk: diskStore{dir: dir, fs: osFS{}}, now: time.Now, maxBytes: cfg.maxBytes,
+	c := &Cache{dir: dir, mode: cfg.mode, log: cfg.logger, verbose: cfg.verbose, disk: newDiskStore(dir), now: time.Now, maxBytes: cfg.maxBytes,
 		remote: cfg.remote, signKey: cfg.signKey}
 	if c.remote != nil {
 		c.remote.log.Store(cfg.logger)
@@ -177,21 +178,16 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 	if dir == "" {
 		return nil, errors.New("cachegen: empty cache directory")
 	}
-	if cfg.mode == ModeReadOnly {
-		return c, nil
+	if cfg.mode != ModeReadOnly {
+		if err := os.MkdirAll(dir, dirPerm); err != nil {
+			return nil, fmt.Errorf("cachegen: cache directory: %w", err)
+		}
 	}
-	if err := os.MkdirAll(dir, dirPerm); err != nil {
-		return nil, fmt.Errorf("cachegen: cache directory: %w", err)
+	if err := checkPrivate(dir, cfg.shared); err != nil {
+		return nil, err
 	}
-	if fi, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("cachegen: cache directory: %w", err)
-	} else if fi.Mode().Perm()&0o022 != 0 && !cfg.shared {
-		return nil, fmt.Errorf("cachegen: cache directory %s is writable by other users (mode %v), who could plant results in it: run chmod go-w %s, or open it WithSharedDir", dir, fi.Mode().Perm(), dir)
-	}
-	readme := filepath.Join(dir, readmeName)
-	if _, err := os.Stat(readme); errors.Is(err, fs.ErrNotExist) {
-		// Best effort: the README only explains the directory to a person.
-		_ = os.WriteFile(readme, []byte(readmeContent), filePerm)
+	if cfg.mode != ModeReadOnly {
+		c.disk.writeReadme()
 	}
 	return c, nil
 }
@@ -219,6 +215,9 @@ const (
 	// EnvSigningKey, when set, is the key entries are signed with (see
 	// WithSigningKey): at least 16 bytes of text.
 	EnvSigningKey = "CACHEGEN_SIGNING_KEY"
+	// EnvSharedDir=1 accepts a cache directory that other users own or can
+	// write to (see WithSharedDir).
+	EnvSharedDir = "CACHEGEN_SHARED_DIR"
 )
 
 var defaultCache struct {
@@ -231,7 +230,8 @@ var defaultCache struct {
 // directory's cachegen folder), CACHEGEN_MODE (on, off, refresh, readonly,
 // verify; default on), CACHEGEN_VERBOSE=1, CACHEGEN_MAX_SIZE (such as
 // 10GiB), CACHEGEN_REMOTE (a URL: see OpenRemote), CACHEGEN_REMOTE_MODE
-// (readwrite or readonly) and CACHEGEN_SIGNING_KEY. A bad value, or a
+// (readwrite or readonly), CACHEGEN_SIGNING_KEY and CACHEGEN_SHARED_DIR=1
+// (accept a directory others own or can write to). A bad value, or a
 // directory that cannot be made, is logged with what the variable allows,
 // and the default cache then computes every call; a remote that cannot be
 // opened is logged and left out. A misconfigured cache costs time, never a
@@ -285,6 +285,16 @@ func fromEnv(logger *slog.Logger) *Cache {
 		}
 		opts = append(opts, WithVerbose(v))
 	}
+	if s := os.Getenv(EnvSharedDir); s != "" {
+		shared, err := strconv.ParseBool(s)
+		if err != nil {
+			logger.Error(fmt.Sprintf("%s=%q is not a boolean: set it to 1 or 0; computing every call without the cache", EnvSharedDir, s))
+			return off
+		}
+		if shared {
+			opts = append(opts, WithSharedDir())
+		}
+	}
 	if s := os.Getenv(EnvMaxSize); s != "" {
 		n, err := ParseSize(s)
 		if err != nil {
@@ -328,7 +338,11 @@ func fromEnv(logger *slog.Logger) *Cache {
 	}
 	c, err := Open(dir, opts...)
 	if err != nil {
-		logger.Error(fmt.Sprintf("%v (from %s): set %s to a directory you can write; computing every call without the cache", err, EnvDir, EnvDir))
+		msg := strings.TrimPrefix(err.Error(), "cachegen: ")
+		if !errors.Is(err, errNotPrivate) {
+			msg += ": set " + EnvDir + " to a directory you can write"
+		}
+		logger.Error(fmt.Sprintf("%s (from %s); computing every call without the cache", msg, EnvDir))
 		return off
 	}
 	return c
@@ -542,12 +556,21 @@ func isContextErr(err error) bool {
 // fresh entry exists in the local tier.
 func load[T any](c *Cache, id identity, call Call, tsum [8]byte) (T, []byte, bool) {
 	var zero T
-	path := c.disk.path(id.key)
-	data, mtime, payCRC, err := readEntryFile(path)
-	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			c.log.Warn(fmt.Sprintf("reading cache entry: %v; computing", err))
-		}
+	name := entryName(id.key)
+	path := c.disk.abs(name)
+	data, mtime, payCRC, err := c.disk.readEntry(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return zero, nil, false
+	case errors.Is(err, errOtherFormat):
+		c.log.Debug(fmt.Sprintf("%v: %s; computing it again", err, path))
+		return zero, nil, false
+	case errors.Is(err, errCorrupt):
+		c.corrupt.Add(1)
+		c.log.Warn(fmt.Sprintf("%v: %s; computing it again", err, path))
+		return zero, nil, false
+	case err != nil:
+		c.log.Warn(fmt.Sprintf("reading cache entry: %v; computing", err))
 		return zero, nil, false
 	}
 	v, h, payload, ok := check[T](c, id, call, tsum, data, payCRC, path)
@@ -559,7 +582,7 @@ func load[T any](c *Cache, id identity, call Call, tsum [8]byte) (T, []byte, boo
 	if now := c.now(); now.Sub(mtime) > touchInterval && c.mode != ModeReadOnly {
 		// Record the use for least-recently-used trimming, cheaply: at
 		// most one metadata write per entry an hour.
-		_ = os.Chtimes(path, now, now)
+		c.disk.touch(name, now)
 	}
 	c.logHit(id, call, h, "")
 	return v, payload, true
@@ -641,40 +664,6 @@ func (c *Cache) logHit(id identity, call Call, h header, from string) {
 	}
 }
 
-// lockKey takes the cross-process lock of key: a lock file in the entry's
-// directory, locked with flock, which the kernel releases when its holder
-// dies, so a crashed process never blocks the others. waited reports
-// whether another process held it. A lock that cannot be taken (a
-// read-only directory) is skipped: the worst outcome is computing twice.
-func (c *Cache) lockKey(ctx context.Context, key string) (unlock func(), waited bool, err error) {
-	noop := func() {}
-	if c.mode == ModeReadOnly {
-		return noop, false, nil
-	}
-	if err := c.disk.fs.MkdirAll(filepath.Join(c.dir, key[:2]), dirPerm); err != nil {
-		return noop, false, nil
-	}
-	l := flock.New(c.disk.lockPath(key))
-	ok, err := l.TryLock()
-	if err != nil {
-		return noop, false, nil
-	}
-	if !ok {
-		waited = true
-		if ok, err = l.TryLockContext(ctx, lockPoll); !ok {
-			if ctx.Err() != nil {
-				return noop, true, ctx.Err()
-			}
-			return noop, true, nil
-		}
-	}
-	return func() { l.Unlock() }, waited, nil
-}
-
-// lockPoll is how often a caller waiting for another process's lock
-// tries again.
-const lockPoll = 5 * time.Millisecond
-
 // store writes the entry of an encoded result unless the cache is
 // read-only; err is the encoding's error, counted and logged like a
 // failure to write.
@@ -734,7 +723,7 @@ func (c *Cache) Invalidate(call Call) (bool, error) {
 // read-only, reporting whether there was one.
 func (c *Cache) Remove(key string) (bool, error) {
 	if !ValidKey(key) {
-		return false, fmt.Errorf("%w: %q", ErrBadKey, key)
+		return false, fmt.Errorf("%w: %s", ErrBadKey, quoteCut(key))
 	}
 	if err := c.writable(); err != nil {
 		return false, err
@@ -754,15 +743,16 @@ func (c *Cache) Remove(key string) (bool, error) {
 	return found, err
 }
 
-// Clear removes every entry, every lock file, and any temporary file a
-// killed writer left.
-// Files in the directory that are not entries are left alone.
+// Clear removes every entry, every lock file, any temporary file a killed
+// writer left, and anything named like one of them that is not a regular
+// file. Other files in the directory are left alone, and nothing outside
+// it is touched.
 func (c *Cache) Clear() error {
 	if err := c.writable(); err != nil {
 		return err
 	}
-	return c.disk.walk(func(path string, _ fileKind) error {
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	return c.disk.walk(func(name string, _ fileKind) error {
+		if err := c.disk.remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 		return nil
@@ -787,11 +777,11 @@ func (c *Cache) List() ([]Entry, error) {
 	}
 	var out []Entry
 	now := c.now()
-	err := c.disk.walk(func(path string, kind fileKind) error {
+	err := c.disk.walk(func(name string, kind fileKind) error {
 		if kind != kindEntry {
 			return nil
 		}
-		h, m, fi, err := readMeta(path)
+		h, m, fi, err := c.disk.readMeta(name)
 		if err != nil {
 			return nil // removed meanwhile, or corrupt: not an entry
 		}

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net/url"
 	"os"
-	"path/filepath"
+	"path"
 	"strings"
 	"time"
 )
@@ -30,51 +31,52 @@ func init() {
 }
 
 // DirStore returns a Store, and Leaser, that keeps its entries in dir,
-// laid out as a Cache's directory (made if missing, mode 0700 unless it
-// exists): entries become visible whole by rename, and leases are files
-// created exclusively.
+// laid out as a Cache's directory (made if missing, mode 0700, with the
+// README that marks it as a cache): entries become visible whole by
+// rename, and leases are files created exclusively. Like a Cache's
+// directory, it never reads or removes anything outside dir, nor reads
+// anything but a regular file.
 func DirStore(dir string) (Store, error) {
-	if err := os.MkdirAll(dir, dirPerm); err != nil {
+	s := newDiskStore(dir)
+	if _, err := s.openRoot(true); err != nil {
 		return nil, fmt.Errorf("cachegen: store directory: %w", err)
 	}
-	return diskStore{dir: dir, fs: osFS{}}, nil
+	s.writeReadme()
+	return s, nil
 }
 
 const leaseSuffix = ".lease"
 
-func (s diskStore) leasePath(key string) string {
-	return filepath.Join(s.dir, key[:2], key+leaseSuffix)
-}
+// maxLeaseSize bounds a lease file: a larger one is not a lease, and is
+// not read.
+const maxLeaseSize = 1 << 10
 
 // checkKey keeps a Store's callers from naming paths outside the store.
 func checkKey(key string) error {
 	if !ValidKey(key) {
-		return fmt.Errorf("%w: %q", ErrBadKey, key)
+		return fmt.Errorf("%w: %s", ErrBadKey, quoteCut(key))
 	}
 	return nil
 }
 
-func (s diskStore) Get(_ context.Context, key string) ([]byte, error) {
+// Get reads the file of key whole; the tiers read entries header first
+// with GetRange.
+func (s *diskStore) Get(_ context.Context, key string) ([]byte, error) {
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
-	data, _, _, err := readEntryFile(s.path(key))
-	return data, err
+	return s.readSmall(entryName(key), math.MaxInt64)
 }
 
-func (s diskStore) GetRange(_ context.Context, key string, off, n int64) ([]byte, error) {
+func (s *diskStore) GetRange(_ context.Context, key string, off, n int64) ([]byte, error) {
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
-	f, err := os.Open(s.path(key))
+	f, fi, err := s.openRegular(entryName(key))
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	b := make([]byte, max(0, min(n, fi.Size()-off)))
 	if _, err := f.ReadAt(b, off); err != nil && err != io.EOF {
 		return nil, err
@@ -82,51 +84,51 @@ func (s diskStore) GetRange(_ context.Context, key string, off, n int64) ([]byte
 	return b, nil
 }
 
-func (s diskStore) Put(_ context.Context, key string, data []byte) error {
+func (s *diskStore) Put(_ context.Context, key string, data []byte) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
 	return s.write(key, data)
 }
 
-func (s diskStore) Delete(_ context.Context, key string) error {
+func (s *diskStore) Delete(_ context.Context, key string) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	return s.fs.Remove(s.path(key))
+	return s.remove(entryName(key))
 }
 
-func (s diskStore) List(_ context.Context, fn func(StoreEntry) error) error {
-	return s.walk(func(path string, kind fileKind) error {
+func (s *diskStore) List(_ context.Context, fn func(StoreEntry) error) error {
+	return s.walk(func(name string, kind fileKind) error {
 		if kind != kindEntry {
 			return nil
 		}
-		fi, err := os.Stat(path)
+		fi, err := s.stat(name)
 		if err != nil {
 			return nil // removed meanwhile
 		}
-		return fn(StoreEntry{Key: strings.TrimSuffix(filepath.Base(path), entrySuffix), Size: fi.Size(), LastUsed: fi.ModTime()})
+		return fn(StoreEntry{Key: strings.TrimSuffix(path.Base(name), entrySuffix), Size: fi.Size(), LastUsed: fi.ModTime()})
 	})
 }
 
-func (s diskStore) Close() error { return nil }
+func (s *diskStore) Close() error { return nil }
 
 // Lease, Renew and Release keep each lease in the file xx/KEY.lease.
-func (s diskStore) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+func (s *diskStore) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
 	if err := checkKey(key); err != nil {
 		return false, err
 	}
 	return ObjectLeaser(dirLeases{s}).Lease(ctx, key, token, ttl)
 }
 
-func (s diskStore) Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+func (s *diskStore) Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
 	if err := checkKey(key); err != nil {
 		return false, err
 	}
 	return ObjectLeaser(dirLeases{s}).Renew(ctx, key, token, ttl)
 }
 
-func (s diskStore) Release(ctx context.Context, key, token string) error {
+func (s *diskStore) Release(ctx context.Context, key, token string) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
@@ -134,14 +136,17 @@ func (s diskStore) Release(ctx context.Context, key, token string) error {
 }
 
 // dirLeases are the lease files of a disk store, named by key.
-type dirLeases struct{ s diskStore }
+type dirLeases struct{ s *diskStore }
 
 func (d dirLeases) CreateObject(_ context.Context, key string, body []byte) (bool, error) {
-	path := d.s.leasePath(key)
-	if err := d.s.fs.MkdirAll(filepath.Dir(path), dirPerm); err != nil {
+	r, err := d.s.openRoot(true)
+	if err != nil {
 		return false, err
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
+	if err := d.s.fs.MkdirAll(r, shard(key)); err != nil {
+		return false, err
+	}
+	f, err := r.OpenFile(leaseName(key), os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
 	if errors.Is(err, fs.ErrExist) {
 		return false, nil
 	}
@@ -155,32 +160,23 @@ func (d dirLeases) CreateObject(_ context.Context, key string, body []byte) (boo
 	return err == nil, err
 }
 
+// ReadObject reads a lease file; one that is not a regular file, or is too
+// large to be a lease, reads as no valid lease.
 func (d dirLeases) ReadObject(_ context.Context, key string) ([]byte, error) {
-	return os.ReadFile(d.s.leasePath(key))
+	b, err := d.s.readSmall(leaseName(key), maxLeaseSize)
+	if errors.Is(err, errCorrupt) {
+		return nil, nil
+	}
+	return b, err
 }
 
 // ReplaceObject writes by rename, so that a reader never sees half a lease.
 func (d dirLeases) ReplaceObject(_ context.Context, key string, body []byte) error {
-	path := d.s.leasePath(key)
-	f, err := os.CreateTemp(filepath.Dir(path), tempPrefix+key+"-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(body)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return d.s.replace(leaseName(key), key, body)
 }
 
 func (d dirLeases) RemoveObject(_ context.Context, key string) error {
-	if err := os.Remove(d.s.leasePath(key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := d.s.remove(leaseName(key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return nil

@@ -113,6 +113,14 @@
 // size limit remove least recently used entries first. A reader whose
 // entry is removed while it loads gets the whole entry or a clean miss.
 //
+// Nothing in the directory is trusted. Every operation goes through an
+// os.Root of it, so no symlink leads outside; only regular files are read,
+// opened non-blocking, so a FIFO is a miss rather than a hang; and an
+// entry's header is checked against the file's size before the rest is
+// read, so junk costs one small read. Open refuses a directory that
+// another user owns or others can write to, in every mode, unless
+// WithSharedDir (CACHEGEN_SHARED_DIR=1).
+//
 // # Sharing across machines
 //
 // WithRemote (or CACHEGEN_REMOTE) puts a shared Store behind the

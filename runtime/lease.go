@@ -16,7 +16,8 @@ type LeaseObjects interface {
 	// and reports false when there is.
 	CreateObject(ctx context.Context, name string, body []byte) (bool, error)
 	// ReadObject returns the object name, or an error wrapping
-	// fs.ErrNotExist.
+	// fs.ErrNotExist. It need not read more than maxLeaseBody bytes and
+	// one more of an object: a larger one is not a lease.
 	ReadObject(ctx context.Context, name string) ([]byte, error)
 	// ReplaceObject writes body as the object name, whole.
 	ReplaceObject(ctx context.Context, name string, body []byte) error
@@ -29,10 +30,14 @@ type LeaseObjects interface {
 // holder's clock: machines sharing the store need clocks that agree to
 // well within a lease time.
 //
-// A lease is taken by creating its object. One found expired is removed
-// and the creation tried once more; when two callers race to take over
-// one expired lease, both may win, which costs a duplicate computation,
-// never a wrong result.
+// A lease is taken by creating its object. One found expired, or not a
+// valid lease (unreadable, oversized, without an expiry, or with one
+// further ahead than a holder renewing it could have set: more than the
+// lease time plus leaseSkew), is removed and the creation tried once more,
+// so that anyone who can write to the store can delay callers by at most
+// about one lease time, never hang them. When two callers race to take
+// over one lease, both may win, which costs a duplicate computation, never
+// a wrong result.
 func ObjectLeaser(o LeaseObjects) Leaser { return objectLeaser{o} }
 
 type objectLeaser struct{ o LeaseObjects }
@@ -41,18 +46,33 @@ func leaseBody(token string, ttl time.Duration) []byte {
 	return fmt.Appendf(nil, "%s %d", token, time.Now().Add(ttl).UnixNano())
 }
 
-// read returns the lease's token and expiry; an unreadable lease reads as
-// expired.
-func (l objectLeaser) read(ctx context.Context, key string) (token string, expiry time.Time, err error) {
+// leaseSkew is how far apart the clocks of machines sharing a store may
+// be: a lease's expiry may lie at most one lease time and leaseSkew ahead.
+const leaseSkew = 5 * time.Second
+
+// maxLeaseBody bounds what a lease object may hold.
+const maxLeaseBody = 1 << 10
+
+// read returns the lease's token and expiry. A lease that is not valid
+// for leases of ttl (unreadable, oversized, or expiring further ahead than
+// ttl allows) reads as expired.
+func (l objectLeaser) read(ctx context.Context, key string, ttl time.Duration) (token string, expiry time.Time, err error) {
 	b, err := l.o.ReadObject(ctx, key)
 	if err != nil {
 		return "", time.Time{}, err
 	}
 	var ns int64
+	if len(b) > maxLeaseBody {
+		return "", time.Time{}, nil
+	}
 	if _, err := fmt.Sscanf(string(b), "%s %d", &token, &ns); err != nil {
 		return "", time.Time{}, nil
 	}
-	return token, time.Unix(0, ns), nil
+	expiry = time.Unix(0, ns)
+	if expiry.After(time.Now().Add(ttl + leaseSkew)) {
+		return token, time.Time{}, nil // forged, or by a clock far ahead
+	}
+	return token, expiry, nil
 }
 
 func (l objectLeaser) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
@@ -61,7 +81,7 @@ func (l objectLeaser) Lease(ctx context.Context, key, token string, ttl time.Dur
 		if created || err != nil {
 			return created, err
 		}
-		_, expiry, err := l.read(ctx, key)
+		_, expiry, err := l.read(ctx, key, ttl)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // released meanwhile
 		}
@@ -76,8 +96,8 @@ func (l objectLeaser) Lease(ctx context.Context, key, token string, ttl time.Dur
 }
 
 // holds reports whether token holds an unexpired lease on key.
-func (l objectLeaser) holds(ctx context.Context, key, token string) (bool, error) {
-	held, expiry, err := l.read(ctx, key)
+func (l objectLeaser) holds(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	held, expiry, err := l.read(ctx, key, ttl)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
@@ -85,7 +105,7 @@ func (l objectLeaser) holds(ctx context.Context, key, token string) (bool, error
 }
 
 func (l objectLeaser) Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
-	ok, err := l.holds(ctx, key, token)
+	ok, err := l.holds(ctx, key, token, ttl)
 	if !ok || err != nil {
 		return false, err
 	}
@@ -93,9 +113,14 @@ func (l objectLeaser) Renew(ctx context.Context, key, token string, ttl time.Dur
 }
 
 func (l objectLeaser) Release(ctx context.Context, key, token string) error {
-	ok, err := l.holds(ctx, key, token)
-	if !ok || err != nil {
+	held, _, err := l.read(ctx, key, 0)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
 		return err
+	case held != token:
+		return nil // taken over meanwhile: it is not ours to end
 	}
 	return l.o.RemoveObject(ctx, key)
 }

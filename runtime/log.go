@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"sync"
 )
 
@@ -47,3 +48,13 @@ func (h *lineHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 // WithGroup returns h: groups do not change a plain line.
 func (h *lineHandler) WithGroup(string) slog.Handler { return h }
+
+// quoteCut quotes s for a message, cut to its first 64 bytes: an argument
+// that is not what it should be may be of any length.
+func quoteCut(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:max]) + fmt.Sprintf("… (%d bytes)", len(s))
+}

@@ -58,8 +58,8 @@ type killFile struct {
 
 func die() { syscall.Kill(os.Getpid(), syscall.SIGKILL); select {} }
 
-func (k killAt) CreateTemp(dir, pattern string) (tempFile, error) {
-	f, err := k.osFS.CreateTemp(dir, pattern)
+func (k killAt) CreateTemp(r *os.Root, dir, prefix string) (tempFile, error) {
+	f, err := k.osFS.CreateTemp(r, dir, prefix)
 	if k.step == "created" {
 		die()
 	}
@@ -86,8 +86,8 @@ func (f killFile) Close() error {
 	return err
 }
 
-func (k killAt) Rename(oldpath, newpath string) error {
-	err := k.osFS.Rename(oldpath, newpath)
+func (k killAt) Rename(r *os.Root, oldname, newname string) error {
+	err := k.osFS.Rename(r, oldname, newname)
 	if k.step == "renamed" {
 		die()
 	}

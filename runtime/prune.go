@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,40 +39,44 @@ func (c *Cache) Prune(o PruneOptions) ([]Entry, error) {
 	}
 	now := c.now()
 	var all []Entry
-	paths := map[string]string{}
-	err := c.disk.walk(func(path string, kind fileKind) error {
+	names := map[string]string{}
+	err := c.disk.walk(func(name string, kind fileKind) error {
+		if kind == kindOdd {
+			return nil
+		}
 		if kind != kindEntry {
 			// Temporary files of killed writers, and lock files no
 			// computation has held for a while.
-			if fi, err := os.Stat(path); err == nil && now.Sub(fi.ModTime()) > tempMaxAge && !o.DryRun {
-				os.Remove(path)
+			if fi, err := c.disk.stat(name); err == nil && now.Sub(fi.ModTime()) > tempMaxAge && !o.DryRun {
+				c.disk.remove(name)
 			}
 			return nil
 		}
-		h, m, fi, err := readMeta(path)
+		h, m, fi, err := c.disk.readMeta(name)
 		var e Entry
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			return nil
 		case err != nil && fi != nil:
-			e = Entry{Key: strings.TrimSuffix(filepath.Base(path), entrySuffix), Size: fi.Size()} // corrupt: LastUsed zero, first to go
+			e = Entry{Key: strings.TrimSuffix(path.Base(name), entrySuffix), Size: fi.Size()} // corrupt: LastUsed zero, first to go
 		case err != nil:
 			return nil
 		default:
 			e = entryFromFile(h, m, fi, now)
 		}
-		paths[e.Key] = path
+		names[e.Key] = name
 		all = append(all, e)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return pruneEntries(all, o, now, func(key string) error { return os.Remove(paths[key]) })
+	return pruneEntries(all, o, now, func(key string) error { return c.disk.remove(names[key]) })
 }
 
 // pruneEntries removes, with remove, the entries of all that o selects,
-// least recently used first, and returns them.
+// least recently used first, and returns those it removed: not those that
+// another process removed first.
 func pruneEntries(all []Entry, o PruneOptions, now time.Time, remove func(key string) error) ([]Entry, error) {
 	var total int64
 	for _, e := range all {
@@ -89,12 +93,14 @@ func pruneEntries(all []Entry, o PruneOptions, now time.Time, remove func(key st
 		if !drop {
 			continue
 		}
+		total -= e.Size
 		if !o.DryRun {
-			if err := remove(e.Key); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := remove(e.Key); errors.Is(err, fs.ErrNotExist) {
+				continue // gone already: not this prune's doing
+			} else if err != nil {
 				return removed, err
 			}
 		}
-		total -= e.Size
 		removed = append(removed, e)
 	}
 	return removed, nil
@@ -137,38 +143,43 @@ func (c *Cache) Verify(fix bool) ([]Problem, error) {
 	}
 	now := c.now()
 	var problems []Problem
-	err := c.disk.walk(func(path string, kind fileKind) error {
-		var p Problem
-		if kind == kindLock {
-			return nil
-		}
-		if kind == kindTemp {
-			fi, err := os.Stat(path)
-			if err != nil || now.Sub(fi.ModTime()) <= tempMaxAge {
-				return nil
-			}
-			p = Problem{Path: path, Err: errors.New("temporary file left by an interrupted write")}
-		} else {
-			key := strings.TrimSuffix(filepath.Base(path), entrySuffix)
-			data, _, payCRC, err := readEntryFile(path)
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			if err == nil {
-				err = checkEntry(key, data, payCRC)
-			}
-			if err == nil {
-				return nil
-			}
-			p = Problem{Path: path, Key: key, Err: err}
-		}
+	report := func(name string, p Problem) error {
 		problems = append(problems, p)
 		if fix {
-			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := c.disk.remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
 		}
 		return nil
+	}
+	err := c.disk.walk(func(name string, kind fileKind) error {
+		where := c.disk.abs(name)
+		switch kind {
+		case kindLock:
+			return nil
+		case kindOdd:
+			// Never read; reported, and removed by fix.
+			return report(name, Problem{Path: where, Key: keyOfName(name), Err: fmt.Errorf("%w: not a regular file", errCorrupt)})
+		}
+		if kind == kindTemp {
+			fi, err := c.disk.stat(name)
+			if err != nil || now.Sub(fi.ModTime()) <= tempMaxAge {
+				return nil
+			}
+			return report(name, Problem{Path: where, Err: errors.New("temporary file left by an interrupted write")})
+		}
+		key := strings.TrimSuffix(path.Base(name), entrySuffix)
+		data, _, payCRC, err := c.disk.readEntry(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err == nil {
+			err = checkEntry(key, data, payCRC)
+		}
+		if err == nil {
+			return nil
+		}
+		return report(name, Problem{Path: where, Key: key, Err: err})
 	})
 	return problems, err
 }
@@ -214,7 +225,8 @@ func ParseSize(s string) (int64, error) {
 
 // CheckDir reports whether dir is an existing cache directory: one that
 // holds the README file a Cache writes there. Tools that manage caches
-// call it before acting on a directory a person named.
+// call it before acting on a directory a person named. It reads no more
+// of the README than its expected length, and only a regular file.
 func CheckDir(dir string) error {
 	fi, err := os.Stat(dir)
 	if err != nil {
@@ -223,8 +235,7 @@ func CheckDir(dir string) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("%s is not a directory", dir)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, readmeName))
-	if err != nil || string(b) != readmeContent {
+	if !newDiskStore(dir).hasReadme() {
 		return fmt.Errorf("%s is not a cachegen cache (it has no README written by cachegen)", dir)
 	}
 	return nil

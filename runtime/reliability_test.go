@@ -98,18 +98,18 @@ type failingFile struct {
 	fs *failingFS
 }
 
-func (f *failingFS) MkdirAll(path string, perm fs.FileMode) error {
+func (f *failingFS) MkdirAll(r *os.Root, name string) error {
 	if f.step == "mkdir" {
-		return &fs.PathError{Op: "mkdir", Path: path, Err: f.err}
+		return &fs.PathError{Op: "mkdir", Path: name, Err: f.err}
 	}
-	return f.osFS.MkdirAll(path, perm)
+	return f.osFS.MkdirAll(r, name)
 }
 
-func (f *failingFS) CreateTemp(dir, pattern string) (tempFile, error) {
+func (f *failingFS) CreateTemp(r *os.Root, dir, prefix string) (tempFile, error) {
 	if f.step == "create" {
 		return nil, &fs.PathError{Op: "open", Path: dir, Err: f.err}
 	}
-	t, err := f.osFS.CreateTemp(dir, pattern)
+	t, err := f.osFS.CreateTemp(r, dir, prefix)
 	return failingFile{t, f}, err
 }
 
@@ -129,11 +129,11 @@ func (f failingFile) Close() error {
 	return err
 }
 
-func (f *failingFS) Rename(oldpath, newpath string) error {
+func (f *failingFS) Rename(r *os.Root, oldname, newname string) error {
 	if f.step == "rename" {
-		return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: f.err}
+		return &os.LinkError{Op: "rename", Old: oldname, New: newname, Err: f.err}
 	}
-	return f.osFS.Rename(oldpath, newpath)
+	return f.osFS.Rename(r, oldname, newname)
 }
 
 // Scenario 6: disk full and I/O errors at each step of a write. The

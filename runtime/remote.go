@@ -102,8 +102,12 @@ type RemoteOptions struct {
 	// every third of it while its holder computes. The default is 30s.
 	LeaseTTL time.Duration
 	// MaxWait bounds how long a caller waits for another machine's
-	// computation of the same call before computing it itself; the
-	// default is one hour.
+	// computation of the same call before computing it itself, whatever
+	// its context allows; the default is four lease times. A waiter also
+	// takes over at once a lease that is not a valid one (no expiry, or one
+	// further ahead than a lease time), and any lease not renewed within a
+	// lease time expires: a forged lease delays callers by about a lease
+	// time at most.
 	MaxWait time.Duration
 	// FailureLimit is how many requests in a row must fail before the
 	// tier stops asking the store for Cooldown, after which one request
@@ -120,7 +124,7 @@ func (o RemoteOptions) withDefaults() RemoteOptions {
 		o.LeaseTTL = 30 * time.Second
 	}
 	if o.MaxWait <= 0 {
-		o.MaxWait = time.Hour
+		o.MaxWait = 4 * o.LeaseTTL
 	}
 	if o.FailureLimit <= 0 {
 		o.FailureLimit = 3
@@ -187,8 +191,11 @@ func OpenRemote(ctx context.Context, rawURL string, o RemoteOptions) (*Remote, e
 	return r, nil
 }
 
-// redact returns u as text with its password and any query value that
-// looks like a secret replaced by "xxxxx".
+// redact returns u as text fit to show: its password, the values of query
+// parameters whose names suggest a secret, and the credentials of URLs
+// among its query values (an S3 endpoint=) become "xxxxx"; and when a
+// malformed URL leaves an "@" in its path or fragment, everything between
+// its scheme and its last "@" goes too.
 func redact(u *url.URL) string {
 	c := *u
 	if c.User != nil {
@@ -197,13 +204,27 @@ func redact(u *url.URL) string {
 		}
 	}
 	q := c.Query()
-	for k := range q {
-		if secretParam(k) {
-			q.Set(k, "xxxxx")
+	for k, vs := range q {
+		if strings.Contains(k, "@") {
+			delete(q, k)
+			q.Set("xxxxx", "")
+			continue
+		}
+		for i, v := range vs {
+			switch {
+			case secretParam(k):
+				vs[i] = "xxxxx"
+			case strings.Contains(v, "@"):
+				vs[i] = redactText(v)
+			}
 		}
 	}
 	c.RawQuery = q.Encode()
-	return c.String()
+	out := c.String()
+	if strings.Contains(c.Opaque+c.Path+c.RawPath+c.Fragment, "@") {
+		out = redactText(out)
+	}
+	return out
 }
 
 func secretParam(name string) bool {
@@ -216,36 +237,63 @@ func secretParam(name string) bool {
 	return false
 }
 
-// scrub removes the secrets of u from msg, for errors that quote them.
+// scrub removes the secrets of u, as redact finds them, from msg: for
+// errors that quote them.
 func scrub(msg string, u *url.URL) string {
 	var secrets []string
+	add := func(s string) {
+		if s != "" {
+			secrets = append(secrets, s, url.QueryEscape(s), url.PathEscape(s))
+		}
+	}
 	if u.User != nil {
 		if p, ok := u.User.Password(); ok {
-			secrets = append(secrets, p, url.QueryEscape(p), url.PathEscape(p))
+			add(p)
 		}
 	}
 	for k, vs := range u.Query() {
-		if secretParam(k) {
-			for _, v := range vs {
-				secrets = append(secrets, v, url.QueryEscape(v))
+		add(credentials(k))
+		for _, v := range vs {
+			if secretParam(k) {
+				add(v)
 			}
+			add(credentials(v))
 		}
 	}
+	add(credentials(u.Opaque + u.Path + u.Fragment))
+	// Longest first, so that a secret is never left half replaced.
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
 	for _, s := range secrets {
-		if s != "" {
-			msg = strings.ReplaceAll(msg, s, "xxxxx")
-		}
+		msg = strings.ReplaceAll(msg, s, "xxxxx")
 	}
 	return msg
 }
 
-// redactText redacts a string that may not parse as a URL: everything
-// between "://" and "@" goes.
-func redactText(s string) string {
-	if i, j := strings.Index(s, "://"), strings.LastIndex(s, "@"); i >= 0 && j > i {
-		return s[:i+3] + "xxxxx" + s[j:]
+// credentials returns the part of a string meant as a URL that may hold
+// credentials: everything between its scheme and its last "@", or "".
+func credentials(s string) string {
+	at := strings.LastIndex(s, "@")
+	if at < 0 {
+		return ""
 	}
-	return s
+	start := 0
+	if i := strings.Index(s, "://"); i >= 0 && i < at {
+		start = i + 3
+	} else if i := strings.Index(s, ":"); i >= 0 && i < at {
+		start = i + 1
+	}
+	return s[start:at]
+}
+
+// redactText redacts a string meant as a URL that may not parse as one:
+// everything between its scheme and its last "@" goes.
+func redactText(s string) string {
+	c := credentials(s)
+	if c == "" {
+		return s
+	}
+	at := strings.LastIndex(s, "@")
+	return s[:at-len(c)] + "xxxxx" + s[at:]
 }
 
 // String returns the remote's URL without its secrets.
@@ -306,17 +354,39 @@ func (r *Remote) do(ctx context.Context, op string, f func(context.Context) erro
 }
 
 // get returns the remote entry of key, or nil when there is none or the
-// store fails.
+// store fails. It reads the header first, and the rest only when the header
+// is an entry's: a value that is not an entry costs one small read, and
+// nothing a value holds makes get fetch more than the entry its header
+// claims to be.
 func (r *Remote) get(ctx context.Context, key string) []byte {
 	var data []byte
 	err := r.do(ctx, "get", func(ctx context.Context) (err error) {
-		data, err = r.store.Get(ctx, key)
+		data, err = getEntry(ctx, r.store, key)
 		return err
 	})
 	if err != nil {
 		return nil
 	}
 	return data
+}
+
+// getEntry reads the entry of key from s, header first. What it returns
+// is still to be checked: bytes that are no entry are returned as read, for
+// the check to reject.
+func getEntry(ctx context.Context, s Store, key string) ([]byte, error) {
+	first, err := s.GetRange(ctx, key, 0, headChunk)
+	if err != nil || len(first) < headChunk {
+		return first, err // all there is
+	}
+	h, err := parseHeader(first, -1)
+	if err != nil || h.size() <= int64(len(first)) {
+		return first, nil
+	}
+	rest, err := s.GetRange(ctx, key, int64(len(first)), h.size()-int64(len(first)))
+	if err != nil {
+		return nil, err
+	}
+	return append(first, rest...), nil
 }
 
 // put stores an entry, unless the tier is read-only. A failure is logged
@@ -579,7 +649,7 @@ func (sr *storeReader) ReadAt(p []byte, off int64) (int, error) {
 // Remove removes the remote entry of key, reporting whether there was one.
 func (r *Remote) Remove(ctx context.Context, key string) (bool, error) {
 	if !ValidKey(key) {
-		return false, fmt.Errorf("%w: %q", ErrBadKey, key)
+		return false, fmt.Errorf("%w: %s", ErrBadKey, quoteCut(key))
 	}
 	if r.opts.ReadOnly {
 		return false, ErrReadOnly
@@ -591,15 +661,17 @@ func (r *Remote) Remove(ctx context.Context, key string) (bool, error) {
 	return err == nil, err
 }
 
-// Clear removes every entry of the remote store. Leases are left to
-// expire.
+// Clear removes every entry of the remote store: every value named like
+// one, and nothing else. Leases are left to expire.
 func (r *Remote) Clear(ctx context.Context) error {
 	if r.opts.ReadOnly {
 		return ErrReadOnly
 	}
 	var keys []string
 	if err := r.store.List(ctx, func(e StoreEntry) error {
-		keys = append(keys, e.Key)
+		if ValidKey(e.Key) {
+			keys = append(keys, e.Key)
+		}
 		return nil
 	}); err != nil {
 		return err

@@ -223,11 +223,11 @@ func TestRemoteHitIsCopiedToTheLocalTier(t *testing.T) {
 	if st := b.Stats(); st.RemoteHits != 1 || st.Hits != 1 || st.Misses != 0 {
 		t.Errorf("second cache stats %+v, want one remote hit", st)
 	}
-	gets := s.opCount("get")
+	gets := s.opCount("getrange")
 	if got, err := Do(ctx, b, mcCall(1), n.fn(mcResult{})); err != nil || !equalResult(got, want) {
 		t.Fatalf("third call: %+v, %v", got, err)
 	}
-	if s.opCount("get") != gets {
+	if s.opCount("getrange") != gets {
 		t.Error("a call after a remote hit asked the remote again: the hit was not copied to the local tier")
 	}
 	if st := b.Stats(); st.RemoteHits != 1 || st.Hits != 2 {
@@ -247,7 +247,7 @@ func TestRemoteMissStoresBothTiers(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := keyOf(t, mcCall(2))
-	local, _, _, err := readEntryFile(c.disk.path(k))
+	local, _, _, err := c.disk.readEntry(entryName(k))
 	if err != nil {
 		t.Fatalf("local tier: %v", err)
 	}
@@ -319,7 +319,7 @@ func TestRemoteFailuresNeverFailACallAndTripTheBreaker(t *testing.T) {
 
 func TestRemoteOptionDefaults(t *testing.T) {
 	got := RemoteOptions{}.withDefaults()
-	want := RemoteOptions{Timeout: 10 * time.Second, LeaseTTL: 30 * time.Second, MaxWait: time.Hour, FailureLimit: 3, Cooldown: 30 * time.Second}
+	want := RemoteOptions{Timeout: 10 * time.Second, LeaseTTL: 30 * time.Second, MaxWait: 2 * time.Minute, FailureLimit: 3, Cooldown: 30 * time.Second}
 	if got != want {
 		t.Errorf("defaults %+v, want those README states: %+v", got, want)
 	}
@@ -343,7 +343,7 @@ func TestRemoteErrorsDoNotShowURLSecrets(t *testing.T) {
 func TestRemoteFailingSomeRequestsIsLoggedOnce(t *testing.T) {
 	s := newMemStore()
 	s.fail = func(op string) error {
-		if op == "get" {
+		if op == "getrange" {
 			return errors.New("read timeout")
 		}
 		return nil
@@ -365,7 +365,7 @@ func TestRemoteFailingSomeRequestsIsLoggedOnce(t *testing.T) {
 
 func TestRemoteTimeoutIsAMiss(t *testing.T) {
 	s := newMemStore()
-	s.block = func(op string) bool { return op == "get" }
+	s.block = func(op string) bool { return op == "getrange" }
 	c, _, _ := openTiered(t, s, RemoteOptions{Timeout: 50 * time.Millisecond})
 	var n counter
 	got, err := Do(context.Background(), c, mcCall(3), n.fn(want))
@@ -563,8 +563,8 @@ func TestRemoteReadOnlySendsNoWrites(t *testing.T) {
 	}
 	c.Invalidate(mcCall(6))
 	for _, op := range s.ops {
-		if op != "get" {
-			t.Errorf("a read-only remote got requests %v: want only gets", s.ops)
+		if op != "getrange" {
+			t.Errorf("a read-only remote got requests %v: want only reads", s.ops)
 			break
 		}
 	}

@@ -9,8 +9,6 @@ import (
 	"hash/crc32"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -41,7 +39,9 @@ const (
 	headerSize    = 88
 	trailerSize   = 8
 	macSize       = 32
-	flagSigned    = 1 // the entry ends with a MAC
+	maxMetaLen    = 16 << 20 // the most metadata an entry holds: readers never allocate more
+	maxEntrySize  = 1 << 50  // far beyond any entry: keeps header arithmetic from overflowing
+	flagSigned    = 1        // the entry ends with a MAC
 	entrySuffix   = ".entry"
 	lockSuffix    = ".lock"
 	tempPrefix    = ".tmp-"
@@ -90,6 +90,9 @@ func encodeEntry(h header, m meta, payload [][]byte, signKey []byte) ([][]byte, 
 	if err != nil {
 		return nil, err
 	}
+	if len(mb) > maxMetaLen-7 {
+		return nil, fmt.Errorf("the canonical params are %d bytes, more than an entry holds (%d): key large arguments by a digest, such as a []byte or a numeric slice", len(m.Params), maxMetaLen)
+	}
 	// Pad the metadata so that the payload starts 8-aligned.
 	mb = append(mb, make([]byte, align8(headerSize+len(mb))-headerSize-len(mb))...)
 	h.metaLen = uint32(len(mb))
@@ -123,11 +126,13 @@ func encodeEntry(h header, m meta, payload [][]byte, signKey []byte) ([][]byte, 
 }
 
 // parseHeader reads the fixed header and checks what it can alone: the
-// magic, the format, and that the lengths add up to size.
+// magic, the format, and that the lengths add up to size. A negative size
+// is unknown: the lengths are checked against the largest entry there can
+// be.
 func parseHeader(b []byte, size int64) (header, error) {
 	var h header
-	if len(b) < headerSize || size < headerSize+trailerSize {
-		return h, fmt.Errorf("%w: %d bytes is too short", errCorrupt, size)
+	if len(b) < headerSize || size >= 0 && size < headerSize+trailerSize {
+		return h, fmt.Errorf("%w: %d bytes is too short", errCorrupt, max(size, int64(len(b))))
 	}
 	if string(b[:8]) != entryMagic {
 		return h, fmt.Errorf("%w: not a cachegen entry", errCorrupt)
@@ -150,6 +155,15 @@ func parseHeader(b []byte, size int64) (header, error) {
 	copy(h.typeSum[:], b[40:48])
 	copy(h.sum[:], b[48:80])
 	copy(h.code[:], b[80:88])
+	if h.metaLen > maxMetaLen {
+		return h, fmt.Errorf("%w: %d bytes of metadata, more than any entry holds", errCorrupt, h.metaLen)
+	}
+	if h.payloadLen > maxEntrySize {
+		return h, fmt.Errorf("%w: a payload of %d bytes", errCorrupt, h.payloadLen)
+	}
+	if size < 0 {
+		return h, nil
+	}
 	body := uint64(size) - headerSize - trailerSize
 	if h.signed {
 		if body < macSize {
@@ -165,6 +179,15 @@ func parseHeader(b []byte, size int64) (header, error) {
 
 // trailerAt returns the offset of the entry's trailer.
 func (h header) trailerAt() int64 { return headerSize + int64(h.metaLen) + int64(h.payloadLen) }
+
+// size returns the size of the whole entry, as its header claims it.
+func (h header) size() int64 {
+	n := h.trailerAt() + trailerSize
+	if h.signed {
+		n += macSize
+	}
+	return n
+}
 
 // parseEntry checks a whole entry file and returns its sections. payCRC,
 // if not nil, is the payload's checksum already computed while reading.
@@ -199,93 +222,6 @@ func decodeMeta(b []byte) (meta, error) {
 		return m, fmt.Errorf("%w: metadata: %v", errCorrupt, err)
 	}
 	return m, nil
-}
-
-// diskStore keeps one file per entry under dir/xx/, where xx is the first
-// two hex digits of the key.
-type diskStore struct {
-	dir string
-	fs  fileSystem
-}
-
-// fileSystem is what the store writes through: the operating system, or in
-// tests one that fails at a chosen step.
-type fileSystem interface {
-	MkdirAll(path string, perm fs.FileMode) error
-	CreateTemp(dir, pattern string) (tempFile, error)
-	Rename(oldpath, newpath string) error
-	Remove(path string) error
-}
-
-// tempFile is a temporary file being written.
-type tempFile interface {
-	io.Writer
-	Close() error
-	Name() string
-}
-
-type osFS struct{}
-
-func (osFS) MkdirAll(path string, perm fs.FileMode) error { return os.MkdirAll(path, perm) }
-func (osFS) CreateTemp(dir, pattern string) (tempFile, error) {
-	return os.CreateTemp(dir, pattern)
-}
-func (osFS) Rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }
-func (osFS) Remove(path string) error             { return os.Remove(path) }
-
-func (s diskStore) path(key string) string {
-	return filepath.Join(s.dir, key[:2], key+entrySuffix)
-}
-
-func (s diskStore) lockPath(key string) string {
-	return filepath.Join(s.dir, key[:2], key+lockSuffix)
-}
-
-// write stores the parts of an entry file as the entry of key atomically: it becomes visible
-// whole, by rename, or not at all, and no temporary file is left behind.
-// It does not sync: an entry a crash or power loss damages fails its
-// checksums and is a miss.
-func (s diskStore) write(key string, parts ...[]byte) error {
-	sub := filepath.Join(s.dir, key[:2])
-	if err := s.fs.MkdirAll(sub, dirPerm); err != nil {
-		return err
-	}
-	f, err := s.fs.CreateTemp(sub, tempPrefix+key+"-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	for _, p := range parts {
-		if _, err = f.Write(p); err != nil {
-			break
-		}
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = s.fs.Rename(tmp, s.path(key))
-	}
-	if err != nil {
-		s.fs.Remove(tmp)
-	}
-	return err
-}
-
-// readMeta reads and checks the header and metadata of the entry file at
-// path without reading its payload.
-func readMeta(path string) (header, meta, fs.FileInfo, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return header{}, meta{}, nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return header{}, meta{}, nil, err
-	}
-	h, m, err := readHead(f, fi.Size())
-	return h, m, fi, err
 }
 
 // readHead reads and checks the header and metadata of an entry of size
@@ -344,55 +280,6 @@ func entryFromHead(h header, m meta, size int64, lastUsed, now time.Time) Entry 
 	return e
 }
 
-// What walk finds.
-type fileKind int
-
-const (
-	kindEntry fileKind = iota
-	kindTemp           // a temporary file: a write in progress, or left by a killed writer
-	kindLock           // a per-key lock or lease file
-)
-
-// walk calls fn for every entry, temporary and lock file in the store, and
-// for nothing else: files it does not recognise are left alone.
-func (s diskStore) walk(fn func(path string, kind fileKind) error) error {
-	subs, err := os.ReadDir(s.dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, sub := range subs {
-		if !sub.IsDir() || len(sub.Name()) != 2 || !isHex(sub.Name()) {
-			continue
-		}
-		files, err := os.ReadDir(filepath.Join(s.dir, sub.Name()))
-		if err != nil {
-			return err
-		}
-		for _, f := range files {
-			name := f.Name()
-			kind := fileKind(-1)
-			switch {
-			case strings.HasPrefix(name, tempPrefix):
-				kind = kindTemp
-			case strings.HasSuffix(name, entrySuffix) && ValidKey(strings.TrimSuffix(name, entrySuffix)):
-				kind = kindEntry
-			case strings.HasSuffix(name, lockSuffix) && ValidKey(strings.TrimSuffix(name, lockSuffix)),
-				strings.HasSuffix(name, leaseSuffix) && ValidKey(strings.TrimSuffix(name, leaseSuffix)):
-				kind = kindLock
-			}
-			if f.Type().IsRegular() && kind >= 0 {
-				if err := fn(filepath.Join(s.dir, sub.Name(), name), kind); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
-}
-
 func isHex(s string) bool {
 	_, err := hex.DecodeString(s)
 	return err == nil && strings.ToLower(s) == s
@@ -404,72 +291,3 @@ func crc32c(b []byte) uint32 { return crc32.Checksum(b, crcTable) }
 // touchInterval is how stale an entry's modification time may get before
 // a hit refreshes it; it bounds the precision of least-recently-used order.
 const touchInterval = time.Hour
-
-// pipelineMin is the size from which readEntryFile checksums the payload
-// on another goroutine while it reads the rest, in chunks of pipelineChunk.
-const (
-	pipelineMin   = 4 << 20
-	pipelineChunk = 2 << 20
-)
-
-// readEntryFile reads a whole entry file in one pass, and returns its
-// modification time and, for a large file, the CRC-32C of its payload,
-// computed on another core while the file is read, so that checking a big
-// entry costs little beyond reading it.
-func readEntryFile(path string) ([]byte, time.Time, *uint32, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, time.Time{}, nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, time.Time{}, nil, err
-	}
-	size := int(fi.Size())
-	data := make([]byte, size)
-	if size < pipelineMin {
-		if _, err := io.ReadFull(f, data); err != nil {
-			return nil, time.Time{}, nil, err
-		}
-		return data, fi.ModTime(), nil, nil
-	}
-	if _, err := io.ReadFull(f, data[:pipelineChunk]); err != nil {
-		return nil, time.Time{}, nil, err
-	}
-	h, herr := parseHeader(data, int64(size))
-	start, end := size, size
-	if herr == nil {
-		start = headerSize + int(h.metaLen)
-		end = start + int(h.payloadLen)
-	}
-	progress := make(chan int, size/pipelineChunk+1)
-	done := make(chan uint32)
-	go func() {
-		var crc uint32
-		pos := start
-		for readTo := range progress {
-			if readTo = min(readTo, end); readTo > pos {
-				crc = crc32.Update(crc, crcTable, data[pos:readTo])
-				pos = readTo
-			}
-		}
-		done <- crc
-	}()
-	progress <- pipelineChunk
-	for off := pipelineChunk; off < size && err == nil; off += pipelineChunk {
-		next := min(off+pipelineChunk, size)
-		if _, err = io.ReadFull(f, data[off:next]); err == nil {
-			progress <- next
-		}
-	}
-	close(progress)
-	crc := <-done
-	if err != nil {
-		return nil, time.Time{}, nil, err
-	}
-	if herr != nil {
-		return data, fi.ModTime(), nil, nil
-	}
-	return data, fi.ModTime(), &crc, nil
-}

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"path"
@@ -37,6 +38,10 @@ type ctl struct {
 	cache *cacheruntime.Cache // the local tier; nil with -remote
 	json  bool
 	out   io.Writer
+	// unprefixed is set for a Redis remote whose key prefix is empty: its
+	// entries share the database with other keys, and clear and prune
+	// need -force.
+	unprefixed bool
 }
 
 // tier is what the commands act on: a local cache directory, or a remote
@@ -125,6 +130,15 @@ func dispatch(args []string, out io.Writer) error {
 		if name == "verify" {
 			return usagef("verify checks a local directory; on a remote, ls lists only intact entries and prune removes failing ones first")
 		}
+		u, err := url.Parse(*remote)
+		if err == nil && u.Scheme == "file" {
+			// A shared directory is checked as -dir is, before the store
+			// would make it.
+			if err := cacheruntime.CheckDir(u.Path); err != nil {
+				return usagef("-remote: %v", err)
+			}
+		}
+		unprefixed := err == nil && (u.Scheme == "redis" || u.Scheme == "rediss") && u.Query().Has("prefix") && u.Query().Get("prefix") == ""
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 		defer stop()
 		r, err := cacheruntime.OpenRemote(ctx, *remote, cacheruntime.RemoteOptions{})
@@ -132,7 +146,7 @@ func dispatch(args []string, out io.Writer) error {
 			return usagef("-remote: %v", err)
 		}
 		defer r.Close()
-		return cmd(&ctl{tier: remoteTier{ctx, r}, json: *asJSON, out: out}, fs.Args()[1:])
+		return cmd(&ctl{tier: remoteTier{ctx, r}, json: *asJSON, out: out, unprefixed: unprefixed}, fs.Args()[1:])
 	}
 	if *dir == "" {
 		d, err := cacheruntime.DefaultDir()
@@ -323,9 +337,17 @@ func humanSize(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
+// quoteCut quotes s cut to 64 bytes, for a message about a bad argument.
+func quoteCut(s string) string {
+	if len(s) <= 64 {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:64]) + fmt.Sprintf("… (%d bytes)", len(s))
+}
+
 func checkKey(k string) error {
 	if !cacheruntime.ValidKey(k) {
-		return usagef("malformed key %q: a key is 16 lowercase hex digits, as cachectl ls shows", k)
+		return usagef("malformed key %s: a key is 16 lowercase hex digits, as cachectl ls shows", quoteCut(k))
 	}
 	return nil
 }
@@ -480,14 +502,27 @@ func (c *ctl) rm(args []string) error {
 	return nil
 }
 
+// checkPrefix refuses to clear or prune a Redis database whose entries
+// have no prefix of their own, unless forced.
+func (c *ctl) checkPrefix(command string, force bool) error {
+	if c.unprefixed && !force {
+		return usagef("%s: the remote's prefix is empty, so its entries share the database with every other key: give the cache a prefix, or pass -force to %s it anyway (only keys named like cache entries are removed)", command, command)
+	}
+	return nil
+}
+
 func (c *ctl) clear(args []string) error {
 	fs := c.flags("clear")
 	pattern := fs.String("func", "", "only entries of functions matching this pattern")
+	force := fs.Bool("force", false, "clear a Redis remote whose prefix is empty")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("clear: unexpected argument %q", fs.Arg(0))
+	}
+	if err := c.checkPrefix("clear", *force); err != nil {
+		return err
 	}
 	es, err := c.entries(*pattern)
 	if err != nil {
@@ -530,11 +565,15 @@ func (c *ctl) prune(args []string) error {
 	olderThan := fs.String("older-than", "", "remove entries computed longer ago than this")
 	unusedFor := fs.String("unused-for", "", "remove entries not used for this long")
 	dryRun := fs.Bool("dry-run", false, "say what would be removed, and remove nothing")
+	force := fs.Bool("force", false, "prune a Redis remote whose prefix is empty")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("prune: unexpected argument %q", fs.Arg(0))
+	}
+	if err := c.checkPrefix("prune", *force || *dryRun); err != nil {
+		return err
 	}
 	var o cacheruntime.PruneOptions
 	var err error

@@ -448,3 +448,45 @@ func TestRemoteBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoteDirMustBeACache checks that -remote file:// names an existing
+// cache, as -dir does, and that cachectl never makes the directory.
+func TestRemoteDirMustBeACache(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nonexist")
+	plain := t.TempDir()
+	for _, dir := range []string{missing, plain} {
+		_, errOut, code := ctlRun(t, "-remote", "file://"+dir, "ls")
+		if code != 2 || !strings.Contains(errOut, dir) {
+			t.Errorf("ls on %s: exit %d, %q; want a usage error naming it", dir, code, errOut)
+		}
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Error("ls made the missing directory")
+	}
+	if entries, _ := os.ReadDir(plain); len(entries) != 0 {
+		t.Errorf("ls wrote into a directory that is no cache: %v", entries)
+	}
+}
+
+// TestRedisEmptyPrefixNeedsForce checks that clear and prune refuse a
+// Redis remote whose prefix is empty, unless given -force.
+func TestRedisEmptyPrefixNeedsForce(t *testing.T) {
+	url := testredis.Start(t).URL + "?prefix="
+	fillRemote(t, url)
+	for _, cmd := range [][]string{{"clear"}, {"prune", "-max-size", "1B"}} {
+		if _, errOut, code := ctlRun(t, append([]string{"-remote", url}, cmd...)...); code != 2 || !strings.Contains(errOut, "-force") {
+			t.Errorf("%v: exit %d, %q; want a refusal naming -force", cmd, code, errOut)
+		}
+	}
+	if out, errOut, code := ctlRun(t, "-remote", url, "clear", "-force"); code != 0 || !strings.Contains(out, "removed 3 entries") {
+		t.Errorf("clear -force: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestLongArgumentsAreCut checks that a 100 kB key is not echoed whole.
+func TestLongArgumentsAreCut(t *testing.T) {
+	_, errOut, code := ctlRun(t, "-dir", exampleCache, "rm", strings.Repeat("f", 100_000))
+	if code != 2 || len(errOut) > 300 {
+		t.Errorf("rm of a 100 kB key: exit %d, a message of %d bytes", code, len(errOut))
+	}
+}

@@ -1,0 +1,530 @@
+package runtime
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// diskStore keeps one file per entry under dir/xx/, where xx is the first
+// two hex digits of the key: xx/KEY.entry, with xx/KEY.lock (a process's
+// lock while it computes KEY) and xx/KEY.lease (a lease, when the
+// directory is a shared tier) beside it.
+//
+// Nothing in the directory is trusted, because others may write to it
+// (a shared tier) or an accident may put anything there:
+//
+//   - Every operation goes through an os.Root of the directory, so no
+//     name, and no symlink planted in place of a shard or an entry, or
+//     swapped in while a walk runs, leads outside it.
+//   - A file is read only if it is a regular file, checked by lstat before
+//     it is opened and by fstat after, and it is opened non-blocking: a
+//     FIFO, a device or a symlink is a miss, never a hang.
+//   - An entry's header is read and checked against the file's size before
+//     anything else, so a reader never allocates more than the entry the
+//     header claims to be, and junk costs one small read.
+//
+// A diskStore is safe for concurrent use.
+type diskStore struct {
+	dir string
+	fs  fileSystem
+
+	mu   sync.Mutex
+	root *os.Root // nil until first used, or after the directory vanished
+	fds  dirFDs   // open directories for reads, where the system has openat
+}
+
+func newDiskStore(dir string) *diskStore { return &diskStore{dir: dir, fs: osFS{}} }
+
+// fileSystem is what the store writes through, relative to its root: the
+// operating system, or in tests one that fails at a chosen step.
+type fileSystem interface {
+	MkdirAll(r *os.Root, name string) error
+	CreateTemp(r *os.Root, dir, prefix string) (tempFile, error)
+	Rename(r *os.Root, oldname, newname string) error
+	Remove(r *os.Root, name string) error
+}
+
+// tempFile is a temporary file being written; Name is relative to the root.
+type tempFile interface {
+	io.Writer
+	Close() error
+	Name() string
+}
+
+type osFS struct{}
+
+func (osFS) MkdirAll(r *os.Root, name string) error { return r.MkdirAll(name, dirPerm) }
+
+func (osFS) CreateTemp(r *os.Root, dir, prefix string) (tempFile, error) {
+	for range 10 {
+		name := path.Join(dir, prefix+rand.Text()[:12])
+		f, err := r.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return rootFile{f, name}, nil
+	}
+	return nil, fmt.Errorf("creating a temporary file in %s: %w", dir, fs.ErrExist)
+}
+
+func (osFS) Rename(r *os.Root, oldname, newname string) error { return r.Rename(oldname, newname) }
+func (osFS) Remove(r *os.Root, name string) error             { return r.Remove(name) }
+
+// rootFile is a file opened in a root, named relative to it.
+type rootFile struct {
+	*os.File
+	name string
+}
+
+func (f rootFile) Name() string { return f.name }
+
+// openRoot returns the root of the store's directory, opening it on first
+// use; with create, it makes the directory (mode 0700) if it is missing.
+func (s *diskStore) openRoot(create bool) (*os.Root, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.root != nil {
+		return s.root, nil
+	}
+	if create {
+		if err := os.MkdirAll(s.dir, dirPerm); err != nil {
+			return nil, err
+		}
+	}
+	r, err := os.OpenRoot(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	s.root = r
+	return r, nil
+}
+
+// forget drops r, a root whose directory was removed, so that the next
+// write makes the directory again.
+func (s *diskStore) forget(r *os.Root) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.root == r {
+		s.root = nil
+		r.Close()
+		s.fds.reset()
+	}
+}
+
+func shard(key string) string               { return key[:2] }
+func entryName(key string) string           { return path.Join(shard(key), key+entrySuffix) }
+func lockName(key string) string            { return path.Join(shard(key), key+lockSuffix) }
+func leaseName(key string) string           { return path.Join(shard(key), key+leaseSuffix) }
+func (s *diskStore) abs(name string) string { return filepath.Join(s.dir, filepath.FromSlash(name)) }
+
+// path returns the entry file of key, for messages and tests.
+func (s *diskStore) path(key string) string { return s.abs(entryName(key)) }
+
+// errNotRegular rejects a name that is not a regular file: it is never
+// read.
+func errNotRegular(name string, m fs.FileMode) error {
+	return fmt.Errorf("%w: %s is not a regular file (%v)", errCorrupt, name, m.Type())
+}
+
+// regularFile is a regular file open for reading.
+type regularFile interface {
+	io.Reader
+	io.ReaderAt
+	io.Closer
+}
+
+// openRegularRoot opens name for reading, through the store's root, if,
+// and only if, it is a regular file, without blocking on anything else.
+func (s *diskStore) openRegularRoot(name string) (regularFile, fs.FileInfo, error) {
+	r, err := s.openRoot(false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return openRegularIn(r, name)
+}
+
+func openRegularIn(r *os.Root, name string) (*os.File, fs.FileInfo, error) {
+	if fi, err := r.Lstat(name); err != nil {
+		return nil, nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, nil, errNotRegular(name, fi.Mode())
+	}
+	f, err := r.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errNotRegular(name, fi.Mode()) // swapped since the lstat
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
+}
+
+// readSmall reads the regular file name whole if it holds at most max
+// bytes, and otherwise fails without reading it.
+func (s *diskStore) readSmall(name string, max int64) ([]byte, error) {
+	f, fi, err := s.openRegular(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi.Size() > max {
+		return nil, fmt.Errorf("%w: %s is %d bytes, more than %d", errCorrupt, name, fi.Size(), max)
+	}
+	b := make([]byte, fi.Size())
+	_, err = io.ReadFull(f, b)
+	return b, err
+}
+
+// write stores the parts of an entry file as the entry of key atomically:
+// it becomes visible whole, by rename, or not at all, and no temporary
+// file is left behind. It does not sync: an entry a crash or power loss
+// damages fails its checksums and is a miss.
+func (s *diskStore) write(key string, parts ...[]byte) error {
+	return s.replace(entryName(key), key, parts...)
+}
+
+// replace writes parts to a temporary file beside name and renames it into
+// place. If the directory itself was removed, it is made again once.
+func (s *diskStore) replace(name, key string, parts ...[]byte) error {
+	var err error
+	for range 2 {
+		var r *os.Root
+		if r, err = s.openRoot(true); err != nil {
+			return err
+		}
+		if err = s.fs.MkdirAll(r, path.Dir(name)); errors.Is(err, fs.ErrNotExist) {
+			s.forget(r) // the directory was removed under us
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		var f tempFile
+		if f, err = s.fs.CreateTemp(r, path.Dir(name), tempPrefix+key+"-"); err != nil {
+			return err
+		}
+		for _, p := range parts {
+			if _, err = f.Write(p); err != nil {
+				break
+			}
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = s.fs.Rename(r, f.Name(), name)
+		}
+		if err != nil {
+			s.fs.Remove(r, f.Name())
+		}
+		return err
+	}
+	return err
+}
+
+// remove removes name from the store.
+func (s *diskStore) remove(name string) error {
+	r, err := s.openRoot(false)
+	if err != nil {
+		return err
+	}
+	return s.fs.Remove(r, name)
+}
+
+// touch sets name's modification time, recording a use.
+func (s *diskStore) touch(name string, t time.Time) {
+	if r, err := s.openRoot(false); err == nil {
+		_ = r.Chtimes(name, t, t)
+	}
+}
+
+// stat returns name's metadata, without following a symlink.
+func (s *diskStore) stat(name string) (fs.FileInfo, error) {
+	r, err := s.openRoot(false)
+	if err != nil {
+		return nil, err
+	}
+	return r.Lstat(name)
+}
+
+// pipelineMin is the size from which readEntry checksums the payload on
+// another goroutine while it reads the rest, in chunks of pipelineChunk.
+const (
+	pipelineMin   = 4 << 20
+	pipelineChunk = 2 << 20
+)
+
+// smallEntry is the size up to which readEntry reads a file in one read
+// before it checks the header: as much as a junk file can cost.
+const smallEntry = 64 << 10
+
+// readEntry reads the entry file name: its header first, which must agree
+// with the file's size, then the rest, in one allocation of that size (a
+// file of at most smallEntry bytes in one read). It returns the file's
+// modification time and, for a large file, the CRC-32C of its payload,
+// computed on another core while the file is read, so that checking a big
+// entry costs little beyond reading it.
+func (s *diskStore) readEntry(name string) ([]byte, time.Time, *uint32, error) {
+	f, fi, err := s.openRegular(name)
+	if err != nil {
+		return nil, time.Time{}, nil, err
+	}
+	defer f.Close()
+	size := fi.Size()
+	if size < headerSize+trailerSize {
+		return nil, time.Time{}, nil, fmt.Errorf("%w: %d bytes is too short", errCorrupt, size)
+	}
+	if size <= smallEntry {
+		data := make([]byte, int(size))
+		if _, err := io.ReadFull(f, data); err != nil {
+			return nil, time.Time{}, nil, err
+		}
+		if _, err := parseHeader(data, size); err != nil {
+			return nil, time.Time{}, nil, err
+		}
+		return data, fi.ModTime(), nil, nil
+	}
+	head := make([]byte, headerSize)
+	if _, err := io.ReadFull(f, head); err != nil {
+		return nil, time.Time{}, nil, err
+	}
+	h, err := parseHeader(head, size)
+	if err != nil {
+		return nil, time.Time{}, nil, err
+	}
+	data := make([]byte, int(size))
+	copy(data, head)
+	if size < pipelineMin {
+		if _, err := io.ReadFull(f, data[headerSize:]); err != nil {
+			return nil, time.Time{}, nil, err
+		}
+		return data, fi.ModTime(), nil, nil
+	}
+	start := headerSize + int(h.metaLen)
+	end := start + int(h.payloadLen)
+	progress := make(chan int, int(size)/pipelineChunk+1)
+	done := make(chan uint32)
+	go func() {
+		var crc uint32
+		pos := start
+		for readTo := range progress {
+			if readTo = min(readTo, end); readTo > pos {
+				crc = crc32.Update(crc, crcTable, data[pos:readTo])
+				pos = readTo
+			}
+		}
+		done <- crc
+	}()
+	for off := headerSize; off < int(size) && err == nil; off += pipelineChunk {
+		next := min(off+pipelineChunk, int(size))
+		if _, err = io.ReadFull(f, data[off:next]); err == nil {
+			progress <- next
+		}
+	}
+	close(progress)
+	crc := <-done
+	if err != nil {
+		return nil, time.Time{}, nil, err
+	}
+	return data, fi.ModTime(), &crc, nil
+}
+
+// readMeta reads and checks the header and metadata of the entry file
+// name without reading its payload.
+func (s *diskStore) readMeta(name string) (header, meta, fs.FileInfo, error) {
+	f, fi, err := s.openRegular(name)
+	if err != nil {
+		return header{}, meta{}, fi, err
+	}
+	defer f.Close()
+	h, m, err := readHead(f, fi.Size())
+	return h, m, fi, err
+}
+
+// What walk finds.
+type fileKind int
+
+const (
+	kindEntry fileKind = iota
+	kindTemp           // a temporary file: a write in progress, or left by a killed writer
+	kindLock           // a per-key lock or lease file
+	kindOdd            // not a regular file, named like one of the above, or a shard that is no directory
+)
+
+// walkHook, when set by a test, runs after walk has listed a shard and
+// before it visits the shard's files.
+var walkHook func(shard string)
+
+// walk calls fn, with names relative to the store's directory, for every
+// entry, temporary and lock file in the store, and for whatever is named
+// like one (or like a shard) but is not a regular file (or a directory)
+// as kindOdd; files it does not recognise are left alone. Shards that are
+// not directories (a symlink, say) are not entered.
+func (s *diskStore) walk(fn func(name string, kind fileKind) error) error {
+	r, err := s.openRoot(false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	subs, err := readDir(r, ".")
+	if err != nil {
+		return err
+	}
+	for _, sub := range subs {
+		if len(sub.Name()) != 2 || !isHex(sub.Name()) {
+			continue
+		}
+		if !sub.IsDir() {
+			if err := fn(sub.Name(), kindOdd); err != nil {
+				return err
+			}
+			continue
+		}
+		files, err := readDir(r, sub.Name())
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if walkHook != nil {
+			walkHook(sub.Name())
+		}
+		for _, f := range files {
+			kind := kindOf(f.Name())
+			if kind < 0 {
+				continue
+			}
+			if !f.Type().IsRegular() {
+				kind = kindOdd
+			}
+			if err := fn(path.Join(sub.Name(), f.Name()), kind); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// readDir lists a directory of the root, without following a symlink in
+// its place.
+func readDir(r *os.Root, name string) ([]fs.DirEntry, error) {
+	if fi, err := r.Lstat(name); err != nil {
+		return nil, err
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory: %w", name, fs.ErrNotExist)
+	}
+	d, err := r.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.ReadDir(-1)
+}
+
+// kindOf tells an entry, temporary or lock file by its name, or returns
+// -1.
+func kindOf(name string) fileKind {
+	switch {
+	case strings.HasPrefix(name, tempPrefix):
+		return kindTemp
+	case strings.HasSuffix(name, entrySuffix) && ValidKey(strings.TrimSuffix(name, entrySuffix)):
+		return kindEntry
+	case strings.HasSuffix(name, lockSuffix) && ValidKey(strings.TrimSuffix(name, lockSuffix)),
+		strings.HasSuffix(name, leaseSuffix) && ValidKey(strings.TrimSuffix(name, leaseSuffix)):
+		return kindLock
+	}
+	return -1
+}
+
+// writeReadme writes the README that marks the directory as a cache, if it
+// has none; best effort, since it only explains the directory to a person.
+func (s *diskStore) writeReadme() {
+	r, err := s.openRoot(true)
+	if err != nil {
+		return
+	}
+	f, err := r.OpenFile(readmeName, os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
+	if err != nil {
+		return
+	}
+	f.WriteString(readmeContent)
+	f.Close()
+}
+
+// hasReadme reports whether the directory holds the README a cache
+// writes: a regular file, read no further than that README's length.
+func (s *diskStore) hasReadme() bool {
+	b, err := s.readSmall(readmeName, int64(len(readmeContent)))
+	return err == nil && string(b) == readmeContent
+}
+
+// errNotPrivate is wrapped by checkPrivate's refusals.
+var errNotPrivate = errors.New("refused")
+
+// checkPrivate refuses a cache directory in which someone else could plant
+// results: one that belongs to another user, or that others can write to,
+// after resolving symlinks. A directory that does not exist yet holds
+// nothing to serve. With shared, every directory is accepted.
+func checkPrivate(dir string, shared bool) error {
+	if shared {
+		return nil
+	}
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cachegen: cache directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("cachegen: cache directory %s is not a directory", dir)
+	}
+	fix := "set " + EnvDir + " to a directory of your own, or, if others are meant to share results there, set " + EnvSharedDir + "=1 (WithSharedDir)"
+	uid, known := ownerOf(fi)
+	mine := known && uid == os.Getuid()
+	if known && !mine {
+		return fmt.Errorf("cachegen: cache directory %s belongs to another user (uid %d), who could plant results in it: %s: %w", dir, uid, fix, errNotPrivate)
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		if mine && fi.Mode()&fs.ModeSticky == 0 {
+			// A directory of one's own that others can write to; never
+			// a shared system directory such as /tmp.
+			fix = "run chmod go-w " + dir + ", or " + fix
+		}
+		return fmt.Errorf("cachegen: cache directory %s is writable by other users (mode %v), who could plant results in it: %s: %w", dir, fi.Mode(), fix, errNotPrivate)
+	}
+	return nil
+}
+
+// keyOfName returns the key an entry, lock or lease file is named by, or "".
+func keyOfName(name string) string {
+	base := path.Base(name)
+	for _, suffix := range []string{entrySuffix, lockSuffix, leaseSuffix} {
+		if k, ok := strings.CutSuffix(base, suffix); ok && ValidKey(k) {
+			return k
+		}
+	}
+	return ""
+}

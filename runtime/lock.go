@@ -1,0 +1,77 @@
+package runtime
+
+import (
+	"context"
+	"os"
+	"syscall"
+	"time"
+)
+
+// lockPoll is how often a caller waiting for another process's lock
+// tries again.
+const lockPoll = 5 * time.Millisecond
+
+// lockKey takes the cross-process lock of key: the lock file xx/KEY.lock,
+// locked with flock, which the kernel releases when its holder dies, so a
+// crashed process never blocks the others. waited reports whether another
+// process held it; err is ctx's when ctx ended while waiting. A lock that
+// cannot be taken (a read-only directory, something other than a regular
+// file in its place) is skipped: the worst outcome is computing twice.
+func (c *Cache) lockKey(ctx context.Context, key string) (unlock func(), waited bool, err error) {
+	noop := func() {}
+	if c.mode == ModeReadOnly {
+		return noop, false, nil
+	}
+	f, err := c.disk.openLock(key)
+	if err != nil {
+		return noop, false, nil
+	}
+	ok, err := tryLock(f)
+	if err != nil {
+		f.Close()
+		return noop, false, nil
+	}
+	if !ok {
+		waited = true
+		t := time.NewTicker(lockPoll)
+		defer t.Stop()
+		for !ok {
+			select {
+			case <-ctx.Done():
+				f.Close()
+				return noop, true, ctx.Err()
+			case <-t.C:
+			}
+			if ok, err = tryLock(f); err != nil {
+				f.Close()
+				return noop, true, nil
+			}
+		}
+	}
+	return func() { unlockFile(f); f.Close() }, waited, nil
+}
+
+// openLock opens key's lock file, making it if missing; anything other
+// than a regular file in its place is refused, not opened.
+func (s *diskStore) openLock(key string) (*os.File, error) {
+	r, err := s.openRoot(true)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.fs.MkdirAll(r, shard(key)); err != nil {
+		return nil, err
+	}
+	name := lockName(key)
+	if fi, err := r.Lstat(name); err == nil && !fi.Mode().IsRegular() {
+		return nil, errNotRegular(name, fi.Mode())
+	}
+	f, err := r.OpenFile(name, os.O_CREATE|os.O_RDWR|syscall.O_NONBLOCK, filePerm)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, errNotRegular(name, os.ModeIrregular)
+	}
+	return f, nil
+}

@@ -1,0 +1,443 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Tests of what a hostile or accidental file or store value can do. Each
+// must be a miss, bounded in memory and in time, and nothing outside the
+// cache may be read, changed or removed.
+
+// allocatedBy returns the bytes f allocates.
+func allocatedBy(f func()) uint64 {
+	var before, after goruntime.MemStats
+	goruntime.GC()
+	goruntime.ReadMemStats(&before)
+	f()
+	goruntime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// plantSparse makes path a sparse file of size bytes starting with head.
+func plantSparse(t *testing.T, path string, head []byte, size int64) {
+	t.Helper()
+	os.MkdirAll(filepath.Dir(path), 0o700)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(head); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(size); err != nil {
+		t.Skipf("this filesystem cannot hold a sparse file of %d bytes: %v", size, err)
+	}
+}
+
+// mustFinish fails the test if f has not returned within limit: a call
+// that hangs would otherwise stop the test binary.
+func mustFinish(t *testing.T, limit time.Duration, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); f() }()
+	select {
+	case <-done:
+	case <-time.After(limit):
+		t.Fatalf("%s did not return within %s", what, limit)
+	}
+}
+
+const hundredGiB = 100 << 30
+
+// TestHugeSparseEntryIsABoundedMiss plants a 100 GiB sparse file as an
+// entry, holding zeros or a real entry's header: a load, Verify and a
+// shared directory's read are misses that read and allocate next to
+// nothing.
+func TestHugeSparseEntryIsABoundedMiss(t *testing.T) {
+	good := validEntry(t)
+	for name, head := range map[string][]byte{"zeros": nil, "an entry's header": good[:headerSize]} {
+		t.Run(name, func(t *testing.T) {
+			c, _ := open(t)
+			key, _ := mcCall(300).Key()
+			plantSparse(t, c.disk.path(key), head, hundredGiB)
+			var got mcResult
+			var err error
+			if n := allocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 16<<20 {
+				t.Errorf("a load allocated %d bytes", n)
+			}
+			if err != nil || !equalResult(got, want) || c.Stats().Corrupt != 1 {
+				t.Fatalf("got (%+v, %v) with stats %+v: want the computed result and one corrupt entry", got, err, c.Stats())
+			}
+			plantSparse(t, c.disk.path(key), head, hundredGiB)
+			var problems []Problem
+			if n := allocatedBy(func() { problems, err = c.Verify(true) }); n > 16<<20 {
+				t.Errorf("Verify allocated %d bytes", n)
+			}
+			if err != nil || len(problems) != 1 {
+				t.Errorf("Verify = %+v, %v; want the planted file reported", problems, err)
+			}
+		})
+	}
+	t.Run("in a shared directory", func(t *testing.T) {
+		shared := t.TempDir()
+		s, err := DirStore(shared)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _, _ := openTiered(t, s, RemoteOptions{})
+		key, _ := mcCall(300).Key()
+		plantSparse(t, filepath.Join(shared, key[:2], key+entrySuffix), good[:headerSize], hundredGiB)
+		var got mcResult
+		if n := allocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 16<<20 {
+			t.Errorf("a remote load allocated %d bytes", n)
+		}
+		if err != nil || !equalResult(got, want) {
+			t.Fatalf("got (%+v, %v), want the computed result", got, err)
+		}
+	})
+}
+
+// TestJunkRemoteValueIsReadHeaderFirst stores a 64 MiB value that is no
+// entry: a load reads its first bytes only.
+func TestJunkRemoteValueIsReadHeaderFirst(t *testing.T) {
+	s := newMemStore()
+	c, _, _ := openTiered(t, s, RemoteOptions{})
+	key, _ := mcCall(300).Key()
+	s.set(key, bytes.Repeat([]byte("junk"), 16<<20))
+	var got mcResult
+	var err error
+	if n := allocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 8<<20 {
+		t.Errorf("a load of a junk value allocated %d bytes", n)
+	}
+	if err != nil || !equalResult(got, want) {
+		t.Fatalf("got (%+v, %v), want the computed result", got, err)
+	}
+}
+
+// TestRemoteListBoundsMetadata lists a remote value whose header claims
+// 64 MiB of metadata: it is left out, without allocating it.
+func TestRemoteListBoundsMetadata(t *testing.T) {
+	s := newMemStore()
+	_, r, _ := openTiered(t, s, RemoteOptions{})
+	good := validEntry(t)
+	key, _ := mcCall(300).Key()
+	const metaLen = 64 << 20
+	bad := make([]byte, headerSize+metaLen+trailerSize)
+	copy(bad, good[:headerSize])
+	binary.LittleEndian.PutUint32(bad[12:], metaLen)
+	binary.LittleEndian.PutUint64(bad[16:], 0)
+	s.set(key, bad)
+	var es []Entry
+	var err error
+	if n := allocatedBy(func() { es, err = r.List(context.Background()) }); n > 8<<20 {
+		t.Errorf("List allocated %d bytes", n)
+	}
+	if err != nil || len(es) != 0 {
+		t.Errorf("List = %+v, %v; want the value left out", es, err)
+	}
+}
+
+// TestReadmeSymlinkedToDevZero checks that naming a directory whose README
+// is endless does not read it.
+func TestReadmeSymlinkedToDevZero(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, readmeName)); err != nil {
+		t.Skip(err)
+	}
+	var err error
+	mustFinish(t, 10*time.Second, "CheckDir", func() { err = CheckDir(dir) })
+	if err == nil {
+		t.Fatal("a directory whose README is /dev/zero was taken for a cache")
+	}
+}
+
+// TestFIFOsAreMisses puts a FIFO in place of an entry, a lock file and a
+// shared directory's lease: each call returns its computed result within
+// its context, and verify -fix removes the FIFO entry.
+func TestFIFOsAreMisses(t *testing.T) {
+	key, _ := mcCall(300).Key()
+	fifo := func(t *testing.T, path string) {
+		t.Helper()
+		os.MkdirAll(filepath.Dir(path), 0o700)
+		if err := syscall.Mkfifo(path, 0o600); err != nil {
+			t.Skip(err)
+		}
+	}
+	call := func(t *testing.T, c *Cache) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var got mcResult
+		var err error
+		mustFinish(t, 10*time.Second, "Do", func() { got, err = Do(ctx, c, mcCall(300), (&counter{}).fn(want)) })
+		if err != nil || !equalResult(got, want) {
+			t.Fatalf("got (%+v, %v), want the computed result", got, err)
+		}
+	}
+	t.Run("entry", func(t *testing.T) {
+		c, _ := open(t)
+		fifo(t, c.disk.path(key))
+		call(t, c) // replaces the FIFO with the computed entry
+		os.Remove(c.disk.path(key))
+		fifo(t, c.disk.path(key))
+		problems, err := c.Verify(true)
+		if err != nil || len(problems) != 1 {
+			t.Fatalf("Verify = %+v, %v; want the FIFO reported", problems, err)
+		}
+		if _, err := os.Lstat(c.disk.path(key)); err == nil {
+			t.Error("verify -fix left the FIFO")
+		}
+	})
+	t.Run("lock", func(t *testing.T) {
+		c, _ := open(t)
+		fifo(t, c.disk.abs(lockName(key)))
+		call(t, c)
+	})
+	t.Run("lease", func(t *testing.T) {
+		shared := t.TempDir()
+		s, err := DirStore(shared)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _, _ := openTiered(t, s, RemoteOptions{})
+		fifo(t, filepath.Join(shared, leaseName(key)))
+		call(t, c)
+	})
+}
+
+// outside makes a directory beside the cache holding a valid entry for
+// key, and returns it with a function that fails the test if anything in
+// it changed.
+func outside(t *testing.T, key string, entry []byte) (string, func()) {
+	t.Helper()
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, key[:2]), 0o700)
+	files := map[string][]byte{
+		filepath.Join(dir, key[:2], key+entrySuffix): entry,
+		filepath.Join(dir, key[:2], key+lockSuffix):  nil,
+		filepath.Join(dir, key[:2], key+leaseSuffix): []byte("x 1"),
+		filepath.Join(dir, key+entrySuffix):          entry,
+	}
+	old := time.Now().Add(-48 * time.Hour).Truncate(time.Second)
+	for p, b := range files {
+		os.WriteFile(p, b, 0o600)
+		os.Chtimes(p, old, old)
+	}
+	return dir, func() {
+		t.Helper()
+		for p, b := range files {
+			got, err := os.ReadFile(p)
+			fi, serr := os.Stat(p)
+			if err != nil || serr != nil || !bytes.Equal(got, b) || !fi.ModTime().Equal(old) {
+				t.Errorf("%s outside the cache was changed or removed (%v)", p, err)
+			}
+		}
+		if entries, _ := os.ReadDir(filepath.Join(dir, key[:2])); len(entries) != 3 {
+			t.Errorf("files were added outside the cache: %v", entries)
+		}
+	}
+}
+
+// TestSymlinksLeadNowhere plants symlinks to a directory outside the
+// cache that holds a valid entry: in place of the entry, and in place of
+// its shard. Loads are misses, stores do not write there, and clear,
+// prune and verify -fix change nothing there.
+func TestSymlinksLeadNowhere(t *testing.T) {
+	key, _ := mcCall(300).Key()
+	var n counter
+	for _, where := range []string{"entry", "shard"} {
+		t.Run(where, func(t *testing.T) {
+			c, _ := open(t)
+			Do(context.Background(), c, mcCall(300), n.fn(mcResult{Precision: 1}))
+			entry, _ := os.ReadFile(c.disk.path(key))
+			dir, unchanged := outside(t, key, entry)
+			os.RemoveAll(filepath.Join(c.dir, key[:2]))
+			if where == "entry" {
+				os.MkdirAll(filepath.Join(c.dir, key[:2]), 0o700)
+				os.Symlink(filepath.Join(dir, key+entrySuffix), c.disk.path(key))
+			} else {
+				os.Symlink(filepath.Join(dir, key[:2]), filepath.Join(c.dir, key[:2]))
+			}
+			got, err := Do(context.Background(), c, mcCall(300), n.fn(mcResult{Precision: 2}))
+			if err != nil || got.Precision != 2 {
+				t.Errorf("got (%+v, %v): the entry outside the cache was served", got, err)
+			}
+			c.Prune(PruneOptions{MaxBytes: 1})
+			c.Verify(true)
+			c.Clear()
+			unchanged()
+		})
+	}
+}
+
+// TestWalkNeverResolvesThroughASwappedShard swaps a shard for a symlink to
+// a directory outside the cache after the walk listed the shard and
+// before it acts on its files: clearing removes nothing there.
+func TestWalkNeverResolvesThroughASwappedShard(t *testing.T) {
+	c, _ := open(t)
+	var n counter
+	Do(context.Background(), c, mcCall(300), n.fn(want))
+	key, _ := mcCall(300).Key()
+	entry, _ := os.ReadFile(c.disk.path(key))
+	dir, unchanged := outside(t, key, entry)
+	walkHook = func(shard string) {
+		os.RemoveAll(filepath.Join(c.dir, shard))
+		os.Symlink(filepath.Join(dir, shard), filepath.Join(c.dir, shard))
+	}
+	defer func() { walkHook = nil }()
+	c.Clear()
+	unchanged()
+}
+
+// TestForgedLeasesAreTakenOver plants leases that would make waiters wait
+// for ever: with no expiry, expiring far ahead, oversized, or a FIFO. A
+// caller takes each over at once; a lease held and renewed by a live
+// holder is respected.
+func TestForgedLeasesAreTakenOver(t *testing.T) {
+	const ttl = 30 * time.Second
+	far := time.Now().Add(time.Hour).UnixNano()
+	for name, body := range map[string][]byte{
+		"no expiry": []byte("token"),
+		"far ahead": fmt.Appendf(nil, "token %d", far),
+		"garbled":   []byte("\x00\x01"),
+		"oversized": bytes.Repeat([]byte("x "), 8<<10),
+		"valid":     fmt.Appendf(nil, "token %d", time.Now().Add(ttl/2).UnixNano()),
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := newDiskStore(t.TempDir())
+			key, _ := mcCall(300).Key()
+			os.MkdirAll(s.abs(shard(key)), 0o700)
+			os.WriteFile(s.abs(leaseName(key)), body, 0o600)
+			got, err := s.Lease(context.Background(), key, "mine", ttl)
+			if wantTaken := name != "valid"; got != wantTaken || err != nil {
+				t.Fatalf("Lease over a %s lease = %v, %v; want %v", name, got, err, wantTaken)
+			}
+		})
+	}
+}
+
+// TestWaitIsBoundedWithoutADeadline holds a lease on another machine's
+// behalf, renewing it for ever: a caller with context.Background()
+// computes after MaxWait, by default four lease times.
+func TestWaitIsBoundedWithoutADeadline(t *testing.T) {
+	s := newMemStore()
+	const ttl = 200 * time.Millisecond
+	c, r, _ := openTiered(t, s, RemoteOptions{LeaseTTL: ttl})
+	if r.opts.MaxWait != 4*ttl {
+		t.Fatalf("MaxWait = %s, want four lease times", r.opts.MaxWait)
+	}
+	key, _ := mcCall(300).Key()
+	stop := make(chan struct{})
+	defer close(stop)
+	s.Lease(context.Background(), key, "other", ttl)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(ttl / 4):
+				s.Renew(context.Background(), key, "other", ttl)
+			}
+		}
+	}()
+	var got mcResult
+	var err error
+	mustFinish(t, 20*ttl, "Do", func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) })
+	if err != nil || !equalResult(got, want) {
+		t.Fatalf("got (%+v, %v), want the computed result", got, err)
+	}
+}
+
+// TestAnotherUsersDirectoryIsRefused gives the cache directory to another
+// user (mode 0755): Open refuses it in every mode, through a symlink too,
+// unless WithSharedDir.
+func TestAnotherUsersDirectoryIsRefused(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to give a directory to another user")
+	}
+	dir := filepath.Join(t.TempDir(), "theirs")
+	os.Mkdir(dir, 0o755)
+	if err := os.Chown(dir, 65534, 65534); err != nil {
+		t.Skip(err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	os.Symlink(dir, link)
+	for _, d := range []string{dir, link} {
+		for _, m := range []Mode{ModeOn, ModeReadOnly, ModeRefresh, ModeVerify} {
+			if _, err := Open(d, WithMode(m)); err == nil || !strings.Contains(err.Error(), "belongs to another user") || !strings.Contains(err.Error(), EnvSharedDir+"=1") {
+				t.Errorf("Open(%s) in %v: %v, want a refusal naming the way out", d, m, err)
+			}
+		}
+	}
+	if _, err := Open(dir, WithMode(ModeReadOnly), WithSharedDir()); err != nil {
+		t.Errorf("WithSharedDir: %v", err)
+	}
+}
+
+// TestReadOnlyRefusesAWorldWritableDirectory checks that readonly mode,
+// which writes nothing, still refuses to serve from a directory others can
+// write to, and that the advice never asks to chmod a sticky directory.
+func TestReadOnlyRefusesAWorldWritableDirectory(t *testing.T) {
+	dir := t.TempDir()
+	os.Chmod(dir, 0o777)
+	if _, err := Open(dir, WithMode(ModeReadOnly)); err == nil || !strings.Contains(err.Error(), "writable by other users") {
+		t.Fatalf("Open readonly of a world-writable directory: %v", err)
+	}
+	os.Chmod(dir, 0o777|os.ModeSticky)
+	if _, err := Open(dir, WithMode(ModeReadOnly)); err == nil || strings.Contains(err.Error(), "chmod") {
+		t.Fatalf("the advice for a sticky directory such as /tmp: %v", err)
+	}
+	t.Setenv(EnvDir, dir)
+	t.Setenv(EnvSharedDir, "1")
+	if c := fromEnv(discardLogger()); c.Mode() == ModeOff {
+		t.Errorf("%s=1 did not accept the shared directory", EnvSharedDir)
+	}
+}
+
+// TestMalformedURLsAreRedacted opens malformed URLs that hold a secret: it
+// shows in no error, name or log.
+func TestMalformedURLsAreRedacted(t *testing.T) {
+	RegisterStore("echo", func(_ context.Context, u *url.URL) (Store, error) {
+		return nil, fmt.Errorf("cannot open %s (host %q, path %q, opaque %q, fragment %q, query %q)", u.String(), u.Host, u.Path, u.Opaque, u.Fragment, u.RawQuery)
+	})
+	for _, raw := range []string{
+		"echo:user:SECRET@h",
+		"echo://:1234/SECRET@h",
+		"echo://:12?SECRET@h",
+		"echo://:12#SECRET@h",
+		"echo://user:SECRET@h/",
+		"echo://h/?endpoint=http://user:SECRET@minio:9000&region=x",
+		"echo://h/?password=SECRET",
+		"echo ://user:SECRET@h",
+	} {
+		_, err := OpenRemote(context.Background(), raw, RemoteOptions{})
+		if err == nil || strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("OpenRemote(%q): %v", raw, err)
+		}
+		if u, perr := url.Parse(raw); perr == nil && strings.Contains(redact(u), "SECRET") {
+			t.Errorf("redact(%q) = %q", raw, redact(u))
+		}
+	}
+}
+
+// TestLongKeysAreCutInMessages checks that a 100 kB argument is not echoed
+// whole.
+func TestLongKeysAreCutInMessages(t *testing.T) {
+	c, _ := open(t)
+	_, err := c.Remove(strings.Repeat("a", 100_000))
+	if err == nil || len(err.Error()) > 200 {
+		t.Errorf("Remove of a 100 kB key: an error of %d bytes", len(err.Error()))
+	}
+}
