@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"go/ast"
+	"go/token"
 )
 
 // digestNode digests a declaration's syntax without positions or comments.
@@ -30,11 +31,11 @@ func digestNode(n ast.Node) string {
 		case *ast.IncDecStmt:
 			fmt.Fprintf(h, "(D%s", n.Tok)
 		case *ast.BranchStmt:
-			fmt.Fprintf(h, "(R%s", n.Tok)
+			fmt.Fprintf(h, "(R%s%t", n.Tok, n.Label != nil)
 		case *ast.GenDecl:
 			fmt.Fprintf(h, "(G%s", n.Tok)
 		case *ast.RangeStmt:
-			fmt.Fprintf(h, "(N%s", n.Tok)
+			fmt.Fprintf(h, "(N%s%t%t", n.Tok, n.Key != nil, n.Value != nil)
 		case *ast.ChanType:
 			fmt.Fprintf(h, "(C%d", n.Dir)
 		// Nodes whose meaning hangs on a position, not on a child: a[i:]
@@ -47,10 +48,134 @@ func digestNode(n ast.Node) string {
 			fmt.Fprintf(h, "(T%t", n.Assign.IsValid())
 		case *ast.ForStmt:
 			fmt.Fprintf(h, "(F%t%t%t", n.Init != nil, n.Cond != nil, n.Post != nil)
+		// Nodes whose optional children leave no trace of which was
+		// absent: case v := <-c against default: v := <-c, func f[T
+		// any](x T) against func f(T any) (x T), var x T against var x = T.
+		case *ast.CommClause:
+			fmt.Fprintf(h, "(c%t", n.Comm != nil)
+		case *ast.CaseClause:
+			fmt.Fprintf(h, "(k%t", n.List != nil)
+		case *ast.FuncType:
+			fmt.Fprintf(h, "(f%t%t", n.TypeParams != nil, n.Results != nil)
+		case *ast.FuncDecl:
+			fmt.Fprintf(h, "(d%t%t", n.Recv != nil, n.Body != nil)
+		case *ast.IfStmt:
+			fmt.Fprintf(h, "(i%t%t", n.Init != nil, n.Else != nil)
+		case *ast.SwitchStmt:
+			fmt.Fprintf(h, "(s%t%t", n.Init != nil, n.Tag != nil)
+		case *ast.TypeSwitchStmt:
+			fmt.Fprintf(h, "(t%t", n.Init != nil)
+		case *ast.ValueSpec:
+			fmt.Fprintf(h, "(v%t%d", n.Type != nil, len(n.Values))
+		case *ast.ArrayType:
+			fmt.Fprintf(h, "(a%t", n.Len != nil)
+		case *ast.CompositeLit:
+			fmt.Fprintf(h, "(l%t", n.Type != nil)
+		case *ast.TypeAssertExpr:
+			fmt.Fprintf(h, "(x%t", n.Type != nil)
+		case *ast.Field:
+			fmt.Fprintf(h, "(e%d%t", len(n.Names), n.Tag != nil)
+		case *ast.ReturnStmt:
+			fmt.Fprintf(h, "(r%d", len(n.Results))
 		default:
 			fmt.Fprintf(h, "(%T", n)
 		}
 		return true
 	})
 	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// simplify rewrites a file as gofmt -s does, so that its simplifications
+// are not changes: composite literals whose element types the outer
+// literal implies, s[a:len(s)], and blank range variables.
+func simplify(f *ast.File) {
+	lenShadowed := false
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name == "len" {
+			lenShadowed = true
+		}
+	}
+	for _, imp := range f.Imports {
+		if imp.Name != nil && imp.Name.Name == "." {
+			lenShadowed = true
+		}
+	}
+	var walk func(n ast.Node)
+	walk = func(n ast.Node) {
+		ast.Inspect(n, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.CompositeLit:
+				// Inner literals first, while they still have their
+				// types, as gofmt -s does.
+				for _, e := range n.Elts {
+					walk(e)
+				}
+				var keyType, eltType ast.Expr
+				switch t := n.Type.(type) {
+				case *ast.ArrayType:
+					eltType = t.Elt
+				case *ast.MapType:
+					keyType, eltType = t.Key, t.Value
+				}
+				if eltType == nil {
+					return false
+				}
+				for i := range n.Elts {
+					px := &n.Elts[i]
+					if kv, ok := (*px).(*ast.KeyValueExpr); ok {
+						if keyType != nil {
+							elide(keyType, &kv.Key)
+						}
+						px = &kv.Value
+					}
+					elide(eltType, px)
+				}
+				return false
+			case *ast.SliceExpr:
+				if lenShadowed || n.Max != nil {
+					return true
+				}
+				x, ok1 := n.X.(*ast.Ident)
+				call, ok2 := n.High.(*ast.CallExpr)
+				if ok1 && ok2 && len(call.Args) == 1 && !call.Ellipsis.IsValid() {
+					fn, ok3 := call.Fun.(*ast.Ident)
+					arg, ok4 := call.Args[0].(*ast.Ident)
+					if ok3 && ok4 && fn.Name == "len" && arg.Name == x.Name {
+						n.High = nil
+					}
+				}
+			case *ast.RangeStmt:
+				if isBlank(n.Value) {
+					n.Value = nil
+				}
+				if isBlank(n.Key) && n.Value == nil {
+					n.Key, n.Tok = nil, token.ILLEGAL
+				}
+			}
+			return true
+		})
+	}
+	walk(f)
+}
+
+func isBlank(e ast.Expr) bool {
+	id, ok := e.(*ast.Ident)
+	return ok && id.Name == "_"
+}
+
+// elide drops the type of the literal *px where the outer literal's
+// element type typ implies it: T{…} becomes {…}, and &T{…} becomes {…}
+// where typ is *T.
+func elide(typ ast.Expr, px *ast.Expr) {
+	if lit, ok := (*px).(*ast.CompositeLit); ok && lit.Type != nil && digestNode(lit.Type) == digestNode(typ) {
+		lit.Type = nil
+	}
+	if ptr, ok := typ.(*ast.StarExpr); ok {
+		if u, ok := (*px).(*ast.UnaryExpr); ok && u.Op == token.AND {
+			if lit, ok := u.X.(*ast.CompositeLit); ok && lit.Type != nil && digestNode(lit.Type) == digestNode(ptr.X) {
+				lit.Type = nil
+				*px = lit
+			}
+		}
+	}
 }

@@ -70,10 +70,12 @@ type Program struct {
 	mu      sync.Mutex
 	mods    *modules
 	fset    *token.FileSet
-	pkgs    map[string]*pkg   // by import path; nil when the path is not local
-	names   map[string]string // package names of local import paths
-	local   map[string]bool   // whether an import path is local or standard
-	digests map[key]*digested // once per declaration
+	pkgs    map[string]*pkg     // by import path; nil when the path is not local
+	names   map[string]string   // package names of import paths
+	local   map[string]bool     // whether an import path is local or standard
+	digests map[key]*digested   // once per declaration
+	deps    map[string][]string // the parts of another module and what it runs, by module path
+	modCode map[string]string   // the part for all the code of a local module, by module path
 }
 
 type key struct{ pkg, name string }
@@ -93,7 +95,8 @@ func New(dir string) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Program{mods: mods, fset: token.NewFileSet(), pkgs: map[string]*pkg{}, names: map[string]string{}, local: map[string]bool{}, digests: map[key]*digested{}}, nil
+	return &Program{mods: mods, fset: token.NewFileSet(), pkgs: map[string]*pkg{}, names: map[string]string{}, local: map[string]bool{},
+		deps: map[string][]string{}, modCode: map[string]string{}, digests: map[key]*digested{}}, nil
 }
 
 // pkg returns the package of a local import path, or nil.
@@ -145,9 +148,15 @@ func (p *Program) Of(pkgPath, name string) (Fingerprint, error) {
 			if q := p.pkg(b); q != nil {
 				visitPkg(q)
 			} else if !isStd(b) {
-				parts[p.mods.version(b)] = true
+				for _, d := range p.dependencies(b) {
+					parts[d] = true
+				}
 			}
 		}
+	}
+	if p.mods.work != "" {
+		sum := sha256.Sum256([]byte(p.mods.work))
+		parts["go.work:"+hex.EncodeToString(sum[:4])] = true
 	}
 	enqueue(key{pkgPath, name})
 	for len(queue) > 0 {
@@ -244,7 +253,7 @@ func (p *Program) digest(pk *pkg, name string) *digested {
 		if v.node == nil {
 			h.Write(v.raw)
 		} else {
-			r := resolver{p: p, pk: pk, f: v.file, refs: refs, mods: mods, used: map[string]bool{}}
+			r := resolver{p: p, pk: pk, f: v.file, refs: refs, mods: mods}
 			r.walk(v.node)
 			r.fileImports()
 			fmt.Fprintf(h, "%s\x00%s\x00%s\x00", v.file.directives, v.directives, digestNode(v.node))
@@ -316,8 +325,7 @@ type resolver struct {
 	f    *file
 	refs map[key]bool
 	mods map[string]bool
-	used map[string]bool // import names used as a selector's operand
-	cgo  bool            // the variant uses C.name
+	cgo  bool // the variant uses C.name
 }
 
 // walk inspects a node, resolving the identifiers that can name a
@@ -424,16 +432,18 @@ func (r *resolver) selector(x, sel string) bool {
 	for _, imp := range r.f.imports {
 		name := imp.name
 		if name == "" {
-			if imp.path == "C" {
+			switch {
+			case imp.path == "C":
 				name = "C"
-			} else if r.p.localOrStd(imp.path) {
+			case r.p.localOrStd(imp.path):
 				name = r.p.nameOf(imp.path)
+			default:
+				name = r.p.nonLocalName(imp.path)
 			}
 		}
 		if name != x {
 			continue
 		}
-		r.used[x] = true
 		switch {
 		case imp.path == "C":
 			r.cgo = true
@@ -441,7 +451,7 @@ func (r *resolver) selector(x, sel string) bool {
 			if q := r.p.pkg(imp.path); q != nil {
 				r.declare(q, sel)
 			} else if !isStd(imp.path) {
-				r.mods[r.p.mods.version(imp.path)] = true
+				r.other(imp.path)
 			}
 		}
 		return true
@@ -449,16 +459,25 @@ func (r *resolver) selector(x, sel string) bool {
 	return false
 }
 
-// fileImports counts the other modules a variant's file imports and that
-// the variant may use: those it names, and those the file imports without
-// renaming, whose package names only their own source knows.
+// other records a use of a package of another module: that module and
+// what it runs count.
+func (r *resolver) other(importPath string) {
+	for _, d := range r.p.dependencies(importPath) {
+		r.mods[d] = true
+	}
+}
+
+// fileImports counts the other modules that a variant's file imports and
+// that the variant may use without a selector the resolver saw: those it
+// dot-imports, and those whose package names are unknown (their source
+// is not in the module cache), which any selector might name.
 func (r *resolver) fileImports() {
 	for _, imp := range r.f.imports {
 		if imp.path == "C" || imp.name == "_" || r.p.localOrStd(imp.path) {
 			continue
 		}
-		if imp.name == "" || imp.name == "." || r.used[imp.name] {
-			r.mods[r.p.mods.version(imp.path)] = true
+		if imp.name == "." || imp.name == "" && r.p.nonLocalName(imp.path) == "" {
+			r.other(imp.path)
 		}
 	}
 }

@@ -161,3 +161,11 @@ func TestNativeSources(t *testing.T) {
 		t.Error("editing the assembly of another architecture did not change Sum")
 	}
 }
+
+func TestLangVersion(t *testing.T) {
+	for v, want := range map[string]string{"1.26": "1.26", "1.26.8": "1.26", "1.27rc1": "1.27", "1.21.0": "1.21", "2": "2"} {
+		if got := langVersion(v); got != want {
+			t.Errorf("langVersion(%q) = %q, want %q", v, got, want)
+		}
+	}
+}

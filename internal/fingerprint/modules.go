@@ -10,22 +10,26 @@ import (
 	"strings"
 
 	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 )
 
 // A module whose source is read: the main module, a module of a go.work,
 // or a module that a replace directive points at a local directory.
-type module struct {
+type localMod struct {
 	path string
 	dir  string
 	lang string // the go and godebug lines of its go.mod, which set the language version and runtime defaults
+	main bool   // the main module, or a module of the go.work
 }
 
 // modules says where the source of an import path is, or at which version
 // it is used.
 type modules struct {
-	local    []module          // longest path first
-	versions map[string]string // module path -> "path@version", with its replacement
+	local    []localMod                // longest path first
+	versions map[string]string         // module path -> "path@version", with its replacement
+	source   map[string]module.Version // module path -> where its code comes from, after replacement
+	work     string                    // the go and godebug lines of the go.work, if any
 }
 
 // findUp returns the first file named name in dir or a parent of dir.
@@ -50,7 +54,7 @@ func loadModules(dir string) (*modules, error) {
 	if err != nil {
 		return nil, err
 	}
-	ms := &modules{versions: map[string]string{}}
+	ms := &modules{versions: map[string]string{}, source: map[string]module.Version{}}
 	var mains []*modfile.File
 	var replaces []*modfile.Replace
 	var replaceBase []string // the directory each replace is relative to
@@ -71,6 +75,12 @@ func loadModules(dir string) (*modules, error) {
 		if err != nil {
 			return nil, err
 		}
+		if wf.Go != nil {
+			ms.work = "go " + langVersion(wf.Go.Version) + "\n"
+		}
+		for _, g := range wf.Godebug {
+			ms.work += "godebug " + g.Key + "=" + g.Value + "\n"
+		}
 		base := filepath.Dir(work)
 		for _, r := range wf.Replace {
 			replaces = append(replaces, r)
@@ -86,7 +96,7 @@ func loadModules(dir string) (*modules, error) {
 				return nil, err
 			}
 			mains = append(mains, f)
-			ms.local = append(ms.local, module{path: f.Module.Mod.Path, dir: d, lang: langOf(f)})
+			ms.local = append(ms.local, localMod{path: f.Module.Mod.Path, dir: d, lang: langOf(f), main: true})
 		}
 	} else {
 		gomod, ok := findUp(dir, "go.mod")
@@ -98,7 +108,7 @@ func loadModules(dir string) (*modules, error) {
 			return nil, err
 		}
 		mains = append(mains, f)
-		ms.local = append(ms.local, module{path: f.Module.Mod.Path, dir: filepath.Dir(gomod), lang: langOf(f)})
+		ms.local = append(ms.local, localMod{path: f.Module.Mod.Path, dir: filepath.Dir(gomod), lang: langOf(f), main: true})
 	}
 	required := map[string]string{}
 	for i, f := range mains {
@@ -114,6 +124,7 @@ func loadModules(dir string) (*modules, error) {
 	}
 	for p, v := range required {
 		ms.versions[p] = p + "@" + v
+		ms.source[p] = module.Version{Path: p, Version: v}
 	}
 	replaced := map[string]bool{}
 	for i, r := range replaces {
@@ -123,19 +134,22 @@ func loadModules(dir string) (*modules, error) {
 		replaced[r.Old.Path] = true
 		if r.New.Version != "" {
 			ms.versions[r.Old.Path] = cmp.Or(ms.versions[r.Old.Path], r.Old.Path) + "=>" + r.New.Path + "@" + r.New.Version
+			ms.source[r.Old.Path] = r.New
 			continue
 		}
+		delete(ms.versions, r.Old.Path) // its code is read
+		delete(ms.source, r.Old.Path)
 		d := r.New.Path
 		if !filepath.IsAbs(d) {
 			d = filepath.Join(replaceBase[i], d)
 		}
-		m := module{path: r.Old.Path, dir: d}
+		m := localMod{path: r.Old.Path, dir: d}
 		if f, err := readGoMod(d, false); err == nil {
 			m.lang = langOf(f)
 		}
 		ms.local = append(ms.local, m)
 	}
-	slices.SortStableFunc(ms.local, func(a, b module) int { return len(b.path) - len(a.path) })
+	slices.SortStableFunc(ms.local, func(a, b localMod) int { return len(b.path) - len(a.path) })
 	return ms, nil
 }
 
@@ -162,11 +176,11 @@ func readGoMod(dir string, main bool) (*modfile.File, error) {
 }
 
 // langOf returns what of a go.mod changes how its code behaves: the
-// language version and the godebug defaults.
+// language version (go 1.26.8 is language 1.26) and the godebug defaults.
 func langOf(f *modfile.File) string {
 	var b strings.Builder
 	if f.Go != nil {
-		b.WriteString("go " + f.Go.Version + "\n")
+		b.WriteString("go " + langVersion(f.Go.Version) + "\n")
 	}
 	for _, g := range f.Godebug {
 		b.WriteString("godebug " + g.Key + "=" + g.Value + "\n")
@@ -174,11 +188,21 @@ func langOf(f *modfile.File) string {
 	return b.String()
 }
 
+// localModule returns the local module whose path is path, or nil.
+func (ms *modules) localModule(path string) *localMod {
+	for i := range ms.local {
+		if ms.local[i].path == path {
+			return &ms.local[i]
+		}
+	}
+	return nil
+}
+
 // errNotLocal is returned for an import path whose source is not read.
 var errNotLocal = errors.New("not in a module whose source is read")
 
 // locate returns the local module of an import path and its directory.
-func (ms *modules) locate(path string) (*module, string, error) {
+func (ms *modules) locate(path string) (*localMod, string, error) {
 	for i := range ms.local {
 		m := &ms.local[i]
 		rest, ok := strings.CutPrefix(path, m.path)
@@ -218,4 +242,18 @@ func (ms *modules) version(path string) string {
 func isStd(path string) bool {
 	first, _, _ := strings.Cut(path, "/")
 	return !strings.Contains(first, ".")
+}
+
+// langVersion returns the language version of a go line's version: its
+// major and minor numbers, without a patch or a release candidate.
+func langVersion(v string) string {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return v
+	}
+	minor := parts[1]
+	if i := strings.IndexFunc(minor, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		minor = minor[:i]
+	}
+	return parts[0] + "." + minor
 }

@@ -21,7 +21,7 @@ import (
 // constraints, but its tests and the files cachegen generated.
 type pkg struct {
 	path, dir, name string
-	mod             *module
+	mod             *localMod
 	decls           map[string][]*variant // by name: "F", "T", "T.M", "init", or a constant's or variable's name
 	methods         map[string][]string   // receiver type name -> "T.M" names
 	atInit          []string              // what runs when the package is initialised: "init", and variables with initialisers
@@ -62,10 +62,10 @@ func isGenerated(src []byte) bool { return bytes.HasPrefix(src, []byte(Generated
 // goFiles lists the names of dir's Go files that can be part of its
 // package under some build configuration: not tests, not names the go
 // command ignores.
-func goFiles(dir string) ([]string, error) {
+func goFileNames(dir string) []string {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, err
+		return nil
 	}
 	var names []string
 	for _, e := range entries {
@@ -75,63 +75,98 @@ func goFiles(dir string) ([]string, error) {
 		}
 		names = append(names, n)
 	}
-	return names, nil
+	return names
 }
 
 // readPkg parses every file of the package in dir.
-func readPkg(fset *token.FileSet, importPath, dir string, mod *module) *pkg {
+func readPkg(fset *token.FileSet, importPath, dir string, mod *localMod) *pkg {
 	pk := &pkg{path: importPath, dir: dir, mod: mod, decls: map[string][]*variant{}, methods: map[string][]string{}}
-	names, _ := goFiles(dir)
 	type parsed struct {
 		ast  *ast.File
 		file *file
 		raw  []byte
 	}
 	var files []parsed
-	for _, n := range names {
+	var clauses []*ast.File
+	for _, n := range goFileNames(dir) {
 		src, err := os.ReadFile(filepath.Join(dir, n))
 		if err != nil || isGenerated(src) {
 			continue
 		}
+		clause, err := parser.ParseFile(fset, "", src, parser.PackageClauseOnly|parser.ParseComments)
+		if err != nil {
+			continue // no package clause: no file of any package
+		}
+		clauses = append(clauses, clause)
 		f, err := parser.ParseFile(fset, filepath.Join(dir, n), src, parser.ParseComments|parser.SkipObjectResolution)
 		if err != nil {
 			sum := sha256.Sum256(src)
-			files = append(files, parsed{raw: []byte(n + ":" + hex.EncodeToString(sum[:]))})
+			files = append(files, parsed{ast: clause, raw: []byte(n + ":" + hex.EncodeToString(sum[:]))})
 			continue
 		}
+		simplify(f)
 		files = append(files, parsed{ast: f, file: fileOf(f, n)})
 	}
-	var asts []*ast.File
+	pk.name = majorityName(clauses)
+	aliases := map[string]string{}
 	for _, f := range files {
-		if f.ast != nil {
-			asts = append(asts, f.ast)
+		if f.ast.Name.Name != pk.name {
+			continue // a program beside the package, behind a build tag
 		}
-	}
-	pk.name = majorityName(asts)
-	for _, f := range files {
-		if f.ast == nil {
+		if f.raw != nil {
 			pk.add("init", &variant{raw: f.raw})
 			continue
 		}
-		if f.ast.Name.Name != pk.name {
-			continue // a program beside the package, excluded by //go:build ignore
-		}
-		pk.index(f.ast, f.file)
+		pk.index(f.ast, f.file, aliases)
 	}
+	pk.resolveAliases(aliases)
 	if _, ok := pk.decls["init"]; ok {
 		pk.atInit = append([]string{"init"}, pk.atInit...)
 	}
 	return pk
 }
 
-// majorityName returns the package name most files declare, preferring
-// files not excluded by an ignore tag; ties go to the first in name order.
+// resolveAliases files the methods declared on an alias (type A = T;
+// func (A) M()) under T as well: reaching T reaches them, and "T.M" names
+// them.
+func (pk *pkg) resolveAliases(aliases map[string]string) {
+	target := func(name string) string {
+		for range 10 { // an alias of an alias, but not a cycle
+			t, ok := aliases[name]
+			if !ok {
+				break
+			}
+			name = t
+		}
+		return name
+	}
+	for base, methods := range pk.methods {
+		t := target(base)
+		if t == base {
+			continue
+		}
+		for _, m := range methods {
+			if !slices.Contains(pk.methods[t], m) {
+				pk.methods[t] = append(pk.methods[t], m)
+			}
+			canonical := t + strings.TrimPrefix(m, base)
+			if _, ok := pk.decls[canonical]; !ok {
+				pk.decls[canonical] = pk.decls[m]
+			}
+		}
+	}
+}
+
+// majorityName returns the package name most files declare, counting
+// first the files no build constraint excludes (a program beside a
+// package, such as a generator behind //go:build ignore, does not name
+// the package); ties go to the first in name order.
 func majorityName(files []*ast.File) string {
-	count := func(skipIgnored bool) string {
+	count := func(unconstrained bool) string {
 		n := map[string]int{}
 		best := ""
 		for _, f := range files {
-			if skipIgnored && strings.Contains(buildLine(f), "ignore") {
+			if unconstrained && buildLine(f) != "" {
 				continue
 			}
 			n[f.Name.Name]++
@@ -149,8 +184,9 @@ func majorityName(files []*ast.File) string {
 
 func (pk *pkg) add(name string, v *variant) { pk.decls[name] = append(pk.decls[name], v) }
 
-// index adds the declarations of one file.
-func (pk *pkg) index(f *ast.File, fi *file) {
+// index adds the declarations of one file, and notes its type aliases of
+// the package's own types.
+func (pk *pkg) index(f *ast.File, fi *file, aliases map[string]string) {
 	for _, imp := range fi.imports {
 		if imp.name == "_" {
 			pk.blank = append(pk.blank, imp.path)
@@ -179,16 +215,26 @@ func (pk *pkg) index(f *ast.File, fi *file) {
 						doc = d.Doc
 					}
 					pk.add(s.Name.Name, &variant{node: s, file: fi, directives: goDirectives(doc)})
+					if s.Assign.IsValid() {
+						if t := recvBase(s.Type); t != "?" {
+							aliases[s.Name.Name] = t
+						}
+					}
 				case *ast.ValueSpec:
 					doc := s.Doc
 					if single {
 						doc = d.Doc
 					}
 					if d.Tok == token.CONST {
-						// iota makes a constant depend on its whole group.
+						// iota, or a spec that repeats the one before it,
+						// makes a constant depend on its whole group.
+						var node ast.Node = s
+						if groupBound(d) {
+							node = d
+						}
 						for _, n := range s.Names {
 							if n.Name != "_" {
-								pk.add(n.Name, &variant{node: d, file: fi})
+								pk.add(n.Name, &variant{node: node, file: fi, directives: goDirectives(doc)})
 							}
 						}
 						continue
@@ -211,6 +257,29 @@ func (pk *pkg) index(f *ast.File, fi *file) {
 			}
 		}
 	}
+}
+
+// groupBound reports whether the constants of a group depend on their
+// place in it: through iota, or a spec without values that repeats the
+// one before.
+func groupBound(d *ast.GenDecl) bool {
+	if len(d.Specs) < 2 {
+		return false
+	}
+	bound := false
+	for _, spec := range d.Specs {
+		s := spec.(*ast.ValueSpec)
+		if len(s.Values) == 0 {
+			return true
+		}
+		ast.Inspect(s, func(n ast.Node) bool {
+			if id, ok := n.(*ast.Ident); ok && id.Name == "iota" {
+				bound = true
+			}
+			return !bound
+		})
+	}
+	return bound
 }
 
 // recvBase returns the type name of a method's receiver expression.
@@ -498,9 +567,8 @@ func (pk *pkg) nativeDigest() string {
 // packageName returns the name a local package declares, from its
 // files' package clauses alone.
 func packageName(fset *token.FileSet, dir string) string {
-	names, _ := goFiles(dir)
 	var files []*ast.File
-	for _, n := range names {
+	for _, n := range goFileNames(dir) {
 		src, err := os.ReadFile(filepath.Join(dir, n))
 		if err != nil || isGenerated(src) {
 			continue
