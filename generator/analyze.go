@@ -97,6 +97,15 @@ func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d Directive) (*Func, [
 	for i := range sig.TypeParams().Len() {
 		f.TypeParams = append(f.TypeParams, sig.TypeParams().At(i))
 	}
+	for _, tp := range append(append([]*types.TypeParam(nil), f.RecvTypeParams...), f.TypeParams...) {
+		// The key holds a type argument's name, and the fingerprint the
+		// code of this package: the methods a type argument brings from
+		// elsewhere (a calling main package, say) are in neither.
+		if iface, ok := tp.Constraint().Underlying().(*types.Interface); ok && iface.NumMethods() > 0 {
+			fail(pos, "type parameter %s: its constraint %s has methods, whose code each type argument brings from where it is declared, out of sight of the fingerprint, so an edit to them would serve stale results: pass the values they compute, or a name or enum that selects the behaviour, instead",
+				tp.Obj().Name(), typeStr(tp.Constraint()))
+		}
+	}
 	for i := range sig.Params().Len() {
 		v := sig.Params().At(i)
 		p := Param{Name: v.Name(), Type: v.Type(), Keyed: v.Name() != "" && v.Name() != "_"}

@@ -154,13 +154,24 @@ func TestStaleCodeEndToEnd(t *testing.T) {
 	generate()
 	run("15") // not the 12 stored under version 1
 
+	// An edit without go generate, then go run: the edited code's result
+	// is computed, not served from the cache nor stored as the recorded
+	// code's, so that undoing the edit finds the recorded code's result.
+	setFactor(7)
+	out, err := goIn(dir, "run", ".")
+	if err != nil || !strings.Contains(out, "Run(3) = 21\n") || !strings.Contains(out, "Run changed since cachegen generated its wrapper") {
+		t.Fatalf("go run after an edit without go generate: %v\n%s", err, out)
+	}
+	setFactor(5)
+	run("15")
+
 	// Scenario 10: an edit without go generate fails go test, in the
 	// package of the function and in a package whose tests call it.
 	if out, err := goIn(dir, "test", "./..."); err != nil {
 		t.Fatalf("go test before the edit: %v\n%s", err, out)
 	}
 	setFactor(6)
-	out, err := goIn(dir, "test", "./...")
+	out, err = goIn(dir, "test", "./...")
 	for _, want := range []string{
 		"FAIL\texample.com/prog/sim", "FAIL\texample.com/prog/use",
 		"Run changed since cachegen generated its wrapper (changed: factor): run go generate, then bump //cache:version=1 to 2",

@@ -7,6 +7,10 @@ import (
 	"github.com/cachegen/cachegen/internal/fingerprint"
 )
 
+// maxAccepted is how many earlier fingerprints a record keeps as accepted,
+// the latest first: entries of older code become misses, never wrong.
+const maxAccepted = 8
+
 // checkFingerprints computes each function's fingerprint and refuses one
 // that changed since its version was generated, unless accepted. It sets
 // each function's record: the sums whose entries stay valid carry over
@@ -32,7 +36,7 @@ func checkFingerprints(prog *fingerprint.Program, pkgPath string, funcs []*Func,
 			continue
 		}
 		for _, s := range valid {
-			if s != fp.Sum && !slices.Contains(f.Record.Accepted, s) {
+			if s != fp.Sum && !slices.Contains(f.Record.Accepted, s) && len(f.Record.Accepted) < maxAccepted {
 				f.Record.Accepted = append(f.Record.Accepted, s)
 			}
 		}

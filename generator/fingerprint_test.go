@@ -1,11 +1,15 @@
 package generator
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cachegen/cachegen/internal/fingerprint"
 
 	"golang.org/x/tools/txtar"
 )
@@ -250,5 +254,30 @@ func TestFingerprintEdits(t *testing.T) {
 				t.Fatalf("after the edit:\ngot  %q\nwant %q", got, strings.TrimSuffix(string(want), "\n"))
 			}
 		})
+	}
+}
+
+// TestAcceptKeepsTheLatestEarlierCode accepts more changes than a record
+// keeps: the latest earlier fingerprints stay accepted, the oldest go.
+func TestAcceptKeepsTheLatestEarlierCode(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/sim\n\ngo 1.26\n"), 0o644)
+	src := filepath.Join(dir, "sim.go")
+	var sums []string
+	for i := range maxAccepted + 3 {
+		os.WriteFile(src, []byte(fmt.Sprintf("package sim\n\n//cache:version=1\nfunc Run(x int) int { return x + %d }\n", i)), 0o644)
+		if msg := generateErrs(t, Config{Dir: dir, Accept: []string{"Run"}}); msg != "" {
+			t.Fatal(msg)
+		}
+		b, _ := os.ReadFile(filepath.Join(dir, DefaultOutput))
+		rec := fingerprint.ParseRecords(b)["Run"]
+		sums = append(sums, rec.Sum)
+		if i == maxAccepted+2 {
+			want := slices.Clone(sums[len(sums)-1-maxAccepted : len(sums)-1])
+			slices.Reverse(want)
+			if !slices.Equal(rec.Accepted, want) {
+				t.Fatalf("accepted %v, want the latest %d earlier sums %v", rec.Accepted, maxAccepted, want)
+			}
+		}
 	}
 }
