@@ -140,6 +140,7 @@ type Cache struct {
 	bytesRead, bytesWritten                                     atomic.Int64
 	warnedStore                                                 atomic.Bool
 	warnedCode                                                  sync.Map // Func -> true: told its entries were computed by other code
+	warnedSource                                                sync.Map // Func -> true: told its source changed without go generate
 
 	maxBytes  int64
 	sinceTrim atomic.Int64 // bytes written since the last trim
@@ -418,13 +419,23 @@ type Entry struct {
 // A nil c means Default().
 //
 // When call.Code is set, only entries computed by that code (or by code
-// in call.Accepted) are served. In a test binary, Do panics the first time
-// it is called for a function whose source no longer has the fingerprint
-// call.Code (see CheckCode).
+// in call.Accepted) are served. Where the function's source is at hand and
+// no longer has the fingerprint call.Code (it was edited without go
+// generate: see CheckCode), Do panics in a test binary, and elsewhere
+// computes without the cache, warning once.
 func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Context) (T, error)) (T, error) {
-	checkCodeInTest(call)
 	if c == nil {
 		c = Default()
+	}
+	if err := sourceChanged(call); err != nil {
+		if testDir != "" {
+			panic("cachegen: " + err.Error())
+		}
+		if _, told := c.warnedSource.LoadOrStore(call.Func, true); !told && c.mode != ModeOff {
+			c.log.Warn(err.Error() + "; until then, computing it without the cache")
+		}
+		c.computations.Add(1)
+		return compute(ctx)
 	}
 	if c.mode == ModeOff {
 		c.computations.Add(1)

@@ -21,10 +21,12 @@ import (
 // catch, not after a version number is reused, not from a teammate's
 // branch through a shared tier.
 //
-// Inside test binaries (go test), the first call of each function also
-// compares Call.Code with the fingerprint of the function's source as it
-// is now: code edited without running go generate fails the test (see
-// CheckCode).
+// Where the source is at hand (go test, go run in the module), the first
+// call of each function also compares Call.Code with the fingerprint of
+// the function's source as it is now (see CheckCode). Code edited without
+// running go generate fails a test binary; any other program computes the
+// function without the cache, with a warning, since its results would
+// otherwise be stored as the results of the code before the edit.
 
 // codeBytes returns the stored form of a fingerprint: zero when code is
 // not 16 hex digits.
@@ -61,7 +63,8 @@ func (call Call) accepts(code [8]byte) bool {
 }
 
 // testDir is the directory a test binary started in, and "" in any other
-// program: the source of the code under test is found from it.
+// program: the source of the code under test is found from it, before a
+// test can change directory.
 var testDir = func() string {
 	if !testing.Testing() {
 		return ""
@@ -121,12 +124,12 @@ func CheckCode(call Call) error {
 		name, errCodeChanged, changed, call.Version, call.Version+1, name)
 }
 
-// checkCodeInTest is Do's check, in test binaries only: once per function,
-// it panics if the function's code changed without go generate, so that
-// the test fails instead of being served results of other code.
-func checkCodeInTest(call Call) {
-	if testDir == "" || call.Code == "" {
-		return
+// sourceChanged is Do's check, once per function: an error wrapping
+// errCodeChanged when the source at hand no longer has the fingerprint
+// call.Code, else nil (also when there is no source to compare with).
+func sourceChanged(call Call) error {
+	if call.Code == "" {
+		return nil
 	}
 	v, ok := source.seen.Load(call.Func)
 	if !ok {
@@ -136,7 +139,6 @@ func checkCodeInTest(call Call) {
 		}
 		v, _ = source.seen.LoadOrStore(call.Func, err)
 	}
-	if err, _ := v.(error); err != nil {
-		panic("cachegen: " + err.Error())
-	}
+	err, _ := v.(error)
+	return err
 }

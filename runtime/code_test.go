@@ -3,10 +3,10 @@ package runtime
 import (
 	"context"
 	"errors"
-	"os"
-	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/cachegen/cachegen/internal/fingerprint"
 )
 
 func codeCall(code string, accepted ...string) Call {
@@ -98,45 +98,80 @@ func TestRemoteEntriesOfOtherCodeAreMisses(t *testing.T) {
 	}
 }
 
-// TestCheckCode checks the comparison generated tests make: the example's
-// recorded fingerprint matches its source, another does not, and a
-// function whose source is not in this module is not checked.
+// codecheck is a function whose generated file records the fingerprint
+// 0123456789abcdef, of code other than its own.
+const (
+	codecheck     = "github.com/cachegen/cachegen/runtime/testdata/codecheck.Run"
+	codecheckCode = "0123456789abcdef"
+)
+
+// TestCheckCode checks the comparison generated tests make: the source's
+// own fingerprint passes, the one its generated file records for other
+// code fails naming what changed and the fix, and a function whose source
+// is not in this module is not checked.
 func TestCheckCode(t *testing.T) {
-	const fn = "github.com/cachegen/cachegen/examples/montecarlo.RunMonteCarlo"
-	src, err := os.ReadFile("../examples/montecarlo/cache_gen.go")
+	p, err := fingerprint.New(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`Code: +"([0-9a-f]{16})"`).FindSubmatch(src)
-	if m == nil {
-		t.Fatal("the example's wrapper has no Code")
+	fp, err := p.Of("github.com/cachegen/cachegen/runtime/testdata/codecheck", "Run")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := CheckCode(Call{Func: fn, Version: 1, Code: string(m[1])}); err != nil {
-		t.Fatalf("the recorded fingerprint: %v", err)
+	if err := CheckCode(Call{Func: codecheck, Version: 1, Code: fp.Sum}); err != nil {
+		t.Fatalf("the source's own fingerprint: %v", err)
 	}
-	err = CheckCode(Call{Func: fn, Version: 1, Code: "0123456789abcdef"})
-	if !errors.Is(err, errCodeChanged) || !strings.HasPrefix(err.Error(), "RunMonteCarlo changed since cachegen generated its wrapper") ||
-		!strings.Contains(err.Error(), "run go generate, then bump //cache:version=1 to 2") {
-		t.Fatalf("another fingerprint: %v", err)
+	err = CheckCode(Call{Func: codecheck, Version: 1, Code: codecheckCode})
+	want := "Run changed since cachegen generated its wrapper (changed: Run, factor, go.mod): run go generate, then bump //cache:version=1 to 2, or, only if its results stay the same, run cachegen -accept Run"
+	if !errors.Is(err, errCodeChanged) || err.Error() != want {
+		t.Fatalf("the recorded fingerprint of other code: %v\nwant %s", err, want)
 	}
-	if err := CheckCode(Call{Func: "example.com/elsewhere.Run", Code: "0123456789abcdef"}); err != nil {
+	if err := CheckCode(Call{Func: "example.com/elsewhere.Run", Code: codecheckCode}); err != nil {
 		t.Fatalf("a function of another module: %v", err)
 	}
 }
 
 // TestDoPanicsInTestsOnEditedCode checks that, in a test binary, Do
-// refuses to run a function whose code changed without go generate.
+// refuses to run a function whose code changed without go generate, on
+// every call.
 func TestDoPanicsInTestsOnEditedCode(t *testing.T) {
 	c, _ := open(t)
-	call := Call{Func: "github.com/cachegen/cachegen/examples/montecarlo.RunMonteCarlo", Version: 1, Code: "fedcba9876543210", Params: map[string]any{"snr": 1}}
-	for range 2 { // every call, not only the first
+	call := Call{Func: codecheck, Version: 1, Code: codecheckCode, Params: map[string]any{"x": 1}}
+	for range 2 {
 		func() {
 			defer func() {
-				if r := recover(); r == nil || !strings.Contains(r.(string), "RunMonteCarlo changed since cachegen generated its wrapper") {
+				if r := recover(); r == nil || !strings.Contains(r.(string), "Run changed since cachegen generated its wrapper") {
 					t.Fatalf("recovered %v, want a panic naming the function", r)
 				}
 			}()
 			Do(context.Background(), c, call, func(context.Context) (int, error) { return 1, nil })
 		}()
+	}
+}
+
+// TestDoBypassesTheCacheOnEditedSource checks what a program other than a
+// test does with a function whose source changed without go generate: it
+// computes every call, stores nothing, and warns once, so that no result
+// of the edited code is stored as one of the code before the edit.
+func TestDoBypassesTheCacheOnEditedSource(t *testing.T) {
+	saved := testDir
+	testDir = ""
+	defer func() { testDir = saved }()
+	c, log := open(t)
+	call := Call{Func: codecheck, Version: 1, Code: codecheckCode, Params: map[string]any{"x": 1}}
+	var n counter
+	for range 3 {
+		if got, err := Do(context.Background(), c, call, n.fn(want)); err != nil || !equalResult(got, want) {
+			t.Fatalf("got (%+v, %v)", got, err)
+		}
+	}
+	if n.n.Load() != 3 || c.Stats().Hits != 0 {
+		t.Errorf("computed %d times with stats %+v: want every call computed", n.n.Load(), c.Stats())
+	}
+	if es, _ := c.List(); len(es) != 0 {
+		t.Errorf("stored %d entries of the edited code", len(es))
+	}
+	if got := strings.Count(log.String(), "Run changed since cachegen generated its wrapper"); got != 1 || !strings.Contains(log.String(), "computing it without the cache") {
+		t.Errorf("warned %d times, want once:\n%s", got, log)
 	}
 }
