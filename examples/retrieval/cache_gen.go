@@ -7,14 +7,14 @@ import (
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
-// cachegen:fingerprint/v3 Retriever.Fit version=1 sum=96ba5a12bc108ef5 parts=Config:8927763a,Retriever.Fit:d436d601,Retriever:82064a39,go.mod:1f1950b8,scene:87f83461
+// cachegen:fingerprint/v3 Retriever.Fit version=1 sum=aef424021f7171be parts=Config:86421289,Retriever.Fit:a3402fe8,Retriever:28baeea4,go.mod:8946df55,scene:6321ffda
 
 // FitCached is Retriever.Fit with its results cached by cachegen (//cache:version=1).
 func (r *Retriever) FitCached(ctx context.Context, scene []float64, progress func(int)) ([]float64, error) {
 	return cacheruntime.Do(ctx, cacheruntime.Default(), cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/retrieval.Retriever.Fit",
 		Version: 1,
-		Code:    "96ba5a12bc108ef5",
+		Code:    "aef424021f7171be",
 		Params:  map[string]any{"r": r, "scene": scene, "SpectroscopyDB": SpectroscopyDB},
 	}, func(ctx2 context.Context) ([]float64, error) {
 		return r.Fit(ctx2, scene, progress)
