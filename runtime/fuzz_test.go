@@ -32,6 +32,13 @@ func FuzzDecodeEntry(f *testing.F) {
 	f.Add(good)
 	f.Add(good[:headerSize])
 	f.Add([]byte("cachegen"))
+	dir := f.TempDir()
+	c, err := Open(dir, WithLogger(discardLogger()))
+	if err != nil {
+		f.Fatal(err)
+	}
+	key, _ := mcCall(300).Key()
+	os.MkdirAll(dir+"/"+key[:2], 0o700)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// The bounded readers: a head read, and a remote value read header
 		// first, never read past the bytes there are, whatever the header
@@ -39,7 +46,6 @@ func FuzzDecodeEntry(f *testing.F) {
 		if _, m, err := readHead(bytes.NewReader(data), int64(len(data))); err == nil && len(m.Params) > len(data) {
 			t.Fatalf("readHead returned %d bytes of params from %d bytes", len(m.Params), len(data))
 		}
-		key, _ := mcCall(300).Key()
 		s := newMemStore()
 		s.set(key, data)
 		if got, err := getEntry(context.Background(), s, key); err == nil && len(got) > len(data) {
@@ -47,9 +53,6 @@ func FuzzDecodeEntry(f *testing.F) {
 		}
 		// Through a cache: a call on these bytes returns the right value,
 		// whatever they are.
-		dir := t.TempDir()
-		c, _ := Open(dir, WithLogger(discardLogger()))
-		os.MkdirAll(dir+"/"+key[:2], 0o700)
 		os.WriteFile(c.disk.path(key), data, 0o600)
 		got, err := Do(context.Background(), c, mcCall(300), func(context.Context) (mcResult, error) {
 			return mcResult{Precision: 0.5, Errors: []float64{1, math.NaN()}}, nil
