@@ -5,6 +5,7 @@ import (
 	"go/token"
 	"go/types"
 	"path/filepath"
+	"strconv"
 
 	"golang.org/x/tools/go/packages"
 )
@@ -188,6 +189,7 @@ func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d Directive) (*Func, [
 	if len(f.Results) == 0 {
 		fail(pos, "has no result to cache: a cached function must return a value")
 	}
+	nameBlanks(f, pkg.Types.Scope())
 	// The previous output file is loaded as a package clause alone, so
 	// anything found here was declared by the user.
 	if o := pkg.Types.Scope(); f.Recv == nil {
@@ -255,4 +257,39 @@ func invalid(t types.Type) bool {
 		return false
 	}
 	return walk(t)
+}
+
+// nameBlanks names the unnamed and blank parameters (and receiver) of f,
+// which the wrappers must pass on: p0, p1… and recv, taking no name the
+// package or another parameter has.
+func nameBlanks(f *Func, scope *types.Scope) {
+	taken := map[string]bool{}
+	for _, n := range scope.Names() {
+		taken[n] = true
+	}
+	for _, p := range f.Params {
+		taken[p.Name] = true
+	}
+	for _, tp := range f.allTypeParams() {
+		taken[tp.Obj().Name()] = true
+	}
+	if f.Recv != nil {
+		taken[f.Recv.Name] = true
+	}
+	name := func(want string) string {
+		n := want
+		for i := 2; taken[n]; i++ {
+			n = want + strconv.Itoa(i)
+		}
+		taken[n] = true
+		return n
+	}
+	for i := range f.Params {
+		if f.Params[i].Name == "" || f.Params[i].Name == "_" {
+			f.Params[i].Name = name("p" + strconv.Itoa(i))
+		}
+	}
+	if f.Recv != nil && (f.Recv.Name == "" || f.Recv.Name == "_") {
+		f.Recv.Name = name("recv")
+	}
 }

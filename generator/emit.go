@@ -6,8 +6,10 @@ import (
 	"go/token"
 	"go/types"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/fingerprint"
 	"github.com/dave/jennifer/jen"
 )
 
@@ -23,8 +25,8 @@ type emitter struct {
 
 // emit returns the generated file for the annotated funcs of pkg, and the
 // test beside it.
-func emit(pkg *types.Package, funcs []*Func) (wrappers, test []byte, err error) {
-	e := newEmitter(pkg, funcs)
+func emit(pkg *types.Package, funcs []*Func, command string) (wrappers, test []byte, err error) {
+	e := newEmitter(pkg, funcs, command)
 	e.importName(runtimePath, "cacheruntime")
 	e.importName("context", "context")
 	// What each wrapper was generated from, so that a later run can tell
@@ -39,14 +41,14 @@ func emit(pkg *types.Package, funcs []*Func) (wrappers, test []byte, err error) 
 	if wrappers, err = e.render(); err != nil {
 		return nil, nil, err
 	}
-	return wrappers, emitTest(pkg, funcs), nil
+	return wrappers, emitTest(pkg, funcs, command), nil
 }
 
 // emitTest returns a test that fails when the code a cached function runs
 // no longer has the fingerprint its wrapper was generated with: an edit
 // made without running cachegen again.
-func emitTest(pkg *types.Package, funcs []*Func) []byte {
-	e := newEmitter(pkg, funcs)
+func emitTest(pkg *types.Package, funcs []*Func, command string) []byte {
+	e := newEmitter(pkg, funcs, command)
 	e.importName("testing", "testing")
 	e.importName(runtimePath, "cacheruntime")
 	var calls []jen.Code
@@ -66,9 +68,9 @@ func emitTest(pkg *types.Package, funcs []*Func) []byte {
 	return b
 }
 
-func newEmitter(pkg *types.Package, funcs []*Func) *emitter {
+func newEmitter(pkg *types.Package, funcs []*Func, command string) *emitter {
 	e := &emitter{pkg: pkg, file: jen.NewFilePathName(pkg.Path(), pkg.Name()), aliases: map[string]string{}, taken: map[string]bool{}}
-	e.file.HeaderComment(generatedHeader[len("// "):])
+	e.file.HeaderComment(fingerprint.Header(command)[len("// "):])
 	// An import must not take a name that the package declares, or that a
 	// wrapper's parameter would shadow.
 	for _, name := range pkg.Scope().Names() {
@@ -261,96 +263,172 @@ func (l locals) name(want string) string {
 	return name
 }
 
+// function emits the three wrappers of f, and the helper that builds the
+// Call all three key.
 func (e *emitter) function(f *Func) {
-	used := locals{}
-	for name := range e.taken {
-		used[name] = true
-	}
-	// Name what the body must refer to: unnamed and blank parameters too.
-	for i := range f.Params {
-		if f.Params[i].Name == "" || f.Params[i].Name == "_" {
-			f.Params[i].Name = used.name("p" + strconv.Itoa(i))
-		}
-	}
-	if f.Recv != nil && (f.Recv.Name == "" || f.Recv.Name == "_") {
-		f.Recv.Name = used.name("recv")
-	}
+	helper := e.name("cachegen" + strings.ReplaceAll(f.displayName(), ".", "") + "Call")
+	e.callHelper(f, helper)
+	e.cached(f, helper)
+	e.keyed(f, helper, "CacheKey", "returns the cache key of %s with these arguments.", jen.String(),
+		func(call *jen.Statement) *jen.Statement { return call.Dot("Key").Call() })
+	e.keyed(f, helper, "Invalidate", "removes the cached result of %s with these arguments from the default cache.", jen.Bool(),
+		func(call *jen.Statement) *jen.Statement {
+			return e.rt("Default").Call().Dot("Invalidate").Call(jen.Qual("context", "Background").Call(), call)
+		})
+}
 
-	qualified := f.qualified(e.pkg)
-	var order []jen.Code
-	add := func(name string, value jen.Code) {
-		order = append(order, jen.Lit(name).Op(":").Add(value))
+// name allocates a package-level name for the file: want, or want2…
+func (e *emitter) name(want string) string {
+	name := want
+	for i := 2; e.taken[name]; i++ {
+		name = want + strconv.Itoa(i)
 	}
+	e.taken[name] = true
+	return name
+}
+
+// allTypeParams are the type parameters a helper of f declares: the
+// receiver type's, then the function's own.
+func (f *Func) allTypeParams() []*types.TypeParam {
+	return append(append([]*types.TypeParam(nil), f.RecvTypeParams...), f.TypeParams...)
+}
+
+// keyedParams are the parameters the key holds, in order: the receiver,
+// when keyed, then the keyed parameters.
+func (f *Func) keyedParams() []Param {
+	var out []Param
 	if f.Recv != nil && f.Recv.Keyed {
-		add(f.Recv.Name, jen.Id(f.Recv.Name))
-	}
-	for _, tp := range append(append([]*types.TypeParam(nil), f.RecvTypeParams...), f.TypeParams...) {
-		add(tp.Obj().Name(), e.rt("TypeName").Index(jen.Id(tp.Obj().Name())).Call())
+		out = append(out, *f.Recv)
 	}
 	for _, p := range f.Params {
 		if p.Keyed {
-			add(p.Name, jen.Id(p.Name))
+			out = append(out, p)
 		}
+	}
+	return out
+}
+
+// callHelper emits the function that builds the Call of f from its keyed
+// arguments: func helper[type params](keyed params) cacheruntime.Call.
+func (e *emitter) callHelper(f *Func, name string) {
+	var params, order []jen.Code
+	add := func(key string, value jen.Code) { order = append(order, jen.Lit(key).Op(":").Add(value)) }
+	keyed := f.keyedParams()
+	if f.Recv != nil && f.Recv.Keyed {
+		params = append(params, jen.Id(f.Recv.Name).Add(e.typ(f.Recv.Type)))
+		add(f.Recv.Name, jen.Id(f.Recv.Name))
+		keyed = keyed[1:]
+	}
+	for _, tp := range f.allTypeParams() {
+		add(tp.Obj().Name(), e.rt("TypeName").Index(jen.Id(tp.Obj().Name())).Call())
+	}
+	for _, p := range keyed {
+		params = append(params, jen.Id(p.Name).Add(e.typ(p.Type)))
+		add(p.Name, jen.Id(p.Name))
 	}
 	for _, w := range f.With {
 		add(w.Name, jen.Id(w.Name))
 	}
 	fields := []jen.Code{
-		jen.Id("Func").Op(":").Lit(qualified),
+		jen.Id("Func").Op(":").Lit(f.qualified(e.pkg)),
 		jen.Id("Version").Op(":").Lit(f.Directive.Version),
-		jen.Id("Params").Op(":").Map(jen.String()).Any().Values(order...),
+		jen.Id("Code").Op(":").Lit(f.Record.Sum),
 	}
-	if f.Directive.TTL > 0 {
-		fields = append(fields, jen.Id("TTL").Op(":").Add(e.duration(f.Directive.TTL)))
-	}
-	// Only the wrapper that loads results says which code may have
-	// computed them.
-	code := []jen.Code{jen.Id("Code").Op(":").Lit(f.Record.Sum)}
 	if len(f.Record.Accepted) > 0 {
 		accepted := make([]jen.Code, len(f.Record.Accepted))
 		for i, a := range f.Record.Accepted {
 			accepted[i] = jen.Lit(a)
 		}
-		code = append(code, jen.Id("Accepted").Op(":").Index().String().Values(accepted...))
+		fields = append(fields, jen.Id("Accepted").Op(":").Index().String().Values(accepted...))
 	}
-	call := func(withCode bool) *jen.Statement {
-		fs := fields
-		if withCode {
-			fs = append(append(append([]jen.Code(nil), fields[:2]...), code...), fields[2:]...)
-		}
-		return e.rt("Call").Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, fs...)
+	fields = append(fields, jen.Id("Params").Op(":").Map(jen.String()).Any().Values(order...))
+	if f.Directive.TTL > 0 {
+		fields = append(fields, jen.Id("TTL").Op(":").Add(e.duration(f.Directive.TTL)))
 	}
+	decl := jen.Func().Id(name)
+	if tps := f.allTypeParams(); len(tps) > 0 {
+		decl.Types(e.typeParams(tps)...)
+	}
+	e.file.Commentf("%s is the call of %s that its wrappers key.", name, f.displayName())
+	e.file.Add(decl.Params(params...).Add(e.rt("Call")).Block(
+		jen.Return(e.rt("Call").Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, fields...))))
+	e.file.Line()
+}
 
-	// Signature pieces.
-	params := func(withCtx bool) []jen.Code {
-		var out []jen.Code
-		for i, p := range f.Params {
-			if i == 0 && f.Ctx && !withCtx {
-				continue
-			}
-			if f.Variadic && i == len(f.Params)-1 {
-				out = append(out, jen.Id(p.Name).Op("...").Add(e.typ(p.Type.(*types.Slice).Elem())))
-			} else {
-				out = append(out, jen.Id(p.Name).Add(e.typ(p.Type)))
-			}
+// helperCall is the call of the helper from a wrapper of f: the receiver
+// and the keyed arguments, and every type argument.
+func (e *emitter) helperCall(f *Func, helper string) *jen.Statement {
+	s := jen.Id(helper)
+	if tps := f.allTypeParams(); len(tps) > 0 {
+		args := make([]jen.Code, len(tps))
+		for i, tp := range tps {
+			args[i] = jen.Id(tp.Obj().Name())
 		}
-		return out
+		s = s.Index(jen.List(args...))
 	}
-	decl := func(name string) *jen.Statement {
-		s := jen.Func()
-		if f.Recv != nil {
-			s.Params(jen.Id(f.Recv.Name).Add(e.typ(f.Recv.Type)))
-		}
-		s.Id(name)
-		if len(f.TypeParams) > 0 {
-			tps := make([]jen.Code, len(f.TypeParams))
-			for i, tp := range f.TypeParams {
-				tps[i] = jen.Id(tp.Obj().Name()).Add(e.typ(tp.Constraint()))
-			}
-			s.Types(tps...)
-		}
-		return s
+	var args []jen.Code
+	for _, p := range f.keyedParams() {
+		args = append(args, jen.Id(p.Name))
 	}
+	return s.Call(args...)
+}
+
+func (e *emitter) typeParams(tps []*types.TypeParam) []jen.Code {
+	out := make([]jen.Code, len(tps))
+	for i, tp := range tps {
+		out[i] = jen.Id(tp.Obj().Name()).Add(e.typ(tp.Constraint()))
+	}
+	return out
+}
+
+// decl starts the declaration of a wrapper of f named name: a method on
+// the same receiver, or a function with the same type parameters.
+func (e *emitter) decl(f *Func, name string) *jen.Statement {
+	s := jen.Func()
+	if f.Recv != nil {
+		s.Params(jen.Id(f.Recv.Name).Add(e.typ(f.Recv.Type)))
+	}
+	s.Id(name)
+	if len(f.TypeParams) > 0 {
+		s.Types(e.typeParams(f.TypeParams)...)
+	}
+	return s
+}
+
+// wrapperParams returns the parameters of a wrapper of f: all of them, or
+// only those the key holds (no context, nothing ignored).
+func (e *emitter) wrapperParams(f *Func, keyedOnly bool) []jen.Code {
+	var out []jen.Code
+	for i, p := range f.Params {
+		if keyedOnly && !p.Keyed {
+			continue
+		}
+		if f.Variadic && i == len(f.Params)-1 {
+			out = append(out, jen.Id(p.Name).Op("...").Add(e.typ(p.Type.(*types.Slice).Elem())))
+		} else {
+			out = append(out, jen.Id(p.Name).Add(e.typ(p.Type)))
+		}
+	}
+	return out
+}
+
+// keyed emits the wrapper of f named f.Name+suffix, whose parameters are
+// those the key holds, and which returns result, error from body.
+func (e *emitter) keyed(f *Func, helper, suffix, doc string, result jen.Code, body func(call *jen.Statement) *jen.Statement) {
+	e.file.Commentf("%s"+suffix+" "+doc, f.Name, f.displayName())
+	e.file.Add(e.decl(f, f.Name+suffix).Params(e.wrapperParams(f, true)...).Params(result, jen.Error()).Block(
+		jen.Return(body(e.helperCall(f, helper)))))
+	e.file.Line()
+}
+
+// cached emits FCached: F's signature, and a body that calls Do with F in
+// the compute function.
+func (e *emitter) cached(f *Func, helper string) {
+	used := locals{}
+	for name := range e.taken {
+		used[name] = true
+	}
+	ctxName := used.name("ctx")
 	var results []jen.Code
 	for _, r := range f.Results {
 		results = append(results, e.typ(r))
@@ -358,9 +436,16 @@ func (e *emitter) function(f *Func) {
 	if f.Err {
 		results = append(results, jen.Error())
 	}
+	e.file.Commentf("%sCached is %s with its results cached by cachegen (//cache:version=%d).", f.Name, f.displayName(), f.Directive.Version)
+	e.file.Add(e.decl(f, f.Name+"Cached").Params(e.wrapperParams(f, false)...).Params(results...).Block(
+		e.cachedBody(f, helper, ctxName, used)...))
+	e.file.Line()
+}
 
-	// The call of the original function inside the compute closure.
-	ctxName := used.name("ctx")
+// cachedBody is FCached's body: Do, whose compute function calls F, and
+// the results unpacked from what Do returns.
+func (e *emitter) cachedBody(f *Func, helper, ctxName string, used locals) []jen.Code {
+	// The call of the original function inside the compute function.
 	var target *jen.Statement
 	if f.Recv != nil {
 		target = jen.Id(f.Recv.Name).Dot(f.Name)
@@ -388,79 +473,57 @@ func (e *emitter) function(f *Func) {
 	original := target.Call(args...)
 
 	var outer jen.Code = jen.Qual("context", "Background").Call()
+	closureParam := jen.Qual("context", "Context")
 	if f.Ctx {
 		outer = jen.Id(f.Params[0].Name)
+		closureParam = jen.Id(ctxName).Qual("context", "Context")
 	}
-	closureParam := jen.Id(ctxName).Qual("context", "Context")
-	if !f.Ctx {
-		closureParam = jen.Qual("context", "Context")
+	do := func(result jen.Code, inner ...jen.Code) *jen.Statement {
+		return e.rt("Do").Call(outer, e.rt("Default").Call(), e.helperCall(f, helper),
+			jen.Func().Params(closureParam).Params(result, jen.Error()).Block(inner...))
 	}
 
-	var body []jen.Code
 	switch {
 	case len(f.Results) == 1 && f.Err:
-		rt := e.typ(f.Results[0])
-		body = append(body, jen.Return(e.rt("Do").Call(outer, e.rt("Default").Call(), call(true),
-			jen.Func().Params(closureParam).Params(rt, jen.Error()).Block(jen.Return(original)))))
+		return []jen.Code{jen.Return(do(e.typ(f.Results[0]), jen.Return(original)))}
 	case len(f.Results) == 1:
 		r := used.name("r")
-		rt := e.typ(f.Results[0])
-		body = append(body,
-			jen.List(jen.Id(r), jen.Id("_")).Op(":=").Add(e.rt("Do").Call(outer, e.rt("Default").Call(), call(true),
-				jen.Func().Params(closureParam).Params(rt, jen.Error()).Block(jen.Return(original, jen.Nil())))),
-			jen.Return(jen.Id(r)))
-	default:
-		tupleFields := make([]jen.Code, len(f.Results))
-		for i, t := range f.Results {
-			tupleFields[i] = jen.Id("R" + strconv.Itoa(i)).Add(e.typ(t))
+		return []jen.Code{
+			jen.List(jen.Id(r), jen.Id("_")).Op(":=").Add(do(e.typ(f.Results[0]), jen.Return(original, jen.Nil()))),
+			jen.Return(jen.Id(r)),
 		}
-		tuple := func() *jen.Statement { return jen.Struct(tupleFields...) }
-		r := used.name("r")
-		errName := used.name("err")
-		vals := make([]jen.Code, len(f.Results))
-		vars := make([]jen.Code, len(f.Results))
-		rets := make([]jen.Code, len(f.Results))
-		for i := range f.Results {
-			v := used.name("r" + strconv.Itoa(i))
-			vals[i] = jen.Id(v)
-			vars[i] = jen.Id(v)
-			rets[i] = jen.Id(r).Dot("R" + strconv.Itoa(i))
-		}
-		var inner []jen.Code
-		if f.Err {
-			inner = append(inner,
-				jen.List(append(vars, jen.Id(errName))...).Op(":=").Add(original),
-				jen.Return(tuple().Values(vals...), jen.Id(errName)))
-			rets = append(rets, jen.Id(errName))
-		} else {
-			inner = append(inner,
-				jen.List(vars...).Op(":=").Add(original),
-				jen.Return(tuple().Values(vals...), jen.Nil()))
-		}
-		errLHS := jen.Id(errName)
-		if !f.Err {
-			errLHS = jen.Id("_")
-		}
-		body = append(body,
-			jen.List(jen.Id(r), errLHS).Op(":=").Add(e.rt("Do").Call(outer, e.rt("Default").Call(), call(true),
-				jen.Func().Params(closureParam).Params(tuple(), jen.Error()).Block(inner...))),
-			jen.Return(rets...))
 	}
-
-	what := f.Name
-	if f.Recv != nil {
-		what = f.RecvType.Obj().Name() + "." + f.Name
+	// Several results travel together in a struct.
+	tupleFields := make([]jen.Code, len(f.Results))
+	for i, t := range f.Results {
+		tupleFields[i] = jen.Id("R" + strconv.Itoa(i)).Add(e.typ(t))
 	}
-	e.file.Commentf("%sCached is %s with its results cached by cachegen (//cache:version=%d).", f.Name, what, f.Directive.Version)
-	e.file.Add(decl(f.Name + "Cached").Params(params(true)...).Params(results...).Block(body...))
-	e.file.Line()
-	e.file.Commentf("%sCacheKey returns the cache key of %s with these arguments.", f.Name, what)
-	e.file.Add(decl(f.Name+"CacheKey").Params(params(false)...).Params(jen.String(), jen.Error()).Block(
-		jen.Return(call(false).Dot("Key").Call())))
-	e.file.Line()
-	e.file.Commentf("%sInvalidate removes the cached result of %s with these arguments from the default cache.", f.Name, what)
-	e.file.Add(decl(f.Name+"Invalidate").Params(params(false)...).Params(jen.Bool(), jen.Error()).Block(
-		jen.Return(e.rt("Default").Call().Dot("Invalidate").Call(call(false)))))
+	tuple := func() *jen.Statement { return jen.Struct(tupleFields...) }
+	r := used.name("r")
+	errName := used.name("err")
+	vals := make([]jen.Code, len(f.Results))
+	rets := make([]jen.Code, len(f.Results))
+	for i := range f.Results {
+		vals[i] = jen.Id(used.name("r" + strconv.Itoa(i)))
+		rets[i] = jen.Id(r).Dot("R" + strconv.Itoa(i))
+	}
+	inner := []jen.Code{
+		jen.List(vals...).Op(":=").Add(original),
+		jen.Return(tuple().Values(vals...), jen.Nil()),
+	}
+	errLHS := jen.Id("_")
+	if f.Err {
+		inner = []jen.Code{
+			jen.List(append(vals, jen.Id(errName))...).Op(":=").Add(original),
+			jen.Return(tuple().Values(vals...), jen.Id(errName)),
+		}
+		rets = append(rets, jen.Id(errName))
+		errLHS = jen.Id(errName)
+	}
+	return []jen.Code{
+		jen.List(jen.Id(r), errLHS).Op(":=").Add(do(tuple(), inner...)),
+		jen.Return(rets...),
+	}
 }
 
 // duration spells d in the largest whole unit.

@@ -41,6 +41,16 @@ type Config struct {
 	Accept   []string // functions whose changed fingerprints to record without a version bump
 }
 
+// command is the cachegen command line that Config stands for, as the
+// header of the files it writes names it: with -output, which names them,
+// but not -tags, since a run under any tag set writes the same files.
+func (cfg Config) command() string {
+	if cfg.Output != DefaultOutput {
+		return "cachegen -output " + cfg.Output
+	}
+	return "cachegen"
+}
+
 // DefaultOutput is the name of the generated file in each package.
 const DefaultOutput = "cache_gen.go"
 
@@ -128,7 +138,7 @@ func Generate(cfg Config) ([]Result, error) {
 		case len(funcs) == 0:
 			r.Remove = anyExists
 		default:
-			r.Content, r.TestContent, err = emit(pkg.Types, funcs)
+			r.Content, r.TestContent, err = emit(pkg.Types, funcs, cfg.command())
 			if err != nil {
 				r.Errs = append(r.Errs, fmt.Errorf("%s: %v", pkg.PkgPath, err))
 			}

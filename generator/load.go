@@ -1,7 +1,6 @@
 package generator
 
 import (
-	"bytes"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -12,11 +11,9 @@ import (
 	"golang.org/x/tools/go/packages"
 )
 
-// generatedHeader is the first line of every file cachegen writes. A file
-// is only ever replaced or removed if it starts with it.
-const generatedHeader = fingerprint.GeneratedHeader
-
-func isOurs(src []byte) bool { return bytes.HasPrefix(src, []byte(generatedHeader+"\n")) }
+// isOurs reports whether src is a file cachegen wrote: only such a file is
+// ever replaced or removed.
+func isOurs(src []byte) bool { return fingerprint.IsGenerated(src) }
 
 // load loads and type-checks the packages matching patterns. A previous
 // output file of ours is read as its package clause alone, so that stale

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/lease"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
@@ -87,15 +88,15 @@ func (s *bucketStore) Close() error { return s.b.Close() }
 // Lease, Renew and Release keep each lease in the object leases/KEY,
 // created with a conditional write.
 func (s *bucketStore) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
-	return cacheruntime.ObjectLeaser(bucketLeases{s.b}).Lease(ctx, key, token, ttl)
+	return lease.New(bucketLeases{s.b}).Lease(ctx, key, token, ttl)
 }
 
 func (s *bucketStore) Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
-	return cacheruntime.ObjectLeaser(bucketLeases{s.b}).Renew(ctx, key, token, ttl)
+	return lease.New(bucketLeases{s.b}).Renew(ctx, key, token, ttl)
 }
 
 func (s *bucketStore) Release(ctx context.Context, key, token string) error {
-	return cacheruntime.ObjectLeaser(bucketLeases{s.b}).Release(ctx, key, token)
+	return lease.New(bucketLeases{s.b}).Release(ctx, key, token)
 }
 
 // bucketLeases are the lease objects of a bucket, named by key.

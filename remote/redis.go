@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/entry"
+
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 	"github.com/redis/go-redis/v9"
 )
@@ -124,7 +126,7 @@ func (s *redisStore) List(ctx context.Context, fn func(cacheruntime.StoreEntry) 
 		}
 		var keys []string
 		for _, k := range scanned {
-			if cacheruntime.ValidKey(strings.TrimPrefix(k, s.prefix+"e:")) {
+			if entry.ValidKey(strings.TrimPrefix(k, s.prefix+"e:")) {
 				keys = append(keys, k)
 			}
 		}

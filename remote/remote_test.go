@@ -447,7 +447,7 @@ func TestReadOnlyRemoteSendsNoWrites(t *testing.T) {
 			t.Fatalf("%v, %v", v, err)
 		}
 	}
-	c.Invalidate(simCall(1))
+	c.Invalidate(context.Background(), simCall(1))
 	if st := c.Stats(); st.RemoteHits != 1 {
 		t.Errorf("stats %+v, want one remote hit", st)
 	}

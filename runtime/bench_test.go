@@ -40,7 +40,7 @@ func bigSlice() []float64 {
 func BenchmarkKeySmall(b *testing.B) {
 	params := map[string]any{"snr": 300.0, "n_scenes": 1000, "seed": int64(42)}
 	for b.Loop() {
-		if _, err := Key(params); err != nil {
+		if _, err := paramsKey(params); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -50,7 +50,7 @@ func BenchmarkKeyFloat64Slice64MiB(b *testing.B) {
 	params := map[string]any{"x": bigSlice()}
 	b.SetBytes(64 << 20)
 	for b.Loop() {
-		if _, err := Key(params); err != nil {
+		if _, err := paramsKey(params); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -177,7 +177,7 @@ func BenchmarkMissStoreFloat64Slice64MiB(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		c.Clear()
+		c.Clear(context.Background())
 		b.StartTimer()
 	}
 }

@@ -310,13 +310,13 @@ func TestModeReadOnlyServesHitsAndNeverWrites(t *testing.T) {
 	if n.n.Load() != 2 {
 		t.Errorf("readonly miss computed %d times over two calls, want 2 (nothing stored)", n.n.Load())
 	}
-	if es, _ := on.List(); len(es) != 1 {
+	if es, _ := on.List(context.Background()); len(es) != 1 {
 		t.Errorf("readonly wrote: %d entries, want 1", len(es))
 	}
-	if _, err := ro.Invalidate(mcCall(1)); !errors.Is(err, ErrReadOnly) {
+	if _, err := ro.Invalidate(context.Background(), mcCall(1)); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("Invalidate on readonly: %v, want ErrReadOnly", err)
 	}
-	if err := ro.Clear(); !errors.Is(err, ErrReadOnly) {
+	if err := ro.Clear(context.Background()); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("Clear on readonly: %v, want ErrReadOnly", err)
 	}
 }
@@ -326,10 +326,10 @@ func TestInvalidateRemovesOneEntry(t *testing.T) {
 	var n counter
 	Do(context.Background(), c, mcCall(300), n.fn(mcResult{}))
 	Do(context.Background(), c, mcCall(500), n.fn(mcResult{}))
-	if ok, err := c.Invalidate(mcCall(300)); !ok || err != nil {
+	if ok, err := c.Invalidate(context.Background(), mcCall(300)); !ok || err != nil {
 		t.Fatalf("Invalidate = (%v, %v), want (true, nil)", ok, err)
 	}
-	if ok, _ := c.Invalidate(mcCall(300)); ok {
+	if ok, _ := c.Invalidate(context.Background(), mcCall(300)); ok {
 		t.Error("second Invalidate reported an entry")
 	}
 	Do(context.Background(), c, mcCall(300), n.fn(mcResult{}))
@@ -342,7 +342,7 @@ func TestInvalidateRemovesOneEntry(t *testing.T) {
 func TestRemoveRejectsMalformedKeys(t *testing.T) {
 	c, _ := open(t)
 	for _, k := range []string{"", "../../etc/passwd", "C66F1DE772E87E1F", "c66f1de772e87e1", "c66f1de772e87e1f0"} {
-		if _, err := c.Remove(k); !errors.Is(err, ErrBadKey) {
+		if _, err := c.Remove(context.Background(), k); !errors.Is(err, ErrBadKey) {
 			t.Errorf("Remove(%q) = %v, want ErrBadKey", k, err)
 		}
 	}
@@ -359,10 +359,10 @@ func TestClearRemovesEntriesAndLeavesOtherFiles(t *testing.T) {
 	mine := filepath.Join(dir, key[:2], "notes.txt")
 	os.WriteFile(temp, []byte("partial"), 0o600)
 	os.WriteFile(mine, []byte("mine"), 0o600)
-	if err := c.Clear(); err != nil {
+	if err := c.Clear(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if es, _ := c.List(); len(es) != 0 {
+	if es, _ := c.List(context.Background()); len(es) != 0 {
 		t.Errorf("%d entries after Clear", len(es))
 	}
 	if _, err := os.Stat(temp); !os.IsNotExist(err) {
@@ -381,7 +381,7 @@ func TestListNewestFirstWithMetadata(t *testing.T) {
 		c.now = func() time.Time { return clock }
 		Do(context.Background(), c, mcCall(snr), func(context.Context) (int, error) { return 0, nil })
 	}
-	es, err := c.List()
+	es, err := c.List(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,9 +506,9 @@ func TestDefaultFromEnvironment(t *testing.T) {
 			if dir == "DIR" {
 				dir = t.TempDir()
 			}
-			t.Setenv(EnvDir, dir)
-			t.Setenv(EnvMode, tc.mode)
-			t.Setenv(EnvVerbose, tc.verbose)
+			t.Setenv(envDir, dir)
+			t.Setenv(envMode, tc.mode)
+			t.Setenv(envVerbose, tc.verbose)
 			var log bytes.Buffer
 			c := fromEnv(slog.New(newLineHandler(&log)))
 			if c.Mode() != tc.wantMode {
@@ -537,12 +537,12 @@ func TestSetDefault(t *testing.T) {
 
 func TestParseMode(t *testing.T) {
 	for _, m := range []Mode{ModeOn, ModeOff, ModeRefresh, ModeReadOnly, ModeVerify} {
-		if got, err := ParseMode(m.String()); got != m || err != nil {
-			t.Errorf("ParseMode(%q) = (%v, %v)", m.String(), got, err)
+		if got, err := parseMode(m.String()); got != m || err != nil {
+			t.Errorf("parseMode(%q) = (%v, %v)", m.String(), got, err)
 		}
 	}
-	if _, err := ParseMode("ON"); err == nil {
-		t.Error("ParseMode accepted ON")
+	if _, err := parseMode("ON"); err == nil {
+		t.Error("parseMode accepted ON")
 	}
 }
 

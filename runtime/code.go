@@ -142,3 +142,14 @@ func sourceChanged(call Call) error {
 	err, _ := v.(error)
 	return err
 }
+
+// bypassEdited reports, as Do computes a function whose source changed
+// without go generate: a test fails; another program is warned once.
+func (c *Cache) bypassEdited(call Call, err error) {
+	if testDir != "" {
+		panic("cachegen: " + err.Error())
+	}
+	if _, told := c.warnedSource.LoadOrStore(call.Func, true); !told && c.mode != ModeOff {
+		c.log.Warn(err.Error() + "; until then, computing it without the cache")
+	}
+}

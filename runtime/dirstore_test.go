@@ -1,6 +1,7 @@
 package runtime_test
 
 import (
+	"context"
 	"testing"
 
 	cacheruntime "github.com/cachegen/cachegen/runtime"
@@ -9,10 +10,10 @@ import (
 
 func TestDirStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) cacheruntime.Store {
-		s, err := cacheruntime.DirStore(t.TempDir())
+		r, err := cacheruntime.OpenRemote(context.Background(), "file://"+t.TempDir(), cacheruntime.RemoteOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return s
+		return r.Store()
 	})
 }

@@ -1,12 +1,14 @@
 package runtime
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"io/fs"
+	"math"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -14,6 +16,10 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cachegen/cachegen/internal/cachedir"
+	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/internal/lease"
 )
 
 // diskStore keeps one file per entry under dir/xx/, where xx is the first
@@ -43,6 +49,15 @@ type diskStore struct {
 	root *os.Root // nil until first used, or after the directory vanished
 	fds  dirFDs   // open directories for reads, where the system has openat
 }
+
+// The layout of a cache directory.
+const (
+	entrySuffix = ".entry"
+	lockSuffix  = ".lock"
+	tempPrefix  = ".tmp-"
+	dirPerm     = 0o700
+	filePerm    = 0o600
+)
 
 func newDiskStore(dir string) *diskStore { return &diskStore{dir: dir, fs: osFS{}} }
 
@@ -137,7 +152,7 @@ func (s *diskStore) path(key string) string { return s.abs(entryName(key)) }
 // errNotRegular rejects a name that is not a regular file: it is never
 // read.
 func errNotRegular(name string, m fs.FileMode) error {
-	return fmt.Errorf("%w: %s is not a regular file (%v)", errCorrupt, name, m.Type())
+	return fmt.Errorf("%w: %s is not a regular file (%v)", entry.ErrCorrupt, name, m.Type())
 }
 
 // regularFile is a regular file open for reading.
@@ -187,7 +202,7 @@ func (s *diskStore) readSmall(name string, max int64) ([]byte, error) {
 	}
 	defer f.Close()
 	if fi.Size() > max {
-		return nil, fmt.Errorf("%w: %s is %d bytes, more than %d", errCorrupt, name, fi.Size(), max)
+		return nil, fmt.Errorf("%w: %s is %d bytes, more than %d", entry.ErrCorrupt, name, fi.Size(), max)
 	}
 	b := make([]byte, fi.Size())
 	_, err = io.ReadFull(f, b)
@@ -290,37 +305,37 @@ func (s *diskStore) readEntry(name string) ([]byte, time.Time, *uint32, error) {
 	}
 	defer f.Close()
 	size := fi.Size()
-	if size < headerSize+trailerSize {
-		return nil, time.Time{}, nil, fmt.Errorf("%w: %d bytes is too short", errCorrupt, size)
+	if size < entry.HeaderSize+entry.TrailerSize {
+		return nil, time.Time{}, nil, fmt.Errorf("%w: %d bytes is too short", entry.ErrCorrupt, size)
 	}
 	if size <= smallEntry {
 		data := make([]byte, int(size))
 		if _, err := io.ReadFull(f, data); err != nil {
 			return nil, time.Time{}, nil, err
 		}
-		if _, err := parseHeader(data, size); err != nil {
+		if _, err := entry.ParseHeader(data, size); err != nil {
 			return nil, time.Time{}, nil, err
 		}
 		return data, fi.ModTime(), nil, nil
 	}
-	head := make([]byte, headerSize)
+	head := make([]byte, entry.HeaderSize)
 	if _, err := io.ReadFull(f, head); err != nil {
 		return nil, time.Time{}, nil, err
 	}
-	h, err := parseHeader(head, size)
+	h, err := entry.ParseHeader(head, size)
 	if err != nil {
 		return nil, time.Time{}, nil, err
 	}
 	data := make([]byte, int(size))
 	copy(data, head)
 	if size < pipelineMin {
-		if _, err := io.ReadFull(f, data[headerSize:]); err != nil {
+		if _, err := io.ReadFull(f, data[entry.HeaderSize:]); err != nil {
 			return nil, time.Time{}, nil, err
 		}
 		return data, fi.ModTime(), nil, nil
 	}
-	start := headerSize + int(h.metaLen)
-	end := start + int(h.payloadLen)
+	start := entry.HeaderSize + int(h.MetaLen)
+	end := start + int(h.PayloadLen)
 	progress := make(chan int, int(size)/pipelineChunk+1)
 	done := make(chan uint32)
 	go func() {
@@ -328,13 +343,13 @@ func (s *diskStore) readEntry(name string) ([]byte, time.Time, *uint32, error) {
 		pos := start
 		for readTo := range progress {
 			if readTo = min(readTo, end); readTo > pos {
-				crc = crc32.Update(crc, crcTable, data[pos:readTo])
+				crc = entry.UpdateCRC(crc, data[pos:readTo])
 				pos = readTo
 			}
 		}
 		done <- crc
 	}()
-	for off := headerSize; off < int(size) && err == nil; off += pipelineChunk {
+	for off := entry.HeaderSize; off < int(size) && err == nil; off += pipelineChunk {
 		next := min(off+pipelineChunk, int(size))
 		if _, err = io.ReadFull(f, data[off:next]); err == nil {
 			progress <- next
@@ -350,13 +365,13 @@ func (s *diskStore) readEntry(name string) ([]byte, time.Time, *uint32, error) {
 
 // readMeta reads and checks the header and metadata of the entry file
 // name without reading its payload.
-func (s *diskStore) readMeta(name string) (header, meta, fs.FileInfo, error) {
+func (s *diskStore) readMeta(name string) (entry.Header, entry.Meta, fs.FileInfo, error) {
 	f, fi, err := s.openRegular(name)
 	if err != nil {
-		return header{}, meta{}, fi, err
+		return entry.Header{}, entry.Meta{}, fi, err
 	}
 	defer f.Close()
-	h, m, err := readHead(f, fi.Size())
+	h, m, err := entry.ReadHead(f, fi.Size())
 	return h, m, fi, err
 }
 
@@ -379,7 +394,7 @@ var walkHook func(shard string)
 // like one (or like a shard) but is not a regular file (or a directory)
 // as kindOdd; files it does not recognise are left alone. Shards that are
 // not directories (a symlink, say) are not entered.
-func (s *diskStore) walk(fn func(name string, kind fileKind) error) error {
+func (s *diskStore) walk(ctx context.Context, fn func(name string, kind fileKind) error) error {
 	r, err := s.openRoot(false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -392,6 +407,9 @@ func (s *diskStore) walk(fn func(name string, kind fileKind) error) error {
 		return err
 	}
 	for _, sub := range subs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if len(sub.Name()) != 2 || !isHex(sub.Name()) {
 			continue
 		}
@@ -449,10 +467,10 @@ func kindOf(name string) fileKind {
 	switch {
 	case strings.HasPrefix(name, tempPrefix):
 		return kindTemp
-	case strings.HasSuffix(name, entrySuffix) && ValidKey(strings.TrimSuffix(name, entrySuffix)):
+	case strings.HasSuffix(name, entrySuffix) && entry.ValidKey(strings.TrimSuffix(name, entrySuffix)):
 		return kindEntry
-	case strings.HasSuffix(name, lockSuffix) && ValidKey(strings.TrimSuffix(name, lockSuffix)),
-		strings.HasSuffix(name, leaseSuffix) && ValidKey(strings.TrimSuffix(name, leaseSuffix)):
+	case strings.HasSuffix(name, lockSuffix) && entry.ValidKey(strings.TrimSuffix(name, lockSuffix)),
+		strings.HasSuffix(name, leaseSuffix) && entry.ValidKey(strings.TrimSuffix(name, leaseSuffix)):
 		return kindLock
 	}
 	return -1
@@ -465,19 +483,12 @@ func (s *diskStore) writeReadme() {
 	if err != nil {
 		return
 	}
-	f, err := r.OpenFile(readmeName, os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
+	f, err := r.OpenFile(cachedir.ReadmeName, os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
 	if err != nil {
 		return
 	}
-	f.WriteString(readmeContent)
+	f.WriteString(cachedir.ReadmeContent)
 	f.Close()
-}
-
-// hasReadme reports whether the directory holds the README a cache
-// writes: a regular file, read no further than that README's length.
-func (s *diskStore) hasReadme() bool {
-	b, err := s.readSmall(readmeName, int64(len(readmeContent)))
-	return err == nil && string(b) == readmeContent
 }
 
 // errNotPrivate is wrapped by checkPrivate's refusals.
@@ -501,7 +512,7 @@ func checkPrivate(dir string, shared bool) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("cachegen: cache directory %s is not a directory", dir)
 	}
-	fix := "set " + EnvDir + " to a directory of your own, or, if others are meant to share results there, set " + EnvSharedDir + "=1 (WithSharedDir)"
+	fix := "set " + envDir + " to a directory of your own, or, if others are meant to share results there, set " + envSharedDir + "=1 (WithSharedDir)"
 	uid, known := ownerOf(fi)
 	mine := known && uid == os.Getuid()
 	if known && !mine {
@@ -522,9 +533,173 @@ func checkPrivate(dir string, shared bool) error {
 func keyOfName(name string) string {
 	base := path.Base(name)
 	for _, suffix := range []string{entrySuffix, lockSuffix, leaseSuffix} {
-		if k, ok := strings.CutSuffix(base, suffix); ok && ValidKey(k) {
+		if k, ok := strings.CutSuffix(base, suffix); ok && entry.ValidKey(k) {
 			return k
 		}
 	}
 	return ""
+}
+
+// The disk store is a Store too: the local tier of every Cache, and,
+// through DirStore or a file:// URL, a remote tier in a directory that
+// many machines share (over NFS, say).
+
+func init() {
+	RegisterStore("file", func(_ context.Context, u *url.URL) (Store, error) {
+		if u.Host != "" && u.Host != "localhost" {
+			return nil, fmt.Errorf("file URL %s names host %q: want file:///absolute/path", redact(u), u.Host)
+		}
+		if u.Path == "" {
+			return nil, fmt.Errorf("file URL %s has no path: want file:///absolute/path", redact(u))
+		}
+		return dirStore(u.Path)
+	})
+}
+
+// dirStore returns a Store, and Leaser, that keeps its entries in dir,
+// laid out as a Cache's directory (made if missing, mode 0700, with the
+// README that marks it as a cache): entries become visible whole by
+// rename, and leases are files created exclusively. Like a Cache's
+// directory, it never reads or removes anything outside dir, nor reads
+// anything but a regular file.
+func dirStore(dir string) (Store, error) {
+	s := newDiskStore(dir)
+	if _, err := s.openRoot(true); err != nil {
+		return nil, fmt.Errorf("cachegen: store directory: %w", err)
+	}
+	s.writeReadme()
+	return s, nil
+}
+
+const leaseSuffix = ".lease"
+
+// checkKey keeps a Store's callers from naming paths outside the store.
+func checkKey(key string) error {
+	if !entry.ValidKey(key) {
+		return fmt.Errorf("%w: %s", ErrBadKey, quoteCut(key))
+	}
+	return nil
+}
+
+// Get reads the file of key whole; the tiers read entries header first
+// with GetRange.
+func (s *diskStore) Get(_ context.Context, key string) ([]byte, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	return s.readSmall(entryName(key), math.MaxInt64)
+}
+
+func (s *diskStore) GetRange(_ context.Context, key string, off, n int64) ([]byte, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	f, fi, err := s.openRegular(entryName(key))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, max(0, min(n, fi.Size()-off)))
+	if _, err := f.ReadAt(b, off); err != nil && err != io.EOF {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (s *diskStore) Put(_ context.Context, key string, data []byte) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	return s.write(key, data)
+}
+
+func (s *diskStore) Delete(_ context.Context, key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	return s.remove(entryName(key))
+}
+
+func (s *diskStore) List(ctx context.Context, fn func(StoreEntry) error) error {
+	return s.walk(ctx, func(name string, kind fileKind) error {
+		if kind != kindEntry {
+			return nil
+		}
+		fi, err := s.stat(name)
+		if err != nil {
+			return nil // removed meanwhile
+		}
+		return fn(StoreEntry{Key: strings.TrimSuffix(path.Base(name), entrySuffix), Size: fi.Size(), LastUsed: fi.ModTime()})
+	})
+}
+
+func (s *diskStore) Close() error { return nil }
+
+// Lease, Renew and Release keep each lease in the file xx/KEY.lease.
+func (s *diskStore) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	if err := checkKey(key); err != nil {
+		return false, err
+	}
+	return lease.New(dirLeases{s}).Lease(ctx, key, token, ttl)
+}
+
+func (s *diskStore) Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	if err := checkKey(key); err != nil {
+		return false, err
+	}
+	return lease.New(dirLeases{s}).Renew(ctx, key, token, ttl)
+}
+
+func (s *diskStore) Release(ctx context.Context, key, token string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	return lease.New(dirLeases{s}).Release(ctx, key, token)
+}
+
+// dirLeases are the lease files of a disk store, named by key.
+type dirLeases struct{ s *diskStore }
+
+func (d dirLeases) CreateObject(_ context.Context, key string, body []byte) (bool, error) {
+	r, err := d.s.openRoot(true)
+	if err != nil {
+		return false, err
+	}
+	if err := d.s.fs.MkdirAll(r, shard(key)); err != nil {
+		return false, err
+	}
+	f, err := r.OpenFile(leaseName(key), os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	_, err = f.Write(body)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err == nil, err
+}
+
+// ReadObject reads a lease file; one that is not a regular file, or is too
+// large to be a lease, reads as no valid lease.
+func (d dirLeases) ReadObject(_ context.Context, key string) ([]byte, error) {
+	b, err := d.s.readSmall(leaseName(key), lease.MaxBody)
+	if errors.Is(err, entry.ErrCorrupt) {
+		return nil, nil
+	}
+	return b, err
+}
+
+// ReplaceObject writes by rename, so that a reader never sees half a lease.
+func (d dirLeases) ReplaceObject(_ context.Context, key string, body []byte) error {
+	return d.s.replace(leaseName(key), key, body)
+}
+
+func (d dirLeases) RemoveObject(_ context.Context, key string) error {
+	if err := d.s.remove(leaseName(key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }

@@ -16,7 +16,7 @@
 //
 // where params holds the arguments by parameter name plus "__fn__" (the
 // function's qualified name) and "__version__" (its //cache:version=N).
-// Canonical returns the text that is hashed: keys sorted by code point,
+// canonicalJSON returns the text that is hashed: keys sorted by code point,
 // separators ", " and ": ", non-ASCII characters as \uXXXX escapes
 // (lowercase hex, surrogate pairs above U+FFFF), floats as Python's repr
 // spells them (300.0, 1e-05, 1e+16, -0.0, NaN, Infinity, -Infinity),

@@ -9,13 +9,19 @@ import (
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
-func ExampleKey() {
-	key, err := cacheruntime.Key(map[string]any{"snr": 300, "n_scenes": 100, "seed": 42, "version": 1})
+// The key of the README's first call: RunMonteCarlo at snr=300.
+func ExampleCall_Key() {
+	call := cacheruntime.Call{
+		Func:    "github.com/cachegen/cachegen/examples/montecarlo.RunMonteCarlo",
+		Version: 1,
+		Params:  map[string]any{"snr": 300.0, "nScenes": 1000, "seed": int64(42)},
+	}
+	key, err := call.Key()
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(key)
-	// Output: c66f1de772e87e1f
+	// Output: ca151f24d93c9c07
 }
 
 func ExampleDo() {

@@ -6,6 +6,8 @@ import (
 	"math"
 	"os"
 	"testing"
+
+	"github.com/cachegen/cachegen/internal/entry"
 )
 
 // validEntry returns the bytes of a real entry file.
@@ -30,7 +32,7 @@ func validEntry(tb testing.TB) []byte {
 func FuzzDecodeEntry(f *testing.F) {
 	good := validEntry(f)
 	f.Add(good)
-	f.Add(good[:headerSize])
+	f.Add(good[:entry.HeaderSize])
 	f.Add([]byte("cachegen"))
 	dir := f.TempDir()
 	c, err := Open(dir, WithLogger(discardLogger()))
@@ -43,7 +45,7 @@ func FuzzDecodeEntry(f *testing.F) {
 		// The bounded readers: a head read, and a remote value read header
 		// first, never read past the bytes there are, whatever the header
 		// claims.
-		if _, m, err := readHead(bytes.NewReader(data), int64(len(data))); err == nil && len(m.Params) > len(data) {
+		if _, m, err := entry.ReadHead(bytes.NewReader(data), int64(len(data))); err == nil && len(m.Params) > len(data) {
 			t.Fatalf("readHead returned %d bytes of params from %d bytes", len(m.Params), len(data))
 		}
 		s := newMemStore()
@@ -60,15 +62,15 @@ func FuzzDecodeEntry(f *testing.F) {
 		if err != nil || got.Precision != 0.5 || len(got.Errors) != 2 || got.Errors[0] != 1 {
 			t.Fatalf("Do on fuzzed entry bytes returned (%+v, %v)", got, err)
 		}
-		h, mb, payload, err := parseEntry(data, nil)
+		h, mb, payload, err := entry.Parse(data, nil)
 		if err != nil {
 			return
 		}
-		if _, err := decodeMeta(mb); err != nil {
+		if _, err := entry.DecodeMeta(mb); err != nil {
 			return
 		}
-		if _, err := decodeResult[mcResult](payload, false); err != nil && bytes.Equal(data, good) {
-			t.Fatalf("the good entry does not decode: %v (header %+v)", err, h)
+		if _, err := entry.DecodeResult[mcResult](payload, false); err != nil && bytes.Equal(data, good) {
+			t.Fatalf("the good entry does not decode: %v (entry.Header %+v)", err, h)
 		}
 	})
 }
@@ -80,37 +82,17 @@ func FuzzCanonical(f *testing.F) {
 	f.Add("", math.Inf(-1), int64(math.MinInt64), "\x00\"\\", []byte(nil))
 	f.Fuzz(func(t *testing.T, name string, x float64, n int64, s string, b []byte) {
 		params := map[string]any{"name": name, "x": x, "n": n, "s": s, "b": b, "list": []any{s, x, n}, "m": map[string]any{s: x}}
-		first, err := Canonical(params)
+		first, err := canonicalJSON(params)
 		if err != nil {
 			return // invalid UTF-8 in a map key is refused
 		}
-		again, _ := Canonical(params)
+		again, _ := canonicalJSON(params)
 		if !bytes.Equal(first, again) {
 			t.Fatalf("Canonical is not deterministic:\n%s\n%s", first, again)
 		}
 		for _, c := range first {
 			if c < 0x20 || c > 0x7e {
 				t.Fatalf("Canonical wrote byte %#x: %q", c, first)
-			}
-		}
-	})
-}
-
-// Scenario 9, below the checksums: the payload decoder never panics on
-// hostile bytes, and what it accepts it accepts whole.
-func FuzzDecodePayload(f *testing.F) {
-	parts, err := encodeResult(blockOuter{Name: "x", Xs: []float64{1, 2}, Ints: []int{-1}, Empty: []int32{}, In: blockInner{I8: []int8{3}}})
-	if err != nil {
-		f.Fatal(err)
-	}
-	good := bytes.Join(parts, nil)
-	f.Add(good)
-	f.Add(good[:len(good)-3])
-	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, alias := range []bool{true, false} {
-			v, err := decodeResult[blockOuter](data, alias)
-			if err == nil && bytes.Equal(data, good) && (v.Name != "x" || len(v.Xs) != 2 || v.Ints[0] != -1) {
-				t.Fatalf("the good payload decoded to %+v", v)
 			}
 		}
 	})

@@ -13,7 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-	"unsafe"
+
+	"github.com/cachegen/cachegen/internal/entry"
 )
 
 // ErrUnkeyable is wrapped by the errors of Canonical, Key and Call.Key
@@ -22,8 +23,8 @@ var ErrUnkeyable = errors.New("value cannot be part of a cache key")
 
 // Reserved parameter names that Call.Key adds to the params it hashes.
 const (
-	FuncParam    = "__fn__"
-	VersionParam = "__version__"
+	fnParam      = "__fn__"
+	versionParam = "__version__"
 )
 
 // digestThreshold is the length above which numeric slices and arrays are
@@ -34,30 +35,19 @@ const digestThreshold = 64
 // (a slice that contains itself) is an error rather than a stack overflow.
 const maxDepth = 512
 
-// Canonical returns the canonical text of params that Key hashes: the bytes
-// Python's json.dumps(params, sort_keys=True) produces for the equivalent
+// canonicalJSON returns the canonical text of params that a key hashes: the
+// bytes Python's json.dumps(params, sort_keys=True) produces for the equivalent
 // Python value, extended to Go values as the package documentation
 // describes. It is deterministic: the same params always give the same
 // bytes. It returns an error wrapping ErrUnkeyable, naming the parameter,
 // for values that cannot be keyed soundly (funcs, channels, cycles, structs
 // with unexported fields).
-func Canonical(params map[string]any) ([]byte, error) {
+func canonicalJSON(params map[string]any) ([]byte, error) {
 	e := keyEncoder{buf: make([]byte, 0, 128)}
 	if err := e.params(params); err != nil {
 		return nil, err
 	}
 	return e.buf, nil
-}
-
-// Key returns the cache key of params: the first 16 hex digits of the
-// SHA-256 of Canonical(params).
-func Key(params map[string]any) (string, error) {
-	c, err := Canonical(params)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(c)
-	return hex.EncodeToString(sum[:8]), nil
 }
 
 // Call describes one call of a cached function: what Do keys, stores and
@@ -85,9 +75,10 @@ type Call struct {
 	Accepted []string
 }
 
-// Key returns the key of the call: the Key of its Params together with
-// "__fn__": Func and "__version__": Version, as the reference decorator
-// does. Params may not use those two names.
+// Key returns the key of the call: the first 16 hex digits of the SHA-256
+// of the canonical text of its Params together with "__fn__": Func and
+// "__version__": Version, as the reference decorator computes it. Params
+// may not use those two names.
 func (c Call) Key() (string, error) {
 	id, err := c.identity()
 	if err != nil {
@@ -104,7 +95,7 @@ type identity struct {
 }
 
 func (c Call) identity() (identity, error) {
-	for _, reserved := range []string{FuncParam, VersionParam} {
+	for _, reserved := range []string{fnParam, versionParam} {
 		if _, ok := c.Params[reserved]; ok {
 			return identity{}, fmt.Errorf("%s: parameter name %q is reserved for the cache key: rename the parameter", c.Func, reserved)
 		}
@@ -113,9 +104,9 @@ func (c Call) identity() (identity, error) {
 	for k, v := range c.Params {
 		all[k] = v
 	}
-	all[FuncParam] = c.Func
-	all[VersionParam] = c.Version
-	canonical, err := Canonical(all)
+	all[fnParam] = c.Func
+	all[versionParam] = c.Version
+	canonical, err := canonicalJSON(all)
 	if err != nil {
 		if c.Func != "" {
 			err = fmt.Errorf("%s: %w", c.Func, err)
@@ -124,19 +115,6 @@ func (c Call) identity() (identity, error) {
 	}
 	sum := sha256.Sum256(canonical)
 	return identity{key: hex.EncodeToString(sum[:8]), sum: sum, canonical: canonical}, nil
-}
-
-// ValidKey reports whether s has the form of a key: 16 lowercase hex digits.
-func ValidKey(s string) bool {
-	if len(s) != 16 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !('0' <= s[i] && s[i] <= '9' || 'a' <= s[i] && s[i] <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 type keyEncoder struct {
@@ -396,7 +374,7 @@ func (e *keyEncoder) string(s string) {
 
 func (e *keyEncoder) list(v reflect.Value) error {
 	elem := v.Type().Elem()
-	if isBlockKind(elem.Kind()) && (v.Len() > digestThreshold || elem.Kind() == reflect.Uint8) {
+	if entry.IsBlockKind(elem.Kind()) && (v.Len() > digestThreshold || elem.Kind() == reflect.Uint8) {
 		e.digest(v)
 		return nil
 	}
@@ -413,24 +391,12 @@ func (e *keyEncoder) list(v reflect.Value) error {
 	return nil
 }
 
-// isBlockKind reports whether slices of k are keyed by a digest of their
-// little-endian bytes when long.
-func isBlockKind(k reflect.Kind) bool {
-	switch k {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
-		reflect.Float32, reflect.Float64:
-		return true
-	}
-	return false
-}
-
 // digest appends {"__type__": "[]float64", "len": N, "sha256": "…"} for a
 // slice or array of a block kind: one SHA-256 pass over its little-endian
 // bytes, with no text formatting of the elements.
 func (e *keyEncoder) digest(v reflect.Value) {
 	elem := v.Type().Elem()
-	sum := sha256.Sum256(blockBytes(v))
+	sum := sha256.Sum256(entry.BlockBytes(v))
 	e.buf = append(e.buf, `{"__type__": "[]`...)
 	e.buf = append(e.buf, elem.Kind().String()...)
 	e.buf = append(e.buf, `", "len": `...)
@@ -438,53 +404,6 @@ func (e *keyEncoder) digest(v reflect.Value) {
 	e.buf = append(e.buf, `, "sha256": "`...)
 	e.buf = hex.AppendEncode(e.buf, sum[:])
 	e.buf = append(e.buf, `"}`...)
-}
-
-// nativeLittleEndian is true on the machines where a numeric slice's memory
-// is already its little-endian encoding.
-var nativeLittleEndian = func() bool {
-	x := uint16(1)
-	return *(*byte)(unsafe.Pointer(&x)) == 1
-}()
-
-// blockBytes returns the little-endian bytes of a numeric slice or array,
-// without copying where the memory already has that layout. int and uint
-// are spelled as 64-bit values on every platform.
-func blockBytes(v reflect.Value) []byte {
-	k := v.Type().Elem().Kind()
-	size := int(v.Type().Elem().Size())
-	wide := (k == reflect.Int || k == reflect.Uint) && size != 8
-	if nativeLittleEndian && !wide && v.Len() > 0 && (v.Kind() == reflect.Slice || v.CanAddr()) {
-		var p unsafe.Pointer
-		if v.Kind() == reflect.Slice {
-			p = v.UnsafePointer()
-		} else {
-			p = v.Addr().UnsafePointer()
-		}
-		return unsafe.Slice((*byte)(p), v.Len()*size)
-	}
-	if wide {
-		size = 8
-	}
-	out := make([]byte, 0, v.Len()*size)
-	for i := range v.Len() {
-		x := v.Index(i)
-		var u uint64
-		switch k {
-		case reflect.Float32:
-			u = uint64(math.Float32bits(float32(x.Float())))
-		case reflect.Float64:
-			u = math.Float64bits(x.Float())
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			u = uint64(x.Int())
-		default:
-			u = x.Uint()
-		}
-		for b := range size {
-			out = append(out, byte(u>>(8*b)))
-		}
-	}
-	return out
 }
 
 func (e *keyEncoder) mapValue(v reflect.Value) error {

@@ -28,7 +28,7 @@ func TestKeySeedAvalancheTable(t *testing.T) {
 		{300, 100, 42, 2, "c8a86fc5d05a0dc8"},
 	}
 	for _, c := range cases {
-		got, err := Key(map[string]any{"snr": c.snr, "n_scenes": c.n, "seed": c.seed, "version": c.version})
+		got, err := paramsKey(map[string]any{"snr": c.snr, "n_scenes": c.n, "seed": c.seed, "version": c.version})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,9 +69,9 @@ func TestCallKeyRejectsReservedNames(t *testing.T) {
 
 func canonical(t *testing.T, v any) string {
 	t.Helper()
-	b, err := Canonical(map[string]any{"x": v})
+	b, err := canonicalJSON(map[string]any{"x": v})
 	if err != nil {
-		t.Fatalf("Canonical(%#v): %v", v, err)
+		t.Fatalf("canonicalJSON(%#v): %v", v, err)
 	}
 	s := string(b)
 	return s[len(`{"x": `) : len(s)-1]
@@ -131,7 +131,7 @@ func TestCanonicalPythonSpelling(t *testing.T) {
 }
 
 func TestCanonicalSortsParamsAndUsesPythonSeparators(t *testing.T) {
-	got, err := Canonical(map[string]any{"snr": 300, "n_scenes": 100, "seed": 42})
+	got, err := canonicalJSON(map[string]any{"snr": 300, "n_scenes": 100, "seed": 42})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,11 +253,11 @@ func TestKeySoundness(t *testing.T) {
 		{"uint8 vs uint16 digests", make([]uint8, 100), make([]uint16, 50)},
 	}
 	for _, p := range pairs {
-		ka, err := Key(map[string]any{"x": p.a})
+		ka, err := paramsKey(map[string]any{"x": p.a})
 		if err != nil {
 			t.Fatalf("%s: %v", p.name, err)
 		}
-		kb, err := Key(map[string]any{"x": p.b})
+		kb, err := paramsKey(map[string]any{"x": p.b})
 		if err != nil {
 			t.Fatalf("%s: %v", p.name, err)
 		}
@@ -292,7 +292,7 @@ func TestCanonicalRefusesUnkeyableValues(t *testing.T) {
 		{"float map keys", "map keys of type float64 cannot be keyed", map[float64]int{1: 1}},
 	}
 	for _, c := range cases {
-		_, err := Key(map[string]any{"x": c.v})
+		_, err := paramsKey(map[string]any{"x": c.v})
 		if !errors.Is(err, ErrUnkeyable) {
 			t.Errorf("%s: err = %v, want ErrUnkeyable", c.name, err)
 			continue
@@ -305,14 +305,25 @@ func TestCanonicalRefusesUnkeyableValues(t *testing.T) {
 
 func TestCanonicalIsDeterministic(t *testing.T) {
 	v := map[string]any{"m": map[string]int{"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}, "k": map[int]int{5: 1, 3: 2, 9: 3}}
-	first, err := Canonical(v)
+	first, err := canonicalJSON(v)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for range 50 {
-		again, _ := Canonical(v)
+		again, _ := canonicalJSON(v)
 		if string(again) != string(first) {
 			t.Fatalf("Canonical differs between runs:\n%s\n%s", first, again)
 		}
 	}
+}
+
+// paramsKey is the key of params as the reference decorator computes it:
+// the first 16 hex digits of the SHA-256 of their canonical text.
+func paramsKey(params map[string]any) (string, error) {
+	c, err := canonicalJSON(params)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(c)
+	return hex.EncodeToString(sum[:8]), nil
 }

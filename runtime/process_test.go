@@ -160,7 +160,7 @@ func TestChildProcess(t *testing.T) {
 		for i := 0; ; i++ {
 			Do(context.Background(), c, mcCall(float64(i%50)), func(context.Context) ([]int, error) { return payloadOf(i % 50), nil })
 			if i%50 == 49 {
-				c.Clear()
+				c.Clear(context.Background())
 			}
 		}
 	}
@@ -190,13 +190,13 @@ func TestManyProcessesOneKeyComputeOnce(t *testing.T) {
 		t.Fatalf("computed %d times across 4 processes, want once", n)
 	}
 	c, _ := openDir(t, dir)
-	if es, _ := c.List(); len(es) != 1 {
+	if es, _ := c.List(context.Background()); len(es) != 1 {
 		t.Fatalf("%d entries, want 1", len(es))
 	}
-	if problems, _ := c.Verify(false); len(problems) != 0 {
+	if problems, _ := c.Verify(context.Background(), false); len(problems) != 0 {
 		t.Fatalf("problems: %+v", problems)
 	}
-	c.disk.walk(func(path string, kind fileKind) error {
+	c.disk.walk(context.Background(), func(path string, kind fileKind) error {
 		if kind == kindTemp {
 			t.Errorf("temporary file left: %s", path)
 		}
@@ -266,10 +266,10 @@ func checkAfterKill(t *testing.T, dir string, keys int) {
 		t.Fatalf("%d loads saw a partial entry", s.Corrupt)
 	}
 	c.now = func() time.Time { return time.Now().Add(time.Hour) }
-	if _, err := c.Prune(PruneOptions{}); err != nil {
+	if _, err := c.Prune(context.Background(), PruneOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	c.disk.walk(func(path string, kind fileKind) error {
+	c.disk.walk(context.Background(), func(path string, kind fileKind) error {
 		if kind == kindTemp {
 			t.Errorf("trimming left a temporary file: %s", path)
 		}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cachegen/cachegen/internal/entry"
 )
 
 func fill(t *testing.T, c *Cache, n int, size int) {
@@ -21,7 +23,7 @@ func fill(t *testing.T, c *Cache, n int, size int) {
 
 func dirBytes(t *testing.T, c *Cache) (total int64, n int) {
 	t.Helper()
-	es, err := c.List()
+	es, err := c.List(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +45,7 @@ func TestPruneIsLeastRecentlyUsedFirst(t *testing.T) {
 		t.Fatal("expected a hit")
 	}
 	total, _ := dirBytes(t, c)
-	removed, err := c.Prune(PruneOptions{MaxBytes: total / 2})
+	removed, err := c.Prune(context.Background(), PruneOptions{MaxBytes: total / 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +58,7 @@ func TestPruneIsLeastRecentlyUsedFirst(t *testing.T) {
 			t.Fatal("pruned the most recently used entry")
 		}
 	}
-	if es, _ := c.List(); len(es) != 1 || es[0].Key != k0 {
+	if es, _ := c.List(context.Background()); len(es) != 1 || es[0].Key != k0 {
 		t.Fatalf("left %+v, want only the recently used entry", es)
 	}
 }
@@ -85,16 +87,16 @@ func TestPruneByAgeAndUse(t *testing.T) {
 	fill(t, c, 2, 10)
 	now := time.Now()
 	c.now = func() time.Time { return now.Add(3 * time.Hour) }
-	if removed, _ := c.Prune(PruneOptions{OlderThan: 4 * time.Hour}); len(removed) != 0 {
+	if removed, _ := c.Prune(context.Background(), PruneOptions{OlderThan: 4 * time.Hour}); len(removed) != 0 {
 		t.Fatalf("pruned %d entries younger than the limit", len(removed))
 	}
-	if removed, _ := c.Prune(PruneOptions{UnusedFor: 2 * time.Hour, DryRun: true}); len(removed) != 2 {
+	if removed, _ := c.Prune(context.Background(), PruneOptions{UnusedFor: 2 * time.Hour, DryRun: true}); len(removed) != 2 {
 		t.Fatalf("dry run would remove %d, want 2", len(removed))
 	}
 	if _, n := dirBytes(t, c); n != 2 {
 		t.Fatal("a dry run removed entries")
 	}
-	if removed, _ := c.Prune(PruneOptions{OlderThan: 2 * time.Hour}); len(removed) != 2 {
+	if removed, _ := c.Prune(context.Background(), PruneOptions{OlderThan: 2 * time.Hour}); len(removed) != 2 {
 		t.Fatalf("pruned %d entries older than the limit, want 2", len(removed))
 	}
 }
@@ -113,13 +115,13 @@ func TestMaxBytesHoldsAfterABurst(t *testing.T) {
 }
 
 func TestMaxBytesFromEnvironment(t *testing.T) {
-	t.Setenv(EnvDir, t.TempDir())
-	t.Setenv(EnvMaxSize, "2KiB")
+	t.Setenv(envDir, t.TempDir())
+	t.Setenv(envMaxSize, "2KiB")
 	c := fromEnv(discardLogger())
 	if c.maxBytes != 2048 {
 		t.Fatalf("maxBytes %d, want 2048", c.maxBytes)
 	}
-	t.Setenv(EnvMaxSize, "lots")
+	t.Setenv(envMaxSize, "lots")
 	if c := fromEnv(discardLogger()); c.Mode() != ModeOff {
 		t.Fatal("a bad CACHEGEN_MAX_SIZE did not fall back to computing")
 	}
@@ -154,7 +156,7 @@ func TestTrimRacesWithReadersAndWriters(t *testing.T) {
 				return
 			default:
 			}
-			if _, err := c.Prune(PruneOptions{MaxBytes: 2 << 10}); err != nil {
+			if _, err := c.Prune(context.Background(), PruneOptions{MaxBytes: 2 << 10}); err != nil {
 				t.Error(err)
 				return
 			}
@@ -174,18 +176,18 @@ func TestPruneAndVerifyRemoveOldTempFiles(t *testing.T) {
 	key, _ := mcCall(0).Key()
 	temp := filepath.Join(c.Dir(), key[:2], tempPrefix+key+"-9")
 	os.WriteFile(temp, []byte("partial"), 0o600)
-	if problems, _ := c.Verify(false); len(problems) != 0 {
+	if problems, _ := c.Verify(context.Background(), false); len(problems) != 0 {
 		t.Fatalf("a fresh temp file is reported: %+v", problems)
 	}
 	c.now = func() time.Time { return time.Now().Add(time.Hour) }
-	problems, err := c.Verify(false)
+	problems, err := c.Verify(context.Background(), false)
 	if err != nil || len(problems) != 1 || problems[0].Key != "" {
 		t.Fatalf("Verify = %+v, %v; want the old temp file", problems, err)
 	}
 	if _, err := os.Stat(temp); err != nil {
 		t.Fatal("Verify without fix removed a file")
 	}
-	c.Prune(PruneOptions{})
+	c.Prune(context.Background(), PruneOptions{})
 	if _, err := os.Stat(temp); !os.IsNotExist(err) {
 		t.Fatal("trimming left an old temp file")
 	}
@@ -202,18 +204,18 @@ func TestVerifyReportsAndFixesBadEntries(t *testing.T) {
 	os.WriteFile(c.disk.path(k0), data, 0o600)
 	moved, _ := os.ReadFile(c.disk.path(k2))
 	os.WriteFile(c.disk.path(k1), moved, 0o600)
-	problems, err := c.Verify(true)
+	problems, err := c.Verify(context.Background(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	bad := map[string]bool{}
 	for _, p := range problems {
-		bad[p.Key] = errors.Is(p.Err, errCorrupt)
+		bad[p.Key] = errors.Is(p.Err, entry.ErrCorrupt)
 	}
 	if len(problems) != 2 || !bad[k0] || !bad[k1] {
 		t.Fatalf("problems %+v, want the flipped entry %s and the moved entry %s", problems, k0, k1)
 	}
-	if es, _ := c.List(); len(es) != 1 || es[0].Key != k2 {
+	if es, _ := c.List(context.Background()); len(es) != 1 || es[0].Key != k2 {
 		t.Fatalf("after -fix: %+v, want only the good entry", es)
 	}
 }
@@ -223,26 +225,12 @@ func TestListMarksStaleEntries(t *testing.T) {
 	call := mcCall(1)
 	call.TTL = time.Hour
 	Do(context.Background(), c, call, func(context.Context) (int, error) { return 1, nil })
-	es, _ := c.List()
+	es, _ := c.List(context.Background())
 	if len(es) != 1 || es[0].Stale || es[0].TTL != time.Hour {
 		t.Fatalf("fresh entry listed as %+v", es)
 	}
 	c.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
-	if es, _ := c.List(); !es[0].Stale {
+	if es, _ := c.List(context.Background()); !es[0].Stale {
 		t.Fatal("an entry older than its TTL is not marked stale")
-	}
-}
-
-func TestParseSize(t *testing.T) {
-	cases := map[string]int64{"500MB": 500e6, "10GiB": 10 << 30, "4096": 4096, "1.5k": 1500, "2 KiB": 2048, "7b": 7}
-	for in, want := range cases {
-		if got, err := ParseSize(in); got != want || err != nil {
-			t.Errorf("ParseSize(%q) = (%d, %v), want %d", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "MB", "-1GB", "10XB", "1e3"} {
-		if _, err := ParseSize(bad); err == nil {
-			t.Errorf("ParseSize(%q) accepted it", bad)
-		}
 	}
 }

@@ -158,7 +158,7 @@ func TestStoreFailuresLoseNothing(t *testing.T) {
 					t.Errorf("logged %d times, want once naming %q:\n%s", n, errno.Error(), log)
 				}
 				var files []string
-				c.disk.walk(func(path string, kind fileKind) error {
+				c.disk.walk(context.Background(), func(path string, kind fileKind) error {
 					if kind != kindLock {
 						files = append(files, path)
 					}

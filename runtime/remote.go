@@ -12,82 +12,13 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/entry"
 	"golang.org/x/sync/errgroup"
 )
-
-// A Store is a place that keeps entries: a flat set of byte strings, each
-// named by its key. The local disk tier is one; the remote package
-// provides Redis and object storage (S3, GCS, a shared directory, memory).
-// A Store is never trusted: every entry read from one is checked as an
-// entry read from disk is (lengths, checksums, full key, result type, and
-// with a signing key its MAC), so a store that loses, truncates or alters
-// bytes causes misses, never wrong results. Implementations must be safe
-// for concurrent use; the storetest package checks one.
-type Store interface {
-	// Get returns the entry of key, or an error wrapping fs.ErrNotExist
-	// when there is none. A body cut short is an error, not an entry.
-	Get(ctx context.Context, key string) ([]byte, error)
-	// GetRange returns at most n bytes of the entry of key from offset off.
-	GetRange(ctx context.Context, key string, off, n int64) ([]byte, error)
-	// Put stores data as the entry of key, replacing any: a concurrent Get
-	// sees the old entry whole, the new one whole, or none.
-	Put(ctx context.Context, key string, data []byte) error
-	// Delete removes the entry of key, or returns an error wrapping
-	// fs.ErrNotExist when there is none.
-	Delete(ctx context.Context, key string) error
-	// List calls fn for every entry, in no particular order.
-	List(ctx context.Context, fn func(StoreEntry) error) error
-	// Close releases the store's connections.
-	Close() error
-}
-
-// StoreEntry describes one entry of a Store.
-type StoreEntry struct {
-	Key      string
-	Size     int64
-	LastUsed time.Time // when it was last written or, where the store tracks it, read
-}
-
-// A Leaser is a Store that can lease a key to one holder at a time, so
-// that callers on many machines compute a missing entry once. Leases
-// expire unless renewed, so a holder that dies blocks others for at most
-// one lease time.
-type Leaser interface {
-	// Lease takes the lease on key for token until ttl from now, and
-	// reports false when another token holds an unexpired lease.
-	Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, error)
-	// Renew extends token's lease on key to ttl from now, and reports
-	// false when token no longer holds it.
-	Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error)
-	// Release ends token's lease on key; it does nothing when token does
-	// not hold it.
-	Release(ctx context.Context, key, token string) error
-}
-
-// A StoreOpener opens the Store that a URL names.
-type StoreOpener func(ctx context.Context, u *url.URL) (Store, error)
-
-var openers struct {
-	sync.Mutex
-	byScheme map[string]StoreOpener
-}
-
-// RegisterStore makes OpenRemote open URLs of scheme with open. The scheme
-// "" registers the opener of every scheme no other opener claims. The
-// remote package registers its stores when imported.
-func RegisterStore(scheme string, open StoreOpener) {
-	openers.Lock()
-	defer openers.Unlock()
-	if openers.byScheme == nil {
-		openers.byScheme = map[string]StoreOpener{}
-	}
-	openers.byScheme[scheme] = open
-}
 
 // RemoteOptions configures a remote tier. The zero value is usable.
 type RemoteOptions struct {
@@ -191,111 +122,6 @@ func OpenRemote(ctx context.Context, rawURL string, o RemoteOptions) (*Remote, e
 	return r, nil
 }
 
-// redact returns u as text fit to show: its password, the values of query
-// parameters whose names suggest a secret, and the credentials of URLs
-// among its query values (an S3 endpoint=) become "xxxxx"; and when a
-// malformed URL leaves an "@" in its path or fragment, everything between
-// its scheme and its last "@" goes too.
-func redact(u *url.URL) string {
-	c := *u
-	if c.User != nil {
-		if _, ok := c.User.Password(); ok {
-			c.User = url.UserPassword(c.User.Username(), "xxxxx")
-		}
-	}
-	q := c.Query()
-	for k, vs := range q {
-		if strings.Contains(k, "@") {
-			delete(q, k)
-			q.Set("xxxxx", "")
-			continue
-		}
-		for i, v := range vs {
-			switch {
-			case secretParam(k):
-				vs[i] = "xxxxx"
-			case strings.Contains(v, "@"):
-				vs[i] = redactText(v)
-			}
-		}
-	}
-	c.RawQuery = q.Encode()
-	out := c.String()
-	if strings.Contains(c.Opaque+c.Path+c.RawPath+c.Fragment, "@") {
-		out = redactText(out)
-	}
-	return out
-}
-
-func secretParam(name string) bool {
-	n := strings.ToLower(name)
-	for _, s := range []string{"pass", "secret", "token", "key", "credential", "auth"} {
-		if strings.Contains(n, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// scrub removes the secrets of u, as redact finds them, from msg: for
-// errors that quote them.
-func scrub(msg string, u *url.URL) string {
-	var secrets []string
-	add := func(s string) {
-		if s != "" {
-			secrets = append(secrets, s, url.QueryEscape(s), url.PathEscape(s))
-		}
-	}
-	if u.User != nil {
-		if p, ok := u.User.Password(); ok {
-			add(p)
-		}
-	}
-	for k, vs := range u.Query() {
-		add(credentials(k))
-		for _, v := range vs {
-			if secretParam(k) {
-				add(v)
-			}
-			add(credentials(v))
-		}
-	}
-	add(credentials(u.Opaque + u.Path + u.Fragment))
-	// Longest first, so that a secret is never left half replaced.
-	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
-	for _, s := range secrets {
-		msg = strings.ReplaceAll(msg, s, "xxxxx")
-	}
-	return msg
-}
-
-// credentials returns the part of a string meant as a URL that may hold
-// credentials: everything between its scheme and its last "@", or "".
-func credentials(s string) string {
-	at := strings.LastIndex(s, "@")
-	if at < 0 {
-		return ""
-	}
-	start := 0
-	if i := strings.Index(s, "://"); i >= 0 && i < at {
-		start = i + 3
-	} else if i := strings.Index(s, ":"); i >= 0 && i < at {
-		start = i + 1
-	}
-	return s[start:at]
-}
-
-// redactText redacts a string meant as a URL that may not parse as one:
-// everything between its scheme and its last "@" goes.
-func redactText(s string) string {
-	c := credentials(s)
-	if c == "" {
-		return s
-	}
-	at := strings.LastIndex(s, "@")
-	return s[:at-len(c)] + "xxxxx" + s[at:]
-}
-
 // String returns the remote's URL without its secrets.
 func (r *Remote) String() string { return r.name }
 
@@ -378,11 +204,11 @@ func getEntry(ctx context.Context, s Store, key string) ([]byte, error) {
 	if err != nil || len(first) < headChunk {
 		return first, err // all there is
 	}
-	h, err := parseHeader(first, -1)
-	if err != nil || h.size() <= int64(len(first)) {
+	h, err := entry.ParseHeader(first, -1)
+	if err != nil || h.Size() <= int64(len(first)) {
 		return first, nil
 	}
-	rest, err := s.GetRange(ctx, key, int64(len(first)), h.size()-int64(len(first)))
+	rest, err := s.GetRange(ctx, key, int64(len(first)), h.Size()-int64(len(first)))
 	if err != nil {
 		return nil, err
 	}
@@ -496,63 +322,6 @@ func newToken() string {
 	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), rand.Text())
 }
 
-// breaker stops requests to a store after limit failures in a row, for
-// cooldown; then it lets one request through, and closes again if that
-// request succeeds.
-type breaker struct {
-	mu        sync.Mutex
-	limit     int
-	cooldown  time.Duration
-	fails     int
-	openUntil time.Time
-	warned    time.Time // when a failure was last reported
-}
-
-func (b *breaker) allow(now time.Time) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.fails < b.limit {
-		return true
-	}
-	if now.Before(b.openUntil) {
-		return false
-	}
-	b.openUntil = now.Add(b.cooldown) // this request probes; others wait for it
-	return true
-}
-
-// closed reports whether requests are being let through freely.
-func (b *breaker) closed() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.fails < b.limit
-}
-
-// succeed records a success, and reports whether it closed the breaker.
-func (b *breaker) succeed() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	recovered := b.fails >= b.limit
-	b.fails = 0
-	return recovered
-}
-
-// fail records a failure, and reports whether to report it: the first
-// failure in a cooldown is.
-func (b *breaker) fail(now time.Time) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.fails++
-	if b.fails >= b.limit {
-		b.openUntil = now.Add(b.cooldown)
-	}
-	if !b.warned.IsZero() && now.Sub(b.warned) < b.cooldown {
-		return false
-	}
-	b.warned = now
-	return true
-}
-
 // List returns the metadata of every valid entry in the remote store,
 // newest first. Entries that fail their checks are left out. LastUsed is
 // when the entry was last read where the store tracks reads (Redis), and
@@ -568,7 +337,7 @@ func (r *Remote) List(ctx context.Context) ([]Entry, error) {
 func (r *Remote) list(ctx context.Context, withCorrupt bool) ([]Entry, error) {
 	var infos []StoreEntry
 	err := r.store.List(ctx, func(e StoreEntry) error {
-		if ValidKey(e.Key) {
+		if entry.ValidKey(e.Key) {
 			infos = append(infos, e)
 		}
 		return nil
@@ -582,17 +351,17 @@ func (r *Remote) list(ctx context.Context, withCorrupt bool) ([]Entry, error) {
 	g.SetLimit(16)
 	for i, info := range infos {
 		g.Go(func() error {
-			h, m, err := readHead(&storeReader{ctx: gctx, s: r.store, key: info.Key}, info.Size)
-			if err == nil && hex.EncodeToString(h.sum[:8]) != info.Key {
-				err = fmt.Errorf("%w: entry holds another call", errCorrupt)
+			h, m, err := entry.ReadHead(&storeReader{ctx: gctx, s: r.store, key: info.Key}, info.Size)
+			if err == nil && hex.EncodeToString(h.Sum[:8]) != info.Key {
+				err = fmt.Errorf("%w: entry holds another call", entry.ErrCorrupt)
 			}
 			switch {
 			case err == nil:
 				e := entryFromHead(h, m, info.Size, info.LastUsed, now)
 				found[i] = &e
-			case errors.Is(err, errCorrupt) && withCorrupt:
+			case errors.Is(err, entry.ErrCorrupt) && withCorrupt:
 				found[i] = &Entry{Key: info.Key, Size: info.Size}
-			case errors.Is(err, errCorrupt), errors.Is(err, fs.ErrNotExist):
+			case errors.Is(err, entry.ErrCorrupt), errors.Is(err, fs.ErrNotExist):
 			default:
 				return fmt.Errorf("reading entry %s of remote %s: %w", info.Key, r.name, err)
 			}
@@ -641,14 +410,14 @@ func (sr *storeReader) ReadAt(p []byte, off int64) (int, error) {
 	}
 	n := copy(p, src[off:])
 	if n < len(p) {
-		return n, fmt.Errorf("%w: entry shorter than its header says", errCorrupt)
+		return n, fmt.Errorf("%w: entry shorter than its entry.Header says", entry.ErrCorrupt)
 	}
 	return n, nil
 }
 
 // Remove removes the remote entry of key, reporting whether there was one.
 func (r *Remote) Remove(ctx context.Context, key string) (bool, error) {
-	if !ValidKey(key) {
+	if !entry.ValidKey(key) {
 		return false, fmt.Errorf("%w: %s", ErrBadKey, quoteCut(key))
 	}
 	if r.opts.ReadOnly {
@@ -669,7 +438,7 @@ func (r *Remote) Clear(ctx context.Context) error {
 	}
 	var keys []string
 	if err := r.store.List(ctx, func(e StoreEntry) error {
-		if ValidKey(e.Key) {
+		if entry.ValidKey(e.Key) {
 			keys = append(keys, e.Key)
 		}
 		return nil

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cachegen/cachegen/internal/entry"
 )
 
 // memStore is a Store and Leaser in memory, which records the requests it
@@ -389,7 +391,7 @@ func TestRemoteBadBodiesAreMisses(t *testing.T) {
 	for name, body := range map[string][]byte{
 		"empty":     {},
 		"truncated": good[:len(good)/2],
-		"header":    good[:headerSize],
+		"header":    good[:entry.HeaderSize],
 		"extended":  append(bytes.Clone(good), 0),
 		"foreign":   []byte("<html>502 Bad Gateway</html>"),
 	} {
@@ -411,14 +413,14 @@ func TestRemoteBadBodiesAreMisses(t *testing.T) {
 // resum rewrites the checksums of an entry after its bytes were changed,
 // as someone able to write to a shared cache could.
 func resum(data []byte) {
-	h, err := parseHeader(data, int64(len(data)))
+	h, err := entry.ParseHeader(data, int64(len(data)))
 	if err != nil {
 		panic(err)
 	}
-	metaEnd := headerSize + int(h.metaLen)
-	at := int(h.trailerAt())
-	binary.LittleEndian.PutUint32(data[at:], crc32c(data[:metaEnd]))
-	binary.LittleEndian.PutUint32(data[at+4:], crc32c(data[metaEnd:at]))
+	metaEnd := entry.HeaderSize + int(h.MetaLen)
+	at := int(h.TrailerAt())
+	binary.LittleEndian.PutUint32(data[at:], entry.CRC32C(data[:metaEnd]))
+	binary.LittleEndian.PutUint32(data[at+4:], entry.CRC32C(data[metaEnd:at]))
 }
 
 func TestSignedEntries(t *testing.T) {
@@ -482,10 +484,10 @@ func TestSignedEntries(t *testing.T) {
 	})
 	t.Run("tampered is rejected", func(t *testing.T) {
 		bad := bytes.Clone(signed)
-		h, _ := parseHeader(bad, int64(len(bad)))
-		bad[h.trailerAt()-1] ^= 0x40 // the last payload byte: an Errors element
+		h, _ := entry.ParseHeader(bad, int64(len(bad)))
+		bad[h.TrailerAt()-1] ^= 0x40 // the last payload byte: an Errors element
 		resum(bad)
-		if _, _, _, err := parseEntry(bad, nil); err != nil {
+		if _, _, _, err := entry.Parse(bad, nil); err != nil {
 			t.Fatalf("the tampered entry must pass every check but the MAC: %v", err)
 		}
 		s.set(k, bad)
@@ -494,7 +496,7 @@ func TestSignedEntries(t *testing.T) {
 		}
 	})
 	t.Run("stripped signature is rejected", func(t *testing.T) {
-		bad := bytes.Clone(signed[:len(signed)-macSize])
+		bad := bytes.Clone(signed[:len(signed)-entry.MACSize])
 		binary.LittleEndian.PutUint16(bad[10:], 0)
 		resum(bad)
 		s.set(k, bad)
@@ -503,13 +505,13 @@ func TestSignedEntries(t *testing.T) {
 		}
 	})
 	t.Run("moved to another key is rejected", func(t *testing.T) {
-		h, _ := parseHeader(signed, int64(len(signed)))
+		h, _ := entry.ParseHeader(signed, int64(len(signed)))
 		var otherSum [32]byte
 		otherSum[0] = 1
-		if checkMAC(key1, h.sum, h, signed) != nil {
+		if entry.CheckMAC(key1, h.Sum, h, signed) != nil {
 			t.Fatal("a valid entry fails its MAC")
 		}
-		if checkMAC(key1, otherSum, h, signed) == nil {
+		if entry.CheckMAC(key1, otherSum, h, signed) == nil {
 			t.Error("the MAC does not bind the entry to its full key")
 		}
 	})
@@ -561,7 +563,7 @@ func TestRemoteReadOnlySendsNoWrites(t *testing.T) {
 	if err := r.Clear(ctx); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("Clear on a read-only remote: %v, want ErrReadOnly", err)
 	}
-	c.Invalidate(mcCall(6))
+	c.Invalidate(context.Background(), mcCall(6))
 	for _, op := range s.ops {
 		if op != "getrange" {
 			t.Errorf("a read-only remote got requests %v: want only reads", s.ops)
@@ -656,7 +658,7 @@ func TestInvalidateRemovesBothTiers(t *testing.T) {
 	c, _, _ := openTiered(t, s, RemoteOptions{})
 	var n counter
 	Do(context.Background(), c, mcCall(12), n.fn(want))
-	if ok, err := c.Invalidate(mcCall(12)); !ok || err != nil {
+	if ok, err := c.Invalidate(context.Background(), mcCall(12)); !ok || err != nil {
 		t.Fatalf("Invalidate = %v, %v", ok, err)
 	}
 	Do(context.Background(), c, mcCall(12), n.fn(want))
@@ -664,7 +666,7 @@ func TestInvalidateRemovesBothTiers(t *testing.T) {
 		t.Errorf("computed %d times, want 2: an invalidated call must not come back from the remote", n.n.Load())
 	}
 	// Clear empties the local directory only.
-	if err := c.Clear(); err != nil {
+	if err := c.Clear(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if s.get(keyOf(t, mcCall(12))) == nil {
@@ -752,11 +754,11 @@ func TestRemoteFromEnvironment(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Setenv(EnvDir, t.TempDir())
-			t.Setenv(EnvRemote, tc.remote)
-			t.Setenv(EnvRemoteMode, tc.mode)
+			t.Setenv(envDir, t.TempDir())
+			t.Setenv(envRemote, tc.remote)
+			t.Setenv(envRemoteMode, tc.mode)
 			if tc.key != "" {
-				t.Setenv(EnvSigningKey, tc.key)
+				t.Setenv(envSigningKey, tc.key)
 			}
 			var log bytes.Buffer
 			c := fromEnv(slog.New(newLineHandler(&log)))

@@ -13,6 +13,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cachegen/cachegen/internal/cachedir"
+	"github.com/cachegen/cachegen/internal/entry"
 )
 
 // Tests of what a hostile or accidental file or store value can do. Each
@@ -67,7 +70,7 @@ const hundredGiB = 100 << 30
 // nothing.
 func TestHugeSparseEntryIsABoundedMiss(t *testing.T) {
 	good := validEntry(t)
-	for name, head := range map[string][]byte{"zeros": nil, "an entry's header": good[:headerSize]} {
+	for name, head := range map[string][]byte{"zeros": nil, "an entry's header": good[:entry.HeaderSize]} {
 		t.Run(name, func(t *testing.T) {
 			c, _ := open(t)
 			key, _ := mcCall(300).Key()
@@ -82,7 +85,7 @@ func TestHugeSparseEntryIsABoundedMiss(t *testing.T) {
 			}
 			plantSparse(t, c.disk.path(key), head, hundredGiB)
 			var problems []Problem
-			if n := allocatedBy(func() { problems, err = c.Verify(true) }); n > 16<<20 {
+			if n := allocatedBy(func() { problems, err = c.Verify(context.Background(), true) }); n > 16<<20 {
 				t.Errorf("Verify allocated %d bytes", n)
 			}
 			if err != nil || len(problems) != 1 {
@@ -92,13 +95,13 @@ func TestHugeSparseEntryIsABoundedMiss(t *testing.T) {
 	}
 	t.Run("in a shared directory", func(t *testing.T) {
 		shared := t.TempDir()
-		s, err := DirStore(shared)
+		s, err := dirStore(shared)
 		if err != nil {
 			t.Fatal(err)
 		}
 		c, _, _ := openTiered(t, s, RemoteOptions{})
 		key, _ := mcCall(300).Key()
-		plantSparse(t, filepath.Join(shared, key[:2], key+entrySuffix), good[:headerSize], hundredGiB)
+		plantSparse(t, filepath.Join(shared, key[:2], key+entrySuffix), good[:entry.HeaderSize], hundredGiB)
 		var got mcResult
 		if n := allocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 16<<20 {
 			t.Errorf("a remote load allocated %d bytes", n)
@@ -134,8 +137,8 @@ func TestRemoteListBoundsMetadata(t *testing.T) {
 	good := validEntry(t)
 	key, _ := mcCall(300).Key()
 	const metaLen = 64 << 20
-	bad := make([]byte, headerSize+metaLen+trailerSize)
-	copy(bad, good[:headerSize])
+	bad := make([]byte, entry.HeaderSize+metaLen+entry.TrailerSize)
+	copy(bad, good[:entry.HeaderSize])
 	binary.LittleEndian.PutUint32(bad[12:], metaLen)
 	binary.LittleEndian.PutUint64(bad[16:], 0)
 	s.set(key, bad)
@@ -153,11 +156,11 @@ func TestRemoteListBoundsMetadata(t *testing.T) {
 // is endless does not read it.
 func TestReadmeSymlinkedToDevZero(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.Symlink("/dev/zero", filepath.Join(dir, readmeName)); err != nil {
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, cachedir.ReadmeName)); err != nil {
 		t.Skip(err)
 	}
 	var err error
-	mustFinish(t, 10*time.Second, "CheckDir", func() { err = CheckDir(dir) })
+	mustFinish(t, 10*time.Second, "CheckDir", func() { err = cachedir.Check(dir) })
 	if err == nil {
 		t.Fatal("a directory whose README is /dev/zero was taken for a cache")
 	}
@@ -192,7 +195,7 @@ func TestFIFOsAreMisses(t *testing.T) {
 		call(t, c) // replaces the FIFO with the computed entry
 		os.Remove(c.disk.path(key))
 		fifo(t, c.disk.path(key))
-		problems, err := c.Verify(true)
+		problems, err := c.Verify(context.Background(), true)
 		if err != nil || len(problems) != 1 {
 			t.Fatalf("Verify = %+v, %v; want the FIFO reported", problems, err)
 		}
@@ -207,7 +210,7 @@ func TestFIFOsAreMisses(t *testing.T) {
 	})
 	t.Run("lease", func(t *testing.T) {
 		shared := t.TempDir()
-		s, err := DirStore(shared)
+		s, err := dirStore(shared)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -274,9 +277,9 @@ func TestSymlinksLeadNowhere(t *testing.T) {
 			if err != nil || got.Precision != 2 {
 				t.Errorf("got (%+v, %v): the entry outside the cache was served", got, err)
 			}
-			c.Prune(PruneOptions{MaxBytes: 1})
-			c.Verify(true)
-			c.Clear()
+			c.Prune(context.Background(), PruneOptions{MaxBytes: 1})
+			c.Verify(context.Background(), true)
+			c.Clear(context.Background())
 			unchanged()
 		})
 	}
@@ -297,7 +300,7 @@ func TestWalkNeverResolvesThroughASwappedShard(t *testing.T) {
 		os.Symlink(filepath.Join(dir, shard), filepath.Join(c.dir, shard))
 	}
 	defer func() { walkHook = nil }()
-	c.Clear()
+	c.Clear(context.Background())
 	unchanged()
 }
 
@@ -376,7 +379,7 @@ func TestAnotherUsersDirectoryIsRefused(t *testing.T) {
 	os.Symlink(dir, link)
 	for _, d := range []string{dir, link} {
 		for _, m := range []Mode{ModeOn, ModeReadOnly, ModeRefresh, ModeVerify} {
-			if _, err := Open(d, WithMode(m)); err == nil || !strings.Contains(err.Error(), "belongs to another user") || !strings.Contains(err.Error(), EnvSharedDir+"=1") {
+			if _, err := Open(d, WithMode(m)); err == nil || !strings.Contains(err.Error(), "belongs to another user") || !strings.Contains(err.Error(), envSharedDir+"=1") {
 				t.Errorf("Open(%s) in %v: %v, want a refusal naming the way out", d, m, err)
 			}
 		}
@@ -399,10 +402,10 @@ func TestReadOnlyRefusesAWorldWritableDirectory(t *testing.T) {
 	if _, err := Open(dir, WithMode(ModeReadOnly)); err == nil || strings.Contains(err.Error(), "chmod") {
 		t.Fatalf("the advice for a sticky directory such as /tmp: %v", err)
 	}
-	t.Setenv(EnvDir, dir)
-	t.Setenv(EnvSharedDir, "1")
+	t.Setenv(envDir, dir)
+	t.Setenv(envSharedDir, "1")
 	if c := fromEnv(discardLogger()); c.Mode() == ModeOff {
-		t.Errorf("%s=1 did not accept the shared directory", EnvSharedDir)
+		t.Errorf("%s=1 did not accept the shared directory", envSharedDir)
 	}
 }
 
@@ -436,7 +439,7 @@ func TestMalformedURLsAreRedacted(t *testing.T) {
 // whole.
 func TestLongKeysAreCutInMessages(t *testing.T) {
 	c, _ := open(t)
-	_, err := c.Remove(strings.Repeat("a", 100_000))
+	_, err := c.Remove(context.Background(), strings.Repeat("a", 100_000))
 	if err == nil || len(err.Error()) > 200 {
 		t.Errorf("Remove of a 100 kB key: an error of %d bytes", len(err.Error()))
 	}

@@ -19,6 +19,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/cachedir"
+	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/internal/units"
+
 	_ "github.com/cachegen/cachegen/remote" // redis:// and s3:// for -remote
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
@@ -34,6 +38,7 @@ const usage = "usage: cachectl [-dir DIR | -remote URL] [-json] ls|show|stats|rm
 
 // ctl is one invocation.
 type ctl struct {
+	ctx   context.Context // ends on an interrupt
 	tier  tier
 	cache *cacheruntime.Cache // the local tier; nil with -remote
 	json  bool
@@ -47,29 +52,18 @@ type ctl struct {
 // tier is what the commands act on: a local cache directory, or a remote
 // store.
 type tier interface {
-	List() ([]cacheruntime.Entry, error)
-	Remove(key string) (bool, error)
-	Clear() error
-	Prune(cacheruntime.PruneOptions) ([]cacheruntime.Entry, error)
+	List(context.Context) ([]cacheruntime.Entry, error)
+	Remove(ctx context.Context, key string) (bool, error)
+	Clear(context.Context) error
+	Prune(context.Context, cacheruntime.PruneOptions) ([]cacheruntime.Entry, error)
 	String() string // where it is, for stats
 }
 
+// localTier is a cache directory; a *cacheruntime.Remote is a tier as it
+// is.
 type localTier struct{ *cacheruntime.Cache }
 
 func (l localTier) String() string { return l.Dir() }
-
-type remoteTier struct {
-	ctx context.Context
-	r   *cacheruntime.Remote
-}
-
-func (t remoteTier) List() ([]cacheruntime.Entry, error) { return t.r.List(t.ctx) }
-func (t remoteTier) Remove(key string) (bool, error)     { return t.r.Remove(t.ctx, key) }
-func (t remoteTier) Clear() error                        { return t.r.Clear(t.ctx) }
-func (t remoteTier) String() string                      { return t.r.String() }
-func (t remoteTier) Prune(o cacheruntime.PruneOptions) ([]cacheruntime.Entry, error) {
-	return t.r.Prune(t.ctx, o)
-}
 
 func run(args []string, stdout, stderr io.Writer) int {
 	err := dispatch(args, stdout)
@@ -123,6 +117,8 @@ func dispatch(args []string, out io.Writer) error {
 	if !ok {
 		return usagef("unknown command %q (%s)", name, usage)
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
 	if *remote != "" {
 		if *dir != "" {
 			return usagef("-dir and -remote name two caches: give one")
@@ -134,19 +130,17 @@ func dispatch(args []string, out io.Writer) error {
 		if err == nil && u.Scheme == "file" {
 			// A shared directory is checked as -dir is, before the store
 			// would make it.
-			if err := cacheruntime.CheckDir(u.Path); err != nil {
+			if err := cachedir.Check(u.Path); err != nil {
 				return usagef("-remote: %v", err)
 			}
 		}
 		unprefixed := err == nil && (u.Scheme == "redis" || u.Scheme == "rediss") && u.Query().Has("prefix") && u.Query().Get("prefix") == ""
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-		defer stop()
 		r, err := cacheruntime.OpenRemote(ctx, *remote, cacheruntime.RemoteOptions{})
 		if err != nil {
 			return usagef("-remote: %v", err)
 		}
 		defer r.Close()
-		return cmd(&ctl{tier: remoteTier{ctx, r}, json: *asJSON, out: out, unprefixed: unprefixed}, fs.Args()[1:])
+		return cmd(&ctl{ctx: ctx, tier: r, json: *asJSON, out: out, unprefixed: unprefixed}, fs.Args()[1:])
 	}
 	if *dir == "" {
 		d, err := cacheruntime.DefaultDir()
@@ -155,14 +149,14 @@ func dispatch(args []string, out io.Writer) error {
 		}
 		*dir = d
 	}
-	if err := cacheruntime.CheckDir(*dir); err != nil {
+	if err := cachedir.Check(*dir); err != nil {
 		return usagef("%v", err)
 	}
 	c, err := cacheruntime.Open(*dir)
 	if err != nil {
 		return err
 	}
-	return cmd(&ctl{tier: localTier{c}, cache: c, json: *asJSON, out: out}, fs.Args()[1:])
+	return cmd(&ctl{ctx: ctx, tier: localTier{c}, cache: c, json: *asJSON, out: out}, fs.Args()[1:])
 }
 
 // matcher returns a test of function names for a -func pattern.
@@ -188,7 +182,7 @@ func (c *ctl) entries(pattern string) ([]cacheruntime.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	all, err := c.tier.List()
+	all, err := c.tier.List(c.ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +264,7 @@ func (c *ctl) ls(args []string) error {
 	for i, line := range lines {
 		cell := "PARAMS"
 		if i > 0 {
-			cell = argsText(es[i-1])
+			cell = string(es[i-1].Args)
 		}
 		// The params are ASCII (the canonical text escapes the rest), so
 		// bytes are columns.
@@ -280,25 +274,6 @@ func (c *ctl) ls(args []string) error {
 		fmt.Fprintln(c.out, line+cell)
 	}
 	return nil
-}
-
-// argsText returns an entry's canonical params without "__fn__" and
-// "__version__", which ls shows in columns of their own.
-func argsText(e cacheruntime.Entry) string {
-	text := string(e.Params)
-	for name, v := range map[string]any{cacheruntime.FuncParam: e.Func, cacheruntime.VersionParam: e.Version} {
-		b, err := cacheruntime.Canonical(map[string]any{name: v})
-		if err != nil {
-			continue
-		}
-		item := string(b[1 : len(b)-1]) // exactly as it is spelled inside the params
-		if !strings.Contains(text, ", "+item) {
-			text = strings.Replace(text, item+", ", "", 1)
-		}
-		text = strings.Replace(text, ", "+item, "", 1)
-		text = strings.Replace(text, "{"+item+"}", "{}", 1)
-	}
-	return text
 }
 
 // minParams is the fewest columns of params ls shows, however narrow the
@@ -346,14 +321,14 @@ func quoteCut(s string) string {
 }
 
 func checkKey(k string) error {
-	if !cacheruntime.ValidKey(k) {
+	if !entry.ValidKey(k) {
 		return usagef("malformed key %s: a key is 16 lowercase hex digits, as cachectl ls shows", quoteCut(k))
 	}
 	return nil
 }
 
 func (c *ctl) find(key string) (cacheruntime.Entry, error) {
-	es, err := c.tier.List()
+	es, err := c.tier.List(c.ctx)
 	if err != nil {
 		return cacheruntime.Entry{}, err
 	}
@@ -407,7 +382,7 @@ func (c *ctl) stats(args []string) error {
 	if len(args) > 0 {
 		return usagef("stats takes no arguments")
 	}
-	es, err := c.tier.List()
+	es, err := c.tier.List(c.ctx)
 	if err != nil {
 		return err
 	}
@@ -490,7 +465,7 @@ func (c *ctl) rm(args []string) error {
 			missing = append(missing, k)
 			continue
 		}
-		if _, err := c.tier.Remove(k); err != nil {
+		if _, err := c.tier.Remove(c.ctx, k); err != nil {
 			return err
 		}
 		gone = append(gone, e)
@@ -529,10 +504,10 @@ func (c *ctl) clear(args []string) error {
 		return err
 	}
 	if *pattern == "" {
-		err = c.tier.Clear()
+		err = c.tier.Clear(c.ctx)
 	} else {
 		for _, e := range es {
-			if _, err = c.tier.Remove(e.Key); err != nil {
+			if _, err = c.tier.Remove(c.ctx, e.Key); err != nil {
 				break
 			}
 		}
@@ -544,19 +519,16 @@ func (c *ctl) clear(args []string) error {
 	return nil
 }
 
-// parseAge parses a duration, also in days: 36h, 90m, 7d.
+// parseAge parses a flag's duration, also in days: 36h, 90m, 7d.
 func parseAge(flagName, s string) (time.Duration, error) {
 	if s == "" {
 		return 0, nil
 	}
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		if n, err := strconv.ParseFloat(days, 64); err == nil && n > 0 {
-			return time.Duration(n * 24 * float64(time.Hour)), nil
-		}
-	} else if d, err := time.ParseDuration(s); err == nil && d > 0 {
-		return d, nil
+	d, err := units.ParseAge(s)
+	if err != nil {
+		return 0, usagef("prune: %s %v", flagName, err)
 	}
-	return 0, usagef("prune: %s %q: want a positive duration such as 36h, 90m or 7d", flagName, s)
+	return d, nil
 }
 
 func (c *ctl) prune(args []string) error {
@@ -578,7 +550,7 @@ func (c *ctl) prune(args []string) error {
 	var o cacheruntime.PruneOptions
 	var err error
 	if *maxSize != "" {
-		if o.MaxBytes, err = cacheruntime.ParseSize(*maxSize); err != nil || o.MaxBytes == 0 {
+		if o.MaxBytes, err = units.ParseSize(*maxSize); err != nil || o.MaxBytes == 0 {
 			return usagef("prune: -max-size %q: want a positive size such as 500MB or 10GiB", *maxSize)
 		}
 	}
@@ -592,7 +564,7 @@ func (c *ctl) prune(args []string) error {
 		return usagef("prune needs -max-size, -older-than or -unused-for")
 	}
 	o.DryRun = *dryRun
-	es, err := c.tier.Prune(o)
+	es, err := c.tier.Prune(c.ctx, o)
 	if err != nil {
 		return err
 	}
@@ -616,7 +588,7 @@ func (c *ctl) verify(args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("verify: unexpected argument %q", fs.Arg(0))
 	}
-	problems, err := c.cache.Verify(*fix)
+	problems, err := c.cache.Verify(c.ctx, *fix)
 	if err != nil {
 		return err
 	}

@@ -278,7 +278,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"-dir", exampleCache, "show", "../../etc/passwd"}, `malformed key "../../etc/passwd"`},
 		{[]string{"-dir", exampleCache, "rm", "C66F1DE772E87E1F"}, `malformed key "C66F1DE772E87E1F"`},
 		{[]string{"-dir", exampleCache, "prune", "-max-size", "lots"}, `-max-size "lots": want a positive size`},
-		{[]string{"-dir", exampleCache, "prune", "-older-than", "soon"}, `-older-than "soon": want a positive duration`},
+		{[]string{"-dir", exampleCache, "prune", "-older-than", "soon"}, `-older-than "soon" is not a positive duration`},
 		{[]string{"-dir", exampleCache, "prune"}, "prune needs -max-size, -older-than or -unused-for"},
 		{[]string{"-dir", filepath.Join(notCache, "missing"), "ls"}, "does not exist"},
 		{[]string{"-dir", notCache, "ls"}, "is not a cachegen cache"},

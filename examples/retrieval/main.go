@@ -20,7 +20,7 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		key, _ := r.FitCacheKey(s, nil)
+		key, _ := r.FitCacheKey(s)
 		fmt.Printf("RUN %d key=%s passes computed=%d fit[100]=%.6f %.2fs\n", run, key, passes, fit[100], time.Since(start).Seconds())
 	}
 	st := cacheruntime.Default().Stats()

@@ -156,7 +156,7 @@ func (p *Program) moduleCode(m *localMod) string {
 			return nil
 		}
 		data, err := os.ReadFile(path)
-		if err != nil || isGenerated(data) {
+		if err != nil || IsGenerated(data) {
 			return nil
 		}
 		rel, _ := filepath.Rel(m.dir, path)

@@ -89,7 +89,7 @@ func (p *Program) Record(pkgPath, name string) (Record, bool) {
 			continue
 		}
 		src, err := os.ReadFile(filepath.Join(pk.dir, e.Name()))
-		if err != nil || !isGenerated(src) {
+		if err != nil || !IsGenerated(src) {
 			continue
 		}
 		if r, ok := ParseRecords(src)[name]; ok {

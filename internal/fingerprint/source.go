@@ -1,7 +1,6 @@
 package fingerprint
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"go/ast"
@@ -56,9 +55,6 @@ type variant struct {
 // from, as the go command lists them.
 var nativeExts = []string{".c", ".cc", ".cpp", ".cxx", ".h", ".hh", ".hpp", ".hxx", ".m", ".s", ".S", ".sx", ".f", ".F", ".for", ".f90", ".syso"}
 
-// isGenerated reports whether src is a file cachegen wrote.
-func isGenerated(src []byte) bool { return bytes.HasPrefix(src, []byte(GeneratedHeader+"\n")) }
-
 // goFiles lists the names of dir's Go files that can be part of its
 // package under some build configuration: not tests, not names the go
 // command ignores.
@@ -90,7 +86,7 @@ func readPkg(fset *token.FileSet, importPath, dir string, mod *localMod) *pkg {
 	var clauses []*ast.File
 	for _, n := range goFileNames(dir) {
 		src, err := os.ReadFile(filepath.Join(dir, n))
-		if err != nil || isGenerated(src) {
+		if err != nil || IsGenerated(src) {
 			continue
 		}
 		clause, err := parser.ParseFile(fset, "", src, parser.PackageClauseOnly|parser.ParseComments)
@@ -570,7 +566,7 @@ func packageName(fset *token.FileSet, dir string) string {
 	var files []*ast.File
 	for _, n := range goFileNames(dir) {
 		src, err := os.ReadFile(filepath.Join(dir, n))
-		if err != nil || isGenerated(src) {
+		if err != nil || IsGenerated(src) {
 			continue
 		}
 		if f, err := parser.ParseFile(fset, "", src, parser.PackageClauseOnly|parser.ParseComments); err == nil {

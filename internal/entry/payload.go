@@ -1,14 +1,116 @@
-package runtime
+package entry
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"reflect"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 	"unsafe"
+
+	"github.com/fxamacker/cbor/v2"
 )
+
+// Results are stored as CBOR (RFC 8949), configured so that every value
+// the generator accepts comes back exactly: float bits (NaN payloads, ±Inf,
+// -0.0) are kept, nil and empty slices and maps stay distinct, pointers to
+// zero values come back as pointers, times keep their nanoseconds and
+// offset, and strings keep invalid UTF-8.
+var (
+	EncMode = mustEncMode(cbor.EncOptions{
+		Sort:          cbor.SortCoreDeterministic, // the same value, the same bytes: ModeVerify compares them
+		ShortestFloat: cbor.ShortestFloatNone,
+		NaNConvert:    cbor.NaNConvertNone,
+		InfConvert:    cbor.InfConvertNone,
+		Time:          cbor.TimeRFC3339Nano,
+		NilContainers: cbor.NilContainerAsNull,
+		String:        cbor.StringToTextString,
+	})
+	DecMode = mustDecMode(cbor.DecOptions{
+		MaxNestedLevels:  256,
+		MaxArrayElements: 1<<31 - 1,
+		MaxMapPairs:      1<<31 - 1,
+		UTF8:             cbor.UTF8DecodeInvalid,
+		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
+	})
+)
+
+func mustEncMode(o cbor.EncOptions) cbor.EncMode {
+	m, err := o.EncMode()
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+func mustDecMode(o cbor.DecOptions) cbor.DecMode {
+	m, err := o.DecMode()
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+var typeSums sync.Map // reflect.Type -> [8]byte
+
+// typeSum returns a digest of the structure of t: kinds, element types,
+// and struct field names and tags, recursively. An entry records the digest
+// of the result type it was stored with, and a load for another structure
+// is a miss, so that a result type edited without a version bump cannot
+// decode into a wrong value.
+func TypeSum(t reflect.Type) [8]byte {
+	if s, ok := typeSums.Load(t); ok {
+		return s.([8]byte)
+	}
+	var b strings.Builder
+	describeType(&b, t, map[reflect.Type]int{})
+	full := sha256.Sum256([]byte(b.String()))
+	var s [8]byte
+	copy(s[:], full[:])
+	typeSums.Store(t, s)
+	return s
+}
+
+func describeType(b *strings.Builder, t reflect.Type, seen map[reflect.Type]int) {
+	if n, ok := seen[t]; ok {
+		fmt.Fprintf(b, "@%d", n) // a recursive type refers back to itself
+		return
+	}
+	if t.Name() != "" {
+		seen[t] = len(seen)
+	}
+	b.WriteString(t.Kind().String())
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice:
+		b.WriteByte('(')
+		describeType(b, t.Elem(), seen)
+		b.WriteByte(')')
+	case reflect.Array:
+		b.WriteString("(" + strconv.Itoa(t.Len()) + ",")
+		describeType(b, t.Elem(), seen)
+		b.WriteByte(')')
+	case reflect.Map:
+		b.WriteByte('(')
+		describeType(b, t.Key(), seen)
+		b.WriteByte(',')
+		describeType(b, t.Elem(), seen)
+		b.WriteByte(')')
+	case reflect.Struct:
+		b.WriteByte('{')
+		for i := range t.NumField() {
+			f := t.Field(i)
+			fmt.Fprintf(b, "%s %q ", f.Name, f.Tag)
+			describeType(b, f.Type, seen)
+			b.WriteByte(';')
+		}
+		b.WriteByte('}')
+	}
+}
 
 // A result's numeric slices (top level, or fields of structs reached
 // through struct fields) are stored as raw little-endian blocks beside the
@@ -36,6 +138,8 @@ type slot struct {
 
 var plans sync.Map // reflect.Type -> []slot
 
+var timeType = reflect.TypeFor[time.Time]()
+
 func planOf(t reflect.Type) []slot {
 	if p, ok := plans.Load(t); ok {
 		return p.([]slot)
@@ -44,7 +148,7 @@ func planOf(t reflect.Type) []slot {
 	var walk func(t reflect.Type, path []int)
 	walk = func(t reflect.Type, path []int) {
 		switch {
-		case t.Kind() == reflect.Slice && isBlockKind(t.Elem().Kind()):
+		case t.Kind() == reflect.Slice && IsBlockKind(t.Elem().Kind()):
 			slots = append(slots, slot{path: append([]int(nil), path...), elem: t.Elem()})
 		case t.Kind() == reflect.Struct && t != timeType && len(path) < 8:
 			for i := range t.NumField() {
@@ -95,10 +199,10 @@ func field(v reflect.Value, path []int) reflect.Value {
 	return v
 }
 
-// encodeResult returns the stored form of v, in parts to be written in
+// EncodeResult returns the stored form of v, in parts to be written in
 // order: the slot table and CBOR, then each block with its padding. The
 // blocks alias v's own slices: nothing large is copied.
-func encodeResult[T any](v T) ([][]byte, error) {
+func EncodeResult[T any](v T) ([][]byte, error) {
 	slots := planOf(reflect.TypeFor[T]())
 	rv := reflect.ValueOf(&v).Elem()
 	blocks := make([][]byte, len(slots))
@@ -110,13 +214,13 @@ func encodeResult[T any](v T) ([][]byte, error) {
 			f := field(cp, s.path)
 			if !f.IsNil() {
 				present[i] = true
-				blocks[i] = blockBytes(f)
+				blocks[i] = BlockBytes(f)
 			}
 			f.SetZero()
 		}
 		rv = cp
 	}
-	body, err := encMode.Marshal(rv.Interface())
+	body, err := EncMode.Marshal(rv.Interface())
 	if err != nil {
 		return nil, err
 	}
@@ -148,18 +252,18 @@ func encodeResult[T any](v T) ([][]byte, error) {
 
 func align8(n int) int { return (n + 7) &^ 7 }
 
-var errPayload = errors.New("malformed payload")
+var ErrPayload = errors.New("malformed payload")
 
-// decodeResult decodes a stored result. With alias, numeric slices point
+// DecodeResult decodes a stored result. With alias, numeric slices point
 // into data, which the caller must then never change or reuse; without, they
 // are copies. Decoding a value whose checksum already matched can still
 // fail, when the entry was written for another result type; that is a miss.
-func decodeResult[T any](data []byte, alias bool) (T, error) {
+func DecodeResult[T any](data []byte, alias bool) (T, error) {
 	var v T
 	slots := planOf(reflect.TypeFor[T]())
 	le := binary.LittleEndian
 	if len(data) < 4 || le.Uint32(data) != uint32(len(slots)) {
-		return v, errPayload
+		return v, ErrPayload
 	}
 	off := 4
 	type blk struct {
@@ -169,20 +273,20 @@ func decodeResult[T any](data []byte, alias bool) (T, error) {
 	blks := make([]blk, len(slots))
 	for i := range slots {
 		if len(data) < off+16 {
-			return v, errPayload
+			return v, ErrPayload
 		}
 		blks[i] = blk{data[off] == 1, le.Uint64(data[off+8:])}
 		off += 16
 	}
 	if len(data) < off+8 {
-		return v, errPayload
+		return v, ErrPayload
 	}
 	bodyLen := le.Uint64(data[off:])
 	off += 8
 	if bodyLen > uint64(len(data)-off) {
-		return v, errPayload
+		return v, ErrPayload
 	}
-	if err := decMode.Unmarshal(data[off:off+int(bodyLen)], &v); err != nil {
+	if err := DecMode.Unmarshal(data[off:off+int(bodyLen)], &v); err != nil {
 		return v, err
 	}
 	off += int(bodyLen)
@@ -192,7 +296,7 @@ func decodeResult[T any](data []byte, alias bool) (T, error) {
 		b := blks[i]
 		size := int(s.elem.Size())
 		if off > len(data) || b.n > uint64(len(data)-off) || b.n%uint64(blockWidth(s.elem)) != 0 || !b.present && b.n != 0 {
-			return v, errPayload
+			return v, ErrPayload
 		}
 		f := field(rv, s.path)
 		if !b.present {
@@ -217,7 +321,7 @@ func decodeResult[T any](data []byte, alias bool) (T, error) {
 		f.Set(sl)
 	}
 	if off != len(data) && align8(off) != len(data) {
-		return v, fmt.Errorf("%w: %d trailing bytes", errPayload, len(data)-off)
+		return v, fmt.Errorf("%w: %d trailing bytes", ErrPayload, len(data)-off)
 	}
 	return v, nil
 }
@@ -250,4 +354,63 @@ func fillFromLE(sl reflect.Value, raw []byte, w int) {
 			e.SetUint(u)
 		}
 	}
+}
+
+// IsBlockKind reports whether slices of k are keyed by a digest of their
+// little-endian bytes when long.
+func IsBlockKind(k reflect.Kind) bool {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
+}
+
+// nativeLittleEndian is true on the machines where a numeric slice's memory
+// is already its little-endian encoding.
+var nativeLittleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
+// BlockBytes returns the little-endian bytes of a numeric slice or array,
+// without copying where the memory already has that layout. int and uint
+// are spelled as 64-bit values on every platform.
+func BlockBytes(v reflect.Value) []byte {
+	k := v.Type().Elem().Kind()
+	size := int(v.Type().Elem().Size())
+	wide := (k == reflect.Int || k == reflect.Uint) && size != 8
+	if nativeLittleEndian && !wide && v.Len() > 0 && (v.Kind() == reflect.Slice || v.CanAddr()) {
+		var p unsafe.Pointer
+		if v.Kind() == reflect.Slice {
+			p = v.UnsafePointer()
+		} else {
+			p = v.Addr().UnsafePointer()
+		}
+		return unsafe.Slice((*byte)(p), v.Len()*size)
+	}
+	if wide {
+		size = 8
+	}
+	out := make([]byte, 0, v.Len()*size)
+	for i := range v.Len() {
+		x := v.Index(i)
+		var u uint64
+		switch k {
+		case reflect.Float32:
+			u = uint64(math.Float32bits(float32(x.Float())))
+		case reflect.Float64:
+			u = math.Float64bits(x.Float())
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			u = uint64(x.Int())
+		default:
+			u = x.Uint()
+		}
+		for b := range size {
+			out = append(out, byte(u>>(8*b)))
+		}
+	}
+	return out
 }

@@ -1,4 +1,7 @@
-package runtime
+// Package lease builds leases, for stores without a native one, from
+// small named objects: a directory (exclusive create) or an object store
+// (conditional write).
+package lease
 
 import (
 	"context"
@@ -8,15 +11,15 @@ import (
 	"time"
 )
 
-// LeaseObjects are the operations on small named objects from which
-// ObjectLeaser builds leases, for stores without a native one: a
+// Objects are the operations on small named objects from which
+// New builds leases, for stores without a native one: a
 // directory (exclusive create), or an object store (conditional write).
-type LeaseObjects interface {
+type Objects interface {
 	// CreateObject writes body as the object name only if there is none,
 	// and reports false when there is.
 	CreateObject(ctx context.Context, name string, body []byte) (bool, error)
 	// ReadObject returns the object name, or an error wrapping
-	// fs.ErrNotExist. It need not read more than maxLeaseBody bytes and
+	// fs.ErrNotExist. It need not read more than MaxBody bytes and
 	// one more of an object: a larger one is not a lease.
 	ReadObject(ctx context.Context, name string) ([]byte, error)
 	// ReplaceObject writes body as the object name, whole.
@@ -25,8 +28,7 @@ type LeaseObjects interface {
 	RemoveObject(ctx context.Context, name string) error
 }
 
-// ObjectLeaser returns a Leaser whose lease on a key is an object named by
-// the key, holding its token and its expiry in Unix nanoseconds by the
+// New returns leases whose lease on a key is an object named by the key, holding its token and its expiry in Unix nanoseconds by the
 // holder's clock: machines sharing the store need clocks that agree to
 // well within a lease time.
 //
@@ -38,9 +40,10 @@ type LeaseObjects interface {
 // about one lease time, never hang them. When two callers race to take
 // over one lease, both may win, which costs a duplicate computation, never
 // a wrong result.
-func ObjectLeaser(o LeaseObjects) Leaser { return objectLeaser{o} }
+func New(o Objects) *Leaser { return &Leaser{o} }
 
-type objectLeaser struct{ o LeaseObjects }
+// Leaser takes, renews and releases leases kept in objects.
+type Leaser struct{ o Objects }
 
 func leaseBody(token string, ttl time.Duration) []byte {
 	return fmt.Appendf(nil, "%s %d", token, time.Now().Add(ttl).UnixNano())
@@ -50,19 +53,19 @@ func leaseBody(token string, ttl time.Duration) []byte {
 // be: a lease's expiry may lie at most one lease time and leaseSkew ahead.
 const leaseSkew = 5 * time.Second
 
-// maxLeaseBody bounds what a lease object may hold.
-const maxLeaseBody = 1 << 10
+// MaxBody bounds what a lease object may hold.
+const MaxBody = 1 << 10
 
 // read returns the lease's token and expiry. A lease that is not valid
 // for leases of ttl (unreadable, oversized, or expiring further ahead than
 // ttl allows) reads as expired.
-func (l objectLeaser) read(ctx context.Context, key string, ttl time.Duration) (token string, expiry time.Time, err error) {
+func (l *Leaser) read(ctx context.Context, key string, ttl time.Duration) (token string, expiry time.Time, err error) {
 	b, err := l.o.ReadObject(ctx, key)
 	if err != nil {
 		return "", time.Time{}, err
 	}
 	var ns int64
-	if len(b) > maxLeaseBody {
+	if len(b) > MaxBody {
 		return "", time.Time{}, nil
 	}
 	if _, err := fmt.Sscanf(string(b), "%s %d", &token, &ns); err != nil {
@@ -75,7 +78,7 @@ func (l objectLeaser) read(ctx context.Context, key string, ttl time.Duration) (
 	return token, expiry, nil
 }
 
-func (l objectLeaser) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+func (l *Leaser) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
 	for range 2 {
 		created, err := l.o.CreateObject(ctx, key, leaseBody(token, ttl))
 		if created || err != nil {
@@ -96,7 +99,7 @@ func (l objectLeaser) Lease(ctx context.Context, key, token string, ttl time.Dur
 }
 
 // holds reports whether token holds an unexpired lease on key.
-func (l objectLeaser) holds(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+func (l *Leaser) holds(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
 	held, expiry, err := l.read(ctx, key, ttl)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
@@ -104,7 +107,7 @@ func (l objectLeaser) holds(ctx context.Context, key, token string, ttl time.Dur
 	return err == nil && held == token && time.Now().Before(expiry), err
 }
 
-func (l objectLeaser) Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+func (l *Leaser) Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
 	ok, err := l.holds(ctx, key, token, ttl)
 	if !ok || err != nil {
 		return false, err
@@ -112,7 +115,7 @@ func (l objectLeaser) Renew(ctx context.Context, key, token string, ttl time.Dur
 	return true, l.o.ReplaceObject(ctx, key, leaseBody(token, ttl))
 }
 
-func (l objectLeaser) Release(ctx context.Context, key, token string) error {
+func (l *Leaser) Release(ctx context.Context, key, token string) error {
 	held, _, err := l.read(ctx, key, 0)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

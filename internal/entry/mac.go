@@ -1,4 +1,4 @@
-package runtime
+package entry
 
 import (
 	"crypto/hmac"
@@ -15,11 +15,8 @@ import (
 // entry to another call: either is rejected as a miss and counted in
 // Stats.BadSignatures.
 
-// errBadSignature is wrapped by every reason a signed load rejects an entry.
-var errBadSignature = errors.New("entry signature")
-
-// minSigningKey is the shortest signing key accepted, in bytes.
-const minSigningKey = 16
+// ErrBadSignature is wrapped by every reason a signed load rejects an entry.
+var ErrBadSignature = errors.New("entry signature")
 
 // macDomain separates entry MACs from any other use of the same key.
 const macDomain = "cachegen entry v1\x00"
@@ -36,15 +33,15 @@ func entryMAC(key []byte, sum [32]byte, parts ...[]byte) []byte {
 	return m.Sum(nil)
 }
 
-// checkMAC checks that data, an entry whose header h has been parsed,
+// CheckMAC checks that data, an entry whose Header h has been parsed,
 // carries a valid MAC for the call whose full key is sum.
-func checkMAC(key []byte, sum [32]byte, h header, data []byte) error {
-	if !h.signed {
-		return fmt.Errorf("%w: missing (the entry was written without a signing key)", errBadSignature)
+func CheckMAC(key []byte, sum [32]byte, h Header, data []byte) error {
+	if !h.Signed {
+		return fmt.Errorf("%w: missing (the entry was written without a signing key)", ErrBadSignature)
 	}
-	body := len(data) - macSize
+	body := len(data) - MACSize
 	if !hmac.Equal(entryMAC(key, sum, data[:body]), data[body:]) {
-		return fmt.Errorf("%w: wrong (the entry was changed, moved, or signed with another key)", errBadSignature)
+		return fmt.Errorf("%w: wrong (the entry was changed, moved, or signed with another key)", ErrBadSignature)
 	}
 	return nil
 }

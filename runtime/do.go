@@ -1,0 +1,393 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"reflect"
+	"time"
+
+	"github.com/cachegen/cachegen/internal/entry"
+)
+
+// Do returns the result of compute for call: loaded from the cache when a
+// valid entry exists, else computed, stored and returned.
+//
+// Do never returns a wrong or partial result because of the cache: an entry
+// that fails any check is a miss. It never loses a computed result: a
+// failure to store it is logged and counted in Stats, and the result is
+// returned. An error from compute is returned as is, with compute's value,
+// and nothing is stored. Concurrent calls with the same key compute once;
+// a caller waiting for another's computation returns when its ctx is done.
+// A nil c means Default().
+//
+// When call.Code is set, only entries computed by that code (or by code
+// in call.Accepted) are served. Where the function's source is at hand and
+// no longer has the fingerprint call.Code (it was edited without go
+// generate: see CheckCode), Do panics in a test binary, and elsewhere
+// computes without the cache, warning once.
+func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Context) (T, error)) (T, error) {
+	if c == nil {
+		c = Default()
+	}
+	if err := sourceChanged(call); err != nil {
+		c.bypassEdited(call, err)
+		c.computations.Add(1)
+		return compute(ctx)
+	}
+	if c.mode == ModeOff {
+		c.computations.Add(1)
+		return compute(ctx)
+	}
+	r, err := newRequest(ctx, c, call, compute)
+	if err != nil {
+		c.keyErrors.Add(1)
+		c.log.Warn(fmt.Sprintf("computing without the cache: %v", err))
+		c.computations.Add(1)
+		return compute(ctx)
+	}
+	if c.mode != ModeRefresh {
+		if v, stored, ok := r.lookup(); ok {
+			if c.mode == ModeVerify {
+				return r.verify(stored)
+			}
+			return v, nil
+		}
+	}
+	return r.fill()
+}
+
+// A request is one call of Do that a lookup did not serve: what the steps
+// of filling it share.
+type request[T any] struct {
+	ctx      context.Context
+	c        *Cache
+	call     Call
+	id       identity
+	tsum     [8]byte // digest of the result type
+	compute  func(context.Context) (T, error)
+	rejected []byte // a remote entry found unusable, not to be checked again
+	served   bool   // an entry, not compute, gave the result
+}
+
+func newRequest[T any](ctx context.Context, c *Cache, call Call, compute func(context.Context) (T, error)) (*request[T], error) {
+	id, err := call.identity()
+	if err != nil {
+		return nil, err
+	}
+	return &request[T]{ctx: ctx, c: c, call: call, id: id, tsum: entry.TypeSum(reflect.TypeFor[T]()), compute: compute}, nil
+}
+
+// lookup serves the call from the local tier, or else from the remote one.
+func (r *request[T]) lookup() (T, []byte, bool) {
+	if v, stored, ok := r.loadLocal(); ok {
+		return v, stored, true
+	}
+	var zero T
+	if r.c.remote == nil {
+		return zero, nil, false
+	}
+	data := r.c.remote.get(r.ctx, r.id.key)
+	if data == nil {
+		return zero, nil, false
+	}
+	v, stored, ok := r.loadRemote(data)
+	if !ok {
+		r.rejected = data
+	}
+	return v, stored, ok
+}
+
+// fill fills the call once per process: the first caller with its key
+// leads, and the others wait for its result; when the leader gives up (its
+// ctx ended, it panicked), a waiter leads in its place. A call that no
+// entry served is a miss.
+func (r *request[T]) fill() (T, error) {
+	defer func() {
+		if !r.served {
+			r.c.misses.Add(1)
+		}
+	}()
+	for {
+		f, leader := r.c.flights.join(r.id.sum)
+		if leader {
+			r.c.flights.run(r.id.sum, f, r.lead)
+			v, _ := f.value.(T)
+			return v, f.err
+		}
+		if v, err, ok := r.follow(f); ok {
+			return v, err
+		}
+	}
+}
+
+// follow waits for the leader's result, and reports false when the leader
+// gave up without one for this caller.
+func (r *request[T]) follow(f *flight) (T, error, bool) {
+	var zero T
+	select {
+	case <-r.ctx.Done():
+		return zero, r.ctx.Err(), true
+	case <-f.done:
+	}
+	if f.abandoned || isContextErr(f.err) && r.ctx.Err() == nil {
+		return zero, nil, false
+	}
+	if f.payload != nil {
+		// Joining makes this waiter's own copy, which it may alias.
+		if v, err := entry.DecodeResult[T](bytes.Join(f.payload, nil), true); err == nil {
+			return v, nil, true
+		}
+	}
+	v, _ := f.value.(T)
+	return v, f.err, true
+}
+
+// lead fills the call as its process's leader: under the key's lock, for
+// other processes, and lease, for other machines, it takes the entry one
+// of them stored meanwhile, or computes and stores one.
+func (r *request[T]) lead() (any, [][]byte, error) {
+	var zero T
+	unlock, waited, err := r.c.lockKey(r.ctx, r.id.key)
+	if err != nil {
+		return zero, nil, err // ctx ended while another process computed
+	}
+	defer unlock()
+	if waited && r.c.mode != ModeRefresh {
+		// Another process held the key: it has likely stored it.
+		if v, payload, ok := r.loadLocal(); ok {
+			return v, [][]byte{payload}, nil
+		}
+	}
+	if c := r.c; c.remote != nil && c.mode != ModeRefresh && c.mode != ModeReadOnly {
+		var v T
+		var payload []byte
+		data, release, err := c.remote.claim(r.ctx, r.id.key, func(data []byte) (ok bool) {
+			if bytes.Equal(data, r.rejected) {
+				return false
+			}
+			v, payload, ok = r.loadRemote(data)
+			return ok
+		})
+		if err != nil {
+			return zero, nil, err
+		}
+		defer release()
+		if data != nil {
+			return v, [][]byte{payload}, nil
+		}
+	}
+	return r.computeAndStore()
+}
+
+// computeAndStore runs compute and stores a result it returns without an
+// error.
+func (r *request[T]) computeAndStore() (any, [][]byte, error) {
+	c := r.c
+	if c.verbose {
+		c.log.Info(fmt.Sprintf("[MISS] key=%s fn=%s computing…", r.id.key, r.call.Func))
+	}
+	start := c.now()
+	v, err := r.compute(r.ctx)
+	took := c.now().Sub(start)
+	c.computations.Add(1)
+	if err != nil {
+		return v, nil, err
+	}
+	payload, err := entry.EncodeResult(v)
+	r.store(start, took, payload, err)
+	return v, payload, nil
+}
+
+// verify computes a call that hit, and reports a difference between the
+// fresh result and the stored one.
+func (r *request[T]) verify(stored []byte) (T, error) {
+	c := r.c
+	c.computations.Add(1)
+	v, err := r.compute(r.ctx)
+	if err != nil {
+		return v, err
+	}
+	fresh, err := entry.EncodeResult(v)
+	if err == nil && !bytes.Equal(bytes.Join(fresh, nil), stored) {
+		c.verifyMismatches.Add(1)
+		c.log.Error(fmt.Sprintf("[VERIFY] key=%s fn=%s: a fresh computation differs from the stored result: "+
+			"bump its //cache:version if the function changed, or make it deterministic (fix its random seed)", r.id.key, r.call.Func))
+	}
+	return v, nil
+}
+
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// loadLocal returns the stored result and its encoded form, if a valid,
+// fresh entry exists in the local tier.
+func (r *request[T]) loadLocal() (T, []byte, bool) {
+	var zero T
+	c := r.c
+	name := entryName(r.id.key)
+	path := c.disk.abs(name)
+	data, mtime, payCRC, err := c.disk.readEntry(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return zero, nil, false
+	case errors.Is(err, entry.ErrOtherFormat):
+		c.log.Debug(fmt.Sprintf("%v: %s; computing it again", err, path))
+		return zero, nil, false
+	case errors.Is(err, entry.ErrCorrupt):
+		c.corrupt.Add(1)
+		c.log.Warn(fmt.Sprintf("%v: %s; computing it again", err, path))
+		return zero, nil, false
+	case err != nil:
+		c.log.Warn(fmt.Sprintf("reading cache entry: %v; computing", err))
+		return zero, nil, false
+	}
+	v, h, payload, ok := r.check(data, payCRC, path)
+	if !ok {
+		return zero, nil, false
+	}
+	r.served = true
+	c.hits.Add(1)
+	c.bytesRead.Add(int64(len(data)))
+	if now := c.now(); now.Sub(mtime) > touchInterval && c.mode != ModeReadOnly {
+		// Record the use for least-recently-used trimming, cheaply: at
+		// most one metadata write per entry an hour.
+		c.disk.touch(name, now)
+	}
+	r.logHit(h, "")
+	return v, payload, true
+}
+
+// loadRemote is loadLocal for an entry read from the remote tier: a valid
+// one is copied to the local tier.
+func (r *request[T]) loadRemote(data []byte) (T, []byte, bool) {
+	c := r.c
+	v, h, payload, ok := r.check(data, nil, "remote "+c.remote.name)
+	if !ok {
+		var zero T
+		return zero, nil, false
+	}
+	r.served = true
+	c.hits.Add(1)
+	c.remoteHits.Add(1)
+	c.bytesRead.Add(int64(len(data)))
+	if c.mode != ModeReadOnly {
+		if err := c.disk.write(r.id.key, data); err == nil {
+			c.bytesWritten.Add(int64(len(data)))
+			c.trimAfterWrite(int64(len(data)))
+		}
+	}
+	r.logHit(h, " from remote")
+	return v, payload, true
+}
+
+// check parses and checks an entry read from where, and decodes its
+// result. A corrupt or wrongly signed entry is logged and counted; a stale
+// one, or one of other code, is not usable either.
+func (r *request[T]) check(data []byte, payCRC *uint32, where string) (T, entry.Header, []byte, bool) {
+	var zero T
+	c, call := r.c, r.call
+	h, _, payload, err := entry.Parse(data, payCRC)
+	if err == nil && h.Sum != r.id.sum {
+		err = fmt.Errorf("%w: entry holds another call (a key prefix collision, or a moved file)", entry.ErrCorrupt)
+	}
+	if err == nil && h.TypeSum != r.tsum {
+		err = fmt.Errorf("%w: entry holds a result of another type (was the result type changed without a version bump?)", entry.ErrCorrupt)
+	}
+	if err == nil && c.signKey != nil {
+		if err = entry.CheckMAC(c.signKey, r.id.sum, h, data); err != nil {
+			c.badSignatures.Add(1)
+			c.log.Warn(fmt.Sprintf("rejected %v: %s; computing it again", err, where))
+			return zero, h, nil, false
+		}
+	}
+	if err == nil && !call.accepts(h.Code) {
+		c.otherCode.Add(1)
+		if _, told := c.warnedCode.LoadOrStore(call.Func, true); !told {
+			c.log.Warn(fmt.Sprintf("entries of %s were computed by other code under version %d: computing them again", call.Func, call.Version))
+		}
+		return zero, h, nil, false
+	}
+	var v T
+	if err == nil {
+		if call.TTL > 0 && c.now().Sub(time.Unix(0, h.ComputedAt)) > call.TTL {
+			return zero, h, nil, false // stale: recompute and replace
+		}
+		v, err = entry.DecodeResult[T](payload, true)
+		if err != nil {
+			err = fmt.Errorf("%w: payload: %v", entry.ErrCorrupt, err)
+		}
+	}
+	if errors.Is(err, entry.ErrOtherFormat) {
+		c.log.Debug(fmt.Sprintf("%v: %s; computing it again", err, where))
+		return zero, h, nil, false
+	}
+	if err != nil {
+		c.corrupt.Add(1)
+		c.log.Warn(fmt.Sprintf("%v: %s; computing it again", err, where))
+		return zero, h, nil, false
+	}
+	return v, h, payload, true
+}
+
+func (r *request[T]) logHit(h entry.Header, from string) {
+	if r.c.verbose {
+		r.c.log.Info(fmt.Sprintf("[HIT] key=%s fn=%s computed %s (took %s)%s", r.id.key, r.call.Func,
+			time.Unix(0, h.ComputedAt).Format(time.RFC3339), roundDuration(time.Duration(h.Duration)), from))
+	}
+}
+
+// store writes the entry of an encoded result unless the cache is
+// read-only; err is the encoding's error, counted and logged like a
+// failure to write.
+func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte, err error) {
+	c := r.c
+	var parts [][]byte
+	if err == nil && c.mode != ModeReadOnly {
+		parts, err = newEntry(r.id, r.call, r.tsum, start, took, payload, c.signKey)
+	}
+	if err == nil && c.mode != ModeReadOnly {
+		if c.remote != nil {
+			// The remote copy first: callers on other machines are
+			// waiting for it under this caller's lease.
+			c.remote.put(r.ctx, r.id.key, bytes.Join(parts, nil))
+		}
+		if err = c.disk.write(r.id.key, parts...); err == nil {
+			var n int64
+			for _, p := range parts {
+				n += int64(len(p))
+			}
+			c.bytesWritten.Add(n)
+			c.trimAfterWrite(n)
+		}
+	}
+	if err != nil {
+		c.storeErrors.Add(1)
+		msg := fmt.Sprintf("could not store the result of %s (key %s), returning it uncached: %v", r.call.Func, r.id.key, err)
+		if c.warnedStore.CompareAndSwap(false, true) {
+			c.log.Warn(msg)
+		} else {
+			c.log.Debug(msg)
+		}
+	}
+}
+
+// newEntry returns the parts of the entry a cache writes for a result.
+func newEntry(id identity, call Call, tsum [8]byte, start time.Time, took time.Duration, payload [][]byte, signKey []byte) ([][]byte, error) {
+	h := entry.Header{ComputedAt: start.UnixNano(), Duration: int64(took), TypeSum: tsum, Sum: id.sum, Code: codeBytes(call.Code)}
+	m := entry.Meta{Func: call.Func, Version: call.Version, Params: id.canonical, TTL: int64(call.TTL)}
+	return entry.Encode(h, m, payload, signKey)
+}
+
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d
+}

@@ -1,0 +1,364 @@
+package runtime
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cachegen/cachegen/internal/entry"
+)
+
+// Entry is the metadata of one stored result.
+type Entry struct {
+	Key        string
+	Func       string
+	Version    int
+	Params     json.RawMessage // the canonical params as hashed (Python's JSON: may hold NaN or Infinity)
+	Args       json.RawMessage // Params without "__fn__" and "__version__": the arguments by name
+	ComputedAt time.Time
+	Duration   time.Duration // how long compute took
+	Size       int64         // bytes on disk
+	LastUsed   time.Time     // when it was last stored or loaded, to within an hour
+	TTL        time.Duration // how long it stays fresh; 0 means for ever
+	Stale      bool          // older than its TTL: the next call recomputes it
+	Code       string        // fingerprint of the code that computed it; "" if not recorded
+}
+
+// argsOf returns the params of an entry without the two names the key
+// adds, spelled as they are spelled among the params.
+func argsOf(m entry.Meta) json.RawMessage {
+	text := string(m.Params)
+	for name, v := range map[string]any{fnParam: m.Func, versionParam: m.Version} {
+		b, err := canonicalJSON(map[string]any{name: v})
+		if err != nil {
+			continue
+		}
+		item := string(b[1 : len(b)-1]) // "__fn__": "…", as inside the params
+		switch {
+		case strings.Contains(text, ", "+item):
+			text = strings.Replace(text, ", "+item, "", 1)
+		case strings.Contains(text, item+", "):
+			text = strings.Replace(text, item+", ", "", 1)
+		default:
+			text = strings.Replace(text, "{"+item+"}", "{}", 1)
+		}
+	}
+	return json.RawMessage(text)
+}
+
+// entryFromFile builds an Entry from a checked header and metadata.
+func entryFromFile(h entry.Header, m entry.Meta, fi fs.FileInfo, now time.Time) Entry {
+	return entryFromHead(h, m, fi.Size(), fi.ModTime(), now)
+}
+
+// entryFromHead builds an Entry from a checked header and metadata, the
+// entry's size and when it was last used.
+func entryFromHead(h entry.Header, m entry.Meta, size int64, lastUsed, now time.Time) Entry {
+	e := Entry{
+		Key:        hex.EncodeToString(h.Sum[:8]),
+		Func:       m.Func,
+		Version:    m.Version,
+		Params:     bytes.Clone(m.Params),
+		Args:       argsOf(m),
+		ComputedAt: time.Unix(0, h.ComputedAt),
+		Duration:   time.Duration(h.Duration),
+		Size:       size,
+		LastUsed:   lastUsed,
+		TTL:        time.Duration(m.TTL),
+	}
+	if h.Code != [8]byte{} {
+		e.Code = hex.EncodeToString(h.Code[:])
+	}
+	e.Stale = e.TTL > 0 && now.Sub(e.ComputedAt) > e.TTL
+	return e
+}
+
+func isHex(s string) bool {
+	_, err := hex.DecodeString(s)
+	return err == nil && strings.ToLower(s) == s
+}
+
+// touchInterval is how stale an entry's modification time may get before
+// a hit refreshes it; it bounds the precision of least-recently-used order.
+const touchInterval = time.Hour
+
+// Invalidate removes the entry of call, reporting whether there was one.
+func (c *Cache) Invalidate(ctx context.Context, call Call) (bool, error) {
+	id, err := call.identity()
+	if err != nil {
+		return false, err
+	}
+	return c.Remove(ctx, id.key)
+}
+
+// Remove removes the entry of key, from the remote tier too unless it is
+// read-only, reporting whether there was one.
+func (c *Cache) Remove(ctx context.Context, key string) (bool, error) {
+	if !entry.ValidKey(key) {
+		return false, fmt.Errorf("%w: %s", ErrBadKey, quoteCut(key))
+	}
+	if err := c.writable(); err != nil {
+		return false, err
+	}
+	err := c.disk.Delete(context.Background(), key)
+	found := err == nil
+	if errors.Is(err, fs.ErrNotExist) {
+		err = nil
+	}
+	if r := c.remote; r != nil && !r.opts.ReadOnly {
+		ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+		defer cancel()
+		ok, rerr := r.Remove(ctx, key)
+		found = found || ok
+		err = errors.Join(err, rerr)
+	}
+	return found, err
+}
+
+// Clear removes every entry, every lock file, any temporary file a killed
+// writer left, and anything named like one of them that is not a regular
+// file. Other files in the directory are left alone, and nothing outside
+// it is touched.
+func (c *Cache) Clear(ctx context.Context) error {
+	if err := c.writable(); err != nil {
+		return err
+	}
+	return c.disk.walk(ctx, func(name string, _ fileKind) error {
+		if err := c.disk.remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	})
+}
+
+func (c *Cache) writable() error {
+	switch c.mode {
+	case ModeReadOnly:
+		return ErrReadOnly
+	case ModeOff:
+		return errors.New("cache is off: nothing to remove")
+	}
+	return nil
+}
+
+// List returns the metadata of every valid entry, newest first. Entries
+// that fail their checks are left out.
+func (c *Cache) List(ctx context.Context) ([]Entry, error) {
+	if c.mode == ModeOff {
+		return nil, nil
+	}
+	var out []Entry
+	now := c.now()
+	err := c.disk.walk(ctx, func(name string, kind fileKind) error {
+		if kind != kindEntry {
+			return nil
+		}
+		h, m, fi, err := c.disk.readMeta(name)
+		if err != nil {
+			return nil // removed meanwhile, or corrupt: not an entry
+		}
+		out = append(out, entryFromFile(h, m, fi, now))
+		return nil
+	})
+	slices.SortStableFunc(out, func(a, b Entry) int { return b.ComputedAt.Compare(a.ComputedAt) })
+	return out, err
+}
+
+// tempMaxAge is how old a temporary file must be before trimming or Verify
+// removes it: a writer still working on it is long done by then.
+const tempMaxAge = 10 * time.Minute
+
+// PruneOptions says which entries Prune removes. Entries go least recently
+// used first.
+type PruneOptions struct {
+	MaxBytes  int64         // when positive, remove entries until the total is at most this
+	OlderThan time.Duration // when positive, remove entries computed longer ago than this
+	UnusedFor time.Duration // when positive, remove entries not used for this long
+	DryRun    bool          // report what would be removed, and remove nothing
+}
+
+// Prune removes the entries that o selects, temporary files that killed
+// writers left, and lock files older than a few minutes, and returns the entries removed (or, with DryRun,
+// that would be), least recently used first. Entries that fail their
+// checks count as least recently used of all. A reader loading an entry
+// that Prune removes gets either the whole entry or a clean miss.
+func (c *Cache) Prune(ctx context.Context, o PruneOptions) ([]Entry, error) {
+	if err := c.writable(); err != nil && !o.DryRun {
+		return nil, err
+	}
+	now := c.now()
+	var all []Entry
+	names := map[string]string{}
+	err := c.disk.walk(ctx, func(name string, kind fileKind) error {
+		if kind == kindOdd {
+			return nil
+		}
+		if kind != kindEntry {
+			// Temporary files of killed writers, and lock files no
+			// computation has held for a while.
+			if fi, err := c.disk.stat(name); err == nil && now.Sub(fi.ModTime()) > tempMaxAge && !o.DryRun {
+				c.disk.remove(name)
+			}
+			return nil
+		}
+		h, m, fi, err := c.disk.readMeta(name)
+		var e Entry
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil
+		case err != nil && fi != nil:
+			e = Entry{Key: strings.TrimSuffix(path.Base(name), entrySuffix), Size: fi.Size()} // corrupt: LastUsed zero, first to go
+		case err != nil:
+			return nil
+		default:
+			e = entryFromFile(h, m, fi, now)
+		}
+		names[e.Key] = name
+		all = append(all, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pruneEntries(all, o, now, func(key string) error { return c.disk.remove(names[key]) })
+}
+
+// pruneEntries removes, with remove, the entries of all that o selects,
+// least recently used first, and returns those it removed: not those that
+// another process removed first.
+func pruneEntries(all []Entry, o PruneOptions, now time.Time, remove func(key string) error) ([]Entry, error) {
+	var total int64
+	for _, e := range all {
+		total += e.Size
+	}
+	slices.SortStableFunc(all, func(a, b Entry) int {
+		return cmp.Or(a.LastUsed.Compare(b.LastUsed), strings.Compare(a.Key, b.Key))
+	})
+	var removed []Entry
+	for _, e := range all {
+		drop := o.MaxBytes > 0 && total > o.MaxBytes ||
+			o.OlderThan > 0 && now.Sub(e.ComputedAt) > o.OlderThan ||
+			o.UnusedFor > 0 && now.Sub(e.LastUsed) > o.UnusedFor
+		if !drop {
+			continue
+		}
+		total -= e.Size
+		if !o.DryRun {
+			if err := remove(e.Key); errors.Is(err, fs.ErrNotExist) {
+				continue // gone already: not this prune's doing
+			} else if err != nil {
+				return removed, err
+			}
+		}
+		removed = append(removed, e)
+	}
+	return removed, nil
+}
+
+// trimAfterWrite enforces the cache's size limit, amortised: it walks the
+// directory only once a quarter of the limit has been written since the
+// last walk, and then trims to three quarters of the limit.
+func (c *Cache) trimAfterWrite(n int64) {
+	if c.maxBytes <= 0 || c.sinceTrim.Add(n) < c.maxBytes/4 {
+		return
+	}
+	if !c.trimming.TryLock() {
+		return // another goroutine is trimming
+	}
+	defer c.trimming.Unlock()
+	c.sinceTrim.Store(0)
+	if _, err := c.Prune(context.Background(), PruneOptions{MaxBytes: c.maxBytes * 3 / 4}); err != nil {
+		c.log.Warn(fmt.Sprintf("trimming the cache to its size limit: %v", err))
+	}
+}
+
+// A Problem is an entry file that fails its checks, or a temporary file
+// that a killed writer left.
+type Problem struct {
+	Path string
+	Key  string // empty for a temporary file
+	Err  error
+}
+
+// Verify checks every entry as a load does (format, lengths, checksums,
+// and that the file's name and content belong to the same call) and
+// reports each one that fails, and each temporary file older than a few
+// minutes. With fix, it removes them.
+func (c *Cache) Verify(ctx context.Context, fix bool) ([]Problem, error) {
+	if fix {
+		if err := c.writable(); err != nil {
+			return nil, err
+		}
+	}
+	now := c.now()
+	var problems []Problem
+	report := func(name string, p Problem) error {
+		problems = append(problems, p)
+		if fix {
+			if err := c.disk.remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+		return nil
+	}
+	err := c.disk.walk(ctx, func(name string, kind fileKind) error {
+		where := c.disk.abs(name)
+		switch kind {
+		case kindLock:
+			return nil
+		case kindOdd:
+			// Never read; reported, and removed by fix.
+			return report(name, Problem{Path: where, Key: keyOfName(name), Err: fmt.Errorf("%w: not a regular file", entry.ErrCorrupt)})
+		}
+		if kind == kindTemp {
+			fi, err := c.disk.stat(name)
+			if err != nil || now.Sub(fi.ModTime()) <= tempMaxAge {
+				return nil
+			}
+			return report(name, Problem{Path: where, Err: errors.New("temporary file left by an interrupted write")})
+		}
+		key := strings.TrimSuffix(path.Base(name), entrySuffix)
+		data, _, payCRC, err := c.disk.readEntry(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err == nil {
+			err = checkEntry(key, data, payCRC)
+		}
+		if err == nil {
+			return nil
+		}
+		return report(name, Problem{Path: where, Key: key, Err: err})
+	})
+	return problems, err
+}
+
+// checkEntry checks a whole entry file named key without knowing its call:
+// the params it holds must hash to the key in its header and its name.
+func checkEntry(key string, data []byte, payCRC *uint32) error {
+	h, mb, _, err := entry.Parse(data, payCRC)
+	if err != nil {
+		return err
+	}
+	m, err := entry.DecodeMeta(mb)
+	if err != nil {
+		return err
+	}
+	if sha256.Sum256(m.Params) != h.Sum {
+		return fmt.Errorf("%w: params do not hash to the key in the header", entry.ErrCorrupt)
+	}
+	if hex.EncodeToString(h.Sum[:8]) != key {
+		return fmt.Errorf("%w: entry of key %x stored under the name %s", entry.ErrCorrupt, h.Sum[:8], key)
+	}
+	return nil
+}

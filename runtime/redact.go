@@ -1,0 +1,114 @@
+package runtime
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// Credentials in remote URLs never reach logs or errors.
+
+// redact returns u as text fit to show: its password, the values of query
+// parameters whose names suggest a secret, and the credentials of URLs
+// among its query values (an S3 endpoint=) become "xxxxx"; and when a
+// malformed URL leaves an "@" in its path or fragment, everything between
+// its scheme and its last "@" goes too.
+func redact(u *url.URL) string {
+	c := *u
+	if c.User != nil {
+		if _, ok := c.User.Password(); ok {
+			c.User = url.UserPassword(c.User.Username(), "xxxxx")
+		}
+	}
+	q := c.Query()
+	for k, vs := range q {
+		if strings.Contains(k, "@") {
+			delete(q, k)
+			q.Set("xxxxx", "")
+			continue
+		}
+		for i, v := range vs {
+			switch {
+			case secretParam(k):
+				vs[i] = "xxxxx"
+			case strings.Contains(v, "@"):
+				vs[i] = redactText(v)
+			}
+		}
+	}
+	c.RawQuery = q.Encode()
+	out := c.String()
+	if strings.Contains(c.Opaque+c.Path+c.RawPath+c.Fragment, "@") {
+		out = redactText(out)
+	}
+	return out
+}
+
+func secretParam(name string) bool {
+	n := strings.ToLower(name)
+	for _, s := range []string{"pass", "secret", "token", "key", "credential", "auth"} {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// scrub removes the secrets of u, as redact finds them, from msg: for
+// errors that quote them.
+func scrub(msg string, u *url.URL) string {
+	var secrets []string
+	add := func(s string) {
+		if s != "" {
+			secrets = append(secrets, s, url.QueryEscape(s), url.PathEscape(s))
+		}
+	}
+	if u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			add(p)
+		}
+	}
+	for k, vs := range u.Query() {
+		add(credentials(k))
+		for _, v := range vs {
+			if secretParam(k) {
+				add(v)
+			}
+			add(credentials(v))
+		}
+	}
+	add(credentials(u.Opaque + u.Path + u.Fragment))
+	// Longest first, so that a secret is never left half replaced.
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	for _, s := range secrets {
+		msg = strings.ReplaceAll(msg, s, "xxxxx")
+	}
+	return msg
+}
+
+// credentials returns the part of a string meant as a URL that may hold
+// credentials: everything between its scheme and its last "@", or "".
+func credentials(s string) string {
+	at := strings.LastIndex(s, "@")
+	if at < 0 {
+		return ""
+	}
+	start := 0
+	if i := strings.Index(s, "://"); i >= 0 && i < at {
+		start = i + 3
+	} else if i := strings.Index(s, ":"); i >= 0 && i < at {
+		start = i + 1
+	}
+	return s[start:at]
+}
+
+// redactText redacts a string meant as a URL that may not parse as one:
+// everything between its scheme and its last "@" goes.
+func redactText(s string) string {
+	c := credentials(s)
+	if c == "" {
+		return s
+	}
+	at := strings.LastIndex(s, "@")
+	return s[:at-len(c)] + "xxxxx" + s[at:]
+}
