@@ -164,10 +164,13 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 	if cfg.signKey != nil && len(cfg.signKey) < minSigningKey {
 		return nil, fmt.Errorf("cachegen: signing key is %d bytes: use at least %d random bytes", len(cfg.signKey), minSigningKey)
 	}
-	c := &Cache{dir: dir, mode: cfg.mode, log: cfg.logger, verbose: cfg.verbose, disk: newDiskStore(dir), now: time.Now, maxBytes: cfg.maxBytes,
+	c := &Cache{dir: dir, mode: cfg.mode, log: cfg.logger, verbose: cfg.verbose, disk: newDiskStore(dir, !cfg.shared, cfg.signKey), now: time.Now, maxBytes: cfg.maxBytes,
 		remote: cfg.remote, signKey: cfg.signKey}
 	if c.remote != nil {
 		c.remote.log.Store(cfg.logger)
+		if cfg.signKey != nil {
+			c.remote.signKey.Store(&c.signKey)
+		}
 	}
 	c.sinceTrim.Store(cfg.maxBytes) // the first store checks the size
 	if cfg.mode == ModeOff {

@@ -44,6 +44,12 @@ import (
 type diskStore struct {
 	dir string
 	fs  fileSystem
+	// private refuses, in the directory, what another user owns or others
+	// can write to (see checkOwn); a shared directory accepts it.
+	private bool
+	// signKey, when set, is checked against a large entry's MAC before the
+	// entry is read into memory.
+	signKey []byte
 
 	mu   sync.Mutex
 	root *os.Root // nil until first used, or after the directory vanished
@@ -59,7 +65,11 @@ const (
 	filePerm    = 0o600
 )
 
-func newDiskStore(dir string) *diskStore { return &diskStore{dir: dir, fs: osFS{}} }
+// newDiskStore returns the store of dir, private or shared, checking large
+// entries' MACs with signKey when it is set.
+func newDiskStore(dir string, private bool, signKey []byte) *diskStore {
+	return &diskStore{dir: dir, fs: osFS{}, private: private, signKey: signKey}
+}
 
 // fileSystem is what the store writes through, relative to its root: the
 // operating system, or in tests one that fails at a chosen step.
@@ -124,8 +134,33 @@ func (s *diskStore) openRoot(create bool) (*os.Root, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The directory may have been made anew since Open checked it, by
+	// anyone who could.
+	if fi, err := r.Stat("."); err != nil || s.checkOwn(s.dir, fi) != nil {
+		r.Close()
+		if err == nil {
+			err = s.checkOwn(s.dir, fi)
+		}
+		return nil, err
+	}
 	s.root = r
 	return r, nil
+}
+
+// checkOwn refuses, in a private directory, a file that another user owns
+// or a directory others can write to: someone else put it there, or can
+// put anything in it.
+func (s *diskStore) checkOwn(name string, fi fs.FileInfo) error {
+	if !s.private {
+		return nil
+	}
+	if uid, ok := ownerOf(fi); ok && uid != os.Getuid() {
+		return fmt.Errorf("%w: %s belongs to another user (uid %d)", errNotPrivate, name, uid)
+	}
+	if fi.IsDir() && fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("%w: %s is writable by other users (mode %v)", errNotPrivate, name, fi.Mode())
+	}
+	return nil
 }
 
 // forget drops r, a root whose directory was removed, so that the next
@@ -169,14 +204,16 @@ func (s *diskStore) openRegularRoot(name string) (regularFile, fs.FileInfo, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	return openRegularIn(r, name)
+	return s.openRegularIn(r, name)
 }
 
-func openRegularIn(r *os.Root, name string) (*os.File, fs.FileInfo, error) {
+func (s *diskStore) openRegularIn(r *os.Root, name string) (*os.File, fs.FileInfo, error) {
 	if fi, err := r.Lstat(name); err != nil {
 		return nil, nil, err
 	} else if !fi.Mode().IsRegular() {
 		return nil, nil, errNotRegular(name, fi.Mode())
+	} else if err := s.checkOwn(name, fi); err != nil {
+		return nil, nil, err
 	}
 	f, err := r.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
@@ -232,6 +269,17 @@ func (s *diskStore) replace(name, key string, parts ...[]byte) error {
 		}
 		if err != nil {
 			return err
+		}
+		if s.private {
+			// A shard someone else made would take what is written into
+			// it for their own.
+			fi, err := r.Lstat(path.Dir(name))
+			if err == nil {
+				err = s.checkOwn(path.Dir(name), fi)
+			}
+			if err != nil {
+				return err
+			}
 		}
 		var f tempFile
 		if f, err = s.fs.CreateTemp(r, path.Dir(name), tempPrefix+key+"-"); err != nil {
@@ -325,6 +373,17 @@ func (s *diskStore) readEntry(name string) ([]byte, time.Time, *uint32, error) {
 	h, err := entry.ParseHeader(head, size)
 	if err != nil {
 		return nil, time.Time{}, nil, err
+	}
+	if s.signKey != nil && size > entry.BigSigned {
+		// Whoever can write here but lacks the key cannot make this
+		// reader hold what they planted in memory.
+		err := entry.CheckMACReading(s.signKey, h, size, func(p []byte, off int64) error {
+			_, err := f.ReadAt(p, off)
+			return err
+		})
+		if err != nil {
+			return nil, time.Time{}, nil, err
+		}
 	}
 	data := make([]byte, int(size))
 	copy(data, head)
@@ -563,7 +622,7 @@ func init() {
 // directory, it never reads or removes anything outside dir, nor reads
 // anything but a regular file.
 func dirStore(dir string) (Store, error) {
-	s := newDiskStore(dir)
+	s := newDiskStore(dir, false, nil)
 	if _, err := s.openRoot(true); err != nil {
 		return nil, fmt.Errorf("cachegen: store directory: %w", err)
 	}

@@ -4,6 +4,7 @@ package runtime
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cachegen/cachegen/internal/entry"
 )
 
 // Reads, the hit path, open files relative to the directories of the
@@ -56,6 +59,13 @@ func (s *diskStore) shardDir(shard string, fresh bool) (*os.File, error) {
 	}
 	f, err := openat(d.dir, shard, syscall.O_RDONLY|syscall.O_DIRECTORY)
 	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || s.checkOwn(shard, fi) != nil {
+		f.Close()
+		if err == nil {
+			err = s.checkOwn(shard, fi)
+		}
 		return nil, err
 	}
 	if old := d.shards[shard]; old != nil {
@@ -120,7 +130,12 @@ func (s *diskStore) openRegular(name string) (regularFile, fs.FileInfo, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		return f, rawInfo{name: base, size: f.stat.Size, mtime: time.Unix(f.stat.Mtim.Unix())}, nil
+		fi := rawInfo{name: base, stat: &f.stat}
+		if err := s.checkOwn(name, fi); err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+		return f, fi, nil
 	}
 }
 
@@ -146,8 +161,25 @@ func openRaw(dir *os.File, name string) (*rawFile, error) {
 		f.Close()
 		return nil, errNotRegular(name, fs.ModeIrregular)
 	}
+	if f.stat.Size > smallEntry {
+		// cachegen writes every byte of an entry: a file with holes, such
+		// as a sparse file of any claimed size, is something else, and is
+		// not read.
+		if hole, err := syscall.Seek(fd, 0, seekHole); err == nil && hole < f.stat.Size {
+			f.Close()
+			return nil, fmt.Errorf("%w: %s has holes: it was not written by cachegen", entry.ErrCorrupt, name)
+		}
+		if _, err := syscall.Seek(fd, 0, io.SeekStart); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
 	return f, nil
 }
+
+// seekHole is lseek's SEEK_HOLE: the offset of the first hole at or after
+// the given one, or the size where there is none.
+const seekHole = 4
 
 func (f *rawFile) Read(p []byte) (int, error) {
 	for {
@@ -183,15 +215,15 @@ func (f *rawFile) ReadAt(p []byte, off int64) (int, error) {
 
 func (f *rawFile) Close() error { return syscall.Close(f.fd) }
 
+// rawInfo describes a regular file opened as a rawFile.
 type rawInfo struct {
-	name  string
-	size  int64
-	mtime time.Time
+	name string
+	stat *syscall.Stat_t
 }
 
 func (i rawInfo) Name() string       { return i.name }
-func (i rawInfo) Size() int64        { return i.size }
-func (i rawInfo) Mode() fs.FileMode  { return 0o600 }
-func (i rawInfo) ModTime() time.Time { return i.mtime }
+func (i rawInfo) Size() int64        { return i.stat.Size }
+func (i rawInfo) Mode() fs.FileMode  { return fs.FileMode(i.stat.Mode & 0o777) }
+func (i rawInfo) ModTime() time.Time { return time.Unix(i.stat.Mtim.Unix()) }
 func (i rawInfo) IsDir() bool        { return false }
-func (i rawInfo) Sys() any           { return nil }
+func (i rawInfo) Sys() any           { return i.stat }

@@ -237,7 +237,11 @@ func (r *request[T]) loadLocal() (T, []byte, bool) {
 	case errors.Is(err, entry.ErrOtherFormat):
 		c.log.Debug(fmt.Sprintf("%v: %s; computing it again", err, path))
 		return zero, nil, false
-	case errors.Is(err, entry.ErrCorrupt):
+	case errors.Is(err, entry.ErrBadSignature):
+		c.badSignatures.Add(1)
+		c.log.Warn(fmt.Sprintf("rejected %v: %s; computing it again", err, path))
+		return zero, nil, false
+	case errors.Is(err, entry.ErrCorrupt), errors.Is(err, errNotPrivate):
 		c.corrupt.Add(1)
 		c.log.Warn(fmt.Sprintf("%v: %s; computing it again", err, path))
 		return zero, nil, false

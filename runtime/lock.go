@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"syscall"
 	"time"
@@ -10,6 +11,11 @@ import (
 // lockPoll is how often a caller waiting for another process's lock
 // tries again.
 const lockPoll = 5 * time.Millisecond
+
+// sharedLockWait bounds a wait for a lock in a shared directory: four
+// lease times, as a remote tier's MaxWait. In a private directory the lock
+// is the user's own, and a caller waits as long as its context allows.
+var sharedLockWait = 2 * time.Minute
 
 // lockKey takes the cross-process lock of key: the lock file xx/KEY.lock,
 // locked with flock, which the kernel releases when its holder dies, so a
@@ -35,11 +41,21 @@ func (c *Cache) lockKey(ctx context.Context, key string) (unlock func(), waited 
 		waited = true
 		t := time.NewTicker(lockPoll)
 		defer t.Stop()
+		// In a shared directory, anyone can hold the lock for ever: wait
+		// no longer than a remote tier waits for a lease.
+		var giveUp <-chan time.Time
+		if !c.disk.private {
+			giveUp = time.After(sharedLockWait)
+		}
 		for !ok {
 			select {
 			case <-ctx.Done():
 				f.Close()
 				return noop, true, ctx.Err()
+			case <-giveUp:
+				f.Close()
+				c.log.Warn(fmt.Sprintf("waited %s for another process's lock on %s in the shared directory %s; computing it here", sharedLockWait, key, c.dir))
+				return noop, true, nil
 			case <-t.C:
 			}
 			if ok, err = tryLock(f); err != nil {
@@ -69,9 +85,16 @@ func (s *diskStore) openLock(key string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errNotRegular(name, os.ModeIrregular)
+	}
+	if err == nil {
+		err = s.checkOwn(name, fi)
+	}
+	if err != nil {
 		f.Close()
-		return nil, errNotRegular(name, os.ModeIrregular)
+		return nil, err
 	}
 	return f, nil
 }

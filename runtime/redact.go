@@ -11,9 +11,12 @@ import (
 // redact returns u as text fit to show: its password, the values of query
 // parameters whose names suggest a secret, and the credentials of URLs
 // among its query values (an S3 endpoint=) become "xxxxx"; and when a
-// malformed URL leaves an "@" in its path or fragment, everything between
-// its scheme and its last "@" goes too.
+// malformed URL leaves an "@" elsewhere (see strayAt), everything between
+// its scheme and its last "@" goes.
 func redact(u *url.URL) string {
+	if strayAt(u) {
+		return redactText(u.String())
+	}
 	c := *u
 	if c.User != nil {
 		if _, ok := c.User.Password(); ok {
@@ -22,11 +25,6 @@ func redact(u *url.URL) string {
 	}
 	q := c.Query()
 	for k, vs := range q {
-		if strings.Contains(k, "@") {
-			delete(q, k)
-			q.Set("xxxxx", "")
-			continue
-		}
 		for i, v := range vs {
 			switch {
 			case secretParam(k):
@@ -37,11 +35,7 @@ func redact(u *url.URL) string {
 		}
 	}
 	c.RawQuery = q.Encode()
-	out := c.String()
-	if strings.Contains(c.Opaque+c.Path+c.RawPath+c.Fragment, "@") {
-		out = redactText(out)
-	}
-	return out
+	return c.String()
 }
 
 func secretParam(name string) bool {
@@ -111,4 +105,19 @@ func redactText(s string) string {
 	}
 	at := strings.LastIndex(s, "@")
 	return s[:at-len(c)] + "xxxxx" + s[at:]
+}
+
+// strayAt reports whether u has an "@" outside its user information and
+// its query values: in its path, fragment or a query key, where only a
+// malformed URL puts one.
+func strayAt(u *url.URL) bool {
+	if strings.Contains(u.Opaque+u.Path+u.RawPath+u.Fragment+u.RawFragment, "@") {
+		return true
+	}
+	for k := range u.Query() {
+		if strings.Contains(k, "@") {
+			return true
+		}
+	}
+	return false
 }

@@ -81,6 +81,9 @@ type Remote struct {
 
 	br     breaker
 	errors atomic.Int64
+	// signKey is the signing key of the cache it is behind, if any: large
+	// entries' MACs are checked before they are fetched whole.
+	signKey atomic.Pointer[[]byte]
 }
 
 // NewRemote returns a remote tier over s; name identifies it in logs.
@@ -102,6 +105,11 @@ func OpenRemote(ctx context.Context, rawURL string, o RemoteOptions) (*Remote, e
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme == "" {
 		return nil, fmt.Errorf("cachegen: remote %q is not a URL: want one such as redis://host:6379/0 or s3://bucket/prefix?region=eu-west-1", redactText(rawURL))
+	}
+	if strayAt(u) {
+		// A password with a / ? or # in it, unescaped: whatever the store
+		// made of it would quote part of it.
+		return nil, fmt.Errorf("cachegen: remote %q has an @ outside its user information: URL-escape the password (/ as %%2F, ? as %%3F, # as %%23, @ as %%40)", redactText(rawURL))
 	}
 	openers.Lock()
 	open := openers.byScheme[u.Scheme]
@@ -157,7 +165,7 @@ func (r *Remote) do(ctx context.Context, op string, f func(context.Context) erro
 	rctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
 	err := f(rctx)
-	if err == nil || errors.Is(err, fs.ErrNotExist) {
+	if err == nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, entry.ErrBadSignature) {
 		if r.br.succeed() {
 			r.log.Load().Info(fmt.Sprintf("remote cache %s is answering again", r.name))
 		}
@@ -186,10 +194,17 @@ func (r *Remote) do(ctx context.Context, op string, f func(context.Context) erro
 // claims to be.
 func (r *Remote) get(ctx context.Context, key string) []byte {
 	var data []byte
+	var signKey []byte
+	if k := r.signKey.Load(); k != nil {
+		signKey = *k
+	}
 	err := r.do(ctx, "get", func(ctx context.Context) (err error) {
-		data, err = getEntry(ctx, r.store, key)
+		data, err = getEntry(ctx, r.store, key, signKey)
 		return err
 	})
+	if errors.Is(err, entry.ErrBadSignature) {
+		r.log.Load().Warn(fmt.Sprintf("remote cache %s: rejected %v; computing it again", r.name, err))
+	}
 	if err != nil {
 		return nil
 	}
@@ -199,7 +214,7 @@ func (r *Remote) get(ctx context.Context, key string) []byte {
 // getEntry reads the entry of key from s, header first. What it returns
 // is still to be checked: bytes that are no entry are returned as read, for
 // the check to reject.
-func getEntry(ctx context.Context, s Store, key string) ([]byte, error) {
+func getEntry(ctx context.Context, s Store, key string, signKey []byte) ([]byte, error) {
 	first, err := s.GetRange(ctx, key, 0, headChunk)
 	if err != nil || len(first) < headChunk {
 		return first, err // all there is
@@ -207,6 +222,20 @@ func getEntry(ctx context.Context, s Store, key string) ([]byte, error) {
 	h, err := entry.ParseHeader(first, -1)
 	if err != nil || h.Size() <= int64(len(first)) {
 		return first, nil
+	}
+	if signKey != nil && h.Size() > entry.BigSigned {
+		// Whoever can write to the store but lacks the key cannot make
+		// this reader hold what they planted in memory.
+		err := entry.CheckMACReading(signKey, h, h.Size(), func(p []byte, off int64) error {
+			b, err := s.GetRange(ctx, key, off, int64(len(p)))
+			if err == nil && copy(p, b) < len(p) {
+				err = fmt.Errorf("%w: entry shorter than its header says", entry.ErrCorrupt)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	rest, err := s.GetRange(ctx, key, int64(len(first)), h.Size()-int64(len(first)))
 	if err != nil {

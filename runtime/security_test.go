@@ -316,13 +316,20 @@ func TestForgedLeasesAreTakenOver(t *testing.T) {
 		"far ahead": fmt.Appendf(nil, "token %d", far),
 		"garbled":   []byte("\x00\x01"),
 		"oversized": bytes.Repeat([]byte("x "), 8<<10),
+		"a FIFO":    nil,
 		"valid":     fmt.Appendf(nil, "token %d", time.Now().Add(ttl/2).UnixNano()),
 	} {
 		t.Run(name, func(t *testing.T) {
-			s := newDiskStore(t.TempDir())
+			s := newDiskStore(t.TempDir(), false, nil)
 			key, _ := mcCall(300).Key()
 			os.MkdirAll(s.abs(shard(key)), 0o700)
-			os.WriteFile(s.abs(leaseName(key)), body, 0o600)
+			if body == nil {
+				if err := syscall.Mkfifo(s.abs(leaseName(key)), 0o600); err != nil {
+					t.Skip(err)
+				}
+			} else {
+				os.WriteFile(s.abs(leaseName(key)), body, 0o600)
+			}
 			got, err := s.Lease(context.Background(), key, "mine", ttl)
 			if wantTaken := name != "valid"; got != wantTaken || err != nil {
 				t.Fatalf("Lease over a %s lease = %v, %v; want %v", name, got, err, wantTaken)
@@ -424,12 +431,14 @@ func TestMalformedURLsAreRedacted(t *testing.T) {
 		"echo://h/?endpoint=http://user:SECRET@minio:9000&region=x",
 		"echo://h/?password=SECRET",
 		"echo ://user:SECRET@h",
+		"echo://:1234/SECRET?x@h",
+		"echo://:12?a=SE&CRET@h",
 	} {
 		_, err := OpenRemote(context.Background(), raw, RemoteOptions{})
-		if err == nil || strings.Contains(err.Error(), "SECRET") {
+		if err == nil || strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "CRET") {
 			t.Errorf("OpenRemote(%q): %v", raw, err)
 		}
-		if u, perr := url.Parse(raw); perr == nil && strings.Contains(redact(u), "SECRET") {
+		if u, perr := url.Parse(raw); perr == nil && (strings.Contains(redact(u), "SECRET") || strings.Contains(redact(u), "CRET")) {
 			t.Errorf("redact(%q) = %q", raw, redact(u))
 		}
 	}
@@ -442,5 +451,164 @@ func TestLongKeysAreCutInMessages(t *testing.T) {
 	_, err := c.Remove(context.Background(), strings.Repeat("a", 100_000))
 	if err == nil || len(err.Error()) > 200 {
 		t.Errorf("Remove of a 100 kB key: an error of %d bytes", len(err.Error()))
+	}
+}
+
+// plantHeaderOf writes at path an entry header that claims exactly size
+// bytes, as a real entry of that size would, holding data after it:
+// nothing but zeros (sparse), or every byte written.
+func plantHeaderOf(t *testing.T, path string, good []byte, size int64, sparse bool) {
+	t.Helper()
+	h := append([]byte(nil), good[:entry.HeaderSize]...)
+	le := binary.LittleEndian
+	metaLen := int64(le.Uint32(h[12:]))
+	body := size - entry.HeaderSize - entry.TrailerSize
+	if le.Uint16(h[10:]) == 1 {
+		body -= entry.MACSize
+	}
+	le.PutUint64(h[16:], uint64(body-metaLen))
+	if sparse {
+		plantSparse(t, path, h, size)
+		return
+	}
+	os.MkdirAll(filepath.Dir(path), 0o700)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.Write(h)
+	chunk := bytes.Repeat([]byte{0xa5}, 1<<20)
+	for n := int64(len(h)); n < size; n += int64(len(chunk)) {
+		f.Write(chunk[:min(int64(len(chunk)), size-n)])
+	}
+}
+
+// TestSparseEntryClaimingItsSizeIsABoundedMiss plants a 100 GiB sparse
+// file whose header claims exactly its size, locally and in a shared
+// directory: a file with holes is not read, signing key or none.
+func TestSparseEntryClaimingItsSizeIsABoundedMiss(t *testing.T) {
+	for _, signed := range []bool{false, true} {
+		t.Run(fmt.Sprint("signed=", signed), func(t *testing.T) {
+			var opts []Option
+			if signed {
+				opts = append(opts, WithSigningKey([]byte("a signing key of enough bytes")))
+			}
+			good := validEntry(t)
+			c, _ := open(t, opts...)
+			key, _ := mcCall(300).Key()
+			plantHeaderOf(t, c.disk.path(key), good, hundredGiB, true)
+			shared := t.TempDir()
+			s, err := dirStore(shared)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tiered, _, _ := openTiered(t, s, RemoteOptions{}, opts...)
+			plantHeaderOf(t, filepath.Join(shared, key[:2], key+entrySuffix), good, hundredGiB, true)
+			for _, c := range []*Cache{c, tiered} {
+				var got mcResult
+				if n := allocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 16<<20 {
+					t.Errorf("a load allocated %d bytes", n)
+				}
+				if err != nil || !equalResult(got, want) {
+					t.Fatalf("got (%+v, %v), want the computed result", got, err)
+				}
+			}
+		})
+	}
+}
+
+// TestLargePlantedEntryIsCheckedBeforeItIsRead plants, in a shared
+// directory of a signed cache, a 96 MiB entry whose header claims its
+// size and whose bytes are all there: its MAC is checked reading it in
+// chunks, and it is never held in memory.
+func TestLargePlantedEntryIsCheckedBeforeItIsRead(t *testing.T) {
+	key := []byte("a signing key of enough bytes")
+	dir := t.TempDir()
+	c, _ := openDir(t, dir, WithSigningKey(key), WithSharedDir())
+	good := validEntry(t)
+	k, _ := mcCall(300).Key()
+	plantHeaderOf(t, c.disk.path(k), good, entry.BigSigned+32<<20, false)
+	var got mcResult
+	var err error
+	if n := allocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 16<<20 {
+		t.Errorf("a load of a planted 96 MiB entry allocated %d bytes", n)
+	}
+	if err != nil || !equalResult(got, want) || c.Stats().BadSignatures != 1 {
+		t.Fatalf("got (%+v, %v) with stats %+v: want the computed result and a bad signature", got, err, c.Stats())
+	}
+}
+
+// asNobody gives path to another user, or skips the test.
+func asNobody(t *testing.T, paths ...string) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Skip("needs root to give files to another user")
+	}
+	for _, p := range paths {
+		if err := os.Lchown(p, 65534, 65534); err != nil {
+			t.Skip(err)
+		}
+	}
+}
+
+// TestOtherUsersFilesInAPrivateCache plants, in a private cache, a valid
+// entry in a shard another user made, and another user's directory in
+// place of the cache's after it was removed: neither is served, and
+// nothing is written into them.
+func TestOtherUsersFilesInAPrivateCache(t *testing.T) {
+	k, _ := mcCall(300).Key()
+	var n counter
+	t.Run("their shard", func(t *testing.T) {
+		c, _ := open(t)
+		Do(context.Background(), c, mcCall(300), n.fn(mcResult{Precision: 1}))
+		asNobody(t, filepath.Join(c.dir, k[:2]), c.disk.path(k))
+		fresh, _ := openDir(t, c.dir)
+		got, err := Do(context.Background(), fresh, mcCall(300), n.fn(mcResult{Precision: 2}))
+		if err != nil || got.Precision != 2 || fresh.Stats().StoreErrors != 1 {
+			t.Fatalf("got (%+v, %v) with stats %+v: want their entry refused and nothing stored in their shard", got, err, fresh.Stats())
+		}
+	})
+	t.Run("their directory made anew", func(t *testing.T) {
+		parent := t.TempDir()
+		dir := filepath.Join(parent, "cache")
+		c, _ := openDir(t, dir)
+		Do(context.Background(), c, mcCall(300), n.fn(mcResult{Precision: 1}))
+		planted, _ := os.ReadFile(c.disk.path(k))
+		os.RemoveAll(dir)
+		Do(context.Background(), c, mcCall(301), n.fn(mcResult{Precision: 3})) // finds the directory gone
+		os.MkdirAll(filepath.Join(dir, k[:2]), 0o755)
+		os.WriteFile(c.disk.path(k), planted, 0o644)
+		asNobody(t, dir, filepath.Join(dir, k[:2]), c.disk.path(k))
+		got, err := Do(context.Background(), c, mcCall(300), n.fn(mcResult{Precision: 2}))
+		if err != nil || got.Precision != 2 {
+			t.Fatalf("got (%+v, %v): their entry was served", got, err)
+		}
+	})
+}
+
+// TestSharedDirectoryLockWaitIsBounded holds a key's lock in a shared
+// directory for ever: a caller without a deadline computes after the
+// bound.
+func TestSharedDirectoryLockWaitIsBounded(t *testing.T) {
+	saved := sharedLockWait
+	sharedLockWait = 200 * time.Millisecond
+	defer func() { sharedLockWait = saved }()
+	c, _ := open(t, WithSharedDir())
+	k, _ := mcCall(300).Key()
+	holder, err := c.disk.openLock(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	if ok, err := tryLock(holder); !ok || err != nil {
+		t.Fatalf("tryLock = %v, %v", ok, err)
+	}
+	other, _ := open(t, WithSharedDir())
+	other.dir, other.disk = c.dir, newDiskStore(c.dir, false, nil)
+	var got mcResult
+	mustFinish(t, 10*time.Second, "Do", func() { got, err = Do(context.Background(), other, mcCall(300), (&counter{}).fn(want)) })
+	if err != nil || !equalResult(got, want) {
+		t.Fatalf("got (%+v, %v), want the computed result", got, err)
 	}
 }

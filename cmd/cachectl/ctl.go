@@ -72,12 +72,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case err == nil:
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "cachectl: %s\n", ue.msg)
+		fmt.Fprintf(stderr, "cachectl: %s\n", cutLong(ue.msg))
 		return 2
 	default:
-		fmt.Fprintf(stderr, "cachectl: %v\n", err)
+		fmt.Fprintf(stderr, "cachectl: %s\n", cutLong(err.Error()))
 		return 1
 	}
+}
+
+// cutLong cuts each run of more than 80 characters without a space in msg
+// to its first 64, so that an argument of any length is not echoed whole.
+func cutLong(msg string) string {
+	var b strings.Builder
+	for i, word := range strings.Split(msg, " ") {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if len(word) > 80 {
+			word = fmt.Sprintf("%s…(%d bytes)", strings.ToValidUTF8(word[:64], ""), len(word))
+		}
+		b.WriteString(word)
+	}
+	return b.String()
 }
 
 // flags returns a subcommand's flag set, whose errors become usage

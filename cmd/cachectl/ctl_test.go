@@ -483,10 +483,19 @@ func TestRedisEmptyPrefixNeedsForce(t *testing.T) {
 	}
 }
 
-// TestLongArgumentsAreCut checks that a 100 kB key is not echoed whole.
+// TestLongArgumentsAreCut checks that a 100 kB argument is not echoed
+// whole, wherever it goes.
 func TestLongArgumentsAreCut(t *testing.T) {
-	_, errOut, code := ctlRun(t, "-dir", exampleCache, "rm", strings.Repeat("f", 100_000))
-	if code != 2 || len(errOut) > 300 {
-		t.Errorf("rm of a 100 kB key: exit %d, a message of %d bytes", code, len(errOut))
+	long := strings.Repeat("f", 100_000)
+	for _, args := range [][]string{
+		{"-dir", exampleCache, "rm", long},
+		{"-dir", exampleCache, long},
+		{"-dir", long, "ls"},
+		{"-remote", "redis://" + long, "ls"},
+	} {
+		_, errOut, code := ctlRun(t, args...)
+		if code == 0 || len(errOut) > 400 {
+			t.Errorf("cachectl with a 100 kB argument: exit %d, a message of %d bytes", code, len(errOut))
+		}
 	}
 }

@@ -45,3 +45,38 @@ func CheckMAC(key []byte, sum [32]byte, h Header, data []byte) error {
 	}
 	return nil
 }
+
+// BigSigned is the size from which a signed cache checks an entry's MAC
+// before it reads the entry into memory: an entry that someone without
+// the key planted, however large it claims to be, then costs a pass over
+// it, never its size in memory.
+const BigSigned = 64 << 20
+
+// CheckMACReading checks the MAC of an entry of size bytes, whose Header h
+// has been parsed, by reading it in chunks through read, which fills p
+// from offset off, without holding the entry in memory.
+func CheckMACReading(key []byte, h Header, size int64, read func(p []byte, off int64) error) error {
+	if !h.Signed {
+		return fmt.Errorf("%w: missing (the entry was written without a signing key)", ErrBadSignature)
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(macDomain))
+	m.Write(h.Sum[:])
+	body := size - MACSize
+	buf := make([]byte, min(4<<20, body))
+	for off := int64(0); off < body; off += int64(len(buf)) {
+		p := buf[:min(int64(len(buf)), body-off)]
+		if err := read(p, off); err != nil {
+			return err
+		}
+		m.Write(p)
+	}
+	mac := make([]byte, MACSize)
+	if err := read(mac, body); err != nil {
+		return err
+	}
+	if !hmac.Equal(m.Sum(nil), mac) {
+		return fmt.Errorf("%w: wrong (the entry was changed, moved, or signed with another key)", ErrBadSignature)
+	}
+	return nil
+}
