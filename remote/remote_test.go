@@ -24,7 +24,6 @@ import (
 	"github.com/cachegen/cachegen/internal/testredis"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/storetest"
-	"github.com/redis/go-redis/v9"
 	"gocloud.dev/blob"
 )
 
@@ -97,16 +96,6 @@ func TestOpenRemoteURLs(t *testing.T) {
 		slices.Sort(keys)
 		if want := []string{"cachegen:e:0123456789abcdef", "team1/e:0123456789abcdef"}; !slices.Equal(keys, want) {
 			t.Errorf("keys %v, want %v: the entries under their prefixes", keys, want)
-		}
-	})
-	t.Run("rediss uses TLS", func(t *testing.T) {
-		r, err := cacheruntime.OpenRemote(ctx, "rediss://cachebox:6380/0", cacheruntime.RemoteOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
-		if c := r.Store().(*redisStore).c.(*redis.Client); c.Options().TLSConfig == nil {
-			t.Error("a rediss:// client without TLS")
 		}
 	})
 }

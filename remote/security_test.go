@@ -78,7 +78,7 @@ func TestForgedBucketLeasesAreTakenOver(t *testing.T) {
 		fmt.Appendf(nil, "token %d", time.Now().Add(time.Hour).UnixNano()),
 		bytes.Repeat([]byte("x"), 64<<10),
 	} {
-		if err := b.WriteAll(ctx, leaseDir+keyOf(t, simCall(10+i)), body, nil); err != nil {
+		if err := b.WriteAll(ctx, "leases/"+keyOf(t, simCall(10+i)), body, nil); err != nil {
 			t.Fatal(err)
 		}
 		computedWithin(t, c, 10+i, 5*time.Second)

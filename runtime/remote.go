@@ -119,7 +119,7 @@ func OpenRemote(ctx context.Context, rawURL string, o RemoteOptions) (*Remote, e
 	openers.Unlock()
 	name := redact(u)
 	if open == nil {
-		return nil, fmt.Errorf("cachegen: no store for %s:// URLs is linked into this program: add import _ \"github.com/cachegen/cachegen/remote\" to its main package", u.Scheme)
+		return nil, fmt.Errorf("cachegen: no store for %s:// URLs is linked into this program: import it in its main package, as import _ \"github.com/cachegen/cachegen/remote/%s\" (redis, s3 or blob), or import _ \"github.com/cachegen/cachegen/remote\" for all of them", u.Scheme, storePackage(u.Scheme))
 	}
 	s, err := open(ctx, u)
 	if err != nil {
@@ -498,4 +498,15 @@ func (r *Remote) Prune(ctx context.Context, o PruneOptions) ([]Entry, error) {
 		return nil, err
 	}
 	return pruneEntries(all, o, r.now(), func(key string) error { return r.store.Delete(ctx, key) })
+}
+
+// storePackage names the package under remote/ that opens scheme.
+func storePackage(scheme string) string {
+	switch scheme {
+	case "redis", "rediss":
+		return "redis"
+	case "s3":
+		return "s3"
+	}
+	return "blob"
 }

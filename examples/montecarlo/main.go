@@ -5,7 +5,7 @@ import (
 	"log"
 	"time"
 
-	_ "github.com/cachegen/cachegen/remote" // lets CACHEGEN_REMOTE name a Redis or S3 cache
+	_ "github.com/cachegen/cachegen/remote/redis" // lets CACHEGEN_REMOTE name a Redis cache
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 

@@ -1,26 +1,44 @@
-package remote
+// Package blob keeps a cachegen cache's shared tier in a bucket of
+// gocloud.dev/blob. Importing it registers mem:// (a bucket in memory) and,
+// for every scheme no other store claims, the bucket gocloud.dev/blob
+// opens for it: link the driver too (remote/s3 does for s3://, or import
+// gocloud.dev/blob/gcsblob for gs://).
+//
+//	import _ "github.com/cachegen/cachegen/remote/blob"
+//
+// Each entry is the object entries/KEY, each lease the object leases/KEY,
+// created with a conditional write and holding its token and expiry.
+package blob
 
 import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/cachegen/cachegen/internal/lease"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
-	"gocloud.dev/blob"
+	gcblob "gocloud.dev/blob"
+	_ "gocloud.dev/blob/memblob" // mem://
 	"gocloud.dev/gcerrors"
 )
 
-// A bucket keeps each entry as the object entries/KEY, and each lease as
-// the object leases/KEY, which holds its token and expiry.
-type bucketStore struct {
-	b *blob.Bucket
+func init() {
+	cacheruntime.RegisterStore("", Open)
+	cacheruntime.RegisterStore("mem", Open)
 }
 
-// NewBucket returns a Store that keeps its entries in b.
-func NewBucket(b *blob.Bucket) cacheruntime.Store {
+// A bucketStore keeps each entry as the object entries/KEY, and each
+// lease as the object leases/KEY, which holds its token and expiry.
+type bucketStore struct {
+	b *gcblob.Bucket
+}
+
+// New returns a Store that keeps its entries in b.
+func New(b *gcblob.Bucket) cacheruntime.Store {
 	return &bucketStore{b: b}
 }
 
@@ -32,7 +50,7 @@ const (
 // wrap makes a missing object's error wrap fs.ErrNotExist.
 func wrap(key string, err error) error {
 	if gcerrors.Code(err) == gcerrors.NotFound {
-		return fmt.Errorf("%w: %w", notFound(key), err)
+		return fmt.Errorf("no entry %s: %w: %w", key, fs.ErrNotExist, err)
 	}
 	return err
 }
@@ -51,7 +69,7 @@ func (s *bucketStore) GetRange(ctx context.Context, key string, off, n int64) ([
 	return io.ReadAll(r)
 }
 
-var octets = &blob.WriterOptions{ContentType: "application/octet-stream"}
+var octets = &gcblob.WriterOptions{ContentType: "application/octet-stream"}
 
 // Put writes the whole object at once: object stores make it visible whole.
 func (s *bucketStore) Put(ctx context.Context, key string, data []byte) error {
@@ -64,7 +82,7 @@ func (s *bucketStore) Delete(ctx context.Context, key string) error {
 
 // List lists the entries' objects; LastUsed is when each was written.
 func (s *bucketStore) List(ctx context.Context, fn func(cacheruntime.StoreEntry) error) error {
-	it := s.b.List(&blob.ListOptions{Prefix: entryDir})
+	it := s.b.List(&gcblob.ListOptions{Prefix: entryDir})
 	for {
 		obj, err := it.Next(ctx)
 		if err == io.EOF {
@@ -100,10 +118,10 @@ func (s *bucketStore) Release(ctx context.Context, key, token string) error {
 }
 
 // bucketLeases are the lease objects of a bucket, named by key.
-type bucketLeases struct{ b *blob.Bucket }
+type bucketLeases struct{ b *gcblob.Bucket }
 
 func (l bucketLeases) CreateObject(ctx context.Context, key string, body []byte) (bool, error) {
-	err := l.b.WriteAll(ctx, leaseDir+key, body, &blob.WriterOptions{ContentType: "text/plain", IfNotExist: true})
+	err := l.b.WriteAll(ctx, leaseDir+key, body, &gcblob.WriterOptions{ContentType: "text/plain", IfNotExist: true})
 	if gcerrors.Code(err) == gcerrors.FailedPrecondition {
 		return false, nil
 	}
@@ -126,7 +144,7 @@ func (l bucketLeases) ReadObject(ctx context.Context, key string) ([]byte, error
 const maxLeaseRead = 2 << 10
 
 func (l bucketLeases) ReplaceObject(ctx context.Context, key string, body []byte) error {
-	return l.b.WriteAll(ctx, leaseDir+key, body, &blob.WriterOptions{ContentType: "text/plain"})
+	return l.b.WriteAll(ctx, leaseDir+key, body, &gcblob.WriterOptions{ContentType: "text/plain"})
 }
 
 func (l bucketLeases) RemoveObject(ctx context.Context, key string) error {
@@ -134,4 +152,20 @@ func (l bucketLeases) RemoveObject(ctx context.Context, key string) error {
 		return err
 	}
 	return nil
+}
+
+// Open opens any URL gocloud.dev/blob has a driver linked for. For buckets
+// named by the URL's host (s3://bucket/a/b), the path is a key prefix.
+func Open(ctx context.Context, u *url.URL) (cacheruntime.Store, error) {
+	c := *u
+	if c.Host != "" && len(c.Path) > 1 {
+		q := c.Query()
+		q.Set("prefix", c.Path[1:]+"/")
+		c.RawQuery, c.Path = q.Encode(), ""
+	}
+	b, err := gcblob.OpenBucket(ctx, c.String())
+	if err != nil {
+		return nil, err
+	}
+	return New(b), nil
 }

@@ -1,4 +1,12 @@
-package remote
+// Package redis keeps a cachegen cache's shared tier in Redis. Importing it
+// registers the redis:// and rediss:// schemes with the runtime:
+//
+//	import _ "github.com/cachegen/cachegen/remote/redis"
+//
+// URLs: redis://[user:password@]host:6379/0[?prefix=cachegen:] (rediss://
+// for TLS). Entries are strings under PREFIX "e:" KEY, leases under
+// PREFIX "l:" KEY with the lease's expiry as the key's.
+package redis
 
 import (
 	"context"
@@ -15,26 +23,31 @@ import (
 	"github.com/cachegen/cachegen/internal/entry"
 
 	cacheruntime "github.com/cachegen/cachegen/runtime"
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 )
 
-// Redis keeps each entry as a string under PREFIX "e:" KEY, and each lease
-// under PREFIX "l:" KEY, with the lease's expiry as the key's.
+func init() {
+	cacheruntime.RegisterStore("redis", open)
+	cacheruntime.RegisterStore("rediss", open)
+}
+
+// A redisStore keeps each entry as a string under PREFIX "e:" KEY, and
+// each lease under PREFIX "l:" KEY, with the lease's expiry as the key's.
 type redisStore struct {
-	c      redis.UniversalClient
+	c      goredis.UniversalClient
 	prefix string
 	warn   func(string)
 }
 
-// NewRedis returns a Store that keeps its entries in Redis, under keys
-// that start with prefix.
-func NewRedis(c redis.UniversalClient, prefix string) cacheruntime.Store {
+// New returns a Store that keeps its entries in Redis, under keys that
+// start with prefix.
+func New(c goredis.UniversalClient, prefix string) cacheruntime.Store {
 	return &redisStore{c: c, prefix: prefix, warn: func(msg string) { log.Print(msg) }}
 }
 
-// openRedis opens redis:// and rediss:// URLs; the prefix query parameter
+// open opens redis:// and rediss:// URLs; the prefix query parameter
 // sets the key prefix, "cachegen:" by default.
-func openRedis(ctx context.Context, u *url.URL) (cacheruntime.Store, error) {
+func open(ctx context.Context, u *url.URL) (cacheruntime.Store, error) {
 	c := *u
 	q := c.Query()
 	prefix := "cachegen:"
@@ -43,7 +56,7 @@ func openRedis(ctx context.Context, u *url.URL) (cacheruntime.Store, error) {
 		q.Del("prefix")
 	}
 	c.RawQuery = q.Encode()
-	opt, err := redis.ParseURL(c.String())
+	opt, err := goredis.ParseURL(c.String())
 	if err != nil {
 		return nil, err
 	}
@@ -53,8 +66,8 @@ func openRedis(ctx context.Context, u *url.URL) (cacheruntime.Store, error) {
 	opt.ContextTimeoutEnabled = true
 	opt.MaxRetries = 1 // one retry, for a pooled connection the server closed
 	opt.DialerRetries = 1
-	quietDialFailures.Do(func() { redis.SetLogger(dialQuiet{log.New(os.Stderr, "redis: ", log.LstdFlags)}) })
-	return NewRedis(redis.NewClient(opt), prefix), nil
+	quietDialFailures.Do(func() { goredis.SetLogger(dialQuiet{log.New(os.Stderr, "redis: ", log.LstdFlags)}) })
+	return New(goredis.NewClient(opt), prefix), nil
 }
 
 // quietDialFailures drops go-redis's line for each failed dial, once a
@@ -81,7 +94,7 @@ func notFound(key string) error {
 
 func (s *redisStore) Get(ctx context.Context, key string) ([]byte, error) {
 	b, err := s.c.Get(ctx, s.entry(key)).Bytes()
-	if errors.Is(err, redis.Nil) {
+	if errors.Is(err, goredis.Nil) {
 		return nil, notFound(key)
 	}
 	return b, err
@@ -131,14 +144,14 @@ func (s *redisStore) List(ctx context.Context, fn func(cacheruntime.StoreEntry) 
 			}
 		}
 		pipe := s.c.Pipeline()
-		lens := make([]*redis.IntCmd, len(keys))
-		idles := make([]*redis.DurationCmd, len(keys))
+		lens := make([]*goredis.IntCmd, len(keys))
+		idles := make([]*goredis.DurationCmd, len(keys))
 		for i, k := range keys {
 			lens[i] = pipe.StrLen(ctx, k)
 			idles[i] = pipe.ObjectIdleTime(ctx, k)
 		}
 		if len(keys) > 0 {
-			if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) && !isWrongType(err) {
+			if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) && !isWrongType(err) {
 				return err
 			}
 		}
@@ -147,7 +160,7 @@ func (s *redisStore) List(ctx context.Context, fn func(cacheruntime.StoreEntry) 
 			if err := lens[i].Err(); isWrongType(err) {
 				s.warn(fmt.Sprintf("redis: key %s holds no cache entry (it is not a string): left alone", k))
 				continue
-			} else if err != nil && !errors.Is(err, redis.Nil) {
+			} else if err != nil && !errors.Is(err, goredis.Nil) {
 				return err
 			}
 			if lens[i].Val() == 0 {
@@ -188,7 +201,7 @@ func (s *redisStore) Close() error { return s.c.Close() }
 // further ahead than a lease of this length can (a forged lease), or of
 // another type. So anyone who can write to the Redis can delay callers by
 // at most one lease time, never hang them.
-var leaseScript = redis.NewScript(`
+var leaseScript = goredis.NewScript(`
 if redis.call("set", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then
 	return 1
 end
@@ -205,13 +218,13 @@ func (s *redisStore) Lease(ctx context.Context, key, token string, ttl time.Dura
 	return n == 1, err
 }
 
-var renewScript = redis.NewScript(`
+var renewScript = goredis.NewScript(`
 if redis.call("get", KEYS[1]) == ARGV[1] then
 	return redis.call("pexpire", KEYS[1], ARGV[2])
 end
 return 0`)
 
-var releaseScript = redis.NewScript(`
+var releaseScript = goredis.NewScript(`
 if redis.call("get", KEYS[1]) == ARGV[1] then
 	return redis.call("del", KEYS[1])
 end

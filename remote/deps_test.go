@@ -1,0 +1,32 @@
+package remote
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestLeanLinks checks what programs link: the montecarlo example, which
+// shares through Redis, and any program that imports remote/redis alone,
+// link no AWS, Google or gocloud package.
+func TestLeanLinks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	for pkg, banned := range map[string][]string{
+		"../examples/montecarlo": {"aws", "google", "gocloud.dev"},
+		"./redis":                {"aws", "google"},
+	} {
+		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, b := range banned {
+				if strings.Contains(dep, b) {
+					t.Errorf("%s links %s", pkg, dep)
+				}
+			}
+		}
+	}
+}
