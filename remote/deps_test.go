@@ -6,15 +6,16 @@ import (
 	"testing"
 )
 
-// TestLeanLinks checks what programs link: the montecarlo example, which
-// shares through Redis, and any program that imports remote/redis alone,
-// link no AWS, Google or gocloud package.
+// TestLeanLinks checks what programs link: the montecarlo example links no
+// store, and the sharing example, or any program that imports
+// remote/redis alone, no AWS, Google or gocloud package.
 func TestLeanLinks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the go command")
 	}
 	for pkg, banned := range map[string][]string{
-		"../examples/montecarlo": {"aws", "google", "gocloud.dev"},
+		"../examples/montecarlo": {"aws", "google", "gocloud.dev", "redis"},
+		"../examples/sharing":    {"aws", "google", "gocloud.dev"},
 		"./redis":                {"aws", "google"},
 	} {
 		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()

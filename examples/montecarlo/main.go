@@ -5,7 +5,6 @@ import (
 	"log"
 	"time"
 
-	_ "github.com/cachegen/cachegen/remote/redis" // lets CACHEGEN_REMOTE name a Redis cache
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
@@ -24,16 +23,10 @@ func main() {
 			log.Fatal(err)
 		}
 		outcome := "CACHE MISS"
-		switch after := cache.Stats(); {
-		case after.RemoteHits > before.RemoteHits:
-			outcome = "REMOTE HIT"
-		case after.Hits > before.Hits:
+		if cache.Stats().Hits > before.Hits {
 			outcome = "CACHE HIT "
 		}
 		fmt.Printf("RUN %d snr=%g key=%s --> [%s] precision=%.5f %.2fs\n", i+1, snr, key, outcome, r.Precision, time.Since(start).Seconds())
 	}
 	fmt.Printf("cache: %s\n", cache.Dir())
-	if r := cache.Remote(); r != nil {
-		fmt.Printf("remote: %s\n", r)
-	}
 }
