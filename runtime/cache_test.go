@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -464,10 +465,47 @@ func TestVerboseLogsHitsAndMisses(t *testing.T) {
 		Do(context.Background(), c, mcCall(300), func(context.Context) (int, error) { return 1, nil })
 	}
 	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
-	wantMiss := fmt.Sprintf("cachegen: [MISS] key=%s fn=example.com/sim.RunMonteCarlo computing…", key)
-	wantHit := fmt.Sprintf("cachegen: [HIT] key=%s fn=example.com/sim.RunMonteCarlo computed 2026-03-31T07:08:26", key)
-	if len(lines) != 2 || lines[0] != wantMiss || !strings.HasPrefix(lines[1], wantHit) || !strings.HasSuffix(lines[1], "(took 0s)") {
-		t.Fatalf("log:\n%s\nwant lines like:\n%s\n%s…(took 0s)", log, wantMiss, wantHit)
+	wantMiss := fmt.Sprintf("cachegen: [MISS] computing key=%s fn=example.com/sim.RunMonteCarlo version=1", key)
+	wantHit := fmt.Sprintf("cachegen: [HIT] key=%s fn=example.com/sim.RunMonteCarlo version=1 computed=2026-03-31T07:08:26", key)
+	if len(lines) != 2 || lines[0] != wantMiss || !strings.HasPrefix(lines[1], wantHit) || !strings.HasSuffix(lines[1], " took=0s bytes=256 tier=local") {
+		t.Fatalf("log:\n%s\nwant lines like:\n%s\n%s… took=0s bytes=256 tier=local", log, wantMiss, wantHit)
+	}
+}
+
+// TestLogsAreRecords checks that a handler a user gives gets each hit as
+// a record with attributes to filter and count on, not only text.
+func TestLogsAreRecords(t *testing.T) {
+	var buf bytes.Buffer
+	c, err := Open(t.TempDir(), WithVerbose(true), WithLogger(slog.New(slog.NewJSONHandler(&buf, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := Do(context.Background(), c, mcCall(300), func(context.Context) (int, error) { return 1, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key, _ := mcCall(300).Key()
+	var hit map[string]any
+	for line := range strings.Lines(buf.String()) {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if rec["msg"] == "[HIT]" {
+			hit = rec
+		}
+	}
+	for k, want := range map[string]any{"key": key, "fn": "example.com/sim.RunMonteCarlo", "version": 1.0, "tier": "local"} {
+		if hit[k] != want {
+			t.Errorf("hit record %v: %s = %v, want %v", hit, k, hit[k], want)
+		}
+	}
+	if _, ok := hit["bytes"].(float64); !ok {
+		t.Errorf("hit record %v has no bytes", hit)
+	}
+	if _, ok := hit["took"]; !ok {
+		t.Errorf("hit record %v has no took", hit)
 	}
 }
 
@@ -580,7 +618,7 @@ func TestVerifyModeCatchesNonDeterministicFunctions(t *testing.T) {
 		t.Fatalf("verify returned (%+v, %v), want the fresh computation", got, err)
 	}
 	key, _ := mcCall(1).Key()
-	if c.Stats().VerifyMismatches != 1 || !strings.Contains(log.String(), "ERROR: [VERIFY] key="+key+" fn=example.com/sim.RunMonteCarlo: a fresh computation differs") {
+	if c.Stats().VerifyMismatches != 1 || !strings.Contains(log.String(), "ERROR: [VERIFY] a fresh computation differs") || !strings.Contains(log.String(), "key="+key+" fn=example.com/sim.RunMonteCarlo") {
 		t.Fatalf("mismatch not reported: %+v\n%s", c.Stats(), log)
 	}
 }

@@ -150,6 +150,6 @@ func (c *Cache) bypassEdited(call Call, err error) {
 		panic("cachegen: " + err.Error())
 	}
 	if _, told := c.warnedSource.LoadOrStore(call.Func, true); !told && c.mode != ModeOff {
-		c.log.Warn(err.Error() + "; until then, computing it without the cache")
+		c.log.Warn(err.Error()+"; until then, computing it without the cache", "fn", call.Func, "version", call.Version)
 	}
 }

@@ -45,7 +45,7 @@ func TestEntriesOfOtherCodeAreMisses(t *testing.T) {
 	if n.n.Load() != 3 || c.Stats().OtherCode != 2 {
 		t.Fatalf("computed %d times with %d entries of other code, want 3 and 2", n.n.Load(), c.Stats().OtherCode)
 	}
-	if got := strings.Count(log.String(), "entries of example.com/sim.RunMonteCarlo were computed by other code under version 1"); got != 1 {
+	if got := strings.Count(log.String(), "entries were computed by other code under this version: computing them again fn=example.com/sim.RunMonteCarlo version=1"); got != 1 {
 		t.Errorf("told %d times, want once:\n%s", got, log)
 	}
 }

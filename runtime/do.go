@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"reflect"
 	"time"
 
@@ -44,7 +45,7 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 	r, err := newRequest(ctx, c, call, compute)
 	if err != nil {
 		c.keyErrors.Add(1)
-		c.log.Warn(fmt.Sprintf("computing without the cache: %v", err))
+		c.log.Warn("computing without the cache: the arguments cannot be keyed", "fn", call.Func, "err", err)
 		c.computations.Add(1)
 		return compute(ctx)
 	}
@@ -187,7 +188,7 @@ func (r *request[T]) lead() (any, [][]byte, error) {
 func (r *request[T]) computeAndStore() (any, [][]byte, error) {
 	c := r.c
 	if c.verbose {
-		c.log.Info(fmt.Sprintf("[MISS] key=%s fn=%s computing…", r.id.key, r.call.Func))
+		c.log.Info("[MISS] computing", "key", r.id.key, "fn", r.call.Func, "version", r.call.Version)
 	}
 	start := c.now()
 	v, err := r.compute(r.ctx)
@@ -213,8 +214,9 @@ func (r *request[T]) verify(stored []byte) (T, error) {
 	fresh, err := entry.EncodeResult(v)
 	if err == nil && !bytes.Equal(bytes.Join(fresh, nil), stored) {
 		c.verifyMismatches.Add(1)
-		c.log.Error(fmt.Sprintf("[VERIFY] key=%s fn=%s: a fresh computation differs from the stored result: "+
-			"bump its //cache:version if the function changed, or make it deterministic (fix its random seed)", r.id.key, r.call.Func))
+		c.log.Error("[VERIFY] a fresh computation differs from the stored result: "+
+			"bump its //cache:version if the function changed, or make it deterministic (fix its random seed)",
+			"key", r.id.key, "fn", r.call.Func, "version", r.call.Version)
 	}
 	return v, nil
 }
@@ -235,18 +237,18 @@ func (r *request[T]) loadLocal() (T, []byte, bool) {
 	case errors.Is(err, fs.ErrNotExist):
 		return zero, nil, false
 	case errors.Is(err, entry.ErrOtherFormat):
-		c.log.Debug(fmt.Sprintf("%v: %s; computing it again", err, path))
+		r.logRejected(slog.LevelDebug, err, path)
 		return zero, nil, false
 	case errors.Is(err, entry.ErrBadSignature):
 		c.badSignatures.Add(1)
-		c.log.Warn(fmt.Sprintf("rejected %v: %s; computing it again", err, path))
+		r.logRejected(slog.LevelWarn, err, path)
 		return zero, nil, false
 	case errors.Is(err, entry.ErrCorrupt), errors.Is(err, errNotPrivate):
 		c.corrupt.Add(1)
-		c.log.Warn(fmt.Sprintf("%v: %s; computing it again", err, path))
+		r.logRejected(slog.LevelWarn, err, path)
 		return zero, nil, false
 	case err != nil:
-		c.log.Warn(fmt.Sprintf("reading cache entry: %v; computing", err))
+		c.log.Warn("cannot read the cache entry: computing it", "key", r.id.key, "fn", r.call.Func, "err", err)
 		return zero, nil, false
 	}
 	v, h, payload, ok := r.check(data, payCRC, path)
@@ -261,7 +263,7 @@ func (r *request[T]) loadLocal() (T, []byte, bool) {
 		// most one metadata write per entry an hour.
 		c.disk.touch(name, now)
 	}
-	r.logHit(h, "")
+	r.logHit(h, "local", len(data))
 	return v, payload, true
 }
 
@@ -284,7 +286,7 @@ func (r *request[T]) loadRemote(data []byte) (T, []byte, bool) {
 			c.trimAfterWrite(int64(len(data)))
 		}
 	}
-	r.logHit(h, " from remote")
+	r.logHit(h, "remote", len(data))
 	return v, payload, true
 }
 
@@ -304,14 +306,14 @@ func (r *request[T]) check(data []byte, payCRC *uint32, where string) (T, entry.
 	if err == nil && c.signKey != nil {
 		if err = entry.CheckMAC(c.signKey, r.id.sum, h, data); err != nil {
 			c.badSignatures.Add(1)
-			c.log.Warn(fmt.Sprintf("rejected %v: %s; computing it again", err, where))
+			r.logRejected(slog.LevelWarn, err, where)
 			return zero, h, nil, false
 		}
 	}
 	if err == nil && !call.accepts(h.Code) {
 		c.otherCode.Add(1)
 		if _, told := c.warnedCode.LoadOrStore(call.Func, true); !told {
-			c.log.Warn(fmt.Sprintf("entries of %s were computed by other code under version %d: computing them again", call.Func, call.Version))
+			c.log.Warn("entries were computed by other code under this version: computing them again", "fn", call.Func, "version", call.Version)
 		}
 		return zero, h, nil, false
 	}
@@ -326,21 +328,29 @@ func (r *request[T]) check(data []byte, payCRC *uint32, where string) (T, entry.
 		}
 	}
 	if errors.Is(err, entry.ErrOtherFormat) {
-		c.log.Debug(fmt.Sprintf("%v: %s; computing it again", err, where))
+		r.logRejected(slog.LevelDebug, err, where)
 		return zero, h, nil, false
 	}
 	if err != nil {
 		c.corrupt.Add(1)
-		c.log.Warn(fmt.Sprintf("%v: %s; computing it again", err, where))
+		r.logRejected(slog.LevelWarn, err, where)
 		return zero, h, nil, false
 	}
 	return v, h, payload, true
 }
 
-func (r *request[T]) logHit(h entry.Header, from string) {
+// logRejected logs an entry rejected by a check, which is computed again.
+func (r *request[T]) logRejected(level slog.Level, err error, where string) {
+	r.c.log.Log(r.ctx, level, "rejected an entry: computing it again", "key", r.id.key, "fn", r.call.Func, "where", where, "err", err)
+}
+
+// logHit logs a hit, when verbose, with what a handler may count on: the
+// call, when and how fast its result was computed, its size and its tier.
+func (r *request[T]) logHit(h entry.Header, tier string, bytes int) {
 	if r.c.verbose {
-		r.c.log.Info(fmt.Sprintf("[HIT] key=%s fn=%s computed %s (took %s)%s", r.id.key, r.call.Func,
-			time.Unix(0, h.ComputedAt).Format(time.RFC3339), roundDuration(time.Duration(h.Duration)), from))
+		r.c.log.Info("[HIT]", "key", r.id.key, "fn", r.call.Func, "version", r.call.Version,
+			"computed", time.Unix(0, h.ComputedAt).Format(time.RFC3339), "took", roundDuration(time.Duration(h.Duration)),
+			"bytes", bytes, "tier", tier)
 	}
 }
 
@@ -370,12 +380,11 @@ func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte
 	}
 	if err != nil {
 		c.storeErrors.Add(1)
-		msg := fmt.Sprintf("could not store the result of %s (key %s), returning it uncached: %v", r.call.Func, r.id.key, err)
+		level := slog.LevelDebug
 		if c.warnedStore.CompareAndSwap(false, true) {
-			c.log.Warn(msg)
-		} else {
-			c.log.Debug(msg)
+			level = slog.LevelWarn
 		}
+		c.log.Log(r.ctx, level, "could not store the result: returning it uncached", "key", r.id.key, "fn", r.call.Func, "err", err)
 	}
 }
 

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"syscall"
 	"time"
@@ -54,7 +53,7 @@ func (c *Cache) lockKey(ctx context.Context, key string) (unlock func(), waited 
 				return noop, true, ctx.Err()
 			case <-giveUp:
 				f.Close()
-				c.log.Warn(fmt.Sprintf("waited %s for another process's lock on %s in the shared directory %s; computing it here", sharedLockWait, key, c.dir))
+				c.log.Warn("waited for another process's lock in a shared directory: computing it here", "key", key, "dir", c.dir, "waited", sharedLockWait)
 				return noop, true, nil
 			case <-t.C:
 			}

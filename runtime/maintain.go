@@ -278,7 +278,7 @@ func (c *Cache) trimAfterWrite(n int64) {
 	defer c.trimming.Unlock()
 	c.sinceTrim.Store(0)
 	if _, err := c.Prune(context.Background(), PruneOptions{MaxBytes: c.maxBytes * 3 / 4}); err != nil {
-		c.log.Warn(fmt.Sprintf("trimming the cache to its size limit: %v", err))
+		c.log.Warn("could not trim the cache to its size limit", "dir", c.dir, "limit", c.maxBytes, "err", err)
 	}
 }
 

@@ -167,7 +167,7 @@ func (r *Remote) do(ctx context.Context, op string, f func(context.Context) erro
 	err := f(rctx)
 	if err == nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, entry.ErrBadSignature) {
 		if r.br.succeed() {
-			r.log.Load().Info(fmt.Sprintf("remote cache %s is answering again", r.name))
+			r.log.Load().Info("remote cache is answering again", "remote", r.name)
 		}
 		return err
 	}
@@ -175,15 +175,16 @@ func (r *Remote) do(ctx context.Context, op string, f func(context.Context) erro
 		return ctx.Err() // the caller gave up: not the store's failure
 	}
 	r.errors.Add(1)
-	msg := fmt.Sprintf("remote cache %s: %s failed: %v; computing locally", r.name, op, err)
+	why := err.Error()
 	if r.url != nil {
-		msg = scrub(msg, r.url)
+		why = scrub(why, r.url)
 	}
-	if warn := r.br.fail(r.now()); warn {
-		r.log.Load().Warn(msg + fmt.Sprintf(" (after %d failures in a row it is left alone for %s)", r.opts.FailureLimit, r.opts.Cooldown))
-	} else {
-		r.log.Load().Debug(msg)
+	level := slog.LevelDebug
+	if r.br.fail(r.now()) {
+		level = slog.LevelWarn
 	}
+	r.log.Load().Log(ctx, level, fmt.Sprintf("a request to the remote cache failed: computing locally (after %d failures in a row it is left alone for %s)", r.opts.FailureLimit, r.opts.Cooldown),
+		"remote", r.name, "op", op, "err", why)
 	return err
 }
 
@@ -203,7 +204,7 @@ func (r *Remote) get(ctx context.Context, key string) []byte {
 		return err
 	})
 	if errors.Is(err, entry.ErrBadSignature) {
-		r.log.Load().Warn(fmt.Sprintf("remote cache %s: rejected %v; computing it again", r.name, err))
+		r.log.Load().Warn("rejected a remote entry: computing it again", "remote", r.name, "key", key, "err", err)
 	}
 	if err != nil {
 		return nil
@@ -302,7 +303,7 @@ func (r *Remote) claim(ctx context.Context, key string, usable func([]byte) bool
 			return nil, release, nil
 		}
 		if r.now().After(deadline) {
-			r.log.Load().Warn(fmt.Sprintf("remote cache %s: waited %s for another machine to compute a result; computing it here", r.name, r.opts.MaxWait))
+			r.log.Load().Warn("waited for another machine to compute a result: computing it here", "remote", r.name, "key", key, "waited", r.opts.MaxWait)
 			return nil, release, nil
 		}
 	}
