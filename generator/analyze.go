@@ -12,8 +12,8 @@ import (
 
 // analyze finds the annotated functions of pkg and checks them, returning
 // the model of each and every problem found.
-func analyze(pkg *packages.Package, output string) ([]*Func, []error) {
-	var funcs []*Func
+func analyze(pkg *packages.Package, output string) ([]*cachedFunc, []error) {
+	var funcs []*cachedFunc
 	var errs []error
 	fset := pkg.Fset
 	for _, file := range pkg.Syntax {
@@ -67,11 +67,11 @@ func isContext(t types.Type) bool { return isNamed(t, "context", "Context") }
 
 func isError(t types.Type) bool { return types.Identical(t, types.Universe.Lookup("error").Type()) }
 
-func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d Directive) (*Func, []error) {
+func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d directive) (*cachedFunc, []error) {
 	obj := pkg.TypesInfo.Defs[fd.Name].(*types.Func)
 	sig := obj.Type().(*types.Signature)
 	pos := pkg.Fset.Position(fd.Name.Pos())
-	f := &Func{Name: fd.Name.Name, Obj: obj, Pos: pos, Directive: d, Variadic: sig.Variadic()}
+	f := &cachedFunc{Name: fd.Name.Name, Obj: obj, Pos: pos, Directive: d, Variadic: sig.Variadic()}
 	var errs []error
 	fail := func(p token.Position, format string, args ...any) {
 		errs = append(errs, errorf(p, "%s: "+format, append([]any{f.Name}, args...)...))
@@ -84,7 +84,7 @@ func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d Directive) (*Func, [
 	// Names that generated locals and imports must not take.
 	names := map[string]bool{}
 	if recv := sig.Recv(); recv != nil {
-		f.Recv = &Param{Name: recv.Name(), Type: recv.Type(), Keyed: recv.Name() != "" && recv.Name() != "_"}
+		f.Recv = &param{Name: recv.Name(), Type: recv.Type(), Keyed: recv.Name() != "" && recv.Name() != "_"}
 		t := recv.Type()
 		if p, ok := t.(*types.Pointer); ok {
 			f.RecvPtr = true
@@ -109,7 +109,7 @@ func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d Directive) (*Func, [
 	}
 	for i := range sig.Params().Len() {
 		v := sig.Params().At(i)
-		p := Param{Name: v.Name(), Type: v.Type(), Keyed: v.Name() != "" && v.Name() != "_"}
+		p := param{Name: v.Name(), Type: v.Type(), Keyed: v.Name() != "" && v.Name() != "_"}
 		if i == 0 && isContext(v.Type()) {
 			f.Ctx = true
 			p.Keyed = false
@@ -128,7 +128,7 @@ func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d Directive) (*Func, [
 		}
 		ignored[name] = true
 	}
-	check := func(p *Param, what string) {
+	check := func(p *param, what string) {
 		if ignored[p.Name] {
 			p.Keyed = false
 		}
@@ -171,7 +171,7 @@ func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d Directive) (*Func, [
 		if pr := keyProblem(t, true, map[types.Type]bool{}); pr != nil {
 			fail(d.Pos, "with=%s: %s: %s", name, pr.why, pr.fix)
 		}
-		f.With = append(f.With, With{Name: name, Type: t})
+		f.With = append(f.With, withValue{Name: name, Type: t})
 	}
 
 	res := sig.Results()
@@ -262,7 +262,7 @@ func invalid(t types.Type) bool {
 // nameBlanks names the unnamed and blank parameters (and receiver) of f,
 // which the wrappers must pass on: p0, p1… and recv, taking no name the
 // package or another parameter has.
-func nameBlanks(f *Func, scope *types.Scope) {
+func nameBlanks(f *cachedFunc, scope *types.Scope) {
 	taken := map[string]bool{}
 	for _, n := range scope.Names() {
 		taken[n] = true

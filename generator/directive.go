@@ -14,8 +14,8 @@ const directivePrefix = "//cache:"
 func isDirective(text string) bool { return strings.HasPrefix(text, directivePrefix) }
 
 // parseDirective parses "//cache:version=N [ignore=a,b] [with=X,Y] [ttl=D]".
-func parseDirective(text string) (Directive, error) {
-	var d Directive
+func parseDirective(text string) (directive, error) {
+	var d directive
 	fields := strings.Fields(strings.TrimPrefix(text, directivePrefix))
 	if len(fields) == 0 || !strings.HasPrefix(fields[0], "version=") {
 		return d, fmt.Errorf("directive %q must start with version=N, as in //cache:version=1", text)

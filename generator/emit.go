@@ -25,7 +25,7 @@ type emitter struct {
 
 // emit returns the generated file for the annotated funcs of pkg, and the
 // test beside it.
-func emit(pkg *types.Package, funcs []*Func, command string) (wrappers, test []byte, err error) {
+func emit(pkg *types.Package, funcs []*cachedFunc, command string) (wrappers, test []byte, err error) {
 	e := newEmitter(pkg, funcs, command)
 	e.importName(runtimePath, "cacheruntime")
 	e.importName("context", "context")
@@ -47,7 +47,7 @@ func emit(pkg *types.Package, funcs []*Func, command string) (wrappers, test []b
 // emitTest returns a test that fails when the code a cached function runs
 // no longer has the fingerprint its wrapper was generated with: an edit
 // made without running cachegen again.
-func emitTest(pkg *types.Package, funcs []*Func, command string) []byte {
+func emitTest(pkg *types.Package, funcs []*cachedFunc, command string) []byte {
 	e := newEmitter(pkg, funcs, command)
 	e.importName("testing", "testing")
 	e.importName(runtimePath, "cacheruntime")
@@ -68,7 +68,7 @@ func emitTest(pkg *types.Package, funcs []*Func, command string) []byte {
 	return b
 }
 
-func newEmitter(pkg *types.Package, funcs []*Func, command string) *emitter {
+func newEmitter(pkg *types.Package, funcs []*cachedFunc, command string) *emitter {
 	e := &emitter{pkg: pkg, file: jen.NewFilePathName(pkg.Path(), pkg.Name()), aliases: map[string]string{}, taken: map[string]bool{}}
 	e.file.HeaderComment(fingerprint.Header(command)[len("// "):])
 	// An import must not take a name that the package declares, or that a
@@ -100,7 +100,7 @@ func (e *emitter) render() ([]byte, error) {
 
 // qualified is the function's name as its wrappers key it:
 // "<package path>.F" or "<package path>.T.M".
-func (f *Func) qualified(pkg *types.Package) string {
+func (f *cachedFunc) qualified(pkg *types.Package) string {
 	return pkg.Path() + "." + f.displayName()
 }
 
@@ -265,7 +265,7 @@ func (l locals) name(want string) string {
 
 // function emits the three wrappers of f, and the helper that builds the
 // Call all three key.
-func (e *emitter) function(f *Func) {
+func (e *emitter) function(f *cachedFunc) {
 	helper := e.name("cachegen" + strings.ReplaceAll(f.displayName(), ".", "") + "Call")
 	e.callHelper(f, helper)
 	e.cached(f, helper)
@@ -289,14 +289,14 @@ func (e *emitter) name(want string) string {
 
 // allTypeParams are the type parameters a helper of f declares: the
 // receiver type's, then the function's own.
-func (f *Func) allTypeParams() []*types.TypeParam {
+func (f *cachedFunc) allTypeParams() []*types.TypeParam {
 	return append(append([]*types.TypeParam(nil), f.RecvTypeParams...), f.TypeParams...)
 }
 
 // keyedParams are the parameters the key holds, in order: the receiver,
 // when keyed, then the keyed parameters.
-func (f *Func) keyedParams() []Param {
-	var out []Param
+func (f *cachedFunc) keyedParams() []param {
+	var out []param
 	if f.Recv != nil && f.Recv.Keyed {
 		out = append(out, *f.Recv)
 	}
@@ -310,7 +310,7 @@ func (f *Func) keyedParams() []Param {
 
 // callHelper emits the function that builds the Call of f from its keyed
 // arguments: func helper[type params](keyed params) cacheruntime.Call.
-func (e *emitter) callHelper(f *Func, name string) {
+func (e *emitter) callHelper(f *cachedFunc, name string) {
 	var params, order []jen.Code
 	add := func(key string, value jen.Code) { order = append(order, jen.Lit(key).Op(":").Add(value)) }
 	keyed := f.keyedParams()
@@ -357,7 +357,7 @@ func (e *emitter) callHelper(f *Func, name string) {
 
 // helperCall is the call of the helper from a wrapper of f: the receiver
 // and the keyed arguments, and every type argument.
-func (e *emitter) helperCall(f *Func, helper string) *jen.Statement {
+func (e *emitter) helperCall(f *cachedFunc, helper string) *jen.Statement {
 	s := jen.Id(helper)
 	if tps := f.allTypeParams(); len(tps) > 0 {
 		args := make([]jen.Code, len(tps))
@@ -383,7 +383,7 @@ func (e *emitter) typeParams(tps []*types.TypeParam) []jen.Code {
 
 // decl starts the declaration of a wrapper of f named name: a method on
 // the same receiver, or a function with the same type parameters.
-func (e *emitter) decl(f *Func, name string) *jen.Statement {
+func (e *emitter) decl(f *cachedFunc, name string) *jen.Statement {
 	s := jen.Func()
 	if f.Recv != nil {
 		s.Params(jen.Id(f.Recv.Name).Add(e.typ(f.Recv.Type)))
@@ -397,7 +397,7 @@ func (e *emitter) decl(f *Func, name string) *jen.Statement {
 
 // wrapperParams returns the parameters of a wrapper of f: all of them, or
 // only those the key holds (no context, nothing ignored).
-func (e *emitter) wrapperParams(f *Func, keyedOnly bool) []jen.Code {
+func (e *emitter) wrapperParams(f *cachedFunc, keyedOnly bool) []jen.Code {
 	var out []jen.Code
 	for i, p := range f.Params {
 		if keyedOnly && !p.Keyed {
@@ -414,7 +414,7 @@ func (e *emitter) wrapperParams(f *Func, keyedOnly bool) []jen.Code {
 
 // keyed emits the wrapper of f named f.Name+suffix, whose parameters are
 // those the key holds, and which returns result, error from body.
-func (e *emitter) keyed(f *Func, helper, suffix, doc string, result jen.Code, body func(call *jen.Statement) *jen.Statement) {
+func (e *emitter) keyed(f *cachedFunc, helper, suffix, doc string, result jen.Code, body func(call *jen.Statement) *jen.Statement) {
 	e.file.Commentf("%s"+suffix+" "+doc, f.Name, f.displayName())
 	e.file.Add(e.decl(f, f.Name+suffix).Params(e.wrapperParams(f, true)...).Params(result, jen.Error()).Block(
 		jen.Return(body(e.helperCall(f, helper)))))
@@ -423,7 +423,7 @@ func (e *emitter) keyed(f *Func, helper, suffix, doc string, result jen.Code, bo
 
 // cached emits FCached: F's signature, and a body that calls Do with F in
 // the compute function.
-func (e *emitter) cached(f *Func, helper string) {
+func (e *emitter) cached(f *cachedFunc, helper string) {
 	used := locals{}
 	for name := range e.taken {
 		used[name] = true
@@ -444,7 +444,7 @@ func (e *emitter) cached(f *Func, helper string) {
 
 // cachedBody is FCached's body: Do, whose compute function calls F, and
 // the results unpacked from what Do returns.
-func (e *emitter) cachedBody(f *Func, helper, ctxName string, used locals) []jen.Code {
+func (e *emitter) cachedBody(f *cachedFunc, helper, ctxName string, used locals) []jen.Code {
 	// The call of the original function inside the compute function.
 	var target *jen.Statement
 	if f.Recv != nil {

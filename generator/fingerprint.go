@@ -15,7 +15,7 @@ const maxAccepted = 8
 // that changed since its version was generated, unless accepted. It sets
 // each function's record: the sums whose entries stay valid carry over
 // while the version does not change.
-func checkFingerprints(prog *fingerprint.Program, pkgPath string, funcs []*Func, old map[string]fingerprint.Record, accept []string) []error {
+func checkFingerprints(prog *fingerprint.Program, pkgPath string, funcs []*cachedFunc, old map[string]fingerprint.Record, accept []string) []error {
 	var errs []error
 	for _, f := range funcs {
 		name := f.displayName()

@@ -4,7 +4,7 @@
 // XxxInvalidate wrappers that call the cachegen runtime.
 //
 // It works in three steps: load (go/packages), analyze (go/types into the
-// Func model, collecting every problem with its position) and emit
+// cachedFunc model, collecting every problem with its position) and emit
 // (jennifer). Generate returns what it would write; Commit writes it.
 //
 // The generated file records, per function, its version and a fingerprint
@@ -150,7 +150,7 @@ func Generate(cfg Config) ([]Result, error) {
 }
 
 // displayName is F, or T.M for a method.
-func (f *Func) displayName() string {
+func (f *cachedFunc) displayName() string {
 	if f.Recv != nil && f.RecvType != nil {
 		return f.RecvType.Obj().Name() + "." + f.Name
 	}

@@ -8,42 +8,42 @@ import (
 	"github.com/cachegen/cachegen/internal/fingerprint"
 )
 
-// Func is the model of one annotated function: everything emission needs,
+// cachedFunc is the model of one annotated function: everything emission needs,
 // and nothing it must look up again.
-type Func struct {
+type cachedFunc struct {
 	Name           string             // the function's name
 	Obj            *types.Func        // the function's object
 	Record         fingerprint.Record // its version and a digest of the code it runs
 	Pos            token.Position     // where it is declared
-	Directive      Directive          // its //cache: directive
-	Recv           *Param             // the receiver of a method, else nil
+	Directive      directive          // its //cache: directive
+	Recv           *param             // the receiver of a method, else nil
 	RecvPtr        bool               // whether the receiver is a pointer
 	RecvType       *types.Named       // the receiver's named type
 	TypeParams     []*types.TypeParam // the function's own
 	RecvTypeParams []*types.TypeParam // the receiver type's, for a method of a generic type
-	Params         []Param            // in order, including a leading context.Context
+	Params         []param            // in order, including a leading context.Context
 	Variadic       bool               // whether the last parameter is variadic
 	Ctx            bool               // whether Params[0] is a context.Context
 	Results        []types.Type       // without a trailing error
 	Err            bool               // whether the last result is error
-	With           []With             // package-level values joined to the key
+	With           []withValue        // package-level values joined to the key
 }
 
-// Param is one parameter (or receiver) of an annotated function.
-type Param struct {
+// param is one parameter (or receiver) of an annotated function.
+type param struct {
 	Name  string     // the name used in the generated code
 	Type  types.Type // for a variadic parameter, its slice type
 	Keyed bool       // whether it is part of the key
 }
 
-// With is a package-level constant or variable joined to every key.
-type With struct {
+// withValue is a package-level constant or variable joined to every key.
+type withValue struct {
 	Name string
 	Type types.Type
 }
 
-// Directive is a parsed //cache:version=N line.
-type Directive struct {
+// directive is a parsed //cache:version=N line.
+type directive struct {
 	Version int
 	Ignore  []string
 	With    []string

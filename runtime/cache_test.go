@@ -90,8 +90,8 @@ func TestDoMissThenHit(t *testing.T) {
 func TestDoDifferentInputsDifferentEntries(t *testing.T) {
 	c, _ := open(t)
 	var n counter
-	r300, _ := Do(context.Background(), c, mcCall(300), n.fn(mcResult{Precision: 1.0 / 300}))
-	r500, _ := Do(context.Background(), c, mcCall(500), n.fn(mcResult{Precision: 1.0 / 500}))
+	r300 := do(t, c, mcCall(300), n.fn(mcResult{Precision: 1.0 / 300}))
+	r500 := do(t, c, mcCall(500), n.fn(mcResult{Precision: 1.0 / 500}))
 	if r300.Precision == r500.Precision || n.n.Load() != 2 {
 		t.Fatalf("snr=500 served %v after snr=300 gave %v, computed %d times", r500.Precision, r300.Precision, n.n.Load())
 	}
@@ -101,9 +101,9 @@ func TestDoVersionBumpRecomputes(t *testing.T) {
 	c, _ := open(t)
 	var n counter
 	call := mcCall(300)
-	Do(context.Background(), c, call, n.fn(mcResult{Bias: 1}))
+	do(t, c, call, n.fn(mcResult{Bias: 1}))
 	call.Version = 2
-	got, _ := Do(context.Background(), c, call, n.fn(mcResult{Bias: 2}))
+	got := do(t, c, call, n.fn(mcResult{Bias: 2}))
 	if got.Bias != 2 || n.n.Load() != 2 {
 		t.Fatalf("after a version bump got bias %v, computed %d times; want a fresh computation", got.Bias, n.n.Load())
 	}
@@ -113,8 +113,8 @@ func TestDoDifferentFunctionsDifferentEntries(t *testing.T) {
 	c, _ := open(t)
 	a, b := mcCall(300), mcCall(300)
 	b.Func = "example.com/sim.Other"
-	Do(context.Background(), c, a, func(context.Context) (int, error) { return 1, nil })
-	got, _ := Do(context.Background(), c, b, func(context.Context) (int, error) { return 2, nil })
+	do(t, c, a, func(context.Context) (int, error) { return 1, nil })
+	got := do(t, c, b, func(context.Context) (int, error) { return 2, nil })
 	if got != 2 {
 		t.Fatalf("another function with the same params got %d, want its own result 2", got)
 	}
@@ -253,7 +253,10 @@ func TestDoWaiterComputesWhenTheComputingCallerGivesUp(t *testing.T) {
 	<-started
 	got := make(chan int)
 	go func() {
-		v, _ := Do(context.Background(), c, mcCall(1), func(context.Context) (int, error) { return 2, nil })
+		v, err := Do(context.Background(), c, mcCall(1), func(context.Context) (int, error) { return 2, nil })
+		if err != nil {
+			v = -1
+		}
 		got <- v
 	}()
 	time.Sleep(20 * time.Millisecond)
@@ -271,7 +274,7 @@ func TestModeOffComputesAndTouchesNothing(t *testing.T) {
 	c, _ := openDir(t, dir, WithMode(ModeOff))
 	var n counter
 	for range 2 {
-		Do(context.Background(), c, mcCall(1), n.fn(mcResult{}))
+		do(t, c, mcCall(1), n.fn(mcResult{}))
 	}
 	if n.n.Load() != 2 {
 		t.Errorf("off mode computed %d times, want 2", n.n.Load())
@@ -284,13 +287,13 @@ func TestModeOffComputesAndTouchesNothing(t *testing.T) {
 func TestModeRefreshComputesAndOverwrites(t *testing.T) {
 	dir := t.TempDir()
 	on, _ := openDir(t, dir)
-	Do(context.Background(), on, mcCall(1), func(context.Context) (int, error) { return 1, nil })
+	do(t, on, mcCall(1), func(context.Context) (int, error) { return 1, nil })
 	refresh, _ := openDir(t, dir, WithMode(ModeRefresh))
-	v, _ := Do(context.Background(), refresh, mcCall(1), func(context.Context) (int, error) { return 2, nil })
+	v := do(t, refresh, mcCall(1), func(context.Context) (int, error) { return 2, nil })
 	if v != 2 {
 		t.Fatalf("refresh served %d, want a fresh 2", v)
 	}
-	v, _ = Do(context.Background(), on, mcCall(1), func(context.Context) (int, error) { return 3, nil })
+	v = do(t, on, mcCall(1), func(context.Context) (int, error) { return 3, nil })
 	if v != 2 {
 		t.Fatalf("after refresh the entry holds %d, want the refreshed 2", v)
 	}
@@ -299,14 +302,14 @@ func TestModeRefreshComputesAndOverwrites(t *testing.T) {
 func TestModeReadOnlyServesHitsAndNeverWrites(t *testing.T) {
 	dir := t.TempDir()
 	on, _ := openDir(t, dir)
-	Do(context.Background(), on, mcCall(1), func(context.Context) (int, error) { return 1, nil })
+	do(t, on, mcCall(1), func(context.Context) (int, error) { return 1, nil })
 	ro, _ := openDir(t, dir, WithMode(ModeReadOnly))
-	if v, _ := Do(context.Background(), ro, mcCall(1), func(context.Context) (int, error) { return 9, nil }); v != 1 {
+	if v := do(t, ro, mcCall(1), func(context.Context) (int, error) { return 9, nil }); v != 1 {
 		t.Errorf("readonly did not serve the hit: got %d", v)
 	}
 	var n counter
 	for range 2 {
-		Do(context.Background(), ro, mcCall(2), n.fn(mcResult{}))
+		do(t, ro, mcCall(2), n.fn(mcResult{}))
 	}
 	if n.n.Load() != 2 {
 		t.Errorf("readonly miss computed %d times over two calls, want 2 (nothing stored)", n.n.Load())
@@ -325,16 +328,16 @@ func TestModeReadOnlyServesHitsAndNeverWrites(t *testing.T) {
 func TestInvalidateRemovesOneEntry(t *testing.T) {
 	c, _ := open(t)
 	var n counter
-	Do(context.Background(), c, mcCall(300), n.fn(mcResult{}))
-	Do(context.Background(), c, mcCall(500), n.fn(mcResult{}))
+	do(t, c, mcCall(300), n.fn(mcResult{}))
+	do(t, c, mcCall(500), n.fn(mcResult{}))
 	if ok, err := c.Invalidate(context.Background(), mcCall(300)); !ok || err != nil {
 		t.Fatalf("Invalidate = (%v, %v), want (true, nil)", ok, err)
 	}
 	if ok, _ := c.Invalidate(context.Background(), mcCall(300)); ok {
 		t.Error("second Invalidate reported an entry")
 	}
-	Do(context.Background(), c, mcCall(300), n.fn(mcResult{}))
-	Do(context.Background(), c, mcCall(500), n.fn(mcResult{}))
+	do(t, c, mcCall(300), n.fn(mcResult{}))
+	do(t, c, mcCall(500), n.fn(mcResult{}))
 	if n.n.Load() != 3 {
 		t.Errorf("computed %d times, want 3 (only the invalidated call again)", n.n.Load())
 	}
@@ -353,7 +356,7 @@ func TestClearRemovesEntriesAndLeavesOtherFiles(t *testing.T) {
 	dir := t.TempDir()
 	c, _ := openDir(t, dir)
 	for i := range 5 {
-		Do(context.Background(), c, mcCall(float64(i)), func(context.Context) (int, error) { return i, nil })
+		do(t, c, mcCall(float64(i)), func(context.Context) (int, error) { return i, nil })
 	}
 	key, _ := mcCall(0).Key()
 	temp := filepath.Join(dir, key[:2], tempPrefix+key+"-123")
@@ -380,7 +383,7 @@ func TestListNewestFirstWithMetadata(t *testing.T) {
 	for i, snr := range []float64{300, 500, 100} {
 		clock := base.Add(time.Duration(i) * time.Minute)
 		c.now = func() time.Time { return clock }
-		Do(context.Background(), c, mcCall(snr), func(context.Context) (int, error) { return 0, nil })
+		do(t, c, mcCall(snr), func(context.Context) (int, error) { return 0, nil })
 	}
 	es, err := c.List(context.Background())
 	if err != nil {
@@ -408,7 +411,7 @@ func TestListNewestFirstWithMetadata(t *testing.T) {
 func TestEntriesArePrivate(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "cache")
 	c, _ := openDir(t, dir)
-	Do(context.Background(), c, mcCall(1), func(context.Context) (int, error) { return 1, nil })
+	do(t, c, mcCall(1), func(context.Context) (int, error) { return 1, nil })
 	fi, err := os.Stat(dir)
 	if err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("cache dir mode %v (%v), want 0700", fi.Mode().Perm(), err)
@@ -427,14 +430,14 @@ func TestTTLRecomputesStaleEntries(t *testing.T) {
 	call := mcCall(1)
 	call.TTL = time.Hour
 	var n counter
-	Do(context.Background(), c, call, n.fn(mcResult{}))
+	do(t, c, call, n.fn(mcResult{}))
 	now = now.Add(59 * time.Minute)
-	Do(context.Background(), c, call, n.fn(mcResult{}))
+	do(t, c, call, n.fn(mcResult{}))
 	if n.n.Load() != 1 {
 		t.Fatalf("a fresh entry was recomputed")
 	}
 	now = now.Add(2 * time.Minute)
-	Do(context.Background(), c, call, n.fn(mcResult{}))
+	do(t, c, call, n.fn(mcResult{}))
 	if n.n.Load() != 2 {
 		t.Fatalf("an entry older than its TTL was served")
 	}
@@ -447,8 +450,8 @@ func TestResultTypeChangeIsAMiss(t *testing.T) {
 		A float64
 		B float64
 	}
-	Do(context.Background(), c, mcCall(1), func(context.Context) (v1, error) { return v1{A: 1}, nil })
-	got, _ := Do(context.Background(), c, mcCall(1), func(context.Context) (v2, error) { return v2{A: 1, B: 2}, nil })
+	do(t, c, mcCall(1), func(context.Context) (v1, error) { return v1{A: 1}, nil })
+	got := do(t, c, mcCall(1), func(context.Context) (v2, error) { return v2{A: 1, B: 2}, nil })
 	if got.B != 2 {
 		t.Fatalf("an entry of the old result type decoded into the new one: %+v", got)
 	}
@@ -462,7 +465,7 @@ func TestVerboseLogsHitsAndMisses(t *testing.T) {
 	c.now = func() time.Time { return time.Date(2026, 3, 31, 7, 8, 26, 0, time.Local) }
 	key, _ := mcCall(300).Key()
 	for range 2 {
-		Do(context.Background(), c, mcCall(300), func(context.Context) (int, error) { return 1, nil })
+		do(t, c, mcCall(300), func(context.Context) (int, error) { return 1, nil })
 	}
 	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
 	wantMiss := fmt.Sprintf("cachegen: [MISS] computing key=%s fn=example.com/sim.RunMonteCarlo version=1", key)
@@ -566,10 +569,16 @@ func TestDefaultFromEnvironment(t *testing.T) {
 }
 
 func TestSetDefault(t *testing.T) {
+	old := Default()
+	t.Cleanup(func() { SetDefault(old) })
 	c, _ := open(t)
 	SetDefault(c)
 	if Default() != c {
 		t.Fatal("Default did not return the cache given to SetDefault")
+	}
+	var n counter
+	if _, err := Do(context.Background(), nil, mcCall(1), n.fn(want)); err != nil || c.Stats().Misses != 1 {
+		t.Fatalf("Do with a nil cache: %v, stats %+v: want the call made on the cache given to SetDefault", err, c.Stats())
 	}
 }
 
@@ -611,7 +620,7 @@ func TestVerifyModeCatchesNonDeterministicFunctions(t *testing.T) {
 	on, _ := openDir(t, dir)
 	n := 0
 	noisy := func(context.Context) (mcResult, error) { n++; return mcResult{Bias: float64(n)}, nil }
-	Do(context.Background(), on, mcCall(1), noisy)
+	do(t, on, mcCall(1), noisy)
 	c, log := openDir(t, dir, WithMode(ModeVerify))
 	got, err := Do(context.Background(), c, mcCall(1), noisy)
 	if err != nil || got.Bias != 2 {
@@ -626,14 +635,14 @@ func TestVerifyModeCatchesNonDeterministicFunctions(t *testing.T) {
 func TestVerifyModeCatchesAChangedBodyServedFromAnOldEntry(t *testing.T) {
 	dir := t.TempDir()
 	on, _ := openDir(t, dir)
-	Do(context.Background(), on, mcCall(1), func(context.Context) (float64, error) { return 1.0 / 300, nil })
+	do(t, on, mcCall(1), func(context.Context) (float64, error) { return 1.0 / 300, nil })
 	// The body changed, the version did not: ModeOn serves the old result.
 	changed := func(context.Context) (float64, error) { return 1.0 / 500, nil }
-	if v, _ := Do(context.Background(), on, mcCall(1), changed); v != 1.0/300 {
+	if v := do(t, on, mcCall(1), changed); v != 1.0/300 {
 		t.Fatal("expected the old entry to be served")
 	}
 	c, _ := openDir(t, dir, WithMode(ModeVerify))
-	if v, _ := Do(context.Background(), c, mcCall(1), changed); v != 1.0/500 || c.Stats().VerifyMismatches != 1 {
+	if v := do(t, c, mcCall(1), changed); v != 1.0/500 || c.Stats().VerifyMismatches != 1 {
 		t.Fatalf("verify returned %v with %d mismatches", v, c.Stats().VerifyMismatches)
 	}
 }
@@ -649,12 +658,23 @@ func TestVerifyModeAcceptsDeterministicResults(t *testing.T) {
 		}
 		return m, nil
 	}
-	Do(context.Background(), on, mcCall(1), compute)
+	do(t, on, mcCall(1), compute)
 	c, _ := openDir(t, dir, WithMode(ModeVerify))
 	for range 3 {
-		Do(context.Background(), c, mcCall(1), compute)
+		do(t, c, mcCall(1), compute)
 	}
 	if s := c.Stats(); s.VerifyMismatches != 0 || s.Hits != 3 || s.Computations != 3 {
 		t.Fatalf("stats %+v: want 3 verified hits and no mismatch", s)
 	}
+}
+
+// do calls Do on c and fails the test on an error, which no call in these
+// tests expects.
+func do[T any](t *testing.T, c *Cache, call Call, compute func(context.Context) (T, error)) T {
+	t.Helper()
+	v, err := Do(context.Background(), c, call, compute)
+	if err != nil {
+		t.Fatalf("Do(%s): %v", call.Func, err)
+	}
+	return v
 }

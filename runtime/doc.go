@@ -124,8 +124,9 @@
 // # Sharing across machines
 //
 // WithRemote (or CACHEGEN_REMOTE) puts a shared Store behind the
-// directory: Redis or an object store through the remote package, or a
-// directory many machines mount (DirStore, file:// URLs). A local miss
+// directory: Redis or an object store through the packages under remote/
+// (remote/redis, remote/s3, remote/blob), or a directory many machines
+// mount (file:// URLs). A local miss
 // asks the remote; its entry is checked exactly as a disk entry is, then
 // copied to the directory. A miss takes a lease on the key in the remote
 // (when the Store is a Leaser), so callers on other machines wait for its

@@ -304,15 +304,31 @@ func TestCanonicalRefusesUnkeyableValues(t *testing.T) {
 }
 
 func TestCanonicalIsDeterministic(t *testing.T) {
-	v := map[string]any{"m": map[string]int{"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}, "k": map[int]int{5: 1, 3: 2, 9: 3}}
-	first, err := canonicalJSON(v)
-	if err != nil {
-		t.Fatal(err)
+	// The same maps, filled in other orders, spell alike: keys sorted by
+	// code point, integer keys numerically.
+	m1, m2 := map[string]int{}, map[string]int{}
+	for _, k := range []string{"e", "a", "d", "b", "c"} {
+		m1[k] = int(k[0] - 'a' + 1)
 	}
-	for range 50 {
-		again, _ := canonicalJSON(v)
-		if string(again) != string(first) {
-			t.Fatalf("Canonical differs between runs:\n%s\n%s", first, again)
+	for _, k := range []string{"c", "b", "d", "a", "e"} {
+		m2[k] = int(k[0] - 'a' + 1)
+	}
+	k1, k2 := map[int]int{}, map[int]int{}
+	for _, k := range []int{10, 9, 3, 5} {
+		k1[k] = k
+	}
+	for _, k := range []int{5, 3, 9, 10} {
+		k2[k] = k
+	}
+	want := `{"k": {"3": 3, "5": 5, "9": 9, "10": 10}, "m": {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}}`
+	for i := range 50 {
+		m, k := m1, k1
+		if i%2 == 1 {
+			m, k = m2, k2
+		}
+		got, err := canonicalJSON(map[string]any{"m": m, "k": k})
+		if err != nil || string(got) != want {
+			t.Fatalf("canonical text %s (%v), want %s", got, err, want)
 		}
 	}
 }

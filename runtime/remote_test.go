@@ -325,6 +325,11 @@ func TestRemoteOptionDefaults(t *testing.T) {
 	if got != want {
 		t.Errorf("defaults %+v, want those README states: %+v", got, want)
 	}
+	// Only unset fields take a default, and the wait follows the lease.
+	set := RemoteOptions{ReadOnly: true, Timeout: time.Second, LeaseTTL: 5 * time.Second, FailureLimit: 7}.withDefaults()
+	if set.Timeout != time.Second || set.LeaseTTL != 5*time.Second || set.FailureLimit != 7 || !set.ReadOnly || set.MaxWait != 20*time.Second || set.Cooldown != 30*time.Second {
+		t.Errorf("defaults over set fields: %+v", set)
+	}
 }
 
 func TestRemoteErrorsDoNotShowURLSecrets(t *testing.T) {

@@ -1,0 +1,30 @@
+package generator
+
+import (
+	"go/types"
+	"testing"
+
+	"github.com/cachegen/cachegen/internal/keytable"
+	"golang.org/x/tools/go/packages"
+)
+
+// TestKeyTable runs the table of keyable types that the runtime's tests
+// run too: the generator accepts exactly the parameter types whose values
+// the runtime keys.
+func TestKeyTable(t *testing.T) {
+	pkgs, err := packages.Load(&packages.Config{Mode: packages.NeedTypes | packages.NeedName}, "github.com/cachegen/cachegen/internal/keytable")
+	if err != nil || len(pkgs) != 1 || pkgs[0].Types == nil {
+		t.Fatalf("loading the table: %v %v", err, pkgs)
+	}
+	scope := pkgs[0].Types.Scope()
+	for _, c := range keytable.Cases {
+		obj := scope.Lookup(c.Type)
+		if obj == nil {
+			t.Fatalf("the table names %s, which it does not declare", c.Type)
+		}
+		pr := keyProblem(obj.Type(), true, map[types.Type]bool{})
+		if keyed := pr == nil; keyed != c.Keyable {
+			t.Errorf("%s: accepted=%v (%v), want %v: %s", c.Type, keyed, pr, c.Keyable, c.Why)
+		}
+	}
+}
