@@ -5,6 +5,7 @@ import (
 	"go/token"
 	"go/types"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"golang.org/x/tools/go/packages"
@@ -151,6 +152,22 @@ func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d directive) (*cachedF
 	for i := range f.Params {
 		check(&f.Params[i], "parameter")
 	}
+	for _, name := range d.Files {
+		i := slices.IndexFunc(f.Params, func(p param) bool { return p.Name == name })
+		switch {
+		case i < 0:
+			fail(d.Pos, "files=%s names no parameter of %s", name, f.Name)
+		case ignored[name]:
+			fail(d.Pos, "files=%s: the parameter is also in ignore=: a path to data that changes the result must be keyed; remove it from one list", name)
+		case !f.Params[i].Keyed:
+			fail(d.Pos, "files=%s: a context is not a path", name)
+		default:
+			p := &f.Params[i]
+			if p.Files = fileKeyingOf(p.Type); p.Files == notFiles {
+				fail(d.Pos, "files=%s: parameter %s is %s, not a path: files= keys the content of the files a string or []string names (or a cacheruntime.File or Dir); key other values by their own value, without files=", name, name, typeStr(p.Type))
+			}
+		}
+	}
 
 	for _, name := range d.With {
 		o := pkg.Types.Scope().Lookup(name)
@@ -292,4 +309,33 @@ func nameBlanks(f *cachedFunc, scope *types.Scope) {
 	if f.Recv != nil && (f.Recv.Name == "" || f.Recv.Name == "_") {
 		f.Recv.Name = name("recv")
 	}
+}
+
+// fileKeyingOf returns how a parameter of type t named in files= is keyed:
+// a string by the file it names, a []string by each file, and the
+// runtime's File and Dir (or slices of them) as they are.
+func fileKeyingOf(t types.Type) fileKeying {
+	isPath := func(t types.Type) bool {
+		b, ok := t.Underlying().(*types.Basic)
+		return ok && b.Kind() == types.String
+	}
+	isInput := func(t types.Type) bool {
+		return isNamed(t, runtimePath, "File") || isNamed(t, runtimePath, "Dir")
+	}
+	if s, ok := t.Underlying().(*types.Slice); ok {
+		switch {
+		case isInput(s.Elem()):
+			return asIs
+		case isPath(s.Elem()):
+			return asFiles
+		}
+		return notFiles
+	}
+	switch {
+	case isInput(t):
+		return asIs
+	case isPath(t):
+		return asFile
+	}
+	return notFiles
 }

@@ -13,7 +13,8 @@ const directivePrefix = "//cache:"
 // isDirective reports whether a comment line is a cachegen directive.
 func isDirective(text string) bool { return strings.HasPrefix(text, directivePrefix) }
 
-// parseDirective parses "//cache:version=N [ignore=a,b] [with=X,Y] [ttl=D]".
+// parseDirective parses
+// "//cache:version=N [ignore=a,b] [with=X,Y] [files=p,q] [ttl=D]".
 func parseDirective(text string) (directive, error) {
 	var d directive
 	fields := strings.Fields(strings.TrimPrefix(text, directivePrefix))
@@ -41,6 +42,8 @@ func parseDirective(text string) (directive, error) {
 			d.Ignore = strings.Split(value, ",")
 		case "with":
 			d.With = strings.Split(value, ",")
+		case "files":
+			d.Files = strings.Split(value, ",")
 		case "ttl":
 			ttl, err := time.ParseDuration(value)
 			if err != nil || ttl <= 0 {
@@ -48,10 +51,10 @@ func parseDirective(text string) (directive, error) {
 			}
 			d.TTL = ttl
 		default:
-			return d, fmt.Errorf("unknown directive field %q: want version, ignore, with or ttl", name)
+			return d, fmt.Errorf("unknown directive field %q: want version, ignore, with, files or ttl", name)
 		}
 	}
-	for _, list := range [][]string{d.Ignore, d.With} {
+	for _, list := range [][]string{d.Ignore, d.With, d.Files} {
 		for _, n := range list {
 			if n == "" {
 				return d, fmt.Errorf("empty name in a comma-separated list of %q", text)

@@ -189,3 +189,46 @@ func TestStaleCodeEndToEnd(t *testing.T) {
 	}
 	run("18")
 }
+
+// TestDataFilesEndToEnd runs a program whose cached function reads the
+// file a files= parameter names, as the file changes, moves and vanishes.
+func TestDataFilesEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program: skipped in -short mode")
+	}
+	_, dir := e2eModule(t, "files.txtar")
+	if msg := generateErrs(t, Config{Dir: dir}); msg != "" {
+		t.Fatal(msg)
+	}
+	if out, err := goIn(dir, "build", "-o", "prog", "."); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	table := filepath.Join(dir, "spectrum.txt")
+	write := func(path string, n int) {
+		t.Helper()
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, []byte(strings.Repeat("1.5 ", n)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(path, want string) {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(dir, "prog"), path)
+		cmd.Env = append(os.Environ(), "CACHEGEN_DIR="+filepath.Join(dir, "cache"))
+		out, _ := cmd.CombinedOutput()
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("prog %s:\n%s\nwant %q", path, out, want)
+		}
+	}
+	write(table, 2000)
+	run(table, "n=2000 computed=1 err=<nil>")
+	run(table, "n=2000 computed=0 err=<nil>")
+	write(table, 2)
+	run(table, "n=2 computed=1 err=<nil>") // not the 2000 stored for the old content
+	copied := filepath.Join(dir, "elsewhere", "copy.txt")
+	write(copied, 2)
+	run(copied, "n=2 computed=0 err=<nil>")
+	missing := filepath.Join(dir, "nowhere", "spectrum.txt")
+	run(missing, "n=0 computed=1 err=open "+missing+": no such file or directory")
+	run(missing, "computing without the cache: an input file cannot be read")
+}

@@ -324,7 +324,14 @@ func (e *emitter) callHelper(f *cachedFunc, name string) {
 	}
 	for _, p := range keyed {
 		params = append(params, jen.Id(p.Name).Add(e.typ(p.Type)))
-		add(p.Name, jen.Id(p.Name))
+		switch p.Files {
+		case asFile:
+			add(p.Name, e.rt("File").Call(jen.Id(p.Name)))
+		case asFiles:
+			add(p.Name, e.rt("Files").Call(jen.Id(p.Name)))
+		default:
+			add(p.Name, jen.Id(p.Name))
+		}
 	}
 	for _, w := range f.With {
 		add(w.Name, jen.Id(w.Name))

@@ -34,7 +34,18 @@ type param struct {
 	Name  string     // the name used in the generated code
 	Type  types.Type // for a variadic parameter, its slice type
 	Keyed bool       // whether it is part of the key
+	Files fileKeying // whether, and how, it is keyed as paths to data
 }
+
+// fileKeying is how a parameter named in files= is keyed by content.
+type fileKeying int
+
+const (
+	notFiles fileKeying = iota
+	asFile              // a string: keyed as cacheruntime.File(p)
+	asFiles             // a []string: keyed as cacheruntime.Files(p)
+	asIs                // already a File or Dir (or a slice of them)
+)
 
 // withValue is a package-level constant or variable joined to every key.
 type withValue struct {
@@ -47,6 +58,7 @@ type directive struct {
 	Version int
 	Ignore  []string
 	With    []string
+	Files   []string
 	TTL     time.Duration
 	Pos     token.Position
 }

@@ -10,6 +10,7 @@ import (
 	goruntime "runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -232,5 +233,113 @@ func BenchmarkFloorRead64MiB(b *testing.B) {
 		if _, err := os.ReadFile(path); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// dataFile writes a 256 MiB input file and waits until it is older than
+// the racy window, as a data file is when a computation reads it: its memo
+// is trusted from its first hash.
+func dataFile(b *testing.B) string {
+	b.Helper()
+	path := filepath.Join(b.TempDir(), "scenes.bin")
+	block := make([]byte, 1<<20)
+	for i := range block {
+		block[i] = byte(i * 7)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range 256 {
+		if _, err := f.Write(block); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	time.Sleep(racyWindow + 100*time.Millisecond)
+	return path
+}
+
+func fileCall(path string) Call {
+	return Call{Func: "example.com/rt.Retrieve", Version: 1, Params: map[string]any{"scenes": File(path)}}
+}
+
+// BenchmarkKeyFileUnchanged256MiB keys a call on an unchanged 256 MiB file
+// its process has keyed before: one stat.
+func BenchmarkKeyFileUnchanged256MiB(b *testing.B) {
+	c := benchCache(b)
+	call := fileCall(dataFile(b))
+	if _, err := call.identity(c.files); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := call.identity(c.files); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if c.files.hashed.Load() != 1 {
+		b.Fatalf("hashed %d times, want once", c.files.hashed.Load())
+	}
+}
+
+// BenchmarkKeyFileUnchangedNewProcess256MiB keys it as a new process does:
+// one stat and one read of the file's memo.
+func BenchmarkKeyFileUnchangedNewProcess256MiB(b *testing.B) {
+	c := benchCache(b)
+	call := fileCall(dataFile(b))
+	if _, err := call.identity(c.files); err != nil {
+		b.Fatal(err)
+	}
+	hashed := int64(0)
+	for b.Loop() {
+		d := newDigester(c.disk, false)
+		if _, err := call.identity(d); err != nil {
+			b.Fatal(err)
+		}
+		hashed += d.hashed.Load()
+	}
+	if hashed != 0 {
+		b.Fatalf("hashed %d times, want never", hashed)
+	}
+}
+
+// BenchmarkKeyFileChanged256MiB keys it after each touch: a changed file is
+// always hashed, so this costs its floor.
+func BenchmarkKeyFileChanged256MiB(b *testing.B) {
+	c := benchCache(b)
+	path := dataFile(b)
+	call := fileCall(path)
+	b.SetBytes(256 << 20)
+	t := time.Now().Add(-time.Hour)
+	for b.Loop() {
+		t = t.Add(time.Second)
+		if err := os.Chtimes(path, t, t); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := call.identity(c.files); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if c.files.hashed.Load() != int64(b.N) {
+		b.Fatalf("hashed %d times in %d calls", c.files.hashed.Load(), b.N)
+	}
+}
+
+// BenchmarkFloorSHA256File256MiB is one SHA-256 pass over the file.
+func BenchmarkFloorSHA256File256MiB(b *testing.B) {
+	path := dataFile(b)
+	b.SetBytes(256 << 20)
+	for b.Loop() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
 	}
 }

@@ -131,6 +131,7 @@ type Cache struct {
 	now     func() time.Time
 	remote  *Remote
 	signKey []byte
+	files   *digester // keys File and Dir arguments
 
 	hits, misses, computations, storeErrors, corrupt, keyErrors atomic.Int64
 	verifyMismatches, remoteHits, badSignatures, otherCode      atomic.Int64
@@ -138,6 +139,7 @@ type Cache struct {
 	warnedStore                                                 atomic.Bool
 	warnedCode                                                  sync.Map // Func -> true: told its entries were computed by other code
 	warnedSource                                                sync.Map // Func -> true: told its source changed without go generate
+	warnedKey                                                   sync.Map // Func -> true: told its arguments cannot be keyed
 
 	maxBytes  int64
 	sinceTrim atomic.Int64 // bytes written since the last trim
@@ -173,6 +175,13 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 		}
 	}
 	c.sinceTrim.Store(cfg.maxBytes) // the first store checks the size
+	// The memo of file digests is trusted only where no one else can
+	// write to it.
+	if cfg.shared {
+		c.files = newDigester(nil, false)
+	} else {
+		c.files = newDigester(c.disk, cfg.mode == ModeReadOnly)
+	}
 	if cfg.mode == ModeOff {
 		return c, nil
 	}
@@ -209,7 +218,7 @@ type Stats struct {
 	Computations int64 // times a compute function ran
 	StoreErrors  int64 // results that could not be stored (and were returned all the same)
 	Corrupt      int64 // entries rejected by a check: each was a miss
-	KeyErrors    int64 // calls whose arguments could not be keyed (computed, not cached)
+	KeyErrors    int64 // calls whose arguments could not be keyed, or whose input files could not be read (computed, not cached)
 	// VerifyMismatches counts hits whose fresh computation, in ModeVerify,
 	// differed from the stored result.
 	VerifyMismatches int64

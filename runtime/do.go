@@ -45,7 +45,15 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 	r, err := newRequest(ctx, c, call, compute)
 	if err != nil {
 		c.keyErrors.Add(1)
-		c.log.Warn("computing without the cache: the arguments cannot be keyed", "fn", call.Func, "err", err)
+		level := slog.LevelDebug
+		if _, told := c.warnedKey.LoadOrStore(call.Func, true); !told {
+			level = slog.LevelWarn
+		}
+		msg := "computing without the cache: the arguments cannot be keyed"
+		if errors.As(err, new(*inputError)) {
+			msg = "computing without the cache: an input file cannot be read"
+		}
+		c.log.Log(ctx, level, msg, "fn", call.Func, "err", err)
 		c.computations.Add(1)
 		return compute(ctx)
 	}
@@ -74,7 +82,7 @@ type request[T any] struct {
 }
 
 func newRequest[T any](ctx context.Context, c *Cache, call Call, compute func(context.Context) (T, error)) (*request[T], error) {
-	id, err := call.identity()
+	id, err := call.identity(c.files)
 	if err != nil {
 		return nil, err
 	}
@@ -391,7 +399,7 @@ func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte
 // newEntry returns the parts of the entry a cache writes for a result.
 func newEntry(id identity, call Call, tsum [8]byte, start time.Time, took time.Duration, payload [][]byte, signKey []byte) ([][]byte, error) {
 	h := entry.Header{ComputedAt: start.UnixNano(), Duration: int64(took), TypeSum: tsum, Sum: id.sum, Code: codeBytes(call.Code)}
-	m := entry.Meta{Func: call.Func, Version: call.Version, Params: id.canonical, TTL: int64(call.TTL)}
+	m := entry.Meta{Func: call.Func, Version: call.Version, Params: id.canonical, TTL: int64(call.TTL), Inputs: id.inputs}
 	return entry.Encode(h, m, payload, signKey)
 }
 

@@ -55,6 +55,11 @@
 //     {"__type__": "<package path>.<type>", "__value__": <spelling>}, so that
 //     int64(1) and int(1) differ. Any object with a "__type__" key is such a
 //     tag: a map[string]any that has one is itself tagged.
+//   - A File or Dir (a path to data) is keyed by the content of the files
+//     it names, not by the path's text:
+//     {"__type__": "file", "sha256": "<64 hex>", "size": N} for a regular
+//     file, {"__type__": "dir", "count": N, "sha256": "<64 hex>", "size": BYTES}
+//     for a directory or pattern (see File and Dir).
 //   - Funcs, channels and unsafe pointers are an error.
 //
 // Two argument values of a parameter's type that the function could tell

@@ -25,7 +25,7 @@ func pinnedEntries(t *testing.T) map[string][]byte {
 	t.Helper()
 	call := mcCall(300)
 	call.Code, call.TTL = "0123456789abcdef", time.Hour
-	id, err := call.identity()
+	id, err := call.identity(memDigester)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,7 @@ type Call struct {
 // "__version__": Version, as the reference decorator computes it. Params
 // may not use those two names.
 func (c Call) Key() (string, error) {
-	id, err := c.identity()
+	id, err := c.identity(memDigester)
 	if err != nil {
 		return "", err
 	}
@@ -92,9 +92,11 @@ type identity struct {
 	key       string   // first 16 hex digits of sum: the entry's name
 	sum       [32]byte // SHA-256 of canonical: stored in and checked against the entry
 	canonical []byte   // the text that was hashed
+	inputs    []entry.Input
 }
 
-func (c Call) identity() (identity, error) {
+// identity keys c, with d keying its file inputs.
+func (c Call) identity(d *digester) (identity, error) {
 	for _, reserved := range []string{fnParam, versionParam} {
 		if _, ok := c.Params[reserved]; ok {
 			return identity{}, fmt.Errorf("%s: parameter name %q is reserved for the cache key: rename the parameter", c.Func, reserved)
@@ -106,21 +108,38 @@ func (c Call) identity() (identity, error) {
 	}
 	all[fnParam] = c.Func
 	all[versionParam] = c.Version
-	canonical, err := canonicalJSON(all)
-	if err != nil {
+	e := keyEncoder{buf: make([]byte, 0, 128), files: d}
+	if err := e.params(all); err != nil {
 		if c.Func != "" {
 			err = fmt.Errorf("%s: %w", c.Func, err)
 		}
 		return identity{}, err
 	}
-	sum := sha256.Sum256(canonical)
-	return identity{key: hex.EncodeToString(sum[:8]), sum: sum, canonical: canonical}, nil
+	sum := sha256.Sum256(e.buf)
+	return identity{key: hex.EncodeToString(sum[:8]), sum: sum, canonical: e.buf, inputs: e.inputs}, nil
 }
 
 type keyEncoder struct {
 	buf      []byte
 	visiting map[uintptr]bool
 	depth    int
+	files    *digester     // keys File and Dir values; nil means memDigester
+	inputs   []entry.Input // the File and Dir values keyed, in order
+}
+
+// input appends the spelling of the file input p.
+func (e *keyEncoder) input(p string, glob bool) error {
+	d := e.files
+	if d == nil {
+		d = memDigester
+	}
+	in, err := d.input(p, glob)
+	if err != nil {
+		return err
+	}
+	e.buf = appendInput(e.buf, in)
+	e.inputs = append(e.inputs, in)
+	return nil
 }
 
 func (e *keyEncoder) params(params map[string]any) error {
@@ -196,6 +215,9 @@ func (e *keyEncoder) value(v reflect.Value, dynamic bool) error {
 	}
 
 	t := v.Type()
+	if t == fileType || t == dirType {
+		return e.input(v.String(), t == dirType)
+	}
 	if t == timeType {
 		tm := v.Interface().(time.Time)
 		s := tm.Format(time.RFC3339Nano)

@@ -14,8 +14,10 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/internal/units"
 )
 
 // Entry is the metadata of one stored result.
@@ -24,7 +26,7 @@ type Entry struct {
 	Func       string
 	Version    int
 	Params     json.RawMessage // the canonical params as hashed (Python's JSON: may hold NaN or Infinity)
-	Args       json.RawMessage // Params without "__fn__" and "__version__": the arguments by name
+	Args       json.RawMessage // Params without "__fn__" and "__version__", each file input as "path (size, sha256:…)": the arguments by name, for people
 	ComputedAt time.Time
 	Duration   time.Duration // how long compute took
 	Size       int64         // bytes on disk
@@ -32,6 +34,26 @@ type Entry struct {
 	TTL        time.Duration // how long it stays fresh; 0 means for ever
 	Stale      bool          // older than its TTL: the next call recomputes it
 	Code       string        // fingerprint of the code that computed it; "" if not recorded
+	Inputs     []Input       // the files and directories it was keyed by, by content
+}
+
+// Input is a file or directory (a File or Dir argument) whose content
+// keyed an entry.
+type Input struct {
+	Path   string // absolute, as the call that computed the entry named it (for a Dir, maybe a pattern)
+	Dir    bool   // a directory or pattern, keyed by the files under it
+	Files  int    // for a Dir: how many regular files it held
+	Size   int64  // bytes of content, in all
+	SHA256 string // hex: of the content, or of a Dir's listing of names, sizes and digests
+}
+
+// String spells in as path (size, sha256:first 12 hex digits).
+func (in Input) String() string {
+	size := units.FormatSize(in.Size)
+	if in.Dir {
+		size = fmt.Sprintf("%d files, %s", in.Files, size)
+	}
+	return fmt.Sprintf("%s (%s, sha256:%.12s)", in.Path, size, in.SHA256)
 }
 
 // argsOf returns the params of an entry without the two names the key
@@ -53,7 +75,18 @@ func argsOf(m entry.Meta) json.RawMessage {
 			text = strings.Replace(text, "{"+item+"}", "{}", 1)
 		}
 	}
+	for _, in := range m.Inputs {
+		if readable := inputOf(in).String(); utf8.ValidString(readable) {
+			e := keyEncoder{}
+			e.string(readable) // ASCII, as the rest of the text
+			text = strings.Replace(text, string(appendInput(nil, in)), string(e.buf), 1)
+		}
+	}
 	return json.RawMessage(text)
+}
+
+func inputOf(in entry.Input) Input {
+	return Input{Path: in.Path, Dir: in.Dir, Files: in.Count, Size: in.Size, SHA256: hex.EncodeToString(in.Sum)}
 }
 
 // entryFromFile builds an Entry from a checked header and metadata.
@@ -76,6 +109,9 @@ func entryFromHead(h entry.Header, m entry.Meta, size int64, lastUsed, now time.
 		LastUsed:   lastUsed,
 		TTL:        time.Duration(m.TTL),
 	}
+	for _, in := range m.Inputs {
+		e.Inputs = append(e.Inputs, inputOf(in))
+	}
 	if h.Code != [8]byte{} {
 		e.Code = hex.EncodeToString(h.Code[:])
 	}
@@ -94,7 +130,7 @@ const touchInterval = time.Hour
 
 // Invalidate removes the entry of call, reporting whether there was one.
 func (c *Cache) Invalidate(ctx context.Context, call Call) (bool, error) {
-	id, err := call.identity()
+	id, err := call.identity(c.files)
 	if err != nil {
 		return false, err
 	}
@@ -133,12 +169,16 @@ func (c *Cache) Clear(ctx context.Context) error {
 	if err := c.writable(); err != nil {
 		return err
 	}
-	return c.disk.walk(ctx, func(name string, _ fileKind) error {
+	err := c.disk.walk(ctx, func(name string, _ fileKind) error {
 		if err := c.disk.remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return c.disk.clearMemo()
 }
 
 func (c *Cache) writable() error {

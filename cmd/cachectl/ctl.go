@@ -218,6 +218,16 @@ type jsonEntry struct {
 	Stale      bool            `json:"stale"`
 	Code       string          `json:"code,omitempty"`
 	Params     json.RawMessage `json:"params"`
+	Inputs     []jsonInput     `json:"inputs,omitempty"`
+}
+
+// jsonInput is how -json prints a file input.
+type jsonInput struct {
+	Path   string `json:"path"`
+	Dir    bool   `json:"dir,omitempty"`
+	Files  int    `json:"files,omitempty"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
 }
 
 func toJSON(e cacheruntime.Entry) jsonEntry {
@@ -226,8 +236,12 @@ func toJSON(e cacheruntime.Entry) jsonEntry {
 		// Python's JSON may hold NaN or Infinity: give it as a string.
 		params, _ = json.Marshal(string(e.Params))
 	}
-	return jsonEntry{Key: e.Key, Func: e.Func, Version: e.Version, ComputedAt: e.ComputedAt, DurationS: e.Duration.Seconds(),
+	j := jsonEntry{Key: e.Key, Func: e.Func, Version: e.Version, ComputedAt: e.ComputedAt, DurationS: e.Duration.Seconds(),
 		Size: e.Size, LastUsed: e.LastUsed, TTLS: e.TTL.Seconds(), Stale: e.Stale, Code: e.Code, Params: params}
+	for _, in := range e.Inputs {
+		j.Inputs = append(j.Inputs, jsonInput(in))
+	}
+	return j
 }
 
 func (c *ctl) ls(args []string) error {
@@ -272,7 +286,7 @@ func (c *ctl) ls(args []string) error {
 		if e.Stale {
 			computed += " (stale)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t\n", e.Key, e.Func[strings.LastIndex(e.Func, "/")+1:], e.Version, computed, took(e.Duration), humanSize(e.Size))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t\n", e.Key, e.Func[strings.LastIndex(e.Func, "/")+1:], e.Version, computed, took(e.Duration), units.FormatSize(e.Size))
 	}
 	tw.Flush()
 	width := terminalWidth()
@@ -312,20 +326,6 @@ func took(d time.Duration) string {
 		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
 	}
 	return d.String()
-}
-
-// humanSize spells n bytes in binary units: 512 B, 1.5 KiB, 64.0 MiB.
-func humanSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // quoteCut quotes s cut to 64 bytes, for a message about a bad argument.
@@ -389,8 +389,15 @@ func (c *ctl) show(args []string) error {
 	}
 	code := cmp.Or(e.Code, "not recorded")
 	fmt.Fprintf(c.out, "key:       %s\nfunc:      %s\nversion:   %d\ncode:      %s\ncomputed:  %s\ntook:      %s\nsize:      %s (%d bytes)\nlast used: %s\nttl:       %s\nparams:    %s\n",
-		e.Key, e.Func, e.Version, code, e.ComputedAt.Local().Format(time.RFC3339), took(e.Duration), humanSize(e.Size), e.Size,
+		e.Key, e.Func, e.Version, code, e.ComputedAt.Local().Format(time.RFC3339), took(e.Duration), units.FormatSize(e.Size), e.Size,
 		e.LastUsed.Local().Format(time.RFC3339), ttl, params.String())
+	for i, in := range e.Inputs {
+		label := "inputs:   "
+		if i > 0 {
+			label = "          "
+		}
+		fmt.Fprintf(c.out, "%s %s\n", label, in)
+	}
 	return nil
 }
 
@@ -436,14 +443,14 @@ func (c *ctl) stats(args []string) error {
 	if c.json {
 		return json.NewEncoder(c.out).Encode(map[string]any{c.where(): c.tier.String(), "entries": len(es), "bytes": total, "oldest": oldest, "newest": newest, "funcs": funcs})
 	}
-	fmt.Fprintf(c.out, "%-8s %s\nentries: %d\nsize:    %s\n", c.where()+":", c.tier.String(), len(es), humanSize(total))
+	fmt.Fprintf(c.out, "%-8s %s\nentries: %d\nsize:    %s\n", c.where()+":", c.tier.String(), len(es), units.FormatSize(total))
 	if len(es) > 0 {
 		fmt.Fprintf(c.out, "oldest:  %s\nnewest:  %s\n", oldest.Local().Format(time.RFC3339), newest.Local().Format(time.RFC3339))
 	}
 	tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nFUNC\tENTRIES\tSIZE\tCOMPUTE TIME STORED")
 	for _, s := range funcs {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", s.Func, s.Entries, humanSize(s.Bytes), took(time.Duration(s.Compute*float64(time.Second))))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", s.Func, s.Entries, units.FormatSize(s.Bytes), took(time.Duration(s.Compute*float64(time.Second))))
 	}
 	return tw.Flush()
 }
@@ -461,7 +468,7 @@ func (c *ctl) removed(es []cacheruntime.Entry, verb string) {
 	for _, e := range es {
 		n += e.Size
 	}
-	fmt.Fprintf(c.out, "%s %d entries (%s)\n", verb, len(es), humanSize(n))
+	fmt.Fprintf(c.out, "%s %d entries (%s)\n", verb, len(es), units.FormatSize(n))
 }
 
 func (c *ctl) rm(args []string) error {
@@ -589,7 +596,7 @@ func (c *ctl) prune(args []string) error {
 		verb = "would remove"
 	}
 	for _, e := range es {
-		fmt.Fprintf(c.out, "%s %s %s %s, last used %s\n", verb, e.Key, cmp.Or(e.Func, "(corrupt)"), humanSize(e.Size), e.LastUsed.Local().Format(time.RFC3339))
+		fmt.Fprintf(c.out, "%s %s %s %s, last used %s\n", verb, e.Key, cmp.Or(e.Func, "(corrupt)"), units.FormatSize(e.Size), e.LastUsed.Local().Format(time.RFC3339))
 	}
 	c.removed(es, verb)
 	return nil

@@ -499,3 +499,54 @@ func TestLongArgumentsAreCut(t *testing.T) {
 		}
 	}
 }
+
+// A file input is shown as its path, size and short digest; clear removes
+// the memo of file digests with the entries.
+func TestFileInputs(t *testing.T) {
+	t.Setenv("COLUMNS", "400")
+	dir := filepath.Join(t.TempDir(), "cache")
+	table := filepath.Join(t.TempDir(), "lines.par")
+	if err := os.WriteFile(table, []byte("2346.5 0.02\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := cacheruntime.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := cacheruntime.Call{Func: "example.com/rt.Transmittance", Version: 1,
+		Params: map[string]any{"table": cacheruntime.File(table), "path": 50.0}}
+	if _, err := cacheruntime.Do(context.Background(), c, call, func(context.Context) (float64, error) { return 0.85, nil }); err != nil {
+		t.Fatal(err)
+	}
+	key, err := call.Key()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	out, _, code := ctlRun(t, "-dir", dir, "-json", "show", key)
+	var e jsonEntry
+	if code != 0 || json.Unmarshal([]byte(out), &e) != nil || len(e.Inputs) != 1 {
+		t.Fatalf("show -json: exit %d\n%s", code, out)
+	}
+	in := e.Inputs[0]
+	if in.Path != table || in.Size != 12 || len(in.SHA256) != 64 {
+		t.Fatalf("show -json input %+v, want %s of 12 bytes", in, table)
+	}
+	readable := table + " (12 B, sha256:" + in.SHA256[:12] + ")"
+	if out, _, code := ctlRun(t, "-dir", dir, "ls"); code != 0 || !strings.Contains(out, `"table": "`+readable+`"`) {
+		t.Errorf("ls: exit %d, want the input as %q:\n%s", code, readable, out)
+	}
+	if out, _, code := ctlRun(t, "-dir", dir, "show", key); code != 0 || !strings.Contains(out, "inputs:    "+readable+"\n") {
+		t.Errorf("show: exit %d, want the input listed as %q:\n%s", code, readable, out)
+	}
+
+	if _, err := os.Stat(filepath.Join(dir, "memo")); err != nil {
+		t.Fatalf("no memo of the table's digest: %v", err)
+	}
+	if _, _, code := ctlRun(t, "-dir", dir, "clear"); code != 0 {
+		t.Fatalf("clear: exit %d", code)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "memo")); !os.IsNotExist(err) {
+		t.Errorf("clear left the memo: %v", err)
+	}
+}

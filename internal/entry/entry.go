@@ -69,6 +69,18 @@ type Meta struct {
 	Version int    `cbor:"2,keyasint"`
 	Params  []byte `cbor:"3,keyasint"`
 	TTL     int64  `cbor:"4,keyasint,omitempty"` // nanoseconds; 0 means never stale
+	// Inputs are the files and directories the params key by content,
+	// as the computing call named them: for people, never for checks.
+	Inputs []Input `cbor:"5,keyasint,omitempty"`
+}
+
+// Input is a file or directory whose content a call was keyed by.
+type Input struct {
+	Path  string `cbor:"1,keyasint"`           // absolute, as the computing call named it
+	Dir   bool   `cbor:"2,keyasint,omitempty"` // a directory or a glob's matches
+	Count int    `cbor:"3,keyasint,omitempty"` // for Dir: the regular files under it
+	Size  int64  `cbor:"4,keyasint"`           // bytes of content, in all
+	Sum   []byte `cbor:"5,keyasint"`           // SHA-256 of the content, or of a Dir's listing
 }
 
 // Encode returns the parts of an entry file, to be written in order:

@@ -1,5 +1,6 @@
 // Package units parses the sizes and ages that people write in flags and
-// environment variables: 500MB, 10GiB, 36h, 7d.
+// environment variables (500MB, 10GiB, 36h, 7d), and spells sizes for
+// people.
 package units
 
 import (
@@ -39,4 +40,18 @@ func ParseAge(s string) (time.Duration, error) {
 		return d, nil
 	}
 	return 0, fmt.Errorf("%q is not a positive duration such as 36h, 90m or 7d", s)
+}
+
+// FormatSize spells n bytes in binary units: 512 B, 1.5 KiB, 64.0 MiB.
+func FormatSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -1,0 +1,439 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// spectrumCall is the call of a function that reads the table at path.
+func spectrumCall(path any) Call {
+	return Call{Func: "example.com/rt.LoadSpectrum", Version: 1, Params: map[string]any{"path": path}}
+}
+
+// readLen is a compute function that reads the file at path, as the
+// functions File keys do, and returns its length.
+func readLen(path string, runs *int) func(context.Context) (int, error) {
+	return func(context.Context) (int, error) {
+		*runs++
+		b, err := os.ReadFile(path)
+		return len(b), err
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// hashedLater makes c's digester record files as hashed a minute from now,
+// well after any time a test gives its files: their memos are trusted at
+// once, as they are once a file has been left alone for two seconds.
+func hashedLater(c *Cache) {
+	c.files.now = func() time.Time { return time.Now().Add(time.Minute) }
+}
+
+func TestFileContentChangeIsAMiss(t *testing.T) {
+	c, _ := open(t)
+	path := filepath.Join(t.TempDir(), "spectrum.txt")
+	writeFile(t, path, "2000 lines")
+	runs := 0
+	if n := do(t, c, spectrumCall(File(path)), readLen(path, &runs)); n != 10 {
+		t.Fatalf("first call: %d", n)
+	}
+	writeFile(t, path, "2")
+	if n := do(t, c, spectrumCall(File(path)), readLen(path, &runs)); n != 1 || runs != 2 {
+		t.Fatalf("after the file changed: got %d after %d runs, want 1 after 2: a stale result was served", n, runs)
+	}
+	writeFile(t, path, "2000 lines")
+	if n := do(t, c, spectrumCall(File(path)), readLen(path, &runs)); n != 10 || runs != 2 {
+		t.Fatalf("with the first content back: got %d after %d runs, want the first entry's 10 after 2 runs", n, runs)
+	}
+}
+
+func TestFileSameContentAtAnotherPathIsAHit(t *testing.T) {
+	c, _ := open(t)
+	a := filepath.Join(t.TempDir(), "here", "table.dat")
+	b := filepath.Join(t.TempDir(), "elsewhere", "copy.dat")
+	writeFile(t, a, "absorption lines")
+	writeFile(t, b, "absorption lines")
+	runs := 0
+	do(t, c, spectrumCall(File(a)), readLen(a, &runs))
+	do(t, c, spectrumCall(File(b)), readLen(b, &runs))
+	if runs != 1 {
+		t.Fatalf("the same content at another path ran %d times, want once", runs)
+	}
+	if ka, kb := keyOf(t, spectrumCall(File(a))), keyOf(t, spectrumCall(File(b))); ka != kb {
+		t.Fatalf("keys differ: %s, %s", ka, kb)
+	}
+	// The key is the content's, not the path's text.
+	if ks, kf := keyOf(t, spectrumCall(a)), keyOf(t, spectrumCall(File(a))); ks == kf {
+		t.Fatalf("a File keys like its path's text")
+	}
+}
+
+func TestFileUnchangedIsNotHashedAgain(t *testing.T) {
+	dir := t.TempDir()
+	c, _ := openDir(t, dir)
+	hashedLater(c)
+	path := filepath.Join(t.TempDir(), "scene.bin")
+	writeFile(t, path, strings.Repeat("x", 1<<16))
+	runs := 0
+	for range 3 {
+		do(t, c, spectrumCall(File(path)), readLen(path, &runs))
+	}
+	if h := c.files.hashed.Load(); h != 1 || runs != 1 {
+		t.Fatalf("three calls on an unchanged file hashed it %d times and ran %d times, want 1 and 1", h, runs)
+	}
+
+	// Another process finds the digest in the memo on disk.
+	c2, _ := openDir(t, dir)
+	do(t, c2, spectrumCall(File(path)), readLen(path, &runs))
+	if h := c2.files.hashed.Load(); h != 0 || runs != 1 {
+		t.Fatalf("a new cache on the same directory hashed the file %d times, ran %d times: want 0 and 1", h, runs)
+	}
+
+	// Clear removes the memo with the entries.
+	if err := c2.Clear(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, memoDir)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the memo survived Clear: %v", err)
+	}
+}
+
+// A touch leaves the content as it was, but only reading the file can
+// tell: it is hashed once, is a hit, and is not hashed after that.
+func TestFileTouchedWithoutChangeIsAHitHashedOnce(t *testing.T) {
+	c, _ := open(t)
+	hashedLater(c)
+	path := filepath.Join(t.TempDir(), "scene.bin")
+	writeFile(t, path, "radiances")
+	runs := 0
+	do(t, c, spectrumCall(File(path)), readLen(path, &runs))
+	later := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(path, later, later); err != nil {
+		t.Fatal(err)
+	}
+	do(t, c, spectrumCall(File(path)), readLen(path, &runs))
+	do(t, c, spectrumCall(File(path)), readLen(path, &runs))
+	if h := c.files.hashed.Load(); runs != 1 || h != 2 {
+		t.Fatalf("after a touch: %d runs and %d hashes, want 1 run (a hit) and 2 hashes (once more for the touch)", runs, h)
+	}
+}
+
+// On a filesystem whose times did not move between two writes (a coarse
+// clock tick), a file written again with the same size looks unchanged: the
+// memo of a file hashed in the tick it was modified in is not trusted.
+func TestFileEditWithinTheTimestampGranularityIsCaught(t *testing.T) {
+	c, _ := open(t)
+	tick := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	c.files.statOf = func(fi fs.FileInfo) fileStat {
+		st := statOf(fi)
+		st.mtime, st.ctime = tick.UnixNano(), tick.UnixNano() // a clock that has not moved
+		return st
+	}
+	c.files.now = func() time.Time { return tick.Add(500 * time.Millisecond) }
+	path := filepath.Join(t.TempDir(), "table.dat")
+	writeFile(t, path, "version A")
+	runs := 0
+	got := func() string {
+		t.Helper()
+		v := do(t, c, spectrumCall(File(path)), func(context.Context) (string, error) {
+			runs++
+			b, err := os.ReadFile(path)
+			return string(b), err
+		})
+		return v
+	}
+	if v := got(); v != "version A" {
+		t.Fatal(v)
+	}
+	writeFile(t, path, "version B") // same size, same times
+	if v := got(); v != "version B" || runs != 2 {
+		t.Fatalf("an edit in the tick the file was hashed in: got %q after %d runs, want version B after 2", v, runs)
+	}
+
+	// Hashed well after its last modification, the file's memo is trusted.
+	c.files.now = func() time.Time { return tick.Add(5 * time.Second) }
+	got() // hashes once more, now outside the racy window
+	hashed := c.files.hashed.Load()
+	if v := got(); v != "version B" || runs != 2 || c.files.hashed.Load() != hashed {
+		t.Fatalf("an unchanged file hashed outside the racy window: got %q after %d runs and %d more hashes, want a hit with no hash",
+			v, runs, c.files.hashed.Load()-hashed)
+	}
+}
+
+func TestFileCorruptMemoIsIgnored(t *testing.T) {
+	dir := t.TempDir()
+	c, _ := openDir(t, dir)
+	hashedLater(c)
+	path := filepath.Join(t.TempDir(), "table.dat")
+	writeFile(t, path, "the real table")
+	want := keyOf(t, spectrumCall(File(path)))
+	runs := 0
+	do(t, c, spectrumCall(File(path)), readLen(path, &runs))
+	memo := filepath.Join(dir, filepath.FromSlash(memoName(path)))
+	good, err := os.ReadFile(memo)
+	if err != nil {
+		t.Fatalf("no memo was written: %v", err)
+	}
+	lie := memoRecord{sum: [32]byte{1, 2, 3}}
+	if ok := func() bool { _, ok := decodeMemo(good, path); return ok }(); !ok {
+		t.Fatal("the memo written does not decode")
+	}
+	rec, _ := decodeMemo(good, path)
+	lie.stat, lie.hashedAt = rec.stat, rec.hashedAt
+	forged := encodeMemo(lie, path)
+	for name, bad := range map[string][]byte{
+		"flipped digest":  append(append([]byte{}, good[:60]...), append([]byte{good[60] ^ 0xff}, good[61:]...)...),
+		"truncated":       good[:len(good)-5],
+		"other path":      encodeMemo(rec, path+".other")[:len(good)],
+		"empty":           {},
+		"a lie, bad crc":  append(forged[:len(forged)-4:len(forged)-4], 0, 0, 0, 0),
+		"wrong magic":     append([]byte("cgmemo99"), good[8:]...),
+		"longer than any": make([]byte, memoMax+1),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := os.WriteFile(memo, bad, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			fresh, _ := openDir(t, dir)
+			hashedLater(fresh)
+			id, err := spectrumCall(File(path)).identity(fresh.files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id.key != want {
+				t.Fatalf("key %s after a corrupt memo, want %s", id.key, want)
+			}
+			if h := fresh.files.hashed.Load(); h != 1 {
+				t.Fatalf("the file was hashed %d times, want 1: the corrupt memo was trusted", h)
+			}
+		})
+	}
+}
+
+func TestDirInputChanges(t *testing.T) {
+	c, _ := open(t)
+	hashedLater(c)
+	data := filepath.Join(t.TempDir(), "scenes")
+	writeFile(t, filepath.Join(data, "a.nc"), "scene a")
+	writeFile(t, filepath.Join(data, "sub", "b.nc"), "scene b")
+	runs := 0
+	count := func(context.Context) (int, error) {
+		runs++
+		return runs, nil
+	}
+	call := spectrumCall(File(data))
+	do(t, c, call, count)
+	steps := []struct {
+		name string
+		edit func()
+		miss bool
+	}{
+		{"unchanged", func() {}, false},
+		{"an empty directory added", func() { os.Mkdir(filepath.Join(data, "empty"), 0o755) }, false},
+		{"a file added", func() { writeFile(t, filepath.Join(data, "c.nc"), "scene c") }, true},
+		{"a file changed", func() { writeFile(t, filepath.Join(data, "sub", "b.nc"), "scene B") }, true},
+		{"a file renamed", func() { os.Rename(filepath.Join(data, "c.nc"), filepath.Join(data, "d.nc")) }, true},
+		{"a file moved to a subdirectory", func() { os.Rename(filepath.Join(data, "d.nc"), filepath.Join(data, "sub", "d.nc")) }, true},
+		{"a file removed", func() { os.Remove(filepath.Join(data, "sub", "d.nc")) }, true},
+	}
+	for _, s := range steps {
+		before := runs
+		s.edit()
+		do(t, c, call, count)
+		if miss := runs > before; miss != s.miss {
+			t.Errorf("%s: miss = %v, want %v", s.name, miss, s.miss)
+		}
+	}
+	// The same files under another directory are the same key.
+	other := filepath.Join(t.TempDir(), "copy")
+	writeFile(t, filepath.Join(other, "a.nc"), "scene a")
+	writeFile(t, filepath.Join(other, "sub", "b.nc"), "scene B")
+	if keyOf(t, call) != keyOf(t, spectrumCall(File(other))) {
+		t.Error("a copy of the directory keys differently")
+	}
+}
+
+func TestDirGlobKeysWhatItMatches(t *testing.T) {
+	c, _ := open(t)
+	hashedLater(c)
+	data := filepath.Join(t.TempDir(), "tables")
+	writeFile(t, filepath.Join(data, "h2o.par"), "water")
+	writeFile(t, filepath.Join(data, "co2.par"), "carbon")
+	call := spectrumCall(Dir(filepath.Join(data, "*.par")))
+	runs := 0
+	count := func(context.Context) (int, error) { runs++; return runs, nil }
+	do(t, c, call, count)
+	writeFile(t, filepath.Join(data, "notes.txt"), "not a table")
+	do(t, c, call, count)
+	if runs != 1 {
+		t.Fatalf("a file the pattern does not match made a miss")
+	}
+	writeFile(t, filepath.Join(data, "o3.par"), "ozone")
+	do(t, c, call, count)
+	if runs != 2 {
+		t.Fatalf("a file the pattern matches, added, was a hit")
+	}
+	// Without wildcards, a Dir is a File.
+	if keyOf(t, spectrumCall(Dir(data))) != keyOf(t, spectrumCall(File(data))) {
+		t.Error("Dir without wildcards keys unlike File")
+	}
+	// A pattern in a missing directory is an input that cannot be read.
+	if _, err := spectrumCall(Dir(filepath.Join(data, "missing", "*.par"))).Key(); !errors.As(err, new(*inputError)) {
+		t.Errorf("a pattern in a missing directory: %v, want an input error", err)
+	}
+}
+
+func TestFileMissingGivesTheFunctionsOwnError(t *testing.T) {
+	c, log := open(t)
+	path := filepath.Join(t.TempDir(), "missing.txt")
+	runs := 0
+	for range 2 {
+		_, err := Do(context.Background(), c, spectrumCall(File(path)), readLen(path, &runs))
+		if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "open "+path) {
+			t.Fatalf("got %v, want the function's own error opening %s", err, path)
+		}
+	}
+	if s := c.Stats(); runs != 2 || s.KeyErrors != 2 || s.Misses != 0 {
+		t.Errorf("%d runs, stats %+v: want 2 runs computed without the cache", runs, s)
+	}
+	if n := strings.Count(log.String(), "an input file cannot be read"); n != 1 {
+		t.Errorf("logged %d times, want once:\n%s", n, log)
+	}
+	if es, err := c.List(context.Background()); err != nil || len(es) != 0 {
+		t.Errorf("entries %v (%v): want none", es, err)
+	}
+	if _, err := spectrumCall(File("")).Key(); !errors.Is(err, errNoInput) {
+		t.Errorf("an empty path: %v, want errNoInput", err)
+	}
+}
+
+func TestFileSymlinks(t *testing.T) {
+	if goruntime.GOOS == "windows" {
+		t.Skip("symbolic links need privileges on Windows")
+	}
+	c, log := open(t)
+	hashedLater(c)
+	root := t.TempDir()
+	target := filepath.Join(root, "target.dat")
+	writeFile(t, target, "one")
+	link := filepath.Join(root, "link.dat")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	// The named path is followed: it keys as its target's content.
+	if keyOf(t, spectrumCall(File(link))) != keyOf(t, spectrumCall(File(target))) {
+		t.Error("a symlink to a file keys unlike the file")
+	}
+	// So is a symlink to a file inside a directory input.
+	data := filepath.Join(root, "data")
+	writeFile(t, filepath.Join(data, "real.dat"), "real")
+	if err := os.Symlink(target, filepath.Join(data, "linked.dat")); err != nil {
+		t.Fatal(err)
+	}
+	k1 := keyOf(t, spectrumCall(File(data)))
+	writeFile(t, target, "two")
+	if keyOf(t, spectrumCall(File(data))) == k1 {
+		t.Error("a change to a linked file's target left the directory's key as it was")
+	}
+	// A symlink to a directory inside a directory input is refused, and
+	// the call is computed without the cache.
+	if err := os.Symlink(root, filepath.Join(data, "loop")); err != nil {
+		t.Fatal(err)
+	}
+	runs := 0
+	do(t, c, spectrumCall(File(data)), func(context.Context) (int, error) { runs++; return 1, nil })
+	if s := c.Stats(); s.KeyErrors != 1 || !strings.Contains(log.String(), "symbolic link to a directory") {
+		t.Errorf("stats %+v, log:\n%s\nwant the linked directory refused", s, log)
+	}
+}
+
+func TestFileFIFOIsRefusedWithoutWaiting(t *testing.T) {
+	if goruntime.GOOS == "windows" {
+		t.Skip("no FIFOs")
+	}
+	root := t.TempDir()
+	fifo := filepath.Join(root, "data", "pipe")
+	writeFile(t, filepath.Join(root, "data", "a.dat"), "a")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("mkfifo:", err)
+	}
+	for _, p := range []string{fifo, filepath.Join(root, "data")} {
+		_, err := spectrumCall(File(p)).Key()
+		if !errors.As(err, new(*inputError)) || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("%s: %v, want it refused as not a regular file", p, err)
+		}
+	}
+}
+
+func TestFileInputsAreListedReadably(t *testing.T) {
+	c, _ := open(t)
+	path := filepath.Join(t.TempDir(), "spectrum.txt")
+	writeFile(t, path, strings.Repeat("line\n", 200))
+	call := Call{Func: "example.com/rt.LoadSpectrum", Version: 1, Params: map[string]any{"path": File(path), "n": 3}}
+	do(t, c, call, func(context.Context) (int, error) { return 1, nil })
+	es, err := c.List(context.Background())
+	if err != nil || len(es) != 1 {
+		t.Fatalf("List: %v, %v", es, err)
+	}
+	e := es[0]
+	if len(e.Inputs) != 1 || e.Inputs[0].Path != path || e.Inputs[0].Size != 1000 || len(e.Inputs[0].SHA256) != 64 {
+		t.Fatalf("inputs %+v, want %s of 1000 bytes", e.Inputs, path)
+	}
+	want := `{"n": 3, "path": "` + path + ` (1000 B, sha256:` + e.Inputs[0].SHA256[:12] + `)"}`
+	if string(e.Args) != want {
+		t.Errorf("args %s\nwant %s", e.Args, want)
+	}
+	if !strings.Contains(string(e.Params), `{"__type__": "file", "sha256": "`+e.Inputs[0].SHA256+`", "size": 1000}`) {
+		t.Errorf("params %s do not hold the file's digest", e.Params)
+	}
+}
+
+// Two machines holding the same data at different paths share entries.
+func TestFileSharedTierHitAcrossPaths(t *testing.T) {
+	s := newMemStore()
+	a, _, _ := openTiered(t, s, RemoteOptions{})
+	b, _, _ := openTiered(t, s, RemoteOptions{})
+	pa := filepath.Join(t.TempDir(), "machine-a", "hitran.par")
+	pb := filepath.Join(t.TempDir(), "machine-b", "data", "HITRAN2020.par")
+	writeFile(t, pa, "line list")
+	writeFile(t, pb, "line list")
+	runs := 0
+	do(t, a, spectrumCall(File(pa)), readLen(pa, &runs))
+	do(t, b, spectrumCall(File(pb)), readLen(pb, &runs))
+	if s := b.Stats(); runs != 1 || s.RemoteHits != 1 {
+		t.Fatalf("%d runs, stats of the second machine %+v: want its call served by the shared tier", runs, s)
+	}
+}
+
+// The memo is trusted only where no one else can write: a shared directory
+// has none, and a read-only cache never writes one.
+func TestFileMemoOnlyInAPrivateWritableDirectory(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "table.dat")
+	writeFile(t, path, "table")
+	for _, opt := range []Option{WithSharedDir(), WithMode(ModeReadOnly)} {
+		dir := t.TempDir()
+		c, _ := openDir(t, dir, opt)
+		if _, err := spectrumCall(File(path)).identity(c.files); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, memoDir)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: a memo directory was written (%v)", c.mode, err)
+		}
+	}
+}
