@@ -155,6 +155,8 @@ func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d directive) (*cachedF
 	for _, name := range d.Files {
 		i := slices.IndexFunc(f.Params, func(p param) bool { return p.Name == name })
 		switch {
+		case i < 0 && f.Recv != nil && f.Recv.Name == name:
+			fail(d.Pos, "files=%s names the receiver: files= takes parameters that name data files", name)
 		case i < 0:
 			fail(d.Pos, "files=%s names no parameter of %s", name, f.Name)
 		case ignored[name]:

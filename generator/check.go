@@ -52,6 +52,10 @@ func keyProblem(t types.Type, top bool, seen map[types.Type]bool) *problem {
 		return keyProblem(u.Elem(), false, seen)
 	case *types.Map:
 		k := u.Key()
+		if isNamed(k, runtimePath, "File") || isNamed(k, runtimePath, "Dir") {
+			name := "cacheruntime." + types.Unalias(k).(*types.Named).Obj().Name()
+			return &problem{fmt.Sprintf("a file input (%s) cannot be a map key, where it would be keyed by its path's text", name), "use a slice of " + name}
+		}
 		if b, ok := k.Underlying().(*types.Basic); !hasMethod(k, "MarshalText") && (!ok || b.Info()&(types.IsString|types.IsInteger) == 0) {
 			return &problem{fmt.Sprintf("map key type %s cannot be keyed", typeStr(k)), "use string or integer keys, or a key type that implements encoding.TextMarshaler"}
 		}

@@ -232,3 +232,14 @@ func TestDataFilesEndToEnd(t *testing.T) {
 	run(missing, "n=0 computed=1 err=open "+missing+": no such file or directory")
 	run(missing, "computing without the cache: an input file cannot be read")
 }
+
+// TestFileInputRefusals checks, in a module that imports the runtime, the
+// refusals that need its File type.
+func TestFileInputRefusals(t *testing.T) {
+	ar, dir := e2eModule(t, "files_refused.txtar")
+	want, _ := wantFile(ar, "want/errors")
+	got := generateErrs(t, Config{Dir: dir})
+	if got != strings.TrimSpace(string(want)) {
+		t.Errorf("errors:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -267,7 +267,7 @@ func fileCall(path string) Call {
 }
 
 // BenchmarkKeyFileUnchanged256MiB keys a call on an unchanged 256 MiB file
-// its process has keyed before: one stat.
+// its process has keyed before: its path resolved, and an open and fstat.
 func BenchmarkKeyFileUnchanged256MiB(b *testing.B) {
 	c := benchCache(b)
 	call := fileCall(dataFile(b))
@@ -284,8 +284,8 @@ func BenchmarkKeyFileUnchanged256MiB(b *testing.B) {
 	}
 }
 
-// BenchmarkKeyFileUnchangedNewProcess256MiB keys it as a new process does:
-// one stat and one read of the file's memo.
+// BenchmarkKeyFileUnchangedNewProcess256MiB keys it as a new process does,
+// with one read of the file's memo besides.
 func BenchmarkKeyFileUnchangedNewProcess256MiB(b *testing.B) {
 	c := benchCache(b)
 	call := fileCall(dataFile(b))

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/cachegen/cachegen/internal/entry"
@@ -206,8 +207,30 @@ func (r *request[T]) computeAndStore() (any, [][]byte, error) {
 		return v, nil, err
 	}
 	payload, err := entry.EncodeResult(v)
+	if !r.inputsUnchanged() {
+		return v, payload, nil
+	}
 	r.store(start, took, payload, err)
 	return v, payload, nil
+}
+
+// inputsUnchanged reports whether the files the call was keyed by are as
+// they were when it was keyed: a result computed from a file that changed
+// meanwhile may be of neither content, and is not stored under either.
+func (r *request[T]) inputsUnchanged() bool {
+	if len(r.id.seen) == 0 {
+		return true
+	}
+	id, err := r.call.identity(r.c.files)
+	if err == nil && id.sum == r.id.sum && slices.Equal(id.seen, r.id.seen) {
+		return true
+	}
+	level := slog.LevelDebug
+	if _, told := r.c.warnedKey.LoadOrStore("changed "+r.call.Func, true); !told {
+		level = slog.LevelWarn
+	}
+	r.c.log.Log(r.ctx, level, "an input file changed while the result was computed: returning it uncached", "key", r.id.key, "fn", r.call.Func)
+	return false
 }
 
 // verify computes a call that hit, and reports a difference between the

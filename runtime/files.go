@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/cachedir"
 	"github.com/cachegen/cachegen/internal/entry"
 )
 
@@ -33,20 +34,23 @@ import (
 // same key, and a changed file is a new one. A directory is keyed by every
 // regular file under it, at any depth, as Dir describes.
 //
-// Symbolic links are followed where the path itself, or a file inside a
-// directory, is one; a symbolic link to a directory inside a directory is
-// refused, as is anything that is not a regular file or a directory (a
-// FIFO, a device, a socket). A path that cannot be read (missing,
-// unreadable, refused) cannot be keyed: Do then computes the call without
-// the cache, so that the function reports the problem itself, and logs why
-// once per function.
+// The path is resolved as the system resolves it (symbolic links
+// followed, a ".." after a link leading out of its target). Inside a
+// directory, a symbolic link to a file is followed and one to a directory
+// is refused, as is anything that is not a regular file or a directory (a
+// FIFO, a device, a socket); a cache directory inside it is left out. A
+// path that cannot be read (missing, unreadable, refused) cannot be keyed:
+// Do then computes the call without the cache, so that the function
+// reports the problem itself, and logs why once per function. A result
+// computed while an input file changed is returned and not stored.
 //
-// Keying an unchanged file costs one stat: a Cache keeps, in its
-// directory, a memo of each file's digest with the device, inode, size,
-// modification and change times it had when it was hashed, and hashes a
-// file again only when one of them changed or when the file was modified
-// within two seconds before it was hashed (a later edit in the same clock
-// tick would not change its times).
+// Keying an unchanged file costs an open and an fstat: a Cache keeps, in
+// its directory, a memo of each file's digest with the device, inode,
+// size, modification and change times it had when it was hashed, and
+// hashes a file again only when one of them changed or when the file was
+// modified within two seconds before it was hashed (a later edit in the
+// same clock tick would not change its times). Where the system gives no
+// inode or change time, every file is hashed at every call.
 type File string
 
 // Dir is a directory, or a glob pattern (filepath.Match syntax) naming
@@ -60,7 +64,8 @@ type File string
 // size and the SHA-256 of its content, in name order. Adding, removing,
 // renaming or changing a file changes the key; empty directories do not.
 // A pattern that matches nothing, in a directory that exists, is keyed as
-// no files. A Dir without wildcards is keyed as a File.
+// no files. A Dir without wildcards, or naming a file or directory that
+// exists, is keyed as a File.
 type Dir string
 
 // Files converts a list of paths to Files, so that each is keyed by its
@@ -140,14 +145,19 @@ type digester struct {
 	readOnly bool       // read the memo on disk, never write it
 
 	mu  sync.Mutex
-	mem map[string]memoRecord // by absolute path
+	mem map[string]memoRecord // by real path
 
-	// Seams for tests: the clock, and the stat a memo compares.
-	now    func() time.Time
-	statOf func(fs.FileInfo) fileStat
+	// Seams for tests: the clock, the stat a memo compares, and a hook
+	// that runs after a file is read and before it is checked again.
+	now       func() time.Time
+	statOf    func(fs.FileInfo) fileStat
+	afterRead func(path string)
 
 	hashed atomic.Int64 // files hashed, for tests and benchmarks
 }
+
+// memMax bounds the digests a digester keeps in memory.
+const memMax = 1 << 16
 
 func newDigester(memo *diskStore, readOnly bool) *digester {
 	return &digester{memo: memo, readOnly: readOnly, mem: map[string]memoRecord{}, now: time.Now, statOf: statOf}
@@ -156,92 +166,125 @@ func newDigester(memo *diskStore, readOnly bool) *digester {
 // memDigester keys file inputs where no cache is at hand (Call.Key).
 var memDigester = newDigester(nil, false)
 
+// keyed is what keying a call's inputs saw of each file it read, in
+// order: the same inputs, unchanged, give the same list.
+type keyed []fileStat
+
 // input returns the digest of the file or directory at p, or, when glob
-// is set and p has wildcards, of what the pattern p names.
-func (d *digester) input(p string, glob bool) (entry.Input, error) {
+// is set and p is a pattern, of the files and directories it matches.
+// It appends the stat of each file it keys to seen.
+func (d *digester) input(p string, glob bool, seen *keyed) (entry.Input, error) {
 	if p == "" {
 		return entry.Input{}, &inputError{errNoInput}
 	}
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		return entry.Input{}, inputErrorf("input %s: %w", p, err)
-	}
 	if glob && hasMeta(p) {
-		return d.globInput(abs)
+		if _, err := os.Lstat(p); err != nil { // a name that exists is a path, not a pattern
+			return d.globInput(p, seen)
+		}
 	}
-	fi, err := os.Stat(abs)
+	real, err := realPath(p)
 	if err != nil {
 		return entry.Input{}, inputErrorf("input file: %w", err)
 	}
-	switch {
-	case fi.Mode().IsRegular():
-		sum, size, err := d.file(abs, fi)
-		if err != nil {
-			return entry.Input{}, err
-		}
-		return entry.Input{Path: abs, Size: size, Sum: sum[:]}, nil
-	case fi.IsDir():
-		var files []treeFile
-		if err := d.tree(abs, "", &files); err != nil {
-			return entry.Input{}, err
-		}
-		return listing(abs, files), nil
+	fi, err := os.Stat(real)
+	if err != nil {
+		return entry.Input{}, inputErrorf("input file: %w", err)
 	}
-	return entry.Input{}, inputErrorf("input %s is not a regular file or a directory (%v)", abs, fi.Mode().Type())
+	if fi.IsDir() {
+		var files []treeFile
+		if err := d.tree(real, "", &files, seen); err != nil {
+			return entry.Input{}, err
+		}
+		return listing(real, files), nil
+	}
+	sum, size, err := d.file(real, seen)
+	if err != nil {
+		return entry.Input{}, err
+	}
+	return entry.Input{Path: real, Size: size, Sum: sum[:]}, nil
 }
 
-// hasMeta reports whether a path holds one of filepath.Match's wildcards.
+// realPath returns p, absolute, with every symbolic link resolved as the
+// system resolves it: a ".." after a link leads out of the link's target,
+// not back out of the link.
+func realPath(p string) (string, error) {
+	if !filepath.IsAbs(p) {
+		cwd, err := os.Getwd()
+		if err != nil {
+			return "", err
+		}
+		if cwd, err = filepath.EvalSymlinks(cwd); err != nil {
+			return "", err
+		}
+		p = cwd + string(filepath.Separator) + p
+	}
+	return filepath.EvalSymlinks(p)
+}
+
+// hasMeta reports whether a path holds one of filepath.Match's wildcards
+// outside its volume name.
 func hasMeta(p string) bool {
 	magic := `*?[`
 	if filepath.Separator != '\\' {
 		magic = `*?[\`
 	}
-	return strings.ContainsAny(p, magic)
+	return strings.ContainsAny(p[len(filepath.VolumeName(p)):], magic)
 }
 
 // globInput keys the regular files a pattern names, relative to the
 // pattern's base: the directory before its first wildcard.
-func (d *digester) globInput(pattern string) (entry.Input, error) {
-	base := pattern
-	for hasMeta(base) {
-		base = filepath.Dir(base)
+func (d *digester) globInput(pattern string, seen *keyed) (entry.Input, error) {
+	sep := string(filepath.Separator)
+	vol := filepath.VolumeName(pattern)
+	parts := strings.Split(filepath.ToSlash(pattern[len(vol):]), "/")
+	i := max(slices.IndexFunc(parts, hasMeta), 0)
+	base, rest := vol+strings.Join(parts[:i], sep), parts[i:]
+	if base == vol && i > 0 {
+		base += sep // the pattern starts at the root
 	}
-	if fi, err := os.Stat(base); err != nil {
+	if slices.Contains(rest, "..") || slices.Contains(rest, ".") {
+		return entry.Input{}, inputErrorf("input %s: a pattern may not hold . or .. after its first wildcard", pattern)
+	}
+	if base == "" {
+		base = "."
+	}
+	real, err := realPath(base)
+	if err != nil {
+		return entry.Input{}, inputErrorf("input %s: %w", pattern, err)
+	}
+	if fi, err := os.Stat(real); err != nil {
 		return entry.Input{}, inputErrorf("input %s: %w", pattern, err)
 	} else if !fi.IsDir() {
 		return entry.Input{}, inputErrorf("input %s: %s is not a directory", pattern, base)
 	}
-	matches, err := filepath.Glob(pattern)
+	matches, err := filepath.Glob(real + sep + strings.Join(rest, sep))
 	if err != nil {
 		return entry.Input{}, inputErrorf("input %s: %w", pattern, err)
 	}
 	var files []treeFile
 	for _, m := range matches {
-		rel, err := filepath.Rel(base, m)
+		rel, err := filepath.Rel(real, m)
 		if err != nil {
 			return entry.Input{}, inputErrorf("input %s: %w", pattern, err)
 		}
 		rel = filepath.ToSlash(rel)
 		fi, err := os.Stat(m)
-		if err != nil {
-			return entry.Input{}, inputErrorf("input %s: %w", pattern, err)
-		}
 		switch {
-		case fi.Mode().IsRegular():
-			sum, _, err := d.file(m, fi)
-			if err != nil {
-				return entry.Input{}, err
-			}
-			files = append(files, treeFile{rel, fi.Size(), sum})
+		case err != nil:
+			return entry.Input{}, inputErrorf("input %s: %w", pattern, err)
 		case fi.IsDir():
-			if err := d.tree(m, rel+"/", &files); err != nil {
+			if err := d.tree(m, rel+"/", &files, seen); err != nil {
 				return entry.Input{}, err
 			}
-		default:
-			return entry.Input{}, inputErrorf("input %s is not a regular file or a directory (%v)", m, fi.Mode().Type())
+			continue
 		}
+		sum, size, err := d.file(m, seen)
+		if err != nil {
+			return entry.Input{}, err
+		}
+		files = append(files, treeFile{rel, size, sum})
 	}
-	return listing(pattern, files), nil
+	return listing(real+sep+strings.Join(rest, sep), files), nil
 }
 
 // treeFile is a regular file found under a directory input.
@@ -252,8 +295,12 @@ type treeFile struct {
 }
 
 // tree appends the regular files under the directory dir, named prefix +
-// their path relative to dir.
-func (d *digester) tree(dir, prefix string, out *[]treeFile) error {
+// their path relative to dir. A cache directory inside it is left out: it
+// changes with every call stored.
+func (d *digester) tree(dir, prefix string, out *[]treeFile, seen *keyed) error {
+	if prefix != "" && cachedir.Check(dir) == nil {
+		return nil
+	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return inputErrorf("input directory: %w", err)
@@ -263,26 +310,19 @@ func (d *digester) tree(dir, prefix string, out *[]treeFile) error {
 		rel := prefix + de.Name()
 		switch t := de.Type(); {
 		case t.IsDir():
-			if err := d.tree(p, rel+"/", out); err != nil {
+			if err := d.tree(p, rel+"/", out, seen); err != nil {
 				return err
 			}
 			continue
-		case t.IsRegular(), t&fs.ModeSymlink != 0:
+		case t.IsRegular():
+		case t&fs.ModeSymlink != 0:
+			if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+				return inputErrorf("input %s is a symbolic link to a directory, which is not followed inside a directory input: name the directory it links to as an input of its own", p)
+			}
 		default:
 			return inputErrorf("input %s is not a regular file or a directory (%v)", p, t)
 		}
-		fi, err := os.Stat(p) // follows a symbolic link
-		if err != nil {
-			return inputErrorf("input file: %w", err)
-		}
-		if !fi.Mode().IsRegular() {
-			what := fi.Mode().Type().String()
-			if fi.IsDir() {
-				what = "a symbolic link to a directory, which is not followed inside a directory input: name the directory it links to as an input of its own"
-			}
-			return inputErrorf("input %s is %s", p, what)
-		}
-		sum, size, err := d.file(p, fi)
+		sum, size, err := d.file(p, seen)
 		if err != nil {
 			return err
 		}
@@ -308,76 +348,95 @@ func listing(path string, files []treeFile) entry.Input {
 	return entry.Input{Path: path, Dir: true, Count: len(files), Size: total, Sum: h.Sum(nil)}
 }
 
-// file returns the digest and size of the regular file at abs, whose stat
-// was fi: from a memo the stat still matches, or by hashing it.
-func (d *digester) file(abs string, fi fs.FileInfo) ([32]byte, int64, error) {
-	cur := d.statOf(fi)
-	d.mu.Lock()
-	rec, ok := d.mem[abs]
-	d.mu.Unlock()
-	if ok && rec.trusted(cur) {
-		return rec.sum, cur.size, nil
-	}
-	if rec, ok := d.readMemo(abs); ok && rec.trusted(cur) {
-		d.remember(abs, rec)
-		return rec.sum, cur.size, nil
-	}
-	rec, err := d.hash(abs)
-	if err != nil {
-		return [32]byte{}, 0, err
-	}
-	d.remember(abs, rec)
-	d.writeMemo(abs, rec)
-	return rec.sum, rec.stat.size, nil
-}
-
-func (d *digester) remember(abs string, rec memoRecord) {
-	d.mu.Lock()
-	d.mem[abs] = rec
-	d.mu.Unlock()
-}
-
-// hash reads the regular file at abs whole. A file that changes while it
-// is read is read again, a few times, and then refused.
-func (d *digester) hash(abs string) (memoRecord, error) {
+// file returns the digest and size of the regular file at path: from a
+// memo that the stat of the open file still matches, or by reading it. It
+// opens the file first, without blocking, so that what it stats is what a
+// reader opens (a network filesystem revalidates its cached times on open)
+// and a FIFO is refused rather than waited on. A file that changes while
+// it is read is read again, a few times, and then refused.
+func (d *digester) file(path string, seen *keyed) ([32]byte, int64, error) {
 	for range 3 {
-		rec, same, err := d.hashOnce(abs)
-		if err != nil || same {
-			return rec, err
+		start := d.now().UnixNano() // before the open: see memoRecord.trusted
+		f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+		if err != nil {
+			return [32]byte{}, 0, inputErrorf("input file: %w", err)
+		}
+		rec, ok, err := d.fileOnce(f, path, start)
+		f.Close()
+		if err != nil {
+			return [32]byte{}, 0, err
+		}
+		if ok {
+			*seen = append(*seen, rec.stat)
+			return rec.sum, rec.stat.size, nil
 		}
 	}
-	return memoRecord{}, inputErrorf("input %s changed each time it was read: key it once it is written", abs)
+	return [32]byte{}, 0, inputErrorf("input %s changed each time it was read: key it once it is written", path)
 }
 
-func (d *digester) hashOnce(abs string) (rec memoRecord, same bool, err error) {
-	rec.hashedAt = d.now().UnixNano()
-	// Non-blocking, so that a FIFO swapped in since the stat is refused
-	// rather than waited on.
-	f, err := os.OpenFile(abs, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return rec, false, inputErrorf("input file: %w", err)
-	}
-	defer f.Close()
-	before, err := f.Stat()
-	if err == nil && !before.Mode().IsRegular() {
-		err = fmt.Errorf("%s is not a regular file (%v)", abs, before.Mode().Type())
+// fileOnce is one attempt of file on the open file f: it reports false if
+// f changed while it was read.
+func (d *digester) fileOnce(f *os.File, path string, start int64) (memoRecord, bool, error) {
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s is not a regular file or a directory (%v)", path, fi.Mode().Type())
 	}
 	if err != nil {
-		return rec, false, inputErrorf("input file: %w", err)
+		return memoRecord{}, false, inputErrorf("input %w", err)
+	}
+	cur := d.statOf(fi)
+	if rec, ok := d.recall(path, cur); ok {
+		return rec, true, nil
 	}
 	d.hashed.Add(1)
 	h := sha256.New()
 	n, err := io.Copy(h, f)
 	if err != nil {
-		return rec, false, inputErrorf("input file: %w", err)
+		return memoRecord{}, false, inputErrorf("input file: %w", err)
+	}
+	if d.afterRead != nil {
+		d.afterRead(path)
 	}
 	after, err := f.Stat()
 	if err != nil {
-		return rec, false, inputErrorf("input file: %w", err)
+		return memoRecord{}, false, inputErrorf("input file: %w", err)
 	}
-	rec.stat = d.statOf(before)
+	if n != cur.size || d.statOf(after) != cur {
+		return memoRecord{}, false, nil
+	}
+	rec := memoRecord{stat: cur, hashedAt: start}
 	h.Sum(rec.sum[:0])
-	return rec, n == before.Size() && d.statOf(after) == rec.stat, nil
+	d.remember(path, rec)
+	d.writeMemo(path, rec)
+	return rec, true, nil
+}
+
+// recall returns the memo of path if it is trusted for the stat cur: from
+// memory, or else from the memo on disk.
+func (d *digester) recall(path string, cur fileStat) (memoRecord, bool) {
+	if !memoSupported {
+		return memoRecord{}, false
+	}
+	d.mu.Lock()
+	rec, ok := d.mem[path]
+	d.mu.Unlock()
+	if ok && rec.trusted(cur) {
+		return rec, true
+	}
+	if rec, ok := d.readMemo(path); ok && rec.trusted(cur) {
+		d.remember(path, rec)
+		return rec, true
+	}
+	return memoRecord{}, false
+}
+
+func (d *digester) remember(path string, rec memoRecord) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.mem) >= memMax {
+		clear(d.mem)
+	}
+	d.mem[path] = rec
 }
 
 // The memo on disk: one small file per input path, memo/<hex>.memo, in the
@@ -445,6 +504,34 @@ func (s *diskStore) clearMemo() error {
 	}
 	_ = r.Remove(memoDir) // unless something else is in it
 	return nil
+}
+
+// memoMaxAge is how long a memo record is kept after its file was last
+// hashed: Prune, and trimming to a size limit, remove older ones, so that
+// records of files long gone do not pile up. A file still in use is
+// hashed again once.
+const memoMaxAge = 30 * 24 * time.Hour
+
+// pruneMemo removes the memo records written before cutoff, and
+// temporary files killed writers left there.
+func (s *diskStore) pruneMemo(cutoff time.Time) {
+	r, err := s.openRoot(false)
+	if err != nil {
+		return
+	}
+	ents, err := readDir(r, memoDir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		name := memoDir + "/" + e.Name()
+		if !strings.HasSuffix(e.Name(), memoSuffix) && !strings.HasPrefix(e.Name(), tempPrefix) {
+			continue
+		}
+		if fi, err := r.Lstat(name); err == nil && fi.ModTime().Before(cutoff) {
+			_ = s.fs.Remove(r, name)
+		}
+	}
 }
 
 func encodeMemo(rec memoRecord, abs string) []byte {

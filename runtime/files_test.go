@@ -2,8 +2,10 @@ package runtime
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -11,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cachegen/cachegen/internal/entry"
 )
 
 // spectrumCall is the call of a function that reads the table at path.
@@ -197,14 +201,18 @@ func TestFileCorruptMemoIsIgnored(t *testing.T) {
 	rec, _ := decodeMemo(good, path)
 	lie.stat, lie.hashedAt = rec.stat, rec.hashedAt
 	forged := encodeMemo(lie, path)
+	// A path of the same length, so that only the path check tells.
+	other := path[:len(path)-1] + "X"
+	wrongMagic := append([]byte("cgmemo99"), forged[8:len(forged)-4]...)
+	wrongMagic = binary.LittleEndian.AppendUint32(wrongMagic, entry.CRC32C(wrongMagic))
 	for name, bad := range map[string][]byte{
-		"flipped digest":  append(append([]byte{}, good[:60]...), append([]byte{good[60] ^ 0xff}, good[61:]...)...),
-		"truncated":       good[:len(good)-5],
-		"other path":      encodeMemo(rec, path+".other")[:len(good)],
-		"empty":           {},
-		"a lie, bad crc":  append(forged[:len(forged)-4:len(forged)-4], 0, 0, 0, 0),
-		"wrong magic":     append([]byte("cgmemo99"), good[8:]...),
-		"longer than any": make([]byte, memoMax+1),
+		"flipped digest":       append(append([]byte{}, good[:60]...), append([]byte{good[60] ^ 0xff}, good[61:]...)...),
+		"truncated":            good[:len(good)-5],
+		"a lie for other path": encodeMemo(lie, other),
+		"empty":                {},
+		"a lie, bad crc":       append(forged[:len(forged)-4:len(forged)-4], 0, 0, 0, 0),
+		"a lie, wrong magic":   wrongMagic,
+		"longer than any":      make([]byte, memoMax+1),
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := os.WriteFile(memo, bad, 0o600); err != nil {
@@ -368,16 +376,52 @@ func TestFileFIFOIsRefusedWithoutWaiting(t *testing.T) {
 		t.Skip("no FIFOs")
 	}
 	root := t.TempDir()
-	fifo := filepath.Join(root, "data", "pipe")
-	writeFile(t, filepath.Join(root, "data", "a.dat"), "a")
+	data := filepath.Join(root, "data")
+	fifo := filepath.Join(data, "pipe")
+	writeFile(t, filepath.Join(data, "a.dat"), "a")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Skip("mkfifo:", err)
 	}
-	for _, p := range []string{fifo, filepath.Join(root, "data")} {
-		_, err := spectrumCall(File(p)).Key()
-		if !errors.As(err, new(*inputError)) || !strings.Contains(err.Error(), "not a regular file") {
-			t.Errorf("%s: %v, want it refused as not a regular file", p, err)
+	for _, in := range []any{File(fifo), File(data), Dir(filepath.Join(data, "*")), []File{File(fifo)}} {
+		done := make(chan error, 1)
+		go func() {
+			_, err := spectrumCall(in).Key()
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if !errors.As(err, new(*inputError)) || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("%v: %v, want it refused as not a regular file", in, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%v: keying a FIFO is waiting for a writer", in)
 		}
+	}
+}
+
+// A socket, or a device reached through a link, inside a directory input
+// is refused too.
+func TestFileSocketsAndDevicesAreRefused(t *testing.T) {
+	if goruntime.GOOS == "windows" {
+		t.Skip("no sockets or devices as files")
+	}
+	data := t.TempDir()
+	writeFile(t, filepath.Join(data, "a.dat"), "a")
+	if err := os.Symlink("/dev/null", filepath.Join(data, "null")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := spectrumCall(File(data)).Key(); !errors.As(err, new(*inputError)) || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("a device: %v, want it refused", err)
+	}
+	os.Remove(filepath.Join(data, "null"))
+	sock := filepath.Join(data, "s")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Skip("unix socket:", err)
+	}
+	defer l.Close()
+	if _, err := spectrumCall(File(data)).Key(); !errors.As(err, new(*inputError)) || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("a socket: %v, want it refused", err)
 	}
 }
 
@@ -422,18 +466,309 @@ func TestFileSharedTierHitAcrossPaths(t *testing.T) {
 }
 
 // The memo is trusted only where no one else can write: a shared directory
-// has none, and a read-only cache never writes one.
-func TestFileMemoOnlyInAPrivateWritableDirectory(t *testing.T) {
+// neither reads nor writes one, and a read-only cache reads it and never
+// writes it.
+func TestFileMemoOnlyInAPrivateDirectory(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "table.dat")
 	writeFile(t, path, "table")
+	want := keyOf(t, spectrumCall(File(path)))
+	key := func(c *Cache) string {
+		t.Helper()
+		hashedLater(c)
+		id, err := spectrumCall(File(path)).identity(c.files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id.key
+	}
+
+	// Nothing written where nothing was.
 	for _, opt := range []Option{WithSharedDir(), WithMode(ModeReadOnly)} {
 		dir := t.TempDir()
 		c, _ := openDir(t, dir, opt)
-		if _, err := spectrumCall(File(path)).identity(c.files); err != nil {
+		key(c)
+		if _, err := os.Stat(filepath.Join(dir, memoDir)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%v: a memo directory was written (%v)", opt, err)
+		}
+	}
+
+	// A read-only cache reads the memo a private one wrote.
+	dir := t.TempDir()
+	private, _ := openDir(t, dir)
+	key(private)
+	ro, _ := openDir(t, dir, WithMode(ModeReadOnly))
+	if k := key(ro); k != want || ro.files.hashed.Load() != 0 {
+		t.Errorf("read-only: key %s after %d hashes, want %s from the memo", k, ro.files.hashed.Load(), want)
+	}
+
+	// A shared one ignores even a well-formed memo that lies.
+	memo := filepath.Join(dir, filepath.FromSlash(memoName(path)))
+	b, err := os.ReadFile(memo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, ok := decodeMemo(b, path)
+	if !ok {
+		t.Fatal("the memo does not decode")
+	}
+	rec.sum = [32]byte{9, 9, 9}
+	if err := os.WriteFile(memo, encodeMemo(rec, path), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	shared, _ := openDir(t, dir, WithSharedDir())
+	if k := key(shared); k != want || shared.files.hashed.Load() != 1 {
+		t.Errorf("shared: key %s after %d hashes, want %s from the file itself", k, shared.files.hashed.Load(), want)
+	}
+}
+
+// A result computed while an input changed may be of neither content: it
+// is returned, and stored under neither key.
+func TestFileChangedWhileComputingIsNotStored(t *testing.T) {
+	for _, restore := range []bool{false, true} {
+		c, log := open(t)
+		hashedLater(c)
+		path := filepath.Join(t.TempDir(), "table.dat")
+		writeFile(t, path, "version 1")
+		v := do(t, c, spectrumCall(File(path)), func(context.Context) (string, error) {
+			writeFile(t, path, "version 2") // another writer, mid-computation
+			b, _ := os.ReadFile(path)
+			if restore {
+				writeFile(t, path, "version 1") // and back: same content, new times
+			}
+			return string(b), nil
+		})
+		if v != "version 2" {
+			t.Fatalf("got %q, want the computed result", v)
+		}
+		if es, _ := c.List(context.Background()); len(es) != 0 {
+			t.Errorf("restore=%v: stored %d entries for a result computed while its input changed", restore, len(es))
+		}
+		if !strings.Contains(log.String(), "an input file changed while the result was computed") {
+			t.Errorf("restore=%v: not logged:\n%s", restore, log)
+		}
+	}
+}
+
+// A ".." after a symbolic link leads out of the link's target, as the
+// system resolves it, and so does a relative path from a working directory
+// reached through a link.
+func TestFileDotDotAfterASymlink(t *testing.T) {
+	if goruntime.GOOS == "windows" {
+		t.Skip("symbolic links need privileges on Windows")
+	}
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "x", "y", "keep"), "")
+	writeFile(t, filepath.Join(root, "x", "f.dat"), "what the system reads")
+	writeFile(t, filepath.Join(root, "f.dat"), "what the text suggests")
+	link := filepath.Join(root, "link")
+	if err := os.Symlink(filepath.Join(root, "x", "y"), link); err != nil {
+		t.Fatal(err)
+	}
+	want := keyOf(t, spectrumCall(File(filepath.Join(root, "x", "f.dat"))))
+	if got := keyOf(t, spectrumCall(File(link+"/../f.dat"))); got != want {
+		t.Errorf("link/../f.dat keys as %s, want the key of x/f.dat, %s", got, want)
+	}
+	t.Chdir(link)
+	t.Setenv("PWD", link)
+	if got := keyOf(t, spectrumCall(File("../f.dat"))); got != want {
+		t.Errorf("../f.dat from the linked directory keys as %s, want the key of x/f.dat, %s", got, want)
+	}
+	if got := keyOf(t, spectrumCall(Dir("../*.dat"))); got != keyOf(t, spectrumCall(Dir(filepath.Join(root, "x", "*.dat")))) {
+		t.Errorf("../*.dat from the linked directory does not key x/*.dat")
+	}
+}
+
+// A directory whose name holds a wildcard character is a path, not a
+// pattern.
+func TestDirLiteralNameWithWildcards(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run [v2]")
+	writeFile(t, filepath.Join(dir, "a.dat"), "one")
+	k1 := keyOf(t, spectrumCall(Dir(dir)))
+	writeFile(t, filepath.Join(dir, "a.dat"), "two")
+	if keyOf(t, spectrumCall(Dir(dir))) == k1 {
+		t.Error("an edit inside a directory named with brackets kept its key")
+	}
+}
+
+func TestFileAsMapKeyIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.dat")
+	writeFile(t, path, "w")
+	for _, v := range []any{map[File]float64{File(path): 1}, map[Dir]int{}} {
+		if _, err := spectrumCall(v).Key(); !errors.Is(err, ErrUnkeyable) || !strings.Contains(err.Error(), "cannot be a map key") {
+			t.Errorf("%T: %v, want it refused", v, err)
+		}
+	}
+}
+
+// A cache directory inside a directory input changes with every entry
+// stored: it is left out of the input.
+func TestDirInputHoldingTheCacheHits(t *testing.T) {
+	project := t.TempDir()
+	writeFile(t, filepath.Join(project, "data", "a.dat"), "a")
+	c, _ := openDir(t, filepath.Join(project, "cache"))
+	hashedLater(c)
+	runs := 0
+	for range 3 {
+		do(t, c, spectrumCall(File(project)), func(context.Context) (int, error) { runs++; return runs, nil })
+	}
+	if runs != 1 {
+		t.Errorf("a directory input holding the cache ran %d times, want once", runs)
+	}
+}
+
+// A file rewritten with the same size and its old modification time
+// restored still has a new change time.
+func TestFileSameSizeRewriteKeepingItsTimeIsCaught(t *testing.T) {
+	if !memoSupported {
+		t.Skip("no change time: every call hashes")
+	}
+	c, _ := open(t)
+	hashedLater(c)
+	path := filepath.Join(t.TempDir(), "table.dat")
+	writeFile(t, path, "version A")
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(path, old, old)
+	k1, err := spectrumCall(File(path)).identity(c.files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // past the clock's tick
+	writeFile(t, path, "version B")
+	os.Chtimes(path, old, old)
+	k2, err := spectrumCall(File(path)).identity(c.files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k1.key == k2.key {
+		t.Error("a same-size rewrite with its modification time restored kept its key")
+	}
+}
+
+// The change time alone, in the tick the file was hashed in, makes the
+// memo untrusted too (a chmod, a rename over the file).
+func TestFileChangeTimeInTheRacyWindow(t *testing.T) {
+	c, _ := open(t)
+	tick := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	c.files.statOf = func(fi fs.FileInfo) fileStat {
+		st := statOf(fi)
+		st.mtime, st.ctime = tick.Add(-time.Hour).UnixNano(), tick.UnixNano()
+		return st
+	}
+	c.files.now = func() time.Time { return tick.Add(500 * time.Millisecond) }
+	path := filepath.Join(t.TempDir(), "table.dat")
+	writeFile(t, path, "version A")
+	spectrumCall(File(path)).identity(c.files)
+	writeFile(t, path, "version B")
+	id, _ := spectrumCall(File(path)).identity(c.files)
+	if id.key != keyOf(t, spectrumCall(File(path))) || c.files.hashed.Load() != 2 {
+		t.Errorf("a file changed in the tick it was hashed in (by its change time) was not hashed again")
+	}
+}
+
+// A file that changes while it is read is read again.
+func TestFileChangedWhileHashedIsReadAgain(t *testing.T) {
+	c, _ := open(t)
+	path := filepath.Join(t.TempDir(), "table.dat")
+	writeFile(t, path, "version A")
+	c.files.afterRead = func(string) {
+		c.files.afterRead = nil
+		writeFile(t, path, "version BB") // a writer, mid-read
+	}
+	id, err := spectrumCall(File(path)).identity(c.files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := keyOf(t, spectrumCall(File(path))); id.key != want || c.files.hashed.Load() != 2 {
+		t.Fatalf("key %s after %d reads, want the new content's %s after 2", id.key, c.files.hashed.Load(), want)
+	}
+}
+
+// The time a file was hashed at is taken before it is opened: a slow read
+// does not make the memo of a file modified just before it trusted.
+func TestFileHashTimeIsTakenBeforeTheRead(t *testing.T) {
+	c, _ := open(t)
+	tick := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	clock := tick.Add(500 * time.Millisecond)
+	c.files.now = func() time.Time { return clock }
+	c.files.statOf = func(fi fs.FileInfo) fileStat {
+		st := statOf(fi)
+		st.mtime, st.ctime = tick.UnixNano(), tick.UnixNano()
+		return st
+	}
+	c.files.afterRead = func(string) { clock = tick.Add(10 * time.Second) } // a slow read
+	path := filepath.Join(t.TempDir(), "table.dat")
+	writeFile(t, path, "version A")
+	spectrumCall(File(path)).identity(c.files)
+	c.files.afterRead = nil
+	spectrumCall(File(path)).identity(c.files)
+	if c.files.hashed.Load() != 2 {
+		t.Error("a memo was trusted from the time its read ended, not began")
+	}
+}
+
+func TestListingIsInNameOrder(t *testing.T) {
+	a := []treeFile{{rel: "b", size: 1}, {rel: "a/z", size: 2}, {rel: "a.txt", size: 3}}
+	b := []treeFile{a[2], a[0], a[1]}
+	if x, y := listing("x", a), listing("x", b); string(x.Sum) != string(y.Sum) {
+		t.Error("the listing depends on the order files were found in")
+	}
+}
+
+func TestDirPatternMatchingNothing(t *testing.T) {
+	c, _ := open(t)
+	hashedLater(c)
+	data := t.TempDir()
+	call := spectrumCall(Dir(filepath.Join(data, "*.nc")))
+	id, err := call.identity(c.files)
+	if err != nil || len(id.inputs) != 1 || id.inputs[0].Count != 0 {
+		t.Fatalf("a pattern matching nothing: %+v, %v: want no files", id.inputs, err)
+	}
+	writeFile(t, filepath.Join(data, "a.nc"), "a")
+	if again, _ := call.identity(c.files); again.key == id.key {
+		t.Error("a first match kept the key of no files")
+	}
+}
+
+func TestFilesKeyEachFileByContent(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	writeFile(t, a, "a")
+	writeFile(t, b, "b")
+	call := func() Call { return spectrumCall(Files([]string{a, b})) }
+	k1 := keyOf(t, call())
+	writeFile(t, b, "B")
+	if keyOf(t, call()) == k1 {
+		t.Error("a change to the second of two files kept the key")
+	}
+	if Files[string](nil) != nil {
+		t.Error("Files(nil) is not nil")
+	}
+}
+
+// Prune removes memo records not written for memoMaxAge.
+func TestPruneRemovesOldMemoRecords(t *testing.T) {
+	dir := t.TempDir()
+	c, _ := openDir(t, dir)
+	old, recent := filepath.Join(t.TempDir(), "old"), filepath.Join(t.TempDir(), "recent")
+	writeFile(t, old, "old")
+	writeFile(t, recent, "recent")
+	for _, p := range []string{old, recent} {
+		if _, err := spectrumCall(File(p)).identity(c.files); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := os.Stat(filepath.Join(dir, memoDir)); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("%s: a memo directory was written (%v)", c.mode, err)
-		}
+	}
+	oldMemo := filepath.Join(dir, filepath.FromSlash(memoName(old)))
+	long := time.Now().Add(-memoMaxAge - time.Hour)
+	if err := os.Chtimes(oldMemo, long, long); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Prune(context.Background(), PruneOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(oldMemo); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("an old memo record survived Prune: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(memoName(recent)))); err != nil {
+		t.Errorf("a recent memo record was pruned: %v", err)
 	}
 }

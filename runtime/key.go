@@ -93,6 +93,7 @@ type identity struct {
 	sum       [32]byte // SHA-256 of canonical: stored in and checked against the entry
 	canonical []byte   // the text that was hashed
 	inputs    []entry.Input
+	seen      keyed // the stat of each file the inputs read, to tell whether they changed since
 }
 
 // identity keys c, with d keying its file inputs.
@@ -116,7 +117,7 @@ func (c Call) identity(d *digester) (identity, error) {
 		return identity{}, err
 	}
 	sum := sha256.Sum256(e.buf)
-	return identity{key: hex.EncodeToString(sum[:8]), sum: sum, canonical: e.buf, inputs: e.inputs}, nil
+	return identity{key: hex.EncodeToString(sum[:8]), sum: sum, canonical: e.buf, inputs: e.inputs, seen: e.seen}, nil
 }
 
 type keyEncoder struct {
@@ -125,6 +126,7 @@ type keyEncoder struct {
 	depth    int
 	files    *digester     // keys File and Dir values; nil means memDigester
 	inputs   []entry.Input // the File and Dir values keyed, in order
+	seen     keyed         // the stat of each file they read
 }
 
 // input appends the spelling of the file input p.
@@ -133,7 +135,7 @@ func (e *keyEncoder) input(p string, glob bool) error {
 	if d == nil {
 		d = memDigester
 	}
-	in, err := d.input(p, glob)
+	in, err := d.input(p, glob, &e.seen)
 	if err != nil {
 		return err
 	}
@@ -435,6 +437,9 @@ func (e *keyEncoder) mapValue(v reflect.Value) error {
 		num  int64
 		unum uint64
 		val  reflect.Value
+	}
+	if kt := t.Key(); kt == fileType || kt == dirType {
+		return fmt.Errorf("type %s: a file input cannot be a map key, where it would be keyed by its path's text: use a slice of %s: %w", t, typeName(kt), ErrUnkeyable)
 	}
 	items := make([]item, 0, v.Len())
 	kk := t.Key().Kind()

@@ -270,6 +270,9 @@ func (c *Cache) Prune(ctx context.Context, o PruneOptions) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !o.DryRun {
+		c.disk.pruneMemo(now.Add(-memoMaxAge))
+	}
 	return pruneEntries(all, o, now, func(key string) error { return c.disk.remove(names[key]) })
 }
 

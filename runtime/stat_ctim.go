@@ -1,4 +1,4 @@
-//go:build linux || openbsd || dragonfly
+//go:build linux || openbsd || dragonfly || solaris || illumos
 
 package runtime
 
@@ -6,6 +6,9 @@ import (
 	"io/fs"
 	"syscall"
 )
+
+// memoSupported: a file's device, inode and change time are at hand.
+const memoSupported = true
 
 // sysStat returns a file's device, inode and change time.
 func sysStat(fi fs.FileInfo) (dev, ino uint64, ctime int64, ok bool) {

@@ -7,6 +7,9 @@ import (
 	"syscall"
 )
 
+// memoSupported: a file's device, inode and change time are at hand.
+const memoSupported = true
+
 // sysStat returns a file's device, inode and change time.
 func sysStat(fi fs.FileInfo) (dev, ino uint64, ctime int64, ok bool) {
 	s, ok := fi.Sys().(*syscall.Stat_t)

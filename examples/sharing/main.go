@@ -1,3 +1,8 @@
+// Command sharing shares cached results between machines through the
+// shared tier that CACHEGEN_REMOTE names: run it on one machine and it
+// computes; run it on another, with its own cache directory, and it loads
+// what the first computed. It links the Redis store alone; a program that
+// shares through S3 imports remote/s3 instead.
 package main
 
 import (
@@ -5,6 +10,7 @@ import (
 	"log"
 	"time"
 
+	"github.com/cachegen/cachegen/examples/sharing/spectrum"
 	_ "github.com/cachegen/cachegen/remote/redis" // lets CACHEGEN_REMOTE name a Redis cache
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
@@ -13,13 +19,13 @@ func main() {
 	log.SetFlags(0)
 	cache := cacheruntime.Default()
 	for i, ppm := range []float64{400, 400, 420, 420} {
-		key, err := SpectrumCacheKey(ppm, 1500)
+		key, err := spectrum.SpectrumCacheKey(ppm, 1500)
 		if err != nil {
 			log.Fatal(err)
 		}
 		before := cache.Stats()
 		start := time.Now()
-		s, err := SpectrumCached(ppm, 1500)
+		s, err := spectrum.SpectrumCached(ppm, 1500)
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -63,8 +63,13 @@ func TestTransmittanceIsKeyedByTheTable(t *testing.T) {
 		t.Fatalf("a copy of the original table: %v, %+v: want a hit with %v", tr, s, first)
 	}
 
-	// A missing table: Transmittance's own error.
+	// A missing table: Transmittance's own error, computed without the
+	// cache.
+	before := cache.Stats()
 	if _, err := TransmittanceCached(filepath.Join(dir, "missing.par"), 2340, 2350, 50); !os.IsNotExist(err) {
 		t.Fatalf("a missing table: %v, want the function's not-exist error", err)
+	}
+	if s := cache.Stats(); s.KeyErrors != before.KeyErrors+1 || s.Computations != before.Computations+1 {
+		t.Fatalf("a missing table: stats %+v, want one call computed without the cache", s)
 	}
 }

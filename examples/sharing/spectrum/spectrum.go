@@ -1,9 +1,9 @@
-// Command sharing shares cached results between machines through the
-// shared tier that CACHEGEN_REMOTE names: run it on one machine and it
-// computes; run it on another, with its own cache directory, and it loads
-// what the first computed. It links the Redis store alone; a program that
-// shares through S3 imports remote/s3 instead.
-package main
+// Package spectrum holds the sharing example's cached computation. It is a
+// package of its own, apart from the main package that links the Redis
+// store: the fingerprint of a cached function follows every package its
+// package imports, blank imports included, so a function in main would be
+// "changed" by every change to the store's code.
+package spectrum
 
 //go:generate go run github.com/cachegen/cachegen/cmd/cachegen
 
