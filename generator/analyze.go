@@ -212,14 +212,14 @@ func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d directive) (*cachedF
 	// The previous output file is loaded as a package clause alone, so
 	// anything found here was declared by the user.
 	if o := pkg.Types.Scope(); f.Recv == nil {
-		for _, suffix := range []string{"Cached", "CacheKey", "Invalidate"} {
+		for _, suffix := range []string{"Cached", "CachedIn", "CacheKey", "Invalidate"} {
 			name := f.Name + suffix
 			if prev := o.Lookup(name); prev != nil {
 				fail(pos, "generated name %s is already declared at %s: rename it", name, pkg.Fset.Position(prev.Pos()))
 			}
 		}
 	} else if f.RecvType != nil {
-		for _, suffix := range []string{"Cached", "CacheKey", "Invalidate"} {
+		for _, suffix := range []string{"Cached", "CachedIn", "CacheKey", "Invalidate"} {
 			if m, _, _ := types.LookupFieldOrMethod(f.RecvType, true, pkg.Types, f.Name+suffix); m != nil {
 				fail(pos, "generated method %s.%s is already declared at %s: rename it", f.RecvType.Obj().Name(), f.Name+suffix, pkg.Fset.Position(m.Pos()))
 			}

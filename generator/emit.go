@@ -443,15 +443,52 @@ func (e *emitter) cached(f *cachedFunc, helper string) {
 	if f.Err {
 		results = append(results, jen.Error())
 	}
-	e.file.Commentf("%sCached is %s with its results cached by cachegen (//cache:version=%d).", f.Name, f.displayName(), f.Directive.Version)
+	if f.Ctx {
+		e.file.Commentf("%sCached is %s with its results cached by cachegen (//cache:version=%d),", f.Name, f.displayName(), f.Directive.Version)
+		e.file.Comment("in the cache ctx carries (cacheruntime.WithCache), else the default cache.")
+		e.file.Add(e.decl(f, f.Name+"Cached").Params(e.wrapperParams(f, false)...).Params(results...).Block(
+			e.cachedBody(f, helper, ctxName, jen.Nil(), used)...))
+		e.file.Line()
+		return
+	}
+	// A function without a context takes its cache as an argument.
+	cache := used.name("c")
+	params := append([]jen.Code{jen.Id(cache).Op("*").Add(e.rt("Cache"))}, e.wrapperParams(f, false)...)
+	e.file.Commentf("%sCachedIn is %s with its results cached by cachegen (//cache:version=%d)", f.Name, f.displayName(), f.Directive.Version)
+	e.file.Comment("in c, or, if c is nil, in the default cache.")
+	e.file.Add(e.decl(f, f.Name+"CachedIn").Params(params...).Params(results...).Block(
+		e.cachedBody(f, helper, ctxName, jen.Id(cache), used)...))
+	e.file.Line()
+	args := []jen.Code{jen.Nil()}
+	for i, p := range f.Params {
+		if f.Variadic && i == len(f.Params)-1 {
+			args = append(args, jen.Id(p.Name).Op("..."))
+		} else {
+			args = append(args, jen.Id(p.Name))
+		}
+	}
+	var target *jen.Statement
+	if f.Recv != nil {
+		target = jen.Id(f.Recv.Name).Dot(f.Name + "CachedIn")
+	} else {
+		target = jen.Id(f.Name + "CachedIn")
+		if len(f.TypeParams) > 0 {
+			tps := make([]jen.Code, len(f.TypeParams))
+			for i, tp := range f.TypeParams {
+				tps[i] = jen.Id(tp.Obj().Name())
+			}
+			target = target.Index(jen.List(tps...))
+		}
+	}
+	e.file.Commentf("%sCached is %s with its results cached by cachegen in the default cache.", f.Name, f.displayName())
 	e.file.Add(e.decl(f, f.Name+"Cached").Params(e.wrapperParams(f, false)...).Params(results...).Block(
-		e.cachedBody(f, helper, ctxName, used)...))
+		jen.Return(target.Call(args...))))
 	e.file.Line()
 }
 
 // cachedBody is FCached's body: Do, whose compute function calls F, and
 // the results unpacked from what Do returns.
-func (e *emitter) cachedBody(f *cachedFunc, helper, ctxName string, used locals) []jen.Code {
+func (e *emitter) cachedBody(f *cachedFunc, helper, ctxName string, cache jen.Code, used locals) []jen.Code {
 	// The call of the original function inside the compute function.
 	var target *jen.Statement
 	if f.Recv != nil {
@@ -486,7 +523,7 @@ func (e *emitter) cachedBody(f *cachedFunc, helper, ctxName string, used locals)
 		closureParam = jen.Id(ctxName).Qual("context", "Context")
 	}
 	do := func(result jen.Code, inner ...jen.Code) *jen.Statement {
-		return e.rt("Do").Call(outer, e.rt("Default").Call(), e.helperCall(f, helper),
+		return e.rt("Do").Call(outer, cache, e.helperCall(f, helper),
 			jen.Func().Params(closureParam).Params(result, jen.Error()).Block(inner...))
 	}
 

@@ -569,16 +569,50 @@ func TestDefaultFromEnvironment(t *testing.T) {
 }
 
 func TestSetDefault(t *testing.T) {
-	old := Default()
-	t.Cleanup(func() { SetDefault(old) })
 	c, _ := open(t)
-	SetDefault(c)
+	old := SetDefault(c)
+	t.Cleanup(func() { SetDefault(old) })
 	if Default() != c {
 		t.Fatal("Default did not return the cache given to SetDefault")
 	}
 	var n counter
 	if _, err := Do(context.Background(), nil, mcCall(1), n.fn(want)); err != nil || c.Stats().Misses != 1 {
 		t.Fatalf("Do with a nil cache: %v, stats %+v: want the call made on the cache given to SetDefault", err, c.Stats())
+	}
+	if prev := SetDefault(nil); prev != c {
+		t.Fatalf("SetDefault returned %p, want the cache it replaced, %p", prev, c)
+	}
+	dir := t.TempDir()
+	t.Setenv("CACHEGEN_DIR", dir)
+	if d := Default(); d == c || d.Dir() != dir {
+		t.Fatalf("after SetDefault(nil), Default is %s, want a cache opened from the environment in %s", d.Dir(), dir)
+	}
+}
+
+// A cache carried by the context wins over the default for Do with a nil
+// cache, and for the calls its computation makes; an explicit cache wins
+// over both.
+func TestWithCache(t *testing.T) {
+	def, _ := open(t)
+	old := SetDefault(def)
+	t.Cleanup(func() { SetDefault(old) })
+	carried, _ := open(t)
+	explicit, _ := open(t)
+	ctx := WithCache(context.Background(), carried)
+	var n counter
+	if _, err := Do(ctx, nil, mcCall(1), func(ctx context.Context) (mcResult, error) {
+		return Do(ctx, nil, mcCall(2), n.fn(want)) // a nested cached call
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if s := carried.Stats(); s.Misses != 2 || def.Stats().Misses != 0 {
+		t.Errorf("carried %+v, default %+v: want both calls on the carried cache", s, def.Stats())
+	}
+	if _, err := Do(ctx, explicit, mcCall(3), n.fn(want)); err != nil || explicit.Stats().Misses != 1 {
+		t.Errorf("an explicit cache: %v, %+v: want it used", err, explicit.Stats())
+	}
+	if _, err := Do(WithCache(context.Background(), nil), nil, mcCall(4), n.fn(want)); err != nil || def.Stats().Misses != 1 {
+		t.Errorf("a nil carried cache: %v, default %+v: want the default", err, def.Stats())
 	}
 }
 

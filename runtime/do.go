@@ -23,7 +23,8 @@ import (
 // returned. An error from compute is returned as is, with compute's value,
 // and nothing is stored. Concurrent calls with the same key compute once;
 // a caller waiting for another's computation returns when its ctx is done.
-// A nil c means Default().
+// A nil c means the cache ctx carries (see WithCache), or else Default():
+// generated wrappers pass nil.
 //
 // When call.Code is set, only entries computed by that code (or by code
 // in call.Accepted) are served. Where the function's source is at hand and
@@ -32,7 +33,7 @@ import (
 // computes without the cache, warning once.
 func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Context) (T, error)) (T, error) {
 	if c == nil {
-		c = Default()
+		c = cacheOf(ctx)
 	}
 	if err := sourceChanged(call); err != nil {
 		c.bypassEdited(call, err)
@@ -67,6 +68,27 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 		}
 	}
 	return r.fill()
+}
+
+// cacheKey is the key of the cache a context carries.
+type cacheKey struct{}
+
+// WithCache returns a copy of ctx that carries c. The generated wrappers of
+// functions that take a context use the cache their ctx carries, instead of
+// Default(); so do calls of Do with a nil Cache, among them the cached
+// calls that a computation given this ctx makes. A wrapper of a function
+// without a context takes its cache as an argument instead: FCachedIn(c,
+// …). A nil c leaves the choice to Default().
+func WithCache(ctx context.Context, c *Cache) context.Context {
+	return context.WithValue(ctx, cacheKey{}, c)
+}
+
+// cacheOf returns the cache ctx carries, or Default().
+func cacheOf(ctx context.Context) *Cache {
+	if c, _ := ctx.Value(cacheKey{}).(*Cache); c != nil {
+		return c
+	}
+	return Default()
 }
 
 // A request is one call of Do that a lookup did not serve: what the steps

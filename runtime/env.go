@@ -36,8 +36,8 @@ const (
 )
 
 var defaultCache struct {
-	once sync.Once
-	c    atomic.Pointer[Cache]
+	mu sync.Mutex
+	c  atomic.Pointer[Cache]
 }
 
 // Default returns the cache that generated wrappers use. On first use it is
@@ -46,24 +46,34 @@ var defaultCache struct {
 // verify; default on), CACHEGEN_VERBOSE=1, CACHEGEN_MAX_SIZE (such as
 // 10GiB), CACHEGEN_REMOTE (a URL: see OpenRemote), CACHEGEN_REMOTE_MODE
 // (readwrite or readonly), CACHEGEN_SIGNING_KEY and CACHEGEN_SHARED_DIR=1
-// (accept a directory others own or can write to). A bad value, or a
-// directory that cannot be made, is logged with what the variable allows,
-// and the default cache then computes every call; a remote that cannot be
-// opened is logged and left out. A misconfigured cache costs time, never a
-// crash or a wrong result. Default is safe for concurrent use.
+// (accept a directory others own or can write to). Values are matched
+// without regard to case. A bad value, or a directory that cannot be made,
+// is logged with what the variable allows, and the default cache then
+// computes every call; a remote that cannot be opened is logged and left
+// out. A misconfigured cache costs time, never a crash or a wrong result.
+// Default is safe for concurrent use.
 func Default() *Cache {
-	defaultCache.once.Do(func() {
-		if defaultCache.c.Load() == nil {
-			defaultCache.c.CompareAndSwap(nil, fromEnv(slog.New(newLineHandler(os.Stderr))))
-		}
-	})
-	return defaultCache.c.Load()
+	if c := defaultCache.c.Load(); c != nil {
+		return c
+	}
+	defaultCache.mu.Lock()
+	defer defaultCache.mu.Unlock()
+	if c := defaultCache.c.Load(); c != nil {
+		return c
+	}
+	c := fromEnv(slog.New(newLineHandler(os.Stderr)))
+	defaultCache.c.Store(c)
+	return c
 }
 
-// SetDefault replaces the cache that Default returns.
-func SetDefault(c *Cache) {
-	defaultCache.c.Store(c)
-	defaultCache.once.Do(func() {})
+// SetDefault replaces the cache that Default returns, and returns the one
+// it replaced (nil if Default had not opened one yet). SetDefault(nil)
+// makes the next Default open a cache from the environment again. Tests
+// use cachetest.Use, which restores the previous cache when they end.
+func SetDefault(c *Cache) (previous *Cache) {
+	defaultCache.mu.Lock()
+	defer defaultCache.mu.Unlock()
+	return defaultCache.c.Swap(c)
 }
 
 // DefaultDir returns the directory Default uses: CACHEGEN_DIR, or the

@@ -19,11 +19,17 @@ func cachegenRunMonteCarloCall(snr float64, nScenes int, seed int64) cacheruntim
 	}
 }
 
-// RunMonteCarloCached is RunMonteCarlo with its results cached by cachegen (//cache:version=1).
-func RunMonteCarloCached(snr float64, nScenes int, seed int64) (Result, error) {
-	return cacheruntime.Do(context.Background(), cacheruntime.Default(), cachegenRunMonteCarloCall(snr, nScenes, seed), func(context.Context) (Result, error) {
+// RunMonteCarloCachedIn is RunMonteCarlo with its results cached by cachegen (//cache:version=1)
+// in c, or, if c is nil, in the default cache.
+func RunMonteCarloCachedIn(c *cacheruntime.Cache, snr float64, nScenes int, seed int64) (Result, error) {
+	return cacheruntime.Do(context.Background(), c, cachegenRunMonteCarloCall(snr, nScenes, seed), func(context.Context) (Result, error) {
 		return RunMonteCarlo(snr, nScenes, seed)
 	})
+}
+
+// RunMonteCarloCached is RunMonteCarlo with its results cached by cachegen in the default cache.
+func RunMonteCarloCached(snr float64, nScenes int, seed int64) (Result, error) {
+	return RunMonteCarloCachedIn(nil, snr, nScenes, seed)
 }
 
 // RunMonteCarloCacheKey returns the cache key of RunMonteCarlo with these arguments.

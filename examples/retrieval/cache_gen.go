@@ -19,9 +19,10 @@ func cachegenRetrieverFitCall(r *Retriever, scene []float64) cacheruntime.Call {
 	}
 }
 
-// FitCached is Retriever.Fit with its results cached by cachegen (//cache:version=1).
+// FitCached is Retriever.Fit with its results cached by cachegen (//cache:version=1),
+// in the cache ctx carries (cacheruntime.WithCache), else the default cache.
 func (r *Retriever) FitCached(ctx context.Context, scene []float64, progress func(int)) ([]float64, error) {
-	return cacheruntime.Do(ctx, cacheruntime.Default(), cachegenRetrieverFitCall(r, scene), func(ctx2 context.Context) ([]float64, error) {
+	return cacheruntime.Do(ctx, nil, cachegenRetrieverFitCall(r, scene), func(ctx2 context.Context) ([]float64, error) {
 		return r.Fit(ctx2, scene, progress)
 	})
 }

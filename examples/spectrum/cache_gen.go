@@ -19,11 +19,17 @@ func cachegenTransmittanceCall(tablePath string, lo float64, hi float64, path fl
 	}
 }
 
-// TransmittanceCached is Transmittance with its results cached by cachegen (//cache:version=1).
-func TransmittanceCached(tablePath string, lo float64, hi float64, path float64) (float64, error) {
-	return cacheruntime.Do(context.Background(), cacheruntime.Default(), cachegenTransmittanceCall(tablePath, lo, hi, path), func(context.Context) (float64, error) {
+// TransmittanceCachedIn is Transmittance with its results cached by cachegen (//cache:version=1)
+// in c, or, if c is nil, in the default cache.
+func TransmittanceCachedIn(c *cacheruntime.Cache, tablePath string, lo float64, hi float64, path float64) (float64, error) {
+	return cacheruntime.Do(context.Background(), c, cachegenTransmittanceCall(tablePath, lo, hi, path), func(context.Context) (float64, error) {
 		return Transmittance(tablePath, lo, hi, path)
 	})
+}
+
+// TransmittanceCached is Transmittance with its results cached by cachegen in the default cache.
+func TransmittanceCached(tablePath string, lo float64, hi float64, path float64) (float64, error) {
+	return TransmittanceCachedIn(nil, tablePath, lo, hi, path)
 }
 
 // TransmittanceCacheKey returns the cache key of Transmittance with these arguments.

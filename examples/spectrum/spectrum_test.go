@@ -7,17 +7,14 @@ import (
 	"testing"
 
 	cacheruntime "github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/cachetest"
 )
 
 // The example's claims: the table's content is the key, so a rewritten
 // table is computed again, a copy elsewhere hits, and a missing table
 // gives Transmittance's own error.
 func TestTransmittanceIsKeyedByTheTable(t *testing.T) {
-	cache, err := cacheruntime.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cacheruntime.SetDefault(cache)
+	cache := cachetest.Use(t)
 	orig, err := os.ReadFile("lines.par")
 	if err != nil {
 		t.Fatal(err)

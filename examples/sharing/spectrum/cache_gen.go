@@ -19,11 +19,17 @@ func cachegenSpectrumCall(ppm float64, n int) cacheruntime.Call {
 	}
 }
 
-// SpectrumCached is Spectrum with its results cached by cachegen (//cache:version=1).
-func SpectrumCached(ppm float64, n int) ([]float64, error) {
-	return cacheruntime.Do(context.Background(), cacheruntime.Default(), cachegenSpectrumCall(ppm, n), func(context.Context) ([]float64, error) {
+// SpectrumCachedIn is Spectrum with its results cached by cachegen (//cache:version=1)
+// in c, or, if c is nil, in the default cache.
+func SpectrumCachedIn(c *cacheruntime.Cache, ppm float64, n int) ([]float64, error) {
+	return cacheruntime.Do(context.Background(), c, cachegenSpectrumCall(ppm, n), func(context.Context) ([]float64, error) {
 		return Spectrum(ppm, n)
 	})
+}
+
+// SpectrumCached is Spectrum with its results cached by cachegen in the default cache.
+func SpectrumCached(ppm float64, n int) ([]float64, error) {
+	return SpectrumCachedIn(nil, ppm, n)
 }
 
 // SpectrumCacheKey returns the cache key of Spectrum with these arguments.

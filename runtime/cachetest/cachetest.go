@@ -1,0 +1,58 @@
+// Package cachetest gives tests a cache of their own, so that a test of
+// code with cached functions neither reads results another run left in
+// the user's cache nor leaves its own there.
+//
+// A test of a function without a context points the default cache, which
+// the generated FCached wrappers use, at a fresh directory:
+//
+//	func TestRetrieval(t *testing.T) {
+//		c := cachetest.Use(t)
+//		got, err := RetrieveCached(scene) // computes, in t.TempDir()
+//		...
+//		if c.Stats().Hits != 0 { ... }
+//	}
+//
+// The default cache belongs to the whole test process, so Use refuses a
+// test that runs in parallel (it fails as t.Setenv does). A parallel test
+// carries its own cache in the context that the wrappers of functions
+// taking one use (Context), or passes it to FCachedIn.
+package cachetest
+
+import (
+	"context"
+	"testing"
+
+	cacheruntime "github.com/cachegen/cachegen/runtime"
+)
+
+// Open returns a fresh, empty cache in a directory of t.TempDir(), opened
+// with opts.
+func Open(t testing.TB, opts ...cacheruntime.Option) *cacheruntime.Cache {
+	t.Helper()
+	c, err := cacheruntime.Open(t.TempDir(), opts...)
+	if err != nil {
+		t.Fatalf("cachetest: %v", err)
+	}
+	return c
+}
+
+// Use makes a fresh cache (Open) the default cache for the rest of the
+// test, sets CACHEGEN_DIR to its directory for any process the test
+// starts, and restores both when the test ends. It panics in a test that
+// has called t.Parallel, or whose parent has.
+func Use(t testing.TB, opts ...cacheruntime.Option) *cacheruntime.Cache {
+	t.Helper()
+	c := Open(t, opts...)
+	t.Setenv("CACHEGEN_DIR", c.Dir()) // and refuse a parallel test, as Setenv does
+	previous := cacheruntime.SetDefault(c)
+	t.Cleanup(func() { cacheruntime.SetDefault(previous) })
+	return c
+}
+
+// Context returns ctx carrying a fresh cache (Open), for the wrappers of
+// functions that take a context: safe in parallel tests.
+func Context(ctx context.Context, t testing.TB, opts ...cacheruntime.Option) (context.Context, *cacheruntime.Cache) {
+	t.Helper()
+	c := Open(t, opts...)
+	return cacheruntime.WithCache(ctx, c), c
+}
