@@ -143,6 +143,7 @@ type Cache struct {
 
 	maxBytes  int64
 	sinceTrim atomic.Int64 // bytes written since the last trim
+	trimmed   atomic.Bool  // a trim has run in this process
 	trimming  sync.Mutex
 }
 

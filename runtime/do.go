@@ -311,6 +311,7 @@ func (r *request[T]) loadLocal() (T, []byte, bool) {
 	r.served = true
 	c.hits.Add(1)
 	c.bytesRead.Add(int64(len(data)))
+	c.trim(0, r.id.key)
 	if now := c.now(); now.Sub(mtime) > touchInterval && c.mode != ModeReadOnly {
 		// Record the use for least-recently-used trimming, cheaply: at
 		// most one metadata write per entry an hour.
@@ -336,7 +337,7 @@ func (r *request[T]) loadRemote(data []byte) (T, []byte, bool) {
 	if c.mode != ModeReadOnly {
 		if err := c.disk.write(r.id.key, data); err == nil {
 			c.bytesWritten.Add(int64(len(data)))
-			c.trimAfterWrite(int64(len(data)))
+			c.trim(int64(len(data)), r.id.key)
 		}
 	}
 	r.logHit(h, "remote", len(data))
@@ -414,7 +415,7 @@ func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte
 	c := r.c
 	var parts [][]byte
 	if err == nil && c.mode != ModeReadOnly {
-		parts, err = newEntry(r.id, r.call, r.tsum, start, took, payload, c.signKey)
+		parts, err = newEntry(r.id, r.call, r.tsum, entry.BlocksOf(reflect.TypeFor[T]()), start, took, payload, c.signKey)
 	}
 	if err == nil && c.mode != ModeReadOnly {
 		if c.remote != nil {
@@ -428,7 +429,7 @@ func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte
 				n += int64(len(p))
 			}
 			c.bytesWritten.Add(n)
-			c.trimAfterWrite(n)
+			c.trim(n, r.id.key)
 		}
 	}
 	if err != nil {
@@ -442,9 +443,9 @@ func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte
 }
 
 // newEntry returns the parts of the entry a cache writes for a result.
-func newEntry(id identity, call Call, tsum [8]byte, start time.Time, took time.Duration, payload [][]byte, signKey []byte) ([][]byte, error) {
+func newEntry(id identity, call Call, tsum [8]byte, blocks []entry.Block, start time.Time, took time.Duration, payload [][]byte, signKey []byte) ([][]byte, error) {
 	h := entry.Header{ComputedAt: start.UnixNano(), Duration: int64(took), TypeSum: tsum, Sum: id.sum, Code: codeBytes(call.Code)}
-	m := entry.Meta{Func: call.Func, Version: call.Version, Params: id.canonical, TTL: int64(call.TTL), Inputs: id.inputs}
+	m := entry.Meta{Func: call.Func, Version: call.Version, Params: id.canonical, TTL: int64(call.TTL), Inputs: id.inputs, Blocks: blocks}
 	return entry.Encode(h, m, payload, signKey)
 }
 

@@ -35,7 +35,7 @@ func pinnedEntries(t *testing.T) map[string][]byte {
 	}
 	out := map[string][]byte{}
 	for name, key := range map[string][]byte{"unsigned": nil, "signed": []byte("a signing key of enough bytes")} {
-		parts, err := newEntry(id, call, entry.TypeSum(reflect.TypeFor[mcResult]()), time.Unix(1700000000, 0), 1500*time.Millisecond, payload, key)
+		parts, err := newEntry(id, call, entry.TypeSum(reflect.TypeFor[mcResult]()), entry.BlocksOf(reflect.TypeFor[mcResult]()), time.Unix(1700000000, 0), 1500*time.Millisecond, payload, key)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -35,6 +37,24 @@ type Entry struct {
 	Stale      bool          // older than its TTL: the next call recomputes it
 	Code       string        // fingerprint of the code that computed it; "" if not recorded
 	Inputs     []Input       // the files and directories it was keyed by, by content
+	// OldVersion is set, by List and Prune, on an entry of a function that
+	// has entries of a higher version in the same cache or store: after a
+	// version bump no call finds it again.
+	OldVersion bool
+}
+
+// markOldVersions sets OldVersion on the entries of es whose function has
+// an entry of a higher version in es.
+func markOldVersions(es []Entry) {
+	latest := map[string]int{}
+	for _, e := range es {
+		if v, ok := latest[e.Func]; !ok || e.Version > v {
+			latest[e.Func] = e.Version
+		}
+	}
+	for i := range es {
+		es[i].OldVersion = es[i].Func != "" && es[i].Version < latest[es[i].Func]
+	}
 }
 
 // Input is a file or directory (a File or Dir argument) whose content
@@ -210,6 +230,7 @@ func (c *Cache) List(ctx context.Context) ([]Entry, error) {
 		out = append(out, entryFromFile(h, m, fi, now))
 		return nil
 	})
+	markOldVersions(out)
 	slices.SortStableFunc(out, func(a, b Entry) int { return b.ComputedAt.Compare(a.ComputedAt) })
 	return out, err
 }
@@ -224,7 +245,12 @@ type PruneOptions struct {
 	MaxBytes  int64         // when positive, remove entries until the total is at most this
 	OlderThan time.Duration // when positive, remove entries computed longer ago than this
 	UnusedFor time.Duration // when positive, remove entries not used for this long
-	DryRun    bool          // report what would be removed, and remove nothing
+	// OldVersions removes the entries of old versions: those of a function
+	// that has entries of a higher version (see Entry.OldVersion).
+	OldVersions bool
+	DryRun      bool // report what would be removed, and remove nothing
+
+	keep string // a key never removed: the entry a trim was started for
 }
 
 // Prune removes the entries that o selects, temporary files that killed
@@ -233,8 +259,14 @@ type PruneOptions struct {
 // checks count as least recently used of all. A reader loading an entry
 // that Prune removes gets either the whole entry or a clean miss.
 func (c *Cache) Prune(ctx context.Context, o PruneOptions) ([]Entry, error) {
+	removed, _, err := c.prune(ctx, o)
+	return removed, err
+}
+
+// prune is Prune, also returning the bytes of entries there were.
+func (c *Cache) prune(ctx context.Context, o PruneOptions) ([]Entry, int64, error) {
 	if err := c.writable(); err != nil && !o.DryRun {
-		return nil, err
+		return nil, 0, err
 	}
 	now := c.now()
 	var all []Entry
@@ -268,7 +300,7 @@ func (c *Cache) Prune(ctx context.Context, o PruneOptions) ([]Entry, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if !o.DryRun {
 		c.disk.pruneMemo(now.Add(-memoMaxAge))
@@ -279,20 +311,23 @@ func (c *Cache) Prune(ctx context.Context, o PruneOptions) ([]Entry, error) {
 // pruneEntries removes, with remove, the entries of all that o selects,
 // least recently used first, and returns those it removed: not those that
 // another process removed first.
-func pruneEntries(all []Entry, o PruneOptions, now time.Time, remove func(key string) error) ([]Entry, error) {
-	var total int64
+func pruneEntries(all []Entry, o PruneOptions, now time.Time, remove func(key string) error) ([]Entry, int64, error) {
+	var before int64
 	for _, e := range all {
-		total += e.Size
+		before += e.Size
 	}
+	markOldVersions(all)
 	slices.SortStableFunc(all, func(a, b Entry) int {
-		return cmp.Or(a.LastUsed.Compare(b.LastUsed), strings.Compare(a.Key, b.Key))
+		return cmp.Or(a.LastUsed.Compare(b.LastUsed), a.ComputedAt.Compare(b.ComputedAt), strings.Compare(a.Key, b.Key))
 	})
+	total := before
 	var removed []Entry
 	for _, e := range all {
 		drop := o.MaxBytes > 0 && total > o.MaxBytes ||
 			o.OlderThan > 0 && now.Sub(e.ComputedAt) > o.OlderThan ||
-			o.UnusedFor > 0 && now.Sub(e.LastUsed) > o.UnusedFor
-		if !drop {
+			o.UnusedFor > 0 && now.Sub(e.LastUsed) > o.UnusedFor ||
+			o.OldVersions && e.OldVersion
+		if !drop || e.Key == o.keep {
 			continue
 		}
 		total -= e.Size
@@ -300,19 +335,25 @@ func pruneEntries(all []Entry, o PruneOptions, now time.Time, remove func(key st
 			if err := remove(e.Key); errors.Is(err, fs.ErrNotExist) {
 				continue // gone already: not this prune's doing
 			} else if err != nil {
-				return removed, err
+				return removed, before, err
 			}
 		}
 		removed = append(removed, e)
 	}
-	return removed, nil
+	return removed, before, nil
 }
 
-// trimAfterWrite enforces the cache's size limit, amortised: it walks the
-// directory only once a quarter of the limit has been written since the
-// last walk, and then trims to three quarters of the limit.
-func (c *Cache) trimAfterWrite(n int64) {
-	if c.maxBytes <= 0 || c.sinceTrim.Add(n) < c.maxBytes/4 {
+// trim enforces the cache's size limit, amortised. It walks the directory
+// at a process's first store or first hit, and then only once a quarter of
+// the limit has been written since the last walk (n is what a store just
+// wrote; 0 for a hit); when the cache is over its limit, it removes the
+// least recently used entries until three quarters of the limit remain,
+// never the entry of keep, which was just written or loaded.
+func (c *Cache) trim(n int64, keep string) {
+	if c.maxBytes <= 0 || c.mode == ModeReadOnly {
+		return
+	}
+	if n > 0 && c.sinceTrim.Add(n) < c.maxBytes/4 || n == 0 && c.trimmed.Load() {
 		return
 	}
 	if !c.trimming.TryLock() {
@@ -320,9 +361,34 @@ func (c *Cache) trimAfterWrite(n int64) {
 	}
 	defer c.trimming.Unlock()
 	c.sinceTrim.Store(0)
-	if _, err := c.Prune(context.Background(), PruneOptions{MaxBytes: c.maxBytes * 3 / 4}); err != nil {
+	c.trimmed.Store(true)
+	target := c.maxBytes * 3 / 4
+	removed, before, err := c.prune(context.Background(), PruneOptions{MaxBytes: target, keep: keep})
+	if err != nil {
 		c.log.Warn("could not trim the cache to its size limit", "dir", c.dir, "limit", c.maxBytes, "err", err)
 	}
+	if len(removed) == 0 {
+		return
+	}
+	var freed int64
+	for _, e := range removed {
+		freed += e.Size
+	}
+	level := slog.LevelDebug
+	if c.verbose {
+		level = slog.LevelInfo
+	}
+	c.log.Log(context.Background(), level, fmt.Sprintf("[TRIM] removed %s, the least recently used, to bring the cache under its size limit",
+		plural(len(removed), "entry", "entries")),
+		"removed", len(removed), "bytes", freed, "before", before, "after", before-freed, "limit", c.maxBytes, "target", target)
+}
+
+// plural spells n things: 1 entry, 2 entries.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 // A Problem is an entry file that fails its checks, or a temporary file
@@ -404,4 +470,37 @@ func checkEntry(key string, data []byte, payCRC *uint32) error {
 		return fmt.Errorf("%w: entry of key %x stored under the name %s", entry.ErrCorrupt, h.Sum[:8], key)
 	}
 	return nil
+}
+
+// DescribeResult returns the stored result of the entry of key as text for
+// people: JSON-like, with large numeric slices summarised by type, length
+// and first values. The entry is checked as a load checks it.
+func (c *Cache) DescribeResult(ctx context.Context, key string) (string, error) {
+	if !entry.ValidKey(key) {
+		return "", fmt.Errorf("%w: %s", ErrBadKey, quoteCut(key))
+	}
+	data, _, payCRC, err := c.disk.readEntry(entryName(key))
+	if err != nil {
+		return "", err
+	}
+	return describeEntry(data, payCRC, key, c.signKey)
+}
+
+// describeEntry checks an entry read for key and describes its result.
+func describeEntry(data []byte, payCRC *uint32, key string, signKey []byte) (string, error) {
+	h, mb, payload, err := entry.Parse(data, payCRC)
+	if err == nil && hex.EncodeToString(h.Sum[:8]) != key {
+		err = fmt.Errorf("%w: entry holds another call", entry.ErrCorrupt)
+	}
+	if err == nil && signKey != nil {
+		err = entry.CheckMAC(signKey, h.Sum, h, data)
+	}
+	if err != nil {
+		return "", err
+	}
+	m, err := entry.DecodeMeta(mb)
+	if err != nil {
+		return "", err
+	}
+	return entry.Describe(payload, m.Blocks)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -232,5 +233,111 @@ func TestListMarksStaleEntries(t *testing.T) {
 	c.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
 	if es, _ := c.List(context.Background()); !es[0].Stale {
 		t.Fatal("an entry older than its TTL is not marked stale")
+	}
+}
+
+// The entry a store just wrote survives the trim it starts, even when it
+// alone is over the limit; a verbose cache logs the trim.
+func TestTrimKeepsTheEntryJustWrittenAndSaysWhatItDid(t *testing.T) {
+	const limit = 40 << 10
+	c, log := open(t, WithMaxBytes(limit), WithVerbose(true))
+	for i := range 7 {
+		fill1(t, c, i, 8<<10)
+		if _, err := os.Stat(c.disk.path(keyOf(t, mcCall(float64(i))))); err != nil {
+			t.Fatalf("entry %d, just written, was trimmed: %v", i, err)
+		}
+	}
+	if total, _ := dirBytes(t, c); total > limit {
+		t.Errorf("%d bytes after the trims, over the limit %d", total, limit)
+	}
+	fill1(t, c, 99, 2*limit) // larger than the limit itself
+	if _, err := os.Stat(c.disk.path(keyOf(t, mcCall(99)))); err != nil {
+		t.Errorf("an entry larger than the limit was trimmed as it was written: %v", err)
+	}
+	for _, want := range []string{"[TRIM] removed", "entries, the least recently used", "limit=40960", "target=30720"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the log lacks %q:\n%s", want, log)
+		}
+	}
+}
+
+// A process that only hits trims a cache over its limit, once.
+func TestTrimOnAProcessThatOnlyHits(t *testing.T) {
+	dir := t.TempDir()
+	writer, _ := openDir(t, dir)
+	for i := range 6 {
+		fill1(t, writer, i, 8<<10)
+	}
+	const limit = 40 << 10
+	reader, _ := openDir(t, dir, WithMaxBytes(limit))
+	walks := 0
+	walkHook = func(string) { walks++ }
+	t.Cleanup(func() { walkHook = nil })
+	fill1(t, reader, 5, 8<<10)
+	if reader.Stats().Hits != 1 {
+		t.Fatal("expected a hit")
+	}
+	total, _ := dirBytes(t, reader)
+	if total > limit*3/4 {
+		t.Errorf("a hit left the cache at %d bytes, over the trim target %d", total, limit*3/4)
+	}
+	if _, err := os.Stat(reader.disk.path(keyOf(t, mcCall(5)))); err != nil {
+		t.Errorf("the entry just loaded was trimmed: %v", err)
+	}
+	walks = 0
+	fill1(t, reader, 5, 8<<10)
+	if walks != 0 {
+		t.Errorf("a second hit walked the cache %d times: a trim on hits is once per process", walks)
+	}
+}
+
+func fill1(t *testing.T, c *Cache, i int, size int) {
+	t.Helper()
+	if _, err := Do(context.Background(), c, mcCall(float64(i)), func(context.Context) ([]byte, error) { return make([]byte, size), nil }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOldVersionsAreMarkedAndPruned(t *testing.T) {
+	c, _ := open(t)
+	calls := []Call{mcCall(1), mcCall(2)}
+	for _, call := range calls {
+		do(t, c, call, func(context.Context) (int, error) { return 1, nil })
+		call.Version = 2
+		do(t, c, call, func(context.Context) (int, error) { return 2, nil })
+	}
+	other := Call{Func: "example.com/sim.Other", Version: 1, Params: map[string]any{}}
+	do(t, c, other, func(context.Context) (int, error) { return 3, nil })
+	es, err := c.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := 0
+	for _, e := range es {
+		if e.OldVersion != (e.Func == calls[0].Func && e.Version == 1) {
+			t.Errorf("%s version %d: OldVersion %v", e.Func, e.Version, e.OldVersion)
+		}
+		if e.OldVersion {
+			old++
+		}
+	}
+	if old != 2 {
+		t.Fatalf("%d old versions, want 2", old)
+	}
+	dry, err := c.Prune(context.Background(), PruneOptions{OldVersions: true, DryRun: true})
+	if err != nil || len(dry) != 2 {
+		t.Fatalf("dry run: %d, %v: want the 2 old versions", len(dry), err)
+	}
+	if _, n := dirBytes(t, c); n != 5 {
+		t.Fatalf("a dry run removed entries: %d left", n)
+	}
+	removed, err := c.Prune(context.Background(), PruneOptions{OldVersions: true})
+	if err != nil || len(removed) != 2 {
+		t.Fatalf("pruned %d, %v: want the 2 old versions", len(removed), err)
+	}
+	for _, e := range removed {
+		if e.Version != 1 || e.Func != calls[0].Func {
+			t.Errorf("pruned %s version %d", e.Func, e.Version)
+		}
 	}
 }

@@ -358,6 +358,7 @@ func newToken() string {
 // when it was written otherwise.
 func (r *Remote) List(ctx context.Context) ([]Entry, error) {
 	out, err := r.list(ctx, false)
+	markOldVersions(out)
 	slices.SortStableFunc(out, func(a, b Entry) int { return b.ComputedAt.Compare(a.ComputedAt) })
 	return out, err
 }
@@ -488,6 +489,34 @@ func (r *Remote) Clear(ctx context.Context) error {
 	return g.Wait()
 }
 
+// Reach reports whether the store answers: it asks for an entry that is
+// not there, and returns the error of any answer but "none".
+func (r *Remote) Reach(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	defer cancel()
+	_, err := r.store.GetRange(ctx, "0000000000000000", 0, 1)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return fmt.Errorf("remote %s does not answer: %w", r.name, err)
+}
+
+// DescribeResult is Cache.DescribeResult for an entry of the store.
+func (r *Remote) DescribeResult(ctx context.Context, key string) (string, error) {
+	if !entry.ValidKey(key) {
+		return "", fmt.Errorf("%w: %s", ErrBadKey, quoteCut(key))
+	}
+	var signKey []byte
+	if k := r.signKey.Load(); k != nil {
+		signKey = *k
+	}
+	data, err := getEntry(ctx, r.store, key, signKey)
+	if err != nil {
+		return "", err
+	}
+	return describeEntry(data, nil, key, signKey)
+}
+
 // Prune removes the remote entries that o selects, as Cache.Prune does
 // locally, and returns them. Entries that fail their checks go first.
 func (r *Remote) Prune(ctx context.Context, o PruneOptions) ([]Entry, error) {
@@ -498,7 +527,8 @@ func (r *Remote) Prune(ctx context.Context, o PruneOptions) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pruneEntries(all, o, r.now(), func(key string) error { return r.store.Delete(ctx, key) })
+	removed, _, err := pruneEntries(all, o, r.now(), func(key string) error { return r.store.Delete(ctx, key) })
+	return removed, err
 }
 
 // storePackage names the package under remote/ that opens scheme.

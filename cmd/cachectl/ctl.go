@@ -34,7 +34,52 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
-const usage = "usage: cachectl [-dir DIR | -remote URL] [-json] ls|show|stats|rm|clear|prune|verify [args]"
+const usage = "usage: cachectl [-dir DIR | -remote URL] [-json] ls|show|stats|rm|clear|prune|verify [args]; cachectl -h for help"
+
+// command is one of cachectl's commands, for help.
+type command struct{ name, args, summary string }
+
+var commands = []command{
+	{"ls", "[-func PATTERN] [-sort time|size|duration|func]", "list entries, newest first; old versions and stale entries are marked"},
+	{"show", "KEY", "one entry's metadata, params, file inputs and stored result"},
+	{"stats", "", "totals, old versions, and per function entries, size and stored compute time"},
+	{"rm", "KEY...", "remove entries"},
+	{"clear", "[-func PATTERN]", "remove every entry, or those of matching functions"},
+	{"prune", "[-max-size SIZE] [-older-than D] [-unused-for D] [-old-versions] [-dry-run]", "remove entries, least recently used first"},
+	{"verify", "[-fix]", "check every entry as a load does (a local directory only)"},
+}
+
+// runners are the commands' code.
+var runners = map[string]func(*ctl, []string) error{
+	"ls": (*ctl).ls, "show": (*ctl).show, "stats": (*ctl).stats, "rm": (*ctl).rm,
+	"clear": (*ctl).clear, "prune": (*ctl).prune, "verify": (*ctl).verify,
+}
+
+// errHelp is returned once help was printed: the command exits 0.
+var errHelp = errors.New("help printed")
+
+// printHelp writes the usage of cachectl, its global flags fs and its
+// commands.
+func printHelp(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, `cachectl shows and manages what cachegen has cached.
+
+usage: cachectl [-dir DIR | -remote URL] [-json] COMMAND [flags] [args]
+
+commands:
+`)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %s %s\n        %s\n", c.name, c.args, c.summary)
+	}
+	fmt.Fprint(w, "\nflags:\n")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	fmt.Fprint(w, `
+DIR defaults to the directory the wrappers use: CACHEGEN_DIR, else the user
+cache directory's cachegen folder. "cachectl COMMAND -h" describes a
+command and its flags. Bad input exits 2, a failure to act 1.
+`)
+}
 
 // ctl is one invocation.
 type ctl struct {
@@ -56,6 +101,7 @@ type tier interface {
 	Remove(ctx context.Context, key string) (bool, error)
 	Clear(context.Context) error
 	Prune(context.Context, cacheruntime.PruneOptions) ([]cacheruntime.Entry, error)
+	DescribeResult(ctx context.Context, key string) (string, error)
 	String() string // where it is, for stats
 }
 
@@ -69,7 +115,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	err := dispatch(args, stdout)
 	var ue usageError
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, errHelp):
 		return 0
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "cachectl: %s\n", cutLong(ue.msg))
@@ -97,17 +143,36 @@ func cutLong(msg string) string {
 }
 
 // flags returns a subcommand's flag set, whose errors become usage
-// errors; -json is accepted after the command too.
+// errors and whose -h prints its help; -json is accepted after the
+// command too.
 func (c *ctl) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.BoolVar(&c.json, "json", c.json, "print JSON")
+	fs.Usage = func() {} // parse prints help on -h only, to c's output
 	return fs
 }
 
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return usagef("%s: %v", fs.Name(), err)
+// commandHelp writes the usage of the command fs parses, with its flags.
+func commandHelp(w io.Writer, fs *flag.FlagSet) {
+	for _, cmd := range commands {
+		if cmd.name == fs.Name() {
+			fmt.Fprintf(w, "usage: cachectl [-dir DIR | -remote URL] %s %s\n\n%s.\n\nflags:\n", cmd.name, cmd.args, cmd.summary)
+		}
+	}
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+func (c *ctl) parse(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		commandHelp(c.out, fs)
+		return errHelp
+	case err != nil:
+		return usagef("%s: %v (cachectl %s -h lists its flags)", fs.Name(), err, fs.Name())
 	}
 	return nil
 }
@@ -118,20 +183,25 @@ func dispatch(args []string, out io.Writer) error {
 	dir := fs.String("dir", "", "cache directory")
 	remote := fs.String("remote", "", "remote store URL (redis://, s3://, file://…)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) || err == nil && fs.Arg(0) == "help" && fs.NArg() == 1 {
+		printHelp(out, fs)
+		return errHelp
+	}
+	if err != nil {
 		return usagef("%v (%s)", err, usage)
 	}
 	if fs.NArg() == 0 {
 		return usagef("no command (%s)", usage)
 	}
-	commands := map[string]func(*ctl, []string) error{
-		"ls": (*ctl).ls, "show": (*ctl).show, "stats": (*ctl).stats, "rm": (*ctl).rm,
-		"clear": (*ctl).clear, "prune": (*ctl).prune, "verify": (*ctl).verify,
-	}
 	name := fs.Arg(0)
-	cmd, ok := commands[name]
+	cmd, ok := runners[name]
 	if !ok {
 		return usagef("unknown command %q (%s)", name, usage)
+	}
+	if rest := fs.Args()[1:]; slices.ContainsFunc(rest, isHelpFlag) {
+		// Help needs no cache: give it before opening one.
+		return cmd(&ctl{ctx: context.Background(), out: out}, []string{"-h"})
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -156,6 +226,9 @@ func dispatch(args []string, out io.Writer) error {
 			return usagef("-remote: %v", err)
 		}
 		defer r.Close()
+		if err := r.Reach(ctx); err != nil {
+			return usagef("-remote: %v", err)
+		}
 		return cmd(&ctl{ctx: ctx, tier: r, json: *asJSON, out: out, unprefixed: unprefixed}, fs.Args()[1:])
 	}
 	if *dir == "" {
@@ -174,6 +247,8 @@ func dispatch(args []string, out io.Writer) error {
 	}
 	return cmd(&ctl{ctx: ctx, tier: localTier{c}, cache: c, json: *asJSON, out: out}, fs.Args()[1:])
 }
+
+func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "--h" }
 
 // matcher returns a test of function names for a -func pattern.
 func matcher(pattern string) (func(string) bool, error) {
@@ -217,8 +292,10 @@ type jsonEntry struct {
 	TTLS       float64         `json:"ttl_s,omitempty"`
 	Stale      bool            `json:"stale"`
 	Code       string          `json:"code,omitempty"`
+	OldVersion bool            `json:"old_version"`
 	Params     json.RawMessage `json:"params"`
 	Inputs     []jsonInput     `json:"inputs,omitempty"`
+	Result     string          `json:"result,omitempty"` // show only: the stored result, for people
 }
 
 // jsonInput is how -json prints a file input.
@@ -237,7 +314,7 @@ func toJSON(e cacheruntime.Entry) jsonEntry {
 		params, _ = json.Marshal(string(e.Params))
 	}
 	j := jsonEntry{Key: e.Key, Func: e.Func, Version: e.Version, ComputedAt: e.ComputedAt, DurationS: e.Duration.Seconds(),
-		Size: e.Size, LastUsed: e.LastUsed, TTLS: e.TTL.Seconds(), Stale: e.Stale, Code: e.Code, Params: params}
+		Size: e.Size, LastUsed: e.LastUsed, TTLS: e.TTL.Seconds(), Stale: e.Stale, Code: e.Code, OldVersion: e.OldVersion, Params: params}
 	for _, in := range e.Inputs {
 		j.Inputs = append(j.Inputs, jsonInput(in))
 	}
@@ -248,7 +325,7 @@ func (c *ctl) ls(args []string) error {
 	fs := c.flags("ls")
 	pattern := fs.String("func", "", "only entries of functions matching this pattern")
 	sortBy := fs.String("sort", "time", "time, size, duration or func")
-	if err := parse(fs, args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -286,7 +363,11 @@ func (c *ctl) ls(args []string) error {
 		if e.Stale {
 			computed += " (stale)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t\n", e.Key, e.Func[strings.LastIndex(e.Func, "/")+1:], e.Version, computed, took(e.Duration), units.FormatSize(e.Size))
+		version := strconv.Itoa(e.Version)
+		if e.OldVersion {
+			version += " (old)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", e.Key, e.Func[strings.LastIndex(e.Func, "/")+1:], version, computed, took(e.Duration), units.FormatSize(e.Size))
 	}
 	tw.Flush()
 	width := terminalWidth()
@@ -357,18 +438,29 @@ func (c *ctl) find(key string) (cacheruntime.Entry, error) {
 }
 
 func (c *ctl) show(args []string) error {
-	if len(args) != 1 {
-		return usagef("show takes one KEY")
-	}
-	if err := checkKey(args[0]); err != nil {
+	fs := c.flags("show")
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
-	e, err := c.find(args[0])
+	if fs.NArg() != 1 {
+		return usagef("show takes one KEY")
+	}
+	key := fs.Arg(0)
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	e, err := c.find(key)
 	if err != nil {
 		return err
 	}
+	result, err := c.tier.DescribeResult(c.ctx, key)
+	if err != nil {
+		result = fmt.Sprintf("(cannot be read: %v)", err)
+	}
 	if c.json {
-		b, err := json.MarshalIndent(toJSON(e), "", "  ")
+		j := toJSON(e)
+		j.Result = result
+		b, err := json.MarshalIndent(j, "", "  ")
 		if err != nil {
 			return err
 		}
@@ -388,8 +480,12 @@ func (c *ctl) show(args []string) error {
 		}
 	}
 	code := cmp.Or(e.Code, "not recorded")
-	fmt.Fprintf(c.out, "key:       %s\nfunc:      %s\nversion:   %d\ncode:      %s\ncomputed:  %s\ntook:      %s\nsize:      %s (%d bytes)\nlast used: %s\nttl:       %s\nparams:    %s\n",
-		e.Key, e.Func, e.Version, code, e.ComputedAt.Local().Format(time.RFC3339), took(e.Duration), units.FormatSize(e.Size), e.Size,
+	version := strconv.Itoa(e.Version)
+	if e.OldVersion {
+		version += " (an old version: a higher one is cached; prune -old-versions removes it)"
+	}
+	fmt.Fprintf(c.out, "key:       %s\nfunc:      %s\nversion:   %s\ncode:      %s\ncomputed:  %s\ntook:      %s\nsize:      %s (%d bytes)\nlast used: %s\nttl:       %s\nparams:    %s\n",
+		e.Key, e.Func, version, code, e.ComputedAt.Local().Format(time.RFC3339), took(e.Duration), units.FormatSize(e.Size), e.Size,
 		e.LastUsed.Local().Format(time.RFC3339), ttl, params.String())
 	for i, in := range e.Inputs {
 		label := "inputs:   "
@@ -398,11 +494,16 @@ func (c *ctl) show(args []string) error {
 		}
 		fmt.Fprintf(c.out, "%s %s\n", label, in)
 	}
+	fmt.Fprintf(c.out, "result:    %s\n", strings.ReplaceAll(result, "\n", "\n           "))
 	return nil
 }
 
 func (c *ctl) stats(args []string) error {
-	if len(args) > 0 {
+	fs := c.flags("stats")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
 		return usagef("stats takes no arguments")
 	}
 	es, err := c.tier.List(c.ctx)
@@ -415,11 +516,16 @@ func (c *ctl) stats(args []string) error {
 		Bytes   int64   `json:"bytes"`
 		Compute float64 `json:"compute_s"` // total compute time of the stored results
 	}
-	var total int64
+	var total, oldBytes int64
+	var oldEntries int
 	var oldest, newest time.Time
 	byFunc := map[string]*fnStats{}
 	for _, e := range es {
 		total += e.Size
+		if e.OldVersion {
+			oldEntries++
+			oldBytes += e.Size
+		}
 		if oldest.IsZero() || e.ComputedAt.Before(oldest) {
 			oldest = e.ComputedAt
 		}
@@ -441,9 +547,13 @@ func (c *ctl) stats(args []string) error {
 	}
 	slices.SortFunc(funcs, func(a, b fnStats) int { return strings.Compare(a.Func, b.Func) })
 	if c.json {
-		return json.NewEncoder(c.out).Encode(map[string]any{c.where(): c.tier.String(), "entries": len(es), "bytes": total, "oldest": oldest, "newest": newest, "funcs": funcs})
+		return json.NewEncoder(c.out).Encode(map[string]any{c.where(): c.tier.String(), "entries": len(es), "bytes": total, "oldest": oldest, "newest": newest,
+			"old_version_entries": oldEntries, "old_version_bytes": oldBytes, "funcs": funcs})
 	}
 	fmt.Fprintf(c.out, "%-8s %s\nentries: %d\nsize:    %s\n", c.where()+":", c.tier.String(), len(es), units.FormatSize(total))
+	if oldEntries > 0 {
+		fmt.Fprintf(c.out, "old versions: %s, %s (cachectl prune -old-versions removes them)\n", plural(oldEntries, "entry", "entries"), units.FormatSize(oldBytes))
+	}
 	if len(es) > 0 {
 		fmt.Fprintf(c.out, "oldest:  %s\nnewest:  %s\n", oldest.Local().Format(time.RFC3339), newest.Local().Format(time.RFC3339))
 	}
@@ -468,10 +578,23 @@ func (c *ctl) removed(es []cacheruntime.Entry, verb string) {
 	for _, e := range es {
 		n += e.Size
 	}
-	fmt.Fprintf(c.out, "%s %d entries (%s)\n", verb, len(es), units.FormatSize(n))
+	fmt.Fprintf(c.out, "%s %s (%s)\n", verb, plural(len(es), "entry", "entries"), units.FormatSize(n))
+}
+
+// plural spells n things: 1 entry, 2 entries.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 func (c *ctl) rm(args []string) error {
+	fs := c.flags("rm")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	args = fs.Args()
 	if len(args) == 0 {
 		return usagef("rm takes one or more KEYs")
 	}
@@ -513,7 +636,7 @@ func (c *ctl) clear(args []string) error {
 	fs := c.flags("clear")
 	pattern := fs.String("func", "", "only entries of functions matching this pattern")
 	force := fs.Bool("force", false, "clear a Redis remote whose prefix is empty")
-	if err := parse(fs, args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -559,9 +682,10 @@ func (c *ctl) prune(args []string) error {
 	maxSize := fs.String("max-size", "", "remove least recently used entries until the cache is at most this size (500MB, 10GiB)")
 	olderThan := fs.String("older-than", "", "remove entries computed longer ago than this")
 	unusedFor := fs.String("unused-for", "", "remove entries not used for this long")
+	oldVersions := fs.Bool("old-versions", false, "remove the entries of functions that have entries of a higher version")
 	dryRun := fs.Bool("dry-run", false, "say what would be removed, and remove nothing")
 	force := fs.Bool("force", false, "prune a Redis remote whose prefix is empty")
-	if err := parse(fs, args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -583,8 +707,9 @@ func (c *ctl) prune(args []string) error {
 	if o.UnusedFor, err = parseAge("-unused-for", *unusedFor); err != nil {
 		return err
 	}
-	if o.MaxBytes == 0 && o.OlderThan == 0 && o.UnusedFor == 0 {
-		return usagef("prune needs -max-size, -older-than or -unused-for")
+	o.OldVersions = *oldVersions
+	if o.MaxBytes == 0 && o.OlderThan == 0 && o.UnusedFor == 0 && !o.OldVersions {
+		return usagef("prune needs -max-size, -older-than, -unused-for or -old-versions")
 	}
 	o.DryRun = *dryRun
 	es, err := c.tier.Prune(c.ctx, o)
@@ -596,7 +721,11 @@ func (c *ctl) prune(args []string) error {
 		verb = "would remove"
 	}
 	for _, e := range es {
-		fmt.Fprintf(c.out, "%s %s %s %s, last used %s\n", verb, e.Key, cmp.Or(e.Func, "(corrupt)"), units.FormatSize(e.Size), e.LastUsed.Local().Format(time.RFC3339))
+		what := cmp.Or(e.Func, "(corrupt)")
+		if e.OldVersion {
+			what += fmt.Sprintf(" version %d (old)", e.Version)
+		}
+		fmt.Fprintf(c.out, "%s %s %s %s, last used %s\n", verb, e.Key, what, units.FormatSize(e.Size), e.LastUsed.Local().Format(time.RFC3339))
 	}
 	c.removed(es, verb)
 	return nil
@@ -605,7 +734,7 @@ func (c *ctl) prune(args []string) error {
 func (c *ctl) verify(args []string) error {
 	fs := c.flags("verify")
 	fix := fs.Bool("fix", false, "remove bad entries and leftover temporary files")
-	if err := parse(fs, args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -622,9 +751,9 @@ func (c *ctl) verify(args []string) error {
 	case len(problems) == 0:
 		fmt.Fprintln(c.out, "all entries are intact")
 	case *fix:
-		fmt.Fprintf(c.out, "removed %d bad files\n", len(problems))
+		fmt.Fprintf(c.out, "removed %s\n", plural(len(problems), "bad file", "bad files"))
 	default:
-		return fmt.Errorf("%d bad files: run cachectl verify -fix to remove them", len(problems))
+		return fmt.Errorf("%s: run cachectl verify -fix to remove them", plural(len(problems), "bad file", "bad files"))
 	}
 	return nil
 }

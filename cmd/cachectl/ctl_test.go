@@ -160,6 +160,23 @@ func TestShow(t *testing.T) {
 	if code != 0 {
 		t.Errorf("exit %d", code)
 	}
+	// The stored result, its numeric slice summarised.
+	for _, k := range ks {
+		out, _, _ := ctlRun(t, "-dir", exampleCache, "show", k)
+		if !strings.Contains(out, "montecarlo") {
+			continue
+		}
+		for _, want := range []string{"result:    {\n", `"Precision": 0.000`, `"Errors": []float64, 1000 elements: [`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("show lacks %q:\n%s", want, out)
+			}
+		}
+		out, _, _ = ctlRun(t, "-dir", exampleCache, "-json", "show", k)
+		var j jsonEntry
+		if json.Unmarshal([]byte(out), &j) != nil || !strings.Contains(j.Result, `"Errors": []float64, 1000 elements`) {
+			t.Errorf("show -json lacks the result:\n%s", out)
+		}
+	}
 	_, errOut, code := ctlRun(t, "-dir", exampleCache, "show", "0123456789abcdef")
 	if code != 1 || !strings.Contains(errOut, "no entry with key 0123456789abcdef") {
 		t.Errorf("show of an absent key: exit %d, %q", code, errOut)
@@ -199,15 +216,15 @@ func TestRmAndClear(t *testing.T) {
 	dir := copyCache(t)
 	ks := keys(t, dir)
 	out, _, code := ctlRun(t, "-dir", dir, "rm", ks[0])
-	if code != 0 || !strings.HasPrefix(out, "removed 1 entries (") || len(keys(t, dir)) != 2 {
+	if code != 0 || !strings.HasPrefix(out, "removed 1 entry (") || len(keys(t, dir)) != 2 {
 		t.Fatalf("rm: exit %d, %q", code, out)
 	}
 	out, _, _ = ctlRun(t, "-dir", dir, "clear", "-func", "retrieval")
-	if left := keys(t, dir); !strings.HasPrefix(out, "removed 1 entries") || len(left) != 1 {
+	if left := keys(t, dir); !strings.HasPrefix(out, "removed 1 entry") || len(left) != 1 {
 		t.Fatalf("clear -func: %q, %d left", out, len(left))
 	}
 	out, _, _ = ctlRun(t, "-dir", dir, "clear")
-	if !strings.HasPrefix(out, "removed 1 entries") || len(keys(t, dir)) != 0 {
+	if !strings.HasPrefix(out, "removed 1 entry") || len(keys(t, dir)) != 0 {
 		t.Fatalf("clear: %q", out)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "README")); err != nil {
@@ -218,11 +235,11 @@ func TestRmAndClear(t *testing.T) {
 func TestPrune(t *testing.T) {
 	dir := copyCache(t)
 	out, _, _ := ctlRun(t, "-dir", dir, "prune", "-max-size", "30KB", "-dry-run")
-	if !strings.Contains(out, "would remove 1 entries") || len(keys(t, dir)) != 3 {
+	if !strings.Contains(out, "would remove 1 entry") || len(keys(t, dir)) != 3 {
 		t.Fatalf("dry run: %q", out)
 	}
 	out, _, _ = ctlRun(t, "-dir", dir, "prune", "-max-size", "30KB")
-	if !strings.Contains(out, "removed 1 entries") || !strings.Contains(out, "retrieval") || len(keys(t, dir)) != 2 {
+	if !strings.Contains(out, "removed 1 entry") || !strings.Contains(out, "retrieval") || len(keys(t, dir)) != 2 {
 		t.Fatalf("prune -max-size: %q", out)
 	}
 	out, _, _ = ctlRun(t, "-dir", dir, "prune", "-older-than", "1d")
@@ -259,7 +276,7 @@ func TestVerify(t *testing.T) {
 		t.Fatalf("verify of a flipped entry: exit %d, %q, %q", code, out, errOut)
 	}
 	out, _, code = ctlRun(t, "-dir", dir, "verify", "-fix")
-	if code != 0 || !strings.Contains(out, "removed 1 bad files") || len(keys(t, dir)) != 2 {
+	if code != 0 || !strings.Contains(out, "removed 1 bad file\n") || len(keys(t, dir)) != 2 {
 		t.Fatalf("verify -fix: exit %d, %q", code, out)
 	}
 }
@@ -279,7 +296,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"-dir", exampleCache, "rm", "C66F1DE772E87E1F"}, `malformed key "C66F1DE772E87E1F"`},
 		{[]string{"-dir", exampleCache, "prune", "-max-size", "lots"}, `-max-size "lots": want a positive size`},
 		{[]string{"-dir", exampleCache, "prune", "-older-than", "soon"}, `-older-than "soon" is not a positive duration`},
-		{[]string{"-dir", exampleCache, "prune"}, "prune needs -max-size, -older-than or -unused-for"},
+		{[]string{"-dir", exampleCache, "prune"}, "prune needs -max-size, -older-than, -unused-for or -old-versions"},
 		{[]string{"-dir", filepath.Join(notCache, "missing"), "ls"}, "does not exist"},
 		{[]string{"-dir", notCache, "ls"}, "is not a cachegen cache"},
 	}
@@ -406,7 +423,7 @@ func TestRemote(t *testing.T) {
 			if out, errOut, code := ctlRun(t, "-remote", url, "show", sim); code != 0 || !strings.Contains(out, "func:      example.com/sim.Simulate") {
 				t.Errorf("show: exit %d\n%s%s", code, out, errOut)
 			}
-			if out, errOut, code := ctlRun(t, "-remote", url, "rm", sim); code != 0 || !strings.Contains(out, "removed 1 entries") {
+			if out, errOut, code := ctlRun(t, "-remote", url, "rm", sim); code != 0 || !strings.Contains(out, "removed 1 entry") {
 				t.Errorf("rm: exit %d\n%s%s", code, out, errOut)
 			}
 			if left := remoteKeys(); len(left) != 2 || slices.Contains(left, sim) {
@@ -418,10 +435,10 @@ func TestRemote(t *testing.T) {
 			if out, _, code := ctlRun(t, "-remote", url, "prune", "-older-than", "1h"); code != 0 || !strings.Contains(out, "removed 0 entries") {
 				t.Errorf("prune -older-than 1h: exit %d\n%s", code, out)
 			}
-			if out, _, code := ctlRun(t, "-remote", url, "clear", "-func", "Retrieve"); code != 0 || !strings.Contains(out, "removed 1 entries") || len(remoteKeys()) != 1 {
+			if out, _, code := ctlRun(t, "-remote", url, "clear", "-func", "Retrieve"); code != 0 || !strings.Contains(out, "removed 1 entry") || len(remoteKeys()) != 1 {
 				t.Errorf("clear -func: exit %d\n%s", code, out)
 			}
-			if out, _, code := ctlRun(t, "-remote", url, "prune", "-max-size", "1B"); code != 0 || !strings.Contains(out, "removed 1 entries") || len(remoteKeys()) != 0 {
+			if out, _, code := ctlRun(t, "-remote", url, "prune", "-max-size", "1B"); code != 0 || !strings.Contains(out, "removed 1 entry") || len(remoteKeys()) != 0 {
 				t.Errorf("prune -max-size: exit %d\n%s", code, out)
 			}
 			fillRemote(t, url)
@@ -548,5 +565,97 @@ func TestFileInputs(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "memo")); !os.IsNotExist(err) {
 		t.Errorf("clear left the memo: %v", err)
+	}
+}
+
+// Help, at the top level and for every command, lists every flag and
+// exits 0, needing no cache.
+func TestHelp(t *testing.T) {
+	t.Setenv("CACHEGEN_DIR", filepath.Join(t.TempDir(), "none"))
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}, {"-dir", "/nonexistent", "-h"}} {
+		out, errOut, code := ctlRun(t, args...)
+		if code != 0 || errOut != "" {
+			t.Errorf("cachectl %v: exit %d, stderr %q", args, code, errOut)
+		}
+		for _, want := range []string{"-dir", "-remote", "-json", "ls ", "show KEY", "stats", "rm KEY...", "clear ", "prune ", "verify ", "-old-versions"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("cachectl %v lacks %q:\n%s", args, want, out)
+			}
+		}
+	}
+	flags := map[string][]string{
+		"ls":     {"-func", "-sort", "-json"},
+		"show":   {"-json"},
+		"stats":  {"-json"},
+		"rm":     {"-json"},
+		"clear":  {"-func", "-force", "-json"},
+		"prune":  {"-max-size", "-older-than", "-unused-for", "-old-versions", "-dry-run", "-force", "-json"},
+		"verify": {"-fix", "-json"},
+	}
+	if len(flags) != len(commands) {
+		t.Fatalf("the test knows %d commands, cachectl has %d", len(flags), len(commands))
+	}
+	for cmd, want := range flags {
+		for _, h := range []string{"-h", "--help"} {
+			out, errOut, code := ctlRun(t, cmd, h)
+			if code != 0 || errOut != "" || !strings.HasPrefix(out, "usage: cachectl [-dir DIR | -remote URL] "+cmd) {
+				t.Errorf("cachectl %s %s: exit %d, stderr %q, stdout:\n%s", cmd, h, code, errOut, out)
+			}
+			for _, f := range want {
+				if !strings.Contains(out, "  "+f+" ") && !strings.Contains(out, "  "+f+"\n") {
+					t.Errorf("cachectl %s %s does not list %s:\n%s", cmd, h, f, out)
+				}
+			}
+		}
+	}
+}
+
+// Entries of a function that has entries of a higher version are marked,
+// counted, and pruned on request.
+func TestOldVersions(t *testing.T) {
+	t.Setenv("COLUMNS", "200")
+	dir := filepath.Join(t.TempDir(), "cache")
+	c, err := cacheruntime.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var oldKey string
+	for v := 1; v <= 2; v++ {
+		call := cacheruntime.Call{Func: "example.com/sim.Score", Version: v, Params: map[string]any{"x": 1}}
+		if _, err := cacheruntime.Do(context.Background(), c, call, func(context.Context) (int, error) { return v, nil }); err != nil {
+			t.Fatal(err)
+		}
+		if v == 1 {
+			oldKey, _ = call.Key()
+		}
+	}
+	out, _, _ := ctlRun(t, "-dir", dir, "ls")
+	if !regexp.MustCompile(`(?m)^`+oldKey+`\s+sim.Score\s+1 \(old\)`).MatchString(out) || strings.Count(out, "(old)") != 1 {
+		t.Errorf("ls does not mark the old version alone:\n%s", out)
+	}
+	out, _, _ = ctlRun(t, "-dir", dir, "ls", "-json")
+	if strings.Count(out, `"old_version":true`) != 1 || !strings.Contains(out, `"key":"`+oldKey+`"`) {
+		t.Errorf("ls -json does not mark the old version:\n%s", out)
+	}
+	if out, _, _ := ctlRun(t, "-dir", dir, "stats"); !strings.Contains(out, "old versions: 1 entry, ") {
+		t.Errorf("stats does not count the old version:\n%s", out)
+	}
+	if out, _, _ := ctlRun(t, "-dir", dir, "show", oldKey); !strings.Contains(out, "version:   1 (an old version") {
+		t.Errorf("show does not say the version is old:\n%s", out)
+	}
+	out, _, code := ctlRun(t, "-dir", dir, "prune", "-old-versions", "-dry-run")
+	if code != 0 || !strings.Contains(out, "would remove "+oldKey) || len(keys(t, dir)) != 2 {
+		t.Errorf("prune -old-versions -dry-run: exit %d\n%s", code, out)
+	}
+	out, _, code = ctlRun(t, "-dir", dir, "prune", "-old-versions")
+	if ks := keys(t, dir); code != 0 || !strings.Contains(out, "removed 1 entry") || len(ks) != 1 || ks[0] == oldKey {
+		t.Errorf("prune -old-versions: exit %d, left %v\n%s", code, ks, out)
+	}
+}
+
+func TestRemoteThatDoesNotAnswer(t *testing.T) {
+	out, errOut, code := ctlRun(t, "-remote", "redis://127.0.0.1:1/0", "ls")
+	if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "does not answer") {
+		t.Errorf("exit %d, stdout %q, stderr %q: want exit 2 and one line", code, out, errOut)
 	}
 }

@@ -7,13 +7,15 @@
 // Commands:
 //
 //	ls [-func PATTERN] [-sort time|size|duration|func]   list entries
-//	show KEY                                             one entry's metadata and params
-//	stats                                                totals, per function
+//	show KEY                                             one entry's metadata, params, inputs and result
+//	stats                                                totals, old versions, per function
 //	rm KEY...                                            remove entries
 //	clear [-func PATTERN]                                remove every (matching) entry
-//	prune [-max-size SIZE] [-older-than D] [-unused-for D] [-dry-run]
+//	prune [-max-size SIZE] [-older-than D] [-unused-for D] [-old-versions] [-dry-run]
 //	                                                     remove least recently used entries
 //	verify [-fix]                                        check every entry's integrity
+//
+// cachectl -h, and cachectl COMMAND -h, print help.
 //
 // With -remote, the commands act on a shared remote store instead, named
 // as CACHEGEN_REMOTE names it (redis://host:6379/0, s3://bucket/prefix,

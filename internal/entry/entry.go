@@ -33,7 +33,7 @@ import (
 // the MAC.
 const (
 	entryMagic   = "cachegen"
-	Format       = 3
+	Format       = 4 // 4: metadata describes the result's blocks, for people
 	HeaderSize   = 88
 	TrailerSize  = 8
 	MACSize      = 32
@@ -72,6 +72,9 @@ type Meta struct {
 	// Inputs are the files and directories the params key by content,
 	// as the computing call named them: for people, never for checks.
 	Inputs []Input `cbor:"5,keyasint,omitempty"`
+	// Blocks describes the result's numeric blocks (BlocksOf), so that
+	// Describe can show them: for people, never for checks.
+	Blocks []Block `cbor:"6,keyasint,omitempty"`
 }
 
 // Input is a file or directory whose content a call was keyed by.

@@ -1,0 +1,90 @@
+package entry
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+type inner struct {
+	Counts []int32 `json:"counts"`
+	Label  string
+}
+
+type described struct {
+	Mean    float64
+	Samples []float64
+	Missing []float64
+	Inner   inner
+	Names   []string
+	Raw     []byte
+	Tag     *[]byte // not a block: a CBOR byte string
+	When    time.Time
+	ByIndex map[int]string
+}
+
+func TestDescribe(t *testing.T) {
+	tag := bytes.Repeat([]byte{0xcd}, 30)
+	v := described{
+		Mean:    0.5,
+		Samples: []float64{1.5, -2, 3, 4, 5, 6, 7},
+		Inner:   inner{Counts: []int32{-1, 2}, Label: "band 7"},
+		Names:   make([]string, 25),
+		Raw:     bytes.Repeat([]byte{0xab}, 30),
+		Tag:     &tag,
+		When:    time.Date(2026, 11, 28, 12, 0, 0, 5, time.UTC),
+		ByIndex: map[int]string{2: "b", 1: "a"},
+	}
+	parts, err := EncodeResult(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Describe(bytes.Join(parts, nil), BlocksOf(reflect.TypeFor[described]()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`"Mean": 0.5`,
+		`"Samples": []float64, 7 elements: [1.5, -2, 3, 4, 5, …]`,
+		`"Missing": null`,
+		`"counts": []int32, 2 elements: [-1, 2]`,
+		`"Label": "band 7"`,
+		`… (25 elements)`,
+		`"Raw": []uint8, 30 elements: [171, 171, 171, 171, 171, …]`,
+		`"Tag": h'cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd' … (30 bytes)`,
+		`"When": "2026-11-28T12:00:00.000000005Z"`,
+		`1: "a"`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the description lacks %s:\n%s", want, got)
+		}
+	}
+
+	// Without the blocks' description, a block is shown by its size.
+	got, err = Describe(bytes.Join(parts, nil), nil)
+	if err != nil || !strings.Contains(got, "with numeric blocks of 56, 0, 8, 30 bytes") {
+		t.Errorf("without blocks: %v\n%s", err, got)
+	}
+	// A result that is itself a slice.
+	parts, _ = EncodeResult([]uint16{7, 8})
+	if got, err := Describe(bytes.Join(parts, nil), BlocksOf(reflect.TypeFor[[]uint16]())); err != nil || got != "[]uint16, 2 elements: [7, 8]" {
+		t.Errorf("a slice result: %q, %v", got, err)
+	}
+	// Junk is an error, not a panic.
+	for _, junk := range [][]byte{nil, {1, 0, 0, 0}, bytes.Repeat([]byte{0xff}, 64)} {
+		if _, err := Describe(junk, nil); err == nil {
+			t.Errorf("Describe(%x) did not fail", junk)
+		}
+	}
+}
+
+func FuzzDescribe(f *testing.F) {
+	parts, _ := EncodeResult(described{Samples: []float64{1}})
+	f.Add(bytes.Join(parts, nil))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		Describe(data, nil)
+		Describe(data, BlocksOf(reflect.TypeFor[described]()))
+	})
+}
