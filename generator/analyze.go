@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"golang.org/x/tools/go/packages"
 )
@@ -57,6 +58,10 @@ func analyze(pkg *packages.Package, output string) ([]*cachedFunc, []error) {
 			for _, c := range cg.List {
 				if isDirective(c.Text) && !inDoc[c] {
 					errs = append(errs, errorf(fset.Position(c.Pos()), "//cache: directive is not in the doc comment of a function: put it directly above a func declaration"))
+				}
+				if isNearDirective(c.Text) {
+					fixed := "//cache:" + strings.TrimSpace(c.Text[strings.Index(c.Text, ":")+1:])
+					errs = append(errs, errorf(fset.Position(c.Pos()), "%q is not read as a directive, so nothing would be cached: write it %s, with no space after // or after cache:", c.Text, fixed))
 				}
 			}
 		}

@@ -2,16 +2,31 @@ package generator
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/cachegen/cachegen/internal/units"
 )
 
 // directivePrefix starts every cachegen directive.
 const directivePrefix = "//cache:"
 
-// isDirective reports whether a comment line is a cachegen directive.
-func isDirective(text string) bool { return strings.HasPrefix(text, directivePrefix) }
+// isDirective reports whether a comment line is a cachegen directive:
+// //cache: followed at once by a field.
+func isDirective(text string) bool {
+	rest, ok := strings.CutPrefix(text, directivePrefix)
+	return ok && rest != "" && rest[0] != ' ' && rest[0] != '\t'
+}
+
+// nearDirective matches a comment meant as a directive but not written as
+// one, which would be silently ignored: "// cache:version=1",
+// "//cache: version=1".
+var nearDirective = regexp.MustCompile(`^//\s*cache\s*:\s*(version|ignore|with|files|ttl)=`)
+
+// isNearDirective reports whether a comment line is a near miss of a
+// directive.
+func isNearDirective(text string) bool { return !isDirective(text) && nearDirective.MatchString(text) }
 
 // parseDirective parses
 // "//cache:version=N [ignore=a,b] [with=X,Y] [files=p,q] [ttl=D]".
@@ -45,9 +60,9 @@ func parseDirective(text string) (directive, error) {
 		case "files":
 			d.Files = strings.Split(value, ",")
 		case "ttl":
-			ttl, err := time.ParseDuration(value)
-			if err != nil || ttl <= 0 {
-				return d, fmt.Errorf("ttl %q is not a positive duration such as 24h or 90m", value)
+			ttl, err := units.ParseAge(value)
+			if err != nil {
+				return d, fmt.Errorf("ttl %w", err)
 			}
 			d.TTL = ttl
 		default:

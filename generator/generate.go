@@ -83,9 +83,14 @@ func Generate(cfg Config) ([]Result, error) {
 	var prog *fingerprint.Program
 	var progErr error
 	var results []Result
+	annotated := map[string]bool{} // display names of the functions found
 	for _, pkg := range pkgs {
 		r := Result{PkgPath: pkg.PkgPath}
 		for _, e := range pkg.Errors {
+			if strings.HasPrefix(e.Msg, "no Go files in ") {
+				r.Errs = append(r.Errs, fmt.Errorf("%s: name the packages that hold annotated functions, as in cachegen ./...", e.Msg))
+				continue
+			}
 			// Type errors elsewhere in the package (above all, calls of
 			// wrappers not generated yet) do not stop generation; a
 			// signature that does not type-check is reported by analyze.
@@ -122,6 +127,9 @@ func Generate(cfg Config) ([]Result, error) {
 		}
 		funcs, errs := analyze(pkg, cfg.Output)
 		r.Errs = append(r.Errs, errs...)
+		for _, f := range funcs {
+			annotated[f.displayName()] = true
+		}
 		if len(errs) == 0 && len(funcs) > 0 {
 			if prog == nil && progErr == nil {
 				prog, progErr = fingerprint.New(cmp.Or(cfg.Dir, "."))
@@ -146,6 +154,16 @@ func Generate(cfg Config) ([]Result, error) {
 		results = append(results, r)
 	}
 	sort.Slice(results, func(i, j int) bool { return results[i].PkgPath < results[j].PkgPath })
+	patterns := cfg.Patterns
+	if len(patterns) == 0 {
+		patterns = []string{"."}
+	}
+	for _, name := range cfg.Accept {
+		if !annotated[name] {
+			results = append(results, Result{Errs: []error{fmt.Errorf("-accept %s: no function annotated with //cache:version=N in %s is named %s: name a function F, or a method T.M",
+				name, strings.Join(patterns, " "), name)}})
+		}
+	}
 	return results, nil
 }
 

@@ -145,3 +145,17 @@ func diff(want, got []byte) string {
 	}
 	return "want:\n" + string(want) + "\ngot:\n" + string(got)
 }
+
+// Mistakes on the command line get messages that say what to do.
+func TestCommandLineMistakes(t *testing.T) {
+	ar := &txtar.Archive{Files: []txtar.File{{Name: "sim/sim.go", Data: []byte("package sim\n\n//cache:version=1\nfunc F(x int) int { return x }\n")}}}
+	dir := writeModule(t, ar, "module example.com/sim\n\ngo 1.26\n")
+	got := generateErrs(t, Config{Dir: dir, Patterns: []string{"./..."}, Accept: []string{"G", "F"}})
+	if want := "-accept G: no function annotated with //cache:version=N in ./... is named G: name a function F, or a method T.M"; got != want {
+		t.Errorf("-accept of a function that does not exist:\n%s\nwant:\n%s", got, want)
+	}
+	got = generateErrs(t, Config{Dir: dir})
+	if want := "no Go files in " + dir + ": name the packages that hold annotated functions, as in cachegen ./..."; got != want {
+		t.Errorf("a directory without Go files:\n%s\nwant:\n%s", got, want)
+	}
+}

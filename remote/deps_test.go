@@ -7,8 +7,9 @@ import (
 )
 
 // TestLeanLinks checks what programs link: the montecarlo example links no
-// store, and the sharing example, or any program that imports
-// remote/redis alone, no AWS, Google or gocloud package.
+// store, the sharing example, or any program that imports remote/redis
+// alone, no AWS, Google or gocloud package, and the runtime no HTTP server
+// or metrics library.
 func TestLeanLinks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the go command")
@@ -17,6 +18,7 @@ func TestLeanLinks(t *testing.T) {
 		"../examples/montecarlo": {"aws", "google", "gocloud.dev", "redis"},
 		"../examples/sharing":    {"aws", "google", "gocloud.dev"},
 		"./redis":                {"aws", "google"},
+		"../runtime":             {"net/http", "expvar", "prometheus", "opentelemetry"},
 	} {
 		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
 		if err != nil {

@@ -8,9 +8,12 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cachegen/cachegen/internal/units"
 )
 
 // Mode says what a Cache does with calls.
@@ -136,6 +139,7 @@ type Cache struct {
 	hits, misses, computations, storeErrors, corrupt, keyErrors atomic.Int64
 	verifyMismatches, remoteHits, badSignatures, otherCode      atomic.Int64
 	bytesRead, bytesWritten                                     atomic.Int64
+	saved                                                       atomic.Int64 // nanoseconds of computing that hits saved
 	warnedStore                                                 atomic.Bool
 	warnedCode                                                  sync.Map // Func -> true: told its entries were computed by other code
 	warnedSource                                                sync.Map // Func -> true: told its source changed without go generate
@@ -233,6 +237,35 @@ type Stats struct {
 	// OtherCode counts entries not served because code other than the
 	// call's computed them (see Call.Code): each was a miss.
 	OtherCode int64
+	// Saved is the compute time that hits saved: the sum, over hits, of
+	// how long the loaded results took to compute when they were stored.
+	Saved time.Duration
+}
+
+// String spells s in one line, for a program to print at exit:
+//
+//	cachegen: 12 hits, 3 misses (3 computed); 1.2 MiB read, 240.0 KiB written; saved 5m12s of computing
+//
+// followed by each counter of problems that is not zero.
+func (s Stats) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "cachegen: %s, %s (%d computed); %s read, %s written; saved %s of computing",
+		plural(int(s.Hits), "hit", "hits"), plural(int(s.Misses), "miss", "misses"), s.Computations,
+		units.FormatSize(s.BytesRead), units.FormatSize(s.BytesWritten), roundDuration(s.Saved))
+	if s.RemoteHits > 0 {
+		fmt.Fprintf(&b, "; %d from the remote", s.RemoteHits)
+	}
+	for _, p := range []struct {
+		n    int64
+		what string
+	}{{s.StoreErrors, "store errors"}, {s.Corrupt, "corrupt entries"}, {s.KeyErrors, "key errors"},
+		{s.VerifyMismatches, "verify mismatches"}, {s.RemoteErrors, "remote errors"}, {s.BadSignatures, "bad signatures"},
+		{s.OtherCode, "entries of other code"}} {
+		if p.n > 0 {
+			fmt.Fprintf(&b, "; %d %s", p.n, p.what)
+		}
+	}
+	return b.String()
 }
 
 // Stats returns the counters of the cache. It is safe to call concurrently
@@ -252,5 +285,6 @@ func (c *Cache) Stats() Stats {
 		RemoteErrors:     c.remote.errorCount(),
 		BadSignatures:    c.badSignatures.Load(),
 		OtherCode:        c.otherCode.Load(),
+		Saved:            time.Duration(c.saved.Load()),
 	}
 }

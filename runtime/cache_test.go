@@ -59,6 +59,14 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	return b.Buffer.Write(p)
 }
 
+// WriteString is Write for io.WriteString, which would otherwise reach
+// the embedded buffer's own, unlocked.
+func (b *syncBuffer) WriteString(s string) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.Buffer.WriteString(s)
+}
+
 func mcCall(snr float64) Call {
 	return Call{Func: "example.com/sim.RunMonteCarlo", Version: 1, Params: map[string]any{"snr": snr, "nScenes": 1000, "seed": int64(42)}}
 }
@@ -540,6 +548,8 @@ func TestDefaultFromEnvironment(t *testing.T) {
 		{"bad mode", "DIR", "sometimes", "", ModeOff, `CACHEGEN_MODE="sometimes" is not a mode: set it to on, off, refresh, readonly or verify`},
 		{"unmakeable dir", filepath.Join(file, "cache"), "", "", ModeOff, "set CACHEGEN_DIR to a directory you can write"},
 		{"bad verbose", "DIR", "", "loud", ModeOn, `CACHEGEN_VERBOSE="loud" is not a boolean`},
+		{"case", "DIR", "ReadOnly", "TRUE", ModeReadOnly, ""},
+		{"off in capitals", "DIR", " OFF", "", ModeOff, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -554,6 +564,9 @@ func TestDefaultFromEnvironment(t *testing.T) {
 			c := fromEnv(slog.New(newLineHandler(&log)))
 			if c.Mode() != tc.wantMode {
 				t.Errorf("mode %v, want %v", c.Mode(), tc.wantMode)
+			}
+			if wantVerbose := strings.EqualFold(tc.verbose, "true") || tc.verbose == "1"; c.verbose != wantVerbose {
+				t.Errorf("verbose %v, want %v", c.verbose, wantVerbose)
 			}
 			if tc.wantMode != ModeOff && c.Dir() != dir {
 				t.Errorf("dir %q, want %q", c.Dir(), dir)
@@ -647,6 +660,15 @@ func TestOpenRefusesADirectoryOthersCanWrite(t *testing.T) {
 	if _, err := Open(dir, WithSharedDir()); err != nil {
 		t.Fatalf("Open WithSharedDir: %v", err)
 	}
+	// A shared system directory, sticky like /tmp, gets no advice to
+	// change its mode; the environment's way out is named, once.
+	if err := os.Chmod(dir, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(dir)
+	if err == nil || strings.Contains(err.Error(), "chmod") || !strings.Contains(err.Error(), "CACHEGEN_SHARED_DIR=1") || strings.Count(err.Error(), "cachegen:") != 1 {
+		t.Fatalf("Open of a sticky 0777 directory: %v", err)
+	}
 }
 
 func TestVerifyModeCatchesNonDeterministicFunctions(t *testing.T) {
@@ -711,4 +733,75 @@ func do[T any](t *testing.T, c *Cache, call Call, compute func(context.Context) 
 		t.Fatalf("Do(%s): %v", call.Func, err)
 	}
 	return v
+}
+
+// Verbose lines say why a call computes: a refresh, an expired entry, or a
+// wait for another process's computation.
+func TestVerboseSaysWhyACallComputes(t *testing.T) {
+	one := func(context.Context) (int, error) { return 1, nil }
+	dir := t.TempDir()
+	c, log := openDir(t, dir, WithMode(ModeRefresh), WithVerbose(true))
+	do(t, c, mcCall(1), one)
+	if !strings.Contains(log.String(), "[REFRESH] computing") || strings.Contains(log.String(), "[MISS]") {
+		t.Errorf("refresh mode:\n%s", log)
+	}
+
+	c, log = openDir(t, dir, WithVerbose(true))
+	call := mcCall(1)
+	call.TTL = time.Hour
+	do(t, c, call, one)
+	c.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	do(t, c, call, one)
+	if !strings.Contains(log.String(), "[EXPIRED] computing again: the stored result is older than its ttl") {
+		t.Errorf("an expired entry:\n%s", log)
+	}
+
+	holder, _ := openDir(t, dir)
+	key := keyOf(t, mcCall(2))
+	unlock, _, err := holder.lockKey(context.Background(), key, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb syncBuffer
+	c, _ = openDir(t, dir, WithVerbose(true), WithLogger(slog.New(newLineHandler(&sb))))
+	text := func() string {
+		sb.mu.Lock()
+		defer sb.mu.Unlock()
+		return sb.String()
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Do(context.Background(), c, mcCall(2), one)
+	}()
+	for !strings.Contains(text(), "[WAIT]") {
+		time.Sleep(time.Millisecond)
+	}
+	unlock()
+	<-done
+	if !strings.Contains(text(), "[WAIT] another process is computing this call: waiting for its result key="+key) {
+		t.Errorf("a wait:\n%s", text())
+	}
+}
+
+func TestStatsSavedAndString(t *testing.T) {
+	c, _ := open(t)
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	ticks := 0
+	c.now = func() time.Time { ticks++; return t0.Add(time.Duration(ticks) * 1500 * time.Millisecond) }
+	for range 3 {
+		do(t, c, mcCall(1), func(context.Context) (int, error) { return 1, nil })
+	}
+	s := c.Stats()
+	if s.Saved != 3*time.Second {
+		t.Errorf("Saved %v, want two hits of a 1.5s computation", s.Saved)
+	}
+	want := "cachegen: 2 hits, 1 miss (1 computed); 1.0 KiB read, 512 B written; saved 3s of computing"
+	if got := s.String(); !strings.HasPrefix(got, "cachegen: 2 hits, 1 miss (1 computed); ") || !strings.HasSuffix(got, "written; saved 3s of computing") {
+		t.Errorf("String() = %q, want one line like %q", got, want)
+	}
+	s.StoreErrors, s.RemoteHits = 2, 1
+	if got := s.String(); !strings.HasSuffix(got, "; 1 from the remote; 2 store errors") {
+		t.Errorf("String() = %q, want the remote hits and the problems at the end", got)
+	}
 }

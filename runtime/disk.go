@@ -551,7 +551,7 @@ func (s *diskStore) writeReadme() {
 }
 
 // errNotPrivate is wrapped by checkPrivate's refusals.
-var errNotPrivate = errors.New("refused")
+var errNotPrivate = errors.New("cache directory refused")
 
 // checkPrivate refuses a cache directory in which someone else could plant
 // results: one that belongs to another user, or that others can write to,
@@ -575,7 +575,7 @@ func checkPrivate(dir string, shared bool) error {
 	uid, known := ownerOf(fi)
 	mine := known && uid == os.Getuid()
 	if known && !mine {
-		return fmt.Errorf("cachegen: cache directory %s belongs to another user (uid %d), who could plant results in it: %s: %w", dir, uid, fix, errNotPrivate)
+		return fmt.Errorf("cachegen: %w: %s belongs to another user (uid %d), who could plant results in it: %s", errNotPrivate, dir, uid, fix)
 	}
 	if fi.Mode().Perm()&0o022 != 0 {
 		if mine && fi.Mode()&fs.ModeSticky == 0 {
@@ -583,7 +583,7 @@ func checkPrivate(dir string, shared bool) error {
 			// a shared system directory such as /tmp.
 			fix = "run chmod go-w " + dir + ", or " + fix
 		}
-		return fmt.Errorf("cachegen: cache directory %s is writable by other users (mode %v), who could plant results in it: %s: %w", dir, fi.Mode(), fix, errNotPrivate)
+		return fmt.Errorf("cachegen: %w: %s is writable by other users (mode %v), who could plant results in it: %s", errNotPrivate, dir, fi.Mode(), fix)
 	}
 	return nil
 }

@@ -102,6 +102,14 @@ type request[T any] struct {
 	compute  func(context.Context) (T, error)
 	rejected []byte // a remote entry found unusable, not to be checked again
 	served   bool   // an entry, not compute, gave the result
+	expired  bool   // an entry was found older than the call's TTL
+}
+
+// logWait logs, when verbose, that the call waits for who to compute it.
+func (r *request[T]) logWait(who string) {
+	if r.c.verbose {
+		r.c.log.Info("[WAIT] "+who+" is computing this call: waiting for its result", "key", r.id.key, "fn", r.call.Func, "version", r.call.Version)
+	}
 }
 
 func newRequest[T any](ctx context.Context, c *Cache, call Call, compute func(context.Context) (T, error)) (*request[T], error) {
@@ -182,7 +190,7 @@ func (r *request[T]) follow(f *flight) (T, error, bool) {
 // of them stored meanwhile, or computes and stores one.
 func (r *request[T]) lead() (any, [][]byte, error) {
 	var zero T
-	unlock, waited, err := r.c.lockKey(r.ctx, r.id.key)
+	unlock, waited, err := r.c.lockKey(r.ctx, r.id.key, func() { r.logWait("another process") })
 	if err != nil {
 		return zero, nil, err // ctx ended while another process computed
 	}
@@ -202,7 +210,7 @@ func (r *request[T]) lead() (any, [][]byte, error) {
 			}
 			v, payload, ok = r.loadRemote(data)
 			return ok
-		})
+		}, func() { r.logWait("another machine (remote " + c.remote.name + ")") })
 		if err != nil {
 			return zero, nil, err
 		}
@@ -219,7 +227,14 @@ func (r *request[T]) lead() (any, [][]byte, error) {
 func (r *request[T]) computeAndStore() (any, [][]byte, error) {
 	c := r.c
 	if c.verbose {
-		c.log.Info("[MISS] computing", "key", r.id.key, "fn", r.call.Func, "version", r.call.Version)
+		switch {
+		case c.mode == ModeRefresh:
+			c.log.Info("[REFRESH] computing, to replace any stored result", "key", r.id.key, "fn", r.call.Func, "version", r.call.Version)
+		case r.expired:
+			c.log.Info("[EXPIRED] computing again: the stored result is older than its ttl", "key", r.id.key, "fn", r.call.Func, "version", r.call.Version, "ttl", r.call.TTL)
+		default:
+			c.log.Info("[MISS] computing", "key", r.id.key, "fn", r.call.Func, "version", r.call.Version)
+		}
 	}
 	start := c.now()
 	v, err := r.compute(r.ctx)
@@ -310,6 +325,9 @@ func (r *request[T]) loadLocal() (T, []byte, bool) {
 	}
 	r.served = true
 	c.hits.Add(1)
+	if c.mode != ModeVerify {
+		c.saved.Add(h.Duration)
+	}
 	c.bytesRead.Add(int64(len(data)))
 	c.trim(0, r.id.key)
 	if now := c.now(); now.Sub(mtime) > touchInterval && c.mode != ModeReadOnly {
@@ -332,6 +350,7 @@ func (r *request[T]) loadRemote(data []byte) (T, []byte, bool) {
 	}
 	r.served = true
 	c.hits.Add(1)
+	c.saved.Add(h.Duration)
 	c.remoteHits.Add(1)
 	c.bytesRead.Add(int64(len(data)))
 	if c.mode != ModeReadOnly {
@@ -374,6 +393,7 @@ func (r *request[T]) check(data []byte, payCRC *uint32, where string) (T, entry.
 	var v T
 	if err == nil {
 		if call.TTL > 0 && c.now().Sub(time.Unix(0, h.ComputedAt)) > call.TTL {
+			r.expired = true
 			return zero, h, nil, false // stale: recompute and replace
 		}
 		v, err = entry.DecodeResult[T](payload, true)

@@ -76,6 +76,11 @@ func SetDefault(c *Cache) (previous *Cache) {
 	return defaultCache.c.Swap(c)
 }
 
+// parseBool parses a boolean variable: 1, 0, true, false, in any case.
+func parseBool(s string) (bool, error) {
+	return strconv.ParseBool(strings.ToLower(strings.TrimSpace(s)))
+}
+
 // DefaultDir returns the directory Default uses: CACHEGEN_DIR, or the
 // cachegen folder of the user cache directory.
 func DefaultDir() (string, error) {
@@ -96,7 +101,7 @@ func fromEnv(logger *slog.Logger) *Cache {
 	var opts []Option
 	opts = append(opts, WithLogger(logger))
 	if s := os.Getenv(envMode); s != "" {
-		m, err := parseMode(s)
+		m, err := parseMode(strings.ToLower(strings.TrimSpace(s)))
 		if err != nil {
 			logger.Error(fmt.Sprintf("%s=%q is not a mode: set it to on, off, refresh, readonly or verify; computing every call without the cache", envMode, s))
 			return off
@@ -104,14 +109,14 @@ func fromEnv(logger *slog.Logger) *Cache {
 		opts = append(opts, WithMode(m))
 	}
 	if s := os.Getenv(envVerbose); s != "" {
-		v, err := strconv.ParseBool(s)
+		v, err := parseBool(s)
 		if err != nil {
 			logger.Error(fmt.Sprintf("%s=%q is not a boolean: set it to 1 or 0", envVerbose, s))
 		}
 		opts = append(opts, WithVerbose(v))
 	}
 	if s := os.Getenv(envSharedDir); s != "" {
-		shared, err := strconv.ParseBool(s)
+		shared, err := parseBool(s)
 		if err != nil {
 			logger.Error(fmt.Sprintf("%s=%q is not a boolean: set it to 1 or 0; computing every call without the cache", envSharedDir, s))
 			return off
@@ -137,7 +142,7 @@ func fromEnv(logger *slog.Logger) *Cache {
 	}
 	if s := os.Getenv(envRemote); s != "" {
 		var o RemoteOptions
-		switch m := os.Getenv(envRemoteMode); m {
+		switch m := os.Getenv(envRemoteMode); strings.ToLower(strings.TrimSpace(m)) {
 		case "", "readwrite":
 		case "readonly":
 			o.ReadOnly = true

@@ -19,10 +19,11 @@ var sharedLockWait = 2 * time.Minute
 // lockKey takes the cross-process lock of key: the lock file xx/KEY.lock,
 // locked with flock, which the kernel releases when its holder dies, so a
 // crashed process never blocks the others. waited reports whether another
-// process held it; err is ctx's when ctx ended while waiting. A lock that
+// process held it (onWait is called as the wait begins); err is ctx's
+// when ctx ended while waiting. A lock that
 // cannot be taken (a read-only directory, something other than a regular
 // file in its place) is skipped: the worst outcome is computing twice.
-func (c *Cache) lockKey(ctx context.Context, key string) (unlock func(), waited bool, err error) {
+func (c *Cache) lockKey(ctx context.Context, key string, onWait func()) (unlock func(), waited bool, err error) {
 	noop := func() {}
 	if c.mode == ModeReadOnly {
 		return noop, false, nil
@@ -38,6 +39,7 @@ func (c *Cache) lockKey(ctx context.Context, key string) (unlock func(), waited 
 	}
 	if !ok {
 		waited = true
+		onWait()
 		t := time.NewTicker(lockPoll)
 		defer t.Stop()
 		// In a shared directory, anyone can hold the lock for ever: wait

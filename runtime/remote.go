@@ -262,8 +262,9 @@ func (r *Remote) put(ctx context.Context, key string, data []byte) {
 // holder stores an entry that usable accepts, which claim returns, or its
 // lease ends, which lets claim take it. release gives the lease back after
 // the result is stored. A store that cannot lease, a read-only tier or a
-// failing store make claim return at once: the caller computes.
-func (r *Remote) claim(ctx context.Context, key string, usable func([]byte) bool) (data []byte, release func(), err error) {
+// failing store make claim return at once: the caller computes. onWait is
+// called once, when claim begins to wait.
+func (r *Remote) claim(ctx context.Context, key string, usable func([]byte) bool, onWait func()) (data []byte, release func(), err error) {
 	release = func() {}
 	if r.leaser == nil || r.opts.ReadOnly {
 		return nil, release, nil
@@ -289,6 +290,10 @@ func (r *Remote) claim(ctx context.Context, key string, usable func([]byte) bool
 				return data, func() {}, nil
 			}
 			return nil, release, nil
+		}
+		if onWait != nil {
+			onWait()
+			onWait = nil
 		}
 		select {
 		case <-ctx.Done():

@@ -752,6 +752,7 @@ func TestRemoteFromEnvironment(t *testing.T) {
 	}{
 		{"remote", "envtest://h", "", "", true, false, false, ""},
 		{"readonly", "envtest://h", "readonly", "", true, true, false, ""},
+		{"readonly in capitals", "envtest://h", "ReadOnly", "", true, true, false, ""},
 		{"bad remote mode", "envtest://h", "sometimes", "", false, false, false, `CACHEGEN_REMOTE_MODE="sometimes" is not a remote mode`},
 		{"unopenable", "envtest://u:hunter2hunter2@fail", "", "", false, false, false, "using the local cache only"},
 		{"signing key", "", "", "sixteen or more bytes", false, false, false, ""},
