@@ -157,46 +157,8 @@ func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d directive) (*cachedF
 	for i := range f.Params {
 		check(&f.Params[i], "parameter")
 	}
-	for _, name := range d.Files {
-		i := slices.IndexFunc(f.Params, func(p param) bool { return p.Name == name })
-		switch {
-		case i < 0 && f.Recv != nil && f.Recv.Name == name:
-			fail(d.Pos, "files=%s names the receiver: files= takes parameters that name data files", name)
-		case i < 0:
-			fail(d.Pos, "files=%s names no parameter of %s", name, f.Name)
-		case ignored[name]:
-			fail(d.Pos, "files=%s: the parameter is also in ignore=: a path to data that changes the result must be keyed; remove it from one list", name)
-		case !f.Params[i].Keyed:
-			fail(d.Pos, "files=%s: a context is not a path", name)
-		default:
-			p := &f.Params[i]
-			if p.Files = fileKeyingOf(p.Type); p.Files == notFiles {
-				fail(d.Pos, "files=%s: parameter %s is %s, not a path: files= keys the content of the files a string or []string names (or a cacheruntime.File or Dir); key other values by their own value, without files=", name, name, typeStr(p.Type))
-			}
-		}
-	}
-
-	for _, name := range d.With {
-		o := pkg.Types.Scope().Lookup(name)
-		switch o.(type) {
-		case *types.Const, *types.Var:
-		default:
-			fail(d.Pos, "with=%s names no package-level constant or variable of package %s", name, pkg.Types.Name())
-			continue
-		}
-		if names[name] {
-			fail(d.Pos, "with=%s: a parameter of %s has the same name, so the key could not tell them apart: rename one", name, f.Name)
-			continue
-		}
-		t := o.Type()
-		if b, ok := t.(*types.Basic); ok && b.Info()&types.IsUntyped != 0 {
-			t = types.Default(t)
-		}
-		if pr := keyProblem(t, true, map[types.Type]bool{}); pr != nil {
-			fail(d.Pos, "with=%s: %s: %s", name, pr.why, pr.fix)
-		}
-		f.With = append(f.With, withValue{Name: name, Type: t})
-	}
+	analyzeFiles(f, d, ignored, fail)
+	analyzeWith(pkg, f, d, names, fail)
 
 	res := sig.Results()
 	for i := range res.Len() {
@@ -315,6 +277,55 @@ func nameBlanks(f *cachedFunc, scope *types.Scope) {
 	}
 	if f.Recv != nil && (f.Recv.Name == "" || f.Recv.Name == "_") {
 		f.Recv.Name = name("recv")
+	}
+}
+
+// analyzeFiles marks the parameters named in files= to be keyed by the
+// content of the files they name, refusing those that are not paths.
+func analyzeFiles(f *cachedFunc, d directive, ignored map[string]bool, fail func(token.Position, string, ...any)) {
+	for _, name := range d.Files {
+		i := slices.IndexFunc(f.Params, func(p param) bool { return p.Name == name })
+		switch {
+		case i < 0 && f.Recv != nil && f.Recv.Name == name:
+			fail(d.Pos, "files=%s names the receiver: files= takes parameters that name data files", name)
+		case i < 0:
+			fail(d.Pos, "files=%s names no parameter of %s", name, f.Name)
+		case ignored[name]:
+			fail(d.Pos, "files=%s: the parameter is also in ignore=: a path to data that changes the result must be keyed; remove it from one list", name)
+		case !f.Params[i].Keyed:
+			fail(d.Pos, "files=%s: a context is not a path", name)
+		default:
+			p := &f.Params[i]
+			if p.Files = fileKeyingOf(p.Type); p.Files == notFiles {
+				fail(d.Pos, "files=%s: parameter %s is %s, not a path: files= keys the content of the files a string or []string names (or a cacheruntime.File or Dir); key other values by their own value, without files=", name, name, typeStr(p.Type))
+			}
+		}
+	}
+
+}
+
+// analyzeWith adds the package-level values named in with= to the key.
+func analyzeWith(pkg *packages.Package, f *cachedFunc, d directive, names map[string]bool, fail func(token.Position, string, ...any)) {
+	for _, name := range d.With {
+		o := pkg.Types.Scope().Lookup(name)
+		switch o.(type) {
+		case *types.Const, *types.Var:
+		default:
+			fail(d.Pos, "with=%s names no package-level constant or variable of package %s", name, pkg.Types.Name())
+			continue
+		}
+		if names[name] {
+			fail(d.Pos, "with=%s: a parameter of %s has the same name, so the key could not tell them apart: rename one", name, f.Name)
+			continue
+		}
+		t := o.Type()
+		if b, ok := t.(*types.Basic); ok && b.Info()&types.IsUntyped != 0 {
+			t = types.Default(t)
+		}
+		if pr := keyProblem(t, true, map[types.Type]bool{}); pr != nil {
+			fail(d.Pos, "with=%s: %s: %s", name, pr.why, pr.fix)
+		}
+		f.With = append(f.With, withValue{Name: name, Type: t})
 	}
 }
 

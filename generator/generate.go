@@ -154,17 +154,24 @@ func Generate(cfg Config) ([]Result, error) {
 		results = append(results, r)
 	}
 	sort.Slice(results, func(i, j int) bool { return results[i].PkgPath < results[j].PkgPath })
+	return append(results, unknownAccepted(cfg, annotated)...), nil
+}
+
+// unknownAccepted refuses each name in cfg.Accept that names no function
+// found: a typo would otherwise leave the change it meant refused.
+func unknownAccepted(cfg Config, annotated map[string]bool) []Result {
 	patterns := cfg.Patterns
 	if len(patterns) == 0 {
 		patterns = []string{"."}
 	}
+	var out []Result
 	for _, name := range cfg.Accept {
 		if !annotated[name] {
-			results = append(results, Result{Errs: []error{fmt.Errorf("-accept %s: no function annotated with //cache:version=N in %s is named %s: name a function F, or a method T.M",
+			out = append(out, Result{Errs: []error{fmt.Errorf("-accept %s: no function annotated with //cache:version=N in %s is named %s: name a function F, or a method T.M",
 				name, strings.Join(patterns, " "), name)}})
 		}
 	}
-	return results, nil
+	return out
 }
 
 // displayName is F, or T.M for a method.
