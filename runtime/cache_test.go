@@ -805,3 +805,23 @@ func TestStatsSavedAndString(t *testing.T) {
 		t.Errorf("String() = %q, want the remote hits and the problems at the end", got)
 	}
 }
+
+// A test binary that opens the default cache in the user's cache directory
+// is told how to give its tests a cache of their own.
+func TestDefaultInATestWarnsOfTheUserCache(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(home, ".cache"))
+	t.Setenv(envDir, "")
+	var log bytes.Buffer
+	c := fromEnv(slog.New(newLineHandler(&log)))
+	if !strings.HasPrefix(c.Dir(), home) || !strings.Contains(log.String(), "a test is using the default cache, in the user's cache directory: give the test a cache of its own with cachetest.Use(t)") {
+		t.Errorf("dir %s, log:\n%s", c.Dir(), log.String())
+	}
+	log.Reset()
+	t.Setenv(envDir, t.TempDir())
+	fromEnv(slog.New(newLineHandler(&log)))
+	if log.Len() != 0 {
+		t.Errorf("a test that chose its directory was warned:\n%s", log.String())
+	}
+}

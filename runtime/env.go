@@ -166,6 +166,9 @@ func fromEnv(logger *slog.Logger) *Cache {
 		logger.Error(err.Error() + "; computing every call without the cache")
 		return off
 	}
+	if testDir != "" && os.Getenv(envDir) == "" {
+		logger.Warn("a test is using the default cache, in the user's cache directory: give the test a cache of its own with cachetest.Use(t) or cachetest.Context, or set "+envDir, "dir", dir)
+	}
 	c, err := Open(dir, opts...)
 	if err != nil {
 		msg := strings.TrimPrefix(err.Error(), "cachegen: ")

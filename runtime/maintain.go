@@ -38,22 +38,40 @@ type Entry struct {
 	Code       string        // fingerprint of the code that computed it; "" if not recorded
 	Inputs     []Input       // the files and directories it was keyed by, by content
 	// OldVersion is set, by List and Prune, on an entry of a function that
-	// has entries of a higher version in the same cache or store: after a
-	// version bump no call finds it again.
+	// has entries of a higher version in the same cache or store, computed
+	// since the entry was last used (which a hit records to within an
+	// hour): after a version bump no call finds it again. An entry used
+	// again after a rollback to its version is not old.
 	OldVersion bool
 }
 
-// markOldVersions sets OldVersion on the entries of es whose function has
-// an entry of a higher version in es.
+// markOldVersions sets OldVersion on the entries of es that an entry of a
+// higher version of their function, computed since their last use,
+// supersedes.
 func markOldVersions(es []Entry) {
-	latest := map[string]int{}
+	type fv struct {
+		fn      string
+		version int
+	}
+	newest := map[fv]time.Time{} // when each version of a function last computed an entry
 	for _, e := range es {
-		if v, ok := latest[e.Func]; !ok || e.Version > v {
-			latest[e.Func] = e.Version
+		k := fv{e.Func, e.Version}
+		if e.ComputedAt.After(newest[k]) {
+			newest[k] = e.ComputedAt
 		}
 	}
 	for i := range es {
-		es[i].OldVersion = es[i].Func != "" && es[i].Version < latest[es[i].Func]
+		e := &es[i]
+		e.OldVersion = false
+		if e.Func == "" {
+			continue
+		}
+		for k, at := range newest {
+			if k.fn == e.Func && k.version > e.Version && at.After(e.LastUsed) {
+				e.OldVersion = true
+				break
+			}
+		}
 	}
 }
 
@@ -71,7 +89,7 @@ type Input struct {
 func (in Input) String() string {
 	size := units.FormatSize(in.Size)
 	if in.Dir {
-		size = fmt.Sprintf("%d files, %s", in.Files, size)
+		size = plural(in.Files, "file", "files") + ", " + size
 	}
 	return fmt.Sprintf("%s (%s, sha256:%.12s)", in.Path, size, in.SHA256)
 }
@@ -250,7 +268,8 @@ type PruneOptions struct {
 	OldVersions bool
 	DryRun      bool // report what would be removed, and remove nothing
 
-	keep string // a key never removed: the entry a trim was started for
+	keep    string // a key never removed: the entry a trim was started for
+	trigger int64  // when positive, MaxBytes applies only to a total over it
 }
 
 // Prune removes the entries that o selects, temporary files that killed
@@ -321,6 +340,9 @@ func pruneEntries(all []Entry, o PruneOptions, now time.Time, remove func(key st
 		return cmp.Or(a.LastUsed.Compare(b.LastUsed), a.ComputedAt.Compare(b.ComputedAt), strings.Compare(a.Key, b.Key))
 	})
 	total := before
+	if o.trigger > 0 && before <= o.trigger {
+		o.MaxBytes = 0 // under the limit: nothing to trim
+	}
 	var removed []Entry
 	for _, e := range all {
 		drop := o.MaxBytes > 0 && total > o.MaxBytes ||
@@ -344,11 +366,11 @@ func pruneEntries(all []Entry, o PruneOptions, now time.Time, remove func(key st
 }
 
 // trim enforces the cache's size limit, amortised. It walks the directory
-// at a process's first store or first hit, and then only once a quarter of
-// the limit has been written since the last walk (n is what a store just
-// wrote; 0 for a hit); when the cache is over its limit, it removes the
-// least recently used entries until three quarters of the limit remain,
-// never the entry of keep, which was just written or loaded.
+// at a process's first store or first hit, and then only once the last
+// walk's headroom (what the limit left free, at most a quarter of it) has
+// been written (n is what a store just wrote; 0 for a hit); when the cache is over its limit, and only then, it
+// removes the least recently used entries until three quarters of the
+// limit remain, never the entry of keep, which was just written or loaded.
 func (c *Cache) trim(n int64, keep string) {
 	if c.maxBytes <= 0 || c.mode == ModeReadOnly {
 		return
@@ -363,16 +385,22 @@ func (c *Cache) trim(n int64, keep string) {
 	c.sinceTrim.Store(0)
 	c.trimmed.Store(true)
 	target := c.maxBytes * 3 / 4
-	removed, before, err := c.prune(context.Background(), PruneOptions{MaxBytes: target, keep: keep})
+	removed, before, err := c.prune(context.Background(), PruneOptions{MaxBytes: target, trigger: c.maxBytes, keep: keep})
 	if err != nil {
 		c.log.Warn("could not trim the cache to its size limit", "dir", c.dir, "limit", c.maxBytes, "err", err)
-	}
-	if len(removed) == 0 {
-		return
 	}
 	var freed int64
 	for _, e := range removed {
 		freed += e.Size
+	}
+	// Walk again once what the limit leaves free has been written, so
+	// that this process never takes the cache over its limit by more than
+	// one store.
+	if headroom := c.maxBytes - (before - freed); err == nil && headroom < c.maxBytes/4 {
+		c.sinceTrim.Add(c.maxBytes/4 - max(headroom, 0))
+	}
+	if len(removed) == 0 {
+		return
 	}
 	level := slog.LevelDebug
 	if c.verbose {

@@ -291,6 +291,30 @@ func TestTrimOnAProcessThatOnlyHits(t *testing.T) {
 	}
 }
 
+// A cache under its limit loses nothing, even when it is over the three
+// quarters that a trim brings it down to; the entry a hit loads is kept
+// even when it is the least recently used.
+func TestTrimLeavesACacheUnderItsLimitAlone(t *testing.T) {
+	dir := t.TempDir()
+	writer, _ := openDir(t, dir)
+	for i := range 6 {
+		fill1(t, writer, i, 8<<10)
+	}
+	before, n := dirBytes(t, writer)
+	limit := before + before/10 // over three quarters, under the limit
+	reader, log := openDir(t, dir, WithMaxBytes(limit), WithVerbose(true))
+	fill1(t, reader, 3, 8<<10)
+	if _, m := dirBytes(t, reader); m != n || strings.Contains(log.String(), "[TRIM]") {
+		t.Errorf("a cache of %d bytes under its limit of %d went from %d to %d entries:\n%s", before, limit, n, m, log)
+	}
+
+	reader, _ = openDir(t, dir, WithMaxBytes(before/2))
+	fill1(t, reader, 0, 8<<10) // the oldest entry
+	if _, err := os.Stat(reader.disk.path(keyOf(t, mcCall(0)))); err != nil {
+		t.Errorf("the least recently used entry, just loaded, was trimmed: %v", err)
+	}
+}
+
 func fill1(t *testing.T, c *Cache, i int, size int) {
 	t.Helper()
 	if _, err := Do(context.Background(), c, mcCall(float64(i)), func(context.Context) ([]byte, error) { return make([]byte, size), nil }); err != nil {
@@ -339,5 +363,42 @@ func TestOldVersionsAreMarkedAndPruned(t *testing.T) {
 		if e.Version != 1 || e.Func != calls[0].Func {
 			t.Errorf("pruned %s version %d", e.Func, e.Version)
 		}
+	}
+}
+
+// An entry used again after a rollback to its version is not old.
+func TestOldVersionUsedAgainIsNotOld(t *testing.T) {
+	c, _ := open(t)
+	now := time.Now() // as a store's modification time is
+	c.now = func() time.Time { return now }
+	v1, v2 := mcCall(1), mcCall(1)
+	v2.Version = 2
+	one := func(context.Context) (int, error) { return 1, nil }
+	do(t, c, v1, one)
+	now = now.Add(2 * time.Hour)
+	do(t, c, v2, one)
+	old := func() bool {
+		es, err := c.List(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			if e.Version == 1 {
+				return e.OldVersion
+			}
+		}
+		t.Fatal("no version 1 entry")
+		return false
+	}
+	if !old() {
+		t.Fatal("version 1, unused since version 2 was computed, is not old")
+	}
+	now = now.Add(2 * time.Hour) // rolled back: version 1 is used again
+	do(t, c, v1, one)
+	if old() {
+		t.Error("version 1, used again after version 2 was computed, is marked old")
+	}
+	if removed, _ := c.Prune(context.Background(), PruneOptions{OldVersions: true}); len(removed) != 0 {
+		t.Errorf("prune -old-versions removed %d entries in use", len(removed))
 	}
 }

@@ -786,3 +786,21 @@ func TestRemoteFromEnvironment(t *testing.T) {
 		})
 	}
 }
+
+func TestRemoteListMarksOldVersions(t *testing.T) {
+	c, r, _ := openTiered(t, newMemStore(), RemoteOptions{})
+	v1, v2 := mcCall(1), mcCall(1)
+	v2.Version = 2
+	do(t, c, v1, func(context.Context) (int, error) { return 1, nil })
+	c.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	do(t, c, v2, func(context.Context) (int, error) { return 2, nil })
+	es, err := r.List(context.Background())
+	if err != nil || len(es) != 2 {
+		t.Fatalf("List: %v, %v", es, err)
+	}
+	for _, e := range es {
+		if e.OldVersion != (e.Version == 1) {
+			t.Errorf("version %d: OldVersion %v", e.Version, e.OldVersion)
+		}
+	}
+}

@@ -33,7 +33,7 @@ import (
 // the MAC.
 const (
 	entryMagic   = "cachegen"
-	Format       = 4 // 4: metadata describes the result's blocks, for people
+	Format       = 3
 	HeaderSize   = 88
 	TrailerSize  = 8
 	MACSize      = 32
