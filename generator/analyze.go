@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 
 	"golang.org/x/tools/go/packages"
 )
@@ -59,9 +58,8 @@ func analyze(pkg *packages.Package, output string) ([]*cachedFunc, []error) {
 				if isDirective(c.Text) && !inDoc[c] {
 					errs = append(errs, errorf(fset.Position(c.Pos()), "//cache: directive is not in the doc comment of a function: put it directly above a func declaration"))
 				}
-				if isNearDirective(c.Text) {
-					fixed := "//cache:" + strings.TrimSpace(c.Text[strings.Index(c.Text, ":")+1:])
-					errs = append(errs, errorf(fset.Position(c.Pos()), "%q is not read as a directive, so nothing would be cached: write it %s, with no space after // or after cache:", c.Text, fixed))
+				if fixed, ok := nearMiss(c.Text); ok {
+					errs = append(errs, errorf(fset.Position(c.Pos()), "%q is not read as a directive, so nothing would be cached: write it %s, in lower case, with no space after //, after cache: or around =", c.Text, fixed))
 				}
 			}
 		}

@@ -21,12 +21,18 @@ func isDirective(text string) bool {
 
 // nearDirective matches a comment meant as a directive but not written as
 // one, which would be silently ignored: "// cache:version=1",
-// "//cache: version=1".
-var nearDirective = regexp.MustCompile(`^//\s*cache\s*:\s*(version|ignore|with|files|ttl)=`)
+// "//cache: version=1", "//Cache:Version=1".
+var nearDirective = regexp.MustCompile(`(?i)^//\s*cache\s*:\s*(version|ignore|with|files|ttl)\s*=\s*`)
 
-// isNearDirective reports whether a comment line is a near miss of a
-// directive.
-func isNearDirective(text string) bool { return !isDirective(text) && nearDirective.MatchString(text) }
+// nearMiss returns the directive a comment line that is a near miss of
+// one means, and whether it is one.
+func nearMiss(text string) (string, bool) {
+	m := nearDirective.FindStringSubmatchIndex(text)
+	if m == nil || isDirective(text) {
+		return "", false
+	}
+	return directivePrefix + strings.ToLower(text[m[2]:m[3]]) + "=" + text[m[1]:], true
+}
 
 // parseDirective parses
 // "//cache:version=N [ignore=a,b] [with=X,Y] [files=p,q] [ttl=D]".

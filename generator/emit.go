@@ -271,7 +271,7 @@ func (e *emitter) function(f *cachedFunc) {
 	e.cached(f, helper)
 	e.keyed(f, helper, "CacheKey", "returns the cache key of %s with these arguments.", jen.String(),
 		func(call *jen.Statement) *jen.Statement { return call.Dot("Key").Call() })
-	e.keyed(f, helper, "Invalidate", "removes the cached result of %s with these arguments from the default cache.", jen.Bool(),
+	e.keyed(f, helper, "Invalidate", "removes the cached result of %s with these arguments from the default cache\n(from a cache c of your own: c.Remove(ctx, key), with the key of "+f.Name+"CacheKey).", jen.Bool(),
 		func(call *jen.Statement) *jen.Statement {
 			return e.rt("Default").Call().Dot("Invalidate").Call(jen.Qual("context", "Background").Call(), call)
 		})
@@ -422,7 +422,9 @@ func (e *emitter) wrapperParams(f *cachedFunc, keyedOnly bool) []jen.Code {
 // keyed emits the wrapper of f named f.Name+suffix, whose parameters are
 // those the key holds, and which returns result, error from body.
 func (e *emitter) keyed(f *cachedFunc, helper, suffix, doc string, result jen.Code, body func(call *jen.Statement) *jen.Statement) {
-	e.file.Commentf("%s"+suffix+" "+doc, f.Name, f.displayName())
+	for _, line := range strings.Split(fmt.Sprintf("%s"+suffix+" "+doc, f.Name, f.displayName()), "\n") {
+		e.file.Comment(line)
+	}
 	e.file.Add(e.decl(f, f.Name+suffix).Params(e.wrapperParams(f, true)...).Params(result, jen.Error()).Block(
 		jen.Return(body(e.helperCall(f, helper)))))
 	e.file.Line()

@@ -576,3 +576,21 @@ func TestRedisSlowIsAMiss(t *testing.T) {
 		t.Errorf("log does not say the request timed out:\n%s", log)
 	}
 }
+
+// TestReachMissingBucket checks that a remote whose bucket does not
+// exist is reported as not answering, though a read of any one entry
+// answers "none" as for an empty bucket.
+func TestReachMissingBucket(t *testing.T) {
+	ctx := context.Background()
+	url := startS3(t, "team", "cache")
+	for bucket, ok := range map[string]bool{"team": true, "nosuchbucket": false} {
+		r, err := cacheruntime.OpenRemote(ctx, strings.Replace(url, "s3://team/", "s3://"+bucket+"/", 1), cacheruntime.RemoteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		if err := r.Reach(ctx); (err == nil) != ok {
+			t.Errorf("bucket %s: Reach returned %v", bucket, err)
+		}
+	}
+}

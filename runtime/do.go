@@ -350,7 +350,9 @@ func (r *request[T]) loadRemote(data []byte) (T, []byte, bool) {
 	}
 	r.served = true
 	c.hits.Add(1)
-	c.saved.Add(h.Duration)
+	if c.mode != ModeVerify {
+		c.saved.Add(h.Duration)
+	}
 	c.remoteHits.Add(1)
 	c.bytesRead.Add(int64(len(data)))
 	if c.mode != ModeReadOnly {

@@ -494,13 +494,21 @@ func (r *Remote) Clear(ctx context.Context) error {
 	return g.Wait()
 }
 
+// errStop stops a listing early.
+var errStop = errors.New("stop")
+
 // Reach reports whether the store answers: it asks for an entry that is
-// not there, and returns the error of any answer but "none".
+// not there, and for the first entry of a listing, and returns the error
+// of any answer but "none". (A bucket that does not exist answers the
+// first "none" and fails the second.)
 func (r *Remote) Reach(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
 	_, err := r.store.GetRange(ctx, "0000000000000000", 0, 1)
 	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		err = r.store.List(ctx, func(StoreEntry) error { return errStop })
+	}
+	if err == nil || errors.Is(err, errStop) {
 		return nil
 	}
 	return fmt.Errorf("remote %s does not answer: %w", r.name, err)

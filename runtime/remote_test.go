@@ -647,7 +647,7 @@ func TestLeaseWaitIsBounded(t *testing.T) {
 	s := newMemStore()
 	k := keyOf(t, mcCall(11))
 	s.Lease(context.Background(), k, "busy", time.Hour)
-	c, _, log := openTiered(t, s, RemoteOptions{MaxWait: 100 * time.Millisecond})
+	c, _, log := openTiered(t, s, RemoteOptions{MaxWait: 100 * time.Millisecond}, WithVerbose(true))
 	var n counter
 	got, err := Do(context.Background(), c, mcCall(11), n.fn(want))
 	if err != nil || !equalResult(got, want) || n.n.Load() != 1 {
@@ -655,6 +655,9 @@ func TestLeaseWaitIsBounded(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "computing it here") {
 		t.Errorf("log %q: want the give-up explained", log)
+	}
+	if !strings.Contains(log.String(), "[WAIT] another machine (remote mem://test) is computing this call: waiting for its result key="+k) {
+		t.Errorf("log %q: want the wait announced", log)
 	}
 }
 
@@ -802,5 +805,20 @@ func TestRemoteListMarksOldVersions(t *testing.T) {
 		if e.OldVersion != (e.Version == 1) {
 			t.Errorf("version %d: OldVersion %v", e.Version, e.OldVersion)
 		}
+	}
+}
+
+// A hit in verify mode saves no computing, from either tier: the call is
+// computed anyway.
+func TestVerifyModeSavesNothing(t *testing.T) {
+	s := newMemStore()
+	slow := func(context.Context) (int, error) { time.Sleep(5 * time.Millisecond); return 1, nil }
+	first, _, _ := openTiered(t, s, RemoteOptions{})
+	do(t, first, mcCall(1), slow)
+	c, _, _ := openTiered(t, s, RemoteOptions{}, WithMode(ModeVerify))
+	do(t, c, mcCall(1), slow) // from the remote
+	do(t, c, mcCall(1), slow) // from the local copy
+	if st := c.Stats(); st.Hits != 2 || st.RemoteHits != 1 || st.Saved != 0 {
+		t.Errorf("stats %+v: want two hits, one remote, and nothing saved", st)
 	}
 }

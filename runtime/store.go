@@ -27,7 +27,8 @@ type Store interface {
 	// Delete removes the entry of key, or returns an error wrapping
 	// fs.ErrNotExist when there is none.
 	Delete(ctx context.Context, key string) error
-	// List calls fn for every entry, in no particular order.
+	// List calls fn for every entry, in no particular order; when fn
+	// returns an error, List stops and returns it.
 	List(ctx context.Context, fn func(StoreEntry) error) error
 	// Close releases the store's connections.
 	Close() error

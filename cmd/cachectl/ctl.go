@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"os/signal"
@@ -142,13 +143,18 @@ func cutLong(msg string) string {
 	return b.String()
 }
 
+// printsJSON are the commands that print JSON with -json.
+var printsJSON = map[string]bool{"ls": true, "show": true, "stats": true}
+
 // flags returns a subcommand's flag set, whose errors become usage
 // errors and whose -h prints its help; -json is accepted after the
-// command too.
+// commands that print JSON too.
 func (c *ctl) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.BoolVar(&c.json, "json", c.json, "print JSON")
+	if printsJSON[name] {
+		fs.BoolVar(&c.json, "json", c.json, "print JSON")
+	}
 	fs.Usage = func() {} // parse prints help on -h only, to c's output
 	return fs
 }
@@ -188,6 +194,13 @@ func dispatch(args []string, out io.Writer) error {
 		printHelp(out, fs)
 		return errHelp
 	}
+	if err == nil && fs.Arg(0) == "help" {
+		// cachectl help COMMAND is cachectl COMMAND -h.
+		if _, ok := runners[fs.Arg(1)]; !ok || fs.NArg() > 2 {
+			return usagef("help takes one command, of %s", strings.Join(slices.Sorted(maps.Keys(runners)), ", "))
+		}
+		return runners[fs.Arg(1)](&ctl{ctx: context.Background(), out: out}, []string{"-h"})
+	}
 	if err != nil {
 		return usagef("%v (%s)", err, usage)
 	}
@@ -198,6 +211,9 @@ func dispatch(args []string, out io.Writer) error {
 	cmd, ok := runners[name]
 	if !ok {
 		return usagef("unknown command %q (%s)", name, usage)
+	}
+	if *asJSON && !printsJSON[name] {
+		return usagef("-json: %s prints no JSON; ls, show and stats do", name)
 	}
 	if rest := fs.Args()[1:]; slices.ContainsFunc(rest, isHelpFlag) {
 		// Help needs no cache: give it before opening one.

@@ -420,7 +420,8 @@ func TestRemote(t *testing.T) {
 					sim = e.Key
 				}
 			}
-			if out, errOut, code := ctlRun(t, "-remote", url, "show", sim); code != 0 || !strings.Contains(out, "func:      example.com/sim.Simulate") {
+			if out, errOut, code := ctlRun(t, "-remote", url, "show", sim); code != 0 || !strings.Contains(out, "func:      example.com/sim.Simulate") ||
+				!strings.Contains(out, "result:    []float64, 100 elements: [0, 0, 0, 0, 0, …]") {
 				t.Errorf("show: exit %d\n%s%s", code, out, errOut)
 			}
 			if out, errOut, code := ctlRun(t, "-remote", url, "rm", sim); code != 0 || !strings.Contains(out, "removed 1 entry") {
@@ -587,25 +588,34 @@ func TestHelp(t *testing.T) {
 		"ls":     {"-func", "-sort", "-json"},
 		"show":   {"-json"},
 		"stats":  {"-json"},
-		"rm":     {"-json"},
-		"clear":  {"-func", "-force", "-json"},
-		"prune":  {"-max-size", "-older-than", "-unused-for", "-old-versions", "-dry-run", "-force", "-json"},
-		"verify": {"-fix", "-json"},
+		"rm":     {},
+		"clear":  {"-func", "-force"},
+		"prune":  {"-max-size", "-older-than", "-unused-for", "-old-versions", "-dry-run", "-force"},
+		"verify": {"-fix"},
 	}
 	if len(flags) != len(commands) {
 		t.Fatalf("the test knows %d commands, cachectl has %d", len(flags), len(commands))
 	}
 	for cmd, want := range flags {
-		for _, h := range []string{"-h", "--help"} {
-			out, errOut, code := ctlRun(t, cmd, h)
+		for _, args := range [][]string{{cmd, "-h"}, {cmd, "--help"}, {"help", cmd}} {
+			out, errOut, code := ctlRun(t, args...)
 			if code != 0 || errOut != "" || !strings.HasPrefix(out, "usage: cachectl [-dir DIR | -remote URL] "+cmd) {
-				t.Errorf("cachectl %s %s: exit %d, stderr %q, stdout:\n%s", cmd, h, code, errOut, out)
+				t.Errorf("cachectl %v: exit %d, stderr %q, stdout:\n%s", args, code, errOut, out)
 			}
 			for _, f := range want {
 				if !strings.Contains(out, "  "+f+" ") && !strings.Contains(out, "  "+f+"\n") {
-					t.Errorf("cachectl %s %s does not list %s:\n%s", cmd, h, f, out)
+					t.Errorf("cachectl %v does not list %s:\n%s", args, f, out)
 				}
 			}
+			// Every flag listed is one the test knows.
+			if listed := regexp.MustCompile(`(?m)^  (-[a-z-]+)`).FindAllStringSubmatch(out, -1); len(listed) != len(want) {
+				t.Errorf("cachectl %v lists %d flags, want %v:\n%s", args, len(listed), want, out)
+			}
+		}
+	}
+	for _, args := range [][]string{{"help", "nosuch"}, {"help", "ls", "show"}, {"-json", "rm", "0123456789abcdef"}} {
+		if _, errOut, code := ctlRun(t, args...); code != 2 || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("cachectl %v: exit %d, %q; want a one-line usage error", args, code, errOut)
 		}
 	}
 }

@@ -37,7 +37,8 @@ func RunMonteCarloCacheKey(snr float64, nScenes int, seed int64) (string, error)
 	return cachegenRunMonteCarloCall(snr, nScenes, seed).Key()
 }
 
-// RunMonteCarloInvalidate removes the cached result of RunMonteCarlo with these arguments from the default cache.
+// RunMonteCarloInvalidate removes the cached result of RunMonteCarlo with these arguments from the default cache
+// (from a cache c of your own: c.Remove(ctx, key), with the key of RunMonteCarloCacheKey).
 func RunMonteCarloInvalidate(snr float64, nScenes int, seed int64) (bool, error) {
 	return cacheruntime.Default().Invalidate(context.Background(), cachegenRunMonteCarloCall(snr, nScenes, seed))
 }

@@ -32,7 +32,8 @@ func (r *Retriever) FitCacheKey(scene []float64) (string, error) {
 	return cachegenRetrieverFitCall(r, scene).Key()
 }
 
-// FitInvalidate removes the cached result of Retriever.Fit with these arguments from the default cache.
+// FitInvalidate removes the cached result of Retriever.Fit with these arguments from the default cache
+// (from a cache c of your own: c.Remove(ctx, key), with the key of FitCacheKey).
 func (r *Retriever) FitInvalidate(scene []float64) (bool, error) {
 	return cacheruntime.Default().Invalidate(context.Background(), cachegenRetrieverFitCall(r, scene))
 }

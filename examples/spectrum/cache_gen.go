@@ -37,7 +37,8 @@ func TransmittanceCacheKey(tablePath string, lo float64, hi float64, path float6
 	return cachegenTransmittanceCall(tablePath, lo, hi, path).Key()
 }
 
-// TransmittanceInvalidate removes the cached result of Transmittance with these arguments from the default cache.
+// TransmittanceInvalidate removes the cached result of Transmittance with these arguments from the default cache
+// (from a cache c of your own: c.Remove(ctx, key), with the key of TransmittanceCacheKey).
 func TransmittanceInvalidate(tablePath string, lo float64, hi float64, path float64) (bool, error) {
 	return cacheruntime.Default().Invalidate(context.Background(), cachegenTransmittanceCall(tablePath, lo, hi, path))
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/fxamacker/cbor/v2"
 )
 
 // Block describes one numeric slice of a result type that is stored as a
@@ -90,9 +92,17 @@ func Describe(payload []byte, blocks []Block) (string, error) {
 	if bodyLen > uint64(len(payload)-off) {
 		return "", ErrPayload
 	}
+	body := payload[off : off+int(bodyLen)]
 	var v any
-	if err := DecMode.Unmarshal(payload[off:off+int(bodyLen)], &v); err != nil {
-		return "", fmt.Errorf("%w: %v", ErrPayload, err)
+	diag := ""
+	if err := DecMode.Unmarshal(body, &v); err != nil {
+		// A body that is well-formed but has no Go value of type any (a
+		// map keyed by arrays) is shown in CBOR's diagnostic notation.
+		d, derr := cbor.Diagnose(body)
+		if derr != nil {
+			return "", fmt.Errorf("%w: %v", ErrPayload, err)
+		}
+		diag = cut(d, 64*maxShown)
 	}
 	off += int(bodyLen)
 	var unplaced []string
@@ -111,30 +121,75 @@ func Describe(payload []byte, blocks []Block) (string, error) {
 		if !b.present {
 			summary = nil
 		}
-		v = setPath(v, blocks[i].Path, summary)
+		var placed bool
+		if diag == "" {
+			v, placed = setPath(v, blocks[i].Path, summary)
+		}
+		if !placed {
+			unplaced = append(unplaced, fmt.Sprintf("%s at %s: %s", blocks[i].Elem, strings.Join(blocks[i].Path, "."), summary))
+		}
 	}
 	var sb strings.Builder
-	writeValue(&sb, v, "")
-	if len(unplaced) > 0 {
+	if diag != "" {
+		sb.WriteString(diag)
+	} else {
+		writeValue(&sb, v, "")
+	}
+	switch {
+	case len(unplaced) > 0 && blocks == nil:
 		fmt.Fprintf(&sb, "\n(with numeric blocks of %s bytes, whose places the entry does not record)", strings.Join(unplaced, ", "))
+	case len(unplaced) > 0:
+		sb.WriteString("\nwith numeric blocks:")
+		for _, u := range unplaced {
+			sb.WriteString("\n  " + u)
+		}
 	}
 	return sb.String(), nil
+}
+
+// cut shortens s to at most n bytes, saying so.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + fmt.Sprintf(" … (%d bytes of CBOR diagnostic notation)", len(s))
+}
+
+// plural spells n things: 1 byte, 2 bytes.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 // summaryText is text written as it is, not quoted.
 type summaryText string
 
-// setPath returns v with the value at path (map keys) set to x.
-func setPath(v any, path []string, x any) any {
+// setPath returns v with the value at path set to x, and whether it
+// found the place. Each step of path is a map key as text: a field's
+// name, or the number of a keyasint field.
+func setPath(v any, path []string, x any) (any, bool) {
 	if len(path) == 0 {
-		return x
+		return x, true
 	}
 	m, ok := v.(map[any]any)
 	if !ok {
-		return v
+		return v, false // a struct encoded as an array has no names to follow
 	}
-	m[path[0]] = setPath(m[path[0]], path[1:], x)
-	return v
+	for k, e := range m {
+		if fmt.Sprint(k) == path[0] {
+			e, ok := setPath(e, path[1:], x)
+			m[k] = e
+			return v, ok
+		}
+	}
+	// The field is absent (omitempty, or nil): show it anyway.
+	e, ok := setPath(nil, path[1:], x)
+	if ok {
+		m[path[0]] = e
+	}
+	return v, ok
 }
 
 // summarise spells a block of little-endian elements of kind elem: its
@@ -167,7 +222,7 @@ func summarise(raw []byte, elem string) summaryText {
 	if n > len(vals) {
 		more = ", …"
 	}
-	return summaryText(fmt.Sprintf("[]%s, %d elements: [%s%s]", elem, n, strings.Join(vals, ", "), more))
+	return summaryText(fmt.Sprintf("[]%s, %s: [%s%s]", elem, plural(n, "element", "elements"), strings.Join(vals, ", "), more))
 }
 
 // maxShown is how many elements of a list, or bytes of a byte string, are

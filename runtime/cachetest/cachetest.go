@@ -50,7 +50,10 @@ func Use(t testing.TB, opts ...cacheruntime.Option) *cacheruntime.Cache {
 }
 
 // Context returns ctx carrying a fresh cache (Open), for the wrappers of
-// functions that take a context: safe in parallel tests.
+// functions that take a context: safe in parallel tests. It isolates only
+// the calls given the returned context or one derived from it; the
+// wrappers of functions without a context, and calls given another
+// context, still use the default cache (see Use and FCachedIn).
 func Context(ctx context.Context, t testing.TB, opts ...cacheruntime.Option) (context.Context, *cacheruntime.Cache) {
 	t.Helper()
 	c := Open(t, opts...)

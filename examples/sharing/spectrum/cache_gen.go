@@ -37,7 +37,8 @@ func SpectrumCacheKey(ppm float64, n int) (string, error) {
 	return cachegenSpectrumCall(ppm, n).Key()
 }
 
-// SpectrumInvalidate removes the cached result of Spectrum with these arguments from the default cache.
+// SpectrumInvalidate removes the cached result of Spectrum with these arguments from the default cache
+// (from a cache c of your own: c.Remove(ctx, key), with the key of SpectrumCacheKey).
 func SpectrumInvalidate(ppm float64, n int) (bool, error) {
 	return cacheruntime.Default().Invalidate(context.Background(), cachegenSpectrumCall(ppm, n))
 }
