@@ -103,6 +103,7 @@ type request[T any] struct {
 	rejected []byte // a remote entry found unusable, not to be checked again
 	served   bool   // an entry, not compute, gave the result
 	expired  bool   // an entry was found older than the call's TTL
+	absent   bool   // the local tier had no entry at the last look
 }
 
 // logWait logs, when verbose, that the call waits for who to compute it.
@@ -195,8 +196,10 @@ func (r *request[T]) lead() (any, [][]byte, error) {
 		return zero, nil, err // ctx ended while another process computed
 	}
 	defer unlock()
-	if waited && r.c.mode != ModeRefresh {
-		// Another process held the key: it has likely stored it.
+	if r.c.mode != ModeRefresh && (waited || r.absent) {
+		// Another process may have stored the entry since this one
+		// missed: while it held the lock (waited), or between the miss
+		// and the lock. (An entry found unusable is not read twice.)
 		if v, payload, ok := r.loadLocal(); ok {
 			return v, [][]byte{payload}, nil
 		}
@@ -301,8 +304,9 @@ func (r *request[T]) loadLocal() (T, []byte, bool) {
 	name := entryName(r.id.key)
 	path := c.disk.abs(name)
 	data, mtime, payCRC, err := c.disk.readEntry(name)
+	r.absent = errors.Is(err, fs.ErrNotExist)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case r.absent:
 		return zero, nil, false
 	case errors.Is(err, entry.ErrOtherFormat):
 		r.logRejected(slog.LevelDebug, err, path)

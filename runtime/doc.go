@@ -113,7 +113,12 @@
 // Several processes may use one directory. Before computing a miss, a
 // process takes a lock on the key (a flock on dir/xx/<key>.lock, released
 // by the kernel if the process dies), and checks for the entry again once
-// it has the lock, so a key is computed once across processes. Hits record
+// it has the lock, so a key is computed once across processes. The holder
+// removes the lock file once the entry is stored, so a finished
+// computation leaves one file, its entry; a lock counts only while its
+// name still names the file locked, which keeps the exclusion as lock
+// files come and go. Prune and Clear remove the lock files of killed
+// holders, never one that is held. Hits record
 // their use by touching the entry at most once an hour; Prune and the
 // size limit remove least recently used entries first. A reader whose
 // entry is removed while it loads gets the whole entry or a clean miss.

@@ -20,52 +20,109 @@ var sharedLockWait = 2 * time.Minute
 // locked with flock, which the kernel releases when its holder dies, so a
 // crashed process never blocks the others. waited reports whether another
 // process held it (onWait is called as the wait begins); err is ctx's
-// when ctx ended while waiting. A lock that
-// cannot be taken (a read-only directory, something other than a regular
-// file in its place) is skipped: the worst outcome is computing twice.
+// when ctx ended while waiting. A lock that cannot be taken (a read-only
+// directory, something other than a regular file in its place) is
+// skipped: the worst outcome is computing twice.
+//
+// The holder removes the lock file before it unlocks, so that a finished
+// computation leaves only its entry. Mutual exclusion holds because a
+// lock counts only while the name still names the file locked: a process
+// that gets the lock of a file its holder removed meanwhile lets it go
+// and locks the file now at the name (a new one, if need be).
 func (c *Cache) lockKey(ctx context.Context, key string, onWait func()) (unlock func(), waited bool, err error) {
 	noop := func() {}
 	if c.mode == ModeReadOnly {
 		return noop, false, nil
 	}
-	f, err := c.disk.openLock(key)
-	if err != nil {
-		return noop, false, nil
+	// In a shared directory, anyone can hold the lock for ever: wait no
+	// longer than a remote tier waits for a lease.
+	var giveUp <-chan time.Time
+	if !c.disk.private {
+		giveUp = time.After(sharedLockWait)
 	}
-	ok, err := tryLock(f)
-	if err != nil {
-		f.Close()
-		return noop, false, nil
-	}
-	if !ok {
-		waited = true
-		onWait()
-		t := time.NewTicker(lockPoll)
-		defer t.Stop()
-		// In a shared directory, anyone can hold the lock for ever: wait
-		// no longer than a remote tier waits for a lease.
-		var giveUp <-chan time.Time
-		if !c.disk.private {
-			giveUp = time.After(sharedLockWait)
+	for {
+		f, err := c.disk.openLock(key)
+		if err != nil {
+			return noop, waited, nil
 		}
-		for !ok {
-			select {
-			case <-ctx.Done():
+		ok, err := tryLock(f)
+		if err != nil {
+			f.Close()
+			return noop, waited, nil
+		}
+		if !ok {
+			if !waited {
+				onWait()
+			}
+			waited = true
+			if ok, err = c.waitLock(ctx, f, giveUp); !ok {
 				f.Close()
-				return noop, true, ctx.Err()
-			case <-giveUp:
-				f.Close()
+				if err != nil {
+					return noop, true, err
+				}
 				c.log.Warn("waited for another process's lock in a shared directory: computing it here", "key", key, "dir", c.dir, "waited", sharedLockWait)
 				return noop, true, nil
-			case <-t.C:
-			}
-			if ok, err = tryLock(f); err != nil {
-				f.Close()
-				return noop, true, nil
 			}
 		}
+		if c.disk.names(lockName(key), f) {
+			return func() {
+				c.disk.remove(lockName(key))
+				unlockFile(f)
+				f.Close()
+			}, waited, nil
+		}
+		// The holder removed the file as it finished: lock the name's file.
+		unlockFile(f)
+		f.Close()
 	}
-	return func() { unlockFile(f); f.Close() }, waited, nil
+}
+
+// waitLock waits until f's lock is taken (true), ctx ends (false and its
+// error) or giveUp fires (false, nil).
+func (c *Cache) waitLock(ctx context.Context, f *os.File, giveUp <-chan time.Time) (bool, error) {
+	t := time.NewTicker(lockPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-giveUp:
+			return false, nil
+		case <-t.C:
+		}
+		if ok, err := tryLock(f); ok || err != nil {
+			return ok, nil // an error: skip the lock, as lockKey does
+		}
+	}
+}
+
+// removeFreeLock removes the lock file name, left by a holder that was
+// killed, if no process holds it: it takes the lock first, as lockKey
+// does, so that it never removes a lock in use.
+func (s *diskStore) removeFreeLock(name string) error {
+	f, err := s.openExisting(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if ok, err := tryLock(f); !ok || err != nil {
+		return err
+	}
+	defer unlockFile(f)
+	if !s.names(name, f) {
+		return nil
+	}
+	return s.remove(name)
+}
+
+// names reports whether name is, in the store, the file f has open.
+func (s *diskStore) names(name string, f *os.File) bool {
+	fi, err := s.stat(name)
+	if err != nil {
+		return false
+	}
+	ffi, err := f.Stat()
+	return err == nil && os.SameFile(fi, ffi)
 }
 
 // openLock opens key's lock file, making it if missing; anything other
@@ -78,11 +135,25 @@ func (s *diskStore) openLock(key string) (*os.File, error) {
 	if err := s.fs.MkdirAll(r, shard(key)); err != nil {
 		return nil, err
 	}
-	name := lockName(key)
+	return s.openLockFile(r, lockName(key), os.O_CREATE)
+}
+
+// openExisting opens the lock file name, which must exist.
+func (s *diskStore) openExisting(name string) (*os.File, error) {
+	r, err := s.openRoot(false)
+	if err != nil {
+		return nil, err
+	}
+	return s.openLockFile(r, name, 0)
+}
+
+// openLockFile opens name for reading and writing, with flag; anything
+// other than a regular file of the store's owner is refused, not opened.
+func (s *diskStore) openLockFile(r *os.Root, name string, flag int) (*os.File, error) {
 	if fi, err := r.Lstat(name); err == nil && !fi.Mode().IsRegular() {
 		return nil, errNotRegular(name, fi.Mode())
 	}
-	f, err := r.OpenFile(name, os.O_CREATE|os.O_RDWR|syscall.O_NONBLOCK, filePerm)
+	f, err := r.OpenFile(name, flag|os.O_RDWR|syscall.O_NONBLOCK, filePerm)
 	if err != nil {
 		return nil, err
 	}

@@ -199,16 +199,20 @@ func (c *Cache) Remove(ctx context.Context, key string) (bool, error) {
 	return found, err
 }
 
-// Clear removes every entry, every lock file, any temporary file a killed
-// writer left, and anything named like one of them that is not a regular
-// file. Other files in the directory are left alone, and nothing outside
+// Clear removes every entry, every lock file no computation holds, any
+// temporary file a killed writer left, and anything named like one of
+// them that is not a regular file. Other files in the directory are left alone, and nothing outside
 // it is touched.
 func (c *Cache) Clear(ctx context.Context) error {
 	if err := c.writable(); err != nil {
 		return err
 	}
-	err := c.disk.walk(ctx, func(name string, _ fileKind) error {
-		if err := c.disk.remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	err := c.disk.walk(ctx, func(name string, kind fileKind) error {
+		remove := c.disk.remove
+		if kind == kindLock && strings.HasSuffix(name, lockSuffix) {
+			remove = c.disk.removeFreeLock // a computation's: it removes it
+		}
+		if err := remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 		return nil
@@ -273,8 +277,9 @@ type PruneOptions struct {
 }
 
 // Prune removes the entries that o selects, temporary files that killed
-// writers left, and lock files older than a few minutes, and returns the entries removed (or, with DryRun,
-// that would be), least recently used first. Entries that fail their
+// writers left, and lock files that no computation holds, and returns the
+// entries removed (or, with DryRun, that would be), least recently used
+// first. Entries that fail their
 // checks count as least recently used of all. A reader loading an entry
 // that Prune removes gets either the whole entry or a clean miss.
 func (c *Cache) Prune(ctx context.Context, o PruneOptions) ([]Entry, error) {
@@ -295,10 +300,16 @@ func (c *Cache) prune(ctx context.Context, o PruneOptions) ([]Entry, int64, erro
 			return nil
 		}
 		if kind != kindEntry {
-			// Temporary files of killed writers, and lock files no
-			// computation has held for a while.
-			if fi, err := c.disk.stat(name); err == nil && now.Sub(fi.ModTime()) > tempMaxAge && !o.DryRun {
-				c.disk.remove(name)
+			// Lock files that killed holders left, and temporary files
+			// and leases of killed writers.
+			switch {
+			case o.DryRun:
+			case strings.HasSuffix(name, lockSuffix):
+				c.disk.removeFreeLock(name)
+			default:
+				if fi, err := c.disk.stat(name); err == nil && now.Sub(fi.ModTime()) > tempMaxAge {
+					c.disk.remove(name)
+				}
 			}
 			return nil
 		}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -197,11 +198,55 @@ func TestManyProcessesOneKeyComputeOnce(t *testing.T) {
 		t.Fatalf("problems: %+v", problems)
 	}
 	c.disk.walk(context.Background(), func(path string, kind fileKind) error {
-		if kind == kindTemp {
-			t.Errorf("temporary file left: %s", path)
+		if kind == kindTemp || kind == kindLock {
+			t.Errorf("file left: %s", path)
 		}
 		return nil
 	})
+}
+
+// Many callers, each with a cache of its own on one directory (each a
+// process, as far as its locks go), call the same keys at once, with
+// computations short enough that lock files come and go while others
+// open them: each key is computed once, and only the entries remain.
+func TestLockFilesComeAndGoComputeOnce(t *testing.T) {
+	dir := t.TempDir()
+	const callers, keys = 8, 40
+	var computed [keys]atomic.Int32
+	var wg sync.WaitGroup
+	for range callers {
+		c, _ := openDir(t, dir)
+		wg.Go(func() {
+			for k := range keys {
+				v, err := Do(context.Background(), c, mcCall(float64(k)), func(context.Context) ([]int, error) {
+					computed[k].Add(1)
+					time.Sleep(time.Duration(rand.IntN(500)) * time.Microsecond)
+					return payloadOf(k), nil
+				})
+				if err != nil || !intactPayload(k, v) {
+					t.Errorf("key %d: (%d values, %v)", k, len(v), err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for k := range keys {
+		if n := computed[k].Load(); n != 1 {
+			t.Errorf("key %d computed %d times, want once", k, n)
+		}
+	}
+	c, _ := openDir(t, dir)
+	var files int
+	c.disk.walk(context.Background(), func(path string, kind fileKind) error {
+		files++
+		if kind != kindEntry {
+			t.Errorf("file left: %s", path)
+		}
+		return nil
+	})
+	if files != keys {
+		t.Errorf("%d files for %d entries", files, keys)
+	}
 }
 
 // Scenario 2: a process that dies while it holds a key's lock blocks

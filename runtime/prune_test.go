@@ -402,3 +402,45 @@ func TestOldVersionUsedAgainIsNotOld(t *testing.T) {
 		t.Errorf("prune -old-versions removed %d entries in use", len(removed))
 	}
 }
+
+// Prune and Clear remove the lock files that killed holders left, and
+// never one a computation holds: the computation keeps its exclusion.
+func TestPruneRemovesOnlyFreeLocks(t *testing.T) {
+	dir := t.TempDir()
+	holder, _ := openDir(t, dir)
+	other, _ := openDir(t, dir)
+	held, _ := mcCall(1).Key()
+	unlock, _, err := holder.lockKey(context.Background(), held, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	free, _ := mcCall(2).Key()
+	f, err := other.disk.openLock(free) // as a killed holder leaves it
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, clean := range []func() error{
+		func() error { _, err := other.Prune(context.Background(), PruneOptions{}); return err },
+		func() error { return other.Clear(context.Background()) },
+	} {
+		if err := clean(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(other.disk.abs(lockName(held))); err != nil {
+			t.Fatalf("the held lock was removed: %v", err)
+		}
+		if _, err := os.Stat(other.disk.abs(lockName(free))); !os.IsNotExist(err) {
+			t.Fatalf("the free lock was left: %v", err)
+		}
+		f, _ := other.disk.openLock(free)
+		f.Close()
+	}
+	// The holder still excludes others.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := Do(ctx, other, mcCall(1), func(context.Context) (int, error) { return 1, nil }); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a call while the lock is held: %v; want it to wait", err)
+	}
+}
