@@ -88,9 +88,14 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // reference CacheManager prints them.
 func WithVerbose(v bool) Option { return func(c *config) { c.verbose = v } }
 
-// WithMaxBytes limits the size of the cache directory: once a quarter of
-// the limit has been written since the last check, the least recently used
-// entries are removed until three quarters remain. Zero means no limit.
+// WithMaxBytes limits what the cache's entries occupy on disk (allocated
+// blocks, not lengths). Each of the 256 shards is allowed 1/256 of the
+// limit: a store that takes its shard over its share removes that
+// shard's least recently used entries until three quarters of the share
+// remain, never the entry just written, so no store walks more than one
+// shard. A cache too small for that (fewer than 16 entries in the shard)
+// is trimmed as a whole, least recently used first, to three quarters
+// of the limit. Zero means no limit.
 func WithMaxBytes(n int64) Option { return func(c *config) { c.maxBytes = n } }
 
 // WithSharedDir lets Open use a directory that another user owns or that

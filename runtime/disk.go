@@ -251,7 +251,45 @@ func (s *diskStore) readSmall(name string, max int64) ([]byte, error) {
 // file is left behind. It does not sync: an entry a crash or power loss
 // damages fails its checksums and is a miss.
 func (s *diskStore) write(key string, parts ...[]byte) error {
-	return s.replace(entryName(key), key, parts...)
+	_, _, err := s.writeEntry(key, parts...)
+	return err
+}
+
+// writeEntry is write, which also adds the entry to its shard's usage
+// and returns the shard's usage after it (counted false if the record
+// could not be updated).
+func (s *diskStore) writeEntry(key string, parts ...[]byte) (u Usage, counted bool, err error) {
+	name := entryName(key)
+	old, oerr := s.stat(name)
+	if err := s.replace(name, key, parts...); err != nil {
+		return Usage{}, false, err
+	}
+	fi, err := s.stat(name)
+	if err != nil {
+		return Usage{}, false, nil // removed at once: a recount sees it
+	}
+	d := Usage{allocated(fi), 1}
+	if oerr == nil && old.Mode().IsRegular() {
+		d = Usage{d.Bytes - allocated(old), 0} // replaced
+	}
+	u, counted = s.addUsage(shard(key), d, time.Now())
+	return u, counted, nil
+}
+
+// removeEntry removes the entry file name and takes it from its shard's
+// usage.
+func (s *diskStore) removeEntry(name string) error {
+	fi, err := s.stat(name)
+	if err != nil {
+		return err
+	}
+	if err := s.remove(name); err != nil {
+		return err
+	}
+	if fi.Mode().IsRegular() {
+		s.addUsage(path.Dir(name), Usage{-allocated(fi), -1}, time.Now())
+	}
+	return nil
 }
 
 // replace writes parts to a temporary file beside name and renames it into
@@ -676,7 +714,7 @@ func (s *diskStore) Delete(_ context.Context, key string) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	return s.remove(entryName(key))
+	return s.removeEntry(entryName(key))
 }
 
 func (s *diskStore) List(ctx context.Context, fn func(StoreEntry) error) error {

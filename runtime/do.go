@@ -333,7 +333,7 @@ func (r *request[T]) loadLocal() (T, []byte, bool) {
 		c.saved.Add(h.Duration)
 	}
 	c.bytesRead.Add(int64(len(data)))
-	c.trim(0, r.id.key)
+	c.trimOnHit(r.id.key)
 	if now := c.now(); now.Sub(mtime) > touchInterval && c.mode != ModeReadOnly {
 		// Record the use for least-recently-used trimming, cheaply: at
 		// most one metadata write per entry an hour.
@@ -360,9 +360,9 @@ func (r *request[T]) loadRemote(data []byte) (T, []byte, bool) {
 	c.remoteHits.Add(1)
 	c.bytesRead.Add(int64(len(data)))
 	if c.mode != ModeReadOnly {
-		if err := c.disk.write(r.id.key, data); err == nil {
+		if u, counted, err := c.disk.writeEntry(r.id.key, data); err == nil {
 			c.bytesWritten.Add(int64(len(data)))
-			c.trim(int64(len(data)), r.id.key)
+			c.trim(int64(len(data)), r.id.key, u, counted)
 		}
 	}
 	r.logHit(h, "remote", len(data))
@@ -449,13 +449,15 @@ func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte
 			// waiting for it under this caller's lease.
 			c.remote.put(r.ctx, r.id.key, bytes.Join(parts, nil))
 		}
-		if err = c.disk.write(r.id.key, parts...); err == nil {
+		var u Usage
+		var counted bool
+		if u, counted, err = c.disk.writeEntry(r.id.key, parts...); err == nil {
 			var n int64
 			for _, p := range parts {
 				n += int64(len(p))
 			}
 			c.bytesWritten.Add(n)
-			c.trim(n, r.id.key)
+			c.trim(n, r.id.key, u, counted)
 		}
 	}
 	if err != nil {

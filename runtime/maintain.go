@@ -31,7 +31,7 @@ type Entry struct {
 	Args       json.RawMessage // Params without "__fn__" and "__version__", each file input as "path (size, sha256:…)": the arguments by name, for people
 	ComputedAt time.Time
 	Duration   time.Duration // how long compute took
-	Size       int64         // bytes on disk
+	Size       int64         // what it occupies: allocated blocks on a local disk, its length in a remote store
 	LastUsed   time.Time     // when it was last stored or loaded, to within an hour
 	TTL        time.Duration // how long it stays fresh; 0 means for ever
 	Stale      bool          // older than its TTL: the next call recomputes it
@@ -129,7 +129,7 @@ func inputOf(in entry.Input) Input {
 
 // entryFromFile builds an Entry from a checked header and metadata.
 func entryFromFile(h entry.Header, m entry.Meta, fi fs.FileInfo, now time.Time) Entry {
-	return entryFromHead(h, m, fi.Size(), fi.ModTime(), now)
+	return entryFromHead(h, m, allocated(fi), fi.ModTime(), now)
 }
 
 // entryFromHead builds an Entry from a checked header and metadata, the
@@ -219,6 +219,9 @@ func (c *Cache) Clear(ctx context.Context) error {
 	})
 	if err != nil {
 		return err
+	}
+	for i := range 256 {
+		c.disk.remove(usagePath(hexByte(i))) // an empty shard counts itself
 	}
 	return c.disk.clearMemo()
 }
@@ -319,7 +322,7 @@ func (c *Cache) prune(ctx context.Context, o PruneOptions) ([]Entry, int64, erro
 		case errors.Is(err, fs.ErrNotExist):
 			return nil
 		case err != nil && fi != nil:
-			e = Entry{Key: strings.TrimSuffix(path.Base(name), entrySuffix), Size: fi.Size()} // corrupt: LastUsed zero, first to go
+			e = Entry{Key: strings.TrimSuffix(path.Base(name), entrySuffix), Size: allocated(fi)} // corrupt: LastUsed zero, first to go
 		case err != nil:
 			return nil
 		default:
@@ -332,10 +335,30 @@ func (c *Cache) prune(ctx context.Context, o PruneOptions) ([]Entry, int64, erro
 	if err != nil {
 		return nil, 0, err
 	}
-	if !o.DryRun {
-		c.disk.pruneMemo(now.Add(-memoMaxAge))
+	if o.DryRun {
+		return pruneEntries(all, o, now, func(string) error { return nil })
 	}
-	return pruneEntries(all, o, now, func(key string) error { return c.disk.remove(names[key]) })
+	c.disk.pruneMemo(now.Add(-memoMaxAge))
+	removed, before, err := pruneEntries(all, o, now, func(key string) error { return c.disk.remove(names[key]) })
+	// The walk counted every shard: record what remains, exactly.
+	var shards [256]Usage
+	gone := map[string]bool{}
+	for _, e := range removed {
+		gone[e.Key] = true
+	}
+	for _, e := range all {
+		if !gone[e.Key] {
+			i := shardIndex(e.Key)
+			shards[i].Bytes += e.Size
+			shards[i].Entries++
+		}
+	}
+	for i, u := range shards {
+		if u.Entries > 0 || c.disk.hasShard(hexByte(i)) {
+			c.disk.setUsage(hexByte(i), u, time.Now())
+		}
+	}
+	return removed, before, err
 }
 
 // pruneEntries removes, with remove, the entries of all that o selects,
@@ -376,17 +399,74 @@ func pruneEntries(all []Entry, o PruneOptions, now time.Time, remove func(key st
 	return removed, before, nil
 }
 
-// trim enforces the cache's size limit, amortised. It walks the directory
-// at a process's first store or first hit, and then only once the last
-// walk's headroom (what the limit left free, at most a quarter of it) has
-// been written (n is what a store just wrote; 0 for a hit); when the cache is over its limit, and only then, it
-// removes the least recently used entries until three quarters of the
-// limit remain, never the entry of keep, which was just written or loaded.
-func (c *Cache) trim(n int64, keep string) {
-	if c.maxBytes <= 0 || c.mode == ModeReadOnly {
+// shardCleanMin is the number of entries from which a shard over its
+// share of the size limit is cleaned on its own; a shard with fewer (a
+// cache of fewer than about 4,000 entries, or of entries large for the
+// limit) has the whole cache trimmed instead, which such a cache can
+// afford, least recently used first across all its entries.
+var shardCleanMin int64 = 16
+
+// trim enforces the cache's size limit after a store, or the first hit,
+// in the shard of keep, whose usage is u (when counted). A shard holds
+// 1/256 of the entries, keys being hashes, and is allowed 1/256 of the
+// limit: a shard over its share is cleaned, least recently used first, to
+// three quarters of its share, never removing keep, the entry just
+// written or loaded. So no store walks more than its own shard. In a
+// small cache (see shardCleanMin), the whole cache is trimmed instead
+// (trimWhole).
+func (c *Cache) trim(n int64, keep string, u Usage, counted bool) {
+	if c.maxBytes <= 0 || c.mode == ModeReadOnly || !counted {
 		return
 	}
-	if n > 0 && c.sinceTrim.Add(n) < c.maxBytes/4 || n == 0 && c.trimmed.Load() {
+	share := c.maxBytes / 256
+	if u.Bytes <= share {
+		return
+	}
+	if u.Entries < shardCleanMin {
+		c.trimWhole((n+4095)&^4095, keep)
+		return
+	}
+	removed, after, err := c.disk.cleanShard(shard(keep), share*3/4, keep, time.Now())
+	if err != nil {
+		c.log.Warn("could not trim the cache to its size limit", "dir", c.dir, "limit", c.maxBytes, "err", err)
+		return
+	}
+	var freed int64
+	for _, f := range removed {
+		freed += f.disk
+	}
+	c.logTrim(fmt.Sprintf("[TRIM] removed %s of shard %s, the least recently used, to keep it within its share of the size limit",
+		plural(len(removed), "entry", "entries"), shard(keep)),
+		"removed", len(removed), "bytes", freed, "shard_after", after.Bytes, "share", share, "limit", c.maxBytes)
+}
+
+// trimOnHit checks, at a process's first hit, the shard of key: a cache
+// over its limit is trimmed by processes that only hit, too.
+func (c *Cache) trimOnHit(key string) {
+	if c.maxBytes <= 0 || c.mode == ModeReadOnly || c.trimmed.Swap(true) {
+		return
+	}
+	u, err := c.disk.readUsage(shard(key), time.Now())
+	c.trim(0, key, u, err == nil)
+}
+
+func (c *Cache) logTrim(msg string, args ...any) {
+	level := slog.LevelDebug
+	if c.verbose {
+		level = slog.LevelInfo
+	}
+	c.log.Log(context.Background(), level, msg, args...)
+}
+
+// trimWhole enforces the size limit of a small cache, amortised. It walks
+// the whole directory at a process's first store or first hit, and then
+// only once the last walk's headroom (what the limit left free, at most a
+// quarter of it) has been written (n is what a store just wrote; 0 for a
+// hit); when the cache is over its limit, and only then, it removes the
+// least recently used entries until three quarters of the limit remain,
+// never the entry of keep, which was just written or loaded.
+func (c *Cache) trimWhole(n int64, keep string) {
+	if n > 0 && c.sinceTrim.Add(n) < c.maxBytes/4 {
 		return
 	}
 	if !c.trimming.TryLock() {
@@ -413,11 +493,7 @@ func (c *Cache) trim(n int64, keep string) {
 	if len(removed) == 0 {
 		return
 	}
-	level := slog.LevelDebug
-	if c.verbose {
-		level = slog.LevelInfo
-	}
-	c.log.Log(context.Background(), level, fmt.Sprintf("[TRIM] removed %s, the least recently used, to bring the cache under its size limit",
+	c.logTrim(fmt.Sprintf("[TRIM] removed %s, the least recently used, to bring the cache under its size limit",
 		plural(len(removed), "entry", "entries")),
 		"removed", len(removed), "bytes", freed, "before", before, "after", before-freed, "limit", c.maxBytes, "target", target)
 }
@@ -453,7 +529,11 @@ func (c *Cache) Verify(ctx context.Context, fix bool) ([]Problem, error) {
 	report := func(name string, p Problem) error {
 		problems = append(problems, p)
 		if fix {
-			if err := c.disk.remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			remove := c.disk.remove
+			if kindOf(path.Base(name)) == kindEntry {
+				remove = c.disk.removeEntry
+			}
+			if err := remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
 		}

@@ -7,3 +7,7 @@ import "io/fs"
 // ownerOf does not know owners on this system: only permission bits are
 // checked.
 func ownerOf(fs.FileInfo) (int, bool) { return 0, false }
+
+// allocated returns the bytes a file occupies on disk, taken as its
+// length rounded up to the 4 KiB block most file systems allocate.
+func allocated(fi fs.FileInfo) int64 { return (fi.Size() + 4095) &^ 4095 }

@@ -157,6 +157,22 @@ func TestChildProcess(t *testing.T) {
 	case "kill-at": // dir step
 		c.disk.fs = killAt{step: f[2]}
 		Do(context.Background(), c, mcCall(1), func(context.Context) ([]int, error) { return payloadOf(1), nil })
+	case "fill-limit": // dir limit base n: store n small entries under a size limit
+		limit, _ := strconv.ParseInt(f[2], 10, 64)
+		base, _ := strconv.Atoi(f[3])
+		n, _ := strconv.Atoi(f[4])
+		shardCleanMin = 2
+		c, err := Open(dir, WithLogger(discardLogger()), WithMaxBytes(limit))
+		if err != nil {
+			fmt.Println(err)
+			os.Exit(3)
+		}
+		for i := range n {
+			if _, err := Do(context.Background(), c, mcCall(float64(base+i)), func(context.Context) ([]byte, error) { return make([]byte, 100), nil }); err != nil {
+				fmt.Println(err)
+				os.Exit(4)
+			}
+		}
 	case "store-loop": // dir: store entries until killed
 		for i := 0; ; i++ {
 			Do(context.Background(), c, mcCall(float64(i%50)), func(context.Context) ([]int, error) { return payloadOf(i % 50), nil })

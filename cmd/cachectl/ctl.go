@@ -43,7 +43,7 @@ type command struct{ name, args, summary string }
 var commands = []command{
 	{"ls", "[-func PATTERN] [-sort time|size|duration|func]", "list entries, newest first; old versions and stale entries are marked"},
 	{"show", "KEY", "one entry's metadata, params, file inputs and stored result"},
-	{"stats", "", "totals, old versions, and per function entries, size and stored compute time"},
+	{"stats", "[-totals] [-recount]", "totals, old versions, and per function entries, size on disk and stored compute time"},
 	{"rm", "KEY...", "remove entries"},
 	{"clear", "[-func PATTERN]", "remove every entry, or those of matching functions"},
 	{"prune", "[-max-size SIZE] [-older-than D] [-unused-for D] [-old-versions] [-dry-run]", "remove entries, least recently used first"},
@@ -516,11 +516,19 @@ func (c *ctl) show(args []string) error {
 
 func (c *ctl) stats(args []string) error {
 	fs := c.flags("stats")
+	totalsOnly := fs.Bool("totals", false, "print only the totals, from the records the cache keeps, without reading every entry")
+	recount := fs.Bool("recount", false, "count every entry again and repair the records the totals come from")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("stats takes no arguments")
+	}
+	if c.cache != nil && (*totalsOnly || *recount) {
+		return c.totals(*recount)
+	}
+	if *totalsOnly || *recount {
+		return usagef("-totals and -recount read the records of a local cache directory; a remote store is listed whole")
 	}
 	es, err := c.tier.List(c.ctx)
 	if err != nil {
@@ -579,6 +587,23 @@ func (c *ctl) stats(args []string) error {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", s.Func, s.Entries, units.FormatSize(s.Bytes), took(time.Duration(s.Compute*float64(time.Second))))
 	}
 	return tw.Flush()
+}
+
+// totals prints a local cache's totals from its records, recounting them
+// first with recount.
+func (c *ctl) totals(recount bool) error {
+	u, err := c.cache.Usage()
+	if recount {
+		u, err = c.cache.Recount(c.ctx)
+	}
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return json.NewEncoder(c.out).Encode(map[string]any{"dir": c.cache.Dir(), "entries": u.Entries, "bytes": u.Bytes})
+	}
+	_, err = fmt.Fprintf(c.out, "dir:     %s\nentries: %d\nsize:    %s\n", c.cache.Dir(), u.Entries, units.FormatSize(u.Bytes))
+	return err
 }
 
 // where names the kind of cache acted on.

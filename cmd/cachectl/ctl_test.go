@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/testredis"
+	"github.com/cachegen/cachegen/internal/units"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
@@ -587,7 +589,7 @@ func TestHelp(t *testing.T) {
 	flags := map[string][]string{
 		"ls":     {"-func", "-sort", "-json"},
 		"show":   {"-json"},
-		"stats":  {"-json"},
+		"stats":  {"-json", "-totals", "-recount"},
 		"rm":     {},
 		"clear":  {"-func", "-force"},
 		"prune":  {"-max-size", "-older-than", "-unused-for", "-old-versions", "-dry-run", "-force"},
@@ -667,5 +669,45 @@ func TestRemoteThatDoesNotAnswer(t *testing.T) {
 	out, errOut, code := ctlRun(t, "-remote", "redis://127.0.0.1:1/0", "ls")
 	if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "does not answer") {
 		t.Errorf("exit %d, stdout %q, stderr %q: want exit 2 and one line", code, out, errOut)
+	}
+}
+
+// stats -totals prints the totals from the records a cache keeps, and
+// -recount repairs them.
+func TestStatsTotals(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	c, err := cacheruntime.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key string
+	for i := range 3 {
+		call := cacheruntime.Call{Func: "example.com/sim.Score", Version: 1, Params: map[string]any{"x": i}}
+		if _, err := cacheruntime.Do(context.Background(), c, call, func(context.Context) (int, error) { return i, nil }); err != nil {
+			t.Fatal(err)
+		}
+		key, _ = call.Key()
+	}
+	u, _ := c.Usage()
+	want := fmt.Sprintf("entries: 3\nsize:    %s\n", units.FormatSize(u.Bytes))
+	if out, errOut, code := ctlRun(t, "-dir", dir, "stats", "-totals"); code != 0 || !strings.HasSuffix(out, want) {
+		t.Errorf("stats -totals: exit %d, %q\n%s; want it to end %q", code, errOut, out, want)
+	}
+	// An entry no record counts, as a killed writer leaves it.
+	data, err := os.ReadFile(filepath.Join(dir, key[:2], key+".entry"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, key[:2], key[:2]+"00000000000000.entry"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, _ := ctlRun(t, "-dir", dir, "stats", "-totals"); !strings.Contains(out, "entries: 3\n") {
+		t.Errorf("stats -totals read more than the records:\n%s", out)
+	}
+	if out, _, code := ctlRun(t, "-dir", dir, "stats", "-recount"); code != 0 || !strings.Contains(out, "entries: 4\n") {
+		t.Errorf("stats -recount: exit %d\n%s", code, out)
+	}
+	if out, _, _ := ctlRun(t, "-dir", dir, "-json", "stats", "-totals"); !strings.Contains(out, `"entries":4`) {
+		t.Errorf("stats -totals after the recount:\n%s", out)
 	}
 }

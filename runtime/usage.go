@@ -1,0 +1,306 @@
+package runtime
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Each shard keeps its Usage, the disk bytes and the number of its
+// entries, in xx/.usage: a 32-byte record, "cgusage1", then the bytes,
+// the count and when the shard was last recounted (Unix seconds), little
+// endian. Every store and removal adds to it, under a flock of the file
+// held for a few microseconds, so the cache's size is known without a
+// walk. A writer killed between its rename and its update leaves the
+// figure short by one entry: the record is approximate, and a recount
+// (of a shard with a missing, malformed or day-old record, and of every
+// shard a Prune walks) makes it exact again, so an error never grows
+// for more than a day.
+const (
+	usageName    = ".usage"
+	usageMagic   = "cgusage1"
+	usageSize    = 32
+	recountAfter = 24 * time.Hour
+	// usageWait bounds the wait for the record's lock (held by a
+	// recount, or by anyone, in a shared directory): the update is
+	// skipped after it, leaving the figure approximate.
+	usageWait = 200 * time.Millisecond
+)
+
+// Usage is what entries occupy on disk (Bytes, allocated blocks) and how
+// many there are.
+type Usage struct {
+	Bytes, Entries int64
+}
+
+// Usage returns what the cache's entries occupy on disk, and how many
+// there are, from the records its shards keep: a read of 256 small
+// files, not a walk. The figures are exact but for updates that writers
+// killed between storing an entry and recording it lost since each
+// shard's last recount (at most a day ago; see Recount).
+func (c *Cache) Usage() (Usage, error) {
+	if c.mode == ModeOff {
+		return Usage{}, nil
+	}
+	return c.disk.totalUsage(time.Now())
+}
+
+// Recount counts the entries of every shard again, records them, and
+// returns the total: a walk of the cache, repairing its records.
+func (c *Cache) Recount(ctx context.Context) (Usage, error) {
+	if err := c.writable(); err != nil {
+		return Usage{}, err
+	}
+	var t Usage
+	for i := range 256 {
+		if err := ctx.Err(); err != nil {
+			return t, err
+		}
+		u, err := c.disk.countShard(hexByte(i))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return t, err
+		}
+		c.disk.setUsage(hexByte(i), u, time.Now())
+		t.Bytes += u.Bytes
+		t.Entries += u.Entries
+	}
+	return t, nil
+}
+
+func usagePath(shard string) string { return path.Join(shard, usageName) }
+
+// addUsage adds d to the usage of shard and returns the result; ok is
+// false if the record could not be updated. A record that is missing,
+// malformed or older than recountAfter is recounted instead: the shard's
+// entries are what they are now, d included.
+func (s *diskStore) addUsage(shard string, d Usage, now time.Time) (u Usage, ok bool) {
+	f, unlock, err := s.lockUsage(shard)
+	if err != nil {
+		return Usage{}, false
+	}
+	defer f.Close()
+	defer unlock()
+	var rec [usageSize]byte
+	n, _ := f.ReadAt(rec[:], 0)
+	u, at, valid := parseUsage(rec[:n])
+	if !valid || now.Sub(at) > recountAfter || at.Sub(now) > time.Hour {
+		if u, err = s.countShard(shard); err != nil {
+			return Usage{}, false
+		}
+		at = now
+	} else {
+		u = Usage{max(u.Bytes+d.Bytes, 0), max(u.Entries+d.Entries, 0)}
+	}
+	return u, writeUsage(f, u, at) == nil
+}
+
+// setUsage records u, just counted, as shard's usage.
+func (s *diskStore) setUsage(shard string, u Usage, now time.Time) {
+	f, unlock, err := s.lockUsage(shard)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	defer unlock()
+	writeUsage(f, u, now)
+}
+
+// readUsage returns shard's recorded Usage, recounting a shard whose
+// record is missing or malformed.
+func (s *diskStore) readUsage(shard string, now time.Time) (Usage, error) {
+	r, err := s.openRoot(false)
+	if err != nil {
+		return Usage{}, err
+	}
+	if f, err := s.openLockFile(r, usagePath(shard), 0); err == nil {
+		var rec [usageSize]byte
+		n, _ := f.ReadAt(rec[:], 0)
+		f.Close()
+		if u, _, ok := parseUsage(rec[:n]); ok {
+			return u, nil
+		}
+	}
+	if u, err := s.countShard(shard); err == nil {
+		s.setUsage(shard, u, now)
+		return u, nil
+	} else if errors.Is(err, fs.ErrNotExist) {
+		return Usage{}, nil
+	} else {
+		return Usage{}, err
+	}
+}
+
+// totalUsage sums the usage of every shard: a read of 256 small files,
+// not a walk.
+func (s *diskStore) totalUsage(now time.Time) (Usage, error) {
+	var t Usage
+	for i := range 256 {
+		u, err := s.readUsage(hexByte(i), now)
+		if err != nil {
+			return t, err
+		}
+		t.Bytes += u.Bytes
+		t.Entries += u.Entries
+	}
+	return t, nil
+}
+
+func hexByte(i int) string {
+	const digits = "0123456789abcdef"
+	return string([]byte{digits[i>>4], digits[i&15]})
+}
+
+// lockUsage opens shard's usage record, making it if missing, and locks
+// it, waiting at most usageWait.
+func (s *diskStore) lockUsage(shard string) (*os.File, func(), error) {
+	r, err := s.openRoot(true)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := s.openLockFile(r, usagePath(shard), os.O_CREATE)
+	if err != nil {
+		return nil, nil, err
+	}
+	deadline := time.Now().Add(usageWait)
+	for {
+		ok, err := tryLock(f)
+		if ok {
+			return f, func() { unlockFile(f) }, nil
+		}
+		if err != nil || time.Now().After(deadline) {
+			f.Close()
+			return nil, nil, errors.Join(err, errors.New("usage record busy"))
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+}
+
+func parseUsage(rec []byte) (Usage, time.Time, bool) {
+	if len(rec) != usageSize || string(rec[:8]) != usageMagic {
+		return Usage{}, time.Time{}, false
+	}
+	le := binary.LittleEndian
+	u := Usage{int64(le.Uint64(rec[8:])), int64(le.Uint64(rec[16:]))}
+	at := int64(le.Uint64(rec[24:]))
+	if u.Bytes < 0 || u.Entries < 0 || at < 0 {
+		return Usage{}, time.Time{}, false
+	}
+	return u, time.Unix(at, 0), true
+}
+
+func writeUsage(f *os.File, u Usage, at time.Time) error {
+	rec := make([]byte, 0, usageSize)
+	rec = append(rec, usageMagic...)
+	le := binary.LittleEndian
+	rec = le.AppendUint64(rec, uint64(u.Bytes))
+	rec = le.AppendUint64(rec, uint64(u.Entries))
+	rec = le.AppendUint64(rec, uint64(at.Unix()))
+	_, err := f.WriteAt(rec, 0)
+	return err
+}
+
+// shardFile is an entry of a shard, as a shard walk sees it.
+type shardFile struct {
+	name     string
+	key      string
+	disk     int64
+	lastUsed time.Time
+}
+
+// shardHook, when set by a test, runs as a shard is listed.
+var shardHook func(shard string)
+
+// shardEntries lists the entries of shard, by lstat alone.
+func (s *diskStore) shardEntries(shard string) ([]shardFile, error) {
+	r, err := s.openRoot(false)
+	if err != nil {
+		return nil, err
+	}
+	files, err := readDir(r, shard)
+	if err != nil {
+		return nil, err
+	}
+	if shardHook != nil {
+		shardHook(shard)
+	}
+	var out []shardFile
+	for _, f := range files {
+		if kindOf(f.Name()) != kindEntry || !f.Type().IsRegular() {
+			continue
+		}
+		fi, err := f.Info()
+		if err != nil || !fi.Mode().IsRegular() {
+			continue // removed meanwhile
+		}
+		out = append(out, shardFile{path.Join(shard, f.Name()), strings.TrimSuffix(f.Name(), entrySuffix), allocated(fi), fi.ModTime()})
+	}
+	return out, nil
+}
+
+// countShard counts the entries of shard as they are now.
+func (s *diskStore) countShard(shard string) (Usage, error) {
+	files, err := s.shardEntries(shard)
+	var u Usage
+	for _, f := range files {
+		u.Bytes += f.disk
+		u.Entries++
+	}
+	return u, err
+}
+
+// cleanShard removes the least recently used entries of shard, never
+// keep's, until it holds at most target bytes, records its Usage, and
+// returns what it removed.
+func (s *diskStore) cleanShard(shard string, target int64, keep string, now time.Time) (removed []shardFile, u Usage, err error) {
+	files, err := s.shardEntries(shard)
+	if err != nil {
+		return nil, Usage{}, err
+	}
+	slices.SortFunc(files, func(a, b shardFile) int {
+		return cmp.Or(a.lastUsed.Compare(b.lastUsed), strings.Compare(a.key, b.key))
+	})
+	for _, f := range files {
+		u.Bytes += f.disk
+		u.Entries++
+	}
+	for _, f := range files {
+		if u.Bytes <= target {
+			break
+		}
+		if f.key == keep {
+			continue
+		}
+		if err := s.remove(f.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		u.Bytes -= f.disk
+		u.Entries--
+		removed = append(removed, f)
+	}
+	s.setUsage(shard, u, now)
+	return removed, u, nil
+}
+
+// shardIndex is the number of key's shard.
+func shardIndex(key string) int {
+	var b [1]byte
+	hex.Decode(b[:], []byte(key[:2]))
+	return int(b[0])
+}
+
+// hasShard reports whether the shard directory exists.
+func (s *diskStore) hasShard(shard string) bool {
+	fi, err := s.stat(shard)
+	return err == nil && fi.IsDir()
+}
