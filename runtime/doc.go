@@ -44,10 +44,16 @@
 //     shares a key with the string holding U+FFFD.
 //   - complex64 and complex128 are {"__type__": "complex128", "imag": i, "real": r}.
 //   - Every []byte, and every slice or array of integers or floats longer
-//     than 64 elements, is a digest of its little-endian bytes (int and uint
-//     as 64 bits): {"__type__": "[]float64", "len": N, "sha256": "<64 hex>"}.
-//     Keying a 64 MiB []float64 costs one SHA-256 pass. Shorter numeric
-//     slices stay JSON arrays.
+//     than 64 elements, is a digest of its little-endian bytes b (int and
+//     uint as 64 bits): up to 1 MiB (1048576 bytes),
+//     {"__type__": "[]float64", "len": N, "sha256": "<64 hex>"}, the
+//     SHA-256 of b; over 1 MiB,
+//     {"__type__": "[]float64", "chunk": 1048576, "len": N, "sha256tree": "<64 hex>"},
+//     the SHA-256 of the concatenated 32-byte SHA-256 digests of b's
+//     consecutive 1 MiB chunks (the last one shorter), whose chunks every
+//     core hashes at once: keying a 64 MiB []float64 costs half a SHA-256
+//     pass on two cores. (Python: see below.) Shorter numeric slices stay
+//     JSON arrays.
 //   - A value held in an interface (an element of []any, a field of type
 //     any) is spelled plainly if its dynamic type is bool, int, float64,
 //     string, []any or map[string]any (the types a JSON decoder makes, whose
@@ -61,6 +67,11 @@
 //     file, {"__type__": "dir", "count": N, "sha256": "<64 hex>", "size": BYTES}
 //     for a directory or pattern (see File and Dir).
 //   - Funcs, channels and unsafe pointers are an error.
+//
+// The "sha256tree" of bytes b, in Python:
+//
+//	sha256(b"".join(sha256(b[i:i + 2**20]).digest()
+//	                for i in range(0, len(b), 2**20))).hexdigest()
 //
 // Two argument values of a parameter's type that the function could tell
 // apart never share a spelling, and so never share a key except by a

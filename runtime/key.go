@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	goruntime "runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -417,17 +420,63 @@ func (e *keyEncoder) list(v reflect.Value) error {
 
 // digest appends {"__type__": "[]float64", "len": N, "sha256": "…"} for a
 // slice or array of a block kind: one SHA-256 pass over its little-endian
-// bytes, with no text formatting of the elements.
+// bytes, with no text formatting of the elements. Over treeChunk bytes,
+// it appends {"__type__": "[]float64", "chunk": 1048576, "len": N,
+// "sha256tree": "…"} instead, the SHA-256 tree of the bytes (see
+// sha256Tree), computed on every core.
 func (e *keyEncoder) digest(v reflect.Value) {
 	elem := v.Type().Elem()
-	sum := sha256.Sum256(entry.BlockBytes(v))
+	raw := entry.BlockBytes(v)
 	e.buf = append(e.buf, `{"__type__": "[]`...)
 	e.buf = append(e.buf, elem.Kind().String()...)
-	e.buf = append(e.buf, `", "len": `...)
+	e.buf = append(e.buf, '"')
+	var sum [sha256.Size]byte
+	field := "sha256"
+	if len(raw) > treeChunk {
+		sum, field = sha256Tree(raw), "sha256tree"
+		e.buf = append(e.buf, `, "chunk": `...)
+		e.buf = strconv.AppendInt(e.buf, treeChunk, 10)
+	} else {
+		sum = sha256.Sum256(raw)
+	}
+	e.buf = append(e.buf, `, "len": `...)
 	e.buf = strconv.AppendInt(e.buf, int64(v.Len()), 10)
-	e.buf = append(e.buf, `, "sha256": "`...)
+	e.buf = append(e.buf, `, "`...)
+	e.buf = append(e.buf, field...)
+	e.buf = append(e.buf, `": "`...)
 	e.buf = hex.AppendEncode(e.buf, sum[:])
 	e.buf = append(e.buf, `"}`...)
+}
+
+// treeChunk is the size of the chunks of a SHA-256 tree.
+const treeChunk = 1 << 20
+
+// sha256Tree returns the SHA-256 of the concatenated SHA-256 digests of
+// b's consecutive treeChunk-byte chunks (the last one shorter), hashing
+// the chunks on up to GOMAXPROCS goroutines. In Python:
+//
+//	sha256(b"".join(sha256(b[i:i+2**20]).digest() for i in range(0, len(b), 2**20))).hexdigest()
+func sha256Tree(b []byte) [sha256.Size]byte {
+	n := (len(b) + treeChunk - 1) / treeChunk
+	sums := make([]byte, n*sha256.Size)
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= n {
+				return
+			}
+			sum := sha256.Sum256(b[i*treeChunk : min((i+1)*treeChunk, len(b))])
+			copy(sums[i*sha256.Size:], sum[:])
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(goruntime.GOMAXPROCS(0), n) - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	return sha256.Sum256(sums)
 }
 
 func (e *keyEncoder) mapValue(v reflect.Value) error {

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"math"
@@ -51,10 +52,7 @@ type pyCase struct {
 // it runs Python's json.dumps on the committed vectors, on random floats
 // and strings, and on random nested values, and compares byte for byte.
 func TestCanonicalMatchesPython(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 is not installed: skipping the differential test against Python's json.dumps (the committed vectors still run in TestCanonicalPythonSpelling)")
-	}
+	py := python(t) // without it, the committed vectors still run in TestCanonicalPythonSpelling
 	var cases []pyCase
 	for _, c := range pythonCases {
 		cases = append(cases, pyCase{Kind: "literal", Py: c.py, Go: canonical(t, c.v)})
@@ -164,4 +162,94 @@ func randomNatural(r *rand.Rand, depth int) any {
 		}
 		return m
 	}
+}
+
+// pythonDigest reads a file of cases, each a line of JSON (the kind and
+// length of a numeric slice and the key spelling Go gave it) followed by
+// its little-endian bytes, and prints every case whose spelling differs
+// from the one doc.go gives in Python's hashlib.
+const pythonDigest = `
+import json, sys
+from hashlib import sha256
+bad = 0
+with open(sys.argv[1], "rb") as f:
+    while True:
+        line = f.readline()
+        if not line:
+            break
+        c = json.loads(line)
+        b = f.read(c["bytes"])
+        if len(b) <= 2**20:
+            want = {"__type__": "[]" + c["elem"], "len": c["len"], "sha256": sha256(b).hexdigest()}
+        else:
+            tree = sha256(b"".join(sha256(b[i:i + 2**20]).digest() for i in range(0, len(b), 2**20))).hexdigest()
+            want = {"__type__": "[]" + c["elem"], "chunk": 2**20, "len": c["len"], "sha256tree": tree}
+        if json.dumps(want, sort_keys=True) != c["go"]:
+            print(json.dumps({"case": c, "python": json.dumps(want, sort_keys=True)}))
+print("checked", file=sys.stderr)
+`
+
+// TestDigestsMatchPython checks the digests of numeric slices, flat and
+// tree, on either side of the 1 MiB boundary, against doc.go's recipe run
+// by Python's hashlib.
+func TestDigestsMatchPython(t *testing.T) {
+	py := python(t)
+	r := rand.New(rand.NewPCG(3, 4))
+	f, err := os.Create(filepath.Join(t.TempDir(), "digests"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(v any, elem string, n int, raw []byte) {
+		line, _ := json.Marshal(map[string]any{"elem": elem, "len": n, "bytes": len(raw), "go": canonical(t, v)})
+		f.Write(append(line, '\n'))
+		f.Write(raw)
+	}
+	for _, n := range []int{0, 1, 65, 1 << 17, 1<<17 + 1, 3<<17 + 5, 1 << 19} {
+		xs := make([]float64, n)
+		raw := make([]byte, 8*n)
+		for i := range xs {
+			xs[i] = r.NormFloat64()
+			binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(xs[i]))
+		}
+		if n > 64 { // shorter ones are JSON arrays
+			add(xs, "float64", n, raw)
+		}
+		bs := raw[:n]
+		add(bs, "uint8", n, bs)
+		is := make([]int32, n/4)
+		for i := range is {
+			is[i] = int32(binary.LittleEndian.Uint32(raw[4*i:]))
+		}
+		if len(is) > 64 {
+			add(is, "int32", len(is), raw[:4*len(is)])
+		}
+	}
+	f.Close()
+	cmd := exec.Command(py, "-c", pythonDigest, f.Name())
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil || !strings.Contains(stderr.String(), "checked") {
+		t.Fatalf("python3: %v\n%s", err, stderr.String())
+	}
+	if len(out) > 0 {
+		t.Errorf("differs from Python:\n%.3000s", out)
+	}
+	if !strings.Contains(canonical(t, make([]float64, 1<<17+1)), `"sha256tree"`) || strings.Contains(canonical(t, make([]float64, 1<<17)), "tree") {
+		t.Error("the tree does not start just over 1 MiB")
+	}
+}
+
+// python returns the path of python3, and skips the test without one,
+// unless under CI, where it must run.
+func python(t *testing.T) string {
+	t.Helper()
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("python3 is not installed, and CI must run the differential tests against Python")
+		}
+		t.Skip("python3 is not installed: skipping the differential test against Python")
+	}
+	return py
 }
