@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -97,9 +98,16 @@ func BenchmarkFloorReadSmall(b *testing.B) {
 	}
 }
 
+// BenchmarkMissSmall is a miss of a small result in a cache in use,
+// whose shard directories and records exist, as its floor's do.
 func BenchmarkMissSmall(b *testing.B) {
 	c := benchCache(b)
 	ctx := context.Background()
+	for i := range 2000 {
+		if _, err := Do(ctx, c, mcCall(float64(-1-i)), smallCompute); err != nil {
+			b.Fatal(err)
+		}
+	}
 	i := 0
 	for b.Loop() {
 		i++
@@ -341,5 +349,27 @@ func BenchmarkFloorSHA256File256MiB(b *testing.B) {
 			b.Fatal(err)
 		}
 		f.Close()
+	}
+}
+
+// BenchmarkFloorWriteRenameSmall is the floor of BenchmarkMissSmall: a
+// small file written and renamed into one of 256 fan-out directories.
+func BenchmarkFloorWriteRenameSmall(b *testing.B) {
+	dir := b.TempDir()
+	for i := range 256 {
+		os.Mkdir(filepath.Join(dir, fmt.Sprintf("%02x", i)), 0o700)
+	}
+	data := make([]byte, 300)
+	i := 0
+	for b.Loop() {
+		i++
+		sub := filepath.Join(dir, fmt.Sprintf("%02x", i%256))
+		tmp := filepath.Join(sub, fmt.Sprintf(".tmp-%d", i))
+		if err := os.WriteFile(tmp, data, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(sub, fmt.Sprintf("%d.entry", i))); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

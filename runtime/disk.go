@@ -251,50 +251,76 @@ func (s *diskStore) readSmall(name string, max int64) ([]byte, error) {
 // file is left behind. It does not sync: an entry a crash or power loss
 // damages fails its checksums and is a miss.
 func (s *diskStore) write(key string, parts ...[]byte) error {
-	_, _, err := s.writeEntry(key, parts...)
+	_, _, err := s.writeEntry(key, writeParts(parts))
 	return err
 }
 
-// writeEntry is write, which also adds the entry to its shard's usage
-// and returns the shard's usage after it (counted false if the record
-// could not be updated).
-func (s *diskStore) writeEntry(key string, parts ...[]byte) (u Usage, counted bool, err error) {
+// writeParts writes parts in order.
+func writeParts(parts [][]byte) func(io.Writer) error {
+	return func(w io.Writer) error {
+		for _, p := range parts {
+			if _, err := w.Write(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// writeEntry writes key's entry with write, and adds it to its shard's
+// usage, renaming it into place under the usage record's lock so that a
+// shard's clean counts it exactly once; it returns the shard's usage
+// after it (counted false if the record could not be updated).
+func (s *diskStore) writeEntry(key string, write func(io.Writer) error) (u Usage, counted bool, err error) {
 	name := entryName(key)
-	old, oerr := s.stat(name)
-	if err := s.replace(name, key, parts...); err != nil {
-		return Usage{}, false, err
-	}
-	fi, err := s.stat(name)
-	if err != nil {
-		return Usage{}, false, nil // removed at once: a recount sees it
-	}
-	d := Usage{allocated(fi), 1}
-	if oerr == nil && old.Mode().IsRegular() {
-		d = Usage{d.Bytes - allocated(old), 0} // replaced
-	}
-	u, counted = s.addUsage(shard(key), d, time.Now())
-	return u, counted, nil
+	err = s.replaceWith(name, key, write, func(rename func() error) error {
+		u, counted, err = s.withUsage(shard(key), func() (Usage, error) {
+			old, oerr := s.stat(name)
+			if err := rename(); err != nil {
+				return Usage{}, err
+			}
+			fi, err := s.stat(name)
+			if err != nil {
+				return Usage{}, nil // removed at once
+			}
+			if oerr == nil && old.Mode().IsRegular() {
+				return Usage{allocated(fi) - allocated(old), 0}, nil // replaced
+			}
+			return Usage{allocated(fi), 1}, nil
+		})
+		return err
+	})
+	return u, counted, err
 }
 
 // removeEntry removes the entry file name and takes it from its shard's
 // usage.
 func (s *diskStore) removeEntry(name string) error {
-	fi, err := s.stat(name)
-	if err != nil {
-		return err
-	}
-	if err := s.remove(name); err != nil {
-		return err
-	}
-	if fi.Mode().IsRegular() {
-		s.addUsage(path.Dir(name), Usage{-allocated(fi), -1}, time.Now())
-	}
-	return nil
+	_, _, err := s.withUsage(path.Dir(name), func() (Usage, error) {
+		fi, err := s.stat(name)
+		if err != nil {
+			return Usage{}, err
+		}
+		if err := s.remove(name); err != nil {
+			return Usage{}, err
+		}
+		if !fi.Mode().IsRegular() {
+			return Usage{}, nil
+		}
+		return Usage{-allocated(fi), -1}, nil
+	})
+	return err
 }
 
 // replace writes parts to a temporary file beside name and renames it into
 // place. If the directory itself was removed, it is made again once.
 func (s *diskStore) replace(name, key string, parts ...[]byte) error {
+	return s.replaceWith(name, key, writeParts(parts), nil)
+}
+
+// replaceWith is replace, with write writing the file, and commit, when
+// set, running the rename.
+func (s *diskStore) replaceWith(name, key string, write func(io.Writer) error, commit func(rename func() error) error) error {
 	var err error
 	for range 2 {
 		var r *os.Root
@@ -323,16 +349,17 @@ func (s *diskStore) replace(name, key string, parts ...[]byte) error {
 		if f, err = s.fs.CreateTemp(r, path.Dir(name), tempPrefix+key+"-"); err != nil {
 			return err
 		}
-		for _, p := range parts {
-			if _, err = f.Write(p); err != nil {
-				break
-			}
-		}
+		err = write(f)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 		if err == nil {
-			err = s.fs.Rename(r, f.Name(), name)
+			rename := func() error { return s.fs.Rename(r, f.Name(), name) }
+			if commit != nil {
+				err = commit(rename)
+			} else {
+				err = rename()
+			}
 		}
 		if err != nil {
 			s.fs.Remove(r, f.Name())

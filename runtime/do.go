@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"reflect"
@@ -360,7 +361,7 @@ func (r *request[T]) loadRemote(data []byte) (T, []byte, bool) {
 	c.remoteHits.Add(1)
 	c.bytesRead.Add(int64(len(data)))
 	if c.mode != ModeReadOnly {
-		if u, counted, err := c.disk.writeEntry(r.id.key, data); err == nil {
+		if u, counted, err := c.disk.writeEntry(r.id.key, writeParts([][]byte{data})); err == nil {
 			c.bytesWritten.Add(int64(len(data)))
 			c.trim(int64(len(data)), r.id.key, u, counted)
 		}
@@ -439,23 +440,36 @@ func (r *request[T]) logHit(h entry.Header, tier string, bytes int) {
 // failure to write.
 func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte, err error) {
 	c := r.c
-	var parts [][]byte
-	if err == nil && c.mode != ModeReadOnly {
-		parts, err = newEntry(r.id, r.call, r.tsum, entry.BlocksOf(reflect.TypeFor[T]()), start, took, payload, c.signKey)
+	if c.mode == ModeReadOnly && err == nil {
+		return
+	}
+	h, m := entryOf(r.id, r.call, r.tsum, entry.BlocksOf(reflect.TypeFor[T]()), start, took)
+	var n int64
+	write := func(w io.Writer) (err error) {
+		// The payload is checksummed as it is written: one pass.
+		n, err = entry.EncodeTo(w, h, m, payload)
+		return err
+	}
+	if err == nil && (c.remote != nil || c.signKey != nil) {
+		var parts [][]byte
+		if parts, err = entry.Encode(h, m, payload, c.signKey); err == nil {
+			if c.remote != nil {
+				// The remote copy first: callers on other machines are
+				// waiting for it under this caller's lease.
+				c.remote.put(r.ctx, r.id.key, bytes.Join(parts, nil))
+			}
+			write = func(w io.Writer) error {
+				for _, p := range parts {
+					n += int64(len(p))
+				}
+				return writeParts(parts)(w)
+			}
+		}
 	}
 	if err == nil && c.mode != ModeReadOnly {
-		if c.remote != nil {
-			// The remote copy first: callers on other machines are
-			// waiting for it under this caller's lease.
-			c.remote.put(r.ctx, r.id.key, bytes.Join(parts, nil))
-		}
 		var u Usage
 		var counted bool
-		if u, counted, err = c.disk.writeEntry(r.id.key, parts...); err == nil {
-			var n int64
-			for _, p := range parts {
-				n += int64(len(p))
-			}
+		if u, counted, err = c.disk.writeEntry(r.id.key, write); err == nil {
 			c.bytesWritten.Add(n)
 			c.trim(n, r.id.key, u, counted)
 		}
@@ -470,10 +484,17 @@ func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte
 	}
 }
 
-// newEntry returns the parts of the entry a cache writes for a result.
-func newEntry(id identity, call Call, tsum [8]byte, blocks []entry.Block, start time.Time, took time.Duration, payload [][]byte, signKey []byte) ([][]byte, error) {
+// entryOf returns the header and metadata of the entry a cache writes for
+// a result.
+func entryOf(id identity, call Call, tsum [8]byte, blocks []entry.Block, start time.Time, took time.Duration) (entry.Header, entry.Meta) {
 	h := entry.Header{ComputedAt: start.UnixNano(), Duration: int64(took), TypeSum: tsum, Sum: id.sum, Code: codeBytes(call.Code)}
 	m := entry.Meta{Func: call.Func, Version: call.Version, Params: id.canonical, TTL: int64(call.TTL), Inputs: id.inputs, Blocks: blocks}
+	return h, m
+}
+
+// newEntry returns the parts of the entry a cache writes for a result.
+func newEntry(id identity, call Call, tsum [8]byte, blocks []entry.Block, start time.Time, took time.Duration, payload [][]byte, signKey []byte) ([][]byte, error) {
+	h, m := entryOf(id, call, tsum, blocks, start, took)
 	return entry.Encode(h, m, payload, signKey)
 }
 

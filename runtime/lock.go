@@ -16,19 +16,23 @@ const lockPoll = 5 * time.Millisecond
 // is the user's own, and a caller waits as long as its context allows.
 var sharedLockWait = 2 * time.Minute
 
-// lockKey takes the cross-process lock of key: the lock file xx/KEY.lock,
-// locked with flock, which the kernel releases when its holder dies, so a
-// crashed process never blocks the others. waited reports whether another
-// process held it (onWait is called as the wait begins); err is ctx's
-// when ctx ended while waiting. A lock that cannot be taken (a read-only
-// directory, something other than a regular file in its place) is
-// skipped: the worst outcome is computing twice.
+// lockKey takes the cross-process lock of key, which the kernel releases
+// when its holder dies, so a crashed process never blocks the others. On
+// Linux it is a lock on one byte of the shard's lock file xx/.locks,
+// chosen by the key (an open-file-description lock, so goroutines of one
+// process exclude each other as processes do), and a miss creates no
+// file. Elsewhere it is a flock of the key's own lock file xx/KEY.lock,
+// which the holder removes before it unlocks, so that a finished
+// computation leaves only its entry; mutual exclusion holds because such
+// a lock counts only while the name still names the file locked: a
+// process that gets the lock of a file its holder removed meanwhile lets
+// it go and locks the file now at the name.
 //
-// The holder removes the lock file before it unlocks, so that a finished
-// computation leaves only its entry. Mutual exclusion holds because a
-// lock counts only while the name still names the file locked: a process
-// that gets the lock of a file its holder removed meanwhile lets it go
-// and locks the file now at the name (a new one, if need be).
+// waited reports whether another process held the lock (onWait is called
+// as the wait begins); err is ctx's when ctx ended while waiting. A lock
+// that cannot be taken (a read-only directory, something other than a
+// regular file in its place) is skipped: the worst outcome is computing
+// twice.
 func (c *Cache) lockKey(ctx context.Context, key string, onWait func()) (unlock func(), waited bool, err error) {
 	noop := func() {}
 	if c.mode == ModeReadOnly {
@@ -41,13 +45,13 @@ func (c *Cache) lockKey(ctx context.Context, key string, onWait func()) (unlock 
 		giveUp = time.After(sharedLockWait)
 	}
 	for {
-		f, err := c.disk.openLock(key)
+		l, err := c.disk.keyLock(key)
 		if err != nil {
 			return noop, waited, nil
 		}
-		ok, err := tryLock(f)
+		ok, err := l.try()
 		if err != nil {
-			f.Close()
+			l.close()
 			return noop, waited, nil
 		}
 		if !ok {
@@ -55,8 +59,8 @@ func (c *Cache) lockKey(ctx context.Context, key string, onWait func()) (unlock 
 				onWait()
 			}
 			waited = true
-			if ok, err = c.waitLock(ctx, f, giveUp); !ok {
-				f.Close()
+			if ok, err = c.waitLock(ctx, l, giveUp); !ok {
+				l.close()
 				if err != nil {
 					return noop, true, err
 				}
@@ -64,22 +68,54 @@ func (c *Cache) lockKey(ctx context.Context, key string, onWait func()) (unlock 
 				return noop, true, nil
 			}
 		}
-		if c.disk.names(lockName(key), f) {
-			return func() {
-				c.disk.remove(lockName(key))
-				unlockFile(f)
-				f.Close()
-			}, waited, nil
+		if l.held() {
+			return l.release, waited, nil
 		}
 		// The holder removed the file as it finished: lock the name's file.
-		unlockFile(f)
-		f.Close()
+		l.unlockAndClose()
 	}
 }
 
-// waitLock waits until f's lock is taken (true), ctx ends (false and its
-// error) or giveUp fires (false, nil).
-func (c *Cache) waitLock(ctx context.Context, f *os.File, giveUp <-chan time.Time) (bool, error) {
+// fileLocks makes keyLock take the per-key lock files of other systems on
+// Linux too, for their tests.
+var fileLocks = false
+
+// A keyLock is the cross-process lock of one key, open but not yet taken.
+type keyLock interface {
+	try() (bool, error) // takes it without waiting, reporting whether it did
+	held() bool         // whether the lock taken still counts
+	release()           // removes what the lock alone needed, unlocks and closes
+	unlockAndClose()    // unlocks and closes, leaving the files
+	close()             // closes a lock not taken
+}
+
+// fileLock is the flock of a key's own lock file, xx/KEY.lock.
+type fileLock struct {
+	s   *diskStore
+	key string
+	f   *os.File
+}
+
+func (s *diskStore) fileLock(key string) (keyLock, error) {
+	f, err := s.openLock(key)
+	if err != nil {
+		return nil, err
+	}
+	return fileLock{s, key, f}, nil
+}
+
+func (l fileLock) try() (bool, error) { return tryLock(l.f) }
+func (l fileLock) held() bool         { return l.s.names(lockName(l.key), l.f) }
+func (l fileLock) close()             { l.f.Close() }
+func (l fileLock) unlockAndClose()    { unlockFile(l.f); l.f.Close() }
+func (l fileLock) release() {
+	l.s.remove(lockName(l.key))
+	l.unlockAndClose()
+}
+
+// waitLock waits until l is taken (true), ctx ends (false and its error)
+// or giveUp fires (false, nil).
+func (c *Cache) waitLock(ctx context.Context, l keyLock, giveUp <-chan time.Time) (bool, error) {
 	t := time.NewTicker(lockPoll)
 	defer t.Stop()
 	for {
@@ -90,7 +126,7 @@ func (c *Cache) waitLock(ctx context.Context, f *os.File, giveUp <-chan time.Tim
 			return false, nil
 		case <-t.C:
 		}
-		if ok, err := tryLock(f); ok || err != nil {
+		if ok, err := l.try(); ok || err != nil {
 			return ok, nil // an error: skip the lock, as lockKey does
 		}
 	}

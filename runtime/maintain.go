@@ -426,7 +426,7 @@ func (c *Cache) trim(n int64, keep string, u Usage, counted bool) {
 		c.trimWhole((n+4095)&^4095, keep)
 		return
 	}
-	removed, after, err := c.disk.cleanShard(shard(keep), share*3/4, keep, time.Now())
+	removed, after, err := c.disk.cleanShard(shard(keep), share*3/4, keep)
 	if err != nil {
 		c.log.Warn("could not trim the cache to its size limit", "dir", c.dir, "limit", c.maxBytes, "err", err)
 		return

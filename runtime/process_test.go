@@ -226,6 +226,14 @@ func TestManyProcessesOneKeyComputeOnce(t *testing.T) {
 // computations short enough that lock files come and go while others
 // open them: each key is computed once, and only the entries remain.
 func TestLockFilesComeAndGoComputeOnce(t *testing.T) {
+	t.Run("shard lock files", testComputeOnce)
+	t.Run("per-key lock files", func(t *testing.T) {
+		withFileLocks(t)
+		testComputeOnce(t)
+	})
+}
+
+func testComputeOnce(t *testing.T) {
 	dir := t.TempDir()
 	const callers, keys = 8, 40
 	var computed [keys]atomic.Int32

@@ -81,28 +81,43 @@ func (c *Cache) Recount(ctx context.Context) (Usage, error) {
 func usagePath(shard string) string { return path.Join(shard, usageName) }
 
 // addUsage adds d to the usage of shard and returns the result; ok is
-// false if the record could not be updated. A record that is missing,
-// malformed or older than recountAfter is recounted instead: the shard's
-// entries are what they are now, d included.
+// false if the record could not be updated.
 func (s *diskStore) addUsage(shard string, d Usage, now time.Time) (u Usage, ok bool) {
-	f, unlock, err := s.lockUsage(shard)
-	if err != nil {
-		return Usage{}, false
+	u, ok, _ = s.withUsage(shard, func() (Usage, error) { return d, nil })
+	return u, ok
+}
+
+// withUsage runs fn, which changes the entries of shard, under the lock of
+// the shard's usage record, and adds the change fn returns to the record.
+// A record that is missing, malformed or older than recountAfter is
+// recounted instead, after fn. If the record cannot be locked, fn runs
+// all the same, and counted is false.
+func (s *diskStore) withUsage(shard string, fn func() (Usage, error)) (u Usage, counted bool, err error) {
+	f, unlock, lerr := s.lockUsage(shard)
+	if lerr != nil {
+		_, err = fn()
+		return Usage{}, false, err
 	}
 	defer f.Close()
 	defer unlock()
+	d, err := fn()
+	if err != nil {
+		return Usage{}, false, err
+	}
+	now := time.Now()
 	var rec [usageSize]byte
 	n, _ := f.ReadAt(rec[:], 0)
 	u, at, valid := parseUsage(rec[:n])
 	if !valid || now.Sub(at) > recountAfter || at.Sub(now) > time.Hour {
-		if u, err = s.countShard(shard); err != nil {
-			return Usage{}, false
+		var cerr error
+		if u, cerr = s.countShard(shard); cerr != nil {
+			return Usage{}, false, nil
 		}
 		at = now
 	} else {
 		u = Usage{max(u.Bytes+d.Bytes, 0), max(u.Entries+d.Entries, 0)}
 	}
-	return u, writeUsage(f, u, at) == nil
+	return u, writeUsage(f, u, at) == nil, nil
 }
 
 // setUsage records u, just counted, as shard's usage.
@@ -260,9 +275,16 @@ func (s *diskStore) countShard(shard string) (Usage, error) {
 }
 
 // cleanShard removes the least recently used entries of shard, never
-// keep's, until it holds at most target bytes, records its Usage, and
-// returns what it removed.
-func (s *diskStore) cleanShard(shard string, target int64, keep string, now time.Time) (removed []shardFile, u Usage, err error) {
+// keep's, until it holds at most target bytes, records its usage, and
+// returns what it removed. It holds the shard's usage record for the
+// while, so that entries stored meanwhile are counted once.
+func (s *diskStore) cleanShard(shard string, target int64, keep string) (removed []shardFile, u Usage, err error) {
+	f, unlock, err := s.lockUsage(shard)
+	if err != nil {
+		return nil, Usage{}, err
+	}
+	defer f.Close()
+	defer unlock()
 	files, err := s.shardEntries(shard)
 	if err != nil {
 		return nil, Usage{}, err
@@ -270,25 +292,25 @@ func (s *diskStore) cleanShard(shard string, target int64, keep string, now time
 	slices.SortFunc(files, func(a, b shardFile) int {
 		return cmp.Or(a.lastUsed.Compare(b.lastUsed), strings.Compare(a.key, b.key))
 	})
-	for _, f := range files {
-		u.Bytes += f.disk
+	for _, e := range files {
+		u.Bytes += e.disk
 		u.Entries++
 	}
-	for _, f := range files {
+	for _, e := range files {
 		if u.Bytes <= target {
 			break
 		}
-		if f.key == keep {
+		if e.key == keep {
 			continue
 		}
-		if err := s.remove(f.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := s.remove(e.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		u.Bytes -= f.disk
+		u.Bytes -= e.disk
 		u.Entries--
-		removed = append(removed, f)
+		removed = append(removed, e)
 	}
-	s.setUsage(shard, u, now)
+	writeUsage(f, u, time.Now())
 	return removed, u, nil
 }
 

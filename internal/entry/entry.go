@@ -90,6 +90,75 @@ type Input struct {
 // Header and metadata, the payload's parts, trailer, and, when signKey is
 // not nil, the MAC. The payload is not copied.
 func Encode(h Header, m Meta, payload [][]byte, signKey []byte) ([][]byte, error) {
+	buf, err := encodeHead(h, m, payload, signKey)
+	if err != nil {
+		return nil, err
+	}
+	var payCRC uint32
+	for _, p := range payload {
+		payCRC = crc32.Update(payCRC, crcTable, p)
+	}
+	parts := append(append([][]byte{buf}, payload...), trailer(buf, payCRC))
+	if signKey != nil {
+		parts = append(parts, entryMAC(signKey, h.Sum, parts...))
+	}
+	return parts, nil
+}
+
+// parallelCRC is the payload size from which EncodeTo checksums the
+// payload on another goroutine while it writes it.
+const parallelCRC = 4 << 20
+
+// EncodeTo writes to w the unsigned entry that Encode returns, and the
+// number of bytes written. A large payload is checksummed on another
+// goroutine while it is written, so the checksum costs no time on a
+// machine with a core to spare.
+func EncodeTo(w io.Writer, h Header, m Meta, payload [][]byte) (int64, error) {
+	buf, err := encodeHead(h, m, payload, nil)
+	if err != nil {
+		return 0, err
+	}
+	crc := make(chan uint32, 1)
+	sum := func() {
+		var c uint32
+		for _, p := range payload {
+			c = crc32.Update(c, crcTable, p)
+		}
+		crc <- c
+	}
+	if lenOf(payload) >= parallelCRC {
+		go sum()
+	} else {
+		sum()
+	}
+	n, err := w.Write(buf)
+	written := int64(n)
+	for _, p := range payload {
+		if err != nil {
+			break
+		}
+		n, err = w.Write(p)
+		written += int64(n)
+	}
+	payCRC := <-crc
+	if err != nil {
+		return written, err
+	}
+	n, err = w.Write(trailer(buf, payCRC))
+	return written + int64(n), err
+}
+
+// lenOf returns the length of the payload's parts together.
+func lenOf(payload [][]byte) int {
+	n := 0
+	for _, p := range payload {
+		n += len(p)
+	}
+	return n
+}
+
+// encodeHead returns the header and metadata of an entry.
+func encodeHead(h Header, m Meta, payload [][]byte, signKey []byte) ([]byte, error) {
 	mb, err := EncMode.Marshal(m)
 	if err != nil {
 		return nil, err
@@ -100,10 +169,8 @@ func Encode(h Header, m Meta, payload [][]byte, signKey []byte) ([][]byte, error
 	// Pad the metadata so that the payload starts 8-aligned.
 	mb = append(mb, make([]byte, align8(HeaderSize+len(mb))-HeaderSize-len(mb))...)
 	h.MetaLen = uint32(len(mb))
-	var payCRC uint32
 	for _, p := range payload {
 		h.PayloadLen += uint64(len(p))
-		payCRC = crc32.Update(payCRC, crcTable, p)
 	}
 	buf := make([]byte, HeaderSize, HeaderSize+len(mb))
 	copy(buf, entryMagic)
@@ -119,14 +186,14 @@ func Encode(h Header, m Meta, payload [][]byte, signKey []byte) ([][]byte, error
 	copy(buf[40:48], h.TypeSum[:])
 	copy(buf[48:80], h.Sum[:])
 	copy(buf[80:88], h.Code[:])
-	buf = append(buf, mb...)
-	trailer := le.AppendUint32(nil, CRC32C(buf))
-	trailer = le.AppendUint32(trailer, payCRC)
-	parts := append(append([][]byte{buf}, payload...), trailer)
-	if signKey != nil {
-		parts = append(parts, entryMAC(signKey, h.Sum, parts...))
-	}
-	return parts, nil
+	return append(buf, mb...), nil
+}
+
+// trailer returns the checksums of the header and metadata head and of
+// the payload.
+func trailer(head []byte, payCRC uint32) []byte {
+	le := binary.LittleEndian
+	return le.AppendUint32(le.AppendUint32(nil, CRC32C(head)), payCRC)
 }
 
 // ParseHeader reads the fixed Header and checks what it can alone: the
