@@ -122,14 +122,15 @@
 // # Sharing a directory
 //
 // Several processes may use one directory. Before computing a miss, a
-// process takes a lock on the key (a flock on dir/xx/<key>.lock, released
-// by the kernel if the process dies), and checks for the entry again once
-// it has the lock, so a key is computed once across processes. The holder
-// removes the lock file once the entry is stored, so a finished
-// computation leaves one file, its entry; a lock counts only while its
-// name still names the file locked, which keeps the exclusion as lock
-// files come and go. Prune and Clear remove the lock files of killed
-// holders, never one that is held. Hits record
+// process takes a lock on the key, released by the kernel if the process
+// dies (on Linux, a lock on one byte of the shard's dir/xx/.locks; on
+// other systems, a flock on dir/xx/<key>.lock, which the holder removes
+// once the entry is stored, and Prune and Clear remove when a killed
+// holder left it), and checks for the entry again once it has the lock,
+// so a key is computed once across processes and a finished computation
+// leaves one file, its entry. Each shard records its entries' size on
+// disk and count in dir/xx/.usage, which the size limit and Cache.Usage
+// read instead of walking the directory. Hits record
 // their use by touching the entry at most once an hour; Prune and the
 // size limit remove least recently used entries first. A reader whose
 // entry is removed while it loads gets the whole entry or a clean miss.
