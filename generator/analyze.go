@@ -247,10 +247,7 @@ func invalid(t types.Type) bool {
 // which the wrappers must pass on: p0, p1… and recv, taking no name the
 // package or another parameter has.
 func nameBlanks(f *cachedFunc, scope *types.Scope) {
-	taken := map[string]bool{}
-	for _, n := range scope.Names() {
-		taken[n] = true
-	}
+	taken := map[string]bool{} // beside the package scope's names
 	for _, p := range f.Params {
 		taken[p.Name] = true
 	}
@@ -262,7 +259,7 @@ func nameBlanks(f *cachedFunc, scope *types.Scope) {
 	}
 	name := func(want string) string {
 		n := want
-		for i := 2; taken[n]; i++ {
+		for i := 2; taken[n] || scope.Lookup(n) != nil; i++ {
 			n = want + strconv.Itoa(i)
 		}
 		taken[n] = true

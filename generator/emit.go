@@ -252,14 +252,22 @@ func (e *emitter) signature(sig *types.Signature) *jen.Statement {
 
 // locals hands out names for a wrapper's local variables that no
 // parameter, type parameter or import uses.
-type locals map[string]bool
+// locals are the names a function declares, beside the file's.
+type locals struct {
+	file map[string]bool // the file's names, not to be shadowed
+	own  map[string]bool
+}
+
+func (e *emitter) locals() locals { return locals{file: e.taken, own: map[string]bool{}} }
+
+func (l locals) taken(name string) bool { return l.file[name] || l.own[name] }
 
 func (l locals) name(want string) string {
 	name := want
-	for i := 2; l[name]; i++ {
+	for i := 2; l.taken(name); i++ {
 		name = want + strconv.Itoa(i)
 	}
-	l[name] = true
+	l.own[name] = true
 	return name
 }
 
@@ -433,10 +441,7 @@ func (e *emitter) keyed(f *cachedFunc, helper, suffix, doc string, result jen.Co
 // cached emits FCached: F's signature, and a body that calls Do with F in
 // the compute function.
 func (e *emitter) cached(f *cachedFunc, helper string) {
-	used := locals{}
-	for name := range e.taken {
-		used[name] = true
-	}
+	used := e.locals()
 	ctxName := used.name("ctx")
 	var results []jen.Code
 	for _, r := range f.Results {
