@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -593,4 +594,79 @@ func TestReachMissingBucket(t *testing.T) {
 			t.Errorf("bucket %s: Reach returned %v", bucket, err)
 		}
 	}
+}
+
+// Two machines (caches in directories of their own) sweeping one grid
+// through one Redis split it: each computes some points, every point is
+// computed once, and both return every result, neither waiting for the
+// other's points.
+func TestSweepsThroughRedisSplitTheGrid(t *testing.T) {
+	url := testredis.Start(t).URL
+	ctx := context.Background()
+	var computed [20]atomic.Int32
+	var byMachine [2]atomic.Int32
+	var wg sync.WaitGroup
+	for k := range 2 {
+		r, err := cacheruntime.OpenRemote(ctx, url, cacheruntime.RemoteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		var log bytes.Buffer
+		var mu sync.Mutex
+		c, err := cacheruntime.Open(t.TempDir(), cacheruntime.WithRemote(r), cacheruntime.WithVerbose(true),
+			cacheruntime.WithLogger(slog.New(slog.NewTextHandler(lockedWriter{&mu, &log}, nil))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		points := make([]cacheruntime.Point[int], 20)
+		for i := range points {
+			points[i] = cacheruntime.Point[int]{
+				Call: cacheruntime.Call{Func: "example.com/sim.Sweep", Version: 1, Params: map[string]any{"i": i}},
+				Compute: func(context.Context) (int, error) {
+					computed[i].Add(1)
+					byMachine[k].Add(1)
+					time.Sleep(20 * time.Millisecond)
+					return i * i, nil
+				},
+			}
+		}
+		wg.Go(func() {
+			got, err := cacheruntime.Sweep(ctx, c, points, cacheruntime.Workers(2), cacheruntime.Quiet())
+			if err != nil {
+				t.Error(err)
+			}
+			for i, v := range got {
+				if v != i*i {
+					t.Errorf("machine %d: result %d is %d", k, i, v)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if strings.Contains(log.String(), "[WAIT]") {
+				t.Errorf("machine %d waited for the other's point:\n%s", k, log.String())
+			}
+		})
+	}
+	wg.Wait()
+	for i := range computed {
+		if n := computed[i].Load(); n != 1 {
+			t.Errorf("point %d computed %d times, want once", i, n)
+		}
+	}
+	if byMachine[0].Load() == 0 || byMachine[1].Load() == 0 {
+		t.Errorf("computed %d and %d points: want both machines to compute some", byMachine[0].Load(), byMachine[1].Load())
+	}
+}
+
+// lockedWriter is a writer that two goroutines may share.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -101,10 +101,11 @@ type request[T any] struct {
 	id       identity
 	tsum     [8]byte // digest of the result type
 	compute  func(context.Context) (T, error)
-	rejected []byte // a remote entry found unusable, not to be checked again
-	served   bool   // an entry, not compute, gave the result
-	expired  bool   // an entry was found older than the call's TTL
-	absent   bool   // the local tier had no entry at the last look
+	rejected []byte        // a remote entry found unusable, not to be checked again
+	served   bool          // an entry, not compute, gave the result
+	expired  bool          // an entry was found older than the call's TTL
+	absent   bool          // the local tier had no entry at the last look
+	took     time.Duration // how long the served entry took to compute
 }
 
 // logWait logs, when verbose, that the call waits for who to compute it.
@@ -147,8 +148,9 @@ func (r *request[T]) lookup() (T, []byte, bool) {
 // ctx ended, it panicked), a waiter leads in its place. A call that no
 // entry served is a miss.
 func (r *request[T]) fill() (T, error) {
+	busy := false
 	defer func() {
-		if !r.served {
+		if !r.served && !busy {
 			r.c.misses.Add(1)
 		}
 	}()
@@ -157,6 +159,7 @@ func (r *request[T]) fill() (T, error) {
 		if leader {
 			r.c.flights.run(r.id.sum, f, r.lead)
 			v, _ := f.value.(T)
+			busy = errors.Is(f.err, errBusy)
 			return v, f.err
 		}
 		if v, err, ok := r.follow(f); ok {
@@ -174,8 +177,8 @@ func (r *request[T]) follow(f *flight) (T, error, bool) {
 		return zero, r.ctx.Err(), true
 	case <-f.done:
 	}
-	if f.abandoned || isContextErr(f.err) && r.ctx.Err() == nil {
-		return zero, nil, false
+	if f.abandoned || isContextErr(f.err) && r.ctx.Err() == nil || errors.Is(f.err, errBusy) && !noWait(r.ctx) {
+		return zero, nil, false // lead in the leader's place
 	}
 	if f.payload != nil {
 		// Joining makes this waiter's own copy, which it may alias.
@@ -194,7 +197,7 @@ func (r *request[T]) lead() (any, [][]byte, error) {
 	var zero T
 	unlock, waited, err := r.c.lockKey(r.ctx, r.id.key, func() { r.logWait("another process") })
 	if err != nil {
-		return zero, nil, err // ctx ended while another process computed
+		return zero, nil, err // ctx ended while another process computed, or a sweep moves on
 	}
 	defer unlock()
 	if r.c.mode != ModeRefresh && (waited || r.absent) {
@@ -329,6 +332,7 @@ func (r *request[T]) loadLocal() (T, []byte, bool) {
 		return zero, nil, false
 	}
 	r.served = true
+	r.took = time.Duration(h.Duration)
 	c.hits.Add(1)
 	if c.mode != ModeVerify {
 		c.saved.Add(h.Duration)
@@ -354,6 +358,7 @@ func (r *request[T]) loadRemote(data []byte) (T, []byte, bool) {
 		return zero, nil, false
 	}
 	r.served = true
+	r.took = time.Duration(h.Duration)
 	c.hits.Add(1)
 	if c.mode != ModeVerify {
 		c.saved.Add(h.Duration)

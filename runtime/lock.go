@@ -55,6 +55,10 @@ func (c *Cache) lockKey(ctx context.Context, key string, onWait func()) (unlock 
 			return noop, waited, nil
 		}
 		if !ok {
+			if noWait(ctx) {
+				l.close()
+				return noop, true, errBusy // a sweep comes back to it
+			}
 			if !waited {
 				onWait()
 			}

@@ -291,6 +291,13 @@ func (r *Remote) claim(ctx context.Context, key string, usable func([]byte) bool
 			}
 			return nil, release, nil
 		}
+		if noWait(ctx) {
+			// A sweep comes back to it, unless it is stored already.
+			if data := r.get(ctx, key); data != nil && usable(data) {
+				return data, release, nil
+			}
+			return nil, release, errBusy
+		}
 		if onWait != nil {
 			onWait()
 			onWait = nil

@@ -1,0 +1,424 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	goruntime "runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// A Point is one call of a sweep: its Call, the computation that fills it,
+// and a Name (its arguments, say) that errors and logs give it.
+type Point[T any] struct {
+	Call    Call
+	Compute func(context.Context) (T, error)
+	Name    string
+}
+
+// Progress is where a sweep stands. Done counts the points finished:
+// Hits (found cached when the sweep began), Computed (here), Elsewhere
+// (by another process or machine, found stored after waiting for it) and
+// Failed. ETA is the time the points left should take, from the median
+// compute time of the function's stored entries, divided among the
+// workers; zero until some time is known.
+type Progress struct {
+	Total, Done                       int
+	Hits, Computed, Elsewhere, Failed int
+	Elapsed, ETA                      time.Duration
+}
+
+// A SweepOption configures Sweep.
+type SweepOption func(*sweepConfig)
+
+type sweepConfig struct {
+	workers       int
+	failFast      bool
+	index, count  int // the shard: this task's slice of the grid
+	shardCount    int // a count for the index an Indexed Job gives
+	progress      []func(Progress)
+	quiet         bool
+	out           io.Writer // where the bar or the lines go
+	terminal      bool
+	lineEvery     time.Duration
+	retry         time.Duration // how soon a point another process holds is looked at again
+	now           func() time.Time
+	explicitShard bool
+}
+
+// Workers sets how many points a sweep computes at once (default
+// GOMAXPROCS).
+func Workers(n int) SweepOption { return func(c *sweepConfig) { c.workers = max(n, 1) } }
+
+// FailFast stops a sweep at its first failing point: no point starts
+// after it, and the points computing get a cancelled context.
+func FailFast() SweepOption { return func(c *sweepConfig) { c.failFast = true } }
+
+// Shard makes this process task index (from 0) of count that run the same
+// sweep: it starts on its own slice of the grid, then helps with the rest.
+// Without it, a sweep takes its shard from Slurm's SLURM_ARRAY_TASK_ID,
+// SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_COUNT when they are set.
+func Shard(index, count int) SweepOption {
+	return func(c *sweepConfig) { c.index, c.count, c.explicitShard = index, count, true }
+}
+
+// ShardCount makes this process one of count tasks, its index taken from
+// a Kubernetes Indexed Job's JOB_COMPLETION_INDEX.
+func ShardCount(count int) SweepOption { return func(c *sweepConfig) { c.shardCount = count } }
+
+// OnProgress calls fn, from one goroutine at a time, each time a point
+// finishes, for a program that draws its own progress.
+func OnProgress(fn func(Progress)) SweepOption {
+	return func(c *sweepConfig) { c.progress = append(c.progress, fn) }
+}
+
+// Quiet silences the progress a sweep prints on stderr.
+func Quiet() SweepOption { return func(c *sweepConfig) { c.quiet = true } }
+
+// progressTo makes a sweep print its progress to w, as to a terminal or
+// not; for tests.
+func progressTo(w io.Writer, terminal bool, every time.Duration) SweepOption {
+	return func(c *sweepConfig) { c.out, c.terminal, c.lineEvery = w, terminal, every }
+}
+
+// sweepClock makes a sweep read the time from now; for tests.
+func sweepClock(now func() time.Time) SweepOption { return func(c *sweepConfig) { c.now = now } }
+
+// errBusy is what a point's fill returns, in a sweep, when another process
+// or machine holds its lock or lease: the sweep comes back to it later.
+var errBusy = errors.New("another process is computing this call")
+
+// noWaitKey marks a context whose fills return errBusy instead of waiting
+// for another process or machine.
+type noWaitKey struct{}
+
+func noWait(ctx context.Context) bool { return ctx.Value(noWaitKey{}) != nil }
+
+// Sweep returns the results of points, in their order. Points cached in
+// either tier are served first, and take no worker; the misses are
+// computed on a bounded number of workers. A point that another process
+// or machine is computing (its lock or lease is held) is left for later,
+// and served from its entry once stored, so processes that run the same
+// sweep on one directory, or machines on one shared tier, split the grid
+// between them, and each point is computed once.
+//
+// A failing point does not stop the others (unless FailFast): the error is
+// errors.Join of the failures, each naming its point, and the results hold
+// every success (the zero value at a failure). When ctx ends, no point
+// starts; Sweep returns what finished, and ctx's error.
+//
+// On a terminal, Sweep draws a progress bar on stderr; elsewhere it prints
+// a line every few seconds. It is silent with Quiet, and when the cache is
+// off. A nil c means the cache ctx carries, or Default().
+func Sweep[T any](ctx context.Context, c *Cache, points []Point[T], opts ...SweepOption) ([]T, error) {
+	if c == nil {
+		c = cacheOf(ctx)
+	}
+	cfg := sweepConfig{workers: goruntime.GOMAXPROCS(0), out: os.Stderr, terminal: isTerminal(os.Stderr), lineEvery: 5 * time.Second, retry: 50 * time.Millisecond, now: time.Now}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := cfg.resolveShard(); err != nil {
+		return nil, err
+	}
+	s := &sweep[T]{c: c, cfg: cfg, points: points, results: make([]T, len(points)), start: cfg.now()}
+	s.progress.Total = len(points)
+	if !cfg.quiet && c.mode != ModeOff {
+		s.view = newProgressView(cfg.out, cfg.terminal, cfg.lineEvery, cfg.now, points)
+	}
+	if len(points) > 0 {
+		s.durations = c.loadDurations(points[0].Call)
+	}
+	defer s.finish()
+	order := shardOrder(len(points), cfg.index, cfg.count)
+	// Hits first, on this goroutine: they take no worker.
+	var misses []int
+	for _, i := range order {
+		if ctx.Err() != nil {
+			break
+		}
+		if v, took, ok := load[T](ctx, c, points[i].Call); ok {
+			s.results[i] = v
+			s.durations = append(s.durations, took)
+			s.event(&s.progress.Hits)
+			continue
+		}
+		misses = append(misses, i)
+	}
+	return s.results, errors.Join(append(s.run(ctx, misses), ctx.Err())...)
+}
+
+// sweep is one run of Sweep.
+type sweep[T any] struct {
+	c         *Cache
+	cfg       sweepConfig
+	points    []Point[T]
+	results   []T
+	start     time.Time
+	view      *progressView
+	mu        sync.Mutex // guards what follows
+	progress  Progress
+	durations []time.Duration // compute times known: stored, then measured
+	computed  []time.Duration // those measured here, to record
+	errs      []error
+}
+
+// run computes the misses on the workers, coming back later to those
+// another process holds, and returns the failures.
+func (s *sweep[T]) run(ctx context.Context, misses []int) []error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type later struct {
+		i  int
+		at time.Time
+	}
+	var (
+		mu      sync.Mutex
+		cond    = sync.NewCond(&mu)
+		queue   = misses
+		waiting []later
+		running int
+	)
+	// next returns the next point to fill, or false when none is left.
+	next := func() (int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		for {
+			if ctx.Err() != nil {
+				return 0, false
+			}
+			if len(queue) > 0 {
+				i := queue[0]
+				queue = queue[1:]
+				running++
+				return i, true
+			}
+			if len(waiting) > 0 && !time.Now().Before(waiting[0].at) {
+				i := waiting[0].i
+				waiting = waiting[1:]
+				running++
+				return i, true
+			}
+			if len(waiting) == 0 && running == 0 {
+				return 0, false
+			}
+			if len(waiting) > 0 {
+				// Sleep until the first held point is due, unless a
+				// worker finishes first.
+				d := time.Until(waiting[0].at)
+				mu.Unlock()
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+				}
+				mu.Lock()
+				continue
+			}
+			cond.Wait() // points are running, and may come back held
+		}
+	}
+	done := func(i int, busy bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		running--
+		if busy {
+			waiting = append(waiting, later{i, time.Now().Add(s.cfg.retry)})
+		}
+		cond.Broadcast()
+	}
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		cond.Broadcast()
+		mu.Unlock()
+	})
+	defer stop()
+	var wg sync.WaitGroup
+	for range min(s.cfg.workers, max(len(misses), 1)) {
+		wg.Go(func() {
+			for {
+				i, ok := next()
+				if !ok {
+					return
+				}
+				busy := s.fill(ctx, i)
+				if !busy && s.cfg.failFast && s.failed() {
+					cancel()
+				}
+				done(i, busy)
+			}
+		})
+	}
+	wg.Wait()
+	return s.errs
+}
+
+// fill fills point i without waiting for another process, and reports
+// whether another holds it.
+func (s *sweep[T]) fill(ctx context.Context, i int) (busy bool) {
+	p := s.points[i]
+	var took time.Duration
+	computed := false
+	compute := func(ctx context.Context) (T, error) {
+		computed = true
+		start := time.Now()
+		v, err := p.Compute(ctx)
+		took = time.Since(start)
+		return v, err
+	}
+	v, err := Do(context.WithValue(ctx, noWaitKey{}, true), s.c, p.Call, compute)
+	switch {
+	case errors.Is(err, errBusy):
+		return true
+	case err != nil && ctx.Err() != nil && isContextErr(err):
+		return false // cancelled: not a failure of the point
+	case err != nil:
+		name := p.Name
+		if name == "" {
+			name = "#" + strconv.Itoa(i)
+		}
+		s.mu.Lock()
+		s.errs = append(s.errs, fmt.Errorf("point %d (%s): %w", i, name, err))
+		s.mu.Unlock()
+		s.event(&s.progress.Failed)
+	case computed:
+		s.results[i] = v
+		s.mu.Lock()
+		s.durations = append(s.durations, took)
+		s.computed = append(s.computed, took)
+		s.mu.Unlock()
+		s.event(&s.progress.Computed)
+	default:
+		s.results[i] = v
+		s.event(&s.progress.Elsewhere)
+	}
+	return false
+}
+
+func (s *sweep[T]) failed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.progress.Failed > 0
+}
+
+// event counts a finished point in counter and reports the progress.
+func (s *sweep[T]) event(counter *int) {
+	s.mu.Lock()
+	*counter++
+	s.progress.Done++
+	p := s.snapshot()
+	s.mu.Unlock()
+	s.report(p, false)
+}
+
+// snapshot returns the progress, with its ETA; s.mu is held.
+func (s *sweep[T]) snapshot() Progress {
+	p := s.progress
+	p.Elapsed = s.cfg.now().Sub(s.start)
+	if len(s.durations) > 0 && p.Done < p.Total {
+		d := slices.Clone(s.durations)
+		slices.Sort(d)
+		median := d[len(d)/2]
+		p.ETA = median * time.Duration(p.Total-p.Done) / time.Duration(s.cfg.workers)
+	}
+	return p
+}
+
+func (s *sweep[T]) report(p Progress, final bool) {
+	for _, fn := range s.cfg.progress {
+		s.mu.Lock() // one at a time
+		fn(p)
+		s.mu.Unlock()
+	}
+	if s.view != nil {
+		s.view.show(p, final)
+	}
+}
+
+// finish reports the final progress and records the compute times
+// measured, for the next sweep's estimate.
+func (s *sweep[T]) finish() {
+	s.mu.Lock()
+	p := s.snapshot()
+	computed := s.computed
+	s.mu.Unlock()
+	if s.view != nil {
+		s.view.show(p, true)
+	}
+	if len(s.points) > 0 && len(computed) > 0 {
+		s.c.recordDurations(s.points[0].Call, computed)
+	}
+}
+
+// load returns the stored result of call, and how long it took to
+// compute, if either tier holds a valid entry; it computes nothing.
+func load[T any](ctx context.Context, c *Cache, call Call) (T, time.Duration, bool) {
+	var zero T
+	if c.mode == ModeOff || c.mode == ModeRefresh || c.mode == ModeVerify {
+		return zero, 0, false
+	}
+	if sourceChanged(call) != nil {
+		return zero, 0, false
+	}
+	r, err := newRequest(ctx, c, call, func(context.Context) (T, error) { return zero, nil })
+	if err != nil {
+		return zero, 0, false
+	}
+	v, _, ok := r.lookup()
+	return v, r.took, ok
+}
+
+// shardOrder returns 0…n-1 starting with shard index of count's slice,
+// then the slices after it, wrapping around.
+func shardOrder(n, index, count int) []int {
+	order := make([]int, 0, n)
+	if count <= 1 {
+		for i := range n {
+			order = append(order, i)
+		}
+		return order
+	}
+	start := index * n / count
+	for k := range n {
+		order = append(order, (start+k)%n)
+	}
+	return order
+}
+
+// resolveShard takes the shard from the scheduler's environment when no
+// option gave it.
+func (c *sweepConfig) resolveShard() error {
+	if c.explicitShard {
+		if c.count < 1 || c.index < 0 || c.index >= c.count {
+			return fmt.Errorf("cachegen: shard %d of %d: want 0 <= index < count", c.index, c.count)
+		}
+		return nil
+	}
+	if c.shardCount > 0 {
+		s := os.Getenv("JOB_COMPLETION_INDEX")
+		idx, err := strconv.Atoi(s)
+		if err != nil || idx < 0 || idx >= c.shardCount {
+			return fmt.Errorf("cachegen: ShardCount(%d) takes the index from JOB_COMPLETION_INDEX, which is %q: want 0 to %d", c.shardCount, s, c.shardCount-1)
+		}
+		c.index, c.count = idx, c.shardCount
+		return nil
+	}
+	id, idErr := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_ID"))
+	count, countErr := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_COUNT"))
+	if idErr != nil || countErr != nil || count < 1 {
+		return nil // not an array job: one task
+	}
+	minID, err := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_MIN"))
+	if err != nil {
+		minID = 0
+	}
+	c.index, c.count = (id-minID)%count, count
+	if c.index < 0 {
+		c.index += count
+	}
+	return nil
+}

@@ -1,0 +1,363 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// grid returns n points of a sweep; compute(i) fills point i.
+func grid(n int, compute func(ctx context.Context, i int) (float64, error)) []Point[float64] {
+	ps := make([]Point[float64], n)
+	for i := range ps {
+		ps[i] = Point[float64]{
+			Call:    Call{Func: "example.com/sim.Sweep", Version: 1, Params: map[string]any{"i": i}},
+			Compute: func(ctx context.Context) (float64, error) { return compute(ctx, i) },
+			Name:    "i=" + strconv.Itoa(i),
+		}
+	}
+	return ps
+}
+
+func square(_ context.Context, i int) (float64, error) { return float64(i * i), nil }
+
+func checkSquares(t *testing.T, got []float64, n int) {
+	t.Helper()
+	if len(got) != n {
+		t.Fatalf("%d results, want %d", len(got), n)
+	}
+	for i, v := range got {
+		if v != float64(i*i) {
+			t.Fatalf("result %d is %v, want %d", i, v, i*i)
+		}
+	}
+}
+
+// concurrency counts the computations running at once.
+type concurrency struct {
+	now, peak, total atomic.Int32
+}
+
+func (c *concurrency) run(d time.Duration) func() {
+	n := c.now.Add(1)
+	c.total.Add(1)
+	for {
+		p := c.peak.Load()
+		if n <= p || c.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	time.Sleep(d)
+	return func() { c.now.Add(-1) }
+}
+
+// Cached points are served before any computation starts, and none takes
+// a worker: with one worker, every hit is reported before the first miss
+// is computed.
+func TestSweepServesHitsFirstWithoutWorkers(t *testing.T) {
+	c, _ := open(t)
+	ps := grid(10, square)
+	for i := 5; i < 10; i++ { // the second half is cached
+		do(t, c, ps[i].Call, ps[i].Compute)
+	}
+	var hitsAtFirstCompute atomic.Int32
+	hitsAtFirstCompute.Store(-1)
+	var hits atomic.Int32
+	var cc concurrency
+	ps = grid(10, func(ctx context.Context, i int) (float64, error) {
+		hitsAtFirstCompute.CompareAndSwap(-1, hits.Load())
+		defer cc.run(time.Millisecond)()
+		return square(ctx, i)
+	})
+	got, err := Sweep(context.Background(), c, ps, Workers(1), Quiet(), OnProgress(func(p Progress) { hits.Store(int32(p.Hits)) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSquares(t, got, 10)
+	if n := hitsAtFirstCompute.Load(); n != 5 {
+		t.Errorf("%d hits were served when the first miss was computed; want all 5", n)
+	}
+	if n := cc.total.Load(); n != 5 {
+		t.Errorf("computed %d points, want the 5 misses", n)
+	}
+}
+
+// No more points compute at once than there are workers.
+func TestSweepBoundsItsWorkers(t *testing.T) {
+	c, _ := open(t)
+	var cc concurrency
+	ps := grid(24, func(ctx context.Context, i int) (float64, error) {
+		defer cc.run(10 * time.Millisecond)()
+		return square(ctx, i)
+	})
+	got, err := Sweep(context.Background(), c, ps, Workers(3), Quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSquares(t, got, 24)
+	if p := cc.peak.Load(); p != 3 {
+		t.Errorf("%d points computed at once, want 3 workers' worth", p)
+	}
+}
+
+// Two sweeps of one grid on one directory, each with a cache of its own
+// (as two processes have), split the grid: each computes some points,
+// every point is computed once, and both return every result.
+func TestSweepsOnOneDirectorySplitTheGrid(t *testing.T) {
+	dir := t.TempDir()
+	var computed [20]atomic.Int32
+	var wg sync.WaitGroup
+	var byCache [2]atomic.Int32
+	var logs [2]*bytes.Buffer
+	for k := range 2 {
+		c, log := openDir(t, dir, WithVerbose(true))
+		logs[k] = log
+		wg.Go(func() {
+			ps := grid(20, func(ctx context.Context, i int) (float64, error) {
+				computed[i].Add(1)
+				byCache[k].Add(1)
+				time.Sleep(20 * time.Millisecond)
+				return square(ctx, i)
+			})
+			got, err := Sweep(context.Background(), c, ps, Workers(2), Quiet())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			checkSquares(t, got, 20)
+		})
+	}
+	wg.Wait()
+	for i := range computed {
+		if n := computed[i].Load(); n != 1 {
+			t.Errorf("point %d computed %d times, want once", i, n)
+		}
+	}
+	if byCache[0].Load() == 0 || byCache[1].Load() == 0 {
+		t.Errorf("computed %d and %d points: want both sweeps to compute some", byCache[0].Load(), byCache[1].Load())
+	}
+	for _, log := range logs {
+		if strings.Contains(log.String(), "[WAIT]") {
+			t.Errorf("a sweep waited for the other's point instead of moving on:\n%s", log)
+		}
+	}
+}
+
+// The estimate of the time left is the median stored compute time of the
+// function's entries, times the points left, divided among the workers.
+func TestSweepETAUsesStoredDurations(t *testing.T) {
+	c, _ := open(t)
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	tick := 0
+	c.now = func() time.Time { tick++; return t0.Add(time.Duration(tick) * 10 * time.Second) } // each stored compute takes 10s
+	ps := grid(10, square)
+	for i := range 4 {
+		do(t, c, ps[i].Call, ps[i].Compute)
+	}
+	c.now = time.Now
+	var etas []time.Duration
+	clock := t0
+	_, err := Sweep(context.Background(), c, ps, Workers(2), Quiet(), sweepClock(func() time.Time { return clock }), OnProgress(func(p Progress) {
+		if p.Done == 4 {
+			etas = append(etas, p.ETA)
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 10 * time.Second * 6 / 2; len(etas) != 1 || etas[0] != want {
+		t.Errorf("ETA after the hits %v, want %v (10s a point, 6 left, 2 workers)", etas, want)
+	}
+	// The durations measured are recorded for the next sweep of the
+	// function, whose points are all new.
+	if ds := c.loadDurations(ps[0].Call); len(ds) != 6 {
+		t.Errorf("recorded %d durations, want the 6 computed", len(ds))
+	}
+	var first Progress
+	fresh := grid(3, square)
+	for i := range fresh {
+		fresh[i].Call.Params["i"] = 100 + i
+	}
+	Sweep(context.Background(), c, fresh, Workers(1), Quiet(), OnProgress(func(p Progress) {
+		if p.Done == 1 {
+			first = p
+		}
+	}))
+	if first.ETA <= 0 {
+		t.Errorf("a sweep of new points had no estimate from the recorded durations: %+v", first)
+	}
+}
+
+// A task of an array job starts on its own slice of the grid: Slurm's
+// variables, or an Indexed Job's index with the count given.
+func TestSweepShardsFromTheScheduler(t *testing.T) {
+	firstComputed := func(opts ...SweepOption) (int, error) {
+		c, _ := open(t)
+		first := -1
+		var mu sync.Mutex
+		ps := grid(20, func(ctx context.Context, i int) (float64, error) {
+			mu.Lock()
+			if first < 0 {
+				first = i
+			}
+			mu.Unlock()
+			return square(ctx, i)
+		})
+		got, err := Sweep(context.Background(), c, ps, append(opts, Workers(1), Quiet())...)
+		if err == nil {
+			checkSquares(t, got, 20)
+		}
+		return first, err
+	}
+	t.Setenv("SLURM_ARRAY_TASK_ID", "3")
+	t.Setenv("SLURM_ARRAY_TASK_MIN", "1")
+	t.Setenv("SLURM_ARRAY_TASK_COUNT", "4")
+	if got, err := firstComputed(); err != nil || got != 10 {
+		t.Errorf("Slurm task 3 of 1…4 started at point %d (%v), want 10", got, err)
+	}
+	if got, err := firstComputed(Shard(1, 4)); err != nil || got != 5 {
+		t.Errorf("Shard(1, 4) started at point %d (%v), want 5", got, err)
+	}
+	t.Setenv("JOB_COMPLETION_INDEX", "3")
+	if got, err := firstComputed(ShardCount(4)); err != nil || got != 15 {
+		t.Errorf("Indexed Job index 3 of 4 started at point %d (%v), want 15", got, err)
+	}
+	t.Setenv("JOB_COMPLETION_INDEX", "nine")
+	if _, err := firstComputed(ShardCount(4)); err == nil || !strings.Contains(err.Error(), "JOB_COMPLETION_INDEX") {
+		t.Errorf("a bad index: %v", err)
+	}
+}
+
+// Off a terminal, progress is plain lines; on one, a bar; silent with
+// Quiet, and with the cache off.
+func TestSweepProgressOutput(t *testing.T) {
+	c, _ := open(t)
+	var plain syncBuffer
+	if _, err := Sweep(context.Background(), c, grid(5, square), Workers(1), progressTo(&plain, false, 0)); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(plain.String()), "\n")
+	if len(lines) != 6 || !strings.HasPrefix(lines[0], "cachegen: sim.Sweep: 1/5 done (0 hits, 1 computed here, 0 elsewhere, 0 failed)") ||
+		!strings.HasPrefix(lines[5], "cachegen: sim.Sweep: 5/5 done") || strings.ContainsAny(plain.String(), "\r\x1b") {
+		t.Errorf("plain progress:\n%q", plain.String())
+	}
+	var bar syncBuffer
+	c2, _ := open(t)
+	if _, err := Sweep(context.Background(), c2, grid(5, square), Workers(1), progressTo(&bar, true, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`sim\.Sweep 5/5 \[=+\] 0 hits, 5 computed here`).MatchString(bar.String()) || !strings.Contains(bar.String(), "cachegen: sim.Sweep: 5/5 done") {
+		t.Errorf("terminal progress has no bar:\n%q", bar.String())
+	}
+	var quiet syncBuffer
+	c3, _ := open(t)
+	Sweep(context.Background(), c3, grid(5, square), progressTo(&quiet, false, 0), Quiet())
+	off, _ := open(t, WithMode(ModeOff))
+	Sweep(context.Background(), off, grid(5, square), progressTo(&quiet, false, 0))
+	if quiet.Len() != 0 {
+		t.Errorf("Quiet, or the cache off, printed:\n%s", quiet.String())
+	}
+}
+
+var errPoint = errors.New("diverged")
+
+// A failing point does not stop the others; its error names it. With
+// FailFast, no point starts after a failure.
+func TestSweepFailures(t *testing.T) {
+	c, _ := open(t)
+	failing := func(ctx context.Context, i int) (float64, error) {
+		if i == 3 || i == 7 {
+			return 0, errPoint
+		}
+		return square(ctx, i)
+	}
+	got, err := Sweep(context.Background(), c, grid(10, failing), Workers(2), Quiet())
+	if !errors.Is(err, errPoint) || !strings.Contains(err.Error(), "point 3 (i=3): diverged") || !strings.Contains(err.Error(), "point 7 (i=7): diverged") {
+		t.Errorf("error %v: want both failures, each naming its point", err)
+	}
+	for i, v := range got {
+		if want := float64(i * i); i != 3 && i != 7 && v != want {
+			t.Errorf("result %d is %v, want %v", i, v, want)
+		}
+	}
+	c2, _ := open(t)
+	var started []int
+	var mu sync.Mutex
+	_, err = Sweep(context.Background(), c2, grid(10, func(ctx context.Context, i int) (float64, error) {
+		mu.Lock()
+		started = append(started, i)
+		mu.Unlock()
+		return failing(ctx, i)
+	}), Workers(1), FailFast(), Quiet())
+	if !errors.Is(err, errPoint) || !slices.Equal(started, []int{0, 1, 2, 3}) {
+		t.Errorf("FailFast: started %v (%v), want 0 to 3 and the failure", started, err)
+	}
+}
+
+// When ctx ends, no point starts, and what finished is returned.
+func TestSweepCancellation(t *testing.T) {
+	c, _ := open(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var started atomic.Int32
+	got, err := Sweep(ctx, c, grid(10, func(ctx context.Context, i int) (float64, error) {
+		if started.Add(1) == 3 {
+			cancel()
+		}
+		return square(ctx, i)
+	}), Workers(1), Quiet())
+	if !errors.Is(err, context.Canceled) || started.Load() != 3 {
+		t.Errorf("started %d points (%v), want 3 and the cancellation", started.Load(), err)
+	}
+	if got[0] != 0 || got[1] != 1 || got[2] != 4 {
+		t.Errorf("results %v: want the three finished", got[:3])
+	}
+}
+
+// Two processes sweep the same grid on one directory.
+func TestSweepProcessesSplitTheGrid(t *testing.T) {
+	dir := t.TempDir()
+	log := t.TempDir() + "/log"
+	var outs, errs [2]bytes.Buffer
+	var cmds []*exec.Cmd
+	start := time.Now().Add(500 * time.Millisecond).UnixNano() // both begin at once
+	for k := range 2 {
+		cmd := child(t, "sweep", dir, log, strconv.FormatInt(start, 10))
+		cmd.Stdout, cmd.Stderr = &outs[k], &errs[k]
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, cmd)
+	}
+	for _, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("child: %v", err)
+		}
+	}
+	b, _ := os.ReadFile(log)
+	lines := strings.Fields(string(b))
+	slices.Sort(lines)
+	if len(lines) != 20 || len(slices.Compact(lines)) != 20 {
+		t.Errorf("computed %v: want each of the 20 points once", lines)
+	}
+	for k, out := range outs {
+		var n, computed int
+		if _, err := fmt.Sscanf(out.String(), "%d results, %d computed", &n, &computed); err != nil || n != 20 || computed == 0 {
+			t.Errorf("process %d: %q: want all 20 results, some computed there", k, out.String())
+		}
+		if strings.Contains(errs[k].String(), "[WAIT]") {
+			t.Errorf("process %d waited for the other's point instead of moving on:\n%s", k, errs[k].String())
+		}
+	}
+}
