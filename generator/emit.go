@@ -283,6 +283,74 @@ func (e *emitter) function(f *cachedFunc) {
 		func(call *jen.Statement) *jen.Statement {
 			return e.rt("Default").Call().Dot("Invalidate").Call(jen.Qual("context", "Background").Call(), call)
 		})
+	if len(f.allTypeParams()) == 0 && len(f.Results) == 1 {
+		e.sweep(f, helper)
+	}
+}
+
+// sweep emits FArgs, a struct of F's arguments but its context, and
+// FCachedAll, which runs F over a slice of them as one cached sweep.
+func (e *emitter) sweep(f *cachedFunc, helper string) {
+	args := e.name(strings.ReplaceAll(f.displayName(), ".", "") + "Args")
+	fields := locals{file: map[string]bool{}, own: map[string]bool{}}
+	names := map[string]string{} // parameter: field
+	var decl []jen.Code
+	for i, p := range f.Params {
+		if i == 0 && f.Ctx {
+			continue
+		}
+		name := fields.name(strings.ToUpper(p.Name[:1]) + p.Name[1:])
+		names[p.Name] = name
+		decl = append(decl, jen.Id(name).Add(e.typ(p.Type)))
+	}
+	e.file.Commentf("%s are the arguments of one call of %s, for %sCachedAll.", args, f.displayName(), f.Name)
+	e.file.Type().Id(args).Struct(decl...)
+	e.file.Line()
+
+	used := e.locals()
+	ctxName, argsName, opts, a := used.name("ctx"), used.name("args"), used.name("opts"), used.name("a")
+	var keyed, all []jen.Code
+	for _, p := range f.keyedParams() {
+		if f.Recv != nil && p.Name == f.Recv.Name && p.Type == f.Recv.Type {
+			keyed = append(keyed, jen.Id(p.Name))
+		} else {
+			keyed = append(keyed, jen.Id(a).Dot(names[p.Name]))
+		}
+	}
+	for i, p := range f.Params {
+		switch {
+		case i == 0 && f.Ctx:
+			all = append(all, jen.Id(ctxName))
+		case f.Variadic && i == len(f.Params)-1:
+			all = append(all, jen.Id(a).Dot(names[p.Name]).Op("..."))
+		default:
+			all = append(all, jen.Id(a).Dot(names[p.Name]))
+		}
+	}
+	target := jen.Id(f.Name)
+	if f.Recv != nil {
+		target = jen.Id(f.Recv.Name).Dot(f.Name)
+	}
+	result := e.typ(f.Results[0])
+	ret := []jen.Code{target.Call(all...)}
+	if !f.Err {
+		ret = append(ret, jen.Nil())
+	}
+	computeParam := jen.Id(ctxName).Qual("context", "Context")
+	if !f.Ctx {
+		computeParam = jen.Qual("context", "Context")
+	}
+	e.file.Commentf("%sCachedAll is %s over every element of %s, as one cached sweep (cacheruntime.Sweep):", f.Name, f.displayName(), argsName)
+	e.file.Commentf("hits first, misses on bounded workers, results in %s' order, in the cache %s", argsName, ctxName)
+	e.file.Comment("carries (cacheruntime.WithCache), else the default cache.")
+	e.file.Add(e.decl(f, f.Name+"CachedAll").Params(
+		jen.Id(ctxName).Qual("context", "Context"), jen.Id(argsName).Index().Id(args), jen.Id(opts).Op("...").Add(e.rt("SweepOption")),
+	).Params(jen.Index().Add(result), jen.Error()).Block(
+		jen.Return(e.rt("SweepArgs").Call(jen.Id(ctxName), jen.Id(argsName),
+			jen.Func().Params(jen.Id(a).Id(args)).Params(e.rt("Call"), jen.Func().Params(jen.Qual("context", "Context")).Params(result, jen.Error())).Block(
+				jen.Return(jen.Id(helper).Call(keyed...), jen.Func().Params(computeParam).Params(result, jen.Error()).Block(jen.Return(ret...))),
+			), jen.Id(opts).Op("...")))))
+	e.file.Line()
 }
 
 // name allocates a package-level name for the file: want, or want2…

@@ -422,3 +422,16 @@ func (c *sweepConfig) resolveShard() error {
 	}
 	return nil
 }
+
+// SweepArgs is Sweep with one point for each element of args, named by
+// its fields (%+v): point returns an element's Call and computation. The
+// generated FCachedAll wrappers call it, with the cache ctx carries, or
+// else Default().
+func SweepArgs[A, T any](ctx context.Context, args []A, point func(A) (Call, func(context.Context) (T, error)), opts ...SweepOption) ([]T, error) {
+	points := make([]Point[T], len(args))
+	for i, a := range args {
+		call, compute := point(a)
+		points[i] = Point[T]{Call: call, Compute: compute, Name: fmt.Sprintf("%+v", a)}
+	}
+	return Sweep(ctx, nil, points, opts...)
+}

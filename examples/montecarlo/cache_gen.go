@@ -42,3 +42,21 @@ func RunMonteCarloCacheKey(snr float64, nScenes int, seed int64) (string, error)
 func RunMonteCarloInvalidate(snr float64, nScenes int, seed int64) (bool, error) {
 	return cacheruntime.Default().Invalidate(context.Background(), cachegenRunMonteCarloCall(snr, nScenes, seed))
 }
+
+// RunMonteCarloArgs are the arguments of one call of RunMonteCarlo, for RunMonteCarloCachedAll.
+type RunMonteCarloArgs struct {
+	Snr     float64
+	NScenes int
+	Seed    int64
+}
+
+// RunMonteCarloCachedAll is RunMonteCarlo over every element of args, as one cached sweep (cacheruntime.Sweep):
+// hits first, misses on bounded workers, results in args' order, in the cache ctx
+// carries (cacheruntime.WithCache), else the default cache.
+func RunMonteCarloCachedAll(ctx context.Context, args []RunMonteCarloArgs, opts ...cacheruntime.SweepOption) ([]Result, error) {
+	return cacheruntime.SweepArgs(ctx, args, func(a RunMonteCarloArgs) (cacheruntime.Call, func(context.Context) (Result, error)) {
+		return cachegenRunMonteCarloCall(a.Snr, a.NScenes, a.Seed), func(context.Context) (Result, error) {
+			return RunMonteCarlo(a.Snr, a.NScenes, a.Seed)
+		}
+	}, opts...)
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"time"
@@ -27,6 +28,20 @@ func main() {
 			outcome = "CACHE HIT "
 		}
 		fmt.Printf("RUN %d snr=%g key=%s --> [%s] precision=%.5f %.2fs\n", i+1, snr, key, outcome, r.Precision, time.Since(start).Seconds())
+	}
+
+	// The reference guide's validation: a sweep over SNR, the points
+	// cached above served at once, the others computed on every core.
+	var grid []RunMonteCarloArgs
+	for _, snr := range []float64{100, 200, 300, 500, 1000} {
+		grid = append(grid, RunMonteCarloArgs{Snr: snr, NScenes: 1000, Seed: 42})
+	}
+	results, err := RunMonteCarloCachedAll(context.Background(), grid)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for i, r := range results {
+		fmt.Printf("SWEEP snr=%g precision=%.5f\n", grid[i].Snr, r.Precision)
 	}
 	fmt.Printf("cache: %s\n", cache.Dir())
 }

@@ -37,3 +37,20 @@ func (r *Retriever) FitCacheKey(scene []float64) (string, error) {
 func (r *Retriever) FitInvalidate(scene []float64) (bool, error) {
 	return cacheruntime.Default().Invalidate(context.Background(), cachegenRetrieverFitCall(r, scene))
 }
+
+// RetrieverFitArgs are the arguments of one call of Retriever.Fit, for FitCachedAll.
+type RetrieverFitArgs struct {
+	Scene    []float64
+	Progress func(int)
+}
+
+// FitCachedAll is Retriever.Fit over every element of args, as one cached sweep (cacheruntime.Sweep):
+// hits first, misses on bounded workers, results in args' order, in the cache ctx2
+// carries (cacheruntime.WithCache), else the default cache.
+func (r *Retriever) FitCachedAll(ctx2 context.Context, args []RetrieverFitArgs, opts ...cacheruntime.SweepOption) ([][]float64, error) {
+	return cacheruntime.SweepArgs(ctx2, args, func(a RetrieverFitArgs) (cacheruntime.Call, func(context.Context) ([]float64, error)) {
+		return cachegenRetrieverFitCall(r, a.Scene), func(ctx2 context.Context) ([]float64, error) {
+			return r.Fit(ctx2, a.Scene, a.Progress)
+		}
+	}, opts...)
+}

@@ -42,3 +42,22 @@ func TransmittanceCacheKey(tablePath string, lo float64, hi float64, path float6
 func TransmittanceInvalidate(tablePath string, lo float64, hi float64, path float64) (bool, error) {
 	return cacheruntime.Default().Invalidate(context.Background(), cachegenTransmittanceCall(tablePath, lo, hi, path))
 }
+
+// TransmittanceArgs are the arguments of one call of Transmittance, for TransmittanceCachedAll.
+type TransmittanceArgs struct {
+	TablePath string
+	Lo        float64
+	Hi        float64
+	Path      float64
+}
+
+// TransmittanceCachedAll is Transmittance over every element of args, as one cached sweep (cacheruntime.Sweep):
+// hits first, misses on bounded workers, results in args' order, in the cache ctx
+// carries (cacheruntime.WithCache), else the default cache.
+func TransmittanceCachedAll(ctx context.Context, args []TransmittanceArgs, opts ...cacheruntime.SweepOption) ([]float64, error) {
+	return cacheruntime.SweepArgs(ctx, args, func(a TransmittanceArgs) (cacheruntime.Call, func(context.Context) (float64, error)) {
+		return cachegenTransmittanceCall(a.TablePath, a.Lo, a.Hi, a.Path), func(context.Context) (float64, error) {
+			return Transmittance(a.TablePath, a.Lo, a.Hi, a.Path)
+		}
+	}, opts...)
+}

@@ -42,3 +42,20 @@ func SpectrumCacheKey(ppm float64, n int) (string, error) {
 func SpectrumInvalidate(ppm float64, n int) (bool, error) {
 	return cacheruntime.Default().Invalidate(context.Background(), cachegenSpectrumCall(ppm, n))
 }
+
+// SpectrumArgs are the arguments of one call of Spectrum, for SpectrumCachedAll.
+type SpectrumArgs struct {
+	Ppm float64
+	N   int
+}
+
+// SpectrumCachedAll is Spectrum over every element of args, as one cached sweep (cacheruntime.Sweep):
+// hits first, misses on bounded workers, results in args' order, in the cache ctx
+// carries (cacheruntime.WithCache), else the default cache.
+func SpectrumCachedAll(ctx context.Context, args []SpectrumArgs, opts ...cacheruntime.SweepOption) ([][]float64, error) {
+	return cacheruntime.SweepArgs(ctx, args, func(a SpectrumArgs) (cacheruntime.Call, func(context.Context) ([]float64, error)) {
+		return cachegenSpectrumCall(a.Ppm, a.N), func(context.Context) ([]float64, error) {
+			return Spectrum(a.Ppm, a.N)
+		}
+	}, opts...)
+}
