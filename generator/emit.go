@@ -283,9 +283,7 @@ func (e *emitter) function(f *cachedFunc) {
 		func(call *jen.Statement) *jen.Statement {
 			return e.rt("Default").Call().Dot("Invalidate").Call(jen.Qual("context", "Background").Call(), call)
 		})
-	if len(f.allTypeParams()) == 0 && len(f.Results) == 1 {
-		e.sweep(f, helper)
-	}
+	e.sweep(f, helper)
 }
 
 // sweep emits FArgs, a struct of F's arguments but its context, and
@@ -304,8 +302,21 @@ func (e *emitter) sweep(f *cachedFunc, helper string) {
 		decl = append(decl, jen.Id(name).Add(e.typ(p.Type)))
 	}
 	e.file.Commentf("%s are the arguments of one call of %s, for %sCachedAll.", args, f.displayName(), f.Name)
-	e.file.Type().Id(args).Struct(decl...)
+	tps := f.allTypeParams()
+	e.file.Type().Id(args).Types(e.typeParams(tps)...).Struct(decl...)
 	e.file.Line()
+	// argsType is FArgs, instantiated with the wrapper's type parameters.
+	argsType := func() *jen.Statement {
+		s := jen.Id(args)
+		if len(tps) > 0 {
+			ids := make([]jen.Code, len(tps))
+			for i, tp := range tps {
+				ids[i] = jen.Id(tp.Obj().Name())
+			}
+			s = s.Index(jen.List(ids...))
+		}
+		return s
+	}
 
 	used := e.locals()
 	ctxName, argsName, opts, a := used.name("ctx"), used.name("args"), used.name("opts"), used.name("a")
@@ -327,14 +338,46 @@ func (e *emitter) sweep(f *cachedFunc, helper string) {
 			all = append(all, jen.Id(a).Dot(names[p.Name]))
 		}
 	}
-	target := jen.Id(f.Name)
-	if f.Recv != nil {
-		target = jen.Id(f.Recv.Name).Dot(f.Name)
+	// call is the call of F, a fresh statement each time.
+	call := func() *jen.Statement {
+		if f.Recv != nil {
+			return jen.Id(f.Recv.Name).Dot(f.Name).Call(all...)
+		}
+		target := jen.Id(f.Name)
+		if len(f.TypeParams) > 0 {
+			ids := make([]jen.Code, len(f.TypeParams))
+			for i, tp := range f.TypeParams {
+				ids[i] = jen.Id(tp.Obj().Name())
+			}
+			target = target.Index(jen.List(ids...))
+		}
+		return target.Call(all...)
 	}
 	result := e.typ(f.Results[0])
-	ret := []jen.Code{target.Call(all...)}
-	if !f.Err {
-		ret = append(ret, jen.Nil())
+	body := []jen.Code{jen.Return(call(), jen.Nil())}
+	if f.Err {
+		body = []jen.Code{jen.Return(call())}
+	}
+	if len(f.Results) > 1 {
+		// Several results travel together in the struct FCached stores.
+		fields := make([]jen.Code, len(f.Results))
+		vals := make([]jen.Code, len(f.Results))
+		for i, t := range f.Results {
+			fields[i] = jen.Id("R" + strconv.Itoa(i)).Add(e.typ(t))
+			vals[i] = jen.Id(used.name("r" + strconv.Itoa(i)))
+		}
+		result = jen.Struct(fields...)
+		errName := used.name("err")
+		body = []jen.Code{
+			jen.List(vals...).Op(":=").Add(call()),
+			jen.Return(jen.Struct(fields...).Values(vals...), jen.Nil()),
+		}
+		if f.Err {
+			body = []jen.Code{
+				jen.List(append(vals, jen.Id(errName))...).Op(":=").Add(call()),
+				jen.Return(jen.Struct(fields...).Values(vals...), jen.Id(errName)),
+			}
+		}
 	}
 	computeParam := jen.Id(ctxName).Qual("context", "Context")
 	if !f.Ctx {
@@ -344,11 +387,11 @@ func (e *emitter) sweep(f *cachedFunc, helper string) {
 	e.file.Commentf("hits first, misses on bounded workers, results in %s' order, in the cache %s", argsName, ctxName)
 	e.file.Comment("carries (cacheruntime.WithCache), else the default cache.")
 	e.file.Add(e.decl(f, f.Name+"CachedAll").Params(
-		jen.Id(ctxName).Qual("context", "Context"), jen.Id(argsName).Index().Id(args), jen.Id(opts).Op("...").Add(e.rt("SweepOption")),
+		jen.Id(ctxName).Qual("context", "Context"), jen.Id(argsName).Index().Add(argsType()), jen.Id(opts).Op("...").Add(e.rt("SweepOption")),
 	).Params(jen.Index().Add(result), jen.Error()).Block(
 		jen.Return(e.rt("SweepArgs").Call(jen.Id(ctxName), jen.Id(argsName),
-			jen.Func().Params(jen.Id(a).Id(args)).Params(e.rt("Call"), jen.Func().Params(jen.Qual("context", "Context")).Params(result, jen.Error())).Block(
-				jen.Return(jen.Id(helper).Call(keyed...), jen.Func().Params(computeParam).Params(result, jen.Error()).Block(jen.Return(ret...))),
+			jen.Func().Params(jen.Id(a).Add(argsType())).Params(e.rt("Call"), jen.Func().Params(jen.Qual("context", "Context")).Params(result, jen.Error())).Block(
+				jen.Return(e.helperCallWith(f, helper, keyed), jen.Func().Params(computeParam).Params(result, jen.Error()).Block(body...)),
 			), jen.Id(opts).Op("...")))))
 	e.file.Line()
 }
@@ -441,17 +484,22 @@ func (e *emitter) callHelper(f *cachedFunc, name string) {
 // helperCall is the call of the helper from a wrapper of f: the receiver
 // and the keyed arguments, and every type argument.
 func (e *emitter) helperCall(f *cachedFunc, helper string) *jen.Statement {
-	s := jen.Id(helper)
-	if tps := f.allTypeParams(); len(tps) > 0 {
-		args := make([]jen.Code, len(tps))
-		for i, tp := range tps {
-			args[i] = jen.Id(tp.Obj().Name())
-		}
-		s = s.Index(jen.List(args...))
-	}
 	var args []jen.Code
 	for _, p := range f.keyedParams() {
 		args = append(args, jen.Id(p.Name))
+	}
+	return e.helperCallWith(f, helper, args)
+}
+
+// helperCallWith is the call of f's Call helper with args.
+func (e *emitter) helperCallWith(f *cachedFunc, helper string, args []jen.Code) *jen.Statement {
+	s := jen.Id(helper)
+	if tps := f.allTypeParams(); len(tps) > 0 {
+		targs := make([]jen.Code, len(tps))
+		for i, tp := range tps {
+			targs[i] = jen.Id(tp.Obj().Name())
+		}
+		s = s.Index(jen.List(targs...))
 	}
 	return s.Call(args...)
 }
