@@ -30,8 +30,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	exampleCache = filepath.Join(dir, "cache")
-	for _, ex := range []string{"../../examples/retrieval", "../../examples/montecarlo"} {
-		cmd := exec.Command("go", "run", ex)
+	// Two RunMonteCarlo entries and one Retriever.Fit.
+	for _, ex := range [][]string{{"../../examples/retrieval"}, {"../../examples/montecarlo", "-sweep=false"}} {
+		cmd := exec.Command("go", append([]string{"run"}, ex...)...)
 		cmd.Env = append(os.Environ(), "CACHEGEN_DIR="+exampleCache)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			panic(string(out))

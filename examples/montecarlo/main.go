@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log"
 	"time"
@@ -10,6 +11,8 @@ import (
 )
 
 func main() {
+	sweep := flag.Bool("sweep", true, "after the four calls, sweep the reference guide's SNR values")
+	flag.Parse()
 	log.SetFlags(0)
 	cache := cacheruntime.Default()
 	for i, snr := range []float64{300, 300, 500, 500} {
@@ -29,7 +32,10 @@ func main() {
 		}
 		fmt.Printf("RUN %d snr=%g key=%s --> [%s] precision=%.5f %.2fs\n", i+1, snr, key, outcome, r.Precision, time.Since(start).Seconds())
 	}
-
+	if !*sweep {
+		fmt.Printf("cache: %s\n", cache.Dir())
+		return
+	}
 	// The reference guide's validation: a sweep over SNR, the points
 	// cached above served at once, the others computed on every core.
 	var grid []RunMonteCarloArgs
