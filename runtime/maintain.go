@@ -339,26 +339,9 @@ func (c *Cache) prune(ctx context.Context, o PruneOptions) ([]Entry, int64, erro
 		return pruneEntries(all, o, now, func(string) error { return nil })
 	}
 	c.disk.pruneMemo(now.Add(-memoMaxAge))
-	removed, before, err := pruneEntries(all, o, now, func(key string) error { return c.disk.remove(names[key]) })
-	// The walk counted every shard: record what remains, exactly.
-	var shards [256]Usage
-	gone := map[string]bool{}
-	for _, e := range removed {
-		gone[e.Key] = true
-	}
-	for _, e := range all {
-		if !gone[e.Key] {
-			i := shardIndex(e.Key)
-			shards[i].Bytes += e.Size
-			shards[i].Entries++
-		}
-	}
-	for i, u := range shards {
-		if u.Entries > 0 || c.disk.hasShard(hexByte(i)) {
-			c.disk.setUsage(hexByte(i), u, time.Now())
-		}
-	}
-	return removed, before, err
+	// Each removal is taken from its shard's usage record, under its lock,
+	// so that stores made meanwhile by other processes are kept in it.
+	return pruneEntries(all, o, now, func(key string) error { return c.disk.removeEntry(names[key]) })
 }
 
 // pruneEntries removes, with remove, the entries of all that o selects,
@@ -446,7 +429,7 @@ func (c *Cache) trimOnHit(key string) {
 	if c.maxBytes <= 0 || c.mode == ModeReadOnly || c.trimmed.Swap(true) {
 		return
 	}
-	u, err := c.disk.readUsage(shard(key), time.Now())
+	u, err := c.disk.readUsage(shard(key), true)
 	c.trim(0, key, u, err == nil)
 }
 

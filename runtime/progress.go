@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vbauerster/mpb/v8"
@@ -23,12 +24,17 @@ func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // progressView shows a sweep's progress: a bar on a terminal, else a
 // plain line at most every few seconds, and a last line when it ends.
+//
+// A sweep calls show from one goroutine at a time. The bar draws itself on
+// a goroutine of its own, which reads the text it shows through an atomic
+// pointer: no lock is held while the bar is told anything, so the two can
+// never wait for each other.
 type progressView struct {
-	mu    sync.Mutex
+	mu    sync.Mutex // guards last and ended
 	w     io.Writer
 	bars  *mpb.Progress // on a terminal
 	bar   *mpb.Bar
-	text  string // the counts the bar shows
+	text  atomic.Pointer[string] // the counts the bar shows
 	every time.Duration
 	now   func() time.Time
 	last  time.Time // when the last line was printed
@@ -49,9 +55,10 @@ func newProgressView[T any](w io.Writer, terminal bool, every time.Duration, now
 			mpb.BarWidth(24),
 			mpb.PrependDecorators(decor.Name(v.name+" "), decor.CountersNoUnit("%d/%d")),
 			mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
-				v.mu.Lock()
-				defer v.mu.Unlock()
-				return v.text
+				if t := v.text.Load(); t != nil {
+					return *t
+				}
+				return ""
 			})),
 		)
 	}
@@ -61,30 +68,32 @@ func newProgressView[T any](w io.Writer, terminal bool, every time.Duration, now
 // show draws p; final is the sweep's end.
 func (v *progressView) show(p Progress, final bool) {
 	v.mu.Lock()
-	defer v.mu.Unlock()
 	if v.ended {
+		v.mu.Unlock()
 		return
 	}
+	v.ended = final
+	due := final || v.now().Sub(v.last) >= v.every
+	if due {
+		v.last = v.now()
+	}
+	v.mu.Unlock()
 	if v.bar != nil {
-		v.text = p.counts()
+		text := p.counts()
 		if p.ETA > 0 {
-			v.text += fmt.Sprintf(", about %s left", p.ETA.Round(time.Second))
+			text += fmt.Sprintf(", about %s left", p.ETA.Round(time.Second))
 		}
+		v.text.Store(&text)
 		v.bar.SetCurrent(int64(p.Done))
 		if final {
-			v.ended = true
 			v.bar.SetTotal(-1, true) // complete, and removed
-			v.mu.Unlock()
 			v.bars.Wait()
-			v.mu.Lock()
 			fmt.Fprintln(v.w, v.line(p))
 		}
 		return
 	}
-	if now := v.now(); final || now.Sub(v.last) >= v.every {
-		v.last = now
+	if due {
 		fmt.Fprintln(v.w, v.line(p))
-		v.ended = final
 	}
 }
 

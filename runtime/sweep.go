@@ -126,13 +126,15 @@ func Sweep[T any](ctx context.Context, c *Cache, points []Point[T], opts ...Swee
 	if err := cfg.resolveShard(); err != nil {
 		return nil, err
 	}
-	s := &sweep[T]{c: c, cfg: cfg, points: points, results: make([]T, len(points)), start: cfg.now()}
+	s := &sweep[T]{c: c, cfg: cfg, points: points, results: make([]T, len(points)), start: cfg.now(), busySince: map[int]time.Time{}}
 	s.progress.Total = len(points)
 	if !cfg.quiet && c.mode != ModeOff {
 		s.view = newProgressView(cfg.out, cfg.terminal, cfg.lineEvery, cfg.now, points)
 	}
 	if len(points) > 0 {
-		s.durations = c.loadDurations(points[0].Call)
+		for _, d := range c.loadDurations(points[0].Call) {
+			s.addDuration(d)
+		}
 	}
 	defer s.finish()
 	order := shardOrder(len(points), cfg.index, cfg.count)
@@ -144,8 +146,7 @@ func Sweep[T any](ctx context.Context, c *Cache, points []Point[T], opts ...Swee
 		}
 		if v, took, ok := load[T](ctx, c, points[i].Call); ok {
 			s.results[i] = v
-			s.durations = append(s.durations, took)
-			s.event(&s.progress.Hits)
+			s.event(&s.progress.Hits, took)
 			continue
 		}
 		misses = append(misses, i)
@@ -161,12 +162,38 @@ type sweep[T any] struct {
 	results   []T
 	start     time.Time
 	view      *progressView
+	reportMu  sync.Mutex // reports go out one at a time, in order
 	mu        sync.Mutex // guards what follows
 	progress  Progress
-	durations []time.Duration // compute times known: stored, then measured
-	computed  []time.Duration // those measured here, to record
+	durations []time.Duration // the latest compute times known: stored, then measured
+	median    time.Duration   // of durations, as of fresh additions ago
+	fresh     int
+	computed  []time.Duration   // those measured here, to record
+	busySince map[int]time.Time // when each point was first found held by another
 	errs      []error
 }
+
+// maxKnown bounds the compute times a sweep keeps for its estimate.
+const maxKnown = 255
+
+// addDuration notes a compute time; s.mu is held.
+func (s *sweep[T]) addDuration(d time.Duration) {
+	if d < 0 || d > maxDuration {
+		return // a junk record
+	}
+	s.durations = append(s.durations, d)
+	if len(s.durations) > maxKnown {
+		s.durations = s.durations[len(s.durations)-maxKnown:]
+	}
+	if s.fresh++; s.median == 0 || s.fresh >= 16 {
+		sorted := slices.Clone(s.durations)
+		slices.Sort(sorted)
+		s.median, s.fresh = sorted[len(sorted)/2], 0
+	}
+}
+
+// maxDuration is the longest compute time an estimate believes: a year.
+const maxDuration = 365 * 24 * time.Hour
 
 // run computes the misses on the workers, coming back later to those
 // another process holds, and returns the failures.
@@ -208,8 +235,7 @@ func (s *sweep[T]) run(ctx context.Context, misses []int) []error {
 				return 0, false
 			}
 			if len(waiting) > 0 {
-				// Sleep until the first held point is due, unless a
-				// worker finishes first.
+				// Sleep until the first held point is due.
 				d := time.Until(waiting[0].at)
 				mu.Unlock()
 				select {
@@ -266,13 +292,23 @@ func (s *sweep[T]) fill(ctx context.Context, i int) (busy bool) {
 	compute := func(ctx context.Context) (T, error) {
 		computed = true
 		start := time.Now()
-		v, err := p.Compute(ctx)
+		// The computation's own cached calls wait for others as any do.
+		v, err := p.Compute(context.WithValue(ctx, noWaitKey{}, nil))
 		took = time.Since(start)
 		return v, err
 	}
-	v, err := Do(context.WithValue(ctx, noWaitKey{}, true), s.c, p.Call, compute)
+	fillCtx := context.WithValue(ctx, noWaitKey{}, true)
+	if s.heldTooLong(i) {
+		fillCtx = ctx // wait, as Do does, then compute it here
+	}
+	v, err := Do(fillCtx, s.c, p.Call, compute)
 	switch {
 	case errors.Is(err, errBusy):
+		s.mu.Lock()
+		if _, ok := s.busySince[i]; !ok {
+			s.busySince[i] = time.Now()
+		}
+		s.mu.Unlock()
 		return true
 	case err != nil && ctx.Err() != nil && isContextErr(err):
 		return false // cancelled: not a failure of the point
@@ -284,19 +320,39 @@ func (s *sweep[T]) fill(ctx context.Context, i int) (busy bool) {
 		s.mu.Lock()
 		s.errs = append(s.errs, fmt.Errorf("point %d (%s): %w", i, name, err))
 		s.mu.Unlock()
-		s.event(&s.progress.Failed)
+		s.event(&s.progress.Failed, -1)
 	case computed:
 		s.results[i] = v
 		s.mu.Lock()
-		s.durations = append(s.durations, took)
 		s.computed = append(s.computed, took)
 		s.mu.Unlock()
-		s.event(&s.progress.Computed)
+		s.event(&s.progress.Computed, took)
 	default:
 		s.results[i] = v
-		s.event(&s.progress.Elsewhere)
+		s.event(&s.progress.Elsewhere, -1)
 	}
 	return false
+}
+
+// heldTooLong reports whether point i has been held by another for longer
+// than Do waits for a holder (a lock in a shared directory, a remote
+// lease): a holder alive but stuck. A private directory's holder is the
+// user's own, and is waited for as Do waits for it.
+func (s *sweep[T]) heldTooLong(i int) bool {
+	s.mu.Lock()
+	since, ok := s.busySince[i]
+	s.mu.Unlock()
+	if !ok {
+		return false
+	}
+	var bound time.Duration
+	if !s.c.disk.private {
+		bound = sharedLockWait
+	}
+	if r := s.c.remote; r != nil {
+		bound = max(bound, r.opts.MaxWait)
+	}
+	return bound > 0 && time.Since(since) > bound
 }
 
 func (s *sweep[T]) failed() bool {
@@ -305,45 +361,55 @@ func (s *sweep[T]) failed() bool {
 	return s.progress.Failed > 0
 }
 
-// event counts a finished point in counter and reports the progress.
-func (s *sweep[T]) event(counter *int) {
+// event counts a finished point in counter, notes its compute time (if
+// not negative), and reports the progress, in order.
+func (s *sweep[T]) event(counter *int, took time.Duration) {
+	s.reportMu.Lock()
+	defer s.reportMu.Unlock()
 	s.mu.Lock()
 	*counter++
 	s.progress.Done++
+	if took >= 0 {
+		s.addDuration(took)
+	}
 	p := s.snapshot()
 	s.mu.Unlock()
-	s.report(p, false)
+	s.report(p)
 }
 
-// snapshot returns the progress, with its ETA; s.mu is held.
+// snapshot returns the progress, with its ETA: the median compute time
+// times the rounds of workers the points left need; s.mu is held.
 func (s *sweep[T]) snapshot() Progress {
 	p := s.progress
 	p.Elapsed = s.cfg.now().Sub(s.start)
-	if len(s.durations) > 0 && p.Done < p.Total {
-		d := slices.Clone(s.durations)
-		slices.Sort(d)
-		median := d[len(d)/2]
-		p.ETA = median * time.Duration(p.Total-p.Done) / time.Duration(s.cfg.workers)
+	if left := p.Total - p.Done; s.median > 0 && left > 0 {
+		rounds := (left + s.cfg.workers - 1) / s.cfg.workers
+		p.ETA = maxDuration
+		if s.median < maxDuration/time.Duration(rounds) {
+			p.ETA = s.median * time.Duration(rounds)
+		}
 	}
 	return p
 }
 
-func (s *sweep[T]) report(p Progress, final bool) {
+// report hands p to the callbacks and the view; s.reportMu is held.
+func (s *sweep[T]) report(p Progress) {
 	for _, fn := range s.cfg.progress {
-		s.mu.Lock() // one at a time
 		fn(p)
-		s.mu.Unlock()
 	}
 	if s.view != nil {
-		s.view.show(p, final)
+		s.view.show(p, false)
 	}
 }
 
 // finish reports the final progress and records the compute times
 // measured, for the next sweep's estimate.
 func (s *sweep[T]) finish() {
+	s.reportMu.Lock()
+	defer s.reportMu.Unlock()
 	s.mu.Lock()
 	p := s.snapshot()
+	p.ETA = 0 // done, or stopped
 	computed := s.computed
 	s.mu.Unlock()
 	if s.view != nil {

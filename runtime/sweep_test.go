@@ -361,3 +361,92 @@ func TestSweepProcessesSplitTheGrid(t *testing.T) {
 		}
 	}
 }
+
+// A point's own cached calls wait for another process's computation as
+// any call does: the sweep's leave-it-for-later is the sweep's alone.
+func TestSweepPointsNestedCallsWait(t *testing.T) {
+	dir := t.TempDir()
+	c, _ := openDir(t, dir)
+	holder, _ := openDir(t, dir)
+	inner := Call{Func: "example.com/sim.Inner", Version: 1, Params: map[string]any{"x": 1}}
+	key, _ := inner.Key()
+	unlock, _, err := holder.lockKey(context.Background(), key, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(50*time.Millisecond, unlock)
+	var runs atomic.Int32
+	got, err := Sweep(context.Background(), c, grid(1, func(ctx context.Context, i int) (float64, error) {
+		runs.Add(1)
+		return Do(ctx, c, inner, func(context.Context) (float64, error) { return 7, nil })
+	}), Quiet())
+	if err != nil || got[0] != 7 || runs.Load() != 1 {
+		t.Errorf("a point whose inner call another process held: %v, %v, run %d times; want it run once, its inner call waiting", got, err, runs.Load())
+	}
+}
+
+// A point held in a shared directory by a process that never finishes is
+// computed here once Do would stop waiting for it, as Do does.
+func TestSweepGivesUpOnAStuckHolder(t *testing.T) {
+	old := sharedLockWait
+	sharedLockWait = 100 * time.Millisecond
+	defer func() { sharedLockWait = old }()
+	dir := t.TempDir()
+	c, _ := openDir(t, dir, WithSharedDir())
+	holder, _ := openDir(t, dir, WithSharedDir())
+	ps := grid(3, square)
+	key, _ := ps[1].Call.Key()
+	unlock, _, err := holder.lockKey(context.Background(), key, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got, err := Sweep(ctx, c, ps, Quiet())
+	if err != nil {
+		t.Fatalf("a sweep with a point a stuck process holds: %v", err)
+	}
+	checkSquares(t, got, 3)
+}
+
+// The estimate counts rounds of workers: one point left takes a whole
+// compute time, however many workers there are; a huge recorded time does
+// not overflow it.
+func TestSweepETACountsRounds(t *testing.T) {
+	s := &sweep[float64]{cfg: sweepConfig{workers: 8, now: time.Now}, start: time.Now()}
+	s.addDuration(10 * time.Second)
+	s.progress = Progress{Total: 10, Done: 9}
+	if eta := s.snapshot().ETA; eta != 10*time.Second {
+		t.Errorf("one point left on 8 workers: ETA %v, want 10s", eta)
+	}
+	s.progress = Progress{Total: 10, Done: 0}
+	if eta := s.snapshot().ETA; eta != 20*time.Second {
+		t.Errorf("10 points left on 8 workers: ETA %v, want two rounds, 20s", eta)
+	}
+	s.median = maxDuration
+	s.progress = Progress{Total: 1 << 40}
+	if eta := s.snapshot().ETA; eta <= 0 {
+		t.Errorf("a huge estimate overflowed: %v", eta)
+	}
+}
+
+// Many quick points, a bar and a callback: every report arrives, in
+// order, and the sweep ends.
+func TestSweepProgressUnderLoad(t *testing.T) {
+	c, _ := open(t)
+	var bar syncBuffer
+	last := 0
+	inOrder := true
+	got, err := Sweep(context.Background(), c, grid(2000, square), Workers(4), progressTo(&bar, true, 0), OnProgress(func(p Progress) {
+		inOrder = inOrder && p.Done == last+1
+		last = p.Done
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSquares(t, got, 2000)
+	if !inOrder || last != 2000 {
+		t.Errorf("reports out of order, or missing: last %d", last)
+	}
+}

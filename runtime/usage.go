@@ -21,9 +21,9 @@ import (
 // held for a few microseconds, so the cache's size is known without a
 // walk. A writer killed between its rename and its update leaves the
 // figure short by one entry: the record is approximate, and a recount
-// (of a shard with a missing, malformed or day-old record, and of every
-// shard a Prune walks) makes it exact again, so an error never grows
-// for more than a day.
+// (of a shard with a missing, malformed or day-old record, or of every
+// shard by Recount) makes it exact again, so an error never grows for
+// more than a day.
 const (
 	usageName    = ".usage"
 	usageMagic   = "cgusage1"
@@ -50,7 +50,7 @@ func (c *Cache) Usage() (Usage, error) {
 	if c.mode == ModeOff {
 		return Usage{}, nil
 	}
-	return c.disk.totalUsage(time.Now())
+	return c.disk.totalUsage(c.mode != ModeReadOnly)
 }
 
 // Recount counts the entries of every shard again, records them, and
@@ -131,9 +131,9 @@ func (s *diskStore) setUsage(shard string, u Usage, now time.Time) {
 	writeUsage(f, u, now)
 }
 
-// readUsage returns shard's recorded Usage, recounting a shard whose
-// record is missing or malformed.
-func (s *diskStore) readUsage(shard string, now time.Time) (Usage, error) {
+// readUsage returns shard's recorded usage, recounting a shard whose
+// record is missing or malformed, and recording the count if record.
+func (s *diskStore) readUsage(shard string, record bool) (Usage, error) {
 	r, err := s.openRoot(false)
 	if err != nil {
 		return Usage{}, err
@@ -147,7 +147,9 @@ func (s *diskStore) readUsage(shard string, now time.Time) (Usage, error) {
 		}
 	}
 	if u, err := s.countShard(shard); err == nil {
-		s.setUsage(shard, u, now)
+		if record {
+			s.setUsage(shard, u, time.Now())
+		}
 		return u, nil
 	} else if errors.Is(err, fs.ErrNotExist) {
 		return Usage{}, nil
@@ -158,10 +160,10 @@ func (s *diskStore) readUsage(shard string, now time.Time) (Usage, error) {
 
 // totalUsage sums the usage of every shard: a read of 256 small files,
 // not a walk.
-func (s *diskStore) totalUsage(now time.Time) (Usage, error) {
+func (s *diskStore) totalUsage(record bool) (Usage, error) {
 	var t Usage
 	for i := range 256 {
-		u, err := s.readUsage(hexByte(i), now)
+		u, err := s.readUsage(hexByte(i), record)
 		if err != nil {
 			return t, err
 		}

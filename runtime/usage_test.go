@@ -91,8 +91,8 @@ func TestUsageIsKeptWithoutWalks(t *testing.T) {
 }
 
 // A writer killed between storing an entry and recording it leaves the
-// figure short; a recount, a Prune, or the day-old record's own recount
-// repairs it. A record planted or mangled is recounted, never trusted.
+// figure short; a recount, or the day-old record's own recount, repairs
+// it. A record planted or mangled is recounted, never trusted.
 func TestUsageIsRepaired(t *testing.T) {
 	c, _ := open(t)
 	fill(t, c, 40, 100)
@@ -112,22 +112,14 @@ func TestUsageIsRepaired(t *testing.T) {
 	if got, _ := c.Usage(); got == want || got.Entries != 40 {
 		t.Fatalf("Usage() = %+v before the repair; want 40 recorded entries", got)
 	}
-	for _, repair := range []struct {
-		name string
-		fn   func() error
-	}{
-		{"Recount", func() error { _, err := c.Recount(context.Background()); return err }},
-		{"Prune", func() error { _, err := c.Prune(context.Background(), PruneOptions{}); return err }},
-	} {
-		for i := range 256 {
-			c.disk.addUsage(hexByte(i), Usage{-4096, -1}, time.Now()) // lose an update in every shard
-		}
-		if err := repair.fn(); err != nil {
-			t.Fatal(err)
-		}
-		if got, _ := c.Usage(); got != want {
-			t.Errorf("after %s: Usage() = %+v, the disk holds %+v", repair.name, got, want)
-		}
+	for i := range 256 {
+		c.disk.addUsage(hexByte(i), Usage{-4096, -1}, time.Now()) // lose an update in every shard
+	}
+	if _, err := c.Recount(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.Usage(); got != want {
+		t.Errorf("after Recount: Usage() = %+v, the disk holds %+v", got, want)
 	}
 	// Records a day old, or junk, are recounted when next touched.
 	for i := range 256 {
@@ -232,4 +224,52 @@ func TestLimitHoldsUnderConcurrentProcesses(t *testing.T) {
 	if locks != 0 {
 		t.Errorf("%d files besides the entries", locks)
 	}
+}
+
+// A Prune keeps in the records what other processes store while it walks,
+// and a cache opened read-only writes no record.
+func TestPruneKeepsConcurrentStoresInTheRecord(t *testing.T) {
+	dir := t.TempDir()
+	c, _ := openDir(t, dir)
+	other, _ := openDir(t, dir)
+	fill(t, c, 50, 100)
+	var once atomic.Bool
+	walkHook = func(string) {
+		if once.CompareAndSwap(false, true) {
+			fill(t, other, 60, 100) // ten new entries, stored mid-walk
+		}
+	}
+	defer func() { walkHook = nil }()
+	if _, err := c.Prune(context.Background(), PruneOptions{MaxBytes: 40 * 4096}); err != nil {
+		t.Fatal(err)
+	}
+	walkHook = nil
+	if got, want := mustUsage(t, c), actual(t, dir); got != want {
+		t.Errorf("after a Prune with stores during its walk: Usage() = %+v, the disk holds %+v", got, want)
+	}
+
+	ro := t.TempDir()
+	w, _ := openDir(t, ro)
+	fill(t, w, 5, 100)
+	for i := range 256 {
+		os.Remove(w.disk.abs(usagePath(hexByte(i))))
+	}
+	r, _ := openDir(t, ro, WithMode(ModeReadOnly))
+	if u := mustUsage(t, r); u.Entries != 5 {
+		t.Errorf("read-only Usage() = %+v, want the 5 entries counted", u)
+	}
+	for i := range 256 {
+		if _, err := os.Stat(w.disk.abs(usagePath(hexByte(i)))); err == nil {
+			t.Fatalf("a read-only cache wrote the record of shard %s", hexByte(i))
+		}
+	}
+}
+
+func mustUsage(t *testing.T, c *Cache) Usage {
+	t.Helper()
+	u, err := c.Usage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
