@@ -164,4 +164,14 @@
 // an HMAC-SHA256 of the call's full key and the entry's bytes, and rejects,
 // as a counted miss, every entry read from either tier that is unsigned or
 // signed with another key.
+//
+// # Sweeps
+//
+// Sweep (and SweepArgs, which the generated FCachedAll wrappers call) runs
+// a grid of calls: the points either tier holds are served first, the
+// misses computed on a bounded number of workers, and a point another
+// process or machine is computing is left for later and served from its
+// entry, so processes and machines that run the same sweep split it, each
+// point computed once. It reports progress on stderr (a bar on a
+// terminal) and to OnProgress callbacks.
 package runtime
