@@ -23,9 +23,10 @@ import (
 )
 
 // diskStore keeps one file per entry under dir/xx/, where xx is the first
-// two hex digits of the key: xx/KEY.entry, with xx/KEY.lock (a process's
-// lock while it computes KEY) and xx/KEY.lease (a lease, when the
-// directory is a shared tier) beside it.
+// two hex digits of the key: xx/KEY.entry, with the shard's usage record
+// xx/.usage, its lock file xx/.locks on Linux (elsewhere xx/KEY.lock while
+// a process computes KEY; see lockKey) and xx/KEY.lease (a lease, when
+// the directory is a shared tier) beside it.
 //
 // Nothing in the directory is trusted, because others may write to it
 // (a shared tier) or an accident may put anything there:

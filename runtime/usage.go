@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"io/fs"
 	"os"
@@ -79,13 +78,6 @@ func (c *Cache) Recount(ctx context.Context) (Usage, error) {
 }
 
 func usagePath(shard string) string { return path.Join(shard, usageName) }
-
-// addUsage adds d to the usage of shard and returns the result; ok is
-// false if the record could not be updated.
-func (s *diskStore) addUsage(shard string, d Usage, now time.Time) (u Usage, ok bool) {
-	u, ok, _ = s.withUsage(shard, func() (Usage, error) { return d, nil })
-	return u, ok
-}
 
 // withUsage runs fn, which changes the entries of shard, under the lock of
 // the shard's usage record, and adds the change fn returns to the record.
@@ -314,17 +306,4 @@ func (s *diskStore) cleanShard(shard string, target int64, keep string) (removed
 	}
 	writeUsage(f, u, time.Now())
 	return removed, u, nil
-}
-
-// shardIndex is the number of key's shard.
-func shardIndex(key string) int {
-	var b [1]byte
-	hex.Decode(b[:], []byte(key[:2]))
-	return int(b[0])
-}
-
-// hasShard reports whether the shard directory exists.
-func (s *diskStore) hasShard(shard string) bool {
-	fi, err := s.stat(shard)
-	return err == nil && fi.IsDir()
 }

@@ -113,7 +113,7 @@ func TestUsageIsRepaired(t *testing.T) {
 		t.Fatalf("Usage() = %+v before the repair; want 40 recorded entries", got)
 	}
 	for i := range 256 {
-		c.disk.addUsage(hexByte(i), Usage{-4096, -1}, time.Now()) // lose an update in every shard
+		c.disk.withUsage(hexByte(i), func() (Usage, error) { return Usage{-4096, -1}, nil }) // lose an update in every shard
 	}
 	if _, err := c.Recount(context.Background()); err != nil {
 		t.Fatal(err)
