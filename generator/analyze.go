@@ -15,7 +15,12 @@ import (
 // the model of each and every problem found.
 func analyze(pkg *packages.Package, output string) ([]*cachedFunc, []error) {
 	var funcs []*cachedFunc
-	var errs []error
+	decls, errs := findDeclared(pkg)
+	c := &checker{decls: decls}
+	if pkg.Module != nil {
+		c.module = pkg.Module.Path
+	}
+	errs = append(errs, c.checkDeclared()...)
 	fset := pkg.Fset
 	for _, file := range pkg.Syntax {
 		if filepath.Base(fset.Position(file.Pos()).Filename) == output {
@@ -31,7 +36,9 @@ func analyze(pkg *packages.Package, output string) ([]*cachedFunc, []error) {
 			for _, c := range fd.Doc.List {
 				if isDirective(c.Text) {
 					inDoc[c] = true
-					found = append(found, c)
+					if _, ok := declKind(c.Text); !ok {
+						found = append(found, c)
+					}
 				}
 			}
 			if len(found) == 0 {
@@ -47,7 +54,7 @@ func analyze(pkg *packages.Package, output string) ([]*cachedFunc, []error) {
 				continue
 			}
 			d.Pos = fset.Position(found[0].Pos())
-			f, ferrs := analyzeFunc(pkg, fd, d)
+			f, ferrs := c.analyzeFunc(pkg, fd, d)
 			errs = append(errs, ferrs...)
 			if len(ferrs) == 0 {
 				funcs = append(funcs, f)
@@ -71,7 +78,7 @@ func isContext(t types.Type) bool { return isNamed(t, "context", "Context") }
 
 func isError(t types.Type) bool { return types.Identical(t, types.Universe.Lookup("error").Type()) }
 
-func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d directive) (*cachedFunc, []error) {
+func (c *checker) analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d directive) (*cachedFunc, []error) {
 	obj := pkg.TypesInfo.Defs[fd.Name].(*types.Func)
 	sig := obj.Type().(*types.Signature)
 	pos := pkg.Fset.Position(fd.Name.Pos())
@@ -143,10 +150,19 @@ func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d directive) (*cachedF
 		if p.Name == "__fn__" || p.Name == "__version__" {
 			fail(pos, "%s %s: the name is reserved for the cache key: rename it", what, p.Name)
 		}
-		if pr := keyProblem(p.Type, true, map[types.Type]bool{}); pr != nil {
+		if k := c.decls.find(declKey, p.Type); k != nil {
+			// A declared key: what it returns is keyed instead.
+			p.Key = k
+			f.use(k)
+			if pr := c.keyProblem(k.Out, true, map[types.Type]bool{}); pr != nil {
+				fail(pos, "%s %s: its declared key %s returns %s, which cannot be keyed: %s: %s", what, p.Name, k.Obj.Name(), typeStr(k.Out), pr.why, pr.fix)
+			}
+			return
+		}
+		if pr := c.keyProblem(p.Type, true, map[types.Type]bool{}); pr != nil {
 			// Ignoring a parameter shares one entry among all its values:
 			// advice that leads to a wrong result is worse than none.
-			fail(pos, "%s %s: %s: %s; add %s to ignore= only if its value cannot change the result, as with a logger or a progress callback", what, p.Name, pr.why, pr.fix, p.Name)
+			fail(pos, "%s %s: %s: %s; add %s to ignore= only if its value cannot change the result, as with a logger or a progress callback", what, p.Name, pr.why, keyFix(pr, p.Type), p.Name)
 		}
 	}
 	if f.Recv != nil {
@@ -156,9 +172,10 @@ func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d directive) (*cachedF
 		check(&f.Params[i], "parameter")
 	}
 	analyzeFiles(f, d, ignored, fail)
-	analyzeWith(pkg, f, d, names, fail)
+	c.analyzeWith(pkg, f, d, names, fail)
 
 	res := sig.Results()
+	single := res.Len() == 1 || res.Len() == 2 && isError(res.At(1).Type())
 	for i := range res.Len() {
 		t := res.At(i).Type()
 		if i == res.Len()-1 && isError(t) {
@@ -166,8 +183,19 @@ func analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d directive) (*cachedF
 			continue
 		}
 		f.Results = append(f.Results, t)
-		if pr := storeProblem(t, map[types.Type]bool{}); pr != nil {
-			fail(pos, "result %d (%s): %s: %s", i+1, typeStr(t), pr.why, pr.fix)
+		pr := c.storeProblem(t, single, map[types.Type]bool{})
+		if pr == nil {
+			continue
+		}
+		switch store, load := c.decls.conversion(t); {
+		case store == nil:
+			fail(pos, "result %d (%s): %s: %s", i+1, typeStr(t), pr.why, storeFix(pr, t))
+		case !single:
+			fail(pos, "result %d (%s): its declared conversions (%s, %s) apply to a function's only result: return a struct of the results instead", i+1, typeStr(t), store.Obj.Name(), load.Obj.Name())
+		default:
+			f.Store, f.Load = store, load
+			f.use(store)
+			f.use(load)
 		}
 	}
 	if len(f.Results) == 0 {
@@ -300,7 +328,7 @@ func analyzeFiles(f *cachedFunc, d directive, ignored map[string]bool, fail func
 }
 
 // analyzeWith adds the package-level values named in with= to the key.
-func analyzeWith(pkg *packages.Package, f *cachedFunc, d directive, names map[string]bool, fail func(token.Position, string, ...any)) {
+func (c *checker) analyzeWith(pkg *packages.Package, f *cachedFunc, d directive, names map[string]bool, fail func(token.Position, string, ...any)) {
 	for _, name := range d.With {
 		o := pkg.Types.Scope().Lookup(name)
 		switch o.(type) {
@@ -317,7 +345,7 @@ func analyzeWith(pkg *packages.Package, f *cachedFunc, d directive, names map[st
 		if b, ok := t.(*types.Basic); ok && b.Info()&types.IsUntyped != 0 {
 			t = types.Default(t)
 		}
-		if pr := keyProblem(t, true, map[types.Type]bool{}); pr != nil {
+		if pr := c.keyProblem(t, true, map[types.Type]bool{}); pr != nil {
 			fail(d.Pos, "with=%s: %s: %s", name, pr.why, pr.fix)
 		}
 		f.With = append(f.With, withValue{Name: name, Type: t})

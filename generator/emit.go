@@ -435,22 +435,15 @@ func (e *emitter) callHelper(f *cachedFunc, name string) {
 	keyed := f.keyedParams()
 	if f.Recv != nil && f.Recv.Keyed {
 		params = append(params, jen.Id(f.Recv.Name).Add(e.typ(f.Recv.Type)))
-		add(f.Recv.Name, jen.Id(f.Recv.Name))
+		add(f.Recv.Name, e.keyArg(*f.Recv))
 		keyed = keyed[1:]
 	}
 	for _, tp := range f.allTypeParams() {
-		add(tp.Obj().Name(), e.rt("TypeName").Index(jen.Id(tp.Obj().Name())).Call())
+		add(tp.Obj().Name(), e.rt("TypeArg").Index(jen.Id(tp.Obj().Name())).Call())
 	}
 	for _, p := range keyed {
 		params = append(params, jen.Id(p.Name).Add(e.typ(p.Type)))
-		switch p.Files {
-		case asFile:
-			add(p.Name, e.rt("File").Call(jen.Id(p.Name)))
-		case asFiles:
-			add(p.Name, e.rt("Files").Call(jen.Id(p.Name)))
-		default:
-			add(p.Name, jen.Id(p.Name))
-		}
+		add(p.Name, e.keyArg(p))
 	}
 	for _, w := range f.With {
 		add(w.Name, jen.Id(w.Name))
@@ -468,6 +461,10 @@ func (e *emitter) callHelper(f *cachedFunc, name string) {
 		fields = append(fields, jen.Id("Accepted").Op(":").Index().String().Values(accepted...))
 	}
 	fields = append(fields, jen.Id("Params").Op(":").Map(jen.String()).Any().Values(order...))
+	if f.Store != nil {
+		fields = append(fields, jen.Id("Codec").Op(":").Add(e.rt("StoreAs").Call(
+			e.qual(f.Store.Obj.Pkg(), f.Store.Obj.Name()), e.qual(f.Load.Obj.Pkg(), f.Load.Obj.Name()))))
+	}
 	if f.Directive.TTL > 0 {
 		fields = append(fields, jen.Id("TTL").Op(":").Add(e.duration(f.Directive.TTL)))
 	}
@@ -479,6 +476,20 @@ func (e *emitter) callHelper(f *cachedFunc, name string) {
 	e.file.Add(decl.Params(params...).Add(e.rt("Call")).Block(
 		jen.Return(e.rt("Call").Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, fields...))))
 	e.file.Line()
+}
+
+// keyArg is the value the key holds for the parameter p: the argument
+// itself, its declared key, or the files it names.
+func (e *emitter) keyArg(p param) jen.Code {
+	switch {
+	case p.Key != nil:
+		return e.rt("KeyBy").Call(jen.Id(p.Name), e.qual(p.Key.Obj.Pkg(), p.Key.Obj.Name()))
+	case p.Files == asFile:
+		return e.rt("File").Call(jen.Id(p.Name))
+	case p.Files == asFiles:
+		return e.rt("Files").Call(jen.Id(p.Name))
+	}
+	return jen.Id(p.Name)
 }
 
 // helperCall is the call of the helper from a wrapper of f: the receiver

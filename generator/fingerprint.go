@@ -19,12 +19,12 @@ func checkFingerprints(prog *fingerprint.Program, pkgPath string, funcs []*cache
 	var errs []error
 	for _, f := range funcs {
 		name := f.displayName()
-		fp, err := prog.Of(pkgPath, name)
+		fp, err := prog.Of(pkgPath, name, f.Uses...)
 		if err != nil {
 			errs = append(errs, errorf(f.Pos, "%s: cannot read the code it runs: %v", name, err))
 			continue
 		}
-		f.Record = fingerprint.Record{Name: name, Version: f.Directive.Version, Sum: fp.Sum, Parts: fp.Parts}
+		f.Record = fingerprint.Record{Name: name, Version: f.Directive.Version, Sum: fp.Sum, Uses: f.Uses, Parts: fp.Parts}
 		rec, ok := old[name]
 		if !ok || rec.Version != f.Directive.Version {
 			continue // a new version: no earlier entry is valid

@@ -22,9 +22,30 @@ func TestKeyTable(t *testing.T) {
 		if obj == nil {
 			t.Fatalf("the table names %s, which it does not declare", c.Type)
 		}
-		pr := keyProblem(obj.Type(), true, map[types.Type]bool{})
+		pr := (&checker{}).keyProblem(obj.Type(), true, map[types.Type]bool{})
 		if keyed := pr == nil; keyed != c.Keyable {
 			t.Errorf("%s: accepted=%v (%v), want %v: %s", c.Type, keyed, pr, c.Keyable, c.Why)
+		}
+	}
+}
+
+// TestResultTable runs the table of storable result types that the
+// runtime's tests run too: the generator accepts exactly the result types
+// the runtime stores exactly.
+func TestResultTable(t *testing.T) {
+	pkgs, err := packages.Load(&packages.Config{Mode: packages.NeedTypes | packages.NeedName}, "github.com/cachegen/cachegen/internal/keytable")
+	if err != nil || len(pkgs) != 1 || pkgs[0].Types == nil {
+		t.Fatalf("loading the table: %v %v", err, pkgs)
+	}
+	scope := pkgs[0].Types.Scope()
+	for _, c := range keytable.ResultCases {
+		obj := scope.Lookup(c.Type)
+		if obj == nil {
+			t.Fatalf("the table names %s, which it does not declare", c.Type)
+		}
+		pr := (&checker{}).storeProblem(obj.Type(), true, map[types.Type]bool{})
+		if stored := pr == nil; stored != c.Storable {
+			t.Errorf("%s: accepted=%v (%v), want %v: %s", c.Type, stored, pr, c.Storable, c.Why)
 		}
 	}
 }

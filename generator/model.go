@@ -3,6 +3,7 @@ package generator
 import (
 	"go/token"
 	"go/types"
+	"slices"
 	"time"
 
 	"github.com/cachegen/cachegen/internal/fingerprint"
@@ -27,6 +28,16 @@ type cachedFunc struct {
 	Results        []types.Type       // without a trailing error
 	Err            bool               // whether the last result is error
 	With           []withValue        // package-level values joined to the key
+	Store, Load    *declFunc          // the declared conversions its result is stored through, or nil
+	Uses           []string           // the declared functions it uses, qualified, for its fingerprint
+}
+
+// use records that f uses the declared function d.
+func (f *cachedFunc) use(d *declFunc) {
+	if q := d.qualified(); !slices.Contains(f.Uses, q) {
+		f.Uses = append(f.Uses, q)
+		slices.Sort(f.Uses)
+	}
 }
 
 // param is one parameter (or receiver) of an annotated function.
@@ -35,6 +46,7 @@ type param struct {
 	Type  types.Type // for a variadic parameter, its slice type
 	Keyed bool       // whether it is part of the key
 	Files fileKeying // whether, and how, it is keyed as paths to data
+	Key   *declFunc  // its declared key, or nil
 }
 
 // fileKeying is how a parameter named in files= is keyed by content.

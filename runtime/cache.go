@@ -143,6 +143,7 @@ type Cache struct {
 
 	hits, misses, computations, storeErrors, corrupt, keyErrors atomic.Int64
 	verifyMismatches, remoteHits, badSignatures, otherCode      atomic.Int64
+	mutations                                                   atomic.Int64
 	bytesRead, bytesWritten                                     atomic.Int64
 	saved                                                       atomic.Int64 // nanoseconds of computing that hits saved
 	warnedStore                                                 atomic.Bool
@@ -242,6 +243,9 @@ type Stats struct {
 	// OtherCode counts entries not served because code other than the
 	// call's computed them (see Call.Code): each was a miss.
 	OtherCode int64
+	// Mutations counts results not stored because computing them changed
+	// an argument (see Do): each was returned all the same.
+	Mutations int64
 	// Saved is the compute time that hits saved: the sum, over hits, of
 	// how long the loaded results took to compute when they were stored.
 	Saved time.Duration
@@ -265,7 +269,7 @@ func (s Stats) String() string {
 		what string
 	}{{s.StoreErrors, "store errors"}, {s.Corrupt, "corrupt entries"}, {s.KeyErrors, "key errors"},
 		{s.VerifyMismatches, "verify mismatches"}, {s.RemoteErrors, "remote errors"}, {s.BadSignatures, "bad signatures"},
-		{s.OtherCode, "entries of other code"}} {
+		{s.OtherCode, "entries of other code"}, {s.Mutations, "results not stored: the function changed an argument"}} {
 		if p.n > 0 {
 			fmt.Fprintf(&b, "; %d %s", p.n, p.what)
 		}
@@ -290,6 +294,7 @@ func (c *Cache) Stats() Stats {
 		RemoteErrors:     c.remote.errorCount(),
 		BadSignatures:    c.badSignatures.Load(),
 		OtherCode:        c.otherCode.Load(),
+		Mutations:        c.mutations.Load(),
 		Saved:            time.Duration(c.saved.Load()),
 	}
 }

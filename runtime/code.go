@@ -109,7 +109,10 @@ func CheckCode(call Call) error {
 	if err != nil {
 		return nil
 	}
-	fp, err := prog.Of(pkgPath, name)
+	// The record the wrapper was generated with names the declared
+	// functions its fingerprint counts.
+	rec, recorded := prog.Record(pkgPath, name)
+	fp, err := prog.Of(pkgPath, name, rec.Uses...)
 	if err != nil {
 		return fmt.Errorf("%s: %v", call.Func, err)
 	}
@@ -117,7 +120,7 @@ func CheckCode(call Call) error {
 		return nil
 	}
 	changed := ""
-	if rec, ok := prog.Record(pkgPath, name); ok && rec.Sum == call.Code {
+	if recorded && rec.Sum == call.Code {
 		changed = " (changed: " + strings.Join(fingerprint.Changed(rec.Parts, fp.Parts), ", ") + ")"
 	}
 	return fmt.Errorf("%s %w%s: run go generate, then bump //cache:version=%d to %d, or, only if its results stay the same, run cachegen -accept %s",

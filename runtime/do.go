@@ -100,6 +100,7 @@ type request[T any] struct {
 	call     Call
 	id       identity
 	tsum     [8]byte // digest of the result type
+	codec    Codec   // stores results as another type, or nil
 	compute  func(context.Context) (T, error)
 	rejected []byte        // a remote entry found unusable, not to be checked again
 	served   bool          // an entry, not compute, gave the result
@@ -116,11 +117,19 @@ func (r *request[T]) logWait(who string) {
 }
 
 func newRequest[T any](ctx context.Context, c *Cache, call Call, compute func(context.Context) (T, error)) (*request[T], error) {
+	codec, err := codecOf[T](call)
+	if err != nil {
+		return nil, err
+	}
 	id, err := call.identity(c.files)
 	if err != nil {
 		return nil, err
 	}
-	return &request[T]{ctx: ctx, c: c, call: call, id: id, tsum: entry.TypeSum(reflect.TypeFor[T]()), compute: compute}, nil
+	tsum := entry.TypeSum(reflect.TypeFor[T]())
+	if codec != nil {
+		tsum = codec.typeSum()
+	}
+	return &request[T]{ctx: ctx, c: c, call: call, id: id, tsum: tsum, codec: codec, compute: compute}, nil
 }
 
 // lookup serves the call from the local tier, or else from the remote one.
@@ -182,7 +191,7 @@ func (r *request[T]) follow(f *flight) (T, error, bool) {
 	}
 	if f.payload != nil {
 		// Joining makes this waiter's own copy, which it may alias.
-		if v, err := entry.DecodeResult[T](bytes.Join(f.payload, nil), true); err == nil {
+		if v, err := r.decodeResult(bytes.Join(f.payload, nil), true); err == nil {
 			return v, nil, true
 		}
 	}
@@ -250,12 +259,32 @@ func (r *request[T]) computeAndStore() (any, [][]byte, error) {
 	if err != nil {
 		return v, nil, err
 	}
-	payload, err := entry.EncodeResult(v)
-	if !r.inputsUnchanged() {
+	payload, err := r.encodeResult(v)
+	if !r.argsUnchanged() || !r.inputsUnchanged() {
 		return v, payload, nil
 	}
 	r.store(start, took, payload, err)
 	return v, payload, nil
+}
+
+// argsUnchanged reports whether computing the call left the arguments
+// that can change (those holding pointers, slices, maps or interfaces) as
+// they were keyed. A function that changes an argument it was given (that
+// normalizes a matrix in place) must not be served from the cache, since
+// a hit would skip the change: its result is returned, not stored.
+func (r *request[T]) argsUnchanged() bool {
+	changed := r.call.changedParams(r.c.files, r.id)
+	if len(changed) == 0 {
+		return true
+	}
+	r.c.mutations.Add(1)
+	level := slog.LevelDebug
+	if _, told := r.c.warnedKey.LoadOrStore("mutated "+r.call.Func+" "+changed[0], true); !told {
+		level = slog.LevelWarn
+	}
+	r.c.log.Log(r.ctx, level, "the function changed an argument it was given: returning its result uncached, since a hit would skip the change (copy the argument inside the function, or leave it out of the cache)",
+		"fn", r.call.Func, "param", changed[0], "key", r.id.key)
+	return false
 }
 
 // inputsUnchanged reports whether the files the call was keyed by are as
@@ -286,7 +315,7 @@ func (r *request[T]) verify(stored []byte) (T, error) {
 	if err != nil {
 		return v, err
 	}
-	fresh, err := entry.EncodeResult(v)
+	fresh, err := r.encodeResult(v)
 	if err == nil && !bytes.Equal(bytes.Join(fresh, nil), stored) {
 		c.verifyMismatches.Add(1)
 		c.log.Error("[VERIFY] a fresh computation differs from the stored result: "+
@@ -408,7 +437,7 @@ func (r *request[T]) check(data []byte, payCRC *uint32, where string) (T, entry.
 			r.expired = true
 			return zero, h, nil, false // stale: recompute and replace
 		}
-		v, err = entry.DecodeResult[T](payload, true)
+		v, err = r.decodeResult(payload, true)
 		if err != nil {
 			err = fmt.Errorf("%w: payload: %v", entry.ErrCorrupt, err)
 		}
@@ -448,7 +477,7 @@ func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte
 	if c.mode == ModeReadOnly && err == nil {
 		return
 	}
-	h, m := entryOf(r.id, r.call, r.tsum, entry.BlocksOf(reflect.TypeFor[T]()), start, took)
+	h, m := entryOf(r.id, r.call, r.tsum, r.blocks(), start, took)
 	var n int64
 	write := func(w io.Writer) (err error) {
 		// The payload is checksummed as it is written: one pass.

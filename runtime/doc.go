@@ -23,25 +23,54 @@
 // integers of every Go type in decimal, nil as null. float32 values are
 // spelled as the float64 they convert to exactly.
 //
-// Go values that JSON has no spelling for get one deterministic spelling:
+// Go values that JSON has no spelling for get one deterministic spelling,
+// by the rules in internal/keytable, which the generator checks by too:
 //
 //   - A struct is an object of its exported field names (tags are
-//     ignored). A struct with an unexported field is an error, unless it
-//     implements encoding.TextMarshaler: the field would silently drop out
-//     of the key.
+//     ignored; an embedded field is named by its type). A struct with an
+//     unexported field is an error, unless its type spells itself (below):
+//     the field would silently drop out of the key.
+//   - A type spells itself by a method it declares: the string of its
+//     MarshalText, else {"__type__": "<type>", "len": N, "sha256": "…"},
+//     the digest of its MarshalBinary bytes (as a []byte's below). A method
+//     promoted from an embedded field does not count: struct{ time.Time;
+//     Label string } is the object of its two fields. A method that
+//     panics or fails makes the value an error.
+//   - Known types have rules of their own (keytable.Known): time.Time is
+//     its RFC 3339 text with nanoseconds in UTC, and elsewhere
+//     "<text with the offset to the second> <zone> <location name>", where
+//     zone is 16 hex digits of a digest of every zone and transition of
+//     the location up to 2200 (the same named location keys alike in every
+//     process with the same zone database; a fixed zone that borrows its
+//     name does not), and the monotonic clock reading does not count;
+//     *big.Float is "<exact mantissa and exponent> prec=P mode=M acc=A";
+//     net.IP is its bytes; url.URL its fields; *regexp.Regexp is an error
+//     (its text drops whether it is POSIX); gonum's mat.Dense is
+//     {"__type__": "gonum.org/v1/gonum/mat.Dense", "cols": C, "len": R*C,
+//     "rows": R, "sha256": "…"} over its elements in row order, read in
+//     place, so that a view keys like a copy, and mat.VecDense likewise
+//     without rows and cols. time.Duration is its count of nanoseconds.
 //   - A pointer is spelled as its target, a nil pointer as null, and a
 //     pointer to a nil value as {"__type__": "*T", "__value__": null}.
-//     Cycles are an error.
-//   - time.Time is its RFC 3339 text with nanoseconds, followed by a space
-//     and its location's name unless that is UTC. time.Duration is its
-//     count of nanoseconds.
-//   - A type implementing encoding.TextMarshaler is the string of its text.
+//     Within one parameter, a pointer, map or slice whose elements can hold
+//     references is spelled in full where it is first reached, and as
+//     {"__ref__": N} where it is reached again (N numbers the references
+//     spelled in full, in order), so a value whose parts share memory costs
+//     its size, not the size of the tree it unfolds to; one that refers to
+//     itself is an error. Nesting deeper than 512 is an error.
 //   - Maps with integer keys are objects whose keys are the decimal
-//     integers, sorted numerically (as Python sorts int keys). Other key
-//     types are an error, unless they implement encoding.TextMarshaler.
+//     integers, sorted numerically (as Python sorts int keys); keys of a
+//     type that declares MarshalText are their text. Two keys that spell
+//     alike, and keys of pointer, time, float or struct type, are an
+//     error. A string-keyed map with a key that starts "__" is
+//     {"__type__": "<map type>", "__value__": <the map>}, so that no map
+//     spells like a tag.
 //   - A string that is not valid UTF-8 is
 //     {"__hex__": "<its bytes in hex>", "__type__": "string"}, so it never
 //     shares a key with the string holding U+FFFD.
+//   - A NaN is NaN when it is Python's (0x7ff8000000000000, or the
+//     float32 0x7fc00000), and otherwise
+//     {"__type__": "NaN", "bits": "<its bits in hex>"}, sign and payload.
 //   - complex64 and complex128 are {"__type__": "complex128", "imag": i, "real": r}.
 //   - Every []byte, and every slice or array of integers or floats longer
 //     than 64 elements, is a digest of its little-endian bytes b (int and
@@ -57,10 +86,12 @@
 //   - A value held in an interface (an element of []any, a field of type
 //     any) is spelled plainly if its dynamic type is bool, int, float64,
 //     string, []any or map[string]any (the types a JSON decoder makes, whose
-//     spellings cannot be confused), and otherwise as
-//     {"__type__": "<package path>.<type>", "__value__": <spelling>}, so that
-//     int64(1) and int(1) differ. Any object with a "__type__" key is such a
-//     tag: a map[string]any that has one is itself tagged.
+//     spellings cannot be confused) and it is not a nil slice or map, and
+//     otherwise as {"__type__": "<package path>.<type>", "__value__": <spelling>},
+//     so that int64(1) and int(1) differ. Two distinct types of one name
+//     (types declared in functions) are an error.
+//   - An argument given as KeyBy(v, key) (a declared key) is spelled as
+//     key(v).
 //   - A File or Dir (a path to data) is keyed by the content of the files
 //     it names, not by the path's text:
 //     {"__type__": "file", "sha256": "<64 hex>", "size": N} for a regular
@@ -75,7 +106,17 @@
 //
 // Two argument values of a parameter's type that the function could tell
 // apart never share a spelling, and so never share a key except by a
-// SHA-256 collision. Entries hold the full SHA-256 as well, so two calls
+// SHA-256 collision; a randomized test over many types holds this, and
+// that equal values key alike in any process. Keying never panics: a
+// value is keyed, or its call gets an error wrapping ErrUnkeyable and is
+// computed without the cache.
+//
+// A function that changes an argument it was given (that normalizes a
+// matrix in place) would have that change skipped by a hit. After a miss
+// is computed, Do keys again the arguments that can change (those that
+// hold pointers, slices, maps or interfaces); if one spells otherwise,
+// the result is returned and not stored, a warning names the function and
+// the parameter once, and Stats.Mutations counts it. Entries hold the full SHA-256 as well, so two calls
 // whose keys share the 16-digit prefix are a miss for each other, never a
 // wrong result.
 //

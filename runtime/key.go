@@ -1,8 +1,8 @@
 package runtime
 
 import (
+	"bytes"
 	"crypto/sha256"
-	"encoding"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/internal/keytable"
 )
 
 // ErrUnkeyable is wrapped by the errors of Canonical, Key and Call.Key
@@ -34,8 +35,8 @@ const (
 // keyed by a digest of their bytes instead of element by element.
 const digestThreshold = 64
 
-// maxDepth bounds nesting, so that a cycle the pointer check cannot see
-// (a slice that contains itself) is an error rather than a stack overflow.
+// maxDepth bounds nesting, so that a value nested deeper than any data a
+// function takes is an error rather than a stack overflow.
 const maxDepth = 512
 
 // canonicalJSON returns the canonical text of params that a key hashes: the
@@ -74,8 +75,11 @@ type Call struct {
 	// on another branch) is a miss. Code is not part of the key.
 	Code string
 	// Accepted lists earlier fingerprints whose results were declared the
-	// same as Code's (cachegen -accept).
+	// same (cachegen -accept).
 	Accepted []string
+	// Codec, when set, stores the call's results as values of another
+	// type (see StoreAs). It is not part of the key.
+	Codec Codec
 }
 
 // Key returns the key of the call: the first 16 hex digits of the SHA-256
@@ -96,7 +100,43 @@ type identity struct {
 	sum       [32]byte // SHA-256 of canonical: stored in and checked against the entry
 	canonical []byte   // the text that was hashed
 	inputs    []entry.Input
-	seen      keyed // the stat of each file the inputs read, to tell whether they changed since
+	seen      keyed           // the stat of each file the inputs read, to tell whether they changed since
+	spans     map[string]span // where each parameter's spelling is in canonical
+}
+
+// span is where a parameter's spelling lies in the canonical text.
+type span struct{ start, end int }
+
+// changedParams returns, in name order, the parameters of c that can
+// change (whose arguments hold pointers, slices, maps or interfaces) and
+// no longer spell as they did when id was keyed.
+func (c Call) changedParams(d *digester, id identity) []string {
+	var changed []string
+	for name, v := range c.Params {
+		sp, ok := id.spans[name]
+		if !ok || !canChange(v) {
+			continue
+		}
+		e := keyEncoder{files: d, spans: map[string]span{}}
+		if err := e.params(map[string]any{name: v}); err != nil ||
+			!bytes.Equal(e.buf[e.spans[name].start:e.spans[name].end], id.canonical[sp.start:sp.end]) {
+			changed = append(changed, name)
+		}
+	}
+	slices.Sort(changed)
+	return changed
+}
+
+// canChange reports whether a function could change the argument v
+// through what it holds.
+func canChange(v any) bool {
+	switch v := v.(type) {
+	case nil, typeArg:
+		return false
+	case derivedKey:
+		return holdsRefs(v.argument().Type())
+	}
+	return holdsRefs(reflect.TypeOf(v))
 }
 
 // identity keys c, with d keying its file inputs.
@@ -112,7 +152,7 @@ func (c Call) identity(d *digester) (identity, error) {
 	}
 	all[fnParam] = c.Func
 	all[versionParam] = c.Version
-	e := keyEncoder{buf: make([]byte, 0, 128), files: d}
+	e := keyEncoder{buf: make([]byte, 0, 128), files: d, spans: map[string]span{}}
 	if err := e.params(all); err != nil {
 		if c.Func != "" {
 			err = fmt.Errorf("%s: %w", c.Func, err)
@@ -120,16 +160,34 @@ func (c Call) identity(d *digester) (identity, error) {
 		return identity{}, err
 	}
 	sum := sha256.Sum256(e.buf)
-	return identity{key: hex.EncodeToString(sum[:8]), sum: sum, canonical: e.buf, inputs: e.inputs, seen: e.seen}, nil
+	return identity{key: hex.EncodeToString(sum[:8]), sum: sum, canonical: e.buf, inputs: e.inputs, seen: e.seen, spans: e.spans}, nil
 }
 
+// A keyEncoder spells the params of one call. Within one parameter, a
+// pointer, map or slice whose elements can hold references is spelled in
+// full once, and as {"__ref__": N} where it is reached again (N counts
+// the references spelled in full, in order), so that keying a value whose
+// parts share memory costs its size in memory, not the size of the tree
+// it unfolds to; one reached again while it is still being spelled is a
+// cycle, and an error.
 type keyEncoder struct {
-	buf      []byte
-	visiting map[uintptr]bool
-	depth    int
-	files    *digester     // keys File and Dir values; nil means memDigester
-	inputs   []entry.Input // the File and Dir values keyed, in order
-	seen     keyed         // the stat of each file they read
+	buf    []byte
+	depth  int
+	files  *digester     // keys File and Dir values; nil means memDigester
+	inputs []entry.Input // the File and Dir values keyed, in order
+	seen   keyed         // the stat of each file they read
+	spans  map[string]span
+
+	refs   map[refID]int  // the references of this parameter spelled in full, numbered
+	active map[refID]bool // the references being spelled
+}
+
+// refID identifies a reference: a pointer, map or slice, by the memory it
+// refers to, its length, and its type.
+type refID struct {
+	p uintptr
+	n int
+	t reflect.Type
 }
 
 // input appends the spelling of the file input p.
@@ -147,7 +205,14 @@ func (e *keyEncoder) input(p string, glob bool) error {
 	return nil
 }
 
-func (e *keyEncoder) params(params map[string]any) error {
+func (e *keyEncoder) params(params map[string]any) (err error) {
+	defer func() {
+		// A method of the user's (a marshaler, a declared key) that
+		// panics makes the value unkeyable, never the caller's panic.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("keying panicked: %v: %w", r, ErrUnkeyable)
+		}
+	}()
 	names := make([]string, 0, len(params))
 	for k := range params {
 		names = append(names, k)
@@ -163,21 +228,41 @@ func (e *keyEncoder) params(params map[string]any) error {
 		}
 		e.string(name)
 		e.buf = append(e.buf, ": "...)
-		// The values of params are spelled by their own types: the
-		// generator puts each argument under its parameter's name, so the
-		// static type is fixed by the signature.
-		if err := e.value(reflect.ValueOf(params[name]), false); err != nil {
+		start := len(e.buf)
+		if err := e.param(params[name]); err != nil {
 			return fmt.Errorf("parameter %s: %w", name, err)
+		}
+		if e.spans != nil {
+			e.spans[name] = span{start, len(e.buf)}
 		}
 	}
 	e.buf = append(e.buf, '}')
 	return nil
 }
 
-var (
-	timeType          = reflect.TypeFor[time.Time]()
-	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
-)
+// param appends the spelling of one parameter's value. The values of
+// params are spelled by their own types: the generator puts each argument
+// under its parameter's name, so the static type is fixed by the
+// signature.
+func (e *keyEncoder) param(v any) error {
+	e.refs, e.active = nil, nil
+	switch v := v.(type) {
+	case derivedKey:
+		k, err := v.keyValue()
+		if err != nil {
+			return err
+		}
+		return e.value(k, false)
+	case typeArg:
+		name, err := typeName(v.t)
+		if err != nil {
+			return err
+		}
+		e.string(name)
+		return nil
+	}
+	return e.value(reflect.ValueOf(v), false)
+}
 
 // natural reports whether a value of type t, held in an interface, is
 // spelled plainly: these are the types a JSON decoder produces, and their
@@ -185,15 +270,46 @@ var (
 // type are tagged with their type when held in an interface.
 func natural(v reflect.Value) bool {
 	switch v.Type() {
-	case reflect.TypeFor[bool](), reflect.TypeFor[int](), reflect.TypeFor[float64](), reflect.TypeFor[[]any]():
+	case reflect.TypeFor[bool](), reflect.TypeFor[int]():
 		return true
+	case reflect.TypeFor[[]any]():
+		// A nil slice in an interface is not the nil interface.
+		return !v.IsNil()
+	case reflect.TypeFor[float64]():
+		// A NaN other than the canonical one spells as an object.
+		return !math.IsNaN(v.Float()) || math.Float64bits(v.Float()) == canonicalNaN
 	case reflect.TypeFor[string]():
 		return utf8.ValidString(v.String())
 	case reflect.TypeFor[map[string]any]():
-		// A map with a "__type__" key would read like a tag: tag it.
-		return !v.MapIndex(reflect.ValueOf("__type__")).IsValid()
+		// A map with a reserved key spells wrapped in a tag: tag it.
+		return !v.IsNil() && !hasReservedKey(v)
 	}
 	return false
+}
+
+// hasReservedKey reports whether a string-keyed map has a key that begins
+// as the keys of tags do.
+func hasReservedKey(v reflect.Value) bool {
+	iter := v.MapRange()
+	for iter.Next() {
+		if strings.HasPrefix(iter.Key().String(), keytable.Reserved) {
+			return true
+		}
+	}
+	return false
+}
+
+// tag appends {"__type__": "<t>", "__value__": and reports an error for a
+// type whose name another type has too.
+func (e *keyEncoder) tagOpen(t reflect.Type) error {
+	name, err := typeName(t)
+	if err != nil {
+		return err
+	}
+	e.buf = append(e.buf, `{"__type__": `...)
+	e.string(name)
+	e.buf = append(e.buf, `, "__value__": `...)
+	return nil
 }
 
 // value appends the spelling of v. dynamic is true when v was held in an
@@ -204,9 +320,9 @@ func (e *keyEncoder) value(v reflect.Value, dynamic bool) error {
 		return nil
 	}
 	if dynamic && !natural(v) {
-		e.buf = append(e.buf, `{"__type__": `...)
-		e.string(typeName(v.Type()))
-		e.buf = append(e.buf, `, "__value__": `...)
+		if err := e.tagOpen(v.Type()); err != nil {
+			return err
+		}
 		if err := e.value(v, false); err != nil {
 			return err
 		}
@@ -216,31 +332,15 @@ func (e *keyEncoder) value(v reflect.Value, dynamic bool) error {
 	e.depth++
 	defer func() { e.depth-- }()
 	if e.depth > maxDepth {
-		return fmt.Errorf("value of type %s is nested more than %d deep (is it cyclic?): %w", v.Type(), maxDepth, ErrUnkeyable)
+		return fmt.Errorf("value of type %s is nested more than %d deep: %w", v.Type(), maxDepth, ErrUnkeyable)
 	}
 
 	t := v.Type()
 	if t == fileType || t == dirType {
 		return e.input(v.String(), t == dirType)
 	}
-	if t == timeType {
-		tm := v.Interface().(time.Time)
-		s := tm.Format(time.RFC3339Nano)
-		if name := tm.Location().String(); name != "UTC" {
-			s += " " + name
-		}
-		e.string(s)
-		return nil
-	}
-	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface {
-		if m, ok := textMarshaler(v); ok {
-			text, err := m.MarshalText()
-			if err != nil {
-				return fmt.Errorf("type %s: MarshalText: %v: %w", t, err, ErrUnkeyable)
-			}
-			e.stringOrBytes(string(text), t)
-			return nil
-		}
+	if done, err := e.own(v); done {
+		return err
 	}
 
 	switch t.Kind() {
@@ -251,18 +351,23 @@ func (e *keyEncoder) value(v reflect.Value, dynamic bool) error {
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		e.buf = strconv.AppendUint(e.buf, v.Uint(), 10)
 	case reflect.Float32, reflect.Float64:
-		e.buf = appendPyFloat(e.buf, v.Float())
+		e.buf = appendFloatValue(e.buf, v)
 	case reflect.Complex64, reflect.Complex128:
 		c := v.Complex()
 		e.buf = append(e.buf, `{"__type__": `...)
 		e.string(t.Kind().String())
 		e.buf = append(e.buf, `, "imag": `...)
-		e.buf = appendPyFloat(e.buf, imag(c))
+		re, im := reflect.ValueOf(real(c)), reflect.ValueOf(imag(c))
+		if t.Kind() == reflect.Complex64 {
+			c64 := complex64(c)
+			re, im = reflect.ValueOf(real(c64)), reflect.ValueOf(imag(c64))
+		}
+		e.buf = appendFloatValue(e.buf, im)
 		e.buf = append(e.buf, `, "real": `...)
-		e.buf = appendPyFloat(e.buf, real(c))
+		e.buf = appendFloatValue(e.buf, re)
 		e.buf = append(e.buf, '}')
 	case reflect.String:
-		e.stringOrBytes(v.String(), t)
+		return e.stringOrBytes(v.String(), t)
 	case reflect.Interface:
 		if v.IsNil() {
 			e.buf = append(e.buf, "null"...)
@@ -274,29 +379,26 @@ func (e *keyEncoder) value(v reflect.Value, dynamic bool) error {
 			e.buf = append(e.buf, "null"...)
 			return nil
 		}
-		p := v.Pointer()
-		if e.visiting[p] {
-			return fmt.Errorf("type %s: pointer cycle: %w", t, ErrUnkeyable)
-		}
-		if e.visiting == nil {
-			e.visiting = make(map[uintptr]bool)
-		}
-		e.visiting[p] = true
-		defer delete(e.visiting, p)
-		if spellsNull(v.Elem()) {
-			// A pointer to nil must not read like a nil pointer.
-			e.buf = append(e.buf, `{"__type__": `...)
-			e.string(typeName(t))
-			e.buf = append(e.buf, `, "__value__": null}`...)
-			return nil
-		}
-		return e.value(v.Elem(), false)
+		return e.reference(v, refID{v.Pointer(), 0, t}, func() error {
+			if spellsNull(v.Elem()) {
+				// A pointer to nil must not read like a nil pointer.
+				if err := e.tagOpen(t); err != nil {
+					return err
+				}
+				e.buf = append(e.buf, "null}"...)
+				return nil
+			}
+			return e.value(v.Elem(), false)
+		})
 	case reflect.Slice:
 		if v.IsNil() {
 			e.buf = append(e.buf, "null"...)
 			return nil
 		}
-		return e.list(v)
+		if v.Len() == 0 {
+			return e.list(v) // shares nothing
+		}
+		return e.reference(v, refID{v.Pointer(), v.Len(), t}, func() error { return e.list(v) })
 	case reflect.Array:
 		return e.list(v)
 	case reflect.Map:
@@ -304,22 +406,83 @@ func (e *keyEncoder) value(v reflect.Value, dynamic bool) error {
 			e.buf = append(e.buf, "null"...)
 			return nil
 		}
-		p := v.Pointer()
-		if e.visiting[p] {
-			return fmt.Errorf("type %s: map cycle: %w", t, ErrUnkeyable)
-		}
-		if e.visiting == nil {
-			e.visiting = make(map[uintptr]bool)
-		}
-		e.visiting[p] = true
-		defer delete(e.visiting, p)
-		return e.mapValue(v)
+		return e.reference(v, refID{v.Pointer(), 0, t}, func() error { return e.mapValue(v) })
 	case reflect.Struct:
 		return e.structValue(v)
 	default: // Func, Chan, UnsafePointer
 		return fmt.Errorf("type %s cannot be keyed (a %s has no value to hash): %w", t, t.Kind(), ErrUnkeyable)
 	}
 	return nil
+}
+
+// reference spells the reference v, identified by id, with spell: in full
+// the first time, as a back reference after that when its elements can
+// hold references themselves (otherwise in full again, which costs no
+// more than its size), and as an error when it refers to itself.
+func (e *keyEncoder) reference(v reflect.Value, id refID, spell func() error) error {
+	if !holdsRefs(refTarget(v.Type())) {
+		return spell()
+	}
+	if n, ok := e.refs[id]; ok {
+		e.buf = append(e.buf, `{"__ref__": `...)
+		e.buf = strconv.AppendInt(e.buf, int64(n), 10)
+		e.buf = append(e.buf, '}')
+		return nil
+	}
+	if e.active[id] {
+		return fmt.Errorf("type %s: the value refers to itself (a cycle): %w", v.Type(), ErrUnkeyable)
+	}
+	if e.active == nil {
+		e.active = map[refID]bool{}
+		e.refs = map[refID]int{}
+	}
+	e.active[id] = true
+	err := spell()
+	delete(e.active, id)
+	e.refs[id] = len(e.refs)
+	return err
+}
+
+// refTarget is what a reference type refers to: a pointer's element, a
+// slice's element, a map's value.
+func refTarget(t reflect.Type) reflect.Type {
+	return t.Elem()
+}
+
+var refsOf sync.Map // reflect.Type -> bool
+
+// holdsRefs reports whether values of t can hold pointers, maps, slices or
+// interfaces: the values through which memory can be shared.
+func holdsRefs(t reflect.Type) bool {
+	if b, ok := refsOf.Load(t); ok {
+		return b.(bool)
+	}
+	var walk func(t reflect.Type, seen map[reflect.Type]bool) bool
+	walk = func(t reflect.Type, seen map[reflect.Type]bool) bool {
+		if seen[t] {
+			return true // a recursive type refers to itself through a reference
+		}
+		seen[t] = true
+		if t == timeType {
+			return false // its location cannot change it
+		}
+		switch t.Kind() {
+		case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
+			return true
+		case reflect.Array:
+			return walk(t.Elem(), seen)
+		case reflect.Struct:
+			for i := range t.NumField() {
+				if walk(t.Field(i).Type, seen) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	b := walk(t, map[reflect.Type]bool{})
+	refsOf.Store(t, b)
+	return b
 }
 
 // spellsNull reports whether v is a nil pointer, interface, slice or map.
@@ -331,34 +494,24 @@ func spellsNull(v reflect.Value) bool {
 	return false
 }
 
-// textMarshaler returns v's encoding.TextMarshaler, if v or a pointer to
-// (a copy of) it implements one.
-func textMarshaler(v reflect.Value) (encoding.TextMarshaler, bool) {
-	t := v.Type()
-	if t.Implements(textMarshalerType) {
-		return v.Interface().(encoding.TextMarshaler), true
-	}
-	if reflect.PointerTo(t).Implements(textMarshalerType) {
-		p := reflect.New(t)
-		p.Elem().Set(v)
-		return p.Interface().(encoding.TextMarshaler), true
-	}
-	return nil, false
-}
-
 // stringOrBytes spells s as a JSON string, or, when s is not valid UTF-8
 // (which a JSON string cannot hold without conflating it with U+FFFD), as a
 // tagged object of its bytes in hex.
-func (e *keyEncoder) stringOrBytes(s string, t reflect.Type) {
+func (e *keyEncoder) stringOrBytes(s string, t reflect.Type) error {
 	if utf8.ValidString(s) {
 		e.string(s)
-		return
+		return nil
+	}
+	name, err := typeName(t)
+	if err != nil {
+		return err
 	}
 	e.buf = append(e.buf, `{"__hex__": "`...)
 	e.buf = hex.AppendEncode(e.buf, []byte(s))
 	e.buf = append(e.buf, `", "__type__": `...)
-	e.string(typeName(t))
+	e.string(name)
 	e.buf = append(e.buf, '}')
+	return nil
 }
 
 // string appends s, valid UTF-8, as Python's json.dumps with
@@ -402,7 +555,11 @@ func (e *keyEncoder) string(s string) {
 func (e *keyEncoder) list(v reflect.Value) error {
 	elem := v.Type().Elem()
 	if entry.IsBlockKind(elem.Kind()) && (v.Len() > digestThreshold || elem.Kind() == reflect.Uint8) {
-		e.digest(v)
+		e.buf = append(e.buf, `{"__type__": "[]`...)
+		e.buf = append(e.buf, elem.Kind().String()...)
+		e.buf = append(e.buf, '"')
+		e.buf = appendDigest(e.buf, entry.BlockBytes(v), v.Len())
+		e.buf = append(e.buf, '}')
 		return nil
 	}
 	e.buf = append(e.buf, '[')
@@ -418,34 +575,35 @@ func (e *keyEncoder) list(v reflect.Value) error {
 	return nil
 }
 
-// digest appends {"__type__": "[]float64", "len": N, "sha256": "…"} for a
-// slice or array of a block kind: one SHA-256 pass over its little-endian
-// bytes, with no text formatting of the elements. Over treeChunk bytes,
-// it appends {"__type__": "[]float64", "chunk": 1048576, "len": N,
-// "sha256tree": "…"} instead, the SHA-256 tree of the bytes (see
-// sha256Tree), computed on every core.
-func (e *keyEncoder) digest(v reflect.Value) {
-	elem := v.Type().Elem()
-	raw := entry.BlockBytes(v)
-	e.buf = append(e.buf, `{"__type__": "[]`...)
-	e.buf = append(e.buf, elem.Kind().String()...)
-	e.buf = append(e.buf, '"')
+// appendDigest appends the digest fields of raw, the bytes of n elements:
+// , "len": N, "sha256": "…" up to treeChunk bytes, and over that
+// , "chunk": 1048576, "len": N, "sha256tree": "…", the SHA-256 tree of the
+// bytes (see sha256Tree), computed on every core. It follows a
+// "__type__" field, which sorts before the fields it appends.
+func appendDigest(b, raw []byte, n int) []byte { return appendDigestWith(b, raw, n, nil) }
+
+// appendDigestWith is appendDigest, with the fields after "len" (and
+// before "sha256") that more appends.
+func appendDigestWith(b, raw []byte, n int, more func([]byte) []byte) []byte {
 	var sum [sha256.Size]byte
 	field := "sha256"
 	if len(raw) > treeChunk {
 		sum, field = sha256Tree(raw), "sha256tree"
-		e.buf = append(e.buf, `, "chunk": `...)
-		e.buf = strconv.AppendInt(e.buf, treeChunk, 10)
+		b = append(b, `, "chunk": `...)
+		b = strconv.AppendInt(b, treeChunk, 10)
 	} else {
 		sum = sha256.Sum256(raw)
 	}
-	e.buf = append(e.buf, `, "len": `...)
-	e.buf = strconv.AppendInt(e.buf, int64(v.Len()), 10)
-	e.buf = append(e.buf, `, "`...)
-	e.buf = append(e.buf, field...)
-	e.buf = append(e.buf, `": "`...)
-	e.buf = hex.AppendEncode(e.buf, sum[:])
-	e.buf = append(e.buf, `"}`...)
+	b = append(b, `, "len": `...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	if more != nil {
+		b = more(b)
+	}
+	b = append(b, `, "`...)
+	b = append(b, field...)
+	b = append(b, `": "`...)
+	b = hex.AppendEncode(b, sum[:])
+	return append(b, '"')
 }
 
 // treeChunk is the size of the chunks of a SHA-256 tree.
@@ -487,36 +645,38 @@ func (e *keyEncoder) mapValue(v reflect.Value) error {
 		unum uint64
 		val  reflect.Value
 	}
-	if kt := t.Key(); kt == fileType || kt == dirType {
-		return fmt.Errorf("type %s: a file input cannot be a map key, where it would be keyed by its path's text: use a slice of %s: %w", t, typeName(kt), ErrUnkeyable)
+	kt := t.Key()
+	if kt == fileType || kt == dirType {
+		return fmt.Errorf("type %s: a file input cannot be a map key, where it would be keyed by its path's text: use a slice of %s: %w", t, kt, ErrUnkeyable)
+	}
+	if problem := mapKeyProblem(kt); problem != "" {
+		return fmt.Errorf("type %s: %s: %w", t, problem, ErrUnkeyable)
+	}
+	byText := keytable.Declares(kt, "MarshalText", textMarshalerType)
+	kk := kt.Kind()
+	if byText {
+		kk = reflect.String
 	}
 	items := make([]item, 0, v.Len())
-	kk := t.Key().Kind()
 	iter := v.MapRange()
 	for iter.Next() {
 		k := iter.Key()
-		var it item
-		it.val = iter.Value()
-		if m, ok := textMarshaler(k); ok && t.Key() != timeType {
-			text, err := m.MarshalText()
+		it := item{val: iter.Value()}
+		switch {
+		case byText:
+			text, err := marshalText(k)
 			if err != nil {
-				return fmt.Errorf("map key of type %s: MarshalText: %v: %w", t.Key(), err, ErrUnkeyable)
+				return fmt.Errorf("map key of type %s: %w", kt, err)
 			}
 			it.text = string(text)
-			kk = reflect.String
-		} else {
-			switch kk {
-			case reflect.String:
-				it.text = k.String()
-			case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-				it.num = k.Int()
-				it.text = strconv.FormatInt(it.num, 10)
-			case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-				it.unum = k.Uint()
-				it.text = strconv.FormatUint(it.unum, 10)
-			default:
-				return fmt.Errorf("type %s: map keys of type %s cannot be keyed (use string or integer keys, or a key type that implements encoding.TextMarshaler): %w", t, t.Key(), ErrUnkeyable)
-			}
+		case kk == reflect.String:
+			it.text = k.String()
+		case k.CanInt():
+			it.num = k.Int()
+			it.text = strconv.FormatInt(it.num, 10)
+		default:
+			it.unum = k.Uint()
+			it.text = strconv.FormatUint(it.unum, 10)
 		}
 		if !utf8.ValidString(it.text) {
 			return fmt.Errorf("type %s: map key %q is not valid UTF-8: %w", t, it.text, ErrUnkeyable)
@@ -534,6 +694,21 @@ func (e *keyEncoder) mapValue(v reflect.Value) error {
 		}
 		return strings.Compare(a.text, b.text)
 	})
+	wrap := false
+	for i, it := range items {
+		if i > 0 && it.text == items[i-1].text {
+			// Two keys whose text is the same would spell in an order
+			// that depends on the map's iteration.
+			return fmt.Errorf("type %s: two keys spell alike as %q (the text of distinct keys of type %s coincides): %w", t, it.text, kt, ErrUnkeyable)
+		}
+		wrap = wrap || strings.HasPrefix(it.text, keytable.Reserved)
+	}
+	if wrap {
+		// A map whose keys read like a tag's is spelled inside a tag.
+		if err := e.tagOpen(t); err != nil {
+			return err
+		}
+	}
 	e.buf = append(e.buf, '{')
 	for i, it := range items {
 		if i > 0 {
@@ -546,7 +721,28 @@ func (e *keyEncoder) mapValue(v reflect.Value) error {
 		}
 	}
 	e.buf = append(e.buf, '}')
+	if wrap {
+		e.buf = append(e.buf, '}')
+	}
 	return nil
+}
+
+// mapKeyProblem says why map keys of type kt cannot be keyed, or "".
+func mapKeyProblem(kt reflect.Type) string {
+	switch {
+	case kt == timeType:
+		return "time.Time map keys compare by location and monotonic clock reading, which no key can spell: key the map by the time's Unix nanoseconds or text"
+	case kt.Kind() == reflect.Pointer:
+		return fmt.Sprintf("map keys of type %s compare by address, which differs from run to run: key the map by a value", kt)
+	case keytable.Declares(kt, "MarshalText", textMarshalerType):
+		return ""
+	}
+	switch kt.Kind() {
+	case reflect.String, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return ""
+	}
+	return fmt.Sprintf("map keys of type %s cannot be keyed (use string or integer keys, or a key type that declares MarshalText)", kt)
 }
 
 func cmpOrdered[T int64 | uint64](a, b T) int {
@@ -568,7 +764,7 @@ func (e *keyEncoder) structValue(v reflect.Value) error {
 			if f.Name == "_" {
 				continue // blank fields hold nothing
 			}
-			return fmt.Errorf("type %s has unexported field %q, which a key cannot see: export it, or implement encoding.TextMarshaler: %w", t, f.Name, ErrUnkeyable)
+			return fmt.Errorf("type %s has unexported field %q, which a key cannot see: %s: %w", t, f.Name, ownTypeFix, ErrUnkeyable)
 		}
 		fields = append(fields, i)
 	}
@@ -588,9 +784,27 @@ func (e *keyEncoder) structValue(v reflect.Value) error {
 	return nil
 }
 
+// ownTypeFix is the advice for a struct with unexported fields.
+const ownTypeFix = "export it, declare MarshalText or MarshalBinary on the type, or declare a key for it (//cache:key)"
+
+// typeNames remembers, for each spelling of a type's name, the type that
+// spelled it first in this process, so that two distinct types that spell
+// alike (types of one name declared in two functions) are an error rather
+// than one key.
+var typeNames sync.Map // string -> reflect.Type
+
 // typeName spells t with full package paths, so that two types of the same
-// name in different packages are told apart.
-func typeName(t reflect.Type) string {
+// name in different packages are told apart, and reports an error when
+// another type of this process spells alike.
+func typeName(t reflect.Type) (string, error) {
+	name := typeString(t)
+	if prev, loaded := typeNames.LoadOrStore(name, t); loaded && prev.(reflect.Type) != t {
+		return "", fmt.Errorf("two distinct types are both named %s (types declared in functions share their package's namespace): rename one: %w", name, ErrUnkeyable)
+	}
+	return name, nil
+}
+
+func typeString(t reflect.Type) string {
 	if t.Name() != "" {
 		if t.PkgPath() == "" {
 			return t.Name()
@@ -599,15 +813,52 @@ func typeName(t reflect.Type) string {
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
-		return "*" + typeName(t.Elem())
+		return "*" + typeString(t.Elem())
 	case reflect.Slice:
-		return "[]" + typeName(t.Elem())
+		return "[]" + typeString(t.Elem())
 	case reflect.Array:
-		return "[" + strconv.Itoa(t.Len()) + "]" + typeName(t.Elem())
+		return "[" + strconv.Itoa(t.Len()) + "]" + typeString(t.Elem())
 	case reflect.Map:
-		return "map[" + typeName(t.Key()) + "]" + typeName(t.Elem())
+		return "map[" + typeString(t.Key()) + "]" + typeString(t.Elem())
 	}
 	return t.String()
+}
+
+// canonicalNaN is the NaN Python's float('nan') holds, spelled NaN as
+// json.dumps spells it.
+const canonicalNaN = 0x7ff8000000000000
+
+// canonicalNaN32 is the float32 NaN that converts to canonicalNaN.
+const canonicalNaN32 = 0x7fc00000
+
+// appendFloatValue appends the float v (float32 or float64) as Python's
+// repr spells a float, keeping every bit: a NaN other than the canonical
+// one is {"__type__": "NaN", "bits": "<hex>"}, its sign and payload in
+// the bits of its own width.
+func appendFloatValue(b []byte, v reflect.Value) []byte {
+	f := v.Float()
+	if !math.IsNaN(f) {
+		return appendPyFloat(b, f)
+	}
+	var bits uint64
+	var canonical bool
+	if v.Kind() == reflect.Float32 {
+		// Converting a float32 NaN to float64 may set its quiet bit: read
+		// its own bits, from a copy of its memory.
+		cp := reflect.New(v.Type())
+		cp.Elem().Set(v)
+		bits = uint64(*(*uint32)(cp.UnsafePointer()))
+		canonical = bits == canonicalNaN32
+	} else {
+		bits = math.Float64bits(f)
+		canonical = bits == canonicalNaN
+	}
+	if canonical {
+		return append(b, "NaN"...)
+	}
+	b = append(b, `{"__type__": "NaN", "bits": "`...)
+	b = strconv.AppendUint(b, bits, 16)
+	return append(b, `"}`...)
 }
 
 // appendPyFloat appends f as Python's repr spells a float: the shortest
@@ -680,6 +931,13 @@ func appendPyFloat(b []byte, f float64) []byte {
 	return strconv.AppendInt(b, int64(exp), 10)
 }
 
-// TypeName returns the name of type T with full package paths. Generated
-// wrappers of generic functions key their type arguments with it.
-func TypeName[T any]() string { return typeName(reflect.TypeFor[T]()) }
+// TypeName returns the name of type T with full package paths.
+func TypeName[T any]() string { return typeString(reflect.TypeFor[T]()) }
+
+// TypeArg returns type T as a parameter of a key: its name with full
+// package paths. Generated wrappers of generic functions key their type
+// arguments with it. Two distinct types of one name (declared in two
+// functions) are an error, not one key.
+func TypeArg[T any]() any { return typeArg{reflect.TypeFor[T]()} }
+
+type typeArg struct{ t reflect.Type }

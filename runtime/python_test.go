@@ -64,6 +64,11 @@ func TestCanonicalMatchesPython(t *testing.T) {
 		specials = append(specials, r.NormFloat64()*math.Pow(10, float64(r.IntN(40)-20)))
 	}
 	for _, f := range specials {
+		if math.IsNaN(f) && math.Float64bits(f) != canonicalNaN {
+			// Python spells every NaN alike; a key keeps the bits of all
+			// but the canonical one (TestCanonicalGoValues).
+			continue
+		}
 		var b [8]byte
 		for i := range b {
 			b[i] = byte(math.Float64bits(f) >> (8 * i))

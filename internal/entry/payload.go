@@ -2,7 +2,9 @@ package entry
 
 import (
 	"crypto/sha256"
+	"encoding"
 	"encoding/binary"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"math"
@@ -13,6 +15,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/cachegen/cachegen/internal/keytable"
 	"github.com/fxamacker/cbor/v2"
 )
 
@@ -30,6 +33,9 @@ var (
 		Time:          cbor.TimeRFC3339Nano,
 		NilContainers: cbor.NilContainerAsNull,
 		String:        cbor.StringToTextString,
+		// A type that declares MarshalText and UnmarshalText is stored
+		// as its text (the generator refuses one without the second).
+		TextMarshaler: cbor.TextMarshalerTextString,
 	})
 	DecMode = mustDecMode(cbor.DecOptions{
 		MaxNestedLevels:  256,
@@ -37,6 +43,7 @@ var (
 		MaxMapPairs:      1<<31 - 1,
 		UTF8:             cbor.UTF8DecodeInvalid,
 		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
+		TextUnmarshaler:  cbor.TextUnmarshalerTextString,
 	})
 )
 
@@ -202,7 +209,15 @@ func field(v reflect.Value, path []int) reflect.Value {
 // EncodeResult returns the stored form of v, in parts to be written in
 // order: the slot table and CBOR, then each block with its padding. The
 // blocks alias v's own slices: nothing large is copied.
-func EncodeResult[T any](v T) ([][]byte, error) {
+func EncodeResult[T any](v T) (parts [][]byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			parts, err = nil, fmt.Errorf("encoding a result of type %s panicked: %v", reflect.TypeFor[T](), r)
+		}
+	}()
+	if gobbed(reflect.TypeFor[T]()) {
+		return encodeGob(reflect.ValueOf(&v).Elem())
+	}
 	slots := planOf(reflect.TypeFor[T]())
 	rv := reflect.ValueOf(&v).Elem()
 	blocks := make([][]byte, len(slots))
@@ -238,7 +253,7 @@ func EncodeResult[T any](v T) ([][]byte, error) {
 	out = le.AppendUint64(out, uint64(len(body)))
 	out = append(out, body...)
 	out = out[:align8(len(out))]
-	parts := [][]byte{out}
+	parts = [][]byte{out}
 	for _, b := range blocks {
 		if len(b) > 0 {
 			parts = append(parts, b)
@@ -252,14 +267,111 @@ func EncodeResult[T any](v T) ([][]byte, error) {
 
 func align8(n int) int { return (n + 7) &^ 7 }
 
+var (
+	gobEncoderType = reflect.TypeFor[gob.GobEncoder]()
+	gobDecoderType = reflect.TypeFor[gob.GobDecoder]()
+)
+
+// gobbed reports whether results of type t (or, for a pointer, of its
+// element type) are stored through their GobEncode and GobDecode: when
+// the type declares that pair and no binary pair, which the CBOR encoder
+// would use first. A gob pair counts only in the result type itself: the
+// CBOR encoder does not know it inside other values.
+func gobbed(t reflect.Type) bool {
+	if t.Kind() == reflect.Pointer && t.Name() == "" {
+		t = t.Elem()
+	}
+	return t.Kind() != reflect.Interface && keytable.Declares(t, "GobEncode", gobEncoderType) && keytable.Declares(t, "GobDecode", gobDecoderType) &&
+		!(keytable.Declares(t, "MarshalBinary", binaryMarshalerType) && keytable.Declares(t, "UnmarshalBinary", binaryUnmarshalerType))
+}
+
+var (
+	binaryMarshalerType   = reflect.TypeFor[encoding.BinaryMarshaler]()
+	binaryUnmarshalerType = reflect.TypeFor[encoding.BinaryUnmarshaler]()
+)
+
+// encodeGob stores v, of a gobbed type, as a payload of no slots whose
+// CBOR is its GobEncode bytes (or null, for a nil pointer).
+func encodeGob(v reflect.Value) ([][]byte, error) {
+	var raw any
+	if v.Kind() != reflect.Pointer || !v.IsNil() {
+		p := v
+		if v.Kind() != reflect.Pointer {
+			p = reflect.New(v.Type())
+			p.Elem().Set(v)
+		}
+		b, err := p.Interface().(gob.GobEncoder).GobEncode()
+		if err != nil {
+			return nil, err
+		}
+		raw = b
+	}
+	body, err := EncMode.Marshal(raw)
+	if err != nil {
+		return nil, err
+	}
+	le := binary.LittleEndian
+	out := le.AppendUint32(make([]byte, 0, align8(12+len(body))), 0)
+	out = le.AppendUint64(out, uint64(len(body)))
+	out = append(out, body...)
+	return [][]byte{out[:align8(len(out))]}, nil
+}
+
+// decodeGob decodes the payload encodeGob wrote into v.
+func decodeGob(data []byte, v reflect.Value) error {
+	le := binary.LittleEndian
+	if len(data) < 12 || le.Uint32(data) != 0 {
+		return ErrPayload
+	}
+	n := le.Uint64(data[4:])
+	if n > uint64(len(data)-12) || align8(12+int(n)) != len(data) {
+		return ErrPayload
+	}
+	var raw []byte
+	if err := DecMode.Unmarshal(data[12:12+n], &raw); err != nil {
+		return err
+	}
+	if raw == nil {
+		if v.Kind() != reflect.Pointer {
+			return ErrPayload
+		}
+		v.SetZero()
+		return nil
+	}
+	p := v
+	if v.Kind() == reflect.Pointer {
+		p = reflect.New(v.Type().Elem())
+	} else {
+		p = v.Addr()
+	}
+	if err := p.Interface().(gob.GobDecoder).GobDecode(raw); err != nil {
+		return err
+	}
+	if v.Kind() == reflect.Pointer {
+		v.Set(p)
+	}
+	return nil
+}
+
 var ErrPayload = errors.New("malformed payload")
 
 // DecodeResult decodes a stored result. With alias, numeric slices point
 // into data, which the caller must then never change or reuse; without, they
 // are copies. Decoding a value whose checksum already matched can still
 // fail, when the entry was written for another result type; that is a miss.
-func DecodeResult[T any](data []byte, alias bool) (T, error) {
-	var v T
+func DecodeResult[T any](data []byte, alias bool) (v T, err error) {
+	defer func() {
+		// A method of the result type's (UnmarshalBinary, GobDecode)
+		// that panics on the bytes makes them a bad payload.
+		if r := recover(); r != nil {
+			var zero T
+			v, err = zero, fmt.Errorf("%w: decoding panicked: %v", ErrPayload, r)
+		}
+	}()
+	if gobbed(reflect.TypeFor[T]()) {
+		err = decodeGob(data, reflect.ValueOf(&v).Elem())
+		return v, err
+	}
 	slots := planOf(reflect.TypeFor[T]())
 	le := binary.LittleEndian
 	if len(data) < 4 || le.Uint32(data) != uint32(len(slots)) {

@@ -128,8 +128,10 @@ func (p *Program) pkg(path string) *pkg {
 }
 
 // Of returns the fingerprint of the function name ("F", or "T.M" for a
-// method) of the package with import path pkgPath.
-func (p *Program) Of(pkgPath, name string) (Fingerprint, error) {
+// method) of the package with import path pkgPath, together with the
+// functions it uses through its wrappers (declared keys and conversions),
+// each named "<import path>.<name>".
+func (p *Program) Of(pkgPath, name string, uses ...string) (Fingerprint, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	root := p.pkg(pkgPath)
@@ -174,6 +176,22 @@ func (p *Program) Of(pkgPath, name string) (Fingerprint, error) {
 		parts["go.work:"+hex.EncodeToString(sum[:4])] = true
 	}
 	enqueue(key{pkgPath, name})
+	for _, u := range uses {
+		i := strings.LastIndex(u, ".")
+		if i < 0 {
+			return Fingerprint{}, fmt.Errorf("%q is not a qualified function name", u)
+		}
+		switch pk := p.pkg(u[:i]); {
+		case pk != nil && len(pk.decls[u[i+1:]]) > 0:
+			enqueue(key{u[:i], u[i+1:]})
+		case pk != nil:
+			return Fingerprint{}, fmt.Errorf("package %s (%s) declares no %s", u[:i], pk.dir, u[i+1:])
+		default:
+			for _, d := range p.dependencies(u[:i]) {
+				parts[d] = true
+			}
+		}
+	}
 	for len(queue) > 0 {
 		k := queue[0]
 		queue = queue[1:]

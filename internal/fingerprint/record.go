@@ -15,7 +15,7 @@ import (
 // fingerprints whose results were declared the same (cachegen -accept).
 // It is written as one comment line:
 //
-//	// cachegen:fingerprint/v3 Run version=1 sum=… accepted=… parts=Run:…,stats:…
+//	// cachegen:fingerprint/v3 Run version=1 sum=… accepted=… uses=… parts=Run:…,stats:…
 //
 // v3 names the digest scheme (see Scheme). Records of another scheme
 // cannot be compared, and are replaced.
@@ -24,20 +24,24 @@ type Record struct {
 	Version  int
 	Sum      string
 	Accepted []string // earlier sums whose entries stay valid
+	Uses     []string // the declared functions its wrappers call, qualified (see Program.Of)
 	Parts    []string
 }
 
 const recordTag = "cachegen:fingerprint/" + Scheme
 
-var recordRE = regexp.MustCompile(`(?m)^// ` + regexp.QuoteMeta(recordTag) + ` (\S+) version=(\d+) sum=([0-9a-f]+)(?: accepted=([0-9a-f,]+))? parts=(\S*)$`)
+var recordRE = regexp.MustCompile(`(?m)^// ` + regexp.QuoteMeta(recordTag) + ` (\S+) version=(\d+) sum=([0-9a-f]+)(?: accepted=([0-9a-f,]+))?(?: uses=(\S+))? parts=(\S*)$`)
 
 // Line returns the record's comment text, without the leading "// ".
 func (r Record) Line() string {
-	accepted := ""
+	accepted, uses := "", ""
 	if len(r.Accepted) > 0 {
 		accepted = " accepted=" + strings.Join(r.Accepted, ",")
 	}
-	return fmt.Sprintf("%s %s version=%d sum=%s%s parts=%s", recordTag, r.Name, r.Version, r.Sum, accepted, strings.Join(r.Parts, ","))
+	if len(r.Uses) > 0 {
+		uses = " uses=" + strings.Join(r.Uses, ",")
+	}
+	return fmt.Sprintf("%s %s version=%d sum=%s%s%s parts=%s", recordTag, r.Name, r.Version, r.Sum, accepted, uses, strings.Join(r.Parts, ","))
 }
 
 // ParseRecords reads the records of a generated file, by function name.
@@ -45,9 +49,12 @@ func ParseRecords(src []byte) map[string]Record {
 	out := map[string]Record{}
 	for _, m := range recordRE.FindAllSubmatch(src, -1) {
 		v, _ := strconv.Atoi(string(m[2]))
-		r := Record{Name: string(m[1]), Version: v, Sum: string(m[3]), Parts: strings.Split(string(m[5]), ",")}
+		r := Record{Name: string(m[1]), Version: v, Sum: string(m[3]), Parts: strings.Split(string(m[6]), ",")}
 		if len(m[4]) > 0 {
 			r.Accepted = strings.Split(string(m[4]), ",")
+		}
+		if len(m[5]) > 0 {
+			r.Uses = strings.Split(string(m[5]), ",")
 		}
 		out[r.Name] = r
 	}

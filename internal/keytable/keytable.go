@@ -1,12 +1,21 @@
 // Package keytable is the one table of which argument types a cache key
-// can hold: the generator refuses the others at generate time, by their
-// go/types, and the runtime refuses them at run time, by reflection. The
-// tests of both run every case, so that the two rules cannot drift apart.
+// can hold and which result types the cache can store: the generator
+// refuses the others at generate time, by their go/types, and the runtime
+// refuses them at run time, by reflection. The rules both apply are in
+// rules.go; the tests of both run every case below, so that the two
+// cannot drift apart.
 package keytable
 
 import (
+	"container/list"
+	"math/big"
+	"net"
+	"net/url"
+	"regexp"
 	"time"
 	"unsafe"
+
+	"gonum.org/v1/gonum/mat"
 )
 
 // A Case is a type, declared in this package, with a value of it.
@@ -51,7 +60,33 @@ type (
 	WithUnsafe     struct{ P unsafe.Pointer }
 	WithInterface  struct{ V any }
 	NestedInSlices [][]map[string]Exported
+
+	// A method promoted from an embedded field does not count: the
+	// struct is keyed by its fields, and an unexported one refuses it.
+	TimeAndLabel struct {
+		time.Time
+		Label string
+	}
+	PromotedOnly struct {
+		MarshalsText
+		hidden int
+	}
+	MarshalsBinary struct{ a []float64 }
+	BigFloat       = *big.Float
+	BigInt         = *big.Int
+	Pattern        = *regexp.Regexp
+	IP             = net.IP
+	URL            = *url.URL
+	PointerKeyed   map[*int]int
+	TimeKeyed      map[time.Time]int
+	Dense          = *mat.Dense
+	VecDense       = *mat.VecDense
+	SymDense       = *mat.SymDense
+	Foreign        = *list.List
 )
+
+// MarshalBinary makes MarshalsBinary keyable by a digest of its bytes.
+func (m MarshalsBinary) MarshalBinary() ([]byte, error) { return []byte{byte(len(m.a))}, nil }
 
 // MarshalText makes MarshalsText keyable by its text, unexported field
 // and all.
@@ -89,4 +124,103 @@ var Cases = []Case{
 	{"WithUnsafe", WithUnsafe{}, false, "unsafe.Pointer has no value to hash"},
 	{"WithInterface", WithInterface{V: 1}, true, ""},
 	{"NestedInSlices", NestedInSlices{{{"a": {1, 2}}}}, true, ""},
+	{"TimeAndLabel", TimeAndLabel{time.Unix(0, 0), "x"}, true, ""},
+	{"PromotedOnly", PromotedOnly{}, false, "a promoted MarshalText would key the struct by its embedded field alone"},
+	{"MarshalsBinary", MarshalsBinary{[]float64{1}}, true, ""},
+	{"BigFloat", big.NewFloat(1.5), true, ""},
+	{"BigInt", big.NewInt(7), true, ""},
+	{"Pattern", regexp.MustCompilePOSIX("a+"), false, "a regexp's text drops whether it is POSIX or leftmost-longest"},
+	{"IP", net.IPv4(10, 0, 0, 1), true, ""},
+	{"URL", &url.URL{Scheme: "https", Host: "example.com", User: url.UserPassword("u", "p")}, true, ""},
+	{"PointerKeyed", PointerKeyed{new(int): 1}, false, "pointer map keys compare by address"},
+	{"TimeKeyed", TimeKeyed{time.Unix(0, 0): 1}, false, "time map keys compare by location and monotonic reading"},
+	{"Dense", mat.NewDense(2, 2, []float64{1, 2, 3, 4}), true, ""},
+	{"VecDense", mat.NewVecDense(2, []float64{1, 2}), true, ""},
+	{"SymDense", mat.NewSymDense(2, nil), false, "a foreign type with unexported fields needs a declared key"},
+	{"Foreign", list.New(), false, "a foreign type with unexported fields needs a declared key"},
+}
+
+// A ResultCase is a result type, declared in this package, with a value of
+// it, and whether the cache stores it exactly.
+type ResultCase struct {
+	Type     string
+	Value    any
+	Storable bool
+	Why      string
+}
+
+// The result types of the cases.
+type (
+	ResultInt    int
+	ResultFloats []float64
+	ResultStruct struct {
+		A []float64
+		B string
+	}
+	ResultUnexported struct{ a int }
+	ResultBinary     struct{ a []float64 }
+	ResultText       struct{ a string }
+	ResultTextOnly   struct{ A string }
+	ResultGob        struct{ a int }
+	ResultGobNested  struct{ G ResultGob }
+	ResultPromoted   struct {
+		ResultBinary
+		B int
+	}
+	ResultBigInt       = *big.Int
+	ResultBigFloat     = *big.Float
+	ResultBigFloatIn   struct{ F *big.Float }
+	ResultBigRat       = *big.Rat
+	ResultBigRatIn     struct{ R *big.Rat }
+	ResultDense        = *mat.Dense
+	ResultSymDense     = *mat.SymDense
+	ResultPattern      = *regexp.Regexp
+	ResultTime         = time.Time
+	ResultMapOfBigInts map[string]*big.Int
+)
+
+func (r ResultBinary) MarshalBinary() ([]byte, error) {
+	out := make([]byte, 0, 8*len(r.a))
+	for _, x := range r.a {
+		out = append(out, byte(x))
+	}
+	return out, nil
+}
+
+func (r *ResultBinary) UnmarshalBinary(b []byte) error {
+	r.a = make([]float64, len(b))
+	for i, x := range b {
+		r.a[i] = float64(x)
+	}
+	return nil
+}
+
+func (r ResultText) MarshalText() ([]byte, error)     { return []byte(r.a), nil }
+func (r *ResultText) UnmarshalText(b []byte) error    { r.a = string(b); return nil }
+func (r ResultTextOnly) MarshalText() ([]byte, error) { return []byte(r.A), nil }
+func (r ResultGob) GobEncode() ([]byte, error)        { return []byte{byte(r.a)}, nil }
+func (r *ResultGob) GobDecode(b []byte) error         { r.a = int(b[0]); return nil }
+
+// ResultCases are the result cases both checkers run.
+var ResultCases = []ResultCase{
+	{"ResultInt", ResultInt(3), true, ""},
+	{"ResultFloats", ResultFloats{1, 2}, true, ""},
+	{"ResultStruct", ResultStruct{[]float64{1}, "b"}, true, ""},
+	{"ResultUnexported", ResultUnexported{1}, false, "an unexported field would come back zero"},
+	{"ResultBinary", ResultBinary{[]float64{1, 2}}, true, ""},
+	{"ResultText", ResultText{"x"}, true, ""},
+	{"ResultTextOnly", ResultTextOnly{"x"}, false, "stored as text, it could not be read back"},
+	{"ResultGob", ResultGob{5}, true, ""},
+	{"ResultGobNested", ResultGobNested{ResultGob{5}}, false, "a gob pair counts only in the result itself"},
+	{"ResultPromoted", ResultPromoted{ResultBinary{[]float64{1}}, 2}, false, "a promoted MarshalBinary would store the struct as its embedded field"},
+	{"ResultBigInt", big.NewInt(-12345678901234), true, ""},
+	{"ResultBigFloat", new(big.Float).SetPrec(200).SetFloat64(1.5), true, ""},
+	{"ResultBigFloatIn", ResultBigFloatIn{big.NewFloat(1.5)}, false, "inside another value a big.Float is stored as its lossy text"},
+	{"ResultBigRat", big.NewRat(1, 3), true, ""},
+	{"ResultBigRatIn", ResultBigRatIn{big.NewRat(1, 3)}, true, ""},
+	{"ResultDense", mat.NewDense(2, 2, []float64{1, 2, 3, 4}), true, ""},
+	{"ResultSymDense", mat.NewSymDense(2, nil), false, "unexported fields, no marshalers: it needs declared conversions"},
+	{"ResultPattern", regexp.MustCompilePOSIX("a+"), false, "a regexp's text drops whether it is POSIX"},
+	{"ResultTime", time.Unix(1, 2).UTC(), true, ""},
+	{"ResultMapOfBigInts", ResultMapOfBigInts{"a": big.NewInt(1)}, true, ""},
 }

@@ -1,0 +1,105 @@
+package runtime
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/cachegen/cachegen/internal/entry"
+)
+
+// A Codec stores the results of a call as values of another type: see
+// StoreAs. Generated wrappers set Call.Codec for a function whose result
+// type has a declared pair of conversions.
+type Codec interface {
+	// result is the type of the results the codec converts.
+	result() reflect.Type
+	encode(v any) ([][]byte, error)
+	decode(data []byte, alias bool) (any, error)
+	typeSum() [8]byte
+	blocks() []entry.Block
+}
+
+// StoreAs returns a Codec that stores results of type T as values of type
+// S: store converts a computed result, and load converts a stored one
+// back. It is how a result type that cannot be stored as it is (a type of
+// another module with unexported fields) is stored through a pair of
+// conversions the user declares (//cache:store and //cache:load). A miss
+// returns the computed result itself; a hit returns load of the stored
+// value. A panic in store is a failure to store; a panic in load makes
+// the entry a miss.
+func StoreAs[T, S any](store func(T) S, load func(S) T) Codec {
+	return storeAs[T, S]{store, load}
+}
+
+type storeAs[T, S any] struct {
+	store func(T) S
+	load  func(S) T
+}
+
+func (c storeAs[T, S]) result() reflect.Type { return reflect.TypeFor[T]() }
+
+func (c storeAs[T, S]) encode(v any) (parts [][]byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			parts, err = nil, fmt.Errorf("converting the result for storing panicked: %v", r)
+		}
+	}()
+	return entry.EncodeResult(c.store(v.(T)))
+}
+
+func (c storeAs[T, S]) decode(data []byte, alias bool) (v any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = nil, fmt.Errorf("converting the stored result back panicked: %v", r)
+		}
+	}()
+	s, err := entry.DecodeResult[S](data, alias)
+	if err != nil {
+		return nil, err
+	}
+	return c.load(s), nil
+}
+
+func (c storeAs[T, S]) typeSum() [8]byte      { return entry.TypeSum(reflect.TypeFor[S]()) }
+func (c storeAs[T, S]) blocks() []entry.Block { return entry.BlocksOf(reflect.TypeFor[S]()) }
+
+// codecOf returns the codec of call for results of type T, nil when the
+// call has none, and an error when its codec converts another type.
+func codecOf[T any](call Call) (Codec, error) {
+	if call.Codec == nil {
+		return nil, nil
+	}
+	if t := call.Codec.result(); t != reflect.TypeFor[T]() {
+		return nil, fmt.Errorf("%s: Call.Codec converts results of type %s, not %s", call.Func, t, reflect.TypeFor[T]())
+	}
+	return call.Codec, nil
+}
+
+// encodeResult is the stored form of v.
+func (r *request[T]) encodeResult(v T) ([][]byte, error) {
+	if r.codec != nil {
+		return r.codec.encode(v)
+	}
+	return entry.EncodeResult(v)
+}
+
+// decodeResult decodes a stored result.
+func (r *request[T]) decodeResult(data []byte, alias bool) (T, error) {
+	if r.codec == nil {
+		return entry.DecodeResult[T](data, alias)
+	}
+	v, err := r.codec.decode(data, alias)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v.(T), nil
+}
+
+// blocks describes the numeric blocks of a stored result.
+func (r *request[T]) blocks() []entry.Block {
+	if r.codec != nil {
+		return r.codec.blocks()
+	}
+	return entry.BlocksOf(reflect.TypeFor[T]())
+}

@@ -1,0 +1,332 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/big"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+	_ "time/tzdata" // the zones below, on a machine without a zone database
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// keyOfValue returns the key of v as the only parameter x.
+func keyOfValue(t *testing.T, v any) string {
+	t.Helper()
+	k, err := paramsKey(map[string]any{"x": v})
+	if err != nil {
+		t.Fatalf("keying %#v: %v", v, err)
+	}
+	return k
+}
+
+// apart fails unless a and b have different keys.
+func apart(t *testing.T, what string, a, b any) {
+	t.Helper()
+	if ka, kb := keyOfValue(t, a), keyOfValue(t, b); ka == kb {
+		t.Errorf("%s: both keyed %s (%s)", what, ka, canonical(t, a))
+	}
+}
+
+// alike fails unless a and b have the same key.
+func alike(t *testing.T, what string, a, b any) {
+	t.Helper()
+	if ka, kb := keyOfValue(t, a), keyOfValue(t, b); ka != kb {
+		t.Errorf("%s: keyed %s and %s:\n%s\n%s", what, ka, kb, canonical(t, a), canonical(t, b))
+	}
+}
+
+type timeAndLabel struct {
+	time.Time
+	Label string
+}
+
+func TestKeyIgnoresPromotedMarshalers(t *testing.T) {
+	when := time.Unix(1700000000, 0).UTC()
+	apart(t, "struct{time.Time; Label}: the label counts", timeAndLabel{when, "a"}, timeAndLabel{when, "b"})
+	if got, want := canonical(t, timeAndLabel{when, "a"}), `{"Label": "a", "Time": "2023-11-14T22:13:20Z"}`; got != want {
+		t.Errorf("spelled %s, want %s", got, want)
+	}
+}
+
+func TestKeyBigFloatKeepsPrecisionModeAndAccuracy(t *testing.T) {
+	a := big.NewFloat(1.5)
+	apart(t, "precision", a, new(big.Float).SetPrec(10).SetFloat64(1.5))
+	apart(t, "rounding mode", a, new(big.Float).SetMode(big.ToZero).SetFloat64(1.5))
+	third := new(big.Float).SetPrec(8).Quo(big.NewFloat(1), big.NewFloat(3))
+	exact := new(big.Float).SetPrec(8).Set(third)
+	apart(t, "accuracy", third, exact) // same value, Below vs Exact
+	apart(t, "zero vs negative zero", new(big.Float), new(big.Float).Neg(new(big.Float)))
+	alike(t, "the same float", big.NewFloat(1.5), big.NewFloat(1.5))
+}
+
+func TestKeyTimeIsExact(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	winter := time.Date(2026, 1, 15, 12, 0, 0, 0, paris)
+	// A fixed zone that borrows a real zone's name: the same instant and
+	// offset today, but AddDate(0, 6, 0) tells them apart.
+	fake := winter.In(time.FixedZone("Europe/Paris", 3600))
+	apart(t, "a fixed zone named like a real one", winter, fake)
+	// Offsets that differ by seconds, at wall clocks that read alike.
+	t1 := time.Date(1900, 1, 1, 0, 0, 0, 0, time.FixedZone("LMT", 3600+30))
+	t2 := t1.Add(30 * time.Second).In(time.FixedZone("LMT", 3600))
+	if t1.Format(time.RFC3339) != t2.Format(time.RFC3339) {
+		t.Fatalf("the two times should read alike to the minute: %s %s", t1, t2)
+	}
+	apart(t, "offsets apart by seconds", t1, t2)
+	// The same instant in the same named location, loaded twice: alike;
+	// with a monotonic reading or without.
+	again, _ := time.LoadLocation("Europe/Paris")
+	alike(t, "one location loaded twice", winter, winter.In(again))
+	now := time.Now()
+	alike(t, "the monotonic reading does not count", now, now.Round(0))
+	apart(t, "UTC vs a zone at the same instant", winter.UTC(), winter)
+}
+
+// textKey has a MarshalText that spells distinct keys alike.
+type textKey struct{ N int }
+
+func (k textKey) MarshalText() ([]byte, error) { return []byte{'k', byte('0' + k.N%2)}, nil }
+
+func TestKeyMapKeysThatSpellAlikeAreAnError(t *testing.T) {
+	m := map[textKey]int{{1}: 1, {3}: 2}
+	for range 20 {
+		_, err := canonicalJSON(map[string]any{"m": m})
+		if !errors.Is(err, ErrUnkeyable) || !strings.Contains(err.Error(), `two keys spell alike as "k1"`) {
+			t.Fatalf("err = %v, want an error naming the coinciding text", err)
+		}
+	}
+	if _, err := canonicalJSON(map[string]any{"m": map[*int]int{new(int): 1}}); !errors.Is(err, ErrUnkeyable) {
+		t.Errorf("pointer map keys: err = %v, want ErrUnkeyable", err)
+	}
+}
+
+// panicky's MarshalText dereferences a nil pointer.
+type panicky struct{ P *int }
+
+func (p panicky) MarshalText() ([]byte, error) { return []byte{byte(*p.P)}, nil }
+
+type withBigInt struct{ *big.Int }
+
+func TestKeyNeverPanics(t *testing.T) {
+	cases := map[string]any{
+		"a marshaler that panics":             panicky{},
+		"a marshaler map key that panics":     map[panicky]int{{}: 1},
+		"a marshaler inside a struct":         struct{ V panicky }{},
+		"a declared key that panics":          KeyBy(0, func(int) int { panic("no") }),
+		"an embedded nil pointer (keyed now)": withBigInt{},
+	}
+	for name, v := range cases {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s: keying panicked: %v", name, r)
+				}
+			}()
+			_, err := Call{Func: "f", Params: map[string]any{"x": v}}.Key()
+			if name == "an embedded nil pointer (keyed now)" {
+				if err != nil {
+					t.Errorf("%s: %v", name, err)
+				}
+			} else if !errors.Is(err, ErrUnkeyable) {
+				t.Errorf("%s: err = %v, want ErrUnkeyable", name, err)
+			}
+		}()
+	}
+}
+
+type dagNode struct{ L, R *dagNode }
+
+func TestKeySharedReferencesCostTheirSize(t *testing.T) {
+	// Each is 60 levels deep, each level refers twice to the one below:
+	// a tree of 2^60 nodes, a value of 60.
+	n := &dagNode{}
+	s := []any{"leaf"}
+	m := map[string]any{"leaf": 1}
+	for range 60 {
+		n = &dagNode{n, n}
+		s = []any{s, s}
+		m = map[string]any{"a": m, "b": m}
+	}
+	for name, v := range map[string]any{"pointers": n, "slices": s, "maps": m} {
+		b, err := canonicalJSON(map[string]any{"x": v})
+		if err != nil || len(b) > 10_000 {
+			t.Errorf("%s: %d bytes, %v", name, len(b), err)
+		}
+	}
+	// Sharing is told apart from copies: the two may differ later.
+	leaf := &dagNode{}
+	apart(t, "a shared node vs two equal nodes", &dagNode{leaf, leaf}, &dagNode{&dagNode{}, &dagNode{}})
+	// Memory without references is spelled again, so F(x, x) keys like
+	// F(x, copy of x).
+	xs := []float64{1, 2, 3}
+	k1, _ := paramsKey(map[string]any{"a": xs, "b": xs})
+	k2, _ := paramsKey(map[string]any{"a": xs, "b": []float64{1, 2, 3}})
+	if k1 != k2 {
+		t.Errorf("a numeric slice passed twice keys apart from a copy")
+	}
+}
+
+func TestKeyNoValueForgesATag(t *testing.T) {
+	var nilMap map[string]any
+	apart(t, "a map that reads like a pointer to nil", &map[string]any{"__type__": "*map[string]interface {}", "__value__": nil}, &nilMap)
+	shared := &dagNode{}
+	type pair struct{ A, B any }
+	apart(t, "a map that reads like a back reference",
+		pair{shared, shared}, pair{shared, map[string]any{"__ref__": 0}})
+	apart(t, "a static map with a tag's keys", map[string]int{"__type__": 1}, map[string]int{"__type__": 1, "x": 0})
+	apart(t, "a float NaN object vs a map", []any{math.NaN()}, []any{map[string]any{"__type__": "NaN", "bits": "7ff8000000000001"}})
+}
+
+func TestKeyTypesDeclaredInFunctionsDoNotShareASpelling(t *testing.T) {
+	a := func() any {
+		type local struct{ X int }
+		return local{1}
+	}()
+	b := func() any {
+		type local struct{ X int }
+		return local{1}
+	}()
+	if _, err := canonicalJSON(map[string]any{"x": []any{a}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := canonicalJSON(map[string]any{"x": []any{b}})
+	if !errors.Is(err, ErrUnkeyable) || !strings.Contains(err.Error(), "two distinct types are both named") {
+		t.Fatalf("err = %v, want an error naming the clash", err)
+	}
+}
+
+// model is a type of the user's own with unexported fields that marshals
+// itself.
+type model struct {
+	weights []float64
+	name    string
+}
+
+func (m model) MarshalBinary() ([]byte, error) {
+	return []byte(m.name + ":" + strings.Repeat("w", len(m.weights))), nil
+}
+
+func TestKeyBinaryMarshalers(t *testing.T) {
+	apart(t, "own type by its bytes", model{name: "a"}, model{name: "b"})
+	if got := canonical(t, model{name: "a"}); !strings.HasPrefix(got, `{"__type__": "github.com/cachegen/cachegen/runtime.model", "len": 2, "sha256": "`) {
+		t.Errorf("spelled %s", got)
+	}
+	m := mat.NewDense(3, 3, []float64{1, 2, 3, 4, 5, 6, 7, 8, 9})
+	view := m.Slice(1, 3, 1, 3)
+	alike(t, "a view and a copy of its content", view, mat.DenseCopyOf(view))
+	apart(t, "a 2x2 and a 1x4 of the same elements", mat.NewDense(2, 2, []float64{1, 2, 3, 4}), mat.NewDense(1, 4, []float64{1, 2, 3, 4}))
+	apart(t, "an element's sign", mat.NewDense(1, 1, []float64{0}), mat.NewDense(1, 1, []float64{math.Copysign(0, -1)}))
+	alike(t, "a vector view and a copy", mat.NewVecDense(4, []float64{1, 2, 3, 4}).SliceVec(1, 3), mat.NewVecDense(2, []float64{2, 3}))
+	col := m.ColView(1) // a strided vector
+	alike(t, "a strided column and a copy", col, mat.NewVecDense(3, []float64{2, 5, 8}))
+	var nilDense *mat.Dense
+	apart(t, "a nil matrix and an empty one", nilDense, &mat.Dense{})
+}
+
+func TestKeyKnownStandardTypes(t *testing.T) {
+	apart(t, "net.IP in 4- and 16-byte forms", net.IP{10, 0, 0, 1}, net.IPv4(10, 0, 0, 1))
+	apart(t, "url.URL with a RawPath", &url.URL{Path: "/a b"}, &url.URL{Path: "/a b", RawPath: "/a%20b"})
+	apart(t, "url.URL user passwords", &url.URL{User: url.UserPassword("u", "p")}, &url.URL{User: url.UserPassword("u", "q")})
+	apart(t, "url.URL password set or not", &url.URL{User: url.User("u")}, &url.URL{User: url.UserPassword("u", "")})
+	if _, err := canonicalJSON(map[string]any{"x": regexp.MustCompile("a")}); !errors.Is(err, ErrUnkeyable) {
+		t.Errorf("regexp: err = %v, want ErrUnkeyable", err)
+	}
+}
+
+func TestKeyByDeclaredKey(t *testing.T) {
+	key := func(m mat.Matrix) *mat.Dense { return mat.DenseCopyOf(m) }
+	sym := mat.NewSymDense(2, []float64{1, 2, 2, 3})
+	dense := mat.NewDense(2, 2, []float64{1, 2, 2, 3})
+	alike(t, "a symmetric matrix and a dense copy, by the declared key", KeyBy[mat.Matrix](sym, key), KeyBy[mat.Matrix](dense, key))
+	apart(t, "different content", KeyBy[mat.Matrix](sym, key), KeyBy[mat.Matrix](mat.NewDense(2, 2, nil), key))
+	alike(t, "the key is what the declared key returns", KeyBy[mat.Matrix](dense, key), dense)
+}
+
+// scale multiplies m in place, as a function that normalizes its argument
+// does.
+func scale(m *mat.Dense) float64 {
+	m.Scale(2, m)
+	return mat.Sum(m)
+}
+
+func TestDoDoesNotStoreWhenTheFunctionChangesAnArgument(t *testing.T) {
+	c, logs := open(t)
+	m := mat.NewDense(2, 2, []float64{1, 2, 3, 4})
+	call := func(m *mat.Dense) Call {
+		return Call{Func: "example.com/sim.Normalize", Version: 1, Params: map[string]any{"m": m}}
+	}
+	got, err := Do(context.Background(), c, call(m), func(context.Context) (float64, error) { return scale(m), nil })
+	if err != nil || got != 20 {
+		t.Fatalf("Do = %v, %v", got, err)
+	}
+	if s := c.Stats(); s.Mutations != 1 || s.BytesWritten != 0 {
+		t.Errorf("stats after a mutating call: %+v, want one mutation and nothing stored", s)
+	}
+	if !strings.Contains(logs.String(), "changed an argument") || !strings.Contains(logs.String(), "param=m") {
+		t.Errorf("no warning naming the parameter:\n%s", logs)
+	}
+	// The same call again computes again: a hit would skip the scaling.
+	m2 := mat.NewDense(2, 2, []float64{1, 2, 3, 4})
+	Do(context.Background(), c, call(m2), func(context.Context) (float64, error) { return scale(m2), nil })
+	if s := c.Stats(); s.Computations != 2 || s.Hits != 0 {
+		t.Errorf("after the second call: %+v, want two computations", s)
+	}
+	if n := strings.Count(logs.String(), "WARN: the function changed"); n != 1 {
+		t.Errorf("warned %d times, want once", n)
+	}
+	// A function that leaves its argument alone is stored.
+	Do(context.Background(), c, call(m2), func(context.Context) (float64, error) { return mat.Sum(m2), nil })
+	if s := c.Stats(); s.BytesWritten == 0 {
+		t.Errorf("a call that changes nothing was not stored: %+v", s)
+	}
+	// Through a declared key too: the argument, not the key, is checked.
+	dense := mat.NewDense(1, 1, []float64{1})
+	keyed := Call{Func: "example.com/sim.K", Version: 1, Params: map[string]any{"m": KeyBy[mat.Matrix](dense, func(m mat.Matrix) *mat.Dense { return mat.DenseCopyOf(m) })}}
+	Do(context.Background(), c, keyed, func(context.Context) (float64, error) { return scale(dense), nil })
+	if s := c.Stats(); s.Mutations != 3 {
+		t.Errorf("a change behind a declared key: Mutations = %d, want 3", s.Mutations)
+	}
+}
+
+func TestStoreAsConvertsResults(t *testing.T) {
+	c, _ := open(t)
+	store := func(s *mat.SymDense) *mat.Dense { return mat.DenseCopyOf(s) }
+	load := func(d *mat.Dense) *mat.SymDense {
+		n, _ := d.Dims()
+		s := mat.NewSymDense(n, nil)
+		for i := range n {
+			for j := i; j < n; j++ {
+				s.SetSym(i, j, d.At(i, j))
+			}
+		}
+		return s
+	}
+	call := Call{Func: "example.com/sim.Cov", Version: 1, Params: map[string]any{"n": 2}, Codec: StoreAs(store, load)}
+	want := mat.NewSymDense(2, []float64{1, 2, 2, 3})
+	for range 2 {
+		got, err := Do(context.Background(), c, call, func(context.Context) (*mat.SymDense, error) { return want, nil })
+		if err != nil || !mat.Equal(got, want) {
+			t.Fatalf("Do = %v, %v", got, err)
+		}
+	}
+	if s := c.Stats(); s.Hits != 1 || s.Computations != 1 {
+		t.Errorf("stats: %+v, want one computation and one hit", s)
+	}
+	// A codec for another result type is refused, and the call computed.
+	if _, err := Do(context.Background(), c, call, func(context.Context) (int, error) { return 1, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Stats(); s.KeyErrors != 1 {
+		t.Errorf("a codec of another type: %+v, want a key error", s)
+	}
+}
