@@ -13,14 +13,15 @@ import (
 
 // analyze finds the annotated functions of pkg and checks them, returning
 // the model of each and every problem found.
-func analyze(pkg *packages.Package, output string) ([]*cachedFunc, []error) {
+func analyze(pkg *packages.Package, output, tags string) ([]*cachedFunc, []error) {
 	var funcs []*cachedFunc
-	decls, errs := findDeclared(pkg)
+	decls, errs := findDeclared(pkg, tags)
 	c := &checker{decls: decls}
 	if pkg.Module != nil {
 		c.module = pkg.Module.Path
 	}
 	errs = append(errs, c.checkDeclared()...)
+	c.decls = c.usable(decls)
 	fset := pkg.Fset
 	for _, file := range pkg.Syntax {
 		if filepath.Base(fset.Position(file.Pos()).Filename) == output {
@@ -66,7 +67,11 @@ func analyze(pkg *packages.Package, output string) ([]*cachedFunc, []error) {
 					errs = append(errs, errorf(fset.Position(c.Pos()), "//cache: directive is not in the doc comment of a function: put it directly above a func declaration"))
 				}
 				if fixed, ok := nearMiss(c.Text); ok {
-					errs = append(errs, errorf(fset.Position(c.Pos()), "%q is not read as a directive, so nothing would be cached: write it %s, in lower case, with no space after //, after cache: or around =", c.Text, fixed))
+					if kind, isDecl := declKind(fixed); isDecl {
+						errs = append(errs, errorf(fset.Position(c.Pos()), "%q is not read as a directive, so the function below would not be a declared %s: write it %s, in lower case, with no space after // or after cache:", c.Text, kind, fixed))
+					} else {
+						errs = append(errs, errorf(fset.Position(c.Pos()), "%q is not read as a directive, so nothing would be cached: write it %s, in lower case, with no space after //, after cache: or around =", c.Text, fixed))
+					}
 				}
 			}
 		}
@@ -154,7 +159,7 @@ func (c *checker) analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d directi
 			// A declared key: what it returns is keyed instead.
 			p.Key = k
 			f.use(k)
-			if pr := c.keyProblem(k.Out, true, map[types.Type]bool{}); pr != nil {
+			if pr := c.keyProblem(k.Out, true, map[types.Type]bool{}); pr != nil && !k.Local { // checkDeclared reports the package's own
 				fail(pos, "%s %s: its declared key %s returns %s, which cannot be keyed: %s: %s", what, p.Name, k.Obj.Name(), typeStr(k.Out), pr.why, pr.fix)
 			}
 			return
@@ -189,9 +194,12 @@ func (c *checker) analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d directi
 		}
 		switch store, load := c.decls.conversion(t); {
 		case store == nil:
-			fail(pos, "result %d (%s): %s: %s", i+1, typeStr(t), pr.why, storeFix(pr, t))
+			fail(pos, "result %d (%s): %s: %s", i+1, typeStr(t), pr.why, storeFix(pr, t, single))
 		case !single:
 			fail(pos, "result %d (%s): its declared conversions (%s, %s) apply to a function's only result: return a struct of the results instead", i+1, typeStr(t), store.Obj.Name(), load.Obj.Name())
+		case !store.Local && c.storeProblem(store.Out, true, map[types.Type]bool{}) != nil:
+			sp := c.storeProblem(store.Out, true, map[types.Type]bool{})
+			fail(pos, "result %d (%s): its declared conversion %s stores it as %s, which cannot be stored: %s: %s", i+1, typeStr(t), store.Obj.Name(), typeStr(store.Out), sp.why, sp.fix)
 		default:
 			f.Store, f.Load = store, load
 			f.use(store)
@@ -345,10 +353,14 @@ func (c *checker) analyzeWith(pkg *packages.Package, f *cachedFunc, d directive,
 		if b, ok := t.(*types.Basic); ok && b.Info()&types.IsUntyped != 0 {
 			t = types.Default(t)
 		}
-		if pr := c.keyProblem(t, true, map[types.Type]bool{}); pr != nil {
-			fail(d.Pos, "with=%s: %s: %s", name, pr.why, pr.fix)
+		w := withValue{Name: name, Type: t}
+		if k := c.decls.find(declKey, t); k != nil {
+			w.Key = k
+			f.use(k)
+		} else if pr := c.keyProblem(t, true, map[types.Type]bool{}); pr != nil {
+			fail(d.Pos, "with=%s: %s: %s", name, pr.why, keyFix(pr, t))
 		}
-		f.With = append(f.With, withValue{Name: name, Type: t})
+		f.With = append(f.With, w)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/types"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/cachegen/cachegen/internal/keytable"
@@ -158,8 +159,12 @@ func keyFix(pr *problem, t types.Type) string {
 	return pr.fix
 }
 
-// storeFix is the fix of a problem with a result of type t.
-func storeFix(pr *problem, t types.Type) string {
+// storeFix is the fix of a problem with a result of type t; single says
+// whether it is its function's only result, where conversions apply.
+func storeFix(pr *problem, t types.Type, single bool) string {
+	if pr.foreign && !single {
+		return "return a type that can be stored, or make it the function's only result and declare a pair of conversions (//cache:store and //cache:load)"
+	}
 	if pr.foreign {
 		return fmt.Sprintf("declare a pair of conversions to a type that can be stored: //cache:store func(v %s) S and //cache:load func(s S) %s", typeStr(t), typeStr(t))
 	}
@@ -265,6 +270,11 @@ func (c *checker) storeProblem(t types.Type, top bool, seen map[types.Type]bool)
 			return &problem{why: fmt.Sprintf("%s cannot be stored exactly", typeStr(t)), fix: "return its real and imaginary parts as float64"}
 		}
 	case *types.Pointer:
+		switch u.Elem().Underlying().(type) {
+		case *types.Pointer, *types.Slice, *types.Map, *types.Interface:
+			return &problem{why: fmt.Sprintf("a %s that points to a nil %s comes back from the cache as a nil pointer", typeStr(t), typeStr(u.Elem())), fix: "return the " + typeStr(u.Elem()) + " itself"}
+		}
+		// A gob pair counts in the result itself, or behind one pointer.
 		return c.storeProblem(u.Elem(), top, seen)
 	case *types.Slice:
 		return c.storeProblem(u.Elem(), false, seen)
@@ -276,6 +286,9 @@ func (c *checker) storeProblem(t types.Type, top bool, seen map[types.Type]bool)
 		}
 		return c.storeProblem(u.Elem(), false, seen)
 	case *types.Struct:
+		if p := encodedNames(t, u); p != nil {
+			return p
+		}
 		for i := range u.NumFields() {
 			f := u.Field(i)
 			if f.Name() == "_" {
@@ -290,8 +303,15 @@ func (c *checker) storeProblem(t types.Type, top bool, seen map[types.Type]bool)
 			}
 			tag := reflect.StructTag(u.Tag(i))
 			for _, key := range []string{"cbor", "json"} {
-				if v, ok := tag.Lookup(key); ok && strings.Split(v, ",")[0] == "-" {
+				v, ok := tag.Lookup(key)
+				if ok && strings.Split(v, ",")[0] == "-" {
 					return &problem{why: fmt.Sprintf("field %s of type %s is excluded from encoding by its %s:\"-\" tag and would come back zero from the cache", f.Name(), typeStr(t), key), fix: "remove the tag"}
+				}
+				if opts := strings.Split(v, ",")[1:]; ok && (slices.Contains(opts, "omitempty") || slices.Contains(opts, "omitzero")) {
+					switch f.Type().Underlying().(type) {
+					case *types.Slice, *types.Map:
+						return &problem{why: fmt.Sprintf("field %s of type %s is left out when empty (its %s tag), and an empty %s comes back nil", f.Name(), typeStr(t), key, typeStr(f.Type())), fix: "remove omitempty from the tag"}
+					}
 				}
 			}
 			if p := c.storeProblem(f.Type(), false, seen); p != nil {
@@ -306,6 +326,63 @@ func (c *checker) storeProblem(t types.Type, top bool, seen map[types.Type]bool)
 		return &problem{why: fmt.Sprintf("a channel (%s) cannot be stored", typeStr(t)), fix: "return data instead"}
 	}
 	return nil
+}
+
+// encodedNames returns a problem when two fields of struct t (its own,
+// and those of the structs it embeds, which the encoder flattens) are
+// encoded under one name: one of them would come back zero.
+func encodedNames(t types.Type, u *types.Struct) *problem {
+	seen := map[string]string{}
+	var walk func(u *types.Struct, depth int) *problem
+	walk = func(u *types.Struct, depth int) *problem {
+		for i := range u.NumFields() {
+			f := u.Field(i)
+			if !f.Exported() && !f.Embedded() || f.Name() == "_" {
+				continue
+			}
+			tag := reflect.StructTag(u.Tag(i))
+			name := strings.Split(tag.Get("cbor"), ",")[0]
+			if name == "" {
+				name = strings.Split(tag.Get("json"), ",")[0]
+			}
+			if name == "-" {
+				continue
+			}
+			ft := f.Type()
+			if p, ok := ft.Underlying().(*types.Pointer); ok {
+				ft = p.Elem()
+			}
+			if es, ok := ft.Underlying().(*types.Struct); ok && f.Embedded() && name == "" && depth < 8 {
+				if !isNamed(ft, "time", "Time") && !hasEncoding(ft) {
+					if p := walk(es, depth+1); p != nil {
+						return p
+					}
+					continue
+				}
+			}
+			if name == "" {
+				name = f.Name()
+			}
+			key := strings.ToLower(name)
+			if other, dup := seen[key]; dup {
+				return &problem{why: fmt.Sprintf("fields %s and %s of type %s are encoded under one name, %q, so one would come back zero", other, f.Name(), typeStr(t), name), fix: "rename one, or give one a cbor tag of another name"}
+			}
+			seen[key] = f.Name()
+		}
+		return nil
+	}
+	return walk(u, 0)
+}
+
+// hasEncoding reports whether t declares a pair the encoder uses instead
+// of its fields.
+func hasEncoding(t types.Type) bool {
+	for _, m := range keytable.EncodingMethods {
+		if declares(t, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // typeStr spells t as a user reads it: packages by name, not path.

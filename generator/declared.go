@@ -2,6 +2,7 @@ package generator
 
 import (
 	"go/ast"
+	"go/build"
 	"go/parser"
 	"go/token"
 	"go/types"
@@ -75,6 +76,20 @@ func (ds declFuncs) find(kind string, t types.Type) *declFunc {
 	return nil
 }
 
+// usable returns the declared functions that may apply: not keys for
+// types that are keyable as they are, whose own key they would replace
+// (checkDeclared reports those of the package itself).
+func (c *checker) usable(ds declFuncs) declFuncs {
+	var out declFuncs
+	for _, d := range ds {
+		if d.Kind == declKey && c.keyProblem(d.In, true, map[types.Type]bool{}) == nil {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
 // conversion returns the store and load pair for results of type t.
 func (ds declFuncs) conversion(t types.Type) (store, load *declFunc) {
 	store = ds.find(declStore, t)
@@ -90,8 +105,9 @@ func (ds declFuncs) conversion(t types.Type) (store, load *declFunc) {
 }
 
 // findDeclared finds the declared functions of pkg and of the packages of
-// its module that it imports, and checks their signatures.
-func findDeclared(pkg *packages.Package) (declFuncs, []error) {
+// its module that it imports (in the files the build tags select), and
+// checks their signatures.
+func findDeclared(pkg *packages.Package, tags string) (declFuncs, []error) {
 	var ds declFuncs
 	var errs []error
 	add := func(kind string, fd *ast.FuncDecl, obj types.Object, pos token.Position, local bool) {
@@ -135,7 +151,7 @@ func findDeclared(pkg *packages.Package) (declFuncs, []error) {
 				continue
 			}
 			fset := token.NewFileSet()
-			scan(parseDir(fset, filepath.Join(pkg.Module.Dir, filepath.FromSlash(rel))), fset, imp.Scope(), false)
+			scan(parseDir(fset, filepath.Join(pkg.Module.Dir, filepath.FromSlash(rel)), tags), fset, imp.Scope(), false)
 		}
 	}
 	// One declared function of a kind per type: two would make the key
@@ -150,14 +166,21 @@ func findDeclared(pkg *packages.Package) (declFuncs, []error) {
 	return ds, errs
 }
 
-// parseDir parses the non-test Go files of dir, comments and all,
-// skipping any that does not parse.
-func parseDir(fset *token.FileSet, dir string) []*ast.File {
+// parseDir parses the non-test Go files of dir that the build, with tags,
+// compiles, comments and all, skipping any that does not parse.
+func parseDir(fset *token.FileSet, dir, tags string) []*ast.File {
 	entries, _ := os.ReadDir(dir)
+	ctx := build.Default
+	if tags != "" {
+		ctx.BuildTags = strings.Split(tags, ",")
+	}
 	var files []*ast.File
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		if ok, err := ctx.MatchFile(dir, name); err != nil || !ok {
 			continue
 		}
 		if f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.ParseComments|parser.SkipObjectResolution); err == nil {
@@ -178,6 +201,10 @@ func (c *checker) checkDeclared() []error {
 		}
 		switch d.Kind {
 		case declKey:
+			if c.keyProblem(d.In, true, map[types.Type]bool{}) == nil {
+				errs = append(errs, errorf(d.Pos, "%s: %s is keyable as it is, and a declared key would replace its own key in every parameter of that type, here and in the packages that import this one: declare keys only for interfaces and for types that cannot be keyed, or key this parameter by a type of your own", d.Obj.Name(), typeStr(d.In)))
+				continue
+			}
 			if p := c.keyProblem(d.Out, true, map[types.Type]bool{}); p != nil {
 				errs = append(errs, errorf(d.Pos, "%s: the key it declares for %s cannot be keyed: %s: %s", d.Obj.Name(), typeStr(d.In), p.why, p.fix))
 			}

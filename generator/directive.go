@@ -24,9 +24,19 @@ func isDirective(text string) bool {
 // "//cache: version=1", "//Cache:Version=1".
 var nearDirective = regexp.MustCompile(`(?i)^//\s*cache\s*:\s*(version|ignore|with|files|ttl)\s*=\s*`)
 
+// nearDecl matches a comment meant as //cache:key, //cache:store or
+// //cache:load but not written as one.
+var nearDecl = regexp.MustCompile(`(?i)^//\s*cache\s*:\s*(key|store|load)\s*$`)
+
 // nearMiss returns the directive a comment line that is a near miss of
 // one means, and whether it is one.
 func nearMiss(text string) (string, bool) {
+	if m := nearDecl.FindStringSubmatch(text); m != nil {
+		if _, ok := declKind(text); !ok {
+			return directivePrefix + strings.ToLower(m[1]), true
+		}
+		return "", false
+	}
 	m := nearDirective.FindStringSubmatchIndex(text)
 	if m == nil || isDirective(text) {
 		return "", false

@@ -446,7 +446,7 @@ func (e *emitter) callHelper(f *cachedFunc, name string) {
 		add(p.Name, e.keyArg(p))
 	}
 	for _, w := range f.With {
-		add(w.Name, jen.Id(w.Name))
+		add(w.Name, e.keyArg(param{Name: w.Name, Type: w.Type, Key: w.Key}))
 	}
 	fields := []jen.Code{
 		jen.Id("Func").Op(":").Lit(f.qualified(e.pkg)),
@@ -482,12 +482,16 @@ func (e *emitter) callHelper(f *cachedFunc, name string) {
 // itself, its declared key, or the files it names.
 func (e *emitter) keyArg(p param) jen.Code {
 	switch {
-	case p.Key != nil:
-		return e.rt("KeyBy").Call(jen.Id(p.Name), e.qual(p.Key.Obj.Pkg(), p.Key.Obj.Name()))
 	case p.Files == asFile:
 		return e.rt("File").Call(jen.Id(p.Name))
 	case p.Files == asFiles:
 		return e.rt("Files").Call(jen.Id(p.Name))
+	case p.Key != nil:
+		return e.rt("KeyBy").Call(jen.Id(p.Name), e.qual(p.Key.Obj.Pkg(), p.Key.Obj.Name()))
+	}
+	if tp, ok := p.Type.(*types.TypeParam); ok {
+		// A type argument may be an interface type: keep the dynamic type.
+		return e.rt("Typed").Index(jen.Id(tp.Obj().Name())).Call(jen.Id(p.Name))
 	}
 	return jen.Id(p.Name)
 }

@@ -7,9 +7,20 @@
 // cachedFunc model, collecting every problem with its position) and emit
 // (jennifer). Generate returns what it would write; Commit writes it.
 //
-// The generated file records, per function, its version and a fingerprint
+// Declared functions open it to types it could not key or store: a
+// function annotated //cache:key keys every parameter (and with= value) of
+// exactly its parameter's type by what it returns, and one annotated
+// //cache:store with its //cache:load stores a function's only result of
+// its parameter's type as the type it returns. They are found in the
+// package and in the packages of its module that it imports (see
+// declared.go), checked, and called by the wrappers through
+// cacheruntime.KeyBy and cacheruntime.StoreAs.
+//
+// The generated file records, per function, its version, a fingerprint
 // of the code it runs (see internal/fingerprint: every declaration it
-// reaches in the source on disk, whatever the build tags). When a
+// reaches in the source on disk, whatever the build tags), and the
+// declared functions its wrappers call (uses=), whose code the
+// fingerprint counts too. When a
 // function's fingerprint changes and its version does not, Generate
 // refuses it, naming what changed, unless Config.Accept names it. The
 // wrapper passes the fingerprint to the runtime, which serves only
@@ -125,7 +136,7 @@ func Generate(cfg Config) ([]Result, error) {
 			}
 			anyExists = anyExists || exists
 		}
-		funcs, errs := analyze(pkg, cfg.Output)
+		funcs, errs := analyze(pkg, cfg.Output, cfg.Tags)
 		r.Errs = append(r.Errs, errs...)
 		for _, f := range funcs {
 			annotated[f.displayName()] = true

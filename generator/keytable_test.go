@@ -4,7 +4,7 @@ import (
 	"go/types"
 	"testing"
 
-	"github.com/cachegen/cachegen/internal/keytable"
+	"github.com/cachegen/cachegen/internal/keytable/keycases"
 	"golang.org/x/tools/go/packages"
 )
 
@@ -12,12 +12,12 @@ import (
 // run too: the generator accepts exactly the parameter types whose values
 // the runtime keys.
 func TestKeyTable(t *testing.T) {
-	pkgs, err := packages.Load(&packages.Config{Mode: packages.NeedTypes | packages.NeedName}, "github.com/cachegen/cachegen/internal/keytable")
+	pkgs, err := packages.Load(&packages.Config{Mode: packages.NeedTypes | packages.NeedName}, "github.com/cachegen/cachegen/internal/keytable/keycases")
 	if err != nil || len(pkgs) != 1 || pkgs[0].Types == nil {
 		t.Fatalf("loading the table: %v %v", err, pkgs)
 	}
 	scope := pkgs[0].Types.Scope()
-	for _, c := range keytable.Cases {
+	for _, c := range keycases.Cases {
 		obj := scope.Lookup(c.Type)
 		if obj == nil {
 			t.Fatalf("the table names %s, which it does not declare", c.Type)
@@ -33,12 +33,12 @@ func TestKeyTable(t *testing.T) {
 // runtime's tests run too: the generator accepts exactly the result types
 // the runtime stores exactly.
 func TestResultTable(t *testing.T) {
-	pkgs, err := packages.Load(&packages.Config{Mode: packages.NeedTypes | packages.NeedName}, "github.com/cachegen/cachegen/internal/keytable")
+	pkgs, err := packages.Load(&packages.Config{Mode: packages.NeedTypes | packages.NeedName}, "github.com/cachegen/cachegen/internal/keytable/keycases")
 	if err != nil || len(pkgs) != 1 || pkgs[0].Types == nil {
 		t.Fatalf("loading the table: %v %v", err, pkgs)
 	}
 	scope := pkgs[0].Types.Scope()
-	for _, c := range keytable.ResultCases {
+	for _, c := range keycases.ResultCases {
 		obj := scope.Lookup(c.Type)
 		if obj == nil {
 			t.Fatalf("the table names %s, which it does not declare", c.Type)

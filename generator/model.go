@@ -63,6 +63,7 @@ const (
 type withValue struct {
 	Name string
 	Type types.Type
+	Key  *declFunc // its declared key, or nil
 }
 
 // directive is a parsed //cache:version=N line.

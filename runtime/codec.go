@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 
@@ -63,6 +64,9 @@ func (c storeAs[T, S]) decode(data []byte, alias bool) (v any, err error) {
 func (c storeAs[T, S]) typeSum() [8]byte      { return entry.TypeSum(reflect.TypeFor[S]()) }
 func (c storeAs[T, S]) blocks() []entry.Block { return entry.BlocksOf(reflect.TypeFor[S]()) }
 
+// errCodec is wrapped by the error of a Codec for another result type.
+var errCodec = errors.New("Call.Codec converts another type")
+
 // codecOf returns the codec of call for results of type T, nil when the
 // call has none, and an error when its codec converts another type.
 func codecOf[T any](call Call) (Codec, error) {
@@ -70,7 +74,7 @@ func codecOf[T any](call Call) (Codec, error) {
 		return nil, nil
 	}
 	if t := call.Codec.result(); t != reflect.TypeFor[T]() {
-		return nil, fmt.Errorf("%s: Call.Codec converts results of type %s, not %s", call.Func, t, reflect.TypeFor[T]())
+		return nil, fmt.Errorf("%s: %w: results of type %s, not %s", call.Func, errCodec, t, reflect.TypeFor[T]())
 	}
 	return call.Codec, nil
 }

@@ -53,8 +53,11 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 			level = slog.LevelWarn
 		}
 		msg := "computing without the cache: the arguments cannot be keyed"
-		if errors.As(err, new(*inputError)) {
+		switch {
+		case errors.As(err, new(*inputError)):
 			msg = "computing without the cache: an input file cannot be read"
+		case errors.Is(err, errCodec):
+			msg = "computing without the cache: the call's Codec converts another type"
 		}
 		c.log.Log(ctx, level, msg, "fn", call.Func, "err", err)
 		c.computations.Add(1)
@@ -169,6 +172,9 @@ func (r *request[T]) fill() (T, error) {
 			r.c.flights.run(r.id.sum, f, r.lead)
 			v, _ := f.value.(T)
 			busy = errors.Is(f.err, errBusy)
+			if errors.Is(f.err, errMutated) {
+				return v, nil
+			}
 			return v, f.err
 		}
 		if v, err, ok := r.follow(f); ok {
@@ -186,7 +192,8 @@ func (r *request[T]) follow(f *flight) (T, error, bool) {
 		return zero, r.ctx.Err(), true
 	case <-f.done:
 	}
-	if f.abandoned || isContextErr(f.err) && r.ctx.Err() == nil || errors.Is(f.err, errBusy) && !noWait(r.ctx) {
+	if f.abandoned || isContextErr(f.err) && r.ctx.Err() == nil || errors.Is(f.err, errBusy) && !noWait(r.ctx) ||
+		errors.Is(f.err, errMutated) {
 		return zero, nil, false // lead in the leader's place
 	}
 	if f.payload != nil {
@@ -260,12 +267,21 @@ func (r *request[T]) computeAndStore() (any, [][]byte, error) {
 		return v, nil, err
 	}
 	payload, err := r.encodeResult(v)
-	if !r.argsUnchanged() || !r.inputsUnchanged() {
+	if !r.argsUnchanged() {
+		// Callers waiting for this result compute their own: a shared
+		// result would skip the change on their arguments too.
+		return v, nil, errMutated
+	}
+	if !r.inputsUnchanged() {
 		return v, payload, nil
 	}
 	r.store(start, took, payload, err)
 	return v, payload, nil
 }
+
+// errMutated tells the callers waiting for a leader's result that its
+// function changed an argument: each computes its own.
+var errMutated = errors.New("the function changed an argument it was given")
 
 // argsUnchanged reports whether computing the call left the arguments
 // that can change (those holding pointers, slices, maps or interfaces) as

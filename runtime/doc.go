@@ -21,7 +21,8 @@
 // (lowercase hex, surrogate pairs above U+FFFF), floats as Python's repr
 // spells them (300.0, 1e-05, 1e+16, -0.0, NaN, Infinity, -Infinity),
 // integers of every Go type in decimal, nil as null. float32 values are
-// spelled as the float64 they convert to exactly.
+// spelled as the float64 they convert to exactly (a NaN by its own bits:
+// see below).
 //
 // Go values that JSON has no spelling for get one deterministic spelling,
 // by the rules in internal/keytable, which the generator checks by too:
@@ -107,18 +108,30 @@
 // Two argument values of a parameter's type that the function could tell
 // apart never share a spelling, and so never share a key except by a
 // SHA-256 collision; a randomized test over many types holds this, and
-// that equal values key alike in any process. Keying never panics: a
-// value is keyed, or its call gets an error wrapping ErrUnkeyable and is
-// computed without the cache.
+// that equal values key alike in any process. Entries hold the full
+// SHA-256 as well, so two calls whose keys share the 16-digit prefix are
+// a miss for each other, never a wrong result. Keying never panics, and
+// costs a value's size: a value is keyed, or its call gets an error
+// wrapping ErrUnkeyable and is computed without the cache (as is one
+// whose canonical text would pass 16 MiB, what an entry holds).
+//
+// What the key cannot see: the identity of a type declared in a function,
+// beyond its package, name and fields (two such types of one name are an
+// error in one process, but a value of each, keyed in two processes,
+// spells alike); which parts of a value share memory (only back
+// references of values that hold references say so); a slice's capacity;
+// a time's monotonic clock reading. A declared key is as sound as the key
+// it returns: it must capture all that the function reads of its
+// argument.
 //
 // A function that changes an argument it was given (that normalizes a
 // matrix in place) would have that change skipped by a hit. After a miss
 // is computed, Do keys again the arguments that can change (those that
-// hold pointers, slices, maps or interfaces); if one spells otherwise,
-// the result is returned and not stored, a warning names the function and
-// the parameter once, and Stats.Mutations counts it. Entries hold the full SHA-256 as well, so two calls
-// whose keys share the 16-digit prefix are a miss for each other, never a
-// wrong result.
+// hold pointers, slices, maps or interfaces, but for file inputs, which
+// the input check follows); if one spells otherwise, the result is
+// returned and not stored, callers waiting for it compute their own, a
+// warning names the function and the parameter once, and Stats.Mutations
+// counts it.
 //
 // # Entries
 //
@@ -148,9 +161,17 @@
 // fingerprint of its source as it is now, and panics on a difference: code
 // edited without go generate fails go test (see CheckCode).
 //
-// Results round-trip exactly: float bits including NaN payloads and -0.0,
-// nil versus empty slices and maps, pointers to zero values, nested structs
-// and maps, times (as the same instant and offset).
+// Results round-trip exactly: float bits including NaN payloads and -0.0
+// (but for a float32 signaling NaN outside a numeric slice, which comes
+// back quiet), nil versus empty slices and maps, pointers to zero values,
+// nested structs and maps, times (as the same instant and offset). A type
+// that declares MarshalBinary and UnmarshalBinary, or MarshalText and
+// UnmarshalText, is stored through them; one that declares GobEncode and
+// GobDecode, as a function's only result (or behind one pointer); a Call
+// with a Codec stores its results as another type (StoreAs), whose
+// digest the entry holds. A result that refers to itself, reaches the
+// same references by several paths, or nests more than 256 deep is
+// returned and not stored, as a failure to store.
 //
 // # Configuration
 //

@@ -39,6 +39,12 @@ const digestThreshold = 64
 // function takes is an error rather than a stack overflow.
 const maxDepth = 512
 
+// maxCanonical bounds the canonical text: an entry cannot hold more
+// (entry.MaxMeta), so keying stops there with an error, whatever the
+// value unfolds to (a string repeated a million times, a slice of a
+// billion empty structs).
+const maxCanonical = entry.MaxMeta
+
 // canonicalJSON returns the canonical text of params that a key hashes: the
 // bytes Python's json.dumps(params, sort_keys=True) produces for the equivalent
 // Python value, extended to Go values as the package documentation
@@ -134,9 +140,28 @@ func canChange(v any) bool {
 	case nil, typeArg:
 		return false
 	case derivedKey:
-		return holdsRefs(v.argument().Type())
+		return mayChange(v.argument().Type())
+	case typed:
+		return mayChange(v.v.Type())
 	}
-	return holdsRefs(reflect.TypeOf(v))
+	return mayChange(reflect.TypeOf(v))
+}
+
+// mayChange reports whether a function could change values of type t
+// through what they hold. File inputs are paths, whose content the input
+// check follows (see inputsUnchanged).
+func mayChange(t reflect.Type) bool {
+	for t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+		if t.Elem() == fileType || t.Elem() == dirType {
+			return false
+		}
+		if t.Kind() == reflect.Array {
+			t = t.Elem()
+			continue
+		}
+		break
+	}
+	return holdsRefs(t)
 }
 
 // identity keys c, with d keying its file inputs.
@@ -180,6 +205,7 @@ type keyEncoder struct {
 
 	refs   map[refID]int  // the references of this parameter spelled in full, numbered
 	active map[refID]bool // the references being spelled
+	spelt  map[refID]span // where references that hold none were spelled, to copy
 }
 
 // refID identifies a reference: a pointer, map or slice, by the memory it
@@ -245,7 +271,7 @@ func (e *keyEncoder) params(params map[string]any) (err error) {
 // under its parameter's name, so the static type is fixed by the
 // signature.
 func (e *keyEncoder) param(v any) error {
-	e.refs, e.active = nil, nil
+	e.refs, e.active, e.spelt = nil, nil, nil
 	switch v := v.(type) {
 	case derivedKey:
 		k, err := v.keyValue()
@@ -260,6 +286,8 @@ func (e *keyEncoder) param(v any) error {
 		}
 		e.string(name)
 		return nil
+	case typed:
+		return e.value(v.v, false)
 	}
 	return e.value(reflect.ValueOf(v), false)
 }
@@ -299,8 +327,8 @@ func hasReservedKey(v reflect.Value) bool {
 	return false
 }
 
-// tag appends {"__type__": "<t>", "__value__": and reports an error for a
-// type whose name another type has too.
+// tagOpen appends {"__type__": "<t>", "__value__": and reports an error
+// for a type whose name another type has too.
 func (e *keyEncoder) tagOpen(t reflect.Type) error {
 	name, err := typeName(t)
 	if err != nil {
@@ -334,6 +362,9 @@ func (e *keyEncoder) value(v reflect.Value, dynamic bool) error {
 	if e.depth > maxDepth {
 		return fmt.Errorf("value of type %s is nested more than %d deep: %w", v.Type(), maxDepth, ErrUnkeyable)
 	}
+	if len(e.buf) > maxCanonical {
+		return fmt.Errorf("the arguments spell to more than %d MiB, more than an entry holds: pass large data as a []byte or a numeric slice, which are keyed by a digest, or as a cacheruntime.File: %w", maxCanonical>>20, ErrUnkeyable)
+	}
 
 	t := v.Type()
 	if t == fileType || t == dirType {
@@ -359,8 +390,11 @@ func (e *keyEncoder) value(v reflect.Value, dynamic bool) error {
 		e.buf = append(e.buf, `, "imag": `...)
 		re, im := reflect.ValueOf(real(c)), reflect.ValueOf(imag(c))
 		if t.Kind() == reflect.Complex64 {
-			c64 := complex64(c)
-			re, im = reflect.ValueOf(real(c64)), reflect.ValueOf(imag(c64))
+			// Its parts, from its memory: converting may quiet a NaN.
+			p := reflect.New(t)
+			p.Elem().Set(v)
+			parts := (*[2]float32)(p.UnsafePointer())
+			re, im = reflect.ValueOf(parts[0]), reflect.ValueOf(parts[1])
 		}
 		e.buf = appendFloatValue(e.buf, im)
 		e.buf = append(e.buf, `, "real": `...)
@@ -416,12 +450,26 @@ func (e *keyEncoder) value(v reflect.Value, dynamic bool) error {
 }
 
 // reference spells the reference v, identified by id, with spell: in full
-// the first time, as a back reference after that when its elements can
-// hold references themselves (otherwise in full again, which costs no
-// more than its size), and as an error when it refers to itself.
+// the first time; where it is reached again, as a back reference when its
+// elements can hold references themselves, and otherwise as a copy of its
+// first spelling (so that a value and a copy of it key alike, and a slice
+// reached a thousand times is hashed once); as an error when it refers to
+// itself.
 func (e *keyEncoder) reference(v reflect.Value, id refID, spell func() error) error {
-	if !holdsRefs(refTarget(v.Type())) {
-		return spell()
+	if !holdsRefs(v.Type().Elem()) {
+		if sp, ok := e.spelt[id]; ok {
+			e.buf = append(e.buf, e.buf[sp.start:sp.end]...)
+			return nil
+		}
+		start := len(e.buf)
+		if err := spell(); err != nil {
+			return err
+		}
+		if e.spelt == nil {
+			e.spelt = map[refID]span{}
+		}
+		e.spelt[id] = span{start, len(e.buf)}
+		return nil
 	}
 	if n, ok := e.refs[id]; ok {
 		e.buf = append(e.buf, `{"__ref__": `...)
@@ -441,12 +489,6 @@ func (e *keyEncoder) reference(v reflect.Value, id refID, spell func() error) er
 	delete(e.active, id)
 	e.refs[id] = len(e.refs)
 	return err
-}
-
-// refTarget is what a reference type refers to: a pointer's element, a
-// slice's element, a map's value.
-func refTarget(t reflect.Type) reflect.Type {
-	return t.Elem()
 }
 
 var refsOf sync.Map // reflect.Type -> bool
@@ -580,24 +622,32 @@ func (e *keyEncoder) list(v reflect.Value) error {
 // , "chunk": 1048576, "len": N, "sha256tree": "…", the SHA-256 tree of the
 // bytes (see sha256Tree), computed on every core. It follows a
 // "__type__" field, which sorts before the fields it appends.
-func appendDigest(b, raw []byte, n int) []byte { return appendDigestWith(b, raw, n, nil) }
+func appendDigest(b, raw []byte, n int) []byte { return appendDigestWith(b, raw, n) }
 
-// appendDigestWith is appendDigest, with the fields after "len" (and
-// before "sha256") that more appends.
-func appendDigestWith(b, raw []byte, n int, more func([]byte) []byte) []byte {
+// An intField is a field of a digest's object beside its digest fields.
+type intField struct {
+	name  string
+	value int64
+}
+
+// appendDigestWith is appendDigest with more integer fields, all in the
+// order of their names.
+func appendDigestWith(b, raw []byte, n int, more ...intField) []byte {
 	var sum [sha256.Size]byte
 	field := "sha256"
+	fields := append(more, intField{"len", int64(n)})
 	if len(raw) > treeChunk {
 		sum, field = sha256Tree(raw), "sha256tree"
-		b = append(b, `, "chunk": `...)
-		b = strconv.AppendInt(b, treeChunk, 10)
+		fields = append(fields, intField{"chunk", treeChunk})
 	} else {
 		sum = sha256.Sum256(raw)
 	}
-	b = append(b, `, "len": `...)
-	b = strconv.AppendInt(b, int64(n), 10)
-	if more != nil {
-		b = more(b)
+	slices.SortFunc(fields, func(a, b intField) int { return strings.Compare(a.name, b.name) })
+	for _, f := range fields {
+		b = append(b, `, "`...)
+		b = append(b, f.name...)
+		b = append(b, `": `...)
+		b = strconv.AppendInt(b, f.value, 10)
 	}
 	b = append(b, `, "`...)
 	b = append(b, field...)
@@ -820,6 +870,27 @@ func typeString(t reflect.Type) string {
 		return "[" + strconv.Itoa(t.Len()) + "]" + typeString(t.Elem())
 	case reflect.Map:
 		return "map[" + typeString(t.Key()) + "]" + typeString(t.Elem())
+	case reflect.Struct:
+		// By package paths, not names: two packages named x declare two
+		// types x.T.
+		var b strings.Builder
+		b.WriteString("struct {")
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if i > 0 {
+				b.WriteByte(';')
+			}
+			b.WriteByte(' ')
+			if !f.Anonymous {
+				b.WriteString(f.Name + " ")
+			}
+			b.WriteString(typeString(f.Type))
+			if f.Tag != "" {
+				b.WriteString(" " + strconv.Quote(string(f.Tag)))
+			}
+		}
+		b.WriteString(" }")
+		return b.String()
 	}
 	return t.String()
 }
@@ -932,6 +1003,10 @@ func appendPyFloat(b []byte, f float64) []byte {
 }
 
 // TypeName returns the name of type T with full package paths.
+//
+// Deprecated: generated wrappers key type arguments with TypeArg, which
+// refuses two distinct types of one name; wrappers generated before it
+// came in call TypeName, until go generate is run again.
 func TypeName[T any]() string { return typeString(reflect.TypeFor[T]()) }
 
 // TypeArg returns type T as a parameter of a key: its name with full
@@ -941,3 +1016,12 @@ func TypeName[T any]() string { return typeString(reflect.TypeFor[T]()) }
 func TypeArg[T any]() any { return typeArg{reflect.TypeFor[T]()} }
 
 type typeArg struct{ t reflect.Type }
+
+// Typed returns v as an argument of static type T. Generated wrappers of
+// generic functions pass it for each parameter whose type is a type
+// parameter: when T is an interface type, v is keyed with its dynamic
+// type, as a value held in an interface is, so that int(1) and int64(1)
+// do not share a key.
+func Typed[T any](v T) any { return typed{reflect.ValueOf(&v).Elem()} }
+
+type typed struct{ v reflect.Value }

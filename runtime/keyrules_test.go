@@ -7,12 +7,15 @@ import (
 	"math/big"
 	"net"
 	"net/url"
+	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 	_ "time/tzdata" // the zones below, on a machine without a zone database
 
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -328,5 +331,176 @@ func TestStoreAsConvertsResults(t *testing.T) {
 	}
 	if s := c.Stats(); s.KeyErrors != 1 {
 		t.Errorf("a codec of another type: %+v, want a key error", s)
+	}
+}
+
+type resultNode struct {
+	L, R *resultNode
+	V    int
+}
+
+// A result that refers to itself, or reaches one node through many paths,
+// would crash or blow up the encoder: it is returned, not stored.
+func TestResultsThatCannotBeStoredAreReturned(t *testing.T) {
+	c, _ := open(t)
+	loop := &resultNode{V: 1}
+	loop.L = loop
+	dag := &resultNode{}
+	for range 60 {
+		dag = &resultNode{L: dag, R: dag}
+	}
+	deep := &resultNode{}
+	for range 300 {
+		deep = &resultNode{L: deep}
+	}
+	for name, v := range map[string]*resultNode{"a cycle": loop, "a DAG 2^60 paths wide": dag, "a list 300 deep": deep} {
+		call := Call{Func: "example.com/sim.Tree", Version: 1, Params: map[string]any{"name": name}}
+		var got *resultNode
+		var err error
+		mustFinish(t, 10*time.Second, name, func() {
+			got, err = Do(context.Background(), c, call, func(context.Context) (*resultNode, error) { return v, nil })
+		})
+		if err != nil || got != v {
+			t.Errorf("%s: Do = %p, %v; want the computed result", name, got, err)
+		}
+	}
+	if s := c.Stats(); s.StoreErrors != 3 || s.BytesWritten != 0 {
+		t.Errorf("stats %+v: want three results not stored", s)
+	}
+	// Two paths to memory that holds no references store as copies.
+	xs := []float64{1, 2}
+	type pair struct{ A, B []float64 }
+	call := Call{Func: "example.com/sim.Pair", Version: 1, Params: map[string]any{}}
+	Do(context.Background(), c, call, func(context.Context) (pair, error) { return pair{xs, xs}, nil })
+	got, _ := Do(context.Background(), c, call, func(context.Context) (pair, error) { return pair{}, nil })
+	if len(got.A) != 2 || len(got.B) != 2 || c.Stats().Hits != 1 {
+		t.Errorf("a result with a slice twice: %+v, %+v", got, c.Stats())
+	}
+}
+
+func TestKeyFloat32NaNsKeepTheirBitsEverywhere(t *testing.T) {
+	s, q := math.Float32frombits(0x7f800001), math.Float32frombits(0x7fc00001)
+	var a, b [65]float32
+	a[0], b[0] = s, q
+	apart(t, "an array of 65 by value", a, b)
+	apart(t, "an array in a struct field", struct{ A [65]float32 }{a}, struct{ A [65]float32 }{b})
+	apart(t, "a map value", map[string][65]float32{"x": a}, map[string][65]float32{"x": b})
+	apart(t, "complex64", complex64(complex(s, 0)), complex64(complex(q, 0)))
+	apart(t, "[]complex64", []complex64{complex(s, 0)}, []complex64{complex(q, 0)})
+}
+
+func TestKeyRepeatedMemoryIsSpelledOnce(t *testing.T) {
+	row := make([]float64, 100)
+	row[7] = 1
+	alike(t, "a row reached three times and three copies of it", [][]float64{row, row, row},
+		[][]float64{slices.Clone(row), slices.Clone(row), slices.Clone(row)})
+	// A million paths to one 8 MiB array: hashed once, the spelling then
+	// copied until it passes what an entry holds (an error). Hashed on
+	// each path, it would take hours.
+	block := new([1 << 20]float64)
+	paths := make([]*[1 << 20]float64, 1<<20)
+	for i := range paths {
+		paths[i] = block
+	}
+	mustFinish(t, 2*time.Minute, "keying an array reached a million times", func() {
+		if _, err := canonicalJSON(map[string]any{"x": paths}); !errors.Is(err, ErrUnkeyable) {
+			t.Errorf("err = %v, want ErrUnkeyable", err)
+		}
+	})
+	// What unfolds past what an entry holds is an error, at once.
+	long := strings.Repeat("x", 1<<20)
+	many := make([]string, 100)
+	for i := range many {
+		many[i] = long
+	}
+	if _, err := canonicalJSON(map[string]any{"x": many}); !errors.Is(err, ErrUnkeyable) || !strings.Contains(err.Error(), "spell to more than") {
+		t.Errorf("a string repeated past 16 MiB: err = %v", err)
+	}
+	if _, err := canonicalJSON(map[string]any{"x": make([]struct{}, 1<<30)}); !errors.Is(err, ErrUnkeyable) {
+		t.Errorf("a billion empty structs: err = %v", err)
+	}
+	// A matrix whose stride reads one element for many is refused.
+	var m mat.Dense
+	m.SetRawMatrix(blas64.General{Rows: 1 << 24, Cols: 1, Stride: 0, Data: []float64{1}})
+	if _, err := canonicalJSON(map[string]any{"x": &m}); !errors.Is(err, ErrUnkeyable) {
+		t.Errorf("a matrix of stride 0: err = %v", err)
+	}
+}
+
+func TestKeyTypeParameterKeepsTheDynamicType(t *testing.T) {
+	apart(t, "int and int64 as an any type argument", Typed[any](1), Typed[any](int64(1)))
+	apart(t, "nil and a nil pointer as an any type argument", Typed[any](nil), Typed[any]((*int)(nil)))
+	alike(t, "a concrete type argument keys as the value", Typed[int](1), 1)
+}
+
+func TestKeyUnnamedStructsNameTheirFieldsPackages(t *testing.T) {
+	type wrap struct{ V any }
+	got := canonical(t, wrap{struct{ T time.Duration }{1}})
+	if !strings.Contains(got, `"struct { T time.Duration }"`) {
+		t.Errorf("spelled %s", got)
+	}
+	if got := canonical(t, wrap{struct{ U url.URL }{}}); !strings.Contains(got, `"struct { U net/url.URL }"`) {
+		t.Errorf("spelled %s: want the package path", got)
+	}
+}
+
+func TestKeyMatrixFieldsAreSorted(t *testing.T) {
+	big := mat.NewDense(1024, 256, nil) // 2 MiB: a tree digest
+	got := canonical(t, big)
+	want := `{"__type__": "gonum.org/v1/gonum/mat.Dense", "chunk": 1048576, "cols": 256, "len": 262144, "rows": 1024, "sha256tree": "`
+	if !strings.HasPrefix(got, want) {
+		t.Errorf("spelled %s, want it to start %s", got, want)
+	}
+}
+
+func TestDoFileInputsAreNotMutations(t *testing.T) {
+	c, _ := open(t)
+	path := t.TempDir() + "/data"
+	os.WriteFile(path, []byte("a"), 0o600)
+	call := Call{Func: "example.com/sim.Read", Version: 1, Params: map[string]any{"in": []File{File(path)}}}
+	Do(context.Background(), c, call, func(context.Context) (int, error) {
+		os.WriteFile(path, []byte("b"), 0o600) // changed while computed
+		return 1, nil
+	})
+	if s := c.Stats(); s.Mutations != 0 {
+		t.Errorf("a file input that changed counted as a changed argument: %+v", s)
+	}
+}
+
+// Callers waiting for a computation that changed its argument compute
+// their own: the leader's result would skip the change on theirs.
+func TestDoWaitersOfAMutatingCallComputeTheirOwn(t *testing.T) {
+	c, _ := open(t)
+	started, release := make(chan struct{}), make(chan struct{})
+	a, b := []float64{1, 2}, []float64{1, 2}
+	call := func(xs []float64) Call {
+		return Call{Func: "example.com/sim.Double", Version: 1, Params: map[string]any{"xs": xs}}
+	}
+	double := func(xs []float64, first bool) func(context.Context) (float64, error) {
+		return func(context.Context) (float64, error) {
+			if first {
+				close(started)
+				<-release
+			}
+			xs[0] *= 2
+			return xs[0], nil
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Do(context.Background(), c, call(a), double(a, true))
+	}()
+	<-started
+	waiter := make(chan float64)
+	go func() {
+		v, _ := Do(context.Background(), c, call(b), double(b, false))
+		waiter <- v
+	}()
+	time.Sleep(50 * time.Millisecond) // let the second caller join the flight
+	close(release)
+	<-done
+	if v := <-waiter; v != 2 || b[0] != 2 {
+		t.Errorf("the waiter got %v and its slice is %v: it did not compute its own", v, b)
 	}
 }

@@ -6,14 +6,14 @@ import (
 	"testing"
 
 	"github.com/cachegen/cachegen/internal/entry"
-	"github.com/cachegen/cachegen/internal/keytable"
+	"github.com/cachegen/cachegen/internal/keytable/keycases"
 )
 
 // TestKeyTable runs the table of keyable types that the generator's tests
 // run too: the runtime keys exactly the values of the types the generator
 // accepts.
 func TestKeyTable(t *testing.T) {
-	for _, c := range keytable.Cases {
+	for _, c := range keycases.Cases {
 		_, err := canonicalJSON(map[string]any{"x": c.Value})
 		if keyed := err == nil; keyed != c.Keyable {
 			t.Errorf("%s: keyed=%v (%v), want %v: %s", c.Type, keyed, err, c.Keyable, c.Why)
@@ -36,28 +36,35 @@ func tableTrip[T any](v any) (any, error) {
 // not.
 func TestResultTable(t *testing.T) {
 	trips := map[string]func(any) (any, error){
-		"ResultInt":          tableTrip[keytable.ResultInt],
-		"ResultFloats":       tableTrip[keytable.ResultFloats],
-		"ResultStruct":       tableTrip[keytable.ResultStruct],
-		"ResultUnexported":   tableTrip[keytable.ResultUnexported],
-		"ResultBinary":       tableTrip[keytable.ResultBinary],
-		"ResultText":         tableTrip[keytable.ResultText],
-		"ResultTextOnly":     tableTrip[keytable.ResultTextOnly],
-		"ResultGob":          tableTrip[keytable.ResultGob],
-		"ResultGobNested":    tableTrip[keytable.ResultGobNested],
-		"ResultPromoted":     tableTrip[keytable.ResultPromoted],
-		"ResultBigInt":       tableTrip[keytable.ResultBigInt],
-		"ResultBigFloat":     tableTrip[keytable.ResultBigFloat],
-		"ResultBigFloatIn":   tableTrip[keytable.ResultBigFloatIn],
-		"ResultBigRat":       tableTrip[keytable.ResultBigRat],
-		"ResultBigRatIn":     tableTrip[keytable.ResultBigRatIn],
-		"ResultDense":        tableTrip[keytable.ResultDense],
-		"ResultSymDense":     tableTrip[keytable.ResultSymDense],
-		"ResultPattern":      tableTrip[keytable.ResultPattern],
-		"ResultTime":         tableTrip[keytable.ResultTime],
-		"ResultMapOfBigInts": tableTrip[keytable.ResultMapOfBigInts],
+		"ResultInt":          tableTrip[keycases.ResultInt],
+		"ResultFloats":       tableTrip[keycases.ResultFloats],
+		"ResultStruct":       tableTrip[keycases.ResultStruct],
+		"ResultUnexported":   tableTrip[keycases.ResultUnexported],
+		"ResultBinary":       tableTrip[keycases.ResultBinary],
+		"ResultText":         tableTrip[keycases.ResultText],
+		"ResultTextOnly":     tableTrip[keycases.ResultTextOnly],
+		"ResultGob":          tableTrip[keycases.ResultGob],
+		"ResultGobNested":    tableTrip[keycases.ResultGobNested],
+		"ResultPromoted":     tableTrip[keycases.ResultPromoted],
+		"ResultBigInt":       tableTrip[keycases.ResultBigInt],
+		"ResultBigFloat":     tableTrip[keycases.ResultBigFloat],
+		"ResultBigFloatIn":   tableTrip[keycases.ResultBigFloatIn],
+		"ResultBigRat":       tableTrip[keycases.ResultBigRat],
+		"ResultBigRatIn":     tableTrip[keycases.ResultBigRatIn],
+		"ResultDense":        tableTrip[keycases.ResultDense],
+		"ResultSymDense":     tableTrip[keycases.ResultSymDense],
+		"ResultPattern":      tableTrip[keycases.ResultPattern],
+		"ResultTime":         tableTrip[keycases.ResultTime],
+		"ResultMapOfBigInts": tableTrip[keycases.ResultMapOfBigInts],
+		"ResultBigFloatPP":   tableTrip[keycases.ResultBigFloatPP],
+		"ResultIP":           tableTrip[keycases.ResultIP],
+		"ResultURL":          tableTrip[keycases.ResultURL],
+		"ResultOmitEmpty":    tableTrip[keycases.ResultOmitEmpty],
+		"ResultShadowed":     tableTrip[keycases.ResultShadowed],
+		"ResultSameTag":      tableTrip[keycases.ResultSameTag],
+		"ResultPtrToSlice":   tableTrip[keycases.ResultPtrToSlice],
 	}
-	for _, c := range keytable.ResultCases {
+	for _, c := range keycases.ResultCases {
 		trip, ok := trips[c.Type]
 		if !ok {
 			t.Fatalf("%s: no round trip for it in this test", c.Type)

@@ -149,7 +149,7 @@ func (e *keyEncoder) dense(v reflect.Value, rule keytable.Rule) (bool, error) {
 		return false, nil
 	}
 	raw := m.Call(nil)[0]
-	intField := func(name string) (int, bool) {
+	field := func(name string) (int, bool) {
 		f := raw.FieldByName(name)
 		if !f.IsValid() || f.Kind() != reflect.Int {
 			return 0, false
@@ -164,12 +164,12 @@ func (e *keyEncoder) dense(v reflect.Value, rule keytable.Rule) (bool, error) {
 	var rows, cols, stride int
 	var ok1, ok2, ok3 bool
 	if rule == keytable.RuleMatrix {
-		rows, ok1 = intField("Rows")
-		cols, ok2 = intField("Cols")
-		stride, ok3 = intField("Stride")
+		rows, ok1 = field("Rows")
+		cols, ok2 = field("Cols")
+		stride, ok3 = field("Stride")
 	} else {
-		rows, ok1 = intField("N")
-		stride, ok3 = intField("Inc")
+		rows, ok1 = field("N")
+		stride, ok3 = field("Inc")
 		cols, ok2 = 1, true
 		if rows > 0 && stride < 0 {
 			return false, nil
@@ -177,6 +177,18 @@ func (e *keyEncoder) dense(v reflect.Value, rule keytable.Rule) (bool, error) {
 	}
 	if !ok1 || !ok2 || !ok3 || rows < 0 || cols < 0 {
 		return false, nil
+	}
+	// The elements must lie in the data, each once: a stride or
+	// increment that reads one element for many (which only a hand-made
+	// matrix has) would cost more than the data's size.
+	if rows > 0 && cols > 0 {
+		step := stride
+		if rule == keytable.RuleVector {
+			step, cols = stride, 1
+		}
+		if rows > 1 && step < cols || cols > len(elems) || rows-1 > (len(elems)-cols)/max(step, 1) {
+			return true, fmt.Errorf("type %s: its rows, columns and stride (%d, %d, %d) do not lie in its %d elements: %w", v.Type(), rows, cols, stride, len(elems), ErrUnkeyable)
+		}
 	}
 	// The elements, row by row; a contiguous block is read in place.
 	var flat []float64
@@ -208,18 +220,11 @@ func (e *keyEncoder) dense(v reflect.Value, rule keytable.Rule) (bool, error) {
 	}
 	e.buf = append(e.buf, `{"__type__": `...)
 	e.string(name)
+	var more []intField
 	if rule == keytable.RuleMatrix {
-		e.buf = append(e.buf, `, "cols": `...)
-		e.buf = strconv.AppendInt(e.buf, int64(cols), 10)
+		more = []intField{{"cols", int64(cols)}, {"rows", int64(rows)}}
 	}
-	var more func([]byte) []byte
-	if rule == keytable.RuleMatrix {
-		more = func(b []byte) []byte {
-			b = append(b, `, "rows": `...)
-			return strconv.AppendInt(b, int64(rows), 10)
-		}
-	}
-	e.buf = appendDigestWith(e.buf, entry.BlockBytes(reflect.ValueOf(flat)), len(flat), more)
+	e.buf = appendDigestWith(e.buf, entry.BlockBytes(reflect.ValueOf(flat)), len(flat), more...)
 	e.buf = append(e.buf, '}')
 	return true, nil
 }
@@ -276,8 +281,14 @@ func zoneID(loc *time.Location) string {
 	}
 	id = hex.EncodeToString(h.Sum(nil)[:8])
 	zoneIDs.Lock()
-	if zoneIDs.m == nil || len(zoneIDs.m) >= 256 {
+	if zoneIDs.m == nil {
 		zoneIDs.m = map[weak.Pointer[time.Location]]string{}
+	}
+	for k := range zoneIDs.m {
+		if len(zoneIDs.m) < 256 {
+			break
+		}
+		delete(zoneIDs.m, k) // one at random, or one whose location is gone
 	}
 	zoneIDs.m[w] = id
 	zoneIDs.Unlock()

@@ -14,10 +14,17 @@
 // files are missing or stale. Problems are printed as file:line:col:
 // message, all of them, and nothing is written.
 //
-// The generated file records a fingerprint of the code each function runs
-// (see the package documentation of the generator). A function whose
-// fingerprint changed while its version did not is refused: bump its
-// version, or, only if its results stay the same, name it in -accept.
+// Functions annotated //cache:key declare the key of a type that cannot
+// be keyed as it is (an interface, a type of another module); a pair
+// annotated //cache:store and //cache:load stores a result of a type
+// that cannot be stored as it is. See the package documentation of the
+// generator.
+//
+// The generated file records a fingerprint of the code each function runs,
+// and of the declared functions its wrappers call (see the package
+// documentation of the generator). A function whose fingerprint changed
+// while its version did not is refused: bump its version, or, only if its
+// results stay the same, name it in -accept.
 package main
 
 import (

@@ -58,7 +58,7 @@ func TestDeclaredKeys(t *testing.T) {
 }
 
 func TestResultsComeBackExactly(t *testing.T) {
-	cachetest.Use(t)
+	c := cachetest.Use(t)
 	first := BinomialCached(200, 100)
 	second := BinomialCached(200, 100)
 	if want := new(big.Int).Binomial(200, 100); first.Cmp(want) != 0 || second.Cmp(want) != 0 {
@@ -69,6 +69,9 @@ func TestResultsComeBackExactly(t *testing.T) {
 	CovarianceCached(m)
 	if got := CovarianceCached(m); !mat.Equal(got, want) {
 		t.Errorf("Covariance from the cache: %v, want %v", mat.Formatted(got), mat.Formatted(want))
+	}
+	if s := c.Stats(); s.Hits != 2 || s.Computations != 2 {
+		t.Errorf("stats %+v: want the second call of each served from the cache", s)
 	}
 }
 

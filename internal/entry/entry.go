@@ -32,8 +32,11 @@ import (
 // own, the result type, the code's fingerprint and, with a signing key,
 // the MAC.
 const (
-	entryMagic   = "cachegen"
-	Format       = 3
+	entryMagic = "cachegen"
+	// Format 4: the layout of 3, under new spellings of keys (times,
+	// NaNs, values marshaled by promoted methods, nil slices in
+	// interfaces), some of which an entry of 3 spelled for another value.
+	Format       = 4
 	HeaderSize   = 88
 	TrailerSize  = 8
 	MACSize      = 32

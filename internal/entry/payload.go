@@ -38,7 +38,7 @@ var (
 		TextMarshaler: cbor.TextMarshalerTextString,
 	})
 	DecMode = mustDecMode(cbor.DecOptions{
-		MaxNestedLevels:  256,
+		MaxNestedLevels:  maxNested,
 		MaxArrayElements: 1<<31 - 1,
 		MaxMapPairs:      1<<31 - 1,
 		UTF8:             cbor.UTF8DecodeInvalid,
@@ -46,6 +46,9 @@ var (
 		TextUnmarshaler:  cbor.TextUnmarshalerTextString,
 	})
 )
+
+// maxNested is how deep a stored result may nest: what the decoder reads.
+const maxNested = 256
 
 func mustEncMode(o cbor.EncOptions) cbor.EncMode {
 	m, err := o.EncMode()
@@ -217,6 +220,9 @@ func EncodeResult[T any](v T) (parts [][]byte, err error) {
 	}()
 	if gobbed(reflect.TypeFor[T]()) {
 		return encodeGob(reflect.ValueOf(&v).Elem())
+	}
+	if err := checkShape(reflect.ValueOf(&v).Elem()); err != nil {
+		return nil, err
 	}
 	slots := planOf(reflect.TypeFor[T]())
 	rv := reflect.ValueOf(&v).Elem()
@@ -503,6 +509,13 @@ func BlockBytes(v reflect.Value) []byte {
 		}
 		return unsafe.Slice((*byte)(p), v.Len()*size)
 	}
+	if nativeLittleEndian && !wide && v.Len() > 0 && v.Kind() == reflect.Array {
+		// An array that is not addressable: its bytes from a copy, not
+		// element by element through float64 (which may quiet a NaN).
+		p := reflect.New(v.Type())
+		p.Elem().Set(v)
+		return unsafe.Slice((*byte)(p.UnsafePointer()), v.Len()*size)
+	}
 	if wide {
 		size = 8
 	}
@@ -512,7 +525,10 @@ func BlockBytes(v reflect.Value) []byte {
 		var u uint64
 		switch k {
 		case reflect.Float32:
-			u = uint64(math.Float32bits(float32(x.Float())))
+			// From its memory: converting through float64 may quiet a NaN.
+			c := reflect.New(x.Type())
+			c.Elem().Set(x)
+			u = uint64(*(*uint32)(c.UnsafePointer()))
 		case reflect.Float64:
 			u = math.Float64bits(x.Float())
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:

@@ -64,8 +64,8 @@ type KnownType struct {
 var Known = map[string]KnownType{
 	"time.Time":                       {Rule: RuleTime},
 	"math/big.Float":                  {Rule: RuleBigFloat, ResultWhy: "a big.Float's text drops its precision, so it is stored exactly only as a function's result of its own (through GobEncode)"},
-	"net.IP":                          {Rule: RuleBytes},
-	"net/url.URL":                     {Rule: RuleFields},
+	"net.IP":                          {Rule: RuleBytes, ResultWhy: "a net.IP is stored as its text, and a 4-byte address comes back in its 16-byte form"},
+	"net/url.URL":                     {Rule: RuleFields, ResultWhy: "a url.URL is stored as its String, which normalizes what it parses back (a Path, a RawPath, ForceQuery)"},
 	"net/url.Userinfo":                {Rule: RuleUserinfo},
 	"regexp.Regexp":                   {Rule: RuleRefused, Why: "a *regexp.Regexp's text drops whether it is POSIX or leftmost-longest", ResultWhy: "a *regexp.Regexp's text drops whether it is POSIX or leftmost-longest"},
 	"gonum.org/v1/gonum/mat.Dense":    {Rule: RuleMatrix},

@@ -1,10 +1,10 @@
-// Package keytable is the one table of which argument types a cache key
-// can hold and which result types the cache can store: the generator
-// refuses the others at generate time, by their go/types, and the runtime
-// refuses them at run time, by reflection. The rules both apply are in
-// rules.go; the tests of both run every case below, so that the two
-// cannot drift apart.
-package keytable
+// Package keycases is the one table of cases of which argument types a
+// cache key can hold and which result types the cache can store, by the
+// rules of package keytable: the generator refuses the others at generate
+// time, by their go/types, and the runtime refuses them at run time, by
+// reflection. The tests of both run every case, so that the two cannot
+// drift apart. Only tests import it: it links the packages of its cases.
+package keycases
 
 import (
 	"container/list"
@@ -177,6 +177,21 @@ type (
 	ResultPattern      = *regexp.Regexp
 	ResultTime         = time.Time
 	ResultMapOfBigInts map[string]*big.Int
+	ResultBigFloatPP   = **big.Float
+	ResultIP           = net.IP
+	ResultURL          = *url.URL
+	ResultOmitEmpty    struct {
+		A []string `cbor:",omitempty"`
+	}
+	ResultShadowed struct {
+		ResultStruct
+		B int
+	}
+	ResultSameTag struct {
+		A int `cbor:"k"`
+		B int `cbor:"k"`
+	}
+	ResultPtrToSlice = *[]float64
 )
 
 func (r ResultBinary) MarshalBinary() ([]byte, error) {
@@ -223,4 +238,13 @@ var ResultCases = []ResultCase{
 	{"ResultPattern", regexp.MustCompilePOSIX("a+"), false, "a regexp's text drops whether it is POSIX"},
 	{"ResultTime", time.Unix(1, 2).UTC(), true, ""},
 	{"ResultMapOfBigInts", ResultMapOfBigInts{"a": big.NewInt(1)}, true, ""},
+	{"ResultBigFloatPP", ptrTo(new(big.Float).SetPrec(200).SetFloat64(1.5)), false, "behind two pointers a big.Float is stored as its lossy text"},
+	{"ResultIP", net.IP{10, 0, 0, 1}, false, "a 4-byte IP comes back in its 16-byte form"},
+	{"ResultURL", &url.URL{Host: "h", Path: "rel"}, false, "a URL comes back normalized"},
+	{"ResultOmitEmpty", ResultOmitEmpty{A: []string{}}, false, "an empty slice left out comes back nil"},
+	{"ResultShadowed", ResultShadowed{ResultStruct{B: "x"}, 2}, false, "the embedded B is shadowed by the outer one"},
+	{"ResultSameTag", ResultSameTag{1, 2}, false, "two fields under one name"},
+	{"ResultPtrToSlice", ptrTo([]float64(nil)), false, "a pointer to a nil slice comes back nil"},
 }
+
+func ptrTo[T any](v T) *T { return &v }
