@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -161,6 +162,10 @@ type Cache struct {
 // 0700) unless the mode is ModeOff or ModeReadOnly. It refuses a directory
 // that other users can write to, unless given WithSharedDir.
 func Open(dir string, opts ...Option) (*Cache, error) {
+	if dir != "" {
+		// a/x/../b is a/b: nothing is made on the way to it (a/x).
+		dir = filepath.Clean(dir)
+	}
 	cfg := config{mode: ModeOn}
 	for _, o := range opts {
 		o(&cfg)

@@ -379,10 +379,14 @@ func (s *diskStore) remove(name string) error {
 	return s.fs.Remove(r, name)
 }
 
-// touch sets name's modification time, recording a use.
+// touch sets name's modification time, recording a use, unless name is
+// not a regular file of one name: touching a hard link would change the
+// time of the file elsewhere.
 func (s *diskStore) touch(name string, t time.Time) {
 	if r, err := s.openRoot(false); err == nil {
-		_ = r.Chtimes(name, t, t)
+		if fi, err := r.Lstat(name); err == nil && fi.Mode().IsRegular() && links(fi) == 1 {
+			_ = r.Chtimes(name, t, t)
+		}
 	}
 }
 

@@ -52,7 +52,7 @@ func FuzzDecodeEntry(f *testing.F) {
 		}
 		s := newMemStore()
 		s.set(key, data)
-		getEntry(context.Background(), s, key, []byte("a signing key of enough bytes"))
+		getEntry(context.Background(), s, key, []byte("a signing key of enough bytes"), DefaultMaxEntry)
 		// Through a cache: a call on these bytes returns the right value,
 		// whatever they are.
 		os.WriteFile(c.disk.path(key), data, 0o600)

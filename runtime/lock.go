@@ -2,6 +2,9 @@ package runtime
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"syscall"
 	"time"
@@ -189,6 +192,10 @@ func (s *diskStore) openExisting(name string) (*os.File, error) {
 
 // openLockFile opens name for reading and writing, with flag; anything
 // other than a regular file of the store's owner is refused, not opened.
+// So is a file with another name too (a hard link to a file elsewhere,
+// which writing in place would change there); when flag creates the file,
+// such a name is removed (the other name is left as it was) and the file
+// made anew.
 func (s *diskStore) openLockFile(r *os.Root, name string, flag int) (*os.File, error) {
 	if fi, err := r.Lstat(name); err == nil && !fi.Mode().IsRegular() {
 		return nil, errNotRegular(name, fi.Mode())
@@ -204,9 +211,24 @@ func (s *diskStore) openLockFile(r *os.Root, name string, flag int) (*os.File, e
 	if err == nil {
 		err = s.checkOwn(name, fi)
 	}
+	if err == nil && links(fi) > 1 {
+		f.Close()
+		if flag&os.O_CREATE == 0 {
+			return nil, errLinked(name)
+		}
+		if err := s.fs.Remove(r, name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return s.openLockFile(r, name, flag|os.O_EXCL)
+	}
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
 	return f, nil
+}
+
+// errLinked refuses a file that has another name.
+func errLinked(name string) error {
+	return fmt.Errorf("%s has more than one name (a hard link): refusing to write through it", name)
 }

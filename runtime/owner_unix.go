@@ -26,3 +26,12 @@ func allocated(fi fs.FileInfo) int64 {
 	}
 	return int64(st.Blocks) * 512
 }
+
+// links returns how many names a file has.
+func links(fi fs.FileInfo) uint64 {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 1
+	}
+	return uint64(st.Nlink)
+}

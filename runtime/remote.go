@@ -26,9 +26,18 @@ type RemoteOptions struct {
 	// leases, no removals. For machines that may read a team's cache but
 	// must not change it.
 	ReadOnly bool
-	// Timeout bounds each request; the default is 10s. A request that
-	// fails or times out is a miss, and the call computes locally.
+	// Timeout bounds each request; the default is 10s. A request also
+	// takes at most half of what remains of its caller's context, so that
+	// the caller has the other half to compute in. A request that fails
+	// or times out is a miss, and the call computes locally: a remote tier
+	// never fails a call.
 	Timeout time.Duration
+	// MaxEntry is the largest entry the tier reads or writes; the default
+	// is DefaultMaxEntry. A larger entry is a miss and is not stored
+	// there, and no reply of the store makes the process allocate more
+	// than MaxEntry plus ReplySlack (a Store that reads replies of its own
+	// framing, such as Redis's, is told the bound: see ReplyLimiter).
+	MaxEntry int64
 	// LeaseTTL is how long a lease lasts without renewal; it is renewed
 	// every third of it while its holder computes. The default is 30s.
 	LeaseTTL time.Duration
@@ -47,9 +56,28 @@ type RemoteOptions struct {
 	Cooldown     time.Duration
 }
 
+// DefaultMaxEntry is the largest entry a remote tier reads or writes
+// unless RemoteOptions.MaxEntry says otherwise: 1 GiB.
+const DefaultMaxEntry = 1 << 30
+
+// ReplySlack is what a store's reply may take beyond MaxEntry: its
+// framing, and the small replies of listings and leases.
+const ReplySlack = 1 << 20
+
+// A ReplyLimiter is a Store that reads replies in a framing of its own
+// (Redis's), and can refuse one that claims more than max bytes, or more
+// items than max bytes could hold, before reading it. NewRemote tells it
+// MaxEntry plus ReplySlack.
+type ReplyLimiter interface {
+	LimitReplies(max int64)
+}
+
 func (o RemoteOptions) withDefaults() RemoteOptions {
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
+	}
+	if o.MaxEntry <= 0 {
+		o.MaxEntry = DefaultMaxEntry
 	}
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = 30 * time.Second
@@ -90,6 +118,9 @@ type Remote struct {
 func NewRemote(s Store, name string, o RemoteOptions) *Remote {
 	r := &Remote{store: s, name: name, opts: o.withDefaults(), now: time.Now}
 	r.leaser, _ = s.(Leaser)
+	if l, ok := s.(ReplyLimiter); ok {
+		l.LimitReplies(r.opts.MaxEntry + ReplySlack)
+	}
 	r.br.limit, r.br.cooldown = r.opts.FailureLimit, r.opts.Cooldown
 	r.log.Store(slog.New(newLineHandler(os.Stderr)))
 	return r
@@ -154,15 +185,44 @@ func (r *Remote) errorCount() int64 {
 // errUnavailable is returned while the breaker is open.
 var errUnavailable = errors.New("remote cache unavailable: not asking it until its cooldown ends")
 
-// do runs one request with the remote's timeout, through its breaker. A
-// missing entry is not a failure; a failure is counted, and logged at most
-// once per cooldown, so that an outage, or a store failing only some
-// requests, is one line.
+// errNoTime is returned when the caller's context leaves no time for a
+// request.
+var errNoTime = errors.New("no time left in the caller's context for a remote request")
+
+// timeout is how long a request may take: the remote's Timeout, or half
+// of what remains of ctx, whichever is shorter.
+func (r *Remote) timeout(ctx context.Context) time.Duration {
+	t := r.opts.Timeout
+	if dl, ok := ctx.Deadline(); ok {
+		t = min(t, time.Until(dl)/2)
+	}
+	return t
+}
+
+// keepDeadline returns a context that is not cancelled with ctx but keeps
+// its deadline: for requests that must outlive a caller that gives up
+// (storing its result, releasing its lease) but not its time.
+func keepDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	kept := context.WithoutCancel(ctx)
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(kept, dl)
+	}
+	return kept, func() {}
+}
+
+// do runs one request through the remote's breaker, for at most
+// r.timeout(ctx). A missing entry is not a failure; a failure is counted,
+// and logged at most once per cooldown, so that an outage, or a store
+// failing only some requests, is one line.
 func (r *Remote) do(ctx context.Context, op string, f func(context.Context) error) error {
 	if !r.br.allow(r.now()) {
 		return errUnavailable
 	}
-	rctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	t := r.timeout(ctx)
+	if t <= 0 {
+		return errNoTime
+	}
+	rctx, cancel := context.WithTimeout(ctx, t)
 	defer cancel()
 	err := f(rctx)
 	if err == nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, entry.ErrBadSignature) {
@@ -200,7 +260,7 @@ func (r *Remote) get(ctx context.Context, key string) []byte {
 		signKey = *k
 	}
 	err := r.do(ctx, "get", func(ctx context.Context) (err error) {
-		data, err = getEntry(ctx, r.store, key, signKey)
+		data, err = getEntry(ctx, r.store, key, signKey, r.opts.MaxEntry)
 		return err
 	})
 	if errors.Is(err, entry.ErrBadSignature) {
@@ -212,11 +272,23 @@ func (r *Remote) get(ctx context.Context, key string) []byte {
 	return data
 }
 
-// getEntry reads the entry of key from s, header first. What it returns
-// is still to be checked: bytes that are no entry are returned as read, for
-// the check to reject.
-func getEntry(ctx context.Context, s Store, key string, signKey []byte) ([]byte, error) {
-	first, err := s.GetRange(ctx, key, 0, headChunk)
+// errTooLong rejects a reply longer than what was asked for.
+var errTooLong = errors.New("the store returned more bytes than were asked for")
+
+// getRange is s.GetRange, refusing a reply longer than n.
+func getRange(ctx context.Context, s Store, key string, off, n int64) ([]byte, error) {
+	b, err := s.GetRange(ctx, key, off, n)
+	if err == nil && int64(len(b)) > n {
+		return nil, errTooLong
+	}
+	return b, err
+}
+
+// getEntry reads the entry of key from s, header first, fetching no more
+// than max bytes. What it returns is still to be checked: bytes that are
+// no entry are returned as read, for the check to reject.
+func getEntry(ctx context.Context, s Store, key string, signKey []byte, max int64) ([]byte, error) {
+	first, err := getRange(ctx, s, key, 0, headChunk)
 	if err != nil || len(first) < headChunk {
 		return first, err // all there is
 	}
@@ -224,11 +296,14 @@ func getEntry(ctx context.Context, s Store, key string, signKey []byte) ([]byte,
 	if err != nil || h.Size() <= int64(len(first)) {
 		return first, nil
 	}
+	if h.Size() > max {
+		return nil, fmt.Errorf("%w: the entry is %d bytes, more than the %d the remote tier reads (RemoteOptions.MaxEntry)", fs.ErrNotExist, h.Size(), max)
+	}
 	if signKey != nil && h.Size() > entry.BigSigned {
 		// Whoever can write to the store but lacks the key cannot make
 		// this reader hold what they planted in memory.
 		err := entry.CheckMACReading(signKey, h, h.Size(), func(p []byte, off int64) error {
-			b, err := s.GetRange(ctx, key, off, int64(len(p)))
+			b, err := getRange(ctx, s, key, off, int64(len(p)))
 			if err == nil && copy(p, b) < len(p) {
 				err = fmt.Errorf("%w: entry shorter than its header says", entry.ErrCorrupt)
 			}
@@ -238,20 +313,24 @@ func getEntry(ctx context.Context, s Store, key string, signKey []byte) ([]byte,
 			return nil, err
 		}
 	}
-	rest, err := s.GetRange(ctx, key, int64(len(first)), h.Size()-int64(len(first)))
+	rest, err := getRange(ctx, s, key, int64(len(first)), h.Size()-int64(len(first)))
 	if err != nil {
 		return nil, err
 	}
 	return append(first, rest...), nil
 }
 
-// put stores an entry, unless the tier is read-only. A failure is logged
-// and counted; the caller has its result regardless.
+// put stores an entry, unless the tier is read-only or the entry is larger
+// than MaxEntry. A failure is logged and counted; the caller has its
+// result regardless. A caller that gives up does not stop it, but its
+// deadline bounds it.
 func (r *Remote) put(ctx context.Context, key string, data []byte) {
-	if r.opts.ReadOnly {
+	if r.opts.ReadOnly || int64(len(data)) > r.opts.MaxEntry {
 		return
 	}
-	r.do(context.WithoutCancel(ctx), "put", func(ctx context.Context) error {
+	ctx, cancel := keepDeadline(ctx)
+	defer cancel()
+	r.do(ctx, "put", func(ctx context.Context) error {
 		return r.store.Put(ctx, key, data)
 	})
 }
@@ -322,8 +401,10 @@ func (r *Remote) claim(ctx context.Context, key string, usable func([]byte) bool
 }
 
 // hold renews token's lease on key until the returned function, which
-// releases it, is called.
+// releases it, is called. The release is bounded by the deadline of ctx,
+// so that it never holds its caller past it.
 func (r *Remote) hold(ctx context.Context, key, token string) func() {
+	releaseCtx, cancelRelease := keepDeadline(ctx)
 	ctx = context.WithoutCancel(ctx)
 	stop := make(chan struct{})
 	done := make(chan struct{})
@@ -352,7 +433,8 @@ func (r *Remote) hold(ctx context.Context, key, token string) func() {
 		once.Do(func() {
 			close(stop)
 			<-done
-			r.do(ctx, "lease release", func(ctx context.Context) error {
+			defer cancelRelease()
+			r.do(releaseCtx, "lease release", func(ctx context.Context) error {
 				return r.leaser.Release(ctx, key, token)
 			})
 		})
@@ -434,7 +516,7 @@ const headChunk = 64 << 10
 
 func (sr *storeReader) ReadAt(p []byte, off int64) (int, error) {
 	if sr.first == nil {
-		b, err := sr.s.GetRange(sr.ctx, sr.key, 0, headChunk)
+		b, err := getRange(sr.ctx, sr.s, sr.key, 0, headChunk)
 		if err != nil {
 			return 0, err
 		}
@@ -442,7 +524,7 @@ func (sr *storeReader) ReadAt(p []byte, off int64) (int, error) {
 	}
 	src := sr.first
 	if off+int64(len(p)) > int64(len(src)) {
-		b, err := sr.s.GetRange(sr.ctx, sr.key, off, int64(len(p)))
+		b, err := getRange(sr.ctx, sr.s, sr.key, off, int64(len(p)))
 		if err != nil {
 			return 0, err
 		}
@@ -530,7 +612,7 @@ func (r *Remote) DescribeResult(ctx context.Context, key string) (string, error)
 	if k := r.signKey.Load(); k != nil {
 		signKey = *k
 	}
-	data, err := getEntry(ctx, r.store, key, signKey)
+	data, err := getEntry(ctx, r.store, key, signKey, r.opts.MaxEntry)
 	if err != nil {
 		return "", err
 	}

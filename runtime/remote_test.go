@@ -321,7 +321,7 @@ func TestRemoteFailuresNeverFailACallAndTripTheBreaker(t *testing.T) {
 
 func TestRemoteOptionDefaults(t *testing.T) {
 	got := RemoteOptions{}.withDefaults()
-	want := RemoteOptions{Timeout: 10 * time.Second, LeaseTTL: 30 * time.Second, MaxWait: 2 * time.Minute, FailureLimit: 3, Cooldown: 30 * time.Second}
+	want := RemoteOptions{Timeout: 10 * time.Second, MaxEntry: 1 << 30, LeaseTTL: 30 * time.Second, MaxWait: 2 * time.Minute, FailureLimit: 3, Cooldown: 30 * time.Second}
 	if got != want {
 		t.Errorf("defaults %+v, want those README states: %+v", got, want)
 	}

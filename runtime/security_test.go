@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	goruntime "runtime"
 	"strings"
 	"syscall"
@@ -610,5 +611,190 @@ func TestSharedDirectoryLockWaitIsBounded(t *testing.T) {
 	mustFinish(t, 10*time.Second, "Do", func() { got, err = Do(context.Background(), other, mcCall(300), (&counter{}).fn(want)) })
 	if err != nil || !equalResult(got, want) {
 		t.Fatalf("got (%+v, %v), want the computed result", got, err)
+	}
+}
+
+// metaBomb returns the key and bytes of an entry whose metadata lists two
+// million inputs: 12 MiB that, decoded without limits, would take
+// hundreds of MiB.
+func metaBomb(t *testing.T) (string, []byte) {
+	t.Helper()
+	sum := [32]byte{0xab, 1, 2, 3}
+	h := entry.Header{ComputedAt: time.Now().UnixNano(), Sum: sum}
+	payload, err := entry.EncodeResult(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := entry.Encode(h, entry.Meta{Func: "example.com/sim.F", Inputs: make([]entry.Input, 2<<20)}, payload, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%x", sum[:8]), bytes.Join(parts, nil)
+}
+
+// TestMetadataBombsAreBounded plants an entry whose metadata would inflate
+// a hundredfold: listing, pruning, verifying and storing beside it each
+// allocate little more than its size, and find it a problem.
+func TestMetadataBombsAreBounded(t *testing.T) {
+	dir := t.TempDir()
+	key, data := metaBomb(t)
+	os.MkdirAll(filepath.Join(dir, key[:2]), 0o700)
+	if err := os.WriteFile(filepath.Join(dir, key[:2], key+entrySuffix), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := openDir(t, dir, WithMaxBytes(1))
+	limit := uint64(3*len(data) + 16<<20)
+	ctx := context.Background()
+	steps := map[string]func(){
+		"List": func() {
+			es, _ := c.List(ctx)
+			for _, e := range es {
+				if e.Key == key {
+					t.Errorf("List found the bomb")
+				}
+			}
+		},
+		"Verify": func() {
+			if ps, _ := c.Verify(ctx, false); len(ps) != 1 {
+				t.Errorf("Verify found %d problems, want the bomb", len(ps))
+			}
+		},
+		"Prune": func() { c.Prune(ctx, PruneOptions{DryRun: true, MaxBytes: 1}) },
+		"a store into its shard, over the size limit": func() {
+			call := Call{Func: "example.com/sim.G", Params: map[string]any{"bomb": key}}
+			Do(ctx, c, call, func(context.Context) (int, error) { return 1, nil })
+		},
+		"DescribeResult": func() { c.DescribeResult(ctx, key) },
+	}
+	for name, step := range steps {
+		if a := allocatedBy(step); a > limit {
+			t.Errorf("%s allocated %d MiB for a %d MiB planted entry", name, a>>20, len(data)>>20)
+		}
+	}
+}
+
+// TestInflatingPayloadIsABoundedMiss plants, as the entry of a call, a
+// valid entry whose payload is four million empty arrays: a miss that
+// allocates little more than the entry's size.
+func TestInflatingPayloadIsABoundedMiss(t *testing.T) {
+	c, log := open(t)
+	call := Call{Func: "example.com/sim.Rows", Version: 1, Params: map[string]any{"n": 1}}
+	id, err := call.identity(memDigester)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 4 << 20
+	body := append(binary.BigEndian.AppendUint32([]byte{0x9a}, n), bytes.Repeat([]byte{0x80}, n)...)
+	payload := binary.LittleEndian.AppendUint32(nil, 0)
+	payload = binary.LittleEndian.AppendUint64(payload, uint64(len(body)))
+	payload = append(payload, body...)
+	payload = append(payload, make([]byte, (8-len(payload)%8)%8)...)
+	parts, err := newEntry(id, call, entry.TypeSum(reflect.TypeFor[[][]int]()), nil, time.Now(), time.Second, [][]byte{payload}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := c.disk.abs(entryName(id.key))
+	os.MkdirAll(filepath.Dir(path), 0o700)
+	if err := os.WriteFile(path, bytes.Join(parts, nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var got [][]int
+	a := allocatedBy(func() {
+		got, err = Do(context.Background(), c, call, func(context.Context) ([][]int, error) { return [][]int{{7}}, nil })
+	})
+	if err != nil || len(got) != 1 || got[0][0] != 7 {
+		t.Fatalf("Do = %v, %v; want the computed result", got, err)
+	}
+	if a > 3*n+16<<20 {
+		t.Errorf("the miss allocated %d MiB for a %d MiB payload", a>>20, n>>20)
+	}
+	if c.Stats().Corrupt != 1 || !strings.Contains(log.String(), "decoding it would take more than") {
+		t.Errorf("the planted entry was not a counted corrupt miss: %+v\n%s", c.Stats(), log)
+	}
+}
+
+// TestHardLinkedRecordsAreNotWrittenThrough links a shard's usage record,
+// and an entry, to files outside the cache: storing, touching and
+// recounting leave the outside files as they were.
+func TestHardLinkedRecordsAreNotWrittenThrough(t *testing.T) {
+	dir := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "precious")
+	if err := os.WriteFile(outside, []byte("not the cache's"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-48 * time.Hour)
+	os.Chtimes(outside, old, old)
+	c, _ := openDir(t, dir)
+	call := mcCall(300)
+	key, _ := call.Key()
+	os.MkdirAll(filepath.Join(dir, key[:2]), 0o700)
+	if err := os.Link(outside, filepath.Join(dir, key[:2], usageName)); err != nil {
+		t.Skipf("no hard links here: %v", err)
+	}
+	for range 2 {
+		if _, err := Do(context.Background(), c, call, new(counter).fn(mcResult{Precision: 1})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Recount(context.Background())
+	// An entry linked from outside is read, but never touched.
+	linked := filepath.Join(dir, key[:2], "0123456789abcdef"+entrySuffix)
+	os.Link(outside, linked)
+	c.disk.touch(key[:2]+"/0123456789abcdef"+entrySuffix, time.Now())
+	b, _ := os.ReadFile(outside)
+	fi, _ := os.Stat(outside)
+	if string(b) != "not the cache's" || !fi.ModTime().Equal(old.Truncate(time.Microsecond)) && fi.ModTime().Sub(old).Abs() > time.Second {
+		t.Errorf("the file outside was changed: %q, modified %s", b, fi.ModTime())
+	}
+	if u, err := c.Usage(); err != nil || u.Entries < 1 {
+		t.Errorf("usage after the link was replaced: %+v, %v", u, err)
+	}
+}
+
+// TestPlantedUsageRecordsAreRecounted plants records no shard can have:
+// they are recounted, never believed.
+func TestPlantedUsageRecordsAreRecounted(t *testing.T) {
+	dir := t.TempDir()
+	c, _ := openDir(t, dir)
+	call := mcCall(300)
+	if _, err := Do(context.Background(), c, call, new(counter).fn(mcResult{Precision: 1})); err != nil {
+		t.Fatal(err)
+	}
+	want, err := c.Usage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := call.Key()
+	le := binary.LittleEndian
+	for name, u := range map[string][3]uint64{
+		"negative as signed": {1 << 63, 1 << 63, uint64(time.Now().Unix())},
+		"absurdly many":      {1 << 60, 1 << 40, uint64(time.Now().Unix())},
+		"bytes of no entry":  {4096, 0, uint64(time.Now().Unix())},
+		"from the future":    {4096, 1, uint64(time.Now().Add(72 * time.Hour).Unix())},
+	} {
+		rec := le.AppendUint64(le.AppendUint64(le.AppendUint64([]byte(usageMagic), u[0]), u[1]), u[2])
+		// Several shards, so that a sum of planted records would overflow.
+		for _, shard := range []string{key[:2], "00", "01", "02"} {
+			os.MkdirAll(filepath.Join(dir, shard), 0o700)
+			os.WriteFile(filepath.Join(dir, shard, usageName), rec, 0o600)
+		}
+		if got, err := c.Usage(); err != nil || got != want {
+			t.Errorf("%s: usage %+v, %v; want %+v", name, got, err, want)
+		}
+	}
+}
+
+// TestCacheDirIsCleanedFirst: a directory named through a parent that does
+// not exist creates nothing on the way.
+func TestCacheDirIsCleanedFirst(t *testing.T) {
+	base := t.TempDir()
+	if _, err := Open(filepath.Join(base, "a", "x", "..", "b")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(base, "a", "x")); err == nil {
+		t.Error("a/x was created on the way to a/b")
+	}
+	if fi, err := os.Stat(filepath.Join(base, "a", "b")); err != nil || !fi.IsDir() {
+		t.Errorf("a/b: %v", err)
 	}
 }

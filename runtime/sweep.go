@@ -133,7 +133,7 @@ func Sweep[T any](ctx context.Context, c *Cache, points []Point[T], opts ...Swee
 	}
 	if len(points) > 0 {
 		for _, d := range c.loadDurations(points[0].Call) {
-			s.addDuration(d)
+			s.addDuration(d, true)
 		}
 	}
 	defer s.finish()
@@ -165,8 +165,9 @@ type sweep[T any] struct {
 	reportMu  sync.Mutex // reports go out one at a time, in order
 	mu        sync.Mutex // guards what follows
 	progress  Progress
-	durations []time.Duration // the latest compute times known: stored, then measured
-	median    time.Duration   // of durations, as of fresh additions ago
+	durations []duration    // the latest compute times known: recorded by earlier sweeps, then seen in this one
+	longest   time.Duration // of the compute times seen in this sweep (entries served, points computed)
+	median    time.Duration // of durations, as of fresh additions ago
 	fresh     int
 	computed  []time.Duration   // those measured here, to record
 	busySince map[int]time.Time // when each point was first found held by another
@@ -176,19 +177,42 @@ type sweep[T any] struct {
 // maxKnown bounds the compute times a sweep keeps for its estimate.
 const maxKnown = 255
 
-// addDuration notes a compute time; s.mu is held.
-func (s *sweep[T]) addDuration(d time.Duration) {
+// A duration is a compute time, and whether an earlier sweep recorded it.
+type duration struct {
+	d        time.Duration
+	recorded bool
+}
+
+// plausible is how many times the longest compute time this sweep has seen
+// a recorded one may be: records beyond it (planted, or of a function since
+// made faster) are left out of the estimate.
+const plausible = 10
+
+// addDuration notes a compute time, recorded by an earlier sweep or seen
+// in this one; s.mu is held.
+func (s *sweep[T]) addDuration(d time.Duration, recorded bool) {
 	if d < 0 || d > maxDuration {
 		return // a junk record
 	}
-	s.durations = append(s.durations, d)
+	s.durations = append(s.durations, duration{d, recorded})
 	if len(s.durations) > maxKnown {
 		s.durations = s.durations[len(s.durations)-maxKnown:]
 	}
-	if s.fresh++; s.median == 0 || s.fresh >= 16 {
-		sorted := slices.Clone(s.durations)
-		slices.Sort(sorted)
-		s.median, s.fresh = sorted[len(sorted)/2], 0
+	newLongest := !recorded && d > s.longest
+	if !recorded {
+		s.longest = max(s.longest, d)
+	}
+	if s.fresh++; s.median == 0 || s.fresh >= 16 || newLongest {
+		var known []time.Duration
+		for _, x := range s.durations {
+			if !x.recorded || s.longest == 0 || x.d <= plausible*s.longest {
+				known = append(known, x.d)
+			}
+		}
+		if len(known) > 0 {
+			slices.Sort(known)
+			s.median, s.fresh = known[len(known)/2], 0
+		}
 	}
 }
 
@@ -370,7 +394,7 @@ func (s *sweep[T]) event(counter *int, took time.Duration) {
 	*counter++
 	s.progress.Done++
 	if took >= 0 {
-		s.addDuration(took)
+		s.addDuration(took, false)
 	}
 	p := s.snapshot()
 	s.mu.Unlock()

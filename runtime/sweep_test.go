@@ -415,7 +415,7 @@ func TestSweepGivesUpOnAStuckHolder(t *testing.T) {
 // not overflow it.
 func TestSweepETACountsRounds(t *testing.T) {
 	s := &sweep[float64]{cfg: sweepConfig{workers: 8, now: time.Now}, start: time.Now()}
-	s.addDuration(10 * time.Second)
+	s.addDuration(10*time.Second, false)
 	s.progress = Progress{Total: 10, Done: 9}
 	if eta := s.snapshot().ETA; eta != 10*time.Second {
 		t.Errorf("one point left on 8 workers: ETA %v, want 10s", eta)
@@ -448,5 +448,30 @@ func TestSweepProgressUnderLoad(t *testing.T) {
 	checkSquares(t, got, 2000)
 	if !inOrder || last != 2000 {
 		t.Errorf("reports out of order, or missing: last %d", last)
+	}
+}
+
+// Recorded compute times that the sweep's own cannot have come near
+// (planted, or of a function since made faster) leave the estimate once a
+// point is served or computed.
+func TestSweepETAIgnoresImplausibleRecords(t *testing.T) {
+	s := &sweep[float64]{cfg: sweepConfig{workers: 1, now: time.Now}, start: time.Now()}
+	for range 100 {
+		s.addDuration(maxDuration-time.Hour, true)
+	}
+	s.addDuration(150*time.Millisecond, false)
+	s.progress = Progress{Total: 10, Done: 1}
+	if eta := s.snapshot().ETA; eta > 2*time.Second {
+		t.Errorf("ETA %v after a 0.15 s point, with a year-long record planted", eta)
+	}
+	// Records near what this sweep sees still count.
+	s = &sweep[float64]{cfg: sweepConfig{workers: 1, now: time.Now}, start: time.Now()}
+	for range 100 {
+		s.addDuration(time.Second, true)
+	}
+	s.addDuration(500*time.Millisecond, false)
+	s.progress = Progress{Total: 2, Done: 1}
+	if eta := s.snapshot().ETA; eta != time.Second {
+		t.Errorf("ETA %v, want the recorded median, 1s", eta)
 	}
 }

@@ -195,6 +195,14 @@ func (s *diskStore) lockUsage(shard string) (*os.File, func(), error) {
 	}
 }
 
+// Bounds of a believable usage record: a shard of more entries, or more
+// bytes, or one recounted in the future, is a planted or damaged record,
+// and is recounted.
+const (
+	maxShardEntries = 1 << 32
+	maxShardBytes   = 1 << 50
+)
+
 func parseUsage(rec []byte) (Usage, time.Time, bool) {
 	if len(rec) != usageSize || string(rec[:8]) != usageMagic {
 		return Usage{}, time.Time{}, false
@@ -202,7 +210,8 @@ func parseUsage(rec []byte) (Usage, time.Time, bool) {
 	le := binary.LittleEndian
 	u := Usage{int64(le.Uint64(rec[8:])), int64(le.Uint64(rec[16:]))}
 	at := int64(le.Uint64(rec[24:]))
-	if u.Bytes < 0 || u.Entries < 0 || at < 0 {
+	if u.Bytes < 0 || u.Entries < 0 || at < 0 || u.Bytes > maxShardBytes || u.Entries > maxShardEntries ||
+		u.Entries == 0 && u.Bytes != 0 || at > time.Now().Add(time.Hour).Unix() {
 		return Usage{}, time.Time{}, false
 	}
 	return u, time.Unix(at, 0), true

@@ -4,17 +4,20 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/testredis"
 	"github.com/cachegen/cachegen/internal/units"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
@@ -710,5 +713,88 @@ func TestStatsTotals(t *testing.T) {
 	}
 	if out, _, _ := ctlRun(t, "-dir", dir, "-json", "stats", "-totals"); !strings.Contains(out, `"entries":4`) {
 		t.Errorf("stats -totals after the recount:\n%s", out)
+	}
+}
+
+// bombs plants, in the cache at dir, an entry whose metadata lists two
+// million inputs and one whose payload is four million empty arrays, and
+// returns their keys.
+func bombs(t *testing.T, dir string) (metaKey, payloadKey string) {
+	t.Helper()
+	plant := func(sum [32]byte, m entry.Meta, payload [][]byte) string {
+		parts, err := entry.Encode(entry.Header{ComputedAt: time.Now().UnixNano(), Sum: sum}, m, payload, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := fmt.Sprintf("%x", sum[:8])
+		os.MkdirAll(filepath.Join(dir, key[:2]), 0o700)
+		if err := os.WriteFile(filepath.Join(dir, key[:2], key+".entry"), bytes.Join(parts, nil), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return key
+	}
+	one, _ := entry.EncodeResult(1)
+	metaKey = plant([32]byte{0xab, 1}, entry.Meta{Func: "example.com/sim.F", Inputs: make([]entry.Input, 2<<20)}, one)
+	const n = 4 << 20
+	body := append(binary.BigEndian.AppendUint32([]byte{0x9a}, n), bytes.Repeat([]byte{0x80}, n)...)
+	payload := binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint32(nil, 0), uint64(len(body)))
+	payload = append(payload, body...)
+	payload = append(payload, make([]byte, (8-len(payload)%8)%8)...)
+	payloadKey = plant([32]byte{0xcd, 1}, entry.Meta{Func: "example.com/sim.G", Params: []byte(`{}`)}, [][]byte{payload})
+	return metaKey, payloadKey
+}
+
+// allocated returns the bytes the process allocates running f.
+func allocated(f func()) uint64 {
+	var before, after goruntime.MemStats
+	goruntime.GC()
+	goruntime.ReadMemStats(&before)
+	f()
+	goruntime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestPlantedBombsAreBounded runs every command that reads entries on a
+// cache with planted entries that would inflate a hundredfold when
+// decoded: each allocates little more than what it reads.
+func TestPlantedBombsAreBounded(t *testing.T) {
+	dir := copyCache(t)
+	metaKey, payloadKey := bombs(t, dir)
+	for _, args := range [][]string{
+		{"ls"}, {"-json", "ls"}, {"stats"}, {"stats", "-totals"}, {"verify"},
+		{"prune", "-dry-run", "-max-size", "1"}, {"show", payloadKey}, {"show", metaKey},
+	} {
+		var code int
+		var out, errOut string
+		a := allocated(func() { out, errOut, code = ctlRun(t, append([]string{"-dir", dir}, args...)...) })
+		if a > 96<<20 {
+			t.Errorf("%s allocated %d MiB", strings.Join(args, " "), a>>20)
+		}
+		if strings.Contains(out, metaKey) && args[0] == "ls" {
+			t.Errorf("ls lists the planted entry:\n%s", out)
+		}
+		switch {
+		case args[0] == "show" && args[1] == metaKey && code == 0:
+			t.Errorf("show %s: exit 0, want it refused\n%s", args[1], out)
+		case args[0] == "show" && args[1] == payloadKey && !strings.Contains(out, "result:    (cannot be read: malformed payload: decoding it would take more than 32 times its size)"):
+			t.Errorf("show %s: exit %d, want the result listed as unreadable\n%s%s", args[1], code, out, errOut)
+		}
+		if args[0] == "verify" && (code == 0 || !strings.Contains(out+errOut, metaKey) || !strings.Contains(out+errOut, payloadKey)) {
+			t.Errorf("verify: exit %d, want both planted entries listed as problems\n%s%s", code, out, errOut)
+		}
+	}
+}
+
+// TestStatsIgnorePlantedUsageRecords plants usage records that would sum
+// past any count: stats recounts them.
+func TestStatsIgnorePlantedUsageRecords(t *testing.T) {
+	dir := copyCache(t)
+	rec := binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64([]byte("cgusage1"), 1<<62), 1<<62), uint64(time.Now().Unix()))
+	for _, shard := range []string{"00", "01", "02", "03"} {
+		os.MkdirAll(filepath.Join(dir, shard), 0o700)
+		os.WriteFile(filepath.Join(dir, shard, ".usage"), rec, 0o600)
+	}
+	if out, _, code := ctlRun(t, "-dir", dir, "stats", "-totals"); code != 0 || !strings.Contains(out, "entries: 3\n") {
+		t.Errorf("stats -totals: exit %d\n%s", code, out)
 	}
 }

@@ -93,6 +93,9 @@ func Describe(payload []byte, blocks []Block) (string, error) {
 		return "", ErrPayload
 	}
 	body := payload[off : off+int(bodyLen)]
+	if err := boundOf(body, reflect.TypeFor[any]()); err != nil {
+		return "", err
+	}
 	var v any
 	diag := ""
 	if err := DecMode.Unmarshal(body, &v); err != nil {

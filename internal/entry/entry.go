@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/fxamacker/cbor/v2"
 	"hash/crc32"
 	"io"
 )
@@ -286,9 +287,21 @@ func Parse(data []byte, payCRC *uint32) (h Header, metaBytes, payload []byte, er
 	return h, data[HeaderSize:metaEnd], data[metaEnd:payEnd], nil
 }
 
+// metaMode decodes metadata, whose lists are short, within limits that
+// keep what a planted one can make a reader allocate to a few MiB beyond
+// its size.
+var metaMode = mustDecMode(cbor.DecOptions{
+	MaxNestedLevels:  8,
+	MaxArrayElements: 1 << 16,
+	MaxMapPairs:      1 << 16,
+	UTF8:             cbor.UTF8DecodeInvalid,
+	DupMapKey:        cbor.DupMapKeyEnforcedAPF,
+})
+
+// DecodeMeta decodes an entry's metadata.
 func DecodeMeta(b []byte) (Meta, error) {
 	var m Meta
-	rest, err := DecMode.UnmarshalFirst(b, &m)
+	rest, err := metaMode.UnmarshalFirst(b, &m)
 	if err == nil && (len(rest) > 7 || len(bytes.Trim(rest, "\x00")) > 0) {
 		err = errors.New("data after the metadata")
 	}

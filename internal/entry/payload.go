@@ -334,6 +334,9 @@ func decodeGob(data []byte, v reflect.Value) error {
 		return ErrPayload
 	}
 	var raw []byte
+	if err := boundOf(data[12:12+n], reflect.TypeFor[[]byte]()); err != nil {
+		return err
+	}
 	if err := DecMode.Unmarshal(data[12:12+n], &raw); err != nil {
 		return err
 	}
@@ -403,6 +406,9 @@ func DecodeResult[T any](data []byte, alias bool) (v T, err error) {
 	off += 8
 	if bodyLen > uint64(len(data)-off) {
 		return v, ErrPayload
+	}
+	if err := boundOf(data[off:off+int(bodyLen)], reflect.TypeFor[T]()); err != nil {
+		return v, err
 	}
 	if err := DecMode.Unmarshal(data[off:off+int(bodyLen)], &v); err != nil {
 		return v, err

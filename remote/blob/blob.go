@@ -55,18 +55,20 @@ func wrap(key string, err error) error {
 	return err
 }
 
+// Get reads the whole entry: at most a remote tier's largest entry, even
+// from a server that sends more than the object holds.
 func (s *bucketStore) Get(ctx context.Context, key string) ([]byte, error) {
-	b, err := s.b.ReadAll(ctx, entryDir+key)
-	return b, wrap(key, err)
+	return s.GetRange(ctx, key, 0, cacheruntime.DefaultMaxEntry)
 }
 
+// GetRange reads at most n bytes, whatever the server sends.
 func (s *bucketStore) GetRange(ctx context.Context, key string, off, n int64) ([]byte, error) {
 	r, err := s.b.NewRangeReader(ctx, entryDir+key, off, n, nil)
 	if err != nil {
 		return nil, wrap(key, err)
 	}
 	defer r.Close()
-	return io.ReadAll(r)
+	return io.ReadAll(io.LimitReader(r, n))
 }
 
 var octets = &gcblob.WriterOptions{ContentType: "application/octet-stream"}

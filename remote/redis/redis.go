@@ -10,14 +10,17 @@ package redis
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log"
+	"net"
 	"net/url"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cachegen/cachegen/internal/entry"
@@ -37,13 +40,21 @@ type redisStore struct {
 	c      goredis.UniversalClient
 	prefix string
 	warn   func(string)
+	limit  *atomic.Int64 // what one reply may claim, checked by the connections of stores opened from URLs
 }
 
 // New returns a Store that keeps its entries in Redis, under keys that
-// start with prefix.
+// start with prefix. The replies of c's server are read as c reads them;
+// a store opened from a URL (cacheruntime.OpenRemote) checks each reply's
+// framing first, so that no server can make it allocate more than its
+// remote tier's MaxEntry.
 func New(c goredis.UniversalClient, prefix string) cacheruntime.Store {
-	return &redisStore{c: c, prefix: prefix, warn: func(msg string) { log.Print(msg) }}
+	return &redisStore{c: c, prefix: prefix, warn: func(msg string) { log.Print(msg) }, limit: new(atomic.Int64)}
 }
+
+// LimitReplies bounds what one reply may claim, for a store opened from a
+// URL.
+func (s *redisStore) LimitReplies(max int64) { s.limit.Store(max) }
 
 // open opens redis:// and rediss:// URLs; the prefix query parameter
 // sets the key prefix, "cachegen:" by default.
@@ -67,7 +78,27 @@ func open(ctx context.Context, u *url.URL) (cacheruntime.Store, error) {
 	opt.MaxRetries = 1 // one retry, for a pooled connection the server closed
 	opt.DialerRetries = 1
 	quietDialFailures.Do(func() { goredis.SetLogger(dialQuiet{log.New(os.Stderr, "redis: ", log.LstdFlags)}) })
-	return New(goredis.NewClient(opt), prefix), nil
+	// Every connection checks the replies it reads (see guardConn).
+	limit := new(atomic.Int64)
+	limit.Store(cacheruntime.DefaultMaxEntry + cacheruntime.ReplySlack)
+	netDialer := &net.Dialer{Timeout: opt.DialTimeout, KeepAlive: 5 * time.Minute}
+	tlsConfig := opt.TLSConfig
+	opt.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var conn net.Conn
+		var err error
+		if tlsConfig != nil {
+			conn, err = (&tls.Dialer{NetDialer: netDialer, Config: tlsConfig}).DialContext(ctx, network, addr)
+		} else {
+			conn, err = netDialer.DialContext(ctx, network, addr)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &guardConn{Conn: conn, limit: limit}, nil
+	}
+	s := New(goredis.NewClient(opt), prefix).(*redisStore)
+	s.limit = limit
+	return s, nil
 }
 
 // quietDialFailures drops go-redis's line for each failed dial, once a
