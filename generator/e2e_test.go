@@ -188,6 +188,29 @@ func TestStaleCodeEndToEnd(t *testing.T) {
 		t.Fatalf("go test after go generate: %v\n%s", err, out)
 	}
 	run("18")
+
+	// A program built before an edit runs the code its entries came
+	// from: it serves them. go run and go test, which build the edited
+	// code, do not, and name the version to bump to.
+	if out, err := goIn(dir, "build", "-o", "prog", "."); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	setFactor(7)
+	cmd := exec.Command(filepath.Join(dir, "prog"))
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CACHEGEN_DIR="+filepath.Join(dir, "cache"), "CACHEGEN_VERBOSE=1")
+	b, err := cmd.CombinedOutput()
+	if out := string(b); err != nil || !strings.Contains(out, "Run(3) = 18\n") || !strings.Contains(out, "[HIT]") || strings.Contains(out, "changed since") {
+		t.Fatalf("the program built before the edit: %v\n%s\nwant a hit on Run(3) = 18", err, out)
+	}
+	out, err = goIn(dir, "run", ".")
+	if err != nil || !strings.Contains(out, "Run(3) = 21\n") || !strings.Contains(out, "Run changed since cachegen generated its wrapper") {
+		t.Fatalf("go run after the edit: %v\n%s", err, out)
+	}
+	out, err = goIn(dir, "test", "./...")
+	if err == nil || !strings.Contains(out, "bump //cache:version=2 to 3") || strings.Contains(out, "version=0") || strings.Contains(out, "version=1 to 2") {
+		t.Fatalf("go test after the edit: %v, want every message to name version 2 to 3:\n%s", err, out)
+	}
 }
 
 // TestDataFilesEndToEnd runs a program whose cached function reads the

@@ -53,7 +53,7 @@ func emitTest(pkg *types.Package, funcs []*cachedFunc, command string) []byte {
 	e.importName(runtimePath, "cacheruntime")
 	var calls []jen.Code
 	for _, f := range funcs {
-		calls = append(calls, jen.Values(jen.Id("Func").Op(":").Lit(f.qualified(pkg)), jen.Id("Code").Op(":").Lit(f.Record.Sum)))
+		calls = append(calls, jen.Values(jen.Id("Func").Op(":").Lit(f.qualified(pkg)), jen.Id("Version").Op(":").Lit(f.Directive.Version), jen.Id("Code").Op(":").Lit(f.Record.Sum)))
 	}
 	e.file.Comment("TestCachegenFingerprints fails when code that a cached function of this package")
 	e.file.Comment("runs has changed since cachegen generated its wrapper: run go generate.")

@@ -91,6 +91,14 @@ func Generate(cfg Config) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(pkgs) == 0 {
+		// A check that checked nothing must not pass.
+		patterns := cmp.Or(strings.Join(cfg.Patterns, " "), ".")
+		if !inModule(cmp.Or(cfg.Dir, ".")) {
+			return nil, fmt.Errorf("no go.mod in %s or a directory above it, so no package matches %s: run cachegen in the module that holds the annotated functions", absDir(cfg.Dir), patterns)
+		}
+		return nil, fmt.Errorf("no package matches %s in %s: name the packages that hold annotated functions, as in cachegen ./...", patterns, absDir(cfg.Dir))
+	}
 	var prog *fingerprint.Program
 	var progErr error
 	var results []Result
@@ -166,6 +174,37 @@ func Generate(cfg Config) ([]Result, error) {
 	}
 	sort.Slice(results, func(i, j int) bool { return results[i].PkgPath < results[j].PkgPath })
 	return append(results, unknownAccepted(cfg, annotated)...), nil
+}
+
+// inModule reports whether dir is in a module or a workspace.
+func inModule(dir string) bool {
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	if w := os.Getenv("GOWORK"); w != "" && w != "off" {
+		return true
+	}
+	for {
+		for _, name := range []string{"go.mod", "go.work"} {
+			if _, err := os.Stat(filepath.Join(d, name)); err == nil {
+				return true
+			}
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return false
+		}
+		d = parent
+	}
+}
+
+func absDir(dir string) string {
+	d, err := filepath.Abs(cmp.Or(dir, "."))
+	if err != nil {
+		return dir
+	}
+	return d
 }
 
 // unknownAccepted refuses each name in cfg.Accept that names no function

@@ -159,3 +159,19 @@ func TestCommandLineMistakes(t *testing.T) {
 		t.Errorf("a directory without Go files:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestNothingMatchedIsAnError: a run that finds no package, outside a
+// module or for a pattern that matches nothing, fails rather than pass a
+// check that checked nothing.
+func TestNothingMatchedIsAnError(t *testing.T) {
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "sim.go"), []byte("package sim\n\n//cache:version=1\nfunc F(x int) int { return x }\n"), 0o644)
+	if _, err := Generate(Config{Dir: outside}); err == nil || !strings.Contains(err.Error(), "no go.mod in "+outside) {
+		t.Errorf("outside a module: err = %v, want one naming the missing go.mod", err)
+	}
+	empty := t.TempDir()
+	os.WriteFile(filepath.Join(empty, "go.mod"), []byte("module example.com/empty\n\ngo 1.26\n"), 0o644)
+	if _, err := Generate(Config{Dir: empty, Patterns: []string{"./..."}}); err == nil || !strings.Contains(err.Error(), "no package matches ./...") {
+		t.Errorf("a module of no packages: err = %v, want one naming the pattern", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cachegen/cachegen/internal/fingerprint"
 )
@@ -94,6 +95,13 @@ var source struct {
 // then fails go test in every package whose tests call the wrapper.
 // CheckCode is safe for concurrent use.
 func CheckCode(call Call) error {
+	_, err := checkCode(call)
+	return err
+}
+
+// checkCode is CheckCode, also returning when the newest of the files it
+// read was modified.
+func checkCode(call Call) (time.Time, error) {
 	source.once.Do(func() {
 		dir := testDir
 		if dir == "" {
@@ -102,48 +110,69 @@ func CheckCode(call Call) error {
 		source.prog, source.err = fingerprint.New(dir)
 	})
 	if source.err != nil || call.Code == "" {
-		return nil // no module here: nothing to compare with
+		return time.Time{}, nil // no module here: nothing to compare with
 	}
 	prog := source.prog
 	pkgPath, name, err := prog.Resolve(call.Func)
 	if err != nil {
-		return nil
+		return time.Time{}, nil
 	}
 	// The record the wrapper was generated with names the declared
 	// functions its fingerprint counts.
 	rec, recorded := prog.Record(pkgPath, name)
 	fp, err := prog.Of(pkgPath, name, rec.Uses...)
 	if err != nil {
-		return fmt.Errorf("%s: %v", call.Func, err)
+		return time.Time{}, fmt.Errorf("%s: %v", call.Func, err)
 	}
 	if fp.Sum == call.Code {
-		return nil
+		return fp.Newest, nil
 	}
 	changed := ""
 	if recorded && rec.Sum == call.Code {
 		changed = " (changed: " + strings.Join(fingerprint.Changed(rec.Parts, fp.Parts), ", ") + ")"
 	}
-	return fmt.Errorf("%s %w%s: run go generate, then bump //cache:version=%d to %d, or, only if its results stay the same, run cachegen -accept %s",
+	return fp.Newest, fmt.Errorf("%s %w%s: run go generate, then bump //cache:version=%d to %d, or, only if its results stay the same, run cachegen -accept %s",
 		name, errCodeChanged, changed, call.Version, call.Version+1, name)
 }
 
 // sourceChanged is Do's check, once per function: an error wrapping
 // errCodeChanged when the source at hand no longer has the fingerprint
 // call.Code, else nil (also when there is no source to compare with).
+//
+// The source at hand is what the program was built from unless it was
+// edited after the program was built: a program built before an edit
+// runs the code its wrapper's fingerprint was taken of, and serves its
+// entries. So outside a test binary, a difference found in source
+// modified after the executable was built does not count. go run and
+// go test build anew, after any edit, and so still refuse the entries of
+// edited code; and an executable built from an edit made without go
+// generate, then left unrun while the source is edited again, would store
+// its results as those of the code before the first edit (run go
+// generate before building).
 func sourceChanged(call Call) error {
 	if call.Code == "" {
 		return nil
 	}
 	v, ok := source.seen.Load(call.Func)
 	if !ok {
-		err := CheckCode(call)
-		if !errors.Is(err, errCodeChanged) {
+		newest, err := checkCode(call)
+		if !errors.Is(err, errCodeChanged) || testDir == "" && builtBefore(newest) {
 			err = nil
 		}
 		v, _ = source.seen.LoadOrStore(call.Func, err)
 	}
 	err, _ := v.(error)
 	return err
+}
+
+// builtBefore reports whether the running executable was built before t.
+func builtBefore(t time.Time) bool {
+	exe, err := os.Executable()
+	if err != nil {
+		return false
+	}
+	fi, err := os.Stat(exe)
+	return err == nil && fi.ModTime().Before(t)
 }
 
 // bypassEdited reports, as Do computes a function whose source changed

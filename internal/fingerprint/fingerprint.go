@@ -4,16 +4,23 @@
 //
 // A fingerprint covers the function's declaration and, transitively,
 // every declaration it reaches in the modules whose source is on disk (the
-// main module, the modules of a go.work, and modules a replace directive
-// points at a local directory):
+// main module, the modules of a go.work, modules a replace directive
+// points at a local directory, resolved by version as the go command
+// resolves it, and every module's vendored copy when the build compiles
+// vendor/):
 //
 //   - every function, method, type, constant and variable it names;
 //   - every method of every type it reaches, since an interface call or
 //     the standard library (fmt calling String, sort calling Less) can run
 //     any of them;
 //   - the init functions and package-level variable initialisers of every
-//     package it reaches, and of the packages those import for side
-//     effects (import _);
+//     package its own package imports, transitively, whether or not it
+//     reaches their declarations (an init of a package imported for
+//     something else can set what it reads), and of every package it
+//     reaches;
+//   - for a function without a body linked to another's code by
+//     //go:linkname (pulled by its own directive, or pushed onto it by a
+//     function of a local package), that code;
 //   - every variant of a declaration, in every file of the package
 //     whatever its build constraints, so that one fingerprint holds for
 //     every tag set; with each file's build constraints (its //go:build
@@ -50,6 +57,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Header returns the first line of a file cachegen writes, naming the
@@ -71,12 +79,15 @@ func IsGenerated(src []byte) bool {
 
 // Scheme names the digest scheme. Fingerprints of different schemes cannot
 // be compared.
-const Scheme = "v3"
+const Scheme = "v4"
 
 // A Fingerprint digests the code a function runs.
 type Fingerprint struct {
 	Sum   string   // 16 hex digits over Parts
 	Parts []string // sorted: "name:8 hex digits" per declaration, "module@version" per other module
+	// Newest is when the newest of the local files it read was modified:
+	// a program built before then may run code older than the files.
+	Newest time.Time
 }
 
 // A Program reads the source of the packages a fingerprint reaches, each
@@ -91,6 +102,8 @@ type Program struct {
 	digests map[key]*digested   // once per declaration
 	deps    map[string][]string // the parts of another module and what it runs, by module path
 	modCode map[string]string   // the part for all the code of a local module, by module path
+	pushes  map[string][]key    // functions whose code //go:linkname pushes onto a target, by target
+	pulls   map[key][]string    // the targets each function's //go:linkname names
 }
 
 type key struct{ pkg, name string }
@@ -176,6 +189,26 @@ func (p *Program) Of(pkgPath, name string, uses ...string) (Fingerprint, error) 
 		parts["go.work:"+hex.EncodeToString(sum[:4])] = true
 	}
 	enqueue(key{pkgPath, name})
+	// Every package its package imports, transitively, runs its inits.
+	seenImport := map[string]bool{}
+	var visitImports func(pk *pkg)
+	visitImports = func(pk *pkg) {
+		for _, path := range pk.imports {
+			if seenImport[path] {
+				continue
+			}
+			seenImport[path] = true
+			if q := p.pkg(path); q != nil {
+				visitPkg(q)
+				visitImports(q)
+			} else if !isStd(path) {
+				for _, d := range p.dependencies(path) {
+					parts[d] = true
+				}
+			}
+		}
+	}
+	visitImports(root)
 	for _, u := range uses {
 		i := strings.LastIndex(u, ".")
 		if i < 0 {
@@ -215,7 +248,15 @@ func (p *Program) Of(pkgPath, name string, uses ...string) (Fingerprint, error) 
 	}
 	slices.Sort(list)
 	sum := sha256.Sum256([]byte(strings.Join(list, "\n")))
-	return Fingerprint{Sum: hex.EncodeToString(sum[:8]), Parts: list}, nil
+	var newest time.Time
+	for path := range seenPkg {
+		if pk := p.pkgs[path]; pk != nil {
+			if t := pk.modified(); t.After(newest) {
+				newest = t
+			}
+		}
+	}
+	return Fingerprint{Sum: hex.EncodeToString(sum[:8]), Parts: list, Newest: newest}, nil
 }
 
 // Resolve splits a qualified name as generated wrappers spell it
@@ -267,7 +308,7 @@ func (p *Program) goModPart(pk, root *pkg) string {
 	if pk.mod != root.mod {
 		name = pk.mod.path + "/go.mod"
 	}
-	sum := sha256.Sum256([]byte(pk.mod.lang))
+	sum := sha256.Sum256([]byte(pk.mod.lang + pk.mod.origin))
 	return name + ":" + hex.EncodeToString(sum[:4])
 }
 
@@ -295,6 +336,20 @@ func (p *Program) digest(pk *pkg, name string) *digested {
 			}
 			if v.bodyless || r.cgo {
 				fmt.Fprintf(h, "native\x00%s\x00", pk.nativeDigest())
+			}
+			if v.bodyless {
+				// Its code may be another function's, linked to it.
+				for _, target := range p.linkedTo(pk, name) {
+					if q := p.pkg(target.pkg); q != nil {
+						if len(q.decls[target.name]) > 0 {
+							refs[target] = true
+						}
+					} else if !isStd(target.pkg) {
+						for _, m := range p.dependencies(target.pkg) {
+							mods[m] = true
+						}
+					}
+				}
 			}
 			if r.cgo {
 				fmt.Fprintf(h, "cgo\x00%s\x00", v.file.cgo)

@@ -137,6 +137,7 @@ func (p *Program) moduleCode(m *localMod) string {
 		return s
 	}
 	h := sha256.New()
+	h.Write([]byte(m.origin + "\n"))
 	filepath.WalkDir(m.dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return nil

@@ -17,10 +17,11 @@ import (
 // A module whose source is read: the main module, a module of a go.work,
 // or a module that a replace directive points at a local directory.
 type localMod struct {
-	path string
-	dir  string
-	lang string // the go and godebug lines of its go.mod, which set the language version and runtime defaults
-	main bool   // the main module, or a module of the go.work
+	path   string
+	dir    string
+	lang   string // the go and godebug lines of its go.mod, which set the language version and runtime defaults
+	origin string // for a module that is not a main one: the version required and where its code comes from
+	main   bool   // the main module, or a module of the go.work
 }
 
 // modules says where the source of an import path is, or at which version
@@ -126,31 +127,80 @@ func loadModules(dir string) (*modules, error) {
 		ms.versions[p] = p + "@" + v
 		ms.source[p] = module.Version{Path: p, Version: v}
 	}
-	replaced := map[string]bool{}
+	// A replace of one version applies when the build selects that
+	// version, and wins over a replace of every version; the go.work's
+	// replaces win over a module's.
+	type replacement struct {
+		r    *modfile.Replace
+		base string
+	}
+	specific := map[module.Version]replacement{}
+	wildcard := map[string]replacement{}
 	for i, r := range replaces {
-		if replaced[r.Old.Path] {
-			continue // go.work's replacement wins over a module's
+		if r.Old.Version != "" {
+			if _, ok := specific[r.Old]; !ok {
+				specific[r.Old] = replacement{r, replaceBase[i]}
+			}
+		} else if _, ok := wildcard[r.Old.Path]; !ok {
+			wildcard[r.Old.Path] = replacement{r, replaceBase[i]}
 		}
-		replaced[r.Old.Path] = true
-		if r.New.Version != "" {
-			ms.versions[r.Old.Path] = cmp.Or(ms.versions[r.Old.Path], r.Old.Path) + "=>" + r.New.Path + "@" + r.New.Version
-			ms.source[r.Old.Path] = r.New
-			continue
+	}
+	paths := map[string]bool{}
+	for p := range required {
+		paths[p] = true
+	}
+	for p := range wildcard {
+		paths[p] = true
+	}
+	vendored := len(mains) == 1 && work == "" && vendoring(ms.local[0].dir, mains[0])
+	for p := range paths {
+		v := required[p]
+		rp, ok := specific[module.Version{Path: p, Version: v}]
+		if !ok {
+			rp, ok = wildcard[p]
 		}
-		delete(ms.versions, r.Old.Path) // its code is read
-		delete(ms.source, r.Old.Path)
-		d := r.New.Path
-		if !filepath.IsAbs(d) {
-			d = filepath.Join(replaceBase[i], d)
+		switch {
+		case vendored:
+			// The build compiles vendor/: its copy counts, whatever it
+			// was copied from.
+			delete(ms.versions, p)
+			delete(ms.source, p)
+			ms.local = append(ms.local, localMod{path: p, dir: filepath.Join(ms.local[0].dir, "vendor", filepath.FromSlash(p)), origin: "vendor " + p + "@" + v})
+		case !ok:
+		case rp.r.New.Version != "":
+			ms.versions[p] = cmp.Or(ms.versions[p], p) + "=>" + rp.r.New.Path + "@" + rp.r.New.Version
+			ms.source[p] = rp.r.New
+		default:
+			delete(ms.versions, p) // its code is read
+			delete(ms.source, p)
+			d := rp.r.New.Path
+			if !filepath.IsAbs(d) {
+				d = filepath.Join(rp.base, d)
+			}
+			m := localMod{path: p, dir: d, origin: p + "@" + v + " => " + rp.r.New.Path}
+			if f, err := readGoMod(d, false); err == nil {
+				m.lang = langOf(f)
+			}
+			ms.local = append(ms.local, m)
 		}
-		m := localMod{path: r.Old.Path, dir: d}
-		if f, err := readGoMod(d, false); err == nil {
-			m.lang = langOf(f)
-		}
-		ms.local = append(ms.local, m)
 	}
 	slices.SortStableFunc(ms.local, func(a, b localMod) int { return len(b.path) - len(a.path) })
 	return ms, nil
+}
+
+// vendoring reports whether the go command builds the main module in dir
+// from its vendor directory: with -mod=vendor, or by default when the
+// directory holds vendor/modules.txt and go.mod says go 1.14 or later.
+func vendoring(dir string, f *modfile.File) bool {
+	if _, err := os.Stat(filepath.Join(dir, "vendor", "modules.txt")); err != nil {
+		return false
+	}
+	for _, flag := range strings.Fields(os.Getenv("GOFLAGS")) {
+		if mode, ok := strings.CutPrefix(flag, "-mod="); ok {
+			return mode == "vendor"
+		}
+	}
+	return f.Go != nil && semver.Compare("v"+f.Go.Version, "v1.14") >= 0
 }
 
 // readGoMod parses the go.mod in dir: all of it for a main module, what

@@ -15,9 +15,9 @@ import (
 // fingerprints whose results were declared the same (cachegen -accept).
 // It is written as one comment line:
 //
-//	// cachegen:fingerprint/v3 Run version=1 sum=… accepted=… uses=… parts=Run:…,stats:…
+//	// cachegen:fingerprint/v4 Run version=1 sum=… accepted=… uses=… parts=Run:…,stats:…
 //
-// v3 names the digest scheme (see Scheme). Records of another scheme
+// v4 names the digest scheme (see Scheme). Records of another scheme
 // cannot be compared, and are replaced.
 type Record struct {
 	Name     string // F, or T.M

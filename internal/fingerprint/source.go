@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // A pkg is the source of one package: every file of it, whatever its build
@@ -25,6 +26,7 @@ type pkg struct {
 	methods         map[string][]string   // receiver type name -> "T.M" names
 	atInit          []string              // what runs when the package is initialised: "init", and variables with initialisers
 	blank           []string              // import paths imported for their side effects
+	imports         []string              // every import path of its files, once each
 	native          *string               // digest of the package's assembly, C and other non-Go sources, once read
 }
 
@@ -186,6 +188,9 @@ func (pk *pkg) index(f *ast.File, fi *file, aliases map[string]string) {
 	for _, imp := range fi.imports {
 		if imp.name == "_" {
 			pk.blank = append(pk.blank, imp.path)
+		}
+		if imp.path != "C" && !slices.Contains(pk.imports, imp.path) {
+			pk.imports = append(pk.imports, imp.path)
 		}
 	}
 	for _, d := range f.Decls {
@@ -558,6 +563,23 @@ func (pk *pkg) nativeDigest() string {
 	s := b.String()
 	pk.native = &s
 	return s
+}
+
+// modified returns when the newest of the package's source files, or its
+// module's go.mod, was modified.
+func (pk *pkg) modified() time.Time {
+	var newest time.Time
+	names := append(goFileNames(pk.dir), "go.mod")
+	for i, n := range names {
+		dir := pk.dir
+		if i == len(names)-1 {
+			dir = pk.mod.dir
+		}
+		if fi, err := os.Stat(filepath.Join(dir, n)); err == nil && fi.ModTime().After(newest) {
+			newest = fi.ModTime()
+		}
+	}
+	return newest
 }
 
 // packageName returns the name a local package declares, from its

@@ -7,7 +7,7 @@ import (
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
-// cachegen:fingerprint/v3 Spectrum version=1 sum=af8df5072cfa627d parts=Spectrum:5a6a24ce,go.mod:8946df55
+// cachegen:fingerprint/v4 Spectrum version=1 sum=af8df5072cfa627d parts=Spectrum:5a6a24ce,go.mod:8946df55
 
 // cachegenSpectrumCall is the call of Spectrum that its wrappers key.
 func cachegenSpectrumCall(ppm float64, n int) cacheruntime.Call {

@@ -2,4 +2,4 @@
 
 package codecheck
 
-// cachegen:fingerprint/v3 Run version=1 sum=0123456789abcdef parts=Run:00000000,factor:00000000,go.mod:00000000
+// cachegen:fingerprint/v4 Run version=1 sum=0123456789abcdef parts=Run:00000000,factor:00000000,go.mod:00000000
