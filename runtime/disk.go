@@ -383,10 +383,19 @@ func (s *diskStore) remove(name string) error {
 // not a regular file of one name: touching a hard link would change the
 // time of the file elsewhere.
 func (s *diskStore) touch(name string, t time.Time) {
-	if r, err := s.openRoot(false); err == nil {
-		if fi, err := r.Lstat(name); err == nil && fi.Mode().IsRegular() && links(fi) == 1 {
-			_ = r.Chtimes(name, t, t)
-		}
+	r, err := s.openRoot(false)
+	if err != nil {
+		return
+	}
+	// The times are set through the file opened and checked, not by name:
+	// a name swapped for a link meanwhile changes nothing elsewhere.
+	f, fi, err := s.openRegularIn(r, name)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if links(fi) == 1 {
+		_ = touchOpen(f, t)
 	}
 }
 

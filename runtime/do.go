@@ -46,6 +46,9 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 		return compute(ctx)
 	}
 	r, err := newRequest(ctx, c, call, compute)
+	if r != nil {
+		defer r.cancelBudget()
+	}
 	if err != nil {
 		c.keyErrors.Add(1)
 		level := slog.LevelDebug
@@ -98,18 +101,23 @@ func cacheOf(ctx context.Context) *Cache {
 // A request is one call of Do that a lookup did not serve: what the steps
 // of filling it share.
 type request[T any] struct {
-	ctx      context.Context
-	c        *Cache
-	call     Call
-	id       identity
-	tsum     [8]byte // digest of the result type
-	codec    Codec   // stores results as another type, or nil
-	compute  func(context.Context) (T, error)
-	rejected []byte        // a remote entry found unusable, not to be checked again
-	served   bool          // an entry, not compute, gave the result
-	expired  bool          // an entry was found older than the call's TTL
-	absent   bool          // the local tier had no entry at the last look
-	took     time.Duration // how long the served entry took to compute
+	ctx context.Context
+	// budget is ctx, ending when half of what remained of it when the call
+	// began is used: what the remote tier's requests before computing may
+	// take, in all.
+	budget       context.Context
+	cancelBudget context.CancelFunc
+	c            *Cache
+	call         Call
+	id           identity
+	tsum         [8]byte // digest of the result type
+	codec        Codec   // stores results as another type, or nil
+	compute      func(context.Context) (T, error)
+	rejected     []byte        // a remote entry found unusable, not to be checked again
+	served       bool          // an entry, not compute, gave the result
+	expired      bool          // an entry was found older than the call's TTL
+	absent       bool          // the local tier had no entry at the last look
+	took         time.Duration // how long the served entry took to compute
 }
 
 // logWait logs, when verbose, that the call waits for who to compute it.
@@ -132,7 +140,11 @@ func newRequest[T any](ctx context.Context, c *Cache, call Call, compute func(co
 	if codec != nil {
 		tsum = codec.typeSum()
 	}
-	return &request[T]{ctx: ctx, c: c, call: call, id: id, tsum: tsum, codec: codec, compute: compute}, nil
+	budget, cancel := ctx, context.CancelFunc(func() {})
+	if dl, ok := ctx.Deadline(); ok && c.remote != nil {
+		budget, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)/2))
+	}
+	return &request[T]{ctx: ctx, budget: budget, cancelBudget: cancel, c: c, call: call, id: id, tsum: tsum, codec: codec, compute: compute}, nil
 }
 
 // lookup serves the call from the local tier, or else from the remote one.
@@ -144,7 +156,7 @@ func (r *request[T]) lookup() (T, []byte, bool) {
 	if r.c.remote == nil {
 		return zero, nil, false
 	}
-	data := r.c.remote.get(r.ctx, r.id.key)
+	data := r.c.remote.get(r.budget, r.id.key)
 	if data == nil {
 		return zero, nil, false
 	}
@@ -227,7 +239,7 @@ func (r *request[T]) lead() (any, [][]byte, error) {
 	if c := r.c; c.remote != nil && c.mode != ModeRefresh && c.mode != ModeReadOnly {
 		var v T
 		var payload []byte
-		data, release, err := c.remote.claim(r.ctx, r.id.key, func(data []byte) (ok bool) {
+		data, release, err := c.remote.claim(r.ctx, r.budget, r.id.key, func(data []byte) (ok bool) {
 			if bytes.Equal(data, r.rejected) {
 				return false
 			}

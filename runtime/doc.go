@@ -198,10 +198,13 @@
 // entry is removed while it loads gets the whole entry or a clean miss.
 //
 // Nothing in the directory is trusted. Every operation goes through an
-// os.Root of it, so no symlink leads outside; only regular files are read,
-// opened non-blocking, so a FIFO is a miss rather than a hang; and an
-// entry's header is checked against the file's size before the rest is
-// read, so junk costs one small read. Open refuses a directory that
+// os.Root of it, so no symlink leads outside; nothing is written through a
+// file with a second name (a hard link); only regular files are read,
+// opened non-blocking, so a FIFO is a miss rather than a hang; an entry's
+// header is checked against the file's size before the rest is read, so
+// junk costs one small read; and decoding an entry is bounded by its size
+// (see internal/entry's bound.go), so a planted one is a miss, never an
+// exhausted memory. Open refuses a directory that
 // another user owns or others can write to, in every mode, unless
 // WithSharedDir (CACHEGEN_SHARED_DIR=1).
 //
@@ -216,11 +219,14 @@
 // (when the Store is a Leaser), so callers on other machines wait for its
 // result instead of computing it too, and take over if the lease expires
 // because its holder died; the result is then stored in both tiers. Every
-// remote request has a timeout and passes a breaker: a remote that is
-// down, slow or returns bad bytes makes calls compute locally, is logged
-// once per outage and counted in Stats.RemoteErrors, and is left alone for
-// a cooldown after a few failures in a row. A read-only remote is only
-// read.
+// remote request has a timeout and passes a breaker, and a call's requests
+// before it computes take at most half of what remained of its context
+// (see RemoteOptions.Timeout): a remote that is down, slow or returns bad
+// bytes makes calls compute locally, never fail, is logged once per
+// outage and counted in Stats.RemoteErrors, and is left alone for a
+// cooldown after a few failures in a row. No reply makes a caller
+// allocate more than RemoteOptions.MaxEntry, plus ReplySlack. A read-only
+// remote is only read.
 //
 // WithSigningKey (or CACHEGEN_SIGNING_KEY) signs every entry written with
 // an HMAC-SHA256 of the call's full key and the entry's bytes, and rejects,

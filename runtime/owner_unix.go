@@ -4,7 +4,12 @@ package runtime
 
 import (
 	"io/fs"
+	"os"
+	"strconv"
 	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ownerOf returns the user id that owns a file.
@@ -34,4 +39,16 @@ func links(fi fs.FileInfo) uint64 {
 		return 1
 	}
 	return uint64(st.Nlink)
+}
+
+// touchOpen sets the access and modification times of an open file: to
+// the nanosecond through /proc where there is one, else to the
+// microsecond.
+func touchOpen(f *os.File, t time.Time) error {
+	ts := unix.NsecToTimespec(t.UnixNano())
+	if err := unix.UtimesNano("/proc/self/fd/"+strconv.Itoa(int(f.Fd())), []unix.Timespec{ts, ts}); err == nil {
+		return nil
+	}
+	tv := unix.NsecToTimeval(t.UnixNano())
+	return unix.Futimes(int(f.Fd()), []unix.Timeval{tv, tv})
 }

@@ -26,11 +26,13 @@ type RemoteOptions struct {
 	// leases, no removals. For machines that may read a team's cache but
 	// must not change it.
 	ReadOnly bool
-	// Timeout bounds each request; the default is 10s. A request also
-	// takes at most half of what remains of its caller's context, so that
-	// the caller has the other half to compute in. A request that fails
-	// or times out is a miss, and the call computes locally: a remote tier
-	// never fails a call.
+	// Timeout bounds each request; the default is 10s. The requests of a
+	// call before it computes (the lookup, the lease, the wait for
+	// another machine) take, in all, at most half of what remained of the
+	// call's context when it began, so that it has the other half to
+	// compute in; storing its result and releasing its lease, at most half
+	// of what remains then. A request that fails or times out is a miss,
+	// and the call computes locally: a remote tier never fails a call.
 	Timeout time.Duration
 	// MaxEntry is the largest entry the tier reads or writes; the default
 	// is DefaultMaxEntry. A larger entry is a miss and is not stored
@@ -343,11 +345,18 @@ func (r *Remote) put(ctx context.Context, key string, data []byte) {
 // the result is stored. A store that cannot lease, a read-only tier or a
 // failing store make claim return at once: the caller computes. onWait is
 // called once, when claim begins to wait.
-func (r *Remote) claim(ctx context.Context, key string, usable func([]byte) bool, onWait func()) (data []byte, release func(), err error) {
+//
+// Its requests and its wait take no more than budget allows (the share of
+// the caller's time the remote tier may take): when budget ends first,
+// claim returns nothing and no error, and the caller computes. Only ctx
+// ending is an error.
+func (r *Remote) claim(ctx, budget context.Context, key string, usable func([]byte) bool, onWait func()) (data []byte, release func(), err error) {
 	release = func() {}
 	if r.leaser == nil || r.opts.ReadOnly {
 		return nil, release, nil
 	}
+	caller := ctx
+	ctx = budget
 	token := newToken()
 	deadline := r.now().Add(r.opts.MaxWait)
 	poll := 20 * time.Millisecond
@@ -358,10 +367,10 @@ func (r *Remote) claim(ctx context.Context, key string, usable func([]byte) bool
 			return err
 		})
 		if err != nil {
-			return nil, release, ctx.Err()
+			return nil, release, caller.Err()
 		}
 		if got {
-			release = r.hold(ctx, key, token)
+			release = r.hold(caller, key, token)
 			// A holder may have stored the entry and released its lease
 			// since this caller missed.
 			if data := r.get(ctx, key); data != nil && usable(data) {
@@ -383,7 +392,9 @@ func (r *Remote) claim(ctx context.Context, key string, usable func([]byte) bool
 		}
 		select {
 		case <-ctx.Done():
-			return nil, release, ctx.Err()
+			// The caller's time is up, or the share of it the remote tier
+			// may take: the caller computes, unless it gave up.
+			return nil, release, caller.Err()
 		case <-time.After(poll):
 		}
 		poll = min(2*poll, time.Second, r.opts.LeaseTTL/4)
@@ -401,11 +412,12 @@ func (r *Remote) claim(ctx context.Context, key string, usable func([]byte) bool
 }
 
 // hold renews token's lease on key until the returned function, which
-// releases it, is called. The release is bounded by the deadline of ctx,
-// so that it never holds its caller past it.
+// releases it, is called. The release cancels a renewal under way, and is
+// itself bounded by the deadline of ctx, so that it never holds its caller
+// past it.
 func (r *Remote) hold(ctx context.Context, key, token string) func() {
 	releaseCtx, cancelRelease := keepDeadline(ctx)
-	ctx = context.WithoutCancel(ctx)
+	renewCtx, cancelRenew := context.WithCancel(context.WithoutCancel(ctx))
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -418,8 +430,13 @@ func (r *Remote) hold(ctx context.Context, key, token string) func() {
 				return
 			case <-t.C:
 			}
+			select {
+			case <-stop:
+				return // released as the ticker fired
+			default:
+			}
 			var held bool
-			err := r.do(ctx, "lease renewal", func(ctx context.Context) (err error) {
+			err := r.do(renewCtx, "lease renewal", func(ctx context.Context) (err error) {
 				held, err = r.leaser.Renew(ctx, key, token, r.opts.LeaseTTL)
 				return err
 			})
@@ -431,6 +448,7 @@ func (r *Remote) hold(ctx context.Context, key, token string) func() {
 	var once sync.Once
 	return func() {
 		once.Do(func() {
+			cancelRenew()
 			close(stop)
 			<-done
 			defer cancelRelease()

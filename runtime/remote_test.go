@@ -629,17 +629,34 @@ func TestLeaseOfADeadHolderIsTakenOver(t *testing.T) {
 	}
 }
 
+// A caller waiting for another machine's computation waits at most half of
+// its time, then computes itself: the remote tier never fails a call. A
+// caller that gives up (its context cancelled) gets its context's error.
 func TestLeaseWaitHonoursContext(t *testing.T) {
 	s := newMemStore()
 	k := keyOf(t, mcCall(10))
 	s.Lease(context.Background(), k, "busy", time.Hour)
 	c, _, _ := openTiered(t, s, RemoteOptions{})
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 	defer cancel()
 	var n counter
-	_, err := Do(ctx, c, mcCall(10), n.fn(want))
-	if !errors.Is(err, context.DeadlineExceeded) || n.n.Load() != 0 {
-		t.Errorf("Do while another machine holds the lease, ctx ending: %v, computed %d; want the ctx's error", err, n.n.Load())
+	var left time.Duration
+	got, err := Do(ctx, c, mcCall(10), func(ctx context.Context) (mcResult, error) {
+		dl, _ := ctx.Deadline()
+		left = time.Until(dl)
+		return n.fn(want)(ctx)
+	})
+	if err != nil || !equalResult(got, want) || n.n.Load() != 1 {
+		t.Errorf("Do while another machine holds the lease, ctx ending: %v, computed %d; want it computed here", err, n.n.Load())
+	}
+	if left < 150*time.Millisecond {
+		t.Errorf("the call began computing with %s of its 400ms left, want about half", left)
+	}
+	s.Lease(context.Background(), keyOf(t, mcCall(12)), "busy", time.Hour)
+	ctx, cancel = context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	if _, err := Do(ctx, c, mcCall(12), n.fn(want)); !errors.Is(err, context.Canceled) || n.n.Load() != 1 {
+		t.Errorf("Do while another machine holds the lease, ctx cancelled: %v, computed %d; want the ctx's error", err, n.n.Load())
 	}
 }
 
@@ -820,5 +837,32 @@ func TestVerifyModeSavesNothing(t *testing.T) {
 	do(t, c, mcCall(1), slow) // from the local copy
 	if st := c.Stats(); st.Hits != 2 || st.RemoteHits != 1 || st.Saved != 0 {
 		t.Errorf("stats %+v: want two hits, one remote, and nothing saved", st)
+	}
+}
+
+// stuckRenewals is a store whose lease renewals never answer.
+type stuckRenewals struct{ *memStore }
+
+func (s stuckRenewals) Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	<-ctx.Done()
+	return false, ctx.Err()
+}
+
+// Releasing a lease stops a renewal under way: a renewal that hangs does
+// not hold the caller past its context.
+func TestLeaseReleaseDoesNotWaitForARenewal(t *testing.T) {
+	c, _, _ := openTiered(t, stuckRenewals{newMemStore()}, RemoteOptions{LeaseTTL: 300 * time.Millisecond, Timeout: 5 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	got, err := Do(ctx, c, mcCall(21), func(context.Context) (mcResult, error) {
+		time.Sleep(350 * time.Millisecond) // long enough for a renewal to start
+		return want, nil
+	})
+	if err != nil || !equalResult(got, want) {
+		t.Fatalf("Do = %+v, %v", got, err)
+	}
+	if took := time.Since(start); took > 1500*time.Millisecond {
+		t.Errorf("Do took %s with a 1s context: the release waited for a hanging renewal", took)
 	}
 }

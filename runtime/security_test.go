@@ -788,7 +788,8 @@ func TestPlantedUsageRecordsAreRecounted(t *testing.T) {
 // not exist creates nothing on the way.
 func TestCacheDirIsCleanedFirst(t *testing.T) {
 	base := t.TempDir()
-	if _, err := Open(filepath.Join(base, "a", "x", "..", "b")); err != nil {
+	// Not through filepath.Join, which would clean it first.
+	if _, err := Open(base + "/a/x/../b"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(base, "a", "x")); err == nil {

@@ -21,7 +21,7 @@ import (
 // shape is fixed, is decoded with limits on its lists instead (metaMode).
 const (
 	MaxInflation   = 32
-	InflationSlack = 1 << 20
+	InflationSlack = 64 << 10
 )
 
 // ErrInflates rejects bytes that would take too much memory to decode.
@@ -43,14 +43,15 @@ type bounder struct {
 	lastKey int   // where the last map key read began
 	total   int64 // bytes decoding would allocate so far
 	limit   int64
+	failed  error // set where a step cannot return its error
 }
 
 // Costs of what decoding into an interface makes, beyond its bytes.
 const (
-	ifaceCost = 16 // an interface value
-	sliceCost = 24 // a slice header
-	mapCost   = 64 // a map, empty
-	entryCost = 16 // per map entry, beyond its key and value
+	ifaceCost = 16  // an interface value
+	sliceCost = 24  // a slice header
+	mapCost   = 320 // a map: its first group of slots, however few it holds
+	entryCost = 16  // per map entry, beyond its key and value
 )
 
 var errShape = fmt.Errorf("%w: its shape does not fit the result type", ErrPayload)
@@ -274,7 +275,6 @@ func (b *bounder) array(t reflect.Type, arg uint64, indefinite, iface bool, dept
 func (b *bounder) mapItem(t reflect.Type, arg uint64, indefinite, iface bool, depth int) error {
 	var key, val func(k string) reflect.Type
 	var per int64
-	fieldOf := func(k string) reflect.Type { return nil }
 	switch {
 	case t == nil:
 		key, val = func(string) reflect.Type { return nil }, func(string) reflect.Type { return nil }
@@ -291,11 +291,21 @@ func (b *bounder) mapItem(t reflect.Type, arg uint64, indefinite, iface bool, de
 			return err
 		}
 	case t.Kind() == reflect.Struct:
-		fields := map[string]reflect.Type{}
-		structFields(t, fields, 0)
-		fieldOf = func(k string) reflect.Type { return fields[strings.ToLower(k)] }
+		fields := map[string]structField{}
+		structFields(t, fields, 0, 0)
 		key = func(string) reflect.Type { return nil }
-		val = fieldOf
+		val = func(k string) reflect.Type {
+			f, ok := fields[strings.ToLower(k)]
+			if !ok {
+				return nil
+			}
+			// A field promoted through an embedded pointer makes the
+			// decoder allocate what it points to.
+			if err := b.add(f.through); err != nil {
+				b.failed = err
+			}
+			return f.t
+		}
 	default:
 		return errShape
 	}
@@ -311,7 +321,11 @@ func (b *bounder) mapItem(t reflect.Type, arg uint64, indefinite, iface bool, de
 				return err
 			}
 		}
-		return b.item(val(k), depth+1)
+		vt := val(k)
+		if b.failed != nil {
+			return b.failed
+		}
+		return b.item(vt, depth+1)
 	}
 	if !indefinite {
 		n, err := b.count(arg, 2)
@@ -339,29 +353,39 @@ func (b *bounder) mapItem(t reflect.Type, arg uint64, indefinite, iface bool, de
 	return nil
 }
 
+// A structField is a field as the decoder finds it by name: its type, and
+// what reaching it allocates on the way (the targets of the embedded
+// pointers it is promoted through).
+type structField struct {
+	t       reflect.Type
+	through int64
+}
+
 // structFields adds the fields of struct type t, by their names as the
 // decoder matches them (lower-cased, and by their cbor tag names), with
 // the fields of embedded structs.
-func structFields(t reflect.Type, fields map[string]reflect.Type, depth int) {
+func structFields(t reflect.Type, fields map[string]structField, depth int, through int64) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name := strings.Split(f.Tag.Get("cbor"), ",")[0]
 		ft := f.Type
+		via := through
 		if ft.Kind() == reflect.Pointer {
 			ft = ft.Elem()
+			via += int64(ft.Size())
 		}
 		if f.Anonymous && name == "" && ft.Kind() == reflect.Struct && depth < 8 {
-			structFields(ft, fields, depth+1)
+			structFields(ft, fields, depth+1, via)
 			continue
 		}
 		if !f.IsExported() {
 			continue
 		}
 		if _, ok := fields[strings.ToLower(f.Name)]; !ok {
-			fields[strings.ToLower(f.Name)] = f.Type
+			fields[strings.ToLower(f.Name)] = structField{f.Type, through}
 		}
 		if name != "" && name != "-" {
-			fields[strings.ToLower(name)] = f.Type
+			fields[strings.ToLower(name)] = structField{f.Type, through}
 		}
 	}
 }

@@ -54,7 +54,7 @@ func decodeAll(data []byte) (most uint64, errs []error) {
 }
 
 // bound is what decoding data may allocate.
-func bound(data []byte) uint64 { return uint64(MaxInflation*len(data) + InflationSlack + 64<<10) }
+func bound(data []byte) uint64 { return uint64(MaxInflation*len(data) + InflationSlack + 32<<10) }
 
 func TestDecodingInflatingPayloadsIsRefusedFirst(t *testing.T) {
 	const n = 4 << 20
@@ -130,4 +130,54 @@ func FuzzDecodeBounded(f *testing.F) {
 			t.Fatalf("a decoding allocated %d bytes for %d bytes of payload, more than %d", most, len(data), bound(data))
 		}
 	})
+}
+
+type bigInner struct {
+	X    int
+	Fill [4096]byte
+}
+
+type outer struct {
+	*bigInner
+	Y int
+}
+
+// TestDecodingChargesWhatFieldsReach: a field promoted through an
+// embedded pointer makes the decoder allocate its target, and each small
+// map a group of slots.
+func TestDecodingChargesWhatFieldsReach(t *testing.T) {
+	elems := 1 << 16
+	body := binary.BigEndian.AppendUint32([]byte{0x9a}, uint32(elems))
+	for range elems {
+		body = append(body, 0xa1, 0x61, 'x', 0x00) // {"x": 0}
+	}
+	data := payloadOf(body)
+	var err error
+	a := allocated()
+	_, err = DecodeResult[[]outer](data, false)
+	if got := allocated() - a; got > bound(data) || !errors.Is(err, ErrInflates) {
+		t.Errorf("embedded pointers: allocated %d MiB for %d KiB (err %v), want it refused first", got>>20, len(data)>>10, err)
+	}
+	body = binary.BigEndian.AppendUint32([]byte{0x9a}, uint32(elems))
+	for range elems {
+		body = append(body, 0xa1, 0x00, 0x19, 0x01, 0x00) // {0: 256}
+	}
+	data = payloadOf(body)
+	a = allocated()
+	_, err = DecodeResult[[]any](data, false)
+	if got := allocated() - a; got > bound(data) || !errors.Is(err, ErrInflates) {
+		t.Errorf("small maps in []any: allocated %d MiB for %d KiB (err %v), want it refused first", got>>20, len(data)>>10, err)
+	}
+}
+
+// TestResultsThatWouldInflateAreNotStored: a result the decoder would
+// refuse is refused when it is encoded, not stored to miss forever.
+func TestResultsThatWouldInflateAreNotStored(t *testing.T) {
+	many := make([]map[string]int, 1<<16)
+	for i := range many {
+		many[i] = map[string]int{}
+	}
+	if _, err := EncodeResult(many); !errors.Is(err, ErrInflates) {
+		t.Errorf("65536 empty maps: err = %v, want ErrInflates", err)
+	}
 }

@@ -245,6 +245,10 @@ func EncodeResult[T any](v T) (parts [][]byte, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := boundOf(body, reflect.TypeFor[T]()); err != nil {
+		// Stored, it would be refused at every load: return it uncached.
+		return nil, fmt.Errorf("the result would take more than %d times its %d encoded bytes to load back (many small maps or slices, say), more than the cache decodes: %w", MaxInflation, len(body), err)
+	}
 	le := binary.LittleEndian
 	out := make([]byte, 0, align8(4+16*len(slots)+8+len(body)))
 	out = le.AppendUint32(out, uint32(len(slots)))

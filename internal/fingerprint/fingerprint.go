@@ -16,8 +16,8 @@
 //   - the init functions and package-level variable initialisers of every
 //     package its own package imports, transitively, whether or not it
 //     reaches their declarations (an init of a package imported for
-//     something else can set what it reads), and of every package it
-//     reaches;
+//     something else can set what it reads), but for the packages of the
+//     cache itself, and of every package it reaches;
 //   - for a function without a body linked to another's code by
 //     //go:linkname (pulled by its own directive, or pushed onto it by a
 //     function of a local package), that code;
@@ -194,7 +194,7 @@ func (p *Program) Of(pkgPath, name string, uses ...string) (Fingerprint, error) 
 	var visitImports func(pk *pkg)
 	visitImports = func(pk *pkg) {
 		for _, path := range pk.imports {
-			if seenImport[path] {
+			if seenImport[path] || cacheItself(path) {
 				continue
 			}
 			seenImport[path] = true
@@ -283,6 +283,20 @@ func (p *Program) Resolve(qualified string) (pkgPath, name string, err error) {
 		}
 	}
 	return "", "", fmt.Errorf("%s: %w", qualified, errNotLocal)
+}
+
+// cacheItself reports whether an import path is a package of the cache
+// itself, which a program imports to use the cache: its initialisation
+// cannot change a cached function's results, and counting it would make
+// every upgrade of cachegen a change of every cached function. (Code of it
+// that a function reaches still counts.)
+func cacheItself(path string) bool {
+	for _, p := range []string{"github.com/cachegen/cachegen/runtime", "github.com/cachegen/cachegen/remote", "github.com/cachegen/cachegen/internal"} {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // IsNotLocal reports whether err says that a package's source is not read

@@ -169,3 +169,22 @@ func TestLangVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheItselfDoesNotCount: the montecarlo example imports the runtime
+// for Default, and its function reaches none of it: no part of the
+// runtime counts, so that changing cachegen changes no cached function.
+func TestCacheItselfDoesNotCount(t *testing.T) {
+	p, err := New("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := p.Of("github.com/cachegen/cachegen/examples/montecarlo", "RunMonteCarlo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range fp.Parts {
+		if strings.HasPrefix(part, "runtime.") || strings.HasPrefix(part, "internal/") || strings.Contains(part, "cbor") {
+			t.Errorf("part %s counts, of the cache itself", part)
+		}
+	}
+}

@@ -25,7 +25,7 @@ func TestGuardPassesRepliesWhateverTheirChunks(t *testing.T) {
 	for cut := 1; cut <= len(replies); cut++ {
 		var g respGuard
 		for i := 0; i < len(replies); i += cut {
-			if err := g.feed([]byte(replies[i:min(i+cut, len(replies))]), 1<<20); err != nil {
+			if err := g.feed([]byte(replies[i:min(i+cut, len(replies))]), 1<<20, nil); err != nil {
 				t.Fatalf("chunks of %d: %v", cut, err)
 			}
 		}
@@ -38,13 +38,14 @@ func TestGuardPassesRepliesWhateverTheirChunks(t *testing.T) {
 		"an array of 2^40 elements":   "*1099511627776\r\n",
 		"a map of 2^40 pairs":         "%1099511627776\r\n",
 		"nested arrays beyond budget": strings.Repeat("*1000\r\n", 200),
+		"arrays nested 100 deep":      strings.Repeat("*1\r\n", 100) + ":1\r\n",
 		"a line without end":          "+" + strings.Repeat("a", maxLine+1),
 		"a bad length":                "$x\r\n",
 		"an unknown type":             "?1\r\n",
 		"no CR":                       "+OK\n",
 	} {
 		var g respGuard
-		if err := g.feed([]byte(reply), 1<<20); !errors.Is(err, errReply) {
+		if err := g.feed([]byte(reply), 1<<20, nil); !errors.Is(err, errReply) {
 			t.Errorf("%s: err = %v, want a refusal", name, err)
 		}
 	}
@@ -154,8 +155,12 @@ func TestHostileServerNeverFailsACall(t *testing.T) {
 		"4 GiB streamed":            func(w *bufio.Writer) error { return forever(w, "$4294967296\r\n") },
 		"a bulk that never ends":    func(w *bufio.Writer) error { return forever(w, "$1000000\r\n") },
 		"a line that never ends":    func(w *bufio.Writer) error { return forever(w, "+") },
-		"nested arrays":             func(w *bufio.Writer) error { _, err := w.WriteString(strings.Repeat("*100000\r\n", 1000)); return err },
-		"silence":                   func(w *bufio.Writer) error { select {} },
+		"nested arrays":             writeOf(strings.Repeat("*100000\r\n", 1000)),
+		// Written from one string made here, so that the server allocates
+		// nothing the measurement would count.
+		"arrays nested 3M deep": writeOf(strings.Repeat("*1\r\n", 3_000_000) + ":1\r\n"),
+		"maps of nothing":       writeOf("*1000000\r\n" + strings.Repeat("%0\r\n", 1_000_000)),
+		"silence":               func(w *bufio.Writer) error { select {} },
 	}
 	for name, reply := range servers {
 		t.Run(name, func(t *testing.T) {
@@ -174,7 +179,10 @@ func TestHostileServerNeverFailsACall(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 				before, start := heapAllocated(), time.Now()
 				call := cacheruntime.Call{Func: "example.com/sim.F", Version: 1, Params: map[string]any{"i": i}}
-				got, err := cacheruntime.Do(ctx, c, call, func(context.Context) (int, error) {
+				var left time.Duration
+				got, err := cacheruntime.Do(ctx, c, call, func(ctx context.Context) (int, error) {
+					dl, _ := ctx.Deadline()
+					left = time.Until(dl)
 					computed.Add(1)
 					return 42 + i, nil
 				})
@@ -185,6 +193,9 @@ func TestHostileServerNeverFailsACall(t *testing.T) {
 				}
 				if took > 2*time.Second {
 					t.Errorf("call %d took %s, past its context's 2s", i, took)
+				}
+				if left < 900*time.Millisecond {
+					t.Errorf("call %d began computing with %s of its 2s left, want about half", i, left)
 				}
 				if alloc > 64<<20 {
 					t.Errorf("call %d allocated %d MiB", i, alloc>>20)
@@ -198,3 +209,15 @@ func TestHostileServerNeverFailsACall(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// writeOf returns a reply that writes s, past the writer's buffer.
+func writeOf(s string) func(w *bufio.Writer) error {
+	b := []byte(s)
+	return func(w *bufio.Writer) error {
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		_, err := w.Write(b)
+		return err
+	}
+}

@@ -79,7 +79,7 @@ func open(ctx context.Context, u *url.URL) (cacheruntime.Store, error) {
 	opt.DialerRetries = 1
 	quietDialFailures.Do(func() { goredis.SetLogger(dialQuiet{log.New(os.Stderr, "redis: ", log.LstdFlags)}) })
 	// Every connection checks the replies it reads (see guardConn).
-	limit := new(atomic.Int64)
+	limit, inFlight := new(atomic.Int64), new(atomic.Int64)
 	limit.Store(cacheruntime.DefaultMaxEntry + cacheruntime.ReplySlack)
 	netDialer := &net.Dialer{Timeout: opt.DialTimeout, KeepAlive: 5 * time.Minute}
 	tlsConfig := opt.TLSConfig
@@ -94,7 +94,7 @@ func open(ctx context.Context, u *url.URL) (cacheruntime.Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &guardConn{Conn: conn, limit: limit}, nil
+		return &guardConn{Conn: conn, limit: limit, inFlight: inFlight}, nil
 	}
 	s := New(goredis.NewClient(opt), prefix).(*redisStore)
 	s.limit = limit
@@ -163,6 +163,10 @@ func (s *redisStore) Delete(ctx context.Context, key string) error {
 func (s *redisStore) List(ctx context.Context, fn func(cacheruntime.StoreEntry) error) error {
 	match := globEscape(s.prefix+"e:") + "*"
 	var cursor uint64
+	// SCAN may return a key twice; a server that returns the same keys
+	// without end is refused after a while rather than listed forever.
+	seen := map[string]bool{}
+	stalled := 0
 	for {
 		scanned, next, err := s.c.Scan(ctx, cursor, match, 1000).Result()
 		if err != nil {
@@ -170,9 +174,20 @@ func (s *redisStore) List(ctx context.Context, fn func(cacheruntime.StoreEntry) 
 		}
 		var keys []string
 		for _, k := range scanned {
-			if entry.ValidKey(strings.TrimPrefix(k, s.prefix+"e:")) {
+			if entry.ValidKey(strings.TrimPrefix(k, s.prefix+"e:")) && !seen[k] {
+				seen[k] = true
 				keys = append(keys, k)
 			}
+		}
+		if next == cursor && next != 0 {
+			return fmt.Errorf("redis: SCAN returned cursor %d again: the server does not let the listing end", next)
+		}
+		if len(keys) == 0 && next != 0 {
+			if stalled++; stalled > maxStalledScans {
+				return fmt.Errorf("redis: SCAN returned no new key in %d rounds: the server does not let the listing end", maxStalledScans)
+			}
+		} else {
+			stalled = 0
 		}
 		pipe := s.c.Pipeline()
 		lens := make([]*goredis.IntCmd, len(keys))
@@ -211,6 +226,10 @@ func (s *redisStore) List(ctx context.Context, fn func(cacheruntime.StoreEntry) 
 		}
 	}
 }
+
+// maxStalledScans bounds the SCAN rounds in a row that find no new key: a
+// billion keys of others, scanned a thousand at a time.
+const maxStalledScans = 1 << 20
 
 func isWrongType(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE") }
 
