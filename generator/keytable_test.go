@@ -12,11 +12,7 @@ import (
 // run too: the generator accepts exactly the parameter types whose values
 // the runtime keys.
 func TestKeyTable(t *testing.T) {
-	pkgs, err := packages.Load(&packages.Config{Mode: packages.NeedTypes | packages.NeedName}, "github.com/cachegen/cachegen/internal/keytable/keycases")
-	if err != nil || len(pkgs) != 1 || pkgs[0].Types == nil {
-		t.Fatalf("loading the table: %v %v", err, pkgs)
-	}
-	scope := pkgs[0].Types.Scope()
+	scope := tableScope(t)
 	for _, c := range keycases.Cases {
 		obj := scope.Lookup(c.Type)
 		if obj == nil {
@@ -33,11 +29,7 @@ func TestKeyTable(t *testing.T) {
 // runtime's tests run too: the generator accepts exactly the result types
 // the runtime stores exactly.
 func TestResultTable(t *testing.T) {
-	pkgs, err := packages.Load(&packages.Config{Mode: packages.NeedTypes | packages.NeedName}, "github.com/cachegen/cachegen/internal/keytable/keycases")
-	if err != nil || len(pkgs) != 1 || pkgs[0].Types == nil {
-		t.Fatalf("loading the table: %v %v", err, pkgs)
-	}
-	scope := pkgs[0].Types.Scope()
+	scope := tableScope(t)
 	for _, c := range keycases.ResultCases {
 		obj := scope.Lookup(c.Type)
 		if obj == nil {
@@ -48,4 +40,14 @@ func TestResultTable(t *testing.T) {
 			t.Errorf("%s: accepted=%v (%v), want %v: %s", c.Type, stored, pr, c.Storable, c.Why)
 		}
 	}
+}
+
+// tableScope loads the package of the cases, as the generator sees it.
+func tableScope(t *testing.T) *types.Scope {
+	t.Helper()
+	pkgs, err := packages.Load(&packages.Config{Mode: packages.NeedTypes | packages.NeedName}, "github.com/cachegen/cachegen/internal/keytable/keycases")
+	if err != nil || len(pkgs) != 1 || pkgs[0].Types == nil {
+		t.Fatalf("loading the table: %v %v", err, pkgs)
+	}
+	return pkgs[0].Types.Scope()
 }

@@ -224,93 +224,52 @@ func (g *valueGen) dag(depth int) *dagNode {
 // by what their locations say at many instants, matrices by content,
 // references by what they refer to.
 func same(a, b reflect.Value) bool {
-	if a.IsValid() != b.IsValid() {
+	return equalBy(a, b, func(a, b reflect.Value) (bool, bool) {
+		if !a.CanInterface() {
+			return false, false
+		}
+		switch x := a.Interface().(type) {
+		case time.Time:
+			return sameTime(x, b.Interface().(time.Time)), true
+		case *big.Float:
+			y := b.Interface().(*big.Float)
+			if x == nil || y == nil {
+				return x == y, true
+			}
+			return x.Cmp(y) == 0 && x.Signbit() == y.Signbit() && x.Prec() == y.Prec() && x.Mode() == y.Mode() && x.Acc() == y.Acc(), true
+		case *big.Int:
+			y := b.Interface().(*big.Int)
+			return x == nil && y == nil || x != nil && y != nil && x.Cmp(y) == 0, true
+		case *mat.Dense:
+			return sameDense(x, b.Interface().(*mat.Dense)), true
+		case float32:
+			return math.Float32bits(x) == math.Float32bits(b.Interface().(float32)), true
+		}
+		return false, false
+	})
+}
+
+// sameDense compares matrices by shape and elements' bits.
+func sameDense(x, y *mat.Dense) bool {
+	if x == nil || y == nil {
+		return x == y
+	}
+	if x.IsEmpty() || y.IsEmpty() {
+		return x.IsEmpty() == y.IsEmpty()
+	}
+	rx, cx := x.Dims()
+	ry, cy := y.Dims()
+	if rx != ry || cx != cy {
 		return false
 	}
-	if !a.IsValid() {
-		return true
-	}
-	if a.Type() != b.Type() {
-		return false
-	}
-	switch x := a.Interface().(type) {
-	case time.Time:
-		return sameTime(x, b.Interface().(time.Time))
-	case *big.Float:
-		y := b.Interface().(*big.Float)
-		if x == nil || y == nil {
-			return x == y
-		}
-		return x.Cmp(y) == 0 && x.Signbit() == y.Signbit() && x.Prec() == y.Prec() && x.Mode() == y.Mode() && x.Acc() == y.Acc()
-	case *big.Int:
-		y := b.Interface().(*big.Int)
-		return x == nil && y == nil || x != nil && y != nil && x.Cmp(y) == 0
-	case *mat.Dense:
-		y := b.Interface().(*mat.Dense)
-		if x == nil || y == nil {
-			return x == y
-		}
-		if x.IsEmpty() || y.IsEmpty() {
-			return x.IsEmpty() == y.IsEmpty()
-		}
-		rx, cx := x.Dims()
-		ry, cy := y.Dims()
-		if rx != ry || cx != cy {
-			return false
-		}
-		for i := range rx {
-			for j := range cx {
-				if math.Float64bits(x.At(i, j)) != math.Float64bits(y.At(i, j)) {
-					return false
-				}
-			}
-		}
-		return true
-	case float32:
-		return math.Float32bits(x) == math.Float32bits(b.Interface().(float32))
-	}
-	switch a.Kind() {
-	case reflect.Float64:
-		return math.Float64bits(a.Float()) == math.Float64bits(b.Float())
-	case reflect.Complex128:
-		return math.Float64bits(real(a.Complex())) == math.Float64bits(real(b.Complex())) &&
-			math.Float64bits(imag(a.Complex())) == math.Float64bits(imag(b.Complex()))
-	case reflect.Pointer, reflect.Interface:
-		if a.IsNil() || b.IsNil() {
-			return a.IsNil() == b.IsNil()
-		}
-		return same(a.Elem(), b.Elem())
-	case reflect.Slice:
-		if a.IsNil() != b.IsNil() || a.Len() != b.Len() {
-			return false
-		}
-		fallthrough
-	case reflect.Array:
-		for i := range a.Len() {
-			if !same(a.Index(i), b.Index(i)) {
+	for i := range rx {
+		for j := range cx {
+			if math.Float64bits(x.At(i, j)) != math.Float64bits(y.At(i, j)) {
 				return false
 			}
 		}
-		return true
-	case reflect.Map:
-		if a.IsNil() != b.IsNil() || a.Len() != b.Len() {
-			return false
-		}
-		for _, k := range a.MapKeys() {
-			if !same(a.MapIndex(k), b.MapIndex(k)) {
-				return false
-			}
-		}
-		return true
-	case reflect.Struct:
-		for i := range a.NumField() {
-			if !same(a.Field(i), b.Field(i)) {
-				return false
-			}
-		}
-		return true
 	}
-	return a.Equal(b)
+	return true
 }
 
 // sameTime compares two times as time's methods can: the instant, the

@@ -297,44 +297,38 @@ func zoneID(loc *time.Location) string {
 
 // marshalText returns v's text by the MarshalText it declares, on v or a
 // pointer to (a copy of) it. A panic in the method is an error.
-func marshalText(v reflect.Value) (text []byte, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("type %s: MarshalText panicked: %v: %w", v.Type(), r, ErrUnkeyable)
-		}
-	}()
-	var m encoding.TextMarshaler
-	if v.Type().Implements(textMarshalerType) {
-		m = v.Interface().(encoding.TextMarshaler)
-	} else {
-		m = addressable(v).Interface().(encoding.TextMarshaler)
-	}
-	text, err = m.MarshalText()
-	if err != nil {
-		return nil, fmt.Errorf("type %s: MarshalText: %v: %w", v.Type(), err, ErrUnkeyable)
-	}
-	return text, nil
+func marshalText(v reflect.Value) ([]byte, error) {
+	return marshalBy(v, "MarshalText", textMarshalerType, func(m any) ([]byte, error) {
+		return m.(encoding.TextMarshaler).MarshalText()
+	})
 }
 
 // marshalBinary returns v's bytes by the MarshalBinary it declares. A
 // panic in the method is an error.
-func marshalBinary(v reflect.Value) (raw []byte, err error) {
+func marshalBinary(v reflect.Value) ([]byte, error) {
+	return marshalBy(v, "MarshalBinary", binaryMarshalerType, func(m any) ([]byte, error) {
+		return m.(encoding.BinaryMarshaler).MarshalBinary()
+	})
+}
+
+// marshalBy calls the marshaler method name of interface iface on v, or
+// on a pointer to (a copy of) it, turning a failure or a panic into an
+// error wrapping ErrUnkeyable.
+func marshalBy(v reflect.Value, name string, iface reflect.Type, call func(any) ([]byte, error)) (b []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("type %s: MarshalBinary panicked: %v: %w", v.Type(), r, ErrUnkeyable)
+			b, err = nil, fmt.Errorf("type %s: %s panicked: %v: %w", v.Type(), name, r, ErrUnkeyable)
 		}
 	}()
-	var m encoding.BinaryMarshaler
-	if v.Type().Implements(binaryMarshalerType) {
-		m = v.Interface().(encoding.BinaryMarshaler)
-	} else {
-		m = addressable(v).Interface().(encoding.BinaryMarshaler)
+	m := v
+	if !v.Type().Implements(iface) {
+		m = addressable(v)
 	}
-	raw, err = m.MarshalBinary()
+	b, err = call(m.Interface())
 	if err != nil {
-		return nil, fmt.Errorf("type %s: MarshalBinary: %v: %w", v.Type(), err, ErrUnkeyable)
+		return nil, fmt.Errorf("type %s: %s: %v: %w", v.Type(), name, err, ErrUnkeyable)
 	}
-	return raw, nil
+	return b, nil
 }
 
 // KeyBy returns an argument that is keyed by what key returns for v,

@@ -17,6 +17,18 @@ import (
 func valueOf(x any) reflect.Value { return reflect.ValueOf(x) }
 
 func equalValues(a, b reflect.Value) bool {
+	return equalBy(a, b, func(a, b reflect.Value) (bool, bool) {
+		if a.Type() == timeType {
+			return reflect.DeepEqual(a.Interface(), b.Interface()), true
+		}
+		return false, false
+	})
+}
+
+// equalBy compares a and b as values, floats by their bits, nil apart
+// from empty, by what references refer to; special, when it reports
+// true, decides for a pair of its own.
+func equalBy(a, b reflect.Value, special func(a, b reflect.Value) (equal, decided bool)) bool {
 	if a.IsValid() != b.IsValid() {
 		return false
 	}
@@ -26,6 +38,10 @@ func equalValues(a, b reflect.Value) bool {
 	if a.Type() != b.Type() {
 		return false
 	}
+	if eq, ok := special(a, b); ok {
+		return eq
+	}
+	rec := func(a, b reflect.Value) bool { return equalBy(a, b, special) }
 	switch a.Kind() {
 	case reflect.Float32, reflect.Float64:
 		return math.Float64bits(a.Float()) == math.Float64bits(b.Float()) ||
@@ -37,7 +53,7 @@ func equalValues(a, b reflect.Value) bool {
 		if a.IsNil() || b.IsNil() {
 			return a.IsNil() == b.IsNil()
 		}
-		return equalValues(a.Elem(), b.Elem())
+		return rec(a.Elem(), b.Elem())
 	case reflect.Slice:
 		if a.IsNil() != b.IsNil() || a.Len() != b.Len() {
 			return false
@@ -45,7 +61,7 @@ func equalValues(a, b reflect.Value) bool {
 		fallthrough
 	case reflect.Array:
 		for i := range a.Len() {
-			if !equalValues(a.Index(i), b.Index(i)) {
+			if !rec(a.Index(i), b.Index(i)) {
 				return false
 			}
 		}
@@ -55,23 +71,20 @@ func equalValues(a, b reflect.Value) bool {
 			return false
 		}
 		for _, k := range a.MapKeys() {
-			if !equalValues(a.MapIndex(k), b.MapIndex(k)) {
+			if !rec(a.MapIndex(k), b.MapIndex(k)) {
 				return false
 			}
 		}
 		return true
 	case reflect.Struct:
-		if a.Type() == timeType {
-			return reflect.DeepEqual(a.Interface(), b.Interface())
-		}
 		for i := range a.NumField() {
-			if !equalValues(a.Field(i), b.Field(i)) {
+			if !rec(a.Field(i), b.Field(i)) {
 				return false
 			}
 		}
 		return true
 	}
-	return reflect.DeepEqual(a.Interface(), b.Interface())
+	return a.Equal(b)
 }
 
 func TestDeepEqualBitsCanFail(t *testing.T) {

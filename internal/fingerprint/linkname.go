@@ -62,27 +62,16 @@ func (p *Program) readLinknames() {
 		return
 	}
 	p.pushes, p.pulls = map[string][]key{}, map[key][]string{}
-	for _, m := range p.mods.local {
-		filepath.WalkDir(m.dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return nil
-			}
+	for i := range p.mods.local {
+		m := &p.mods.local[i]
+		walkModule(m, func(path string, d fs.DirEntry) {
 			name := d.Name()
-			if d.IsDir() {
-				if path != m.dir && (name[0] == '.' || name[0] == '_' || name == "testdata" || name == "vendor") {
-					return filepath.SkipDir
-				}
-				if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil && path != m.dir {
-					return filepath.SkipDir // another module
-				}
-				return nil
-			}
 			if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
-				return nil
+				return
 			}
 			src, err := os.ReadFile(path)
 			if err != nil || !bytes.Contains(src, []byte("//go:linkname")) {
-				return nil
+				return
 			}
 			rel, _ := filepath.Rel(m.dir, filepath.Dir(path))
 			importPath := m.path
@@ -93,7 +82,6 @@ func (p *Program) readLinknames() {
 				p.pushes[l[2]] = append(p.pushes[l[2]], key{importPath, l[1]})
 				p.pulls[key{importPath, l[1]}] = append(p.pulls[key{importPath, l[1]}], l[2])
 			}
-			return nil
 		})
 	}
 }

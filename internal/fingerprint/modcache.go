@@ -138,6 +138,29 @@ func (p *Program) moduleCode(m *localMod) string {
 	}
 	h := sha256.New()
 	h.Write([]byte(m.origin + "\n"))
+	walkModule(m, func(path string, d fs.DirEntry) {
+		name := d.Name()
+		source := strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go") || slices.Contains(nativeExts, filepath.Ext(name)) || name == "go.mod"
+		if !source || !d.Type().IsRegular() {
+			return
+		}
+		data, err := os.ReadFile(path)
+		if err != nil || IsGenerated(data) {
+			return
+		}
+		rel, _ := filepath.Rel(m.dir, path)
+		sum := sha256.Sum256(data)
+		h.Write([]byte(filepath.ToSlash(rel) + " " + hex.EncodeToString(sum[:]) + "\n"))
+	})
+	s := m.path + "/...:" + hex.EncodeToString(h.Sum(nil)[:4])
+	p.modCode[m.path] = s
+	return s
+}
+
+// walkModule calls fn for each file of a local module's packages: not in
+// directories the go command skips (., _, testdata, vendor) nor in nested
+// modules.
+func walkModule(m *localMod, fn func(path string, d fs.DirEntry)) {
 	filepath.WalkDir(m.dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return nil
@@ -152,22 +175,9 @@ func (p *Program) moduleCode(m *localMod) string {
 			}
 			return nil
 		}
-		source := strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go") || slices.Contains(nativeExts, filepath.Ext(name)) || name == "go.mod"
-		if !source || !d.Type().IsRegular() {
-			return nil
-		}
-		data, err := os.ReadFile(path)
-		if err != nil || IsGenerated(data) {
-			return nil
-		}
-		rel, _ := filepath.Rel(m.dir, path)
-		sum := sha256.Sum256(data)
-		h.Write([]byte(filepath.ToSlash(rel) + " " + hex.EncodeToString(sum[:]) + "\n"))
+		fn(path, d)
 		return nil
 	})
-	s := m.path + "/...:" + hex.EncodeToString(h.Sum(nil)[:4])
-	p.modCode[m.path] = s
-	return s
 }
 
 // nonLocalName returns the name a package of another module declares, read
