@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/tools/txtar"
 )
@@ -189,19 +190,29 @@ func TestStaleCodeEndToEnd(t *testing.T) {
 	}
 	run("18")
 
-	// A program built before an edit runs the code its entries came
-	// from: it serves them. go run and go test, which build the edited
-	// code, do not, and name the version to bump to.
+	// A program that ran while its source matched its wrapper runs that
+	// code after a later edit: it serves its entries. go run and go test,
+	// which build the edited code, do not, and name the version to bump to.
 	if out, err := goIn(dir, "build", "-o", "prog", "."); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	prog := func() string {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(dir, "prog"))
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "CACHEGEN_DIR="+filepath.Join(dir, "cache"), "CACHEGEN_VERBOSE=1")
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("prog: %v\n%s", err, b)
+		}
+		return string(b)
+	}
+	if out := prog(); !strings.Contains(out, "Run(3) = 18\n") || strings.Contains(out, "changed since") {
+		t.Fatalf("the program before the edit:\n%s", out)
+	}
 	setFactor(7)
-	cmd := exec.Command(filepath.Join(dir, "prog"))
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CACHEGEN_DIR="+filepath.Join(dir, "cache"), "CACHEGEN_VERBOSE=1")
-	b, err := cmd.CombinedOutput()
-	if out := string(b); err != nil || !strings.Contains(out, "Run(3) = 18\n") || !strings.Contains(out, "[HIT]") || strings.Contains(out, "changed since") {
-		t.Fatalf("the program built before the edit: %v\n%s\nwant a hit on Run(3) = 18", err, out)
+	if out := prog(); !strings.Contains(out, "Run(3) = 18\n") || !strings.Contains(out, "[HIT]") || strings.Contains(out, "changed since") {
+		t.Fatalf("the program built before the edit, after it:\n%s\nwant a hit on Run(3) = 18", out)
 	}
 	out, err = goIn(dir, "run", ".")
 	if err != nil || !strings.Contains(out, "Run(3) = 21\n") || !strings.Contains(out, "Run changed since cachegen generated its wrapper") {
@@ -211,6 +222,19 @@ func TestStaleCodeEndToEnd(t *testing.T) {
 	if err == nil || !strings.Contains(out, "bump //cache:version=2 to 3") || strings.Contains(out, "version=0") || strings.Contains(out, "version=1 to 2") {
 		t.Fatalf("go test after the edit: %v, want every message to name version 2 to 3:\n%s", err, out)
 	}
+	// A program built from the edit, run only after a later touch of the
+	// source, is not trusted: it computes without the cache, so that
+	// undoing the edit finds the recorded code's result.
+	if out, err := goIn(dir, "build", "-o", "prog", "."); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	now := time.Now().Add(time.Minute)
+	os.Chtimes(factor, now, now)
+	if out := prog(); !strings.Contains(out, "Run(3) = 21\n") || !strings.Contains(out, "changed since") {
+		t.Fatalf("a program built from the edit, after a touch:\n%s", out)
+	}
+	setFactor(6)
+	run("18")
 }
 
 // TestDataFilesEndToEnd runs a program whose cached function reads the

@@ -1,14 +1,16 @@
 package runtime
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/cachegen/cachegen/internal/fingerprint"
 )
@@ -27,7 +29,8 @@ import (
 // the function's source as it is now (see CheckCode). Code edited without
 // running go generate fails a test binary; any other program computes the
 // function without the cache, with a warning, since its results would
-// otherwise be stored as the results of the code before the edit.
+// otherwise be stored as the results of the code before the edit, unless
+// it once ran while its source matched (see sourceChanged).
 
 // codeBytes returns the stored form of a fingerprint: zero when code is
 // not 16 hex digits.
@@ -95,13 +98,6 @@ var source struct {
 // then fails go test in every package whose tests call the wrapper.
 // CheckCode is safe for concurrent use.
 func CheckCode(call Call) error {
-	_, err := checkCode(call)
-	return err
-}
-
-// checkCode is CheckCode, also returning when the newest of the files it
-// read was modified.
-func checkCode(call Call) (time.Time, error) {
 	source.once.Do(func() {
 		dir := testDir
 		if dir == "" {
@@ -110,28 +106,28 @@ func checkCode(call Call) (time.Time, error) {
 		source.prog, source.err = fingerprint.New(dir)
 	})
 	if source.err != nil || call.Code == "" {
-		return time.Time{}, nil // no module here: nothing to compare with
+		return nil // no module here: nothing to compare with
 	}
 	prog := source.prog
 	pkgPath, name, err := prog.Resolve(call.Func)
 	if err != nil {
-		return time.Time{}, nil
+		return nil
 	}
 	// The record the wrapper was generated with names the declared
 	// functions its fingerprint counts.
 	rec, recorded := prog.Record(pkgPath, name)
 	fp, err := prog.Of(pkgPath, name, rec.Uses...)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%s: %v", call.Func, err)
+		return fmt.Errorf("%s: %v", call.Func, err)
 	}
 	if fp.Sum == call.Code {
-		return fp.Newest, nil
+		return nil
 	}
 	changed := ""
 	if recorded && rec.Sum == call.Code {
 		changed = " (changed: " + strings.Join(fingerprint.Changed(rec.Parts, fp.Parts), ", ") + ")"
 	}
-	return fp.Newest, fmt.Errorf("%s %w%s: run go generate, then bump //cache:version=%d to %d, or, only if its results stay the same, run cachegen -accept %s",
+	return fmt.Errorf("%s %w%s: run go generate, then bump //cache:version=%d to %d, or, only if its results stay the same, run cachegen -accept %s",
 		name, errCodeChanged, changed, call.Version, call.Version+1, name)
 }
 
@@ -139,24 +135,32 @@ func checkCode(call Call) (time.Time, error) {
 // errCodeChanged when the source at hand no longer has the fingerprint
 // call.Code, else nil (also when there is no source to compare with).
 //
-// The source at hand is what the program was built from unless it was
-// edited after the program was built: a program built before an edit
-// runs the code its wrapper's fingerprint was taken of, and serves its
-// entries. So outside a test binary, a difference found in source
-// modified after the executable was built does not count. go run and
-// go test build anew, after any edit, and so still refuse the entries of
-// edited code; and an executable built from an edit made without go
-// generate, then left unrun while the source is edited again, would store
-// its results as those of the code before the first edit (run go
-// generate before building).
-func sourceChanged(call Call) error {
+// The source at hand may have been edited after the program was built: a
+// program built before the edit runs the code of call.Code, and its
+// entries are good. What the program was built from is known only when
+// it runs: so outside a test binary, a program that once ran while the
+// source matched call.Code records that in c (by the digest of its
+// executable, the function and the code), and is trusted after later
+// edits; one that first runs after an edit computes without the cache,
+// as go run and go test after an edit made without go generate do. (A
+// program built from such an edit and first run after the edit was undone
+// cannot be told from the code it claims; no check of the source at hand
+// can: run go generate before building.)
+func sourceChanged(c *Cache, call Call) error {
 	if call.Code == "" {
 		return nil
 	}
 	v, ok := source.seen.Load(call.Func)
 	if !ok {
-		newest, err := checkCode(call)
-		if !errors.Is(err, errCodeChanged) || testDir == "" && builtBefore(newest) {
+		err := CheckCode(call)
+		switch {
+		case testDir != "":
+		case err == nil:
+			c.markRan(call)
+		case errors.Is(err, errCodeChanged) && c.ranBefore(call):
+			err = nil // this program ran this code while its source matched
+		}
+		if !errors.Is(err, errCodeChanged) {
 			err = nil
 		}
 		v, _ = source.seen.LoadOrStore(call.Func, err)
@@ -165,14 +169,56 @@ func sourceChanged(call Call) error {
 	return err
 }
 
-// builtBefore reports whether the running executable was built before t.
-func builtBefore(t time.Time) bool {
+// exeSum is the digest of the running executable, or "" when it cannot
+// be read.
+var exeSum = sync.OnceValue(func() string {
 	exe, err := os.Executable()
 	if err != nil {
+		return ""
+	}
+	f, err := os.Open(exe)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
+})
+
+// ranName names the record that this executable ran call's code while
+// its source matched.
+func ranName(call Call) string {
+	sum := sha256.Sum256([]byte(exeSum() + "\x00" + call.Func + "\x00" + call.Code))
+	return ranDir + "/" + hex.EncodeToString(sum[:16])
+}
+
+// ranDir holds the records of programs that ran code matching its source.
+const ranDir = "ran"
+
+// markRan records that this program ran call's code while its source
+// matched, unless the cache is not written.
+func (c *Cache) markRan(call Call) {
+	if exeSum() == "" || c.mode == ModeOff || c.mode == ModeReadOnly {
+		return
+	}
+	name := ranName(call)
+	if _, err := c.disk.stat(name); err == nil {
+		return
+	}
+	_ = c.disk.replace(name, path.Base(name), []byte(call.Func+"\n"))
+}
+
+// ranBefore reports whether this program once ran call's code while its
+// source matched.
+func (c *Cache) ranBefore(call Call) bool {
+	if exeSum() == "" || c.mode == ModeOff {
 		return false
 	}
-	fi, err := os.Stat(exe)
-	return err == nil && fi.ModTime().Before(t)
+	fi, err := c.disk.stat(ranName(call))
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // bypassEdited reports, as Do computes a function whose source changed

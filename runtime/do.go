@@ -36,7 +36,7 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 	if c == nil {
 		c = cacheOf(ctx)
 	}
-	if err := sourceChanged(call); err != nil {
+	if err := sourceChanged(c, call); err != nil {
 		c.bypassEdited(call, err)
 		c.computations.Add(1)
 		return compute(ctx)

@@ -159,7 +159,9 @@
 // entry written by a teammate's branch through a shared tier. In a test
 // binary, the first Do of each function also compares Call.Code with the
 // fingerprint of its source as it is now, and panics on a difference: code
-// edited without go generate fails go test (see CheckCode).
+// edited without go generate fails go test (see CheckCode). Any other
+// program computes without the cache on a difference, unless it once ran
+// while its source matched: then the code it runs is Call.Code's.
 //
 // Results round-trip exactly: float bits including NaN payloads and -0.0
 // (but for a float32 signaling NaN outside a numeric slice, which comes

@@ -451,7 +451,7 @@ func load[T any](ctx context.Context, c *Cache, call Call) (T, time.Duration, bo
 	if c.mode == ModeOff || c.mode == ModeRefresh || c.mode == ModeVerify {
 		return zero, 0, false
 	}
-	if sourceChanged(call) != nil {
+	if sourceChanged(c, call) != nil {
 		return zero, 0, false
 	}
 	r, err := newRequest(ctx, c, call, func(context.Context) (T, error) { return zero, nil })

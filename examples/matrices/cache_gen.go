@@ -12,7 +12,7 @@ import (
 // cachegen:fingerprint/v4 Trace version=1 sum=8b261f3375bb5323 parts=Trace:3eb9a1e5,errFactorize:abe12f0a,go.mod:8946df55,golang.org/x/mod@v0.42.0,golang.org/x/net@v0.61.0,golang.org/x/sync@v0.24.0,golang.org/x/sys@v0.50.0,golang.org/x/term@v0.48.0,golang.org/x/text@v0.43.0,golang.org/x/tools@v0.52.0,gonum.org/v1/gonum@v0.17.0
 // cachegen:fingerprint/v4 Eigenvalues version=1 sum=72564b8b5f5aa567 uses=github.com/cachegen/cachegen/examples/matrices.keySym parts=Eigenvalues:0d6576a4,errFactorize:abe12f0a,go.mod:8946df55,golang.org/x/mod@v0.42.0,golang.org/x/net@v0.61.0,golang.org/x/sync@v0.24.0,golang.org/x/sys@v0.50.0,golang.org/x/term@v0.48.0,golang.org/x/text@v0.43.0,golang.org/x/tools@v0.52.0,gonum.org/v1/gonum@v0.17.0,keySym:e508de34
 // cachegen:fingerprint/v4 Frobenius version=1 sum=0c33162f8041b178 uses=github.com/cachegen/cachegen/examples/matrices.keyMatrix parts=Frobenius:7dd1c52d,errFactorize:abe12f0a,go.mod:8946df55,golang.org/x/mod@v0.42.0,golang.org/x/net@v0.61.0,golang.org/x/sync@v0.24.0,golang.org/x/sys@v0.50.0,golang.org/x/term@v0.48.0,golang.org/x/text@v0.43.0,golang.org/x/tools@v0.52.0,gonum.org/v1/gonum@v0.17.0,keyMatrix:bc20045d
-// cachegen:fingerprint/v4 Binomial version=1 sum=5b73b3761c16bead parts=Binomial:550478ce,errFactorize:abe12f0a,go.mod:8946df55,golang.org/x/mod@v0.42.0,golang.org/x/net@v0.61.0,golang.org/x/sync@v0.24.0,golang.org/x/sys@v0.50.0,golang.org/x/term@v0.48.0,golang.org/x/text@v0.43.0,golang.org/x/tools@v0.52.0,gonum.org/v1/gonum@v0.17.0
+// cachegen:fingerprint/v4 Binomial version=1 sum=99b240674f668239 parts=Binomial:550478ce,errFactorize:abe12f0a,go.mod:8946df55,gonum.org/v1/gonum@v0.17.0
 // cachegen:fingerprint/v4 Covariance version=1 sum=7755c11c1d73bad8 uses=github.com/cachegen/cachegen/examples/matrices.loadSym,github.com/cachegen/cachegen/examples/matrices.storeSym parts=Covariance:f4d568c1,errFactorize:abe12f0a,go.mod:8946df55,golang.org/x/mod@v0.42.0,golang.org/x/net@v0.61.0,golang.org/x/sync@v0.24.0,golang.org/x/sys@v0.50.0,golang.org/x/term@v0.48.0,golang.org/x/text@v0.43.0,golang.org/x/tools@v0.52.0,gonum.org/v1/gonum@v0.17.0,loadSym:62241fd4,storeSym:820932bf
 // cachegen:fingerprint/v4 Normalize version=1 sum=c75ab88f64b783d0 parts=Normalize:98480411,errFactorize:abe12f0a,go.mod:8946df55,golang.org/x/mod@v0.42.0,golang.org/x/net@v0.61.0,golang.org/x/sync@v0.24.0,golang.org/x/sys@v0.50.0,golang.org/x/term@v0.48.0,golang.org/x/text@v0.43.0,golang.org/x/tools@v0.52.0,gonum.org/v1/gonum@v0.17.0
 
@@ -173,7 +173,7 @@ func cachegenBinomialCall(n int64, k int64) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Binomial",
 		Version: 1,
-		Code:    "5b73b3761c16bead",
+		Code:    "99b240674f668239",
 		Params:  map[string]any{"n": n, "k": k},
 	}
 }

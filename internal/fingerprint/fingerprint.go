@@ -5,9 +5,9 @@
 // A fingerprint covers the function's declaration and, transitively,
 // every declaration it reaches in the modules whose source is on disk (the
 // main module, the modules of a go.work, modules a replace directive
-// points at a local directory, resolved by version as the go command
-// resolves it, and every module's vendored copy when the build compiles
-// vendor/):
+// points at a local directory (a go.work's replace first, then one of the
+// required version, then one of every version), and every module's
+// vendored copy when the build compiles vendor/):
 //
 //   - every function, method, type, constant and variable it names;
 //   - every method of every type it reaches, since an interface call or
@@ -57,7 +57,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 )
 
 // Header returns the first line of a file cachegen writes, naming the
@@ -85,9 +84,6 @@ const Scheme = "v4"
 type Fingerprint struct {
 	Sum   string   // 16 hex digits over Parts
 	Parts []string // sorted: "name:8 hex digits" per declaration, "module@version" per other module
-	// Newest is when the newest of the local files it read was modified:
-	// a program built before then may run code older than the files.
-	Newest time.Time
 }
 
 // A Program reads the source of the packages a fingerprint reaches, each
@@ -202,8 +198,11 @@ func (p *Program) Of(pkgPath, name string, uses ...string) (Fingerprint, error) 
 				visitPkg(q)
 				visitImports(q)
 			} else if !isStd(path) {
-				for _, d := range p.dependencies(path) {
-					parts[d] = true
+				// Its initialisation runs, whatever the function reaches
+				// of it: its module counts by its version (and, where the
+				// function reaches it, with what it requires).
+				for _, part := range p.ownVersion(path) {
+					parts[part] = true
 				}
 			}
 		}
@@ -248,15 +247,7 @@ func (p *Program) Of(pkgPath, name string, uses ...string) (Fingerprint, error) 
 	}
 	slices.Sort(list)
 	sum := sha256.Sum256([]byte(strings.Join(list, "\n")))
-	var newest time.Time
-	for path := range seenPkg {
-		if pk := p.pkgs[path]; pk != nil {
-			if t := pk.modified(); t.After(newest) {
-				newest = t
-			}
-		}
-	}
-	return Fingerprint{Sum: hex.EncodeToString(sum[:8]), Parts: list, Newest: newest}, nil
+	return Fingerprint{Sum: hex.EncodeToString(sum[:8]), Parts: list}, nil
 }
 
 // Resolve splits a qualified name as generated wrappers spell it

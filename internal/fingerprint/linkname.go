@@ -3,6 +3,7 @@ package fingerprint
 import (
 	"bytes"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -24,7 +25,7 @@ import (
 // to, found in its directive, and in the directives of the local
 // packages' files.
 
-var linknameRE = regexp.MustCompile(`(?m)^//go:linkname\s+(\S+)\s+(\S+)\s*$`)
+var linknameRE = regexp.MustCompile(`(?m)^[ \t]*//go:linkname[ \t]+(\S+)[ \t]+(\S+)[ \t]*$`)
 
 // linkedTo returns the declarations a bodiless function name of pk is
 // linked to: those its package's directives pull, and those whose
@@ -37,11 +38,16 @@ func (p *Program) linkedTo(pk *pkg, name string) []key {
 			out = append(out, k)
 		}
 	}
-	return append(out, p.pushes[pk.path+"."+name]...)
+	out = append(out, p.pushes[pk.path+"."+name]...)
+	if pk.name == "main" {
+		out = append(out, p.pushes["main."+name]...) // the linker's name for it
+	}
+	return out
 }
 
 // splitLinkname splits a linkname target, "example.com/p.F" or
-// "example.com/p.(*T).M", into its package and declaration name.
+// "example.com/p.(*T).M", into its package and declaration name. A dot in
+// the last element of the path is spelled %2e, as the linker spells it.
 func splitLinkname(target string) (key, bool) {
 	slash := strings.LastIndex(target, "/")
 	dot := strings.Index(target[slash+1:], ".")
@@ -49,6 +55,9 @@ func splitLinkname(target string) (key, bool) {
 		return key{}, false
 	}
 	pkg, name := target[:slash+1+dot], target[slash+2+dot:]
+	if unescaped, err := url.PathUnescape(pkg); err == nil {
+		pkg = unescaped
+	}
 	name = strings.NewReplacer("(*", "", ")", "").Replace(name)
 	return key{pkg, name}, name != ""
 }

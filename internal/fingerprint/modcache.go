@@ -76,7 +76,10 @@ func goModOf(v module.Version) (*modfile.File, bool) {
 func (p *Program) dependencies(importPath string) []string {
 	modPath, _, ok := p.mods.moduleOf(importPath)
 	if !ok {
-		return []string{p.mods.version(importPath)}
+		// A module the main go.mod does not list (required by a
+		// dependency, in a module of go 1.16 or before): which version the
+		// build uses is not known here, so every module counts.
+		return p.everything()
 	}
 	if d, ok := p.deps[modPath]; ok {
 		return d
@@ -111,13 +114,8 @@ func (p *Program) dependencies(importPath string) []string {
 		}
 	}
 	if !complete {
-		for _, v := range p.mods.versions {
-			parts[v] = true
-		}
-		for i := range p.mods.local {
-			if !p.mods.local[i].main {
-				parts[p.moduleCode(&p.mods.local[i])] = true
-			}
+		for _, part := range p.everything() {
+			parts[part] = true
 		}
 	}
 	list := make([]string, 0, len(parts))
@@ -127,6 +125,32 @@ func (p *Program) dependencies(importPath string) []string {
 	slices.Sort(list)
 	p.deps[modPath] = list
 	return list
+}
+
+// ownVersion returns the part of the module that provides a non-local
+// import path, by its version alone; where the build's version of it is
+// not known here, every module's.
+func (p *Program) ownVersion(importPath string) []string {
+	if modPath, _, ok := p.mods.moduleOf(importPath); ok {
+		return []string{p.mods.versions[modPath]}
+	}
+	return p.everything()
+}
+
+// everything returns the parts of every module the build requires, and of
+// all the code of every local module but the main ones.
+func (p *Program) everything() []string {
+	var out []string
+	for _, v := range p.mods.versions {
+		out = append(out, v)
+	}
+	for i := range p.mods.local {
+		if !p.mods.local[i].main {
+			out = append(out, p.moduleCode(&p.mods.local[i]))
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // moduleCode is the part for all the code of a local module, for when it

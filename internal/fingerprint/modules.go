@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"go/version"
 	"os"
 	"path/filepath"
 	"slices"
@@ -59,6 +60,8 @@ func loadModules(dir string) (*modules, error) {
 	var mains []*modfile.File
 	var replaces []*modfile.Replace
 	var replaceBase []string // the directory each replace is relative to
+	workReplaces := 0        // how many of replaces are the go.work's
+	var workGo *modfile.Go
 	work := ""
 	switch g := os.Getenv("GOWORK"); g {
 	case "off":
@@ -78,6 +81,7 @@ func loadModules(dir string) (*modules, error) {
 		}
 		if wf.Go != nil {
 			ms.work = "go " + langVersion(wf.Go.Version) + "\n"
+			workGo = &modfile.Go{Version: wf.Go.Version}
 		}
 		for _, g := range wf.Godebug {
 			ms.work += "godebug " + g.Key + "=" + g.Value + "\n"
@@ -87,6 +91,7 @@ func loadModules(dir string) (*modules, error) {
 			replaces = append(replaces, r)
 			replaceBase = append(replaceBase, base)
 		}
+		workReplaces = len(replaces)
 		for _, u := range wf.Use {
 			d := u.Path
 			if !filepath.IsAbs(d) {
@@ -134,9 +139,19 @@ func loadModules(dir string) (*modules, error) {
 		r    *modfile.Replace
 		base string
 	}
+	// The go.work's replaces come first in replaces, and any of them wins
+	// over every replace of a module's go.mod for the same path.
 	specific := map[module.Version]replacement{}
 	wildcard := map[string]replacement{}
+	byWork := map[string]bool{}
 	for i, r := range replaces {
+		fromWork := i < workReplaces
+		if !fromWork && byWork[r.Old.Path] {
+			continue
+		}
+		if fromWork {
+			byWork[r.Old.Path] = true
+		}
 		if r.Old.Version != "" {
 			if _, ok := specific[r.Old]; !ok {
 				specific[r.Old] = replacement{r, replaceBase[i]}
@@ -152,7 +167,16 @@ func loadModules(dir string) (*modules, error) {
 	for p := range wildcard {
 		paths[p] = true
 	}
-	vendored := len(mains) == 1 && work == "" && vendoring(ms.local[0].dir, mains[0])
+	// The build compiles vendor/: the main module's, or the workspace's.
+	vendorDir, vendored := "", false
+	switch {
+	case work != "":
+		vendorDir = filepath.Dir(work)
+		vendored = vendoring(vendorDir, workGo)
+	case len(mains) == 1:
+		vendorDir = ms.local[0].dir
+		vendored = vendoring(vendorDir, mains[0].Go)
+	}
 	for p := range paths {
 		v := required[p]
 		rp, ok := specific[module.Version{Path: p, Version: v}]
@@ -165,7 +189,7 @@ func loadModules(dir string) (*modules, error) {
 			// was copied from.
 			delete(ms.versions, p)
 			delete(ms.source, p)
-			ms.local = append(ms.local, localMod{path: p, dir: filepath.Join(ms.local[0].dir, "vendor", filepath.FromSlash(p)), origin: "vendor " + p + "@" + v})
+			ms.local = append(ms.local, localMod{path: p, dir: filepath.Join(vendorDir, "vendor", filepath.FromSlash(p)), origin: "vendor " + p + "@" + v})
 		case !ok:
 		case rp.r.New.Version != "":
 			ms.versions[p] = cmp.Or(ms.versions[p], p) + "=>" + rp.r.New.Path + "@" + rp.r.New.Version
@@ -177,7 +201,12 @@ func loadModules(dir string) (*modules, error) {
 			if !filepath.IsAbs(d) {
 				d = filepath.Join(rp.base, d)
 			}
-			m := localMod{path: p, dir: d, origin: p + "@" + v + " => " + rp.r.New.Path}
+			// Where the code comes from, and, for a replace of one
+			// version, which version it replaces.
+			m := localMod{path: p, dir: d, origin: p + " => " + rp.r.New.Path}
+			if rp.r.Old.Version != "" {
+				m.origin = p + "@" + v + " => " + rp.r.New.Path
+			}
 			if f, err := readGoMod(d, false); err == nil {
 				m.lang = langOf(f)
 			}
@@ -188,19 +217,24 @@ func loadModules(dir string) (*modules, error) {
 	return ms, nil
 }
 
-// vendoring reports whether the go command builds the main module in dir
-// from its vendor directory: with -mod=vendor, or by default when the
-// directory holds vendor/modules.txt and go.mod says go 1.14 or later.
-func vendoring(dir string, f *modfile.File) bool {
+// vendoring reports whether the go command builds from the vendor
+// directory of dir (a main module's, or a workspace's): with -mod=vendor,
+// or by default when it holds vendor/modules.txt and the go line says
+// go 1.14 or later (1.22 for a workspace, which vendors since then).
+func vendoring(dir string, goLine *modfile.Go) bool {
 	if _, err := os.Stat(filepath.Join(dir, "vendor", "modules.txt")); err != nil {
 		return false
 	}
+	mode := ""
 	for _, flag := range strings.Fields(os.Getenv("GOFLAGS")) {
-		if mode, ok := strings.CutPrefix(flag, "-mod="); ok {
-			return mode == "vendor"
+		if m, ok := strings.CutPrefix(strings.TrimLeft(flag, "-"), "mod="); ok {
+			mode = m // the last one counts
 		}
 	}
-	return f.Go != nil && semver.Compare("v"+f.Go.Version, "v1.14") >= 0
+	if mode != "" {
+		return mode == "vendor"
+	}
+	return goLine != nil && version.Compare("go"+goLine.Version, "go1.14") >= 0
 }
 
 // readGoMod parses the go.mod in dir: all of it for a main module, what

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // A pkg is the source of one package: every file of it, whatever its build
@@ -563,23 +562,6 @@ func (pk *pkg) nativeDigest() string {
 	s := b.String()
 	pk.native = &s
 	return s
-}
-
-// modified returns when the newest of the package's source files, or its
-// module's go.mod, was modified.
-func (pk *pkg) modified() time.Time {
-	var newest time.Time
-	names := append(goFileNames(pk.dir), "go.mod")
-	for i, n := range names {
-		dir := pk.dir
-		if i == len(names)-1 {
-			dir = pk.mod.dir
-		}
-		if fi, err := os.Stat(filepath.Join(dir, n)); err == nil && fi.ModTime().After(newest) {
-			newest = fi.ModTime()
-		}
-	}
-	return newest
 }
 
 // packageName returns the name a local package declares, from its
