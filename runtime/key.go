@@ -161,7 +161,7 @@ func mayChange(t reflect.Type) bool {
 		}
 		break
 	}
-	return holdsRefs(t)
+	return entry.HoldsRefs(t)
 }
 
 // identity keys c, with d keying its file inputs.
@@ -456,7 +456,7 @@ func (e *keyEncoder) value(v reflect.Value, dynamic bool) error {
 // reached a thousand times is hashed once); as an error when it refers to
 // itself.
 func (e *keyEncoder) reference(v reflect.Value, id refID, spell func() error) error {
-	if !holdsRefs(v.Type().Elem()) {
+	if !entry.HoldsRefs(v.Type().Elem()) {
 		if sp, ok := e.spelt[id]; ok {
 			e.buf = append(e.buf, e.buf[sp.start:sp.end]...)
 			return nil
@@ -489,42 +489,6 @@ func (e *keyEncoder) reference(v reflect.Value, id refID, spell func() error) er
 	delete(e.active, id)
 	e.refs[id] = len(e.refs)
 	return err
-}
-
-var refsOf sync.Map // reflect.Type -> bool
-
-// holdsRefs reports whether values of t can hold pointers, maps, slices or
-// interfaces: the values through which memory can be shared.
-func holdsRefs(t reflect.Type) bool {
-	if b, ok := refsOf.Load(t); ok {
-		return b.(bool)
-	}
-	var walk func(t reflect.Type, seen map[reflect.Type]bool) bool
-	walk = func(t reflect.Type, seen map[reflect.Type]bool) bool {
-		if seen[t] {
-			return true // a recursive type refers to itself through a reference
-		}
-		seen[t] = true
-		if t == timeType {
-			return false // its location cannot change it
-		}
-		switch t.Kind() {
-		case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
-			return true
-		case reflect.Array:
-			return walk(t.Elem(), seen)
-		case reflect.Struct:
-			for i := range t.NumField() {
-				if walk(t.Field(i).Type, seen) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	b := walk(t, map[reflect.Type]bool{})
-	refsOf.Store(t, b)
-	return b
 }
 
 // spellsNull reports whether v is a nil pointer, interface, slice or map.

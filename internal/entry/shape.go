@@ -3,6 +3,7 @@ package entry
 import (
 	"fmt"
 	"reflect"
+	"sync"
 )
 
 // checkShape walks a result before it is encoded. The encoder follows
@@ -53,7 +54,7 @@ func (w *shapeWalker) walk(v reflect.Value, depth int) error {
 			return fmt.Errorf("the result refers to itself (a %s in a cycle), which the cache cannot store", t)
 		}
 		if w.seen[id] {
-			if holdsRefs(t.Elem()) {
+			if HoldsRefs(t.Elem()) {
 				return fmt.Errorf("the result reaches one %s through several paths: the cache would store a copy for each, and load them apart", t)
 			}
 			if w.repeated += int64(sizeOf(v)); w.repeated > maxRepeated {
@@ -67,7 +68,7 @@ func (w *shapeWalker) walk(v reflect.Value, depth int) error {
 		case reflect.Pointer:
 			return w.walk(v.Elem(), depth) // not a level of the encoding
 		case reflect.Map:
-			if !holdsRefs(t.Key()) && !holdsRefs(t.Elem()) {
+			if !HoldsRefs(t.Key()) && !HoldsRefs(t.Elem()) {
 				return nil
 			}
 			iter := v.MapRange()
@@ -83,7 +84,7 @@ func (w *shapeWalker) walk(v reflect.Value, depth int) error {
 		}
 		fallthrough // a slice: its elements
 	case reflect.Array:
-		if !holdsRefs(t.Elem()) {
+		if !HoldsRefs(t.Elem()) {
 			return nil
 		}
 		for i := range v.Len() {
@@ -119,28 +120,39 @@ func sizeOf(v reflect.Value) uintptr {
 	return v.Type().Elem().Size()
 }
 
-// holdsRefs reports whether values of t can hold pointers, maps, slices
-// or interfaces.
-func holdsRefs(t reflect.Type) bool {
-	return holdsRefsSeen(t, map[reflect.Type]bool{})
-}
+var refsOf sync.Map // reflect.Type -> bool
 
-func holdsRefsSeen(t reflect.Type, seen map[reflect.Type]bool) bool {
-	if seen[t] {
-		return true
+// HoldsRefs reports whether values of t can hold pointers, maps, slices or
+// interfaces: the values through which memory can be shared (a time's
+// location aside, which cannot change the time).
+func HoldsRefs(t reflect.Type) bool {
+	if b, ok := refsOf.Load(t); ok {
+		return b.(bool)
 	}
-	seen[t] = true
-	switch t.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
-		return true
-	case reflect.Array:
-		return holdsRefsSeen(t.Elem(), seen)
-	case reflect.Struct:
-		for i := range t.NumField() {
-			if holdsRefsSeen(t.Field(i).Type, seen) {
-				return true
+	var walk func(t reflect.Type, seen map[reflect.Type]bool) bool
+	walk = func(t reflect.Type, seen map[reflect.Type]bool) bool {
+		if seen[t] {
+			return true // a recursive type refers to itself through a reference
+		}
+		seen[t] = true
+		if t == timeType {
+			return false
+		}
+		switch t.Kind() {
+		case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
+			return true
+		case reflect.Array:
+			return walk(t.Elem(), seen)
+		case reflect.Struct:
+			for i := range t.NumField() {
+				if walk(t.Field(i).Type, seen) {
+					return true
+				}
 			}
 		}
+		return false
 	}
-	return false
+	b := walk(t, map[reflect.Type]bool{})
+	refsOf.Store(t, b)
+	return b
 }

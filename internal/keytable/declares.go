@@ -7,8 +7,8 @@ import (
 )
 
 type declKey struct {
-	t    reflect.Type
-	name string
+	t, iface reflect.Type
+	name     string
 }
 
 var declared sync.Map // declKey -> bool
@@ -17,7 +17,7 @@ var declared sync.Map // declKey -> bool
 // signature of iface), on T or *T: a method promoted from an embedded
 // field does not count.
 func Declares(t reflect.Type, name string, iface reflect.Type) bool {
-	k := declKey{t, name}
+	k := declKey{t, iface, name}
 	if b, ok := declared.Load(k); ok {
 		return b.(bool)
 	}
