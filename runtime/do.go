@@ -117,6 +117,7 @@ type request[T any] struct {
 	served       bool          // an entry, not compute, gave the result
 	expired      bool          // an entry was found older than the call's TTL
 	absent       bool          // the local tier had no entry at the last look
+	otherCode    bool          // an entry of other code was found, and counted
 	took         time.Duration // how long the served entry took to compute
 }
 
@@ -453,7 +454,10 @@ func (r *request[T]) check(data []byte, payCRC *uint32, where string) (T, entry.
 		}
 	}
 	if err == nil && !call.accepts(h.Code) {
-		c.otherCode.Add(1)
+		if !r.otherCode && !otherCodeCounted(r.ctx) {
+			c.otherCode.Add(1)
+		}
+		r.otherCode = true
 		if _, told := c.warnedCode.LoadOrStore(call.Func, true); !told {
 			c.log.Warn("entries were computed by other code under this version: computing them again", "fn", call.Func, "version", call.Version)
 		}

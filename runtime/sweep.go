@@ -99,6 +99,13 @@ type noWaitKey struct{}
 
 func noWait(ctx context.Context) bool { return ctx.Value(noWaitKey{}) != nil }
 
+// countedKey marks a context whose call's entry of other code was already
+// counted in Stats.OtherCode, by the sweep's first look: it is one entry,
+// counted once.
+type countedKey struct{}
+
+func otherCodeCounted(ctx context.Context) bool { return ctx.Value(countedKey{}) != nil }
+
 // Sweep returns the results of points, in their order. Points cached in
 // either tier are served first, and take no worker; the misses are
 // computed on a bounded number of workers. A point that another process
@@ -126,7 +133,7 @@ func Sweep[T any](ctx context.Context, c *Cache, points []Point[T], opts ...Swee
 	if err := cfg.resolveShard(); err != nil {
 		return nil, err
 	}
-	s := &sweep[T]{c: c, cfg: cfg, points: points, results: make([]T, len(points)), start: cfg.now(), busySince: map[int]time.Time{}}
+	s := &sweep[T]{c: c, cfg: cfg, points: points, results: make([]T, len(points)), otherCode: make([]bool, len(points)), start: cfg.now(), busySince: map[int]time.Time{}}
 	s.progress.Total = len(points)
 	if !cfg.quiet && c.mode != ModeOff {
 		s.view = newProgressView(cfg.out, cfg.terminal, cfg.lineEvery, cfg.now, points)
@@ -144,11 +151,13 @@ func Sweep[T any](ctx context.Context, c *Cache, points []Point[T], opts ...Swee
 		if ctx.Err() != nil {
 			break
 		}
-		if v, took, ok := load[T](ctx, c, points[i].Call); ok {
+		v, took, ok, other := load[T](ctx, c, points[i].Call)
+		if ok {
 			s.results[i] = v
 			s.event(&s.progress.Hits, took)
 			continue
 		}
+		s.otherCode[i] = other
 		misses = append(misses, i)
 	}
 	return s.results, errors.Join(append(s.run(ctx, misses), ctx.Err())...)
@@ -160,6 +169,7 @@ type sweep[T any] struct {
 	cfg       sweepConfig
 	points    []Point[T]
 	results   []T
+	otherCode []bool // whether the first look at each point found an entry of other code, and counted it
 	start     time.Time
 	view      *progressView
 	reportMu  sync.Mutex // reports go out one at a time, in order
@@ -171,7 +181,13 @@ type sweep[T any] struct {
 	fresh     int
 	computed  []time.Duration   // those measured here, to record
 	busySince map[int]time.Time // when each point was first found held by another
-	errs      []error
+	errs      []pointError
+}
+
+// A pointError is the failure of one point of a sweep.
+type pointError struct {
+	i   int
+	err error
 }
 
 // maxKnown bounds the compute times a sweep keeps for its estimate.
@@ -304,7 +320,13 @@ func (s *sweep[T]) run(ctx context.Context, misses []int) []error {
 		})
 	}
 	wg.Wait()
-	return s.errs
+	// In point order, whatever order the workers finished in.
+	slices.SortFunc(s.errs, func(a, b pointError) int { return a.i - b.i })
+	errs := make([]error, len(s.errs))
+	for k, e := range s.errs {
+		errs[k] = e.err
+	}
+	return errs
 }
 
 // fill fills point i without waiting for another process, and reports
@@ -317,13 +339,16 @@ func (s *sweep[T]) fill(ctx context.Context, i int) (busy bool) {
 		computed = true
 		start := time.Now()
 		// The computation's own cached calls wait for others as any do.
-		v, err := p.Compute(context.WithValue(ctx, noWaitKey{}, nil))
+		v, err := p.Compute(context.WithValue(context.WithValue(ctx, noWaitKey{}, nil), countedKey{}, nil))
 		took = time.Since(start)
 		return v, err
 	}
 	fillCtx := context.WithValue(ctx, noWaitKey{}, true)
 	if s.heldTooLong(i) {
 		fillCtx = ctx // wait, as Do does, then compute it here
+	}
+	if s.otherCode[i] {
+		fillCtx = context.WithValue(fillCtx, countedKey{}, true)
 	}
 	v, err := Do(fillCtx, s.c, p.Call, compute)
 	switch {
@@ -342,7 +367,7 @@ func (s *sweep[T]) fill(ctx context.Context, i int) (busy bool) {
 			name = "#" + strconv.Itoa(i)
 		}
 		s.mu.Lock()
-		s.errs = append(s.errs, fmt.Errorf("point %d (%s): %w", i, name, err))
+		s.errs = append(s.errs, pointError{i, fmt.Errorf("point %d (%s): %w", i, name, err)})
 		s.mu.Unlock()
 		s.event(&s.progress.Failed, -1)
 	case computed:
@@ -446,20 +471,20 @@ func (s *sweep[T]) finish() {
 
 // load returns the stored result of call, and how long it took to
 // compute, if either tier holds a valid entry; it computes nothing.
-func load[T any](ctx context.Context, c *Cache, call Call) (T, time.Duration, bool) {
+func load[T any](ctx context.Context, c *Cache, call Call) (v T, took time.Duration, ok, otherCode bool) {
 	var zero T
 	if c.mode == ModeOff || c.mode == ModeRefresh || c.mode == ModeVerify {
-		return zero, 0, false
+		return zero, 0, false, false
 	}
 	if sourceChanged(c, call) != nil {
-		return zero, 0, false
+		return zero, 0, false, false
 	}
 	r, err := newRequest(ctx, c, call, func(context.Context) (T, error) { return zero, nil })
 	if err != nil {
-		return zero, 0, false
+		return zero, 0, false, false
 	}
-	v, _, ok := r.lookup()
-	return v, r.took, ok
+	v, _, ok = r.lookup()
+	return v, r.took, ok, r.otherCode
 }
 
 // shardOrder returns 0…n-1 starting with shard index of count's slice,

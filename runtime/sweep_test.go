@@ -475,3 +475,55 @@ func TestSweepETAIgnoresImplausibleRecords(t *testing.T) {
 		t.Errorf("ETA %v, want the recorded median, 1s", eta)
 	}
 }
+
+// The failures a sweep joins come in point order, whatever order its
+// workers finished them in: here the later points fail first.
+func TestSweepErrorsInPointOrder(t *testing.T) {
+	c, _ := open(t)
+	const n = 8
+	var gate [n]chan struct{}
+	for i := range gate {
+		gate[i] = make(chan struct{})
+	}
+	close(gate[n-1])
+	_, err := Sweep(context.Background(), c, grid(n, func(ctx context.Context, i int) (float64, error) {
+		<-gate[i] // point i fails only after point i+1 has
+		if i > 0 {
+			defer close(gate[i-1])
+		}
+		return 0, fmt.Errorf("diverged at %d", i)
+	}), Workers(n), Quiet())
+	var want []string
+	for i := range n {
+		want = append(want, fmt.Sprintf("point %d (i=%d): diverged at %d", i, i, i))
+	}
+	if err == nil || err.Error() != strings.Join(want, "\n") {
+		t.Fatalf("errors:\n%v\nwant, in point order:\n%s", err, strings.Join(want, "\n"))
+	}
+}
+
+// A sweep over entries of other code counts each of them once in
+// Stats.OtherCode, though it looks at each point twice (once to serve the
+// hits first, once to compute the misses).
+func TestSweepCountsOtherCodeOnce(t *testing.T) {
+	c, _ := open(t)
+	const n = 20
+	withCode := func(code string) []Point[float64] {
+		ps := grid(n, square)
+		for i := range ps {
+			ps[i].Call.Code = code
+		}
+		return ps
+	}
+	if _, err := Sweep(context.Background(), c, withCode(codeA), Workers(2), Quiet()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Sweep(context.Background(), c, withCode(codeB), Workers(2), Quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSquares(t, got, n)
+	if s := c.Stats(); s.OtherCode != n || s.Misses != 2*n {
+		t.Errorf("OtherCode %d, Misses %d: want %d entries of other code, each counted once, and %d misses", s.OtherCode, s.Misses, n, 2*n)
+	}
+}
