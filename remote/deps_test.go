@@ -18,6 +18,7 @@ func TestLeanLinks(t *testing.T) {
 		"../examples/montecarlo": {"aws", "google", "gocloud.dev", "redis"},
 		"../examples/sharing":    {"aws", "google", "gocloud.dev"},
 		"./redis":                {"aws", "google"},
+		"../cmd/cachectl":        {"aws", "google", "gocloud.dev"},
 		"../runtime":             {"net/http", "expvar", "prometheus", "opentelemetry", "gonum"},
 	} {
 		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()

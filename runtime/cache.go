@@ -65,6 +65,10 @@ var ErrReadOnly = errors.New("cache is read-only")
 // ErrBadKey is returned by Remove for a string that is not a key.
 var ErrBadKey = errors.New("malformed cache key: want 16 lowercase hex digits")
 
+// ErrNoStore is returned by OpenRemote for a URL whose scheme no linked
+// store opens.
+var ErrNoStore = errors.New("no store is linked into this program")
+
 // An Option configures a Cache opened with Open.
 type Option func(*config)
 

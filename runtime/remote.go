@@ -152,7 +152,7 @@ func OpenRemote(ctx context.Context, rawURL string, o RemoteOptions) (*Remote, e
 	openers.Unlock()
 	name := redact(u)
 	if open == nil {
-		return nil, fmt.Errorf("cachegen: no store for %s:// URLs is linked into this program: import it in its main package, as import _ \"github.com/cachegen/cachegen/remote/%s\" (redis, s3 or blob), or import _ \"github.com/cachegen/cachegen/remote\" for all of them", u.Scheme, storePackage(u.Scheme))
+		return nil, fmt.Errorf("cachegen: %w for %s:// URLs: import it in its main package, as import _ \"github.com/cachegen/cachegen/remote/%s\" (redis, s3 or blob), or import _ \"github.com/cachegen/cachegen/remote\" for all of them", ErrNoStore, u.Scheme, storePackage(u.Scheme))
 	}
 	s, err := open(ctx, u)
 	if err != nil {

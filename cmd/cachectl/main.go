@@ -18,8 +18,11 @@
 // cachectl -h, and cachectl COMMAND -h, print help.
 //
 // With -remote, the commands act on a shared remote store instead, named
-// as CACHEGEN_REMOTE names it (redis://host:6379/0, s3://bucket/prefix,
-// file:///shared/dir); verify is for local directories only.
+// as CACHEGEN_REMOTE names it (redis://host:6379/0, file:///shared/dir);
+// verify is for local directories only. cachectl links Redis and no cloud
+// SDK, so that an app can add it as a tool without them: for an S3 bucket
+// (s3://bucket/prefix) or mem://, run cachectl-s3, the same command with
+// every remote store linked.
 //
 // DIR defaults to the directory cachegen's wrappers use: CACHEGEN_DIR, else
 // the user cache directory's cachegen folder. A PATTERN is a shell glob
@@ -30,8 +33,13 @@
 // what is wrong; a failure to act exits 1.
 package main
 
-import "os"
+import (
+	"os"
+
+	"github.com/cachegen/cachegen/internal/ctl"
+	_ "github.com/cachegen/cachegen/remote/redis" // redis:// for -remote; file:// is built in
+)
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(ctl.Run(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -1,4 +1,4 @@
-package main
+package ctl
 
 import (
 	"bufio"
@@ -20,6 +20,7 @@ import (
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/testredis"
 	"github.com/cachegen/cachegen/internal/units"
+	_ "github.com/cachegen/cachegen/remote/redis" // as cmd/cachectl links it
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
@@ -59,7 +60,7 @@ func copyCache(t *testing.T) string {
 func ctlRun(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var o, e bytes.Buffer
-	code = run(args, &o, &e)
+	code = Run(args, &o, &e)
 	return o.String(), e.String(), code
 }
 
@@ -796,5 +797,15 @@ func TestStatsIgnorePlantedUsageRecords(t *testing.T) {
 	}
 	if out, _, code := ctlRun(t, "-dir", dir, "stats", "-totals"); code != 0 || !strings.Contains(out, "entries: 3\n") {
 		t.Errorf("stats -totals: exit %d\n%s", code, out)
+	}
+}
+
+// cachectl links no cloud SDK: a bucket's URL is refused with the command
+// that opens it.
+func TestCloudStoresNameCachectlS3(t *testing.T) {
+	_, errOut, code := ctlRun(t, "-remote", "s3://bucket/prefix?region=x", "ls")
+	if code != 2 || !strings.Contains(errOut, "for s3:// or mem://, run cachectl-s3") ||
+		!strings.Contains(errOut, "go run github.com/cachegen/cachegen/cmd/cachectl-s3 -remote URL ls") {
+		t.Errorf("exit %d:\n%s\nwant exit 2 naming cachectl-s3", code, errOut)
 	}
 }

@@ -1,4 +1,8 @@
-package main
+// Package ctl is the code of the cachectl commands: cmd/cachectl, which
+// links Redis as its only remote store, and cmd/cachectl-s3, which links
+// them all. Run takes the command line and returns the exit code: 0, 1
+// when an action failed, 2 for bad input.
+package ctl
 
 import (
 	"bytes"
@@ -24,7 +28,6 @@ import (
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/units"
 
-	_ "github.com/cachegen/cachegen/remote" // redis:// and s3:// for -remote
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
@@ -112,7 +115,10 @@ type localTier struct{ *cacheruntime.Cache }
 
 func (l localTier) String() string { return l.Dir() }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// Run runs the cachectl command line args, printing to stdout and stderr,
+// and returns its exit code. The remote stores -remote can open are those
+// the program links.
+func Run(args []string, stdout, stderr io.Writer) int {
 	err := dispatch(args, stdout)
 	var ue usageError
 	switch {
@@ -187,7 +193,7 @@ func dispatch(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("cachectl", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	dir := fs.String("dir", "", "cache directory")
-	remote := fs.String("remote", "", "remote store URL (redis://, s3://, file://…)")
+	remote := fs.String("remote", "", "remote store URL (redis://, file://…; s3:// with cachectl-s3)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) || err == nil && fs.Arg(0) == "help" && fs.NArg() == 1 {
@@ -238,6 +244,10 @@ func dispatch(args []string, out io.Writer) error {
 		}
 		unprefixed := err == nil && (u.Scheme == "redis" || u.Scheme == "rediss") && u.Query().Has("prefix") && u.Query().Get("prefix") == ""
 		r, err := cacheruntime.OpenRemote(ctx, *remote, cacheruntime.RemoteOptions{})
+		if errors.Is(err, cacheruntime.ErrNoStore) {
+			return usagef("-remote: this program links no store for %s:// URLs (cachectl links redis:// and file:// only, and no cloud SDK): for s3:// or mem://, run cachectl-s3, the same command with every store linked (go run github.com/cachegen/cachegen/cmd/cachectl-s3 -remote URL %s)",
+				u.Scheme, strings.Join(fs.Args(), " "))
+		}
 		if err != nil {
 			return usagef("-remote: %v", err)
 		}
