@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/tools/txtar"
+
+	"github.com/cachegen/cachegen/internal/testenv"
 )
 
 // generatedRE is the convention generated files follow.
@@ -235,6 +237,73 @@ func TestStaleCodeEndToEnd(t *testing.T) {
 	}
 	setFactor(6)
 	run("18")
+}
+
+// TestDeadEntriesEndToEnd runs generated code, then other code under the
+// same version: a verbose miss names the declaration that changed, and
+// cachectl lists the first code's entries as dead and prunes them, keeping
+// the current code's.
+func TestDeadEntriesEndToEnd(t *testing.T) {
+	testenv.Slow(t)
+	_, dir := e2eModule(t, "dead.txtar")
+	run := func(env string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("go", append([]string{"run", "."}, args...)...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "CACHEGEN_DIR="+filepath.Join(dir, "cache"), env)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("go run . %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	ctl := func(args ...string) string {
+		t.Helper()
+		out, err := goIn(dir, append([]string{"run", "github.com/cachegen/cachegen/cmd/cachectl", "-dir", "cache"}, args...)...)
+		if err != nil {
+			t.Fatalf("cachectl %v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	generate := func() {
+		t.Helper()
+		if msg := generateErrs(t, Config{Dir: dir, Patterns: []string{"./..."}}); msg != "" {
+			t.Fatal(msg)
+		}
+	}
+	generate()
+	run("", "1", "2", "3")
+	os.WriteFile(filepath.Join(dir, "sim", "factor.go"), []byte("package sim\n\nfunc factor() int { return 5 }\n"), 0o644)
+	os.Remove(filepath.Join(dir, "sim", DefaultOutput))
+	generate()
+	out := run("CACHEGEN_VERBOSE=1", "3", "4")
+	if !strings.Contains(out, "Run(3) = 15\n") ||
+		!regexp.MustCompile(`why="?the entries of version 1 were computed by other code \([0-9a-f]{16}\), which this code does not accept; changed since: factor`).MatchString(out) {
+		t.Fatalf("the miss of other code's entry does not say what changed:\n%s", out)
+	}
+	if out := run("CACHEGEN_VERBOSE=1", "5"); !strings.Contains(out, "differs in x: 4 -> 5") {
+		t.Errorf("the miss of new arguments does not name them:\n%s", out)
+	}
+	ls := ctl("ls")
+	if strings.Count(ls, "(other code)") != 2 || !regexp.MustCompile(`(?m)^[0-9a-f]{16}\s+sim.Run\s+1 \(other code\).*\{"x": 1\}$`).MatchString(ls) ||
+		!regexp.MustCompile(`(?m)^[0-9a-f]{16}\s+sim.Run\s+1 \(other code\).*\{"x": 2\}$`).MatchString(ls) {
+		t.Errorf("ls does not mark the first code's two entries, alone, as dead:\n%s", ls)
+	}
+	if out := ctl("why", "sim.Run"); !strings.Contains(out, "why:       no entry has these arguments; the nearest") {
+		t.Errorf("cachectl why:\n%s", out)
+	}
+	if out := ctl("prune", "-dead"); !strings.Contains(out, "removed 2 entries") {
+		t.Errorf("prune -dead:\n%s", out)
+	}
+	if out := ctl("verify"); out != "checked 3 entries: all intact\n" {
+		t.Errorf("verify after the prune:\n%s", out)
+	}
+	if out := run("", "3", "4", "5"); !strings.Contains(out, "Run(3) = 15\nRun(4) = 20\nRun(5) = 25\n") {
+		t.Errorf("the current code's entries:\n%s", out)
+	}
+	if ls := ctl("ls"); strings.Count(ls, "sim.Run") != 3 || strings.Contains(ls, "(other code)") {
+		t.Errorf("after the prune, ls:\n%s", ls)
+	}
 }
 
 // TestDataFilesEndToEnd runs a program whose cached function reads the

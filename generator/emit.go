@@ -453,6 +453,10 @@ func (e *emitter) callHelper(f *cachedFunc, name string) {
 		jen.Id("Version").Op(":").Lit(f.Directive.Version),
 		jen.Id("Code").Op(":").Lit(f.Record.Sum),
 	}
+	if len(f.Record.Parts) > 0 {
+		// Stored with each entry, so that a miss can name what changed.
+		fields = append(fields, jen.Id("Parts").Op(":").Lit(strings.Join(f.Record.Parts, ",")))
+	}
 	if len(f.Record.Accepted) > 0 {
 		accepted := make([]jen.Code, len(f.Record.Accepted))
 		for i, a := range f.Record.Accepted {

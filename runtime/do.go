@@ -118,6 +118,7 @@ type request[T any] struct {
 	expired      bool          // an entry was found older than the call's TTL
 	absent       bool          // the local tier had no entry at the last look
 	otherCode    bool          // an entry of other code was found, and counted
+	otherCodeOf  string        // the fingerprint of that entry's code
 	took         time.Duration // how long the served entry took to compute
 }
 
@@ -269,7 +270,7 @@ func (r *request[T]) computeAndStore() (any, [][]byte, error) {
 		case r.expired:
 			c.log.Info("[EXPIRED] computing again: the stored result is older than its ttl", "key", r.id.key, "fn", r.call.Func, "version", r.call.Version, "ttl", r.call.TTL)
 		default:
-			c.log.Info("[MISS] computing", "key", r.id.key, "fn", r.call.Func, "version", r.call.Version)
+			c.log.Info("[MISS] computing", "key", r.id.key, "fn", r.call.Func, "version", r.call.Version, "why", r.why().String())
 		}
 	}
 	start := c.now()
@@ -427,6 +428,9 @@ func (r *request[T]) loadRemote(data []byte) (T, []byte, bool) {
 		if u, counted, err := c.disk.writeEntry(r.id.key, writeParts([][]byte{data})); err == nil {
 			c.bytesWritten.Add(int64(len(data)))
 			c.trim(int64(len(data)), r.id.key, u, counted)
+			e := r.explained(time.Unix(0, h.ComputedAt))
+			e.Code = codeText(h.Code)
+			c.recordStored(r.call.Func, e)
 		}
 	}
 	r.logHit(h, "remote", len(data))
@@ -457,7 +461,7 @@ func (r *request[T]) check(data []byte, payCRC *uint32, where string) (T, entry.
 		if !r.otherCode && !otherCodeCounted(r.ctx) {
 			c.otherCode.Add(1)
 		}
-		r.otherCode = true
+		r.otherCode, r.otherCodeOf = true, codeText(h.Code)
 		if _, told := c.warnedCode.LoadOrStore(call.Func, true); !told {
 			c.log.Warn("entries were computed by other code under this version: computing them again", "fn", call.Func, "version", call.Version)
 		}
@@ -538,6 +542,7 @@ func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte
 		if u, counted, err = c.disk.writeEntry(r.id.key, write); err == nil {
 			c.bytesWritten.Add(n)
 			c.trim(n, r.id.key, u, counted)
+			c.recordStored(r.call.Func, r.explained(start))
 		}
 	}
 	if err != nil {
@@ -554,7 +559,8 @@ func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte
 // a result.
 func entryOf(id identity, call Call, tsum [8]byte, blocks []entry.Block, start time.Time, took time.Duration) (entry.Header, entry.Meta) {
 	h := entry.Header{ComputedAt: start.UnixNano(), Duration: int64(took), TypeSum: tsum, Sum: id.sum, Code: codeBytes(call.Code)}
-	m := entry.Meta{Func: call.Func, Version: call.Version, Params: id.canonical, TTL: int64(call.TTL), Inputs: id.inputs, Blocks: blocks}
+	m := entry.Meta{Func: call.Func, Version: call.Version, Params: id.canonical, TTL: int64(call.TTL), Inputs: id.inputs, Blocks: blocks,
+		Parts: call.parts(), Accepted: call.Accepted}
 	return h, m
 }
 

@@ -83,6 +83,10 @@ type Call struct {
 	// Accepted lists earlier fingerprints whose results were declared the
 	// same (cachegen -accept).
 	Accepted []string
+	// Parts, when set, are the parts of Code as cachegen recorded them
+	// ("name:digest,…"), stored in each entry so that a miss can name the
+	// declarations that changed (see Cache.Why). Never used for checks.
+	Parts string
 	// Codec, when set, stores the call's results as values of another
 	// type (see StoreAs). It is not part of the key.
 	Codec Codec

@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/internal/explain"
 	"github.com/cachegen/cachegen/internal/units"
 )
 
@@ -43,35 +44,50 @@ type Entry struct {
 	// hour): after a version bump no call finds it again. An entry used
 	// again after a rollback to its version is not old.
 	OldVersion bool
+	// OtherCode is set, by List and Prune, on an entry computed under its
+	// version by code other than that of the latest entry of its function
+	// and version, which that code does not accept (cachegen -accept),
+	// when the latest was computed since the entry was last used: the
+	// current code never serves it. An entry used again since (the other
+	// code runs again: a rollback, a teammate's branch) is not marked.
+	OtherCode bool
+
+	accepted []string // the fingerprints of earlier code that its code serves
+	parts    []string // the parts of its code's fingerprint, when recorded
 }
 
-// markOldVersions sets OldVersion on the entries of es that an entry of a
-// higher version of their function, computed since their last use,
-// supersedes.
-func markOldVersions(es []Entry) {
+// Dead reports whether no call of the current code can be served e: it is
+// of an old version, or of other code (see OldVersion and OtherCode).
+func (e Entry) Dead() bool { return e.OldVersion || e.OtherCode }
+
+// markDead sets OldVersion and OtherCode on the entries of es.
+func markDead(es []Entry) {
 	type fv struct {
 		fn      string
 		version int
 	}
-	newest := map[fv]time.Time{} // when each version of a function last computed an entry
-	for _, e := range es {
+	newest := map[fv]int{} // the index of each version's latest entry
+	for i, e := range es {
 		k := fv{e.Func, e.Version}
-		if e.ComputedAt.After(newest[k]) {
-			newest[k] = e.ComputedAt
+		if j, ok := newest[k]; !ok || e.ComputedAt.After(es[j].ComputedAt) {
+			newest[k] = i
 		}
 	}
 	for i := range es {
 		e := &es[i]
-		e.OldVersion = false
+		e.OldVersion, e.OtherCode = false, false
 		if e.Func == "" {
 			continue
 		}
-		for k, at := range newest {
-			if k.fn == e.Func && k.version > e.Version && at.After(e.LastUsed) {
+		for k, j := range newest {
+			if k.fn == e.Func && k.version > e.Version && es[j].ComputedAt.After(e.LastUsed) {
 				e.OldVersion = true
 				break
 			}
 		}
+		latest := es[newest[fv{e.Func, e.Version}]]
+		e.OtherCode = latest.Code != "" && e.Code != latest.Code && !slices.Contains(latest.accepted, e.Code) &&
+			latest.ComputedAt.After(e.LastUsed)
 	}
 }
 
@@ -150,8 +166,12 @@ func entryFromHead(h entry.Header, m entry.Meta, size int64, lastUsed, now time.
 	for _, in := range m.Inputs {
 		e.Inputs = append(e.Inputs, inputOf(in))
 	}
-	if h.Code != [8]byte{} {
-		e.Code = hex.EncodeToString(h.Code[:])
+	e.Code = codeText(h.Code)
+	e.parts = m.Parts
+	for _, a := range m.Accepted {
+		if len(a) == 16 && isHex(a) {
+			e.accepted = append(e.accepted, a)
+		}
 	}
 	e.Stale = e.TTL > 0 && now.Sub(e.ComputedAt) > e.TTL
 	return e
@@ -255,9 +275,42 @@ func (c *Cache) List(ctx context.Context) ([]Entry, error) {
 		out = append(out, entryFromFile(h, m, fi, now))
 		return nil
 	})
-	markOldVersions(out)
+	markDead(out)
 	slices.SortStableFunc(out, func(a, b Entry) int { return b.ComputedAt.Compare(a.ComputedAt) })
 	return out, err
+}
+
+// Why explains why the entry of key was computed: what kept each entry of
+// its function that the cache holds, computed before it, from serving its
+// call (see the reasons of Cache.Do's verbose misses). It walks the cache:
+// it is for people who ask, never for loads. Entries removed since are
+// not known to it.
+func (c *Cache) Why(ctx context.Context, key string) (string, error) {
+	if !entry.ValidKey(key) {
+		return "", fmt.Errorf("%w: %s", ErrBadKey, quoteCut(key))
+	}
+	es, err := c.List(ctx)
+	if err != nil {
+		return "", err
+	}
+	i := slices.IndexFunc(es, func(e Entry) bool { return e.Key == key })
+	if i < 0 {
+		return "", fmt.Errorf("no entry of key %s in %s: %w", key, c.dir, fs.ErrNotExist)
+	}
+	target := es[i]
+	var held []explain.Call
+	for _, e := range es {
+		if e.Func == target.Func && e.Key != key && e.ComputedAt.Before(target.ComputedAt) {
+			held = append(held, explainedEntry(e))
+		}
+	}
+	return explain.Why(explainedEntry(target), held).String(), nil
+}
+
+// explainedEntry returns an entry as explanations compare it.
+func explainedEntry(e Entry) explain.Call {
+	args, _ := explain.ArgsOf(e.Args)
+	return explain.Call{Key: e.Key, Version: e.Version, Code: e.Code, Accepted: e.accepted, Parts: e.parts, Args: args, At: e.ComputedAt}
 }
 
 // tempMaxAge is how old a temporary file must be before trimming or Verify
@@ -273,7 +326,10 @@ type PruneOptions struct {
 	// OldVersions removes the entries of old versions: those of a function
 	// that has entries of a higher version (see Entry.OldVersion).
 	OldVersions bool
-	DryRun      bool // report what would be removed, and remove nothing
+	// Dead removes the entries no call of the current code can be served:
+	// those of old versions, and those of other code (see Entry.Dead).
+	Dead   bool
+	DryRun bool // report what would be removed, and remove nothing
 
 	keep    string // a key never removed: the entry a trim was started for
 	trigger int64  // when positive, MaxBytes applies only to a total over it
@@ -352,7 +408,7 @@ func pruneEntries(all []Entry, o PruneOptions, now time.Time, remove func(key st
 	for _, e := range all {
 		before += e.Size
 	}
-	markOldVersions(all)
+	markDead(all)
 	slices.SortStableFunc(all, func(a, b Entry) int {
 		return cmp.Or(a.LastUsed.Compare(b.LastUsed), a.ComputedAt.Compare(b.ComputedAt), strings.Compare(a.Key, b.Key))
 	})
@@ -365,7 +421,8 @@ func pruneEntries(all []Entry, o PruneOptions, now time.Time, remove func(key st
 		drop := o.MaxBytes > 0 && total > o.MaxBytes ||
 			o.OlderThan > 0 && now.Sub(e.ComputedAt) > o.OlderThan ||
 			o.UnusedFor > 0 && now.Sub(e.LastUsed) > o.UnusedFor ||
-			o.OldVersions && e.OldVersion
+			o.OldVersions && e.OldVersion ||
+			o.Dead && e.Dead()
 		if !drop || e.Key == o.keep {
 			continue
 		}
@@ -497,18 +554,25 @@ type Problem struct {
 	Err  error
 }
 
+// A VerifyReport is what Verify found.
+type VerifyReport struct {
+	Checked  int // the entries checked, those with problems among them
+	Problems []Problem
+}
+
 // Verify checks every entry as a load does (format, lengths, checksums,
 // and that the file's name and content belong to the same call) and
 // reports each one that fails, and each temporary file older than a few
 // minutes. With fix, it removes them.
-func (c *Cache) Verify(ctx context.Context, fix bool) ([]Problem, error) {
+func (c *Cache) Verify(ctx context.Context, fix bool) (VerifyReport, error) {
 	if fix {
 		if err := c.writable(); err != nil {
-			return nil, err
+			return VerifyReport{}, err
 		}
 	}
 	now := c.now()
 	var problems []Problem
+	checked := 0
 	report := func(name string, p Problem) error {
 		problems = append(problems, p)
 		if fix {
@@ -543,6 +607,7 @@ func (c *Cache) Verify(ctx context.Context, fix bool) ([]Problem, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
+		checked++
 		if err == nil {
 			err = checkEntry(key, data, payCRC)
 		}
@@ -551,7 +616,7 @@ func (c *Cache) Verify(ctx context.Context, fix bool) ([]Problem, error) {
 		}
 		return report(name, Problem{Path: where, Key: key, Err: err})
 	})
-	return problems, err
+	return VerifyReport{Checked: checked, Problems: problems}, err
 }
 
 // checkEntry checks a whole entry file named key without knowing its call:

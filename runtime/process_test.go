@@ -229,8 +229,8 @@ func TestManyProcessesOneKeyComputeOnce(t *testing.T) {
 	if es, _ := c.List(context.Background()); len(es) != 1 {
 		t.Fatalf("%d entries, want 1", len(es))
 	}
-	if problems, _ := c.Verify(context.Background(), false); len(problems) != 0 {
-		t.Fatalf("problems: %+v", problems)
+	if rep, _ := c.Verify(context.Background(), false); len(rep.Problems) != 0 {
+		t.Fatalf("problems: %+v", rep.Problems)
 	}
 	c.disk.walk(context.Background(), func(path string, kind fileKind) error {
 		if kind == kindTemp || kind == kindLock {

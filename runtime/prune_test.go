@@ -177,11 +177,12 @@ func TestPruneAndVerifyRemoveOldTempFiles(t *testing.T) {
 	key, _ := mcCall(0).Key()
 	temp := filepath.Join(c.Dir(), key[:2], tempPrefix+key+"-9")
 	os.WriteFile(temp, []byte("partial"), 0o600)
-	if problems, _ := c.Verify(context.Background(), false); len(problems) != 0 {
-		t.Fatalf("a fresh temp file is reported: %+v", problems)
+	if rep, _ := c.Verify(context.Background(), false); len(rep.Problems) != 0 || rep.Checked != 1 {
+		t.Fatalf("Verify = %+v: want the entry checked, and a fresh temp file not reported", rep)
 	}
 	c.now = func() time.Time { return time.Now().Add(time.Hour) }
-	problems, err := c.Verify(context.Background(), false)
+	rep, err := c.Verify(context.Background(), false)
+	problems := rep.Problems
 	if err != nil || len(problems) != 1 || problems[0].Key != "" {
 		t.Fatalf("Verify = %+v, %v; want the old temp file", problems, err)
 	}
@@ -205,9 +206,13 @@ func TestVerifyReportsAndFixesBadEntries(t *testing.T) {
 	os.WriteFile(c.disk.path(k0), data, 0o600)
 	moved, _ := os.ReadFile(c.disk.path(k2))
 	os.WriteFile(c.disk.path(k1), moved, 0o600)
-	problems, err := c.Verify(context.Background(), true)
+	rep, err := c.Verify(context.Background(), true)
 	if err != nil {
 		t.Fatal(err)
+	}
+	problems := rep.Problems
+	if rep.Checked != 3 {
+		t.Errorf("checked %d entries, want 3", rep.Checked)
 	}
 	bad := map[string]bool{}
 	for _, p := range problems {

@@ -85,12 +85,12 @@ func TestHugeSparseEntryIsABoundedMiss(t *testing.T) {
 				t.Fatalf("got (%+v, %v) with stats %+v: want the computed result and one corrupt entry", got, err, c.Stats())
 			}
 			plantSparse(t, c.disk.path(key), head, hundredGiB)
-			var problems []Problem
-			if n := allocatedBy(func() { problems, err = c.Verify(context.Background(), true) }); n > 16<<20 {
+			var rep VerifyReport
+			if n := allocatedBy(func() { rep, err = c.Verify(context.Background(), true) }); n > 16<<20 {
 				t.Errorf("Verify allocated %d bytes", n)
 			}
-			if err != nil || len(problems) != 1 {
-				t.Errorf("Verify = %+v, %v; want the planted file reported", problems, err)
+			if err != nil || len(rep.Problems) != 1 {
+				t.Errorf("Verify = %+v, %v; want the planted file reported", rep, err)
 			}
 		})
 	}
@@ -196,9 +196,9 @@ func TestFIFOsAreMisses(t *testing.T) {
 		call(t, c) // replaces the FIFO with the computed entry
 		os.Remove(c.disk.path(key))
 		fifo(t, c.disk.path(key))
-		problems, err := c.Verify(context.Background(), true)
-		if err != nil || len(problems) != 1 {
-			t.Fatalf("Verify = %+v, %v; want the FIFO reported", problems, err)
+		rep, err := c.Verify(context.Background(), true)
+		if err != nil || len(rep.Problems) != 1 {
+			t.Fatalf("Verify = %+v, %v; want the FIFO reported", rep, err)
 		}
 		if _, err := os.Lstat(c.disk.path(key)); err == nil {
 			t.Error("verify -fix left the FIFO")
@@ -655,8 +655,8 @@ func TestMetadataBombsAreBounded(t *testing.T) {
 			}
 		},
 		"Verify": func() {
-			if ps, _ := c.Verify(ctx, false); len(ps) != 1 {
-				t.Errorf("Verify found %d problems, want the bomb", len(ps))
+			if rep, _ := c.Verify(ctx, false); len(rep.Problems) != 1 {
+				t.Errorf("Verify found %d problems, want the bomb", len(rep.Problems))
 			}
 		},
 		"Prune": func() { c.Prune(ctx, PruneOptions{DryRun: true, MaxBytes: 1}) },

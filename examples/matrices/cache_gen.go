@@ -22,6 +22,7 @@ func cachegenTraceCall(m *mat.Dense) cacheruntime.Call {
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Trace",
 		Version: 1,
 		Code:    "8b261f3375bb5323",
+		Parts:   "Trace:3eb9a1e5,errFactorize:abe12f0a,go.mod:8946df55,golang.org/x/mod@v0.42.0,golang.org/x/net@v0.61.0,golang.org/x/sync@v0.24.0,golang.org/x/sys@v0.50.0,golang.org/x/term@v0.48.0,golang.org/x/text@v0.43.0,golang.org/x/tools@v0.52.0,gonum.org/v1/gonum@v0.17.0",
 		Params:  map[string]any{"m": m},
 	}
 }
@@ -73,6 +74,7 @@ func cachegenEigenvaluesCall(s *mat.SymDense) cacheruntime.Call {
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Eigenvalues",
 		Version: 1,
 		Code:    "72564b8b5f5aa567",
+		Parts:   "Eigenvalues:0d6576a4,errFactorize:abe12f0a,go.mod:8946df55,golang.org/x/mod@v0.42.0,golang.org/x/net@v0.61.0,golang.org/x/sync@v0.24.0,golang.org/x/sys@v0.50.0,golang.org/x/term@v0.48.0,golang.org/x/text@v0.43.0,golang.org/x/tools@v0.52.0,gonum.org/v1/gonum@v0.17.0,keySym:e508de34",
 		Params:  map[string]any{"s": cacheruntime.KeyBy(s, keySym)},
 	}
 }
@@ -123,6 +125,7 @@ func cachegenFrobeniusCall(m mat.Matrix) cacheruntime.Call {
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Frobenius",
 		Version: 1,
 		Code:    "0c33162f8041b178",
+		Parts:   "Frobenius:7dd1c52d,errFactorize:abe12f0a,go.mod:8946df55,golang.org/x/mod@v0.42.0,golang.org/x/net@v0.61.0,golang.org/x/sync@v0.24.0,golang.org/x/sys@v0.50.0,golang.org/x/term@v0.48.0,golang.org/x/text@v0.43.0,golang.org/x/tools@v0.52.0,gonum.org/v1/gonum@v0.17.0,keyMatrix:bc20045d",
 		Params:  map[string]any{"m": cacheruntime.KeyBy(m, keyMatrix)},
 	}
 }
@@ -174,6 +177,7 @@ func cachegenBinomialCall(n int64, k int64) cacheruntime.Call {
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Binomial",
 		Version: 1,
 		Code:    "99b240674f668239",
+		Parts:   "Binomial:550478ce,errFactorize:abe12f0a,go.mod:8946df55,gonum.org/v1/gonum@v0.17.0",
 		Params:  map[string]any{"n": n, "k": k},
 	}
 }
@@ -226,6 +230,7 @@ func cachegenCovarianceCall(m *mat.Dense) cacheruntime.Call {
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Covariance",
 		Version: 1,
 		Code:    "7755c11c1d73bad8",
+		Parts:   "Covariance:f4d568c1,errFactorize:abe12f0a,go.mod:8946df55,golang.org/x/mod@v0.42.0,golang.org/x/net@v0.61.0,golang.org/x/sync@v0.24.0,golang.org/x/sys@v0.50.0,golang.org/x/term@v0.48.0,golang.org/x/text@v0.43.0,golang.org/x/tools@v0.52.0,gonum.org/v1/gonum@v0.17.0,loadSym:62241fd4,storeSym:820932bf",
 		Params:  map[string]any{"m": m},
 		Codec:   cacheruntime.StoreAs(storeSym, loadSym),
 	}
@@ -278,6 +283,7 @@ func cachegenNormalizeCall(m *mat.Dense) cacheruntime.Call {
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Normalize",
 		Version: 1,
 		Code:    "c75ab88f64b783d0",
+		Parts:   "Normalize:98480411,errFactorize:abe12f0a,go.mod:8946df55,golang.org/x/mod@v0.42.0,golang.org/x/net@v0.61.0,golang.org/x/sync@v0.24.0,golang.org/x/sys@v0.50.0,golang.org/x/term@v0.48.0,golang.org/x/text@v0.43.0,golang.org/x/tools@v0.52.0,gonum.org/v1/gonum@v0.17.0",
 		Params:  map[string]any{"m": m},
 	}
 }

@@ -15,6 +15,7 @@ func cachegenRunMonteCarloCall(snr float64, nScenes int, seed int64) cacheruntim
 		Func:    "github.com/cachegen/cachegen/examples/montecarlo.RunMonteCarlo",
 		Version: 1,
 		Code:    "0a8d88d1fdf43122",
+		Parts:   "Result:639f8deb,RunMonteCarlo:a4065533,channels:3cd6a464,forward:e63e5003,go.mod:8946df55,retrieve:537b95d6,stats:070ef0f0",
 		Params:  map[string]any{"snr": snr, "nScenes": nScenes, "seed": seed},
 	}
 }

@@ -15,6 +15,7 @@ func cachegenRetrieverFitCall(r *Retriever, scene []float64) cacheruntime.Call {
 		Func:    "github.com/cachegen/cachegen/examples/retrieval.Retriever.Fit",
 		Version: 1,
 		Code:    "aef424021f7171be",
+		Parts:   "Config:86421289,Retriever.Fit:a3402fe8,Retriever:28baeea4,go.mod:8946df55,scene:6321ffda",
 		Params:  map[string]any{"r": r, "scene": scene, "SpectroscopyDB": SpectroscopyDB},
 	}
 }

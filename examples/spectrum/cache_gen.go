@@ -15,6 +15,7 @@ func cachegenTransmittanceCall(tablePath string, lo float64, hi float64, path fl
 		Func:    "github.com/cachegen/cachegen/examples/spectrum.Transmittance",
 		Version: 1,
 		Code:    "0c2e5eb4367790d9",
+		Parts:   "Transmittance:561f54c9,go.mod:8946df55,line:f232815b,readTable:18128043",
 		Params:  map[string]any{"tablePath": cacheruntime.File(tablePath), "lo": lo, "hi": hi, "path": path},
 	}
 }

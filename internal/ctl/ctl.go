@@ -38,24 +38,25 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
-const usage = "usage: cachectl [-dir DIR | -remote URL] [-json] ls|show|stats|rm|clear|prune|verify [args]; cachectl -h for help"
+const usage = "usage: cachectl [-dir DIR | -remote URL] [-json] ls|show|why|stats|rm|clear|prune|verify [args]; cachectl -h for help"
 
 // command is one of cachectl's commands, for help.
 type command struct{ name, args, summary string }
 
 var commands = []command{
-	{"ls", "[-func PATTERN] [-sort time|size|duration|func]", "list entries, newest first; old versions and stale entries are marked"},
+	{"ls", "[-func PATTERN] [-sort time|size|duration|func]", "list entries, newest first; dead (old versions, other code) and stale entries are marked"},
 	{"show", "KEY", "one entry's metadata, params, file inputs and stored result"},
-	{"stats", "[-totals] [-recount]", "totals, old versions, and per function entries, size on disk and stored compute time"},
+	{"why", "FUNC|KEY", "why the latest entry of a function (or the entry of a key) was computed: what kept the entries before it from serving it"},
+	{"stats", "[-totals] [-recount]", "totals, dead entries, and per function entries, size on disk and stored compute time"},
 	{"rm", "KEY...", "remove entries"},
 	{"clear", "[-func PATTERN]", "remove every entry, or those of matching functions"},
-	{"prune", "[-max-size SIZE] [-older-than D] [-unused-for D] [-old-versions] [-dry-run]", "remove entries, least recently used first"},
+	{"prune", "[-max-size SIZE] [-older-than D] [-unused-for D] [-old-versions] [-dead] [-dry-run]", "remove entries, least recently used first"},
 	{"verify", "[-fix]", "check every entry as a load does (a local directory only)"},
 }
 
 // runners are the commands' code.
 var runners = map[string]func(*ctl, []string) error{
-	"ls": (*ctl).ls, "show": (*ctl).show, "stats": (*ctl).stats, "rm": (*ctl).rm,
+	"ls": (*ctl).ls, "show": (*ctl).show, "why": (*ctl).why, "stats": (*ctl).stats, "rm": (*ctl).rm,
 	"clear": (*ctl).clear, "prune": (*ctl).prune, "verify": (*ctl).verify,
 }
 
@@ -150,7 +151,7 @@ func cutLong(msg string) string {
 }
 
 // printsJSON are the commands that print JSON with -json.
-var printsJSON = map[string]bool{"ls": true, "show": true, "stats": true}
+var printsJSON = map[string]bool{"ls": true, "show": true, "why": true, "stats": true}
 
 // flags returns a subcommand's flag set, whose errors become usage
 // errors and whose -h prints its help; -json is accepted after the
@@ -319,6 +320,7 @@ type jsonEntry struct {
 	Stale      bool            `json:"stale"`
 	Code       string          `json:"code,omitempty"`
 	OldVersion bool            `json:"old_version"`
+	OtherCode  bool            `json:"other_code"` // computed by code the latest entries of its version do not accept
 	Params     json.RawMessage `json:"params"`
 	Inputs     []jsonInput     `json:"inputs,omitempty"`
 	Result     string          `json:"result,omitempty"` // show only: the stored result, for people
@@ -340,7 +342,7 @@ func toJSON(e cacheruntime.Entry) jsonEntry {
 		params, _ = json.Marshal(string(e.Params))
 	}
 	j := jsonEntry{Key: e.Key, Func: e.Func, Version: e.Version, ComputedAt: e.ComputedAt, DurationS: e.Duration.Seconds(),
-		Size: e.Size, LastUsed: e.LastUsed, TTLS: e.TTL.Seconds(), Stale: e.Stale, Code: e.Code, OldVersion: e.OldVersion, Params: params}
+		Size: e.Size, LastUsed: e.LastUsed, TTLS: e.TTL.Seconds(), Stale: e.Stale, Code: e.Code, OldVersion: e.OldVersion, OtherCode: e.OtherCode, Params: params}
 	for _, in := range e.Inputs {
 		j.Inputs = append(j.Inputs, jsonInput(in))
 	}
@@ -390,8 +392,11 @@ func (c *ctl) ls(args []string) error {
 			computed += " (stale)"
 		}
 		version := strconv.Itoa(e.Version)
-		if e.OldVersion {
+		switch {
+		case e.OldVersion:
 			version += " (old)"
+		case e.OtherCode:
+			version += " (other code)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", e.Key, e.Func[strings.LastIndex(e.Func, "/")+1:], version, computed, took(e.Duration), units.FormatSize(e.Size))
 	}
@@ -507,8 +512,11 @@ func (c *ctl) show(args []string) error {
 	}
 	code := cmp.Or(e.Code, "not recorded")
 	version := strconv.Itoa(e.Version)
-	if e.OldVersion {
+	switch {
+	case e.OldVersion:
 		version += " (an old version: a higher one is cached; prune -old-versions removes it)"
+	case e.OtherCode:
+		version += " (dead: computed by other code than the latest entries of this version, which do not accept it; prune -dead removes it)"
 	}
 	fmt.Fprintf(c.out, "key:       %s\nfunc:      %s\nversion:   %s\ncode:      %s\ncomputed:  %s\ntook:      %s\nsize:      %s (%d bytes)\nlast used: %s\nttl:       %s\nparams:    %s\n",
 		e.Key, e.Func, version, code, e.ComputedAt.Local().Format(time.RFC3339), took(e.Duration), units.FormatSize(e.Size), e.Size,
@@ -550,15 +558,19 @@ func (c *ctl) stats(args []string) error {
 		Bytes   int64   `json:"bytes"`
 		Compute float64 `json:"compute_s"` // total compute time of the stored results
 	}
-	var total, oldBytes int64
-	var oldEntries int
+	var total, oldBytes, otherBytes int64
+	var oldEntries, otherEntries int
 	var oldest, newest time.Time
 	byFunc := map[string]*fnStats{}
 	for _, e := range es {
 		total += e.Size
-		if e.OldVersion {
+		switch {
+		case e.OldVersion:
 			oldEntries++
 			oldBytes += e.Size
+		case e.OtherCode:
+			otherEntries++
+			otherBytes += e.Size
 		}
 		if oldest.IsZero() || e.ComputedAt.Before(oldest) {
 			oldest = e.ComputedAt
@@ -582,11 +594,14 @@ func (c *ctl) stats(args []string) error {
 	slices.SortFunc(funcs, func(a, b fnStats) int { return strings.Compare(a.Func, b.Func) })
 	if c.json {
 		return json.NewEncoder(c.out).Encode(map[string]any{c.where(): c.tier.String(), "entries": len(es), "bytes": total, "oldest": oldest, "newest": newest,
-			"old_version_entries": oldEntries, "old_version_bytes": oldBytes, "funcs": funcs})
+			"old_version_entries": oldEntries, "old_version_bytes": oldBytes, "other_code_entries": otherEntries, "other_code_bytes": otherBytes, "funcs": funcs})
 	}
 	fmt.Fprintf(c.out, "%-8s %s\nentries: %d\nsize:    %s\n", c.where()+":", c.tier.String(), len(es), units.FormatSize(total))
 	if oldEntries > 0 {
 		fmt.Fprintf(c.out, "old versions: %s, %s (cachectl prune -old-versions removes them)\n", plural(oldEntries, "entry", "entries"), units.FormatSize(oldBytes))
+	}
+	if otherEntries > 0 {
+		fmt.Fprintf(c.out, "other code:   %s, %s, never served to the latest code (cachectl prune -dead removes them, and the old versions)\n", plural(otherEntries, "entry", "entries"), units.FormatSize(otherBytes))
 	}
 	if len(es) > 0 {
 		fmt.Fprintf(c.out, "oldest:  %s\nnewest:  %s\n", oldest.Local().Format(time.RFC3339), newest.Local().Format(time.RFC3339))
@@ -728,12 +743,74 @@ func parseAge(flagName, s string) (time.Duration, error) {
 	return d, nil
 }
 
+// why explains the latest entry of a function, or the entry of a key.
+func (c *ctl) why(args []string) error {
+	fs := c.flags("why")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("why: want one FUNC pattern or KEY")
+	}
+	if c.cache == nil {
+		return usagef("why reads a local cache directory; it cannot explain a remote store's entries")
+	}
+	target := fs.Arg(0)
+	var e cacheruntime.Entry
+	var err error
+	if entry.ValidKey(target) {
+		e, err = c.find(target)
+	} else {
+		e, err = c.latestOf(target)
+	}
+	if err != nil {
+		return err
+	}
+	reason, err := c.cache.Why(c.ctx, e.Key)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return json.NewEncoder(c.out).Encode(map[string]any{"key": e.Key, "func": e.Func, "version": e.Version, "code": e.Code, "computed_at": e.ComputedAt, "why": reason})
+	}
+	fmt.Fprintf(c.out, "key:       %s\nfunc:      %s\nversion:   %d\ncode:      %s\ncomputed:  %s\nparams:    %s\nwhy:       %s\n",
+		e.Key, e.Func, e.Version, cmp.Or(e.Code, "not recorded"), e.ComputedAt.Local().Format(time.RFC3339), e.Args, reason)
+	return nil
+}
+
+// latestOf returns the latest entry of the one function pattern matches.
+func (c *ctl) latestOf(pattern string) (cacheruntime.Entry, error) {
+	es, err := c.entries(pattern)
+	if err != nil {
+		return cacheruntime.Entry{}, err
+	}
+	if len(es) == 0 {
+		return cacheruntime.Entry{}, usagef("why: no entry of a function matching %q", pattern)
+	}
+	var funcs []string
+	latest := es[0]
+	for _, e := range es {
+		if !slices.Contains(funcs, e.Func) {
+			funcs = append(funcs, e.Func)
+		}
+		if e.ComputedAt.After(latest.ComputedAt) {
+			latest = e
+		}
+	}
+	if len(funcs) > 1 {
+		slices.Sort(funcs)
+		return cacheruntime.Entry{}, usagef("why: %q matches %d functions (%s): name one", pattern, len(funcs), strings.Join(funcs, ", "))
+	}
+	return latest, nil
+}
+
 func (c *ctl) prune(args []string) error {
 	fs := c.flags("prune")
 	maxSize := fs.String("max-size", "", "remove least recently used entries until the cache is at most this size (500MB, 10GiB)")
 	olderThan := fs.String("older-than", "", "remove entries computed longer ago than this")
 	unusedFor := fs.String("unused-for", "", "remove entries not used for this long")
 	oldVersions := fs.Bool("old-versions", false, "remove the entries of functions that have entries of a higher version")
+	dead := fs.Bool("dead", false, "remove the entries no call of the latest code is served: those of old versions, and those of other code under a version (ls marks both)")
 	dryRun := fs.Bool("dry-run", false, "say what would be removed, and remove nothing")
 	force := fs.Bool("force", false, "prune a Redis remote whose prefix is empty")
 	if err := c.parse(fs, args); err != nil {
@@ -758,9 +835,9 @@ func (c *ctl) prune(args []string) error {
 	if o.UnusedFor, err = parseAge("-unused-for", *unusedFor); err != nil {
 		return err
 	}
-	o.OldVersions = *oldVersions
-	if o.MaxBytes == 0 && o.OlderThan == 0 && o.UnusedFor == 0 && !o.OldVersions {
-		return usagef("prune needs -max-size, -older-than, -unused-for or -old-versions")
+	o.OldVersions, o.Dead = *oldVersions, *dead
+	if o.MaxBytes == 0 && o.OlderThan == 0 && o.UnusedFor == 0 && !o.OldVersions && !o.Dead {
+		return usagef("prune needs -max-size, -older-than, -unused-for, -old-versions or -dead")
 	}
 	o.DryRun = *dryRun
 	es, err := c.tier.Prune(c.ctx, o)
@@ -773,8 +850,11 @@ func (c *ctl) prune(args []string) error {
 	}
 	for _, e := range es {
 		what := cmp.Or(e.Func, "(corrupt)")
-		if e.OldVersion {
+		switch {
+		case e.OldVersion:
 			what += fmt.Sprintf(" version %d (old)", e.Version)
+		case e.OtherCode:
+			what += fmt.Sprintf(" version %d (other code)", e.Version)
 		}
 		fmt.Fprintf(c.out, "%s %s %s %s, last used %s\n", verb, e.Key, what, units.FormatSize(e.Size), e.LastUsed.Local().Format(time.RFC3339))
 	}
@@ -791,19 +871,21 @@ func (c *ctl) verify(args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("verify: unexpected argument %q", fs.Arg(0))
 	}
-	problems, err := c.cache.Verify(c.ctx, *fix)
+	rep, err := c.cache.Verify(c.ctx, *fix)
 	if err != nil {
 		return err
 	}
+	problems := rep.Problems
 	for _, p := range problems {
 		fmt.Fprintf(c.out, "%s: %v\n", p.Path, p.Err)
 	}
 	switch {
 	case len(problems) == 0:
-		fmt.Fprintln(c.out, "all entries are intact")
+		fmt.Fprintf(c.out, "checked %s: all intact\n", plural(rep.Checked, "entry", "entries"))
 	case *fix:
-		fmt.Fprintf(c.out, "removed %s\n", plural(len(problems), "bad file", "bad files"))
+		fmt.Fprintf(c.out, "checked %s: removed %s\n", plural(rep.Checked, "entry", "entries"), plural(len(problems), "bad file", "bad files"))
 	default:
+		fmt.Fprintf(c.out, "checked %s\n", plural(rep.Checked, "entry", "entries"))
 		return fmt.Errorf("%s: run cachectl verify -fix to remove them", plural(len(problems), "bad file", "bad files"))
 	}
 	return nil

@@ -270,7 +270,7 @@ func TestPrune(t *testing.T) {
 func TestVerify(t *testing.T) {
 	dir := copyCache(t)
 	out, _, code := ctlRun(t, "-dir", dir, "verify")
-	if code != 0 || !strings.Contains(out, "all entries are intact") {
+	if code != 0 || out != "checked 3 entries: all intact\n" {
 		t.Fatalf("verify of a good cache: exit %d, %q", code, out)
 	}
 	k := keys(t, dir)[0]
@@ -283,7 +283,7 @@ func TestVerify(t *testing.T) {
 		t.Fatalf("verify of a flipped entry: exit %d, %q, %q", code, out, errOut)
 	}
 	out, _, code = ctlRun(t, "-dir", dir, "verify", "-fix")
-	if code != 0 || !strings.Contains(out, "removed 1 bad file\n") || len(keys(t, dir)) != 2 {
+	if code != 0 || !strings.Contains(out, "checked 3 entries: removed 1 bad file\n") || len(keys(t, dir)) != 2 {
 		t.Fatalf("verify -fix: exit %d, %q", code, out)
 	}
 }
@@ -303,7 +303,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"-dir", exampleCache, "rm", "C66F1DE772E87E1F"}, `malformed key "C66F1DE772E87E1F"`},
 		{[]string{"-dir", exampleCache, "prune", "-max-size", "lots"}, `-max-size "lots": want a positive size`},
 		{[]string{"-dir", exampleCache, "prune", "-older-than", "soon"}, `-older-than "soon" is not a positive duration`},
-		{[]string{"-dir", exampleCache, "prune"}, "prune needs -max-size, -older-than, -unused-for or -old-versions"},
+		{[]string{"-dir", exampleCache, "prune"}, "prune needs -max-size, -older-than, -unused-for, -old-versions or -dead"},
 		{[]string{"-dir", filepath.Join(notCache, "missing"), "ls"}, "does not exist"},
 		{[]string{"-dir", notCache, "ls"}, "is not a cachegen cache"},
 	}
@@ -585,7 +585,7 @@ func TestHelp(t *testing.T) {
 		if code != 0 || errOut != "" {
 			t.Errorf("cachectl %v: exit %d, stderr %q", args, code, errOut)
 		}
-		for _, want := range []string{"-dir", "-remote", "-json", "ls ", "show KEY", "stats", "rm KEY...", "clear ", "prune ", "verify ", "-old-versions"} {
+		for _, want := range []string{"-dir", "-remote", "-json", "ls ", "show KEY", "why FUNC|KEY", "stats", "rm KEY...", "clear ", "prune ", "verify ", "-old-versions", "-dead"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("cachectl %v lacks %q:\n%s", args, want, out)
 			}
@@ -594,10 +594,11 @@ func TestHelp(t *testing.T) {
 	flags := map[string][]string{
 		"ls":     {"-func", "-sort", "-json"},
 		"show":   {"-json"},
+		"why":    {"-json"},
 		"stats":  {"-json", "-totals", "-recount"},
 		"rm":     {},
 		"clear":  {"-func", "-force"},
-		"prune":  {"-max-size", "-older-than", "-unused-for", "-old-versions", "-dry-run", "-force"},
+		"prune":  {"-max-size", "-older-than", "-unused-for", "-old-versions", "-dead", "-dry-run", "-force"},
 		"verify": {"-fix"},
 	}
 	if len(flags) != len(commands) {
@@ -807,5 +808,108 @@ func TestCloudStoresNameCachectlS3(t *testing.T) {
 	if code != 2 || !strings.Contains(errOut, "for s3:// or mem://, run cachectl-s3") ||
 		!strings.Contains(errOut, "go run github.com/cachegen/cachegen/cmd/cachectl-s3 -remote URL ls") {
 		t.Errorf("exit %d:\n%s\nwant exit 2 naming cachectl-s3", code, errOut)
+	}
+}
+
+// dirWith returns a cache directory holding the results of calls, stored
+// in order, a minute apart.
+func dirWith(t *testing.T, calls ...cacheruntime.Call) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "cache")
+	for _, call := range calls {
+		c, err := cacheruntime.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cacheruntime.Do(context.Background(), c, call, func(context.Context) (int, error) { return 1, nil }); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond) // computed one after the other, to the file system's clock too
+	}
+	return dir
+}
+
+func scoreCall(version int, code string, params map[string]any) cacheruntime.Call {
+	return cacheruntime.Call{Func: "example.com/sim.Score", Version: version, Code: code, Params: params,
+		Parts: "Score:11111111,forward:" + code[:8] + ",go.mod:33333333"}
+}
+
+const (
+	codeA = "aaaaaaaaaaaaaaaa"
+	codeB = "bbbbbbbbbbbbbbbb"
+)
+
+// Entries of other code than the latest of their version are marked dead,
+// counted, and pruned by -dead, with the old versions; the latest code's
+// are kept.
+func TestDeadEntries(t *testing.T) {
+	t.Setenv("COLUMNS", "200")
+	a1, a2 := scoreCall(1, codeA, map[string]any{"x": 1}), scoreCall(1, codeA, map[string]any{"x": 2})
+	b3 := scoreCall(1, codeB, map[string]any{"x": 3})
+	dir := dirWith(t, a1, a2, b3)
+	k1, _ := a1.Key()
+	k2, _ := a2.Key()
+	k3, _ := b3.Key()
+	out, _, _ := ctlRun(t, "-dir", dir, "ls")
+	for _, k := range []string{k1, k2} {
+		if !regexp.MustCompile(`(?m)^` + k + `\s+sim.Score\s+1 \(other code\)`).MatchString(out) {
+			t.Errorf("ls does not mark %s, of other code:\n%s", k, out)
+		}
+	}
+	if strings.Count(out, "(other code)") != 2 {
+		t.Errorf("ls marks other entries than the two of other code:\n%s", out)
+	}
+	if out, _, _ := ctlRun(t, "-dir", dir, "-json", "ls"); strings.Count(out, `"other_code":true`) != 2 {
+		t.Errorf("ls -json:\n%s", out)
+	}
+	if out, _, _ := ctlRun(t, "-dir", dir, "stats"); !strings.Contains(out, "other code:   2 entries, ") || !strings.Contains(out, "cachectl prune -dead removes them") {
+		t.Errorf("stats does not count the dead entries:\n%s", out)
+	}
+	if out, _, _ := ctlRun(t, "-dir", dir, "show", k1); !strings.Contains(out, "version:   1 (dead: computed by other code") {
+		t.Errorf("show does not say the entry is dead:\n%s", out)
+	}
+	out, _, code := ctlRun(t, "-dir", dir, "prune", "-dead")
+	if ks := keys(t, dir); code != 0 || !strings.Contains(out, "removed 2 entries") || !slices.Equal(ks, []string{k3}) {
+		t.Errorf("prune -dead: exit %d, left %v, want %s\n%s", code, ks, k3, out)
+	}
+}
+
+// why says why a function's latest entry was computed, from the cache.
+func TestWhy(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		calls []cacheruntime.Call
+		want  string
+	}{
+		{"first", []cacheruntime.Call{scoreCall(1, codeA, map[string]any{"y": 222})}, "why:       the cache holds no entry of this function\n"},
+		{"arguments", []cacheruntime.Call{scoreCall(1, codeA, map[string]any{"y": 222, "z": 1}), scoreCall(1, codeA, map[string]any{"y": 333, "z": 1})},
+			"differs in y: 222 -> 333\n"},
+		{"version", []cacheruntime.Call{scoreCall(1, codeA, map[string]any{"y": 222}), scoreCall(2, codeA, map[string]any{"y": 222})},
+			"why:       the cache holds entries of an older version only (version 1): this call is version 2"},
+		{"code", []cacheruntime.Call{scoreCall(1, codeA, map[string]any{"y": 222}), scoreCall(1, codeB, map[string]any{"y": 333})},
+			"why:       the entries of version 1 were computed by other code (aaaaaaaaaaaaaaaa), which this code does not accept; changed since: forward\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := dirWith(t, tc.calls...)
+			last, _ := tc.calls[len(tc.calls)-1].Key()
+			for _, target := range []string{"sim.Score", last} {
+				out, errOut, code := ctlRun(t, "-dir", dir, "why", target)
+				if code != 0 || !strings.Contains(out, "key:       "+last+"\n") || !strings.Contains(out, tc.want) {
+					t.Errorf("why %s: exit %d\n%s%s\nwant %q", target, code, out, errOut, tc.want)
+				}
+			}
+		})
+	}
+	dir := dirWith(t, scoreCall(1, codeA, map[string]any{"y": 1}), cacheruntime.Call{Func: "example.com/sim.ScoreAll", Version: 1, Params: map[string]any{}})
+	for args, want := range map[string]string{
+		"why Nothing": `why: no entry of a function matching "Nothing"`,
+		"why Score":   `why: "Score" matches 2 functions (example.com/sim.Score, example.com/sim.ScoreAll): name one`,
+		"why":         "why: want one FUNC pattern or KEY",
+		"why a b":     "why: want one FUNC pattern or KEY",
+	} {
+		_, errOut, code := ctlRun(t, append([]string{"-dir", dir}, strings.Fields(args)...)...)
+		if code != 2 || !strings.Contains(errOut, want) {
+			t.Errorf("cachectl %s: exit %d, %q; want exit 2 and %q", args, code, errOut, want)
+		}
 	}
 }

@@ -79,6 +79,15 @@ type Meta struct {
 	// Blocks describes the result's numeric blocks (BlocksOf), so that
 	// Describe can show them: for people, never for checks.
 	Blocks []Block `cbor:"6,keyasint,omitempty"`
+	// Parts are the parts of the fingerprint of the code that computed
+	// the entry ("name:digest"), so that an explanation can name what
+	// changed: for people, never for checks.
+	Parts []string `cbor:"7,keyasint,omitempty"`
+	// Accepted are the fingerprints of earlier code whose entries the
+	// computing code serves (cachegen -accept), so that a listing can tell
+	// which entries that code may still be served: never for loads, which
+	// go by the calling code's own list.
+	Accepted []string `cbor:"8,keyasint,omitempty"`
 }
 
 // Input is a file or directory whose content a call was keyed by.

@@ -15,6 +15,7 @@ func cachegenSpectrumCall(ppm float64, n int) cacheruntime.Call {
 		Func:    "github.com/cachegen/cachegen/examples/sharing/spectrum.Spectrum",
 		Version: 1,
 		Code:    "af8df5072cfa627d",
+		Parts:   "Spectrum:5a6a24ce,go.mod:8946df55",
 		Params:  map[string]any{"ppm": ppm, "n": n},
 	}
 }
