@@ -15,7 +15,7 @@ const maxAccepted = 8
 // that changed since its version was generated, unless accepted. It sets
 // each function's record: the sums whose entries stay valid carry over
 // while the version does not change.
-func checkFingerprints(prog *fingerprint.Program, pkgPath string, funcs []*cachedFunc, old map[string]fingerprint.Record, accept []string) []error {
+func checkFingerprints(prog *fingerprint.Program, pkgPath string, funcs []*cachedFunc, old map[string]fingerprint.Record, accept []string, acceptCommand func(name string) string) []error {
 	var errs []error
 	for _, f := range funcs {
 		name := f.displayName()
@@ -31,8 +31,8 @@ func checkFingerprints(prog *fingerprint.Program, pkgPath string, funcs []*cache
 		}
 		valid := append([]string{rec.Sum}, rec.Accepted...)
 		if fp.Sum != rec.Sum && !slices.Contains(valid, fp.Sum) && !slices.Contains(accept, name) {
-			errs = append(errs, errorf(f.Directive.Pos, "%s changed since version %d was generated (changed: %s); bump to //cache:version=%d, or, only if its results stay the same, run cachegen -accept %s",
-				name, rec.Version, strings.Join(fingerprint.Changed(rec.Parts, fp.Parts), ", "), rec.Version+1, name))
+			errs = append(errs, errorf(f.Directive.Pos, "%s changed since version %d was generated (changed: %s); bump to //cache:version=%d, or, only if its results stay the same, record the change: %s",
+				name, rec.Version, strings.Join(fingerprint.Changed(rec.Parts, fp.Parts), ", "), rec.Version+1, acceptCommand(name)))
 			continue
 		}
 		for _, s := range valid {

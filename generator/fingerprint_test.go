@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cachegen/cachegen/internal/fingerprint"
+	"github.com/cachegen/cachegen/internal/testenv"
 
 	"golang.org/x/tools/txtar"
 )
@@ -81,7 +82,7 @@ func TestFingerprints(t *testing.T) {
 	refused := func(t *testing.T, code, changed string) {
 		t.Helper()
 		msg := generate(t, code)
-		want := "sim.go:15:1: Run changed since version 1 was generated (changed: " + changed + "); bump to //cache:version=2, or, only if its results stay the same, run cachegen -accept Run"
+		want := "sim.go:15:1: Run changed since version 1 was generated (changed: " + changed + "); bump to //cache:version=2, or, only if its results stay the same, record the change: go run github.com/cachegen/cachegen/cmd/cachegen -accept Run ."
 		if msg != want {
 			t.Fatalf("got  %q\nwant %q", msg, want)
 		}
@@ -179,6 +180,7 @@ func TestFingerprintCountsOtherModulesByVersion(t *testing.T) {
 // again, and compares the problems reported with want (empty: the edit is
 // accepted).
 func TestFingerprintEdits(t *testing.T) {
+	testenv.Slow(t) // some 80 generations of modules written to disk; TestFingerprints covers the same code in brief
 	archives, _ := filepath.Glob("../testdata/fingerprint/*.txtar")
 	if len(archives) == 0 {
 		t.Fatal("no archives")

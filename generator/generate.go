@@ -62,6 +62,18 @@ func (cfg Config) command() string {
 	return "cachegen"
 }
 
+// flags are the flags of Config's command line that a rerun needs.
+func (cfg Config) flags() []string {
+	var fs []string
+	if cfg.Output != DefaultOutput {
+		fs = append(fs, "-output", cfg.Output)
+	}
+	if cfg.Tags != "" {
+		fs = append(fs, "-tags", cfg.Tags)
+	}
+	return fs
+}
+
 // DefaultOutput is the name of the generated file in each package.
 const DefaultOutput = "cache_gen.go"
 
@@ -156,7 +168,10 @@ func Generate(cfg Config) ([]Result, error) {
 			if progErr != nil {
 				r.Errs = append(r.Errs, fmt.Errorf("%s: cannot read the code of its cached functions: %v", pkg.PkgPath, progErr))
 			} else {
-				r.Errs = append(r.Errs, checkFingerprints(prog, pkg.PkgPath, funcs, fingerprint.ParseRecords(old), cfg.Accept)...)
+				acceptCommand := func(name string) string {
+					return fingerprint.AcceptCommand(filepath.Dir(pkg.GoFiles[0]), absDir(cfg.Dir), name, cfg.flags()...)
+				}
+				r.Errs = append(r.Errs, checkFingerprints(prog, pkg.PkgPath, funcs, fingerprint.ParseRecords(old), cfg.Accept, acceptCommand)...)
 			}
 		}
 		sortErrors(r.Errs)

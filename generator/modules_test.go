@@ -77,7 +77,7 @@ func TestFingerprintCountsWhatDependenciesRun(t *testing.T) {
 	}
 	refused := func(changed string) {
 		t.Helper()
-		want := "sim.go:5:1: Run changed since version 1 was generated (changed: " + changed + "); bump to //cache:version=2, or, only if its results stay the same, run cachegen -accept Run"
+		want := "sim.go:5:1: Run changed since version 1 was generated (changed: " + changed + "); bump to //cache:version=2, or, only if its results stay the same, record the change: go run github.com/cachegen/cachegen/cmd/cachegen -accept Run ."
 		if msg := generateErrs(t, Config{Dir: dir}); msg != want {
 			t.Fatalf("got  %q\nwant %q", msg, want)
 		}

@@ -134,8 +134,9 @@ func checkCode(call Call) (compared bool, err error) {
 	if recorded && rec.Sum == call.Code {
 		changed = " (changed: " + strings.Join(fingerprint.Changed(rec.Parts, fp.Parts), ", ") + ")"
 	}
-	return true, fmt.Errorf("%s %w%s: run go generate, then bump //cache:version=%d to %d, or, only if its results stay the same, run cachegen -accept %s",
-		name, errCodeChanged, changed, call.Version, call.Version+1, name)
+	cwd, _ := os.Getwd()
+	return true, fmt.Errorf("%s %w%s: run go generate, then bump //cache:version=%d to %d, or, only if its results stay the same, record the change: %s",
+		name, errCodeChanged, changed, call.Version, call.Version+1, fingerprint.AcceptCommand(prog.PackageDir(pkgPath), cwd, name))
 }
 
 // sourceChanged is Do's check, once per function: an error wrapping

@@ -122,7 +122,7 @@ func TestCheckCode(t *testing.T) {
 		t.Fatalf("the source's own fingerprint: %v", err)
 	}
 	err = CheckCode(Call{Func: codecheck, Version: 1, Code: codecheckCode})
-	want := "Run changed since cachegen generated its wrapper (changed: Run, factor, go.mod): run go generate, then bump //cache:version=1 to 2, or, only if its results stay the same, run cachegen -accept Run"
+	want := "Run changed since cachegen generated its wrapper (changed: Run, factor, go.mod): run go generate, then bump //cache:version=1 to 2, or, only if its results stay the same, record the change: go run github.com/cachegen/cachegen/cmd/cachegen -accept Run ./testdata/codecheck"
 	if !errors.Is(err, errCodeChanged) || err.Error() != want {
 		t.Fatalf("the recorded fingerprint of other code: %v\nwant %s", err, want)
 	}

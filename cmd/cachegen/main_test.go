@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cachegen/cachegen/internal/testenv"
 )
 
 // cachegen builds the command once per test and runs it in dir.
@@ -81,7 +83,7 @@ func TestCommand(t *testing.T) {
 		write("sim.go", "package sim\n\n//cache:version=2\nfunc Square(x int) int { return x * x * x }\n")
 		for _, args := range [][]string{{"-check"}, {}} {
 			out, code := cachegen(t, bin, dir, args...)
-			if code != 1 || !strings.Contains(out, "sim.go:3:1: Square changed since version 2 was generated (changed: Square); bump to //cache:version=3, or, only if its results stay the same, run cachegen -accept Square") {
+			if code != 1 || !strings.Contains(out, "sim.go:3:1: Square changed since version 2 was generated (changed: Square); bump to //cache:version=3, or, only if its results stay the same, record the change: go run github.com/cachegen/cachegen/cmd/cachegen -accept Square .") {
 				t.Fatalf("cachegen %v: exit %d:\n%s", args, code, out)
 			}
 		}
@@ -125,4 +127,54 @@ func TestCommand(t *testing.T) {
 			t.Fatalf("exit %d:\n%s", code, out)
 		}
 	})
+}
+
+// The -accept command that cachegen prints runs as printed, from where
+// cachegen ran: here the module root of an app that declares cachegen as
+// a tool, whose cached function is in a package below it.
+func TestAcceptCommandRunsAsPrinted(t *testing.T) {
+	testenv.Slow(t) // builds cachegen as the app's tool
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name, content string) {
+		t.Helper()
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", "module example.com/app\n\ngo 1.26\n\nrequire github.com/cachegen/cachegen v0.0.0\n\nreplace github.com/cachegen/cachegen => "+root+
+		"\n\ntool github.com/cachegen/cachegen/cmd/cachegen\n")
+	if sum, err := os.ReadFile(filepath.Join(root, "go.sum")); err == nil {
+		write("go.sum", string(sum))
+	}
+	write("sim/sim.go", "package sim\n\n//cache:version=1\nfunc Square(x int) int { return x * x }\n")
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	for _, args := range [][]string{{"go", "mod", "tidy"}, {"go", "tool", "cachegen", "./..."}} {
+		if out, err := run(args...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	write("sim/sim.go", "package sim\n\n//cache:version=1\nfunc Square(x int) int { y := x; return y * y }\n")
+	out, err := run("go", "tool", "cachegen", "./...")
+	_, printed, found := strings.Cut(out, "record the change: ")
+	printed, _, _ = strings.Cut(printed, "\n")
+	if err == nil || !found || printed != "go tool cachegen -accept Square ./sim" {
+		t.Fatalf("after a refactor: %v\n%s\nwant the command go tool cachegen -accept Square ./sim", err, out)
+	}
+	if out, err := run(strings.Fields(printed)...); err != nil {
+		t.Fatalf("%s, as printed: %v\n%s", printed, err, out)
+	}
+	if out, err := run("go", "tool", "cachegen", "-check", "./..."); err != nil {
+		t.Fatalf("-check after the printed command: %v\n%s", err, out)
+	}
 }
