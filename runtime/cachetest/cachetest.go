@@ -20,6 +20,7 @@ package cachetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	cacheruntime "github.com/cachegen/cachegen/runtime"
@@ -43,10 +44,23 @@ func Open(t testing.TB, opts ...cacheruntime.Option) *cacheruntime.Cache {
 func Use(t testing.TB, opts ...cacheruntime.Option) *cacheruntime.Cache {
 	t.Helper()
 	c := Open(t, opts...)
-	t.Setenv("CACHEGEN_DIR", c.Dir()) // and refuse a parallel test, as Setenv does
+	setenv(t, c.Dir())
 	previous := cacheruntime.SetDefault(c)
 	t.Cleanup(func() { cacheruntime.SetDefault(previous) })
 	return c
+}
+
+// setenv sets CACHEGEN_DIR for the rest of the test, refusing a parallel
+// test, as t.Setenv does, with a message that says what to use instead.
+func setenv(t testing.TB, dir string) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			panic(fmt.Sprintf("cachetest.Use in a parallel test (%v): the default cache belongs to the whole test process; "+
+				"use ctx, c := cachetest.Context(ctx, t) for functions that take a context, or pass cachetest.Open(t) to FCachedIn", r))
+		}
+	}()
+	t.Setenv("CACHEGEN_DIR", dir)
 }
 
 // Context returns ctx carrying a fresh cache (Open), for the wrappers of

@@ -43,8 +43,9 @@ func TestUseRefusesAParallelTest(t *testing.T) {
 	t.Run("parallel", func(t *testing.T) {
 		t.Parallel()
 		defer func() {
-			if recover() == nil {
-				t.Error("Use in a parallel test did not panic")
+			r := recover()
+			if msg, _ := r.(string); !strings.Contains(msg, "cachetest.Use in a parallel test") || !strings.Contains(msg, "cachetest.Context(ctx, t)") {
+				t.Errorf("Use in a parallel test: panic %v; want one that names cachetest.Context", r)
 			}
 		}()
 		Use(t)
