@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -120,8 +121,8 @@ func otherCodeCounted(ctx context.Context) bool { return ctx.Value(countedKey{})
 // starts; Sweep returns what finished, and ctx's error.
 //
 // On a terminal, Sweep draws a progress bar on stderr; elsewhere it prints
-// a line every few seconds. It is silent with Quiet, and when the cache is
-// off. A nil c means the cache ctx carries, or Default().
+// a line every few seconds. It is silent with Quiet, when the cache is
+// off, and in a test binary unless the cache is verbose. A nil c means the cache ctx carries, or Default().
 func Sweep[T any](ctx context.Context, c *Cache, points []Point[T], opts ...SweepOption) ([]T, error) {
 	if c == nil {
 		c = cacheOf(ctx)
@@ -135,7 +136,10 @@ func Sweep[T any](ctx context.Context, c *Cache, points []Point[T], opts ...Swee
 	}
 	s := &sweep[T]{c: c, cfg: cfg, points: points, results: make([]T, len(points)), otherCode: make([]bool, len(points)), start: cfg.now(), busySince: map[int]time.Time{}}
 	s.progress.Total = len(points)
-	if !cfg.quiet && c.mode != ModeOff {
+	// In a test binary, progress lines would be printed among the tests'
+	// output: only a verbose cache prints them there.
+	inTest := testing.Testing() && cfg.out == os.Stderr && !c.verbose
+	if !cfg.quiet && !inTest && c.mode != ModeOff {
 		s.view = newProgressView(cfg.out, cfg.terminal, cfg.lineEvery, cfg.now, points)
 	}
 	if len(points) > 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"regexp"
@@ -15,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cachegen/cachegen/internal/testenv"
 )
 
 // grid returns n points of a sweep; compute(i) fills point i.
@@ -434,6 +437,7 @@ func TestSweepETACountsRounds(t *testing.T) {
 // Many quick points, a bar and a callback: every report arrives, in
 // order, and the sweep ends.
 func TestSweepProgressUnderLoad(t *testing.T) {
+	testenv.Slow(t) // thousands of points
 	c, _ := open(t)
 	var bar syncBuffer
 	last := 0
@@ -525,5 +529,35 @@ func TestSweepCountsOtherCodeOnce(t *testing.T) {
 	checkSquares(t, got, n)
 	if s := c.Stats(); s.OtherCode != n || s.Misses != 2*n {
 		t.Errorf("OtherCode %d, Misses %d: want %d entries of other code, each counted once, and %d misses", s.OtherCode, s.Misses, n, 2*n)
+	}
+}
+
+// In a test binary, a sweep prints no progress among the tests' output,
+// unless its cache is verbose.
+func TestSweepIsQuietInTests(t *testing.T) {
+	stderr := func(c *Cache) string {
+		t.Helper()
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved := os.Stderr
+		os.Stderr = w
+		_, err = Sweep(context.Background(), c, grid(3, square))
+		os.Stderr = saved
+		w.Close()
+		out, _ := io.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	quiet, _ := open(t)
+	if out := stderr(quiet); out != "" {
+		t.Errorf("a sweep in a test printed:\n%s", out)
+	}
+	verbose, _ := open(t, WithVerbose(true))
+	if out := stderr(verbose); !strings.Contains(out, "3/3 done (0 hits, 3 computed here, 0 elsewhere, 0 failed)") {
+		t.Errorf("a verbose cache's sweep printed %q, want its progress", out)
 	}
 }
