@@ -26,9 +26,7 @@ var generatedRE = regexp.MustCompile(`(?m)^// Code generated .* DO NOT EDIT\.$`)
 // call once (a failing call every time), the second only what is not
 // cached.
 func TestEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a program: skipped in -short mode")
-	}
+	testenv.Slow(t) // builds and runs programs
 	ar, dir := e2eModule(t, "program.txtar")
 	results, err := Generate(Config{Dir: dir})
 	if err != nil {
@@ -110,9 +108,7 @@ func goIn(dir string, args ...string) (string, error) {
 // used to serve results of other code, and runs the program after each:
 // every run must print the result of the code as it is.
 func TestStaleCodeEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a program: skipped in -short mode")
-	}
+	testenv.Slow(t) // builds and runs programs
 	_, dir := e2eModule(t, "stale.txtar")
 	factor := filepath.Join(dir, "sim", "factor.go")
 	simGo := filepath.Join(dir, "sim", "sim.go")
@@ -309,9 +305,7 @@ func TestDeadEntriesEndToEnd(t *testing.T) {
 // TestDataFilesEndToEnd runs a program whose cached function reads the
 // file a files= parameter names, as the file changes, moves and vanishes.
 func TestDataFilesEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a program: skipped in -short mode")
-	}
+	testenv.Slow(t) // builds and runs programs
 	_, dir := e2eModule(t, "files.txtar")
 	if msg := generateErrs(t, Config{Dir: dir}); msg != "" {
 		t.Fatal(msg)

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/testenv"
 	"github.com/cachegen/cachegen/internal/testredis"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/storetest"
@@ -40,15 +41,18 @@ func TestStores(t *testing.T) {
 		}
 	}
 	t.Run("redis", func(t *testing.T) {
+		t.Parallel() // each its own store: their lease tests wait out a lease time at once
 		storetest.Run(t, open(func(t *testing.T) string { return testredis.Start(t).URL }))
 	})
-	t.Run("s3", func(t *testing.T) {
+	t.Run("s3", func(t *testing.T) { // not in parallel: it sets the environment
 		storetest.Run(t, open(func(t *testing.T) string { return startS3(t, "team", "cache/v1") }))
 	})
 	t.Run("file", func(t *testing.T) {
+		t.Parallel() // each its own store: their lease tests wait out a lease time at once
 		storetest.Run(t, open(func(t *testing.T) string { return "file://" + t.TempDir() }))
 	})
 	t.Run("mem", func(t *testing.T) {
+		t.Parallel() // each its own store: their lease tests wait out a lease time at once
 		storetest.Run(t, open(func(t *testing.T) string { return "mem://" }))
 	})
 }
@@ -249,6 +253,7 @@ func TestTwoProcessesShareRedis(t *testing.T) {
 }
 
 func TestFourProcessesOneKeyComputeOnce(t *testing.T) {
+	testenv.Slow(t) // four processes, computing a second each
 	srv := testredis.Start(t)
 	s := newScenario(t, srv.URL)
 	type proc struct {
@@ -274,6 +279,7 @@ func TestFourProcessesOneKeyComputeOnce(t *testing.T) {
 }
 
 func TestKilledLeaseHolderIsTakenOver(t *testing.T) {
+	testenv.Slow(t) // waits out two lease times
 	srv := testredis.Start(t)
 	s := newScenario(t, srv.URL)
 	const lease = 2 * time.Second

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cachegen/cachegen/internal/testenv"
 )
 
 // Tests in this file re-run the test binary as child processes (the role
@@ -382,6 +384,7 @@ func TestKilledWriterAtEachStep(t *testing.T) {
 // Scenario 1: writers SIGKILLed at random moments while storing and
 // clearing entries. CACHEGEN_STRESS=1 runs 200 kills instead of 25.
 func TestKilledWriterAtRandomMoments(t *testing.T) {
+	testenv.Slow(t) // kills writer processes at random moments
 	kills := 25
 	if os.Getenv("CACHEGEN_STRESS") != "" {
 		kills = 200

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cachegen/cachegen/internal/testenv"
 )
 
 // walked returns the whole-cache walks made while fn runs.
@@ -162,6 +164,7 @@ func mustKey(t *testing.T, call Call) string {
 // of the limit cleans that shard alone: no store walks the cache, and
 // every shard, so the whole, stays within its share.
 func TestLimitIsKeptShardByShard(t *testing.T) {
+	testenv.Slow(t) // writes thousands of entries across every shard
 	old := shardCleanMin
 	shardCleanMin = 2
 	defer func() { shardCleanMin = old }()
@@ -191,6 +194,7 @@ func TestLimitIsKeptShardByShard(t *testing.T) {
 // Several processes storing into one cache at once keep it within its
 // limit, and its records right.
 func TestLimitHoldsUnderConcurrentProcesses(t *testing.T) {
+	testenv.Slow(t) // three processes fill one cache
 	dir := t.TempDir()
 	const limit = 256 * 4 * 4096
 	var cmds []*exec.Cmd

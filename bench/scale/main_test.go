@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/cachegen/cachegen/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -20,6 +22,7 @@ func TestMain(m *testing.M) {
 // The scale command, run small, fills its caches and reports every row of
 // its table; running it again reuses what it filled.
 func TestScaleReportsEveryMeasure(t *testing.T) {
+	testenv.Slow(t) // fills caches of thousands of entries, twice
 	dir := t.TempDir()
 	for range 2 {
 		var out strings.Builder

@@ -14,6 +14,7 @@ import (
 	goruntime "runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,13 +36,19 @@ func TestMain(m *testing.M) {
 	}
 	exampleCache = filepath.Join(dir, "cache")
 	// Two RunMonteCarlo entries and one Retriever.Fit.
+	// The two at once: each builds a program, and montecarlo computes for
+	// seconds.
+	var wg sync.WaitGroup
 	for _, ex := range [][]string{{"../../examples/retrieval"}, {"../../examples/montecarlo", "-sweep=false"}} {
-		cmd := exec.Command("go", append([]string{"run"}, ex...)...)
-		cmd.Env = append(os.Environ(), "CACHEGEN_DIR="+exampleCache)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			panic(string(out))
-		}
+		wg.Go(func() {
+			cmd := exec.Command("go", append([]string{"run"}, ex...)...)
+			cmd.Env = append(os.Environ(), "CACHEGEN_DIR="+exampleCache)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				panic(string(out))
+			}
+		})
 	}
+	wg.Wait()
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
