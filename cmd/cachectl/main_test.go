@@ -10,8 +10,9 @@ import (
 	"github.com/cachegen/cachegen/internal/testenv"
 )
 
-// An app that adds cachectl as a tool gets no cloud SDK in its go.sum:
-// go mod tidy, which also keeps the sums of what the tool's packages' tests
+// An app that adds cachectl as a tool, as README says to from a local
+// checkout, runs it, and gets no cloud SDK in its go.sum: README's go mod
+// tidy, which also keeps the sums of what the tool's packages' tests
 // import, is the stricter check.
 func TestToolLeavesCloudSDKsOut(t *testing.T) {
 	testenv.Slow(t)
@@ -19,28 +20,41 @@ func TestToolLeavesCloudSDKsOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := t.TempDir()
-	gomod := "module example.com/app\n\ngo 1.26\n\n" +
-		"require github.com/cachegen/cachegen v0.0.0-00010101000000-000000000000\n\n" +
-		"replace github.com/cachegen/cachegen => " + root + "\n\n" +
-		"tool github.com/cachegen/cachegen/cmd/cachectl\n"
-	if err := os.WriteFile(filepath.Join(app, "go.mod"), []byte(gomod), 0o644); err != nil {
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	goCmd := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("go", args...)
-		cmd.Dir = app
-		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
+	_, block, _ := strings.Cut(string(readme), "point the app at a local checkout:\n\n```sh\n")
+	block, _, found := strings.Cut(block, "```")
+	if !found {
+		t.Fatal("README does not say how to use a local checkout")
 	}
-	goCmd("mod", "tidy")
-	if out := goCmd("tool", "cachectl", "-h"); !strings.Contains(out, "cachectl-s3") {
-		t.Errorf("the tool's help does not say where S3 is:\n%s", out)
+	app := t.TempDir()
+	for name, content := range map[string]string{
+		"go.mod":     "module example.com/app\n\ngo 1.26\n",
+		"sim/sim.go": "package sim\n\n//go:generate go tool cachegen\n\n//cache:version=1\nfunc Square(x int) int { return x * x }\n",
+	} {
+		os.MkdirAll(filepath.Dir(filepath.Join(app, name)), 0o755)
+		if err := os.WriteFile(filepath.Join(app, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(block), "\n") {
+		line = strings.ReplaceAll(line, "=../cachegen", "="+root)
+		cmd := exec.Command("bash", "-c", line)
+		cmd.Dir = app
+		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=", "CACHEGEN_DIR="+filepath.Join(app, "cache"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", line, err, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(app, "sim", "cache_gen.go")); err != nil {
+		t.Errorf("go tool cachegen wrote no wrappers: %v", err)
+	}
+	help := exec.Command("go", "tool", "cachectl", "-h")
+	help.Dir = app
+	if out, err := help.CombinedOutput(); err != nil || !strings.Contains(string(out), "cachectl-s3") {
+		t.Errorf("go tool cachectl -h: %v, and does not say where S3 is:\n%s", err, out)
 	}
 	sum, err := os.ReadFile(filepath.Join(app, "go.sum"))
 	if err != nil {
