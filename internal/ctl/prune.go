@@ -1,0 +1,80 @@
+package ctl
+
+import (
+	"cmp"
+	"fmt"
+	"time"
+
+	"github.com/cachegen/cachegen/internal/units"
+	cacheruntime "github.com/cachegen/cachegen/runtime"
+)
+
+func (c *ctl) prune(args []string) error {
+	fs := c.flags("prune")
+	maxSize := fs.String("max-size", "", "remove least recently used entries until the cache is at most this size (500MB, 10GiB)")
+	olderThan := fs.String("older-than", "", "remove entries computed longer ago than this")
+	unusedFor := fs.String("unused-for", "", "remove entries not used for this long")
+	oldVersions := fs.Bool("old-versions", false, "remove the entries of functions that have entries of a higher version")
+	dead := fs.Bool("dead", false, "remove the entries no call of the latest code is served: those of old versions, and those of other code under a version (ls marks both)")
+	dryRun := fs.Bool("dry-run", false, "say what would be removed, and remove nothing")
+	force := fs.Bool("force", false, "prune a Redis remote whose prefix is empty")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("prune: unexpected argument %q", fs.Arg(0))
+	}
+	if err := c.checkPrefix("prune", *force || *dryRun); err != nil {
+		return err
+	}
+	var o cacheruntime.PruneOptions
+	var err error
+	if *maxSize != "" {
+		if o.MaxBytes, err = units.ParseSize(*maxSize); err != nil || o.MaxBytes == 0 {
+			return usagef("prune: -max-size %q: want a positive size such as 500MB or 10GiB", *maxSize)
+		}
+	}
+	if o.OlderThan, err = parseAge("-older-than", *olderThan); err != nil {
+		return err
+	}
+	if o.UnusedFor, err = parseAge("-unused-for", *unusedFor); err != nil {
+		return err
+	}
+	o.OldVersions, o.Dead = *oldVersions, *dead
+	if o.MaxBytes == 0 && o.OlderThan == 0 && o.UnusedFor == 0 && !o.OldVersions && !o.Dead {
+		return usagef("prune needs -max-size, -older-than, -unused-for, -old-versions or -dead")
+	}
+	o.DryRun = *dryRun
+	es, err := c.tier.Prune(c.ctx, o)
+	if err != nil {
+		return err
+	}
+	verb := "removed"
+	if o.DryRun {
+		verb = "would remove"
+	}
+	for _, e := range es {
+		what := cmp.Or(e.Func, "(corrupt)")
+		switch {
+		case e.OldVersion:
+			what += fmt.Sprintf(" version %d (old)", e.Version)
+		case e.OtherCode:
+			what += fmt.Sprintf(" version %d (other code)", e.Version)
+		}
+		fmt.Fprintf(c.out, "%s %s %s %s, last used %s\n", verb, e.Key, what, units.FormatSize(e.Size), e.LastUsed.Local().Format(time.RFC3339))
+	}
+	c.removed(es, verb)
+	return nil
+}
+
+// parseAge parses a flag's duration, also in days: 36h, 90m, 7d.
+func parseAge(flagName, s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := units.ParseAge(s)
+	if err != nil {
+		return 0, usagef("prune: %s %v", flagName, err)
+	}
+	return d, nil
+}

@@ -1,0 +1,51 @@
+package ctl
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cachegen/cachegen/internal/units"
+	cacheruntime "github.com/cachegen/cachegen/runtime"
+)
+
+func (c *ctl) rm(args []string) error {
+	fs := c.flags("rm")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	args = fs.Args()
+	if len(args) == 0 {
+		return usagef("rm takes one or more KEYs")
+	}
+	for _, k := range args {
+		if err := checkKey(k); err != nil {
+			return err
+		}
+	}
+	var gone []cacheruntime.Entry
+	var missing []string
+	for _, k := range args {
+		e, err := c.find(k)
+		if err != nil {
+			missing = append(missing, k)
+			continue
+		}
+		if _, err := c.tier.Remove(c.ctx, k); err != nil {
+			return err
+		}
+		gone = append(gone, e)
+	}
+	c.removed(gone, "removed")
+	if len(missing) > 0 {
+		return fmt.Errorf("no entry with key %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func (c *ctl) removed(es []cacheruntime.Entry, verb string) {
+	var n int64
+	for _, e := range es {
+		n += e.Size
+	}
+	fmt.Fprintf(c.out, "%s %s (%s)\n", verb, plural(len(es), "entry", "entries"), units.FormatSize(n))
+}

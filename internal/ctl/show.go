@@ -1,0 +1,91 @@
+package ctl
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cachegen/cachegen/internal/units"
+	cacheruntime "github.com/cachegen/cachegen/runtime"
+)
+
+func (c *ctl) find(key string) (cacheruntime.Entry, error) {
+	es, err := c.tier.List(c.ctx)
+	if err != nil {
+		return cacheruntime.Entry{}, err
+	}
+	for _, e := range es {
+		if e.Key == key {
+			return e, nil
+		}
+	}
+	return cacheruntime.Entry{}, fmt.Errorf("no entry with key %s", key)
+}
+
+func (c *ctl) show(args []string) error {
+	fs := c.flags("show")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("show takes one KEY")
+	}
+	key := fs.Arg(0)
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	e, err := c.find(key)
+	if err != nil {
+		return err
+	}
+	result, err := c.tier.DescribeResult(c.ctx, key)
+	if err != nil {
+		result = fmt.Sprintf("(cannot be read: %v)", err)
+	}
+	if c.json {
+		j := toJSON(e)
+		j.Result = result
+		b, err := json.MarshalIndent(j, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(c.out, "%s\n", b)
+		return err
+	}
+	var params bytes.Buffer
+	if json.Indent(&params, e.Params, "  ", "  ") != nil {
+		params.Reset()
+		params.Write(e.Params)
+	}
+	ttl := "none"
+	if e.TTL > 0 {
+		ttl = e.TTL.String()
+		if e.Stale {
+			ttl += " (stale)"
+		}
+	}
+	code := cmp.Or(e.Code, "not recorded")
+	version := strconv.Itoa(e.Version)
+	switch {
+	case e.OldVersion:
+		version += " (an old version: a higher one is cached; prune -old-versions removes it)"
+	case e.OtherCode:
+		version += " (dead: computed by other code than the latest entries of this version, which do not accept it; prune -dead removes it)"
+	}
+	fmt.Fprintf(c.out, "key:       %s\nfunc:      %s\nversion:   %s\ncode:      %s\ncomputed:  %s\ntook:      %s\nsize:      %s (%d bytes)\nlast used: %s\nttl:       %s\nparams:    %s\n",
+		e.Key, e.Func, version, code, e.ComputedAt.Local().Format(time.RFC3339), took(e.Duration), units.FormatSize(e.Size), e.Size,
+		e.LastUsed.Local().Format(time.RFC3339), ttl, params.String())
+	for i, in := range e.Inputs {
+		label := "inputs:   "
+		if i > 0 {
+			label = "          "
+		}
+		fmt.Fprintf(c.out, "%s %s\n", label, in)
+	}
+	fmt.Fprintf(c.out, "result:    %s\n", strings.ReplaceAll(result, "\n", "\n           "))
+	return nil
+}
