@@ -10,7 +10,7 @@ import (
 )
 
 // refusals are a function for each kind of parameter and result the
-// generator refuses, and the words of README's list that name it.
+// generator refuses, and the words of the documented list that name it.
 var refusals = []struct{ decl, readme string }{
 	{"func PFunc(f func()) int", "func, chan and `unsafe.Pointer` values, at any depth"},
 	{"func PChan(c chan int) int", "func, chan and `unsafe.Pointer` values, at any depth"},
@@ -102,17 +102,18 @@ func (gobbed) GobEncode() ([]byte, error) { return nil, nil }
 func (*gobbed) GobDecode([]byte) error    { return nil }
 `
 
-// README's list of what the generator refuses is complete: each kind of
-// parameter and result refused is named there, and each named is refused.
+// The documented list of what the generator refuses (docs/keys.md) is
+// complete: each kind of parameter and result refused is named there, and
+// each named is refused.
 func TestReadmeListsEveryRefusal(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../docs/keys.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := strings.Index(string(readme), "Refused at generate time, each as")
 	end := strings.Index(string(readme), "See [Keys for your types]")
 	if start < 0 || end < start {
-		t.Fatal("README has no list of what is refused at generate time")
+		t.Fatal("docs/keys.md has no list of what is refused at generate time")
 	}
 	list := strings.Join(strings.Fields(string(readme[start:end])), " ") // as read, not as wrapped
 	var src strings.Builder
@@ -128,7 +129,7 @@ func TestReadmeListsEveryRefusal(t *testing.T) {
 			t.Errorf("%s is not refused", r.decl)
 		}
 		if !strings.Contains(list, r.readme) {
-			t.Errorf("README's list does not name what refuses %s: %q", r.decl, r.readme)
+			t.Errorf("docs/keys.md's list does not name what refuses %s: %q", r.decl, r.readme)
 		}
 	}
 	if t.Failed() {

@@ -12,15 +12,20 @@ import (
 	"github.com/cachegen/cachegen/internal/testenv"
 )
 
-// readmeBlock returns the lines of README's code block that starts with
-// the line first.
+// readmeBlock returns the lines of the code block of README or docs/
+// that starts with the line first.
 func readmeBlock(t *testing.T, first string) []string {
 	t.Helper()
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
+	docs, _ := filepath.Glob("../../docs/*.md")
+	var all strings.Builder
+	for _, f := range append([]string{"../../README.md"}, docs...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(b)
 	}
-	_, rest, ok := strings.Cut(string(readme), "```\n"+first+"\n")
+	_, rest, ok := strings.Cut(all.String(), "```\n"+first+"\n")
 	block, _, ok2 := strings.Cut(rest, "```")
 	if !ok || !ok2 {
 		t.Fatalf("README has no block starting %q", first)
@@ -50,7 +55,8 @@ func masked(lines []string) []string {
 	return out
 }
 
-// README's cachectl samples are what cachectl prints after the example,
+// The cachectl samples of README and docs/ are what cachectl prints after
+// the example,
 // but for times, durations and sizes: the same rows, keys and params.
 func TestReadmeSamples(t *testing.T) {
 	testenv.Slow(t) // runs the example, sweep and all
