@@ -169,7 +169,7 @@ func Generate(cfg Config) ([]Result, error) {
 				r.Errs = append(r.Errs, fmt.Errorf("%s: cannot read the code of its cached functions: %v", pkg.PkgPath, progErr))
 			} else {
 				acceptCommand := func(name string) string {
-					return fingerprint.AcceptCommand(filepath.Dir(pkg.GoFiles[0]), absDir(cfg.Dir), name, cfg.flags()...)
+					return fingerprint.AcceptCommand(filepath.Dir(pkg.GoFiles[0]), pkg.PkgPath, absDir(cfg.Dir), name, cfg.flags()...)
 				}
 				r.Errs = append(r.Errs, checkFingerprints(prog, pkg.PkgPath, funcs, fingerprint.ParseRecords(old), cfg.Accept, acceptCommand)...)
 			}

@@ -155,6 +155,7 @@ type Cache struct {
 	warnedCode                                                  sync.Map // Func -> true: told its entries were computed by other code
 	warnedSource                                                sync.Map // Func -> true: told its source changed without go generate
 	warnedKey                                                   sync.Map // Func -> true: told its arguments cannot be keyed
+	partsKept                                                   sync.Map // Func and code -> true: the parts of the code's fingerprint are kept (recent.go)
 
 	maxBytes  int64
 	sinceTrim atomic.Int64 // bytes written since the last trim

@@ -476,7 +476,7 @@ func TestVerboseLogsHitsAndMisses(t *testing.T) {
 		do(t, c, mcCall(300), func(context.Context) (int, error) { return 1, nil })
 	}
 	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
-	wantMiss := fmt.Sprintf("cachegen: [MISS] computing key=%s fn=example.com/sim.RunMonteCarlo version=1 why=the cache holds no entry of this function", key)
+	wantMiss := fmt.Sprintf("cachegen: [MISS] computing key=%s fn=example.com/sim.RunMonteCarlo version=1 why=the cache records no entry of this function", key)
 	wantHit := fmt.Sprintf("cachegen: [HIT] key=%s fn=example.com/sim.RunMonteCarlo version=1 computed=2026-03-31T07:08:26", key)
 	if len(lines) != 2 || lines[0] != wantMiss || !strings.HasPrefix(lines[1], wantHit) || !strings.HasSuffix(lines[1], " took=0s bytes=256 tier=local") {
 		t.Fatalf("log:\n%s\nwant lines like:\n%s\n%s… took=0s bytes=256 tier=local", log, wantMiss, wantHit)

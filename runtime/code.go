@@ -136,7 +136,7 @@ func checkCode(call Call) (compared bool, err error) {
 	}
 	cwd, _ := os.Getwd()
 	return true, fmt.Errorf("%s %w%s: run go generate, then bump //cache:version=%d to %d, or, only if its results stay the same, record the change: %s",
-		name, errCodeChanged, changed, call.Version, call.Version+1, fingerprint.AcceptCommand(prog.PackageDir(pkgPath), cwd, name))
+		name, errCodeChanged, changed, call.Version, call.Version+1, fingerprint.AcceptCommand(prog.PackageDir(pkgPath), pkgPath, cwd, name))
 }
 
 // sourceChanged is Do's check, once per function: an error wrapping

@@ -119,6 +119,7 @@ type request[T any] struct {
 	absent       bool          // the local tier had no entry at the last look
 	otherCode    bool          // an entry of other code was found, and counted
 	otherCodeOf  string        // the fingerprint of that entry's code
+	rejectedWhy  string        // why an entry found was not served, when a check rejected it
 	took         time.Duration // how long the served entry took to compute
 }
 
@@ -270,7 +271,7 @@ func (r *request[T]) computeAndStore() (any, [][]byte, error) {
 		case r.expired:
 			c.log.Info("[EXPIRED] computing again: the stored result is older than its ttl", "key", r.id.key, "fn", r.call.Func, "version", r.call.Version, "ttl", r.call.TTL)
 		default:
-			c.log.Info("[MISS] computing", "key", r.id.key, "fn", r.call.Func, "version", r.call.Version, "why", r.why().String())
+			c.log.Info("[MISS] computing", "key", r.id.key, "fn", r.call.Func, "version", r.call.Version, "why", r.why())
 		}
 	}
 	start := c.now()
@@ -429,7 +430,9 @@ func (r *request[T]) loadRemote(data []byte) (T, []byte, bool) {
 			c.bytesWritten.Add(int64(len(data)))
 			c.trim(int64(len(data)), r.id.key, u, counted)
 			e := r.explained(time.Unix(0, h.ComputedAt))
-			e.Code = codeText(h.Code)
+			if e.Code = codeText(h.Code); e.Code != r.call.Code {
+				e.Parts = nil // an accepted code's: not this call's parts
+			}
 			c.recordStored(r.call.Func, e)
 		}
 	}
@@ -492,6 +495,7 @@ func (r *request[T]) check(data []byte, payCRC *uint32, where string) (T, entry.
 
 // logRejected logs an entry rejected by a check, which is computed again.
 func (r *request[T]) logRejected(level slog.Level, err error, where string) {
+	r.rejectedWhy = "its entry (" + where + ") was found and rejected: " + err.Error()
 	r.c.log.Log(r.ctx, level, "rejected an entry: computing it again", "key", r.id.key, "fn", r.call.Func, "where", where, "err", err)
 }
 

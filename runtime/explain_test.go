@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // whyCall is a call of one function with code code, version v and
@@ -51,7 +51,7 @@ func TestMissSaysWhy(t *testing.T) {
 			}
 		}
 	}
-	miss(whyCall(1, codeA, partsA, 222, 1), "the cache holds no entry of this function")
+	miss(whyCall(1, codeA, partsA, 222, 1), "the cache records no entry of this function")
 	miss(whyCall(1, codeA, partsA, 333, 1), "no entry has these arguments; the nearest (key ", ") differs in y: 222 -> 333")
 	miss(whyCall(1, codeA, partsA, 333, 2), "differs in z: 1 -> 2") // the nearest: only z differs
 	miss(whyCall(2, codeA, partsA, 333, 2), "the cache holds entries of an older version only (version 1): this call is version 2")
@@ -72,12 +72,18 @@ func TestMissSaysWhy(t *testing.T) {
 	miss(long, `differs in grid: [1.0, 2.0, 3.0] -> {"__type__": "[]float64", "len": 100, "sha256": "`, `z: 1 -> "aaaaaaaa`, "a… (302 bytes, sha256:")
 }
 
-// Quiet misses do not read the record; stores keep it short.
+// Quiet misses do not read the record; stores keep it short, and keep a
+// code's long fingerprint parts once, not on every line.
 func TestRecentRecordStaysShort(t *testing.T) {
 	c, log := open(t)
+	var parts []string
+	for i := range 150 {
+		parts = append(parts, fmt.Sprintf("example.com/dep%d@v1.0.%d", i, i))
+	}
 	const n = 3 * maxRecentBytes / 200
 	for i := range n {
-		if _, err := Do(context.Background(), c, whyCall(1, codeA, partsA, i, 0), (&counter{}).fn(mcResult{})); err != nil {
+		call := whyCall(1, codeA, strings.Join(parts, ","), i, 0)
+		if _, err := Do(context.Background(), c, call, (&counter{}).fn(mcResult{})); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -88,8 +94,55 @@ func TestRecentRecordStaysShort(t *testing.T) {
 	if err != nil || fi.Size() > maxRecentBytes+maxRecentLine {
 		t.Fatalf("the record: %v, %v bytes; want at most %d", err, fi, maxRecentBytes+maxRecentLine)
 	}
-	if got := c.readRecent("example.com/sim.Retrieve"); len(got) < maxRecent || got[0].Args["y"] != strconv.Itoa(n-1) {
-		t.Errorf("the record keeps %d calls, the latest %v; want at least %d, the latest y=%d", len(got), got[0].Args, maxRecent, n-1)
+	got := c.readRecent("example.com/sim.Retrieve", false)
+	if len(got) < 100 || got[0].Args["y"] != strconv.Itoa(n-1) {
+		t.Errorf("the record keeps %d calls, the latest %v; want at least 100, the latest y=%d", len(got), got[0].Args, n-1)
+	}
+	kept, err := os.ReadFile(filepath.Join(c.Dir(), partsName("example.com/sim.Retrieve", codeA)))
+	if err != nil || string(kept) != strings.Join(parts, "\n") {
+		t.Errorf("the parts of code A kept: %v, %q", err, kept)
+	}
+}
+
+// A record lives in a shared directory too, and a rejected entry is said
+// to be rejected, not gone.
+func TestMissSaysWhyInASharedDir(t *testing.T) {
+	c, log := open(t, WithVerbose(true), WithSharedDir())
+	do := func(call Call, compute func(context.Context) (mcResult, error)) {
+		t.Helper()
+		if _, err := Do(context.Background(), c, call, compute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	do(whyCall(1, codeA, partsA, 222, 1), (&counter{}).fn(mcResult{}))
+	do(whyCall(1, codeA, partsA, 333, 1), (&counter{}).fn(mcResult{}))
+	if got := lastMiss(t, log); !strings.Contains(got, "differs in y: 222 -> 333") {
+		t.Errorf("a miss in a shared directory says %q", got)
+	}
+	if _, err := Do(context.Background(), c, whyCall(1, codeA, partsA, 333, 1), func(context.Context) (int, error) { return 1, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := lastMiss(t, log); !strings.Contains(got, "its entry (") || !strings.Contains(got, "was found and rejected: ") || !strings.Contains(got, "another type") {
+		t.Errorf("a miss on an entry of another result type says %q", got)
+	}
+}
+
+// A line too long for the record, planted or cut, is skipped, and the
+// lines after it are read.
+func TestRecentRecordSkipsLongLines(t *testing.T) {
+	c, log := open(t, WithVerbose(true))
+	if _, err := Do(context.Background(), c, whyCall(1, codeA, partsA, 222, 1), (&counter{}).fn(mcResult{})); err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(c.Dir(), recentName("example.com/sim.Retrieve"))
+	good, _ := os.ReadFile(name)
+	planted := append(append([]byte("{\"key\": \""), bytes.Repeat([]byte("x"), 3*maxRecentLine)...), "\"}\n"...)
+	os.WriteFile(name, append(planted, good...), 0o600)
+	if _, err := Do(context.Background(), c, whyCall(1, codeA, partsA, 333, 1), (&counter{}).fn(mcResult{})); err != nil {
+		t.Fatal(err)
+	}
+	if got := lastMiss(t, log); !strings.Contains(got, "differs in y: 222 -> 333") {
+		t.Errorf("after a long line, a miss says %q", got)
 	}
 }
 
@@ -105,7 +158,7 @@ func TestRecentRecordJunkIsSkipped(t *testing.T) {
 	if _, err := Do(context.Background(), c, whyCall(1, codeA, partsA, 1, 1), (&counter{}).fn(mcResult{})); err != nil {
 		t.Fatal(err)
 	}
-	if got := lastMiss(t, log); got != "the cache holds no entry of this function" {
+	if got := lastMiss(t, log); got != "the cache records no entry of this function" {
 		t.Errorf("a miss over a junk record says %q", got)
 	}
 }
@@ -121,25 +174,34 @@ func TestWhyWalksTheCache(t *testing.T) {
 	key, _ := whyCall(1, codeA, partsA, 333, 1).Key()
 	os.RemoveAll(filepath.Join(c.Dir(), "recent")) // not from the record
 	got, err := c.Why(context.Background(), key)
+	first, _ := whyCall(1, codeA, partsA, 222, 1).Key()
 	if err != nil || !strings.Contains(got, "differs in y: 222 -> 333") {
 		t.Errorf("Why = %q, %v; want y: 222 -> 333", got, err)
 	}
-	first, _ := whyCall(1, codeA, partsA, 222, 1).Key()
-	if got, _ := c.Why(context.Background(), first); got != "the cache holds no entry of this function" {
+	if got, _ := c.Why(context.Background(), first); got != "the cache records no entry of this function" {
 		t.Errorf("Why of the first entry = %q", got)
 	}
 	if _, err := c.Why(context.Background(), "0123456789abcdef"); err == nil {
 		t.Error("Why of a key not cached: no error")
 	}
+
+	// Other code computed the same call since: its entry replaced the
+	// first code's, which the record remembers, with its parts.
+	if _, err := Do(context.Background(), c, whyCall(1, codeB, partsB, 333, 1), (&counter{}).fn(mcResult{})); err != nil {
+		t.Fatal(err)
+	}
+	got, err = c.Why(context.Background(), key)
+	if err != nil || !strings.Contains(got, "computed by other code (aaaaaaaaaaaaaaaa), which this code does not accept; changed since: forward") {
+		t.Errorf("Why of an entry that replaced other code's = %q, %v", got, err)
+	}
 }
 
-// Entries computed under a version by code other than that of the latest
-// entries of the version, which it does not accept, are dead: marked, and
-// removed by Prune with Dead. Accepted code's entries live on.
+// Entries computed under a function's current version by code its current
+// code does not serve are dead: marked given the current code, and removed
+// by Prune with Dead. Accepted code's entries, and the entries of
+// functions whose current code is not known, live on.
 func TestDeadEntriesOfOtherCode(t *testing.T) {
 	c, _ := open(t)
-	clock := time.Now()
-	c.now = func() time.Time { clock = clock.Add(time.Minute); return clock }
 	store := func(call Call, y int) string {
 		t.Helper()
 		call.Params = map[string]any{"y": y}
@@ -151,15 +213,15 @@ func TestDeadEntriesOfOtherCode(t *testing.T) {
 	}
 	a := Call{Func: "example.com/sim.Retrieve", Version: 1, Code: codeA}
 	b := Call{Func: "example.com/sim.Retrieve", Version: 1, Code: codeB}
-	cAcceptsB := Call{Func: "example.com/sim.Retrieve", Version: 1, Code: codeC, Accepted: []string{codeB}}
 	other := Call{Func: "example.com/sim.Other", Version: 1, Code: codeA}
 	a1, a2, b3, o1 := store(a, 1), store(a, 2), store(b, 3), store(other, 1)
-	dead := func() []string {
+	dead := func(current map[string]CurrentCode) []string {
 		t.Helper()
 		es, err := c.List(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
+		MarkOtherCode(es, current)
 		var keys []string
 		for _, e := range es {
 			if e.OtherCode != e.Dead() || e.OldVersion {
@@ -174,25 +236,34 @@ func TestDeadEntriesOfOtherCode(t *testing.T) {
 	}
 	want := []string{a1, a2}
 	slices.Sort(want)
-	if got := dead(); !slices.Equal(got, want) {
-		t.Errorf("dead: %v, want code A's %v (not B's %s, nor other functions' %s)", got, want, b3, o1)
+	if got := dead(nil); len(got) != 0 {
+		t.Errorf("dead without the current code: %v, want none", got)
 	}
-	store(cAcceptsB, 4) // the latest code serves B's entries: they live
-	if got := dead(); !slices.Equal(got, want) {
-		t.Errorf("after code that accepts B: dead %v, want still %v", got, want)
+	current := map[string]CurrentCode{"example.com/sim.Retrieve": {Version: 1, Codes: []string{codeB}}}
+	if got := dead(current); !slices.Equal(got, want) {
+		t.Errorf("dead: %v, want code A's %v (not B's %s, nor the other function's %s)", got, want, b3, o1)
 	}
-	removed, err := c.Prune(context.Background(), PruneOptions{Dead: true})
+	current["example.com/sim.Retrieve"] = CurrentCode{Version: 1, Codes: []string{codeC, codeB}} // C accepts B
+	if got := dead(current); !slices.Equal(got, want) {
+		t.Errorf("current code C, which accepts B: dead %v, want %v", got, want)
+	}
+	current["example.com/sim.Retrieve"] = CurrentCode{Version: 1, Codes: []string{codeA}} // back on A's branch
+	if got := dead(current); !slices.Equal(got, []string{b3}) {
+		t.Errorf("back on code A: dead %v, want B's %s alone", got, b3)
+	}
+	current["example.com/sim.Retrieve"] = CurrentCode{Version: 1, Codes: []string{codeB}}
+	removed, err := c.Prune(context.Background(), PruneOptions{Dead: true, Current: current})
 	if err != nil || len(removed) != 2 {
 		t.Fatalf("Prune(Dead) removed %d entries (%v), want A's 2", len(removed), err)
 	}
 	es, _ := c.List(context.Background())
-	if len(es) != 3 {
-		t.Errorf("%d entries left, want B's, C's and the other function's", len(es))
+	if len(es) != 2 {
+		t.Errorf("%d entries left, want B's and the other function's", len(es))
 	}
 	// A version bump makes every entry of the older version dead.
 	store(Call{Func: "example.com/sim.Retrieve", Version: 2, Code: codeC}, 1)
 	removed, _ = c.Prune(context.Background(), PruneOptions{Dead: true})
-	if len(removed) != 2 || !removed[0].OldVersion {
-		t.Errorf("Prune(Dead) after a bump removed %+v, want the 2 entries of version 1", removed)
+	if len(removed) != 1 || !removed[0].OldVersion || removed[0].Key != b3 {
+		t.Errorf("Prune(Dead) after a bump removed %+v, want B's entry of version 1", removed)
 	}
 }

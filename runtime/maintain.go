@@ -44,15 +44,13 @@ type Entry struct {
 	// hour): after a version bump no call finds it again. An entry used
 	// again after a rollback to its version is not old.
 	OldVersion bool
-	// OtherCode is set, by List and Prune, on an entry computed under its
-	// version by code other than that of the latest entry of its function
-	// and version, which that code does not accept (cachegen -accept),
-	// when the latest was computed since the entry was last used: the
-	// current code never serves it. An entry used again since (the other
-	// code runs again: a rollback, a teammate's branch) is not marked.
+	// OtherCode is set, by MarkOtherCode and by Prune given the current
+	// code, on an entry computed under its function's current version by
+	// code that the function's current code does not serve (neither its
+	// own nor one it accepts): no call of the current code loads it.
 	OtherCode bool
 
-	accepted []string // the fingerprints of earlier code that its code serves
+	accepted []string // the fingerprints of earlier code that its code serves, when recorded
 	parts    []string // the parts of its code's fingerprint, when recorded
 }
 
@@ -60,34 +58,53 @@ type Entry struct {
 // of an old version, or of other code (see OldVersion and OtherCode).
 func (e Entry) Dead() bool { return e.OldVersion || e.OtherCode }
 
-// markDead sets OldVersion and OtherCode on the entries of es.
-func markDead(es []Entry) {
+// CurrentCode is what a function's code serves now, as its generated file
+// records it: its version, and the fingerprints of the code whose entries
+// it loads (its own, and those accepted with cachegen -accept).
+type CurrentCode struct {
+	Version int
+	Codes   []string
+}
+
+// MarkOtherCode sets OtherCode on the entries of es that current, by
+// qualified function name, says their function's code does not serve.
+// Entries of functions current does not name are left unmarked: whether
+// their code is current cannot be known.
+func MarkOtherCode(es []Entry, current map[string]CurrentCode) {
+	for i := range es {
+		e := &es[i]
+		cur, ok := current[e.Func]
+		e.OtherCode = ok && e.Version == cur.Version && !slices.Contains(cur.Codes, e.Code)
+	}
+}
+
+// markOldVersions sets OldVersion on the entries of es that an entry of a
+// higher version of their function, computed since their last use,
+// supersedes.
+func markOldVersions(es []Entry) {
 	type fv struct {
 		fn      string
 		version int
 	}
-	newest := map[fv]int{} // the index of each version's latest entry
-	for i, e := range es {
+	newest := map[fv]time.Time{} // when each version of a function last computed an entry
+	for _, e := range es {
 		k := fv{e.Func, e.Version}
-		if j, ok := newest[k]; !ok || e.ComputedAt.After(es[j].ComputedAt) {
-			newest[k] = i
+		if e.ComputedAt.After(newest[k]) {
+			newest[k] = e.ComputedAt
 		}
 	}
 	for i := range es {
 		e := &es[i]
-		e.OldVersion, e.OtherCode = false, false
+		e.OldVersion = false
 		if e.Func == "" {
 			continue
 		}
-		for k, j := range newest {
-			if k.fn == e.Func && k.version > e.Version && es[j].ComputedAt.After(e.LastUsed) {
+		for k, at := range newest {
+			if k.fn == e.Func && k.version > e.Version && at.After(e.LastUsed) {
 				e.OldVersion = true
 				break
 			}
 		}
-		latest := es[newest[fv{e.Func, e.Version}]]
-		e.OtherCode = latest.Code != "" && e.Code != latest.Code && !slices.Contains(latest.accepted, e.Code) &&
-			latest.ComputedAt.After(e.LastUsed)
 	}
 }
 
@@ -275,16 +292,16 @@ func (c *Cache) List(ctx context.Context) ([]Entry, error) {
 		out = append(out, entryFromFile(h, m, fi, now))
 		return nil
 	})
-	markDead(out)
+	markOldVersions(out)
 	slices.SortStableFunc(out, func(a, b Entry) int { return b.ComputedAt.Compare(a.ComputedAt) })
 	return out, err
 }
 
 // Why explains why the entry of key was computed: what kept each entry of
-// its function that the cache holds, computed before it, from serving its
-// call (see the reasons of Cache.Do's verbose misses). It walks the cache:
-// it is for people who ask, never for loads. Entries removed since are
-// not known to it.
+// its function computed before it, that the cache holds or its record of
+// the function's latest entries remembers, from serving its call (see the
+// reasons of Do's verbose misses). It walks the cache: it is for people who
+// ask, never for loads.
 func (c *Cache) Why(ctx context.Context, key string) (string, error) {
 	if !entry.ValidKey(key) {
 		return "", fmt.Errorf("%w: %s", ErrBadKey, quoteCut(key))
@@ -299,11 +316,21 @@ func (c *Cache) Why(ctx context.Context, key string) (string, error) {
 	}
 	target := es[i]
 	var held []explain.Call
+	present := map[string]bool{}
 	for _, e := range es {
 		if e.Func == target.Func && e.Key != key && e.ComputedAt.Before(target.ComputedAt) {
 			held = append(held, explainedEntry(e))
+			present[e.Key] = true
 		}
 	}
+	// The function's record remembers entries since replaced or removed:
+	// the earlier entry of this very key among them.
+	for _, e := range c.readRecent(target.Func, true) {
+		if !present[e.Key] && e.At.Before(target.ComputedAt) {
+			held = append(held, e)
+		}
+	}
+	c.withParts(target.Func, held)
 	return explain.Why(explainedEntry(target), held).String(), nil
 }
 
@@ -327,9 +354,11 @@ type PruneOptions struct {
 	// that has entries of a higher version (see Entry.OldVersion).
 	OldVersions bool
 	// Dead removes the entries no call of the current code can be served:
-	// those of old versions, and those of other code (see Entry.Dead).
-	Dead   bool
-	DryRun bool // report what would be removed, and remove nothing
+	// those of old versions, and, of the functions Current names, those of
+	// other code (see Entry.Dead).
+	Dead    bool
+	Current map[string]CurrentCode // the code each function runs now, by qualified name (see MarkOtherCode)
+	DryRun  bool                   // report what would be removed, and remove nothing
 
 	keep    string // a key never removed: the entry a trim was started for
 	trigger int64  // when positive, MaxBytes applies only to a total over it
@@ -408,7 +437,8 @@ func pruneEntries(all []Entry, o PruneOptions, now time.Time, remove func(key st
 	for _, e := range all {
 		before += e.Size
 	}
-	markDead(all)
+	markOldVersions(all)
+	MarkOtherCode(all, o.Current)
 	slices.SortStableFunc(all, func(a, b Entry) int {
 		return cmp.Or(a.LastUsed.Compare(b.LastUsed), a.ComputedAt.Compare(b.ComputedAt), strings.Compare(a.Key, b.Key))
 	})

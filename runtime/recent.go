@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,12 +22,13 @@ import (
 // stored of each function, one JSON line each (the key, version, code and
 // each argument's spelling, shortened: see explain.Spell), appended at
 // each store, in dir/recent/<16 hex digits of the SHA-256 of the function's
-// name>. A store appends one line; a record past maxRecentBytes is cut to
-// its latest maxRecent lines. Only a verbose miss, and Cache.Why, read it.
-// A record is advice for people: a line that does not parse is skipped,
-// and a record lost to a race costs an explanation, never a result.
+// name>. A record past maxRecentBytes is cut to its latest lines, to half
+// that. The parts of each code's fingerprint, which name what changed, are
+// kept once per code beside it (…-<code>.parts), not on every line. Only a
+// verbose miss, and Cache.Why, read them. A record is advice for people: a
+// line that does not parse is skipped, and a record lost to a race costs
+// an explanation, never a result.
 const (
-	maxRecent      = 64
 	maxRecentBytes = 64 << 10
 	maxRecentLine  = 8 << 10
 )
@@ -37,16 +38,15 @@ func recentName(fn string) string {
 	return path.Join("recent", hex.EncodeToString(sum[:8]))
 }
 
+// partsName is where the parts of code's fingerprint are kept, for fn.
+func partsName(fn, code string) string { return recentName(fn) + "-" + code + ".parts" }
+
 // explained returns the call that r keys, as explanations compare it.
 func (r *request[T]) explained(at time.Time) explain.Call {
-	return explainedCall(r.call, r.id, at)
-}
-
-func explainedCall(call Call, id identity, at time.Time) explain.Call {
-	e := explain.Call{Key: id.key, Version: call.Version, Code: call.Code, Accepted: call.Accepted, Parts: call.parts(), Args: map[string]string{}, At: at}
-	for name, sp := range id.spans {
+	e := explain.Call{Key: r.id.key, Version: r.call.Version, Code: r.call.Code, Accepted: r.call.Accepted, Parts: r.call.parts(), Args: map[string]string{}, At: at}
+	for name, sp := range r.id.spans {
 		if name != fnParam && name != versionParam {
-			e.Args[name] = explain.Spell(id.canonical[sp.start:sp.end])
+			e.Args[name] = explain.Spell(r.id.canonical[sp.start:sp.end])
 		}
 	}
 	return e
@@ -60,20 +60,28 @@ func (call Call) parts() []string {
 	return strings.Split(call.Parts, ",")
 }
 
-// recordStored appends e, an entry just stored, to its function's record.
+// recordStored appends e, an entry of fn just stored, to fn's record, and
+// keeps the parts of its code's fingerprint once.
 func (c *Cache) recordStored(fn string, e explain.Call) {
-	if !c.disk.private || c.mode == ModeReadOnly || c.mode == ModeOff {
+	if c.mode == ModeReadOnly || c.mode == ModeOff {
 		return
 	}
+	if len(e.Parts) > 0 && len(e.Code) == 16 && isHex(e.Code) {
+		if _, done := c.partsKept.LoadOrStore(fn+"\x00"+e.Code, true); !done {
+			if _, err := c.disk.stat(partsName(fn, e.Code)); errors.Is(err, fs.ErrNotExist) {
+				name := partsName(fn, e.Code)
+				c.disk.replace(name, path.Base(name), []byte(strings.Join(e.Parts, "\n")))
+			}
+		}
+	}
+	e.Parts, e.Accepted = nil, nil // the parts are kept once, above; what a code accepts is its entries' to say
 	line, err := json.Marshal(e)
+	if err == nil && len(line) > maxRecentLine {
+		e.Args = nil // too many or too long to keep: the rest still explains
+		line, err = json.Marshal(e)
+	}
 	if err != nil {
 		return
-	}
-	if len(line) > maxRecentLine {
-		e.Args = nil // too many or too long to keep: the rest still explains
-		if line, err = json.Marshal(e); err != nil {
-			return
-		}
 	}
 	line = append(line, '\n')
 	name := recentName(fn)
@@ -95,76 +103,95 @@ func (c *Cache) recordStored(fn string, e explain.Call) {
 	fi, serr := f.Stat()
 	f.Close()
 	if err == nil && serr == nil && fi.Size() > maxRecentBytes {
-		calls := c.readRecent(fn)
-		var b bytes.Buffer
-		for i := min(len(calls), maxRecent) - 1; i >= 0; i-- { // oldest first, as appended
-			if l, err := json.Marshal(calls[i]); err == nil {
-				b.Write(l)
-				b.WriteByte('\n')
-			}
+		// Keep the latest lines, half the bound of them, oldest first.
+		lines := c.recentLines(fn)
+		var b []byte
+		for i := len(lines) - 1; i >= 0 && len(b)+len(lines[i])+1 <= maxRecentBytes/2; i-- {
+			b = append(append(append([]byte(nil), lines[i]...), '\n'), b...)
 		}
-		c.disk.replace(name, path.Base(name), b.Bytes())
+		c.disk.replace(name, path.Base(name), b)
 	}
 }
 
-// readRecent returns the latest entries recorded of fn, newest first, one
-// per key.
-func (c *Cache) readRecent(fn string) []explain.Call {
-	if c.mode == ModeOff {
-		return nil
-	}
-	r, err := c.disk.openRoot(false)
-	if err != nil {
-		return nil
-	}
-	f, err := c.disk.openLockFile(r, recentName(fn), 0) // a regular file of ours, opened non-blocking
+// recentLines returns the whole lines of the tail of fn's record, oldest
+// first.
+func (c *Cache) recentLines(fn string) [][]byte {
+	f, fi, err := c.disk.openRegular(recentName(fn))
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
-	fi, err := f.Stat()
+	start := max(0, fi.Size()-2*maxRecentBytes)
+	data, err := io.ReadAll(io.NewSectionReader(f, start, fi.Size()-start))
 	if err != nil {
 		return nil
 	}
-	start := max(0, fi.Size()-2*maxRecentBytes)
-	sc := bufio.NewScanner(io.NewSectionReader(f, start, fi.Size()-start))
-	sc.Buffer(nil, 2*maxRecentLine)
+	lines := bytes.Split(data, []byte("\n"))
+	if start > 0 && len(lines) > 0 {
+		lines = lines[1:] // the tail of a line cut
+	}
+	return slices.DeleteFunc(lines, func(l []byte) bool { return len(l) == 0 || len(l) > maxRecentLine })
+}
+
+// readRecent returns the entries recorded of fn, newest first: every line
+// with all, else the latest line of each key.
+func (c *Cache) readRecent(fn string, all bool) []explain.Call {
+	if c.mode == ModeOff {
+		return nil
+	}
 	var calls []explain.Call
-	for first := true; sc.Scan(); first = false {
+	for _, l := range c.recentLines(fn) {
 		var e explain.Call
-		if first && start > 0 || json.Unmarshal(sc.Bytes(), &e) != nil || e.Key == "" {
-			continue // the tail of a line cut, or junk
+		if json.Unmarshal(l, &e) == nil && e.Key != "" {
+			calls = append(calls, e)
 		}
-		calls = append(calls, e)
 	}
 	explain.Sort(calls)
-	seen := map[string]bool{}
-	out := calls[:0]
-	for _, e := range calls {
-		if !seen[e.Key] {
-			seen[e.Key] = true
-			out = append(out, e)
-		}
+	if all {
+		return calls
 	}
-	return out
+	seen := map[string]bool{}
+	return slices.DeleteFunc(calls, func(e explain.Call) bool {
+		dup := seen[e.Key]
+		seen[e.Key] = true
+		return dup
+	})
+}
+
+// withParts fills in the parts of the fingerprints of held's code that fn's
+// record keeps.
+func (c *Cache) withParts(fn string, held []explain.Call) {
+	known := map[string][]string{}
+	for i, e := range held {
+		if len(e.Parts) > 0 || len(e.Code) != 16 || !isHex(e.Code) {
+			continue
+		}
+		ps, ok := known[e.Code]
+		if !ok {
+			if b, err := c.disk.readSmall(partsName(fn, e.Code), maxRecentLine); err == nil && len(b) > 0 {
+				ps = strings.Split(string(b), "\n")
+			}
+			known[e.Code] = ps
+		}
+		held[i].Parts = ps
+	}
 }
 
 // why returns the reason why r missed, from its function's record.
-func (r *request[T]) why() explain.Reason {
-	held := r.c.readRecent(r.call.Func)
-	if r.otherCode {
+func (r *request[T]) why() string {
+	switch {
+	case r.rejectedWhy != "":
+		return r.rejectedWhy
+	case r.otherCode:
 		// The call's own entry is there, computed by other code: that is
 		// the reason, whatever else the record holds.
-		e := explain.Call{Key: r.id.key, Version: r.call.Version, Code: r.otherCodeOf}
-		for _, h := range held {
-			if h.Key == e.Key && h.Code == e.Code {
-				e = h
-				break
-			}
-		}
-		held = []explain.Call{e}
+		held := []explain.Call{{Key: r.id.key, Version: r.call.Version, Code: r.otherCodeOf}}
+		r.c.withParts(r.call.Func, held)
+		return explain.Why(r.explained(r.c.now()), held).String()
 	}
-	return explain.Why(r.explained(r.c.now()), held)
+	held := r.c.readRecent(r.call.Func, false)
+	r.c.withParts(r.call.Func, held)
+	return explain.Why(r.explained(r.c.now()), held).String()
 }
 
 // codeText spells a stored fingerprint: "" when none was recorded.

@@ -470,7 +470,7 @@ func newToken() string {
 // when it was written otherwise.
 func (r *Remote) List(ctx context.Context) ([]Entry, error) {
 	out, err := r.list(ctx, false)
-	markDead(out)
+	markOldVersions(out)
 	slices.SortStableFunc(out, func(a, b Entry) int { return b.ComputedAt.Compare(a.ComputedAt) })
 	return out, err
 }

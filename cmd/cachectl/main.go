@@ -6,14 +6,19 @@
 //
 // Commands:
 //
-//	ls [-func PATTERN] [-sort time|size|duration|func]   list entries
+//	ls [-func PATTERN] [-sort time|size|duration|func]   list entries; dead ones are marked
 //	show KEY                                             one entry's metadata, params, inputs and result
-//	stats                                                totals, old versions, per function
+//	why FUNC|KEY                                         why a function's latest entry (or a key's) was computed
+//	stats                                                totals, dead entries, per function
 //	rm KEY...                                            remove entries
 //	clear [-func PATTERN]                                remove every (matching) entry
-//	prune [-max-size SIZE] [-older-than D] [-unused-for D] [-old-versions] [-dry-run]
-//	                                                     remove least recently used entries
-//	verify [-fix]                                        check every entry's integrity
+//	prune [-max-size SIZE] [-older-than D] [-unused-for D] [-old-versions] [-dead] [-dry-run]
+//	                                                     remove least recently used entries, or dead ones
+//	verify [-fix]                                        check every entry's integrity, and count them
+//
+// An entry is dead when no call of the current code can be served it: it
+// is of an old version, or of other code than the module in the working
+// directory runs, as its generated files record it.
 //
 // cachectl -h, and cachectl COMMAND -h, print help.
 //

@@ -21,6 +21,7 @@ import (
 
 	"github.com/cachegen/cachegen/internal/cachedir"
 	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/internal/fingerprint"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
@@ -37,7 +38,7 @@ const usage = "usage: cachectl [-dir DIR | -remote URL] [-json] ls|show|why|stat
 type command struct{ name, args, summary string }
 
 var commands = []command{
-	{"ls", "[-func PATTERN] [-sort time|size|duration|func]", "list entries, newest first; dead (old versions, other code) and stale entries are marked"},
+	{"ls", "[-func PATTERN] [-sort time|size|duration|func]", "list entries, newest first; dead entries (old versions, and other code than the module here runs) and stale ones are marked"},
 	{"show", "KEY", "one entry's metadata, params, file inputs and stored result"},
 	{"why", "FUNC|KEY", "why the latest entry of a function (or the entry of a key) was computed: what kept the entries before it from serving it"},
 	{"stats", "[-totals] [-recount]", "totals, dead entries, and per function entries, size on disk and stored compute time"},
@@ -90,6 +91,29 @@ type ctl struct {
 	// entries share the database with other keys, and clear and prune
 	// need -force.
 	unprefixed bool
+	current    map[string]cacheruntime.CurrentCode // the code each function of the module here runs, once read
+}
+
+// list returns the tier's entries, those of other code than the module
+// here runs marked.
+func (c *ctl) list() ([]cacheruntime.Entry, error) {
+	es, err := c.tier.List(c.ctx)
+	cacheruntime.MarkOtherCode(es, c.currentCode())
+	return es, err
+}
+
+// currentCode returns the code each cached function of the module that
+// holds the working directory runs now, as its generated files record it:
+// empty outside a module, where no entry is known to be of other code.
+func (c *ctl) currentCode() map[string]cacheruntime.CurrentCode {
+	if c.current == nil {
+		c.current = map[string]cacheruntime.CurrentCode{}
+		recs, _ := fingerprint.Current(".")
+		for fn, r := range recs {
+			c.current[fn] = cacheruntime.CurrentCode{Version: r.Version, Codes: append([]string{r.Sum}, r.Accepted...)}
+		}
+	}
+	return c.current
 }
 
 // tier is what the commands act on: a local cache directory, or a remote
@@ -293,7 +317,7 @@ func (c *ctl) entries(pattern string) ([]cacheruntime.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	all, err := c.tier.List(c.ctx)
+	all, err := c.list()
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ type jsonEntry struct {
 	Stale      bool            `json:"stale"`
 	Code       string          `json:"code,omitempty"`
 	OldVersion bool            `json:"old_version"`
-	OtherCode  bool            `json:"other_code"` // computed by code the latest entries of its version do not accept
+	OtherCode  bool            `json:"other_code"` // computed under its version by code that the code of the module here does not serve
 	Params     json.RawMessage `json:"params"`
 	Inputs     []jsonInput     `json:"inputs,omitempty"`
 	Result     string          `json:"result,omitempty"` // show only: the stored result, for people

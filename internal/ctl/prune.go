@@ -15,7 +15,7 @@ func (c *ctl) prune(args []string) error {
 	olderThan := fs.String("older-than", "", "remove entries computed longer ago than this")
 	unusedFor := fs.String("unused-for", "", "remove entries not used for this long")
 	oldVersions := fs.Bool("old-versions", false, "remove the entries of functions that have entries of a higher version")
-	dead := fs.Bool("dead", false, "remove the entries no call of the latest code is served: those of old versions, and those of other code under a version (ls marks both)")
+	dead := fs.Bool("dead", false, "remove the entries no call of the current code is served: those of old versions, and those of other code than the module here runs (ls marks both; run it in the module)")
 	dryRun := fs.Bool("dry-run", false, "say what would be removed, and remove nothing")
 	force := fs.Bool("force", false, "prune a Redis remote whose prefix is empty")
 	if err := c.parse(fs, args); err != nil {
@@ -45,6 +45,12 @@ func (c *ctl) prune(args []string) error {
 		return usagef("prune needs -max-size, -older-than, -unused-for, -old-versions or -dead")
 	}
 	o.DryRun = *dryRun
+	if o.Dead {
+		o.Current = c.currentCode()
+		if len(o.Current) == 0 {
+			fmt.Fprintln(c.out, "prune -dead: no generated file found in the module here, so no entry is known to be of other code: run it in the module of the cached functions to remove those too")
+		}
+	}
 	es, err := c.tier.Prune(c.ctx, o)
 	if err != nil {
 		return err

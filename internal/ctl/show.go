@@ -14,7 +14,7 @@ import (
 )
 
 func (c *ctl) find(key string) (cacheruntime.Entry, error) {
-	es, err := c.tier.List(c.ctx)
+	es, err := c.list()
 	if err != nil {
 		return cacheruntime.Entry{}, err
 	}
@@ -74,7 +74,7 @@ func (c *ctl) show(args []string) error {
 	case e.OldVersion:
 		version += " (an old version: a higher one is cached; prune -old-versions removes it)"
 	case e.OtherCode:
-		version += " (dead: computed by other code than the latest entries of this version, which do not accept it; prune -dead removes it)"
+		version += " (dead: computed by other code than the module here runs, which does not accept it; prune -dead removes it)"
 	}
 	fmt.Fprintf(c.out, "key:       %s\nfunc:      %s\nversion:   %s\ncode:      %s\ncomputed:  %s\ntook:      %s\nsize:      %s (%d bytes)\nlast used: %s\nttl:       %s\nparams:    %s\n",
 		e.Key, e.Func, version, code, e.ComputedAt.Local().Format(time.RFC3339), took(e.Duration), units.FormatSize(e.Size), e.Size,

@@ -27,7 +27,7 @@ func (c *ctl) stats(args []string) error {
 	if *totalsOnly || *recount {
 		return usagef("-totals and -recount read the records of a local cache directory; a remote store is listed whole")
 	}
-	es, err := c.tier.List(c.ctx)
+	es, err := c.list()
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func (c *ctl) stats(args []string) error {
 		fmt.Fprintf(c.out, "old versions: %s, %s (cachectl prune -old-versions removes them)\n", plural(oldEntries, "entry", "entries"), units.FormatSize(oldBytes))
 	}
 	if otherEntries > 0 {
-		fmt.Fprintf(c.out, "other code:   %s, %s, never served to the latest code (cachectl prune -dead removes them, and the old versions)\n", plural(otherEntries, "entry", "entries"), units.FormatSize(otherBytes))
+		fmt.Fprintf(c.out, "other code:   %s, %s, never served to the code of the module here (cachectl prune -dead removes them, and the old versions)\n", plural(otherEntries, "entry", "entries"), units.FormatSize(otherBytes))
 	}
 	if len(es) > 0 {
 		fmt.Fprintf(c.out, "oldest:  %s\nnewest:  %s\n", oldest.Local().Format(time.RFC3339), newest.Local().Format(time.RFC3339))

@@ -1,8 +1,8 @@
 // Package explain tells why a call missed: what the entries of its
 // function that a cache holds have that the call has not.
 //
-// A miss has one of five reasons, tried in this order: the cache holds no
-// entry of the function (NoEntry); only entries of other versions
+// A miss has one of five reasons, tried in this order: the cache records
+// no entry of the function (NoEntry); only entries of other versions
 // (OtherVersion); only entries, under the call's version, of code that the
 // call's code does not accept (OtherCode, naming the declarations that
 // changed when both fingerprints' parts are known); entries of the call's
@@ -127,7 +127,7 @@ func Why(call Call, held []Call) Reason {
 		}
 	}
 	r.Nearest = best
-	if best.Key == call.Key || len(bestDiffs) == 0 {
+	if best.Key == call.Key {
 		r.Kind = Removed
 		return r
 	}
@@ -195,13 +195,19 @@ func (r Reason) String() string {
 		for i, d := range r.Diffs {
 			ds[i] = d.String()
 		}
+		if len(ds) == 0 {
+			// Spelled alike as far as the spellings go: past a long
+			// value's start and digest, or of arguments not kept.
+			return fmt.Sprintf("no entry has these arguments; the nearest (key %s, computed %s) differs past what the record keeps of them",
+				r.Nearest.Key, r.Nearest.At.Format(time.RFC3339))
+		}
 		return fmt.Sprintf("no entry has these arguments; the nearest (key %s, computed %s) differs in %s",
 			r.Nearest.Key, r.Nearest.At.Format(time.RFC3339), strings.Join(ds, ", "))
 	case Removed:
 		return fmt.Sprintf("an entry with these arguments (key %s) was computed %s and is gone: trimmed, pruned or invalidated since",
 			r.Nearest.Key, r.Nearest.At.Format(time.RFC3339))
 	}
-	return "the cache holds no entry of this function"
+	return "the cache records no entry of this function"
 }
 
 // Sort orders calls newest first, as Why's callers list them.

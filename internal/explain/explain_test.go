@@ -26,7 +26,7 @@ func TestWhy(t *testing.T) {
 		kind Kind
 		want string
 	}{
-		{"no entry", nil, NoEntry, "the cache holds no entry of this function"},
+		{"no entry", nil, NoEntry, "the cache records no entry of this function"},
 		{"older version", []Call{entryOf("k1", 1, codeA, 0, call.Args)}, OtherVersion,
 			"the cache holds entries of an older version only (version 1): this call is version 2"},
 		{"other version", []Call{entryOf("k1", 1, codeA, 0, nil), entryOf("k3", 3, codeA, 1, nil)}, OtherVersion,

@@ -13,28 +13,57 @@ import (
 const cachegenCommand = "github.com/cachegen/cachegen/cmd/cachegen"
 
 // AcceptCommand returns a command line that accepts the change of the
-// cached function fn ("F" or "T.M") of the package in pkgDir, to be run
-// from the directory cwd: cachegen as the package's go:generate directive
-// runs it (go tool cachegen, go run …/cmd/cachegen, or a cachegen on the
-// PATH), else go tool cachegen where the module declares cachegen as a
-// tool, else go run of it; then -accept fn, flags (-output, -tags) and the
-// package, relative to cwd.
-func AcceptCommand(pkgDir, cwd, fn string, flags ...string) string {
-	args := append(invocation(pkgDir), "-accept", fn)
-	args = append(args, flags...)
-	pkg := pkgDir
-	if rel, err := filepath.Rel(cwd, pkgDir); err == nil {
-		pkg = filepath.ToSlash(rel)
-		if pkg != "." && !strings.HasPrefix(pkg, "../") {
-			pkg = "./" + pkg
+// cached function fn ("F" or "T.M") of the package in pkgDir (import path
+// pkgPath), to be run from the directory cwd: cachegen as the package's
+// go:generate directive runs it, with the directive's flags (go tool
+// cachegen, go run …/cmd/cachegen@v…, a cachegen on the PATH), else go
+// tool cachegen where the module declares cachegen as a tool, else go run
+// of it; then flags (name and value pairs: -output, -tags) that the
+// directive does not set, -accept fn, and the package:
+// relative to cwd, or from its own directory when it is not below cwd, or
+// by import path when its directory is not known.
+func AcceptCommand(pkgDir, pkgPath, cwd, fn string, flags ...string) string {
+	args := invocation(pkgDir)
+	for i := 0; i+1 < len(flags); i += 2 {
+		if !hasFlag(args, flags[i]) { // the directive's own flag stands
+			args = append(args, flags[i], flags[i+1])
 		}
+	}
+	args = append(args, "-accept", fn)
+	if pkgDir == "" {
+		return strings.Join(append(args, pkgPath), " ")
+	}
+	rel, err := filepath.Rel(cwd, pkgDir)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "cd " + pkgDir + " && " + strings.Join(append(args, "."), " ")
+	}
+	pkg := filepath.ToSlash(rel)
+	if pkg != "." {
+		pkg = "./" + pkg
 	}
 	return strings.Join(append(args, pkg), " ")
 }
 
-// invocation returns how the package in dir runs cachegen.
+// hasFlag reports whether args set the flag name ("-output"), in any of
+// the flag package's spellings.
+func hasFlag(args []string, name string) bool {
+	bare := strings.TrimLeft(name, "-")
+	for _, a := range args {
+		a, _, _ = strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if a == bare {
+			return true
+		}
+	}
+	return false
+}
+
+// invocation returns how the package in dir runs cachegen: its
+// go:generate directive, flags and all, when it has one.
 func invocation(dir string) []string {
 	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	if dir == "" {
+		files = nil
+	}
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
 			continue
@@ -44,18 +73,23 @@ func invocation(dir string) []string {
 			continue
 		}
 		for _, line := range strings.Split(string(src), "\n") {
-			fields := strings.Fields(strings.TrimPrefix(line, "//go:generate "))
-			if !strings.HasPrefix(line, "//go:generate ") {
+			rest, ok := strings.CutPrefix(line, "//go:generate ")
+			if !ok {
 				continue
 			}
+			fields := strings.Fields(rest)
 			for i, f := range fields {
-				if f == "cachegen" || f == cachegenCommand || strings.HasSuffix(f, "/cachegen") && !strings.Contains(f, "=") {
-					return fields[:i+1]
+				cmd, _, _ := strings.Cut(f, "@") // a version pinned: …/cmd/cachegen@v0.3.0
+				if cmd == "cachegen" || strings.HasSuffix(cmd, "/cmd/cachegen") {
+					return fields // go run or go tool, their flags, cachegen and its flags
+				}
+				if i == 0 && f != "go" {
+					break // another generator's directive
 				}
 			}
 		}
 	}
-	for d := dir; ; d = filepath.Dir(d) {
+	for d := dir; d != ""; d = filepath.Dir(d) {
 		data, err := os.ReadFile(filepath.Join(d, "go.mod"))
 		if err == nil {
 			if mf, err := modfile.Parse("go.mod", data, nil); err == nil {

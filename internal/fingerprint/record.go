@@ -2,12 +2,16 @@ package fingerprint
 
 import (
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/mod/modfile"
 )
 
 // A Record is what a generated file remembers of one function: the
@@ -104,4 +108,79 @@ func (p *Program) Record(pkgPath, name string) (Record, bool) {
 		}
 	}
 	return Record{}, false
+}
+
+// Current returns the records of the generated files of the module that
+// holds dir, by the qualified name of their function ("example.com/sim.Run",
+// "example.com/sim.Model.Fit"): the code each cached function of the
+// module runs now, as its wrappers were generated. It reads the module's
+// directories but for vendor, testdata, hidden ones and nested modules.
+func Current(dir string) (map[string]Record, error) {
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	var gomod []byte
+	for {
+		if gomod, err = os.ReadFile(filepath.Join(root, "go.mod")); err == nil {
+			break
+		}
+		if filepath.Dir(root) == root {
+			return nil, fmt.Errorf("no go.mod in %s or a directory above it", dir)
+		}
+		root = filepath.Dir(root)
+	}
+	modPath := modfile.ModulePath(gomod)
+	if modPath == "" {
+		return nil, fmt.Errorf("%s: no module line", filepath.Join(root, "go.mod"))
+	}
+	out := map[string]Record{}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // unreadable: what can be read still counts
+		}
+		if d.IsDir() {
+			name := d.Name()
+			if p != root && (name == "vendor" || name == "testdata" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
+				return filepath.SkipDir
+			}
+			if _, err := os.Stat(filepath.Join(p, "go.mod")); p != root && err == nil {
+				return filepath.SkipDir // another module
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		if !generatedFile(p) {
+			return nil
+		}
+		src, err := os.ReadFile(p)
+		if err != nil || !IsGenerated(src) {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(p))
+		pkg := modPath
+		if rel != "." {
+			pkg += "/" + filepath.ToSlash(rel)
+		}
+		for name, r := range ParseRecords(src) {
+			out[pkg+"."+name] = r
+		}
+		return nil
+	})
+	return out, err
+}
+
+// generatedFile reports whether the file at p starts as a generated file
+// of cachegen's does, reading its first line alone.
+func generatedFile(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(f, head)
+	return IsGenerated(append(head[:n:n], '\n'))
 }

@@ -21,6 +21,7 @@ package cachetest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	cacheruntime "github.com/cachegen/cachegen/runtime"
@@ -56,6 +57,9 @@ func setenv(t testing.TB, dir string) {
 	t.Helper()
 	defer func() {
 		if r := recover(); r != nil {
+			if msg, _ := r.(string); !strings.Contains(msg, "t.Parallel") {
+				panic(r) // not the parallel test's refusal
+			}
 			panic(fmt.Sprintf("cachetest.Use in a parallel test (%v): the default cache belongs to the whole test process; "+
 				"use ctx, c := cachetest.Context(ctx, t) for functions that take a context, or pass cachetest.Open(t) to FCachedIn", r))
 		}
