@@ -322,6 +322,11 @@ func (s *diskStore) replace(name, key string, parts ...[]byte) error {
 // replaceWith is replace, with write writing the file, and commit, when
 // set, running the rename.
 func (s *diskStore) replaceWith(name, key string, write func(io.Writer) error, commit func(rename func() error) error) error {
+	if _, ok := s.fs.(osFS); ok {
+		if done, err := s.replaceAt(name, key, write, commit); done {
+			return err
+		}
+	}
 	var err error
 	for range 2 {
 		var r *os.Root

@@ -3,6 +3,7 @@
 package runtime
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -29,15 +30,12 @@ type dirFDs struct {
 	shards map[string]*os.File
 }
 
+// reset forgets the directories held. They are not closed here: another
+// goroutine may be reading or writing through one; each is closed by the
+// garbage collector once no goroutine uses it.
 func (d *dirFDs) reset() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.dir != nil {
-		d.dir.Close()
-	}
-	for _, f := range d.shards {
-		f.Close()
-	}
 	d.dir, d.shards = nil, nil
 }
 
@@ -68,10 +66,7 @@ func (s *diskStore) shardDir(shard string, fresh bool) (*os.File, error) {
 		}
 		return nil, err
 	}
-	if old := d.shards[shard]; old != nil {
-		old.Close()
-	}
-	d.shards[shard] = f
+	d.shards[shard] = f // the one it replaces is closed once unused (see reset)
 	return f, nil
 }
 
@@ -227,3 +222,104 @@ func (i rawInfo) Mode() fs.FileMode  { return fs.FileMode(i.stat.Mode & 0o777) }
 func (i rawInfo) ModTime() time.Time { return time.Unix(i.stat.Mtim.Unix()) }
 func (i rawInfo) IsDir() bool        { return false }
 func (i rawInfo) Sys() any           { return i.stat }
+
+// replaceAt is replaceWith's path for a file in a shard, on the operating
+// system's file system: the temporary file is created, and renamed into
+// place, relative to the shard's directory held open (see shardDir),
+// without resolving a path each time. It reports false, having done
+// nothing, where the slow path must run (the shard does not exist yet).
+func (s *diskStore) replaceAt(name, key string, write func(io.Writer) error, commit func(rename func() error) error) (bool, error) {
+	dir, base := path.Split(name)
+	if dir == "" {
+		return false, nil
+	}
+	dir = path.Clean(dir)
+	for fresh := false; ; fresh = true {
+		d, err := s.shardDir(dir, fresh)
+		if err != nil {
+			return false, nil
+		}
+		tmp, f, err := createTempAt(d, tempPrefix+key+"-")
+		if errors.Is(err, fs.ErrNotExist) && !fresh {
+			continue // the shard was removed, and maybe made anew, since it was opened
+		}
+		if err != nil {
+			return false, nil
+		}
+		err = write(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			rename := func() error { return renameAt(d, tmp, base) }
+			if commit != nil {
+				err = commit(rename)
+			} else {
+				err = rename()
+			}
+		}
+		if err != nil {
+			unlinkAt(d, tmp)
+		}
+		return true, err
+	}
+}
+
+// createTempAt creates a new file, named prefix and random letters, in the
+// directory dir, for writing, and returns its name.
+func createTempAt(dir *os.File, prefix string) (string, *os.File, error) {
+	rc, err := dir.SyscallConn()
+	if err != nil {
+		return "", nil, err
+	}
+	for range 10 {
+		name := prefix + rand.Text()[:12]
+		fd := -1
+		if cerr := rc.Control(func(dfd uintptr) {
+			for {
+				fd, err = syscall.Openat(int(dfd), name, syscall.O_CREAT|syscall.O_EXCL|syscall.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, filePerm)
+				if err != syscall.EINTR {
+					return
+				}
+			}
+		}); cerr != nil {
+			return "", nil, cerr
+		}
+		if err == syscall.EEXIST {
+			continue
+		}
+		if err != nil {
+			return "", nil, &fs.PathError{Op: "openat", Path: name, Err: err}
+		}
+		return name, os.NewFile(uintptr(fd), name), nil
+	}
+	return "", nil, fmt.Errorf("creating a temporary file in %s: %w", dir.Name(), fs.ErrExist)
+}
+
+// renameAt renames oldname to newname, both in the directory dir.
+func renameAt(dir *os.File, oldname, newname string) error {
+	rc, err := dir.SyscallConn()
+	if err != nil {
+		return err
+	}
+	if cerr := rc.Control(func(dfd uintptr) {
+		for {
+			if err = syscall.Renameat(int(dfd), oldname, int(dfd), newname); err != syscall.EINTR {
+				return
+			}
+		}
+	}); cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return &os.LinkError{Op: "renameat", Old: oldname, New: newname, Err: err}
+	}
+	return nil
+}
+
+// unlinkAt removes name from the directory dir.
+func unlinkAt(dir *os.File, name string) {
+	if rc, err := dir.SyscallConn(); err == nil {
+		rc.Control(func(dfd uintptr) { syscall.Unlinkat(int(dfd), name) })
+	}
+}
