@@ -260,10 +260,46 @@ func TestDeadEntriesOfOtherCode(t *testing.T) {
 	if len(es) != 2 {
 		t.Errorf("%d entries left, want B's and the other function's", len(es))
 	}
-	// A version bump makes every entry of the older version dead.
-	store(Call{Func: "example.com/sim.Retrieve", Version: 2, Code: codeC}, 1)
+	// Another branch bumped the version and ran: back on version 1, its
+	// entries are what the current code cannot load, not version 1's.
+	v2 := store(Call{Func: "example.com/sim.Retrieve", Version: 2, Code: codeC}, 1)
+	es, _ = c.List(context.Background())
+	MarkOtherCode(es, current)
+	for _, e := range es {
+		if e.Dead() != (e.Key == v2) || e.OtherCode != (e.Key == v2) {
+			t.Errorf("back on version 1 after a branch's version 2: %s OldVersion %v OtherCode %v", e.Key, e.OldVersion, e.OtherCode)
+		}
+	}
+	// Without the current code, a bump makes every entry of the older
+	// version dead.
 	removed, _ = c.Prune(context.Background(), PruneOptions{Dead: true})
 	if len(removed) != 1 || !removed[0].OldVersion || removed[0].Key != b3 {
 		t.Errorf("Prune(Dead) after a bump removed %+v, want B's entry of version 1", removed)
+	}
+}
+
+// A code's parts are kept however long, and Clear removes the records.
+func TestRecordOfLongPartsAndClear(t *testing.T) {
+	c, log := open(t, WithVerbose(true))
+	var parts []string
+	for i := range 600 {
+		parts = append(parts, fmt.Sprintf("example.com/dep%d@v1.0.%d", i, i))
+	}
+	long := strings.Join(parts, ",")
+	if _, err := Do(context.Background(), c, whyCall(1, codeA, long, 1, 1), (&counter{}).fn(mcResult{})); err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(long, "dep7@v1.0.7", "dep7@v1.0.8", 1)
+	if _, err := Do(context.Background(), c, whyCall(1, codeB, changed, 2, 1), (&counter{}).fn(mcResult{})); err != nil {
+		t.Fatal(err)
+	}
+	if got := lastMiss(t, log); !strings.Contains(got, "changed since: example.com/dep7@v1.0.7, example.com/dep7@v1.0.8") {
+		t.Errorf("with %d bytes of parts, a miss says %q", len(long), got)
+	}
+	if err := c.Clear(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(c.Dir(), "recent")); !os.IsNotExist(err) {
+		t.Errorf("Clear left the records: %v", err)
 	}
 }

@@ -45,9 +45,10 @@ type Entry struct {
 	// again after a rollback to its version is not old.
 	OldVersion bool
 	// OtherCode is set, by MarkOtherCode and by Prune given the current
-	// code, on an entry computed under its function's current version by
-	// code that the function's current code does not serve (neither its
-	// own nor one it accepts): no call of the current code loads it.
+	// code, on an entry that the function's current code does not serve:
+	// computed under the current version by other code (neither the
+	// current code nor one it accepts), or under a higher version (on
+	// another branch, say).
 	OtherCode bool
 
 	accepted []string // the fingerprints of earlier code that its code serves, when recorded
@@ -66,15 +67,22 @@ type CurrentCode struct {
 	Codes   []string
 }
 
-// MarkOtherCode sets OtherCode on the entries of es that current, by
-// qualified function name, says their function's code does not serve.
-// Entries of functions current does not name are left unmarked: whether
-// their code is current cannot be known.
+// MarkOtherCode marks the entries of es of the functions current names
+// (by qualified name) by what the function's current code makes of them:
+// OldVersion for an entry of a lower version than the current one,
+// OtherCode for one of a higher version, or of the current version and
+// code it does not serve, and neither for one it serves, whatever
+// List found. Entries of functions current does not name are left as
+// they are: whether their code is current cannot be known.
 func MarkOtherCode(es []Entry, current map[string]CurrentCode) {
 	for i := range es {
 		e := &es[i]
 		cur, ok := current[e.Func]
-		e.OtherCode = ok && e.Version == cur.Version && !slices.Contains(cur.Codes, e.Code)
+		if !ok {
+			continue
+		}
+		e.OldVersion = e.Version < cur.Version
+		e.OtherCode = e.Version > cur.Version || e.Version == cur.Version && !slices.Contains(cur.Codes, e.Code)
 	}
 }
 
@@ -259,6 +267,9 @@ func (c *Cache) Clear(ctx context.Context) error {
 	}
 	for i := range 256 {
 		c.disk.remove(usagePath(hexByte(i))) // an empty shard counts itself
+	}
+	if r, err := c.disk.openRoot(false); err == nil {
+		r.RemoveAll("recent") // the records of the entries removed, which explain misses
 	}
 	return c.disk.clearMemo()
 }

@@ -24,13 +24,15 @@ import (
 // each store, in dir/recent/<16 hex digits of the SHA-256 of the function's
 // name>. A record past maxRecentBytes is cut to its latest lines, to half
 // that. The parts of each code's fingerprint, which name what changed, are
-// kept once per code beside it (…-<code>.parts), not on every line. Only a
+// kept once per code beside it (…-<code>.parts), not on every line; Clear
+// removes them all. Only a
 // verbose miss, and Cache.Why, read them. A record is advice for people: a
 // line that does not parse is skipped, and a record lost to a race costs
 // an explanation, never a result.
 const (
 	maxRecentBytes = 64 << 10
 	maxRecentLine  = 8 << 10
+	maxParts       = 64 << 10 // a code's parts file; longer parts are not kept
 )
 
 func recentName(fn string) string {
@@ -66,11 +68,11 @@ func (c *Cache) recordStored(fn string, e explain.Call) {
 	if c.mode == ModeReadOnly || c.mode == ModeOff {
 		return
 	}
-	if len(e.Parts) > 0 && len(e.Code) == 16 && isHex(e.Code) {
+	if parts := strings.Join(e.Parts, "\n"); parts != "" && len(parts) <= maxParts && len(e.Code) == 16 && isHex(e.Code) {
 		if _, done := c.partsKept.LoadOrStore(fn+"\x00"+e.Code, true); !done {
 			if _, err := c.disk.stat(partsName(fn, e.Code)); errors.Is(err, fs.ErrNotExist) {
 				name := partsName(fn, e.Code)
-				c.disk.replace(name, path.Base(name), []byte(strings.Join(e.Parts, "\n")))
+				c.disk.replace(name, path.Base(name), []byte(parts))
 			}
 		}
 	}
@@ -168,7 +170,7 @@ func (c *Cache) withParts(fn string, held []explain.Call) {
 		}
 		ps, ok := known[e.Code]
 		if !ok {
-			if b, err := c.disk.readSmall(partsName(fn, e.Code), maxRecentLine); err == nil && len(b) > 0 {
+			if b, err := c.disk.readSmall(partsName(fn, e.Code), maxParts); err == nil && len(b) > 0 {
 				ps = strings.Split(string(b), "\n")
 			}
 			known[e.Code] = ps

@@ -91,29 +91,31 @@ type ctl struct {
 	// entries share the database with other keys, and clear and prune
 	// need -force.
 	unprefixed bool
-	current    map[string]cacheruntime.CurrentCode // the code each function of the module here runs, once read
 }
 
 // list returns the tier's entries, those of other code than the module
 // here runs marked.
 func (c *ctl) list() ([]cacheruntime.Entry, error) {
 	es, err := c.tier.List(c.ctx)
-	cacheruntime.MarkOtherCode(es, c.currentCode())
+	cacheruntime.MarkOtherCode(es, c.currentCode(es))
 	return es, err
 }
 
-// currentCode returns the code each cached function of the module that
-// holds the working directory runs now, as its generated files record it:
-// empty outside a module, where no entry is known to be of other code.
-func (c *ctl) currentCode() map[string]cacheruntime.CurrentCode {
-	if c.current == nil {
-		c.current = map[string]cacheruntime.CurrentCode{}
-		recs, _ := fingerprint.Current(".")
-		for fn, r := range recs {
-			c.current[fn] = cacheruntime.CurrentCode{Version: r.Version, Codes: append([]string{r.Sum}, r.Accepted...)}
-		}
+// currentCode returns the code that the cached functions of es, of the
+// module that holds the working directory, run now, as its generated
+// files record it: none outside a module, where no entry is known to be
+// of other code.
+func (c *ctl) currentCode(es []cacheruntime.Entry) map[string]cacheruntime.CurrentCode {
+	var funcs []string
+	for _, e := range es {
+		funcs = append(funcs, e.Func)
 	}
-	return c.current
+	current := map[string]cacheruntime.CurrentCode{}
+	recs, _ := fingerprint.Current(".", funcs)
+	for fn, r := range recs {
+		current[fn] = cacheruntime.CurrentCode{Version: r.Version, Codes: append([]string{r.Sum}, r.Accepted...)}
+	}
+	return current
 }
 
 // tier is what the commands act on: a local cache directory, or a remote

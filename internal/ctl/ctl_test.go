@@ -903,7 +903,7 @@ func TestDeadEntries(t *testing.T) {
 		t.Errorf("prune -dead: exit %d, left %v, want %s\n%s", code, ks, k3, out)
 	}
 	t.Chdir(t.TempDir())
-	if out, _, code := ctlRun(t, "-dir", dir, "prune", "-dead"); code != 0 || !strings.Contains(out, "no generated file found in the module here") {
+	if out, _, code := ctlRun(t, "-dir", dir, "prune", "-dead"); code != 0 || !strings.Contains(out, "no function of these entries has generated wrappers in the module here") {
 		t.Errorf("prune -dead outside a module: exit %d\n%s", code, out)
 	}
 }

@@ -46,9 +46,13 @@ func (c *ctl) prune(args []string) error {
 	}
 	o.DryRun = *dryRun
 	if o.Dead {
-		o.Current = c.currentCode()
+		es, err := c.tier.List(c.ctx) // whose functions' current code to read
+		if err != nil {
+			return err
+		}
+		o.Current = c.currentCode(es)
 		if len(o.Current) == 0 {
-			fmt.Fprintln(c.out, "prune -dead: no generated file found in the module here, so no entry is known to be of other code: run it in the module of the cached functions to remove those too")
+			fmt.Fprintln(c.out, "prune -dead: no function of these entries has generated wrappers in the module here, so no entry is known to be of other code: run it in the module of the cached functions to remove those too")
 		}
 	}
 	es, err := c.tier.Prune(c.ctx, o)

@@ -23,9 +23,9 @@ const cachegenCommand = "github.com/cachegen/cachegen/cmd/cachegen"
 // relative to cwd, or from its own directory when it is not below cwd, or
 // by import path when its directory is not known.
 func AcceptCommand(pkgDir, pkgPath, cwd, fn string, flags ...string) string {
-	args := invocation(pkgDir)
+	args, set := invocation(pkgDir)
 	for i := 0; i+1 < len(flags); i += 2 {
-		if !hasFlag(args, flags[i]) { // the directive's own flag stands
+		if !set[strings.TrimLeft(flags[i], "-")] { // the directive's own flag stands
 			args = append(args, flags[i], flags[i+1])
 		}
 	}
@@ -35,7 +35,7 @@ func AcceptCommand(pkgDir, pkgPath, cwd, fn string, flags ...string) string {
 	}
 	rel, err := filepath.Rel(cwd, pkgDir)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-		return "cd " + pkgDir + " && " + strings.Join(append(args, "."), " ")
+		return "cd " + shellQuote(pkgDir) + " && " + strings.Join(append(args, "."), " ")
 	}
 	pkg := filepath.ToSlash(rel)
 	if pkg != "." {
@@ -44,22 +44,22 @@ func AcceptCommand(pkgDir, pkgPath, cwd, fn string, flags ...string) string {
 	return strings.Join(append(args, pkg), " ")
 }
 
-// hasFlag reports whether args set the flag name ("-output"), in any of
-// the flag package's spellings.
-func hasFlag(args []string, name string) bool {
-	bare := strings.TrimLeft(name, "-")
-	for _, a := range args {
-		a, _, _ = strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if a == bare {
-			return true
-		}
+// shellQuote quotes s for a POSIX shell, unless it needs no quotes.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+,:@") == "" {
+		return s
 	}
-	return false
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// valueFlags are cachegen's flags that take a value.
+var valueFlags = map[string]bool{"output": true, "tags": true, "accept": true}
+
 // invocation returns how the package in dir runs cachegen: its
-// go:generate directive, flags and all, when it has one.
-func invocation(dir string) []string {
+// go:generate directive when it has one, up to cachegen's flags (the
+// packages it names, if any, left out), and the names of the flags of
+// cachegen's that it sets.
+func invocation(dir string) ([]string, map[string]bool) {
 	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
 	if dir == "" {
 		files = nil
@@ -81,7 +81,19 @@ func invocation(dir string) []string {
 			for i, f := range fields {
 				cmd, _, _ := strings.Cut(f, "@") // a version pinned: …/cmd/cachegen@v0.3.0
 				if cmd == "cachegen" || strings.HasSuffix(cmd, "/cmd/cachegen") {
-					return fields // go run or go tool, their flags, cachegen and its flags
+					// go run or go tool and their flags, cachegen, then
+					// its flags, up to the first argument that is none.
+					args, set := fields[:i+1:i+1], map[string]bool{}
+					for j := i + 1; j < len(fields) && strings.HasPrefix(fields[j], "-"); j++ {
+						name, _, hasValue := strings.Cut(strings.TrimLeft(fields[j], "-"), "=")
+						set[name] = true
+						args = append(args, fields[j])
+						if valueFlags[name] && !hasValue && j+1 < len(fields) {
+							j++
+							args = append(args, fields[j])
+						}
+					}
+					return args, set
 				}
 				if i == 0 && f != "go" {
 					break // another generator's directive
@@ -95,7 +107,7 @@ func invocation(dir string) []string {
 			if mf, err := modfile.Parse("go.mod", data, nil); err == nil {
 				for _, t := range mf.Tool {
 					if t.Path == cachegenCommand {
-						return []string{"go", "tool", "cachegen"}
+						return []string{"go", "tool", "cachegen"}, nil
 					}
 				}
 			}
@@ -105,7 +117,7 @@ func invocation(dir string) []string {
 			break
 		}
 	}
-	return []string{"go", "run", cachegenCommand}
+	return []string{"go", "run", cachegenCommand}, nil
 }
 
 // PackageDir returns the directory of the package with import path

@@ -3,7 +3,6 @@ package fingerprint
 import (
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -111,11 +110,12 @@ func (p *Program) Record(pkgPath, name string) (Record, bool) {
 }
 
 // Current returns the records of the generated files of the module that
-// holds dir, by the qualified name of their function ("example.com/sim.Run",
-// "example.com/sim.Model.Fit"): the code each cached function of the
-// module runs now, as its wrappers were generated. It reads the module's
-// directories but for vendor, testdata, hidden ones and nested modules.
-func Current(dir string) (map[string]Record, error) {
+// holds dir, of the functions named in funcs by qualified name
+// ("example.com/sim.Run", "example.com/sim.Model.Fit"), by that name: the
+// code each runs now, as its wrappers were generated. It reads the
+// directories of the packages of funcs that belong to the module, and
+// nothing else.
+func Current(dir string, funcs []string) (map[string]Record, error) {
 	root, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -134,42 +134,37 @@ func Current(dir string) (map[string]Record, error) {
 	if modPath == "" {
 		return nil, fmt.Errorf("%s: no module line", filepath.Join(root, "go.mod"))
 	}
+	// The package of a qualified name is what precedes the first dot after
+	// its last slash.
+	pkgs := map[string]bool{}
+	for _, fn := range funcs {
+		slash := strings.LastIndex(fn, "/") + 1
+		dot := strings.Index(fn[slash:], ".")
+		if dot < 0 {
+			continue
+		}
+		if pkg := fn[:slash+dot]; pkg == modPath || strings.HasPrefix(pkg, modPath+"/") {
+			pkgs[pkg] = true
+		}
+	}
 	out := map[string]Record{}
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil // unreadable: what can be read still counts
-		}
-		if d.IsDir() {
-			name := d.Name()
-			if p != root && (name == "vendor" || name == "testdata" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
-				return filepath.SkipDir
+	for pkg := range pkgs {
+		pkgDir := filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(strings.TrimPrefix(pkg, modPath), "/")))
+		files, _ := filepath.Glob(filepath.Join(pkgDir, "*.go"))
+		for _, p := range files {
+			if strings.HasSuffix(p, "_test.go") || !generatedFile(p) {
+				continue
 			}
-			if _, err := os.Stat(filepath.Join(p, "go.mod")); p != root && err == nil {
-				return filepath.SkipDir // another module
+			src, err := os.ReadFile(p)
+			if err != nil || !IsGenerated(src) {
+				continue
 			}
-			return nil
+			for name, r := range ParseRecords(src) {
+				out[pkg+"."+name] = r
+			}
 		}
-		if !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
-			return nil
-		}
-		if !generatedFile(p) {
-			return nil
-		}
-		src, err := os.ReadFile(p)
-		if err != nil || !IsGenerated(src) {
-			return nil
-		}
-		rel, _ := filepath.Rel(root, filepath.Dir(p))
-		pkg := modPath
-		if rel != "." {
-			pkg += "/" + filepath.ToSlash(rel)
-		}
-		for name, r := range ParseRecords(src) {
-			out[pkg+"."+name] = r
-		}
-		return nil
-	})
-	return out, err
+	}
+	return out, nil
 }
 
 // generatedFile reports whether the file at p starts as a generated file
