@@ -58,13 +58,7 @@ func (c *ctl) ls(args []string) error {
 		if e.Stale {
 			computed += " (stale)"
 		}
-		version := strconv.Itoa(e.Version)
-		switch {
-		case e.OldVersion:
-			version += " (old)"
-		case e.OtherCode:
-			version += " (other code)"
-		}
+		version := strings.TrimSpace(strconv.Itoa(e.Version) + " " + deadMark(e))
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", e.Key, e.Func[strings.LastIndex(e.Func, "/")+1:], version, computed, took(e.Duration), units.FormatSize(e.Size))
 	}
 	tw.Flush()
@@ -105,4 +99,16 @@ func took(d time.Duration) string {
 		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
 	}
 	return d.String()
+}
+
+// deadMark is how ls and prune mark a dead entry: "(old)", "(other
+// code)", or "" for a live one.
+func deadMark(e cacheruntime.Entry) string {
+	switch {
+	case e.OldVersion:
+		return "(old)"
+	case e.OtherCode:
+		return "(other code)"
+	}
+	return ""
 }

@@ -45,13 +45,15 @@ func (c *ctl) prune(args []string) error {
 		return usagef("prune needs -max-size, -older-than, -unused-for, -old-versions or -dead")
 	}
 	o.DryRun = *dryRun
-	if o.Dead {
+	if o.Dead || o.OldVersions {
+		// What ls marks, prune removes: by the current code where the
+		// module here declares the entries' functions.
 		es, err := c.tier.List(c.ctx) // whose functions' current code to read
 		if err != nil {
 			return err
 		}
 		o.Current = c.currentCode(es)
-		if len(o.Current) == 0 {
+		if o.Dead && len(o.Current) == 0 {
 			fmt.Fprintln(c.out, "prune -dead: no function of these entries has generated wrappers in the module here, so no entry is known to be of other code: run it in the module of the cached functions to remove those too")
 		}
 	}
@@ -65,11 +67,8 @@ func (c *ctl) prune(args []string) error {
 	}
 	for _, e := range es {
 		what := cmp.Or(e.Func, "(corrupt)")
-		switch {
-		case e.OldVersion:
-			what += fmt.Sprintf(" version %d (old)", e.Version)
-		case e.OtherCode:
-			what += fmt.Sprintf(" version %d (other code)", e.Version)
+		if m := deadMark(e); m != "" {
+			what += fmt.Sprintf(" version %d %s", e.Version, m)
 		}
 		fmt.Fprintf(c.out, "%s %s %s %s, last used %s\n", verb, e.Key, what, units.FormatSize(e.Size), e.LastUsed.Local().Format(time.RFC3339))
 	}

@@ -72,7 +72,7 @@ func (c *ctl) show(args []string) error {
 	version := strconv.Itoa(e.Version)
 	switch {
 	case e.OldVersion:
-		version += " (an old version: a higher one is cached; prune -old-versions removes it)"
+		version += " (an old version: a higher one is current or cached; prune -old-versions removes it)"
 	case e.OtherCode:
 		version += " (dead: computed by other code than the module here runs, which does not accept it; prune -dead removes it)"
 	}
