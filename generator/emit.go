@@ -11,7 +11,10 @@ import (
 	"github.com/dave/jennifer/jen"
 )
 
-const runtimePath = "github.com/cachegen/cachegen/runtime"
+const (
+	runtimePath = "github.com/cachegen/cachegen/runtime"
+	sweepPath   = "github.com/cachegen/cachegen/runtime/sweep"
+)
 
 // emitter writes the wrappers of one package.
 type emitter struct {
@@ -105,8 +108,11 @@ func (e *emitter) pkgName(path string) string {
 			return imp.Name()
 		}
 	}
-	if path == runtimePath {
+	switch path {
+	case runtimePath:
 		return "runtime"
+	case sweepPath:
+		return "sweep"
 	}
 	return path
 }

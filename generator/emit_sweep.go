@@ -104,13 +104,14 @@ func (e *emitter) sweep(f *cachedFunc, helper string) {
 	if !f.Ctx {
 		computeParam = jen.Qual("context", "Context")
 	}
-	e.file.Commentf("%sCachedAll is %s over every element of %s, as one cached sweep (cacheruntime.Sweep):", f.Name, f.displayName(), argsName)
+	sw := e.importName(sweepPath, "cachesweep")
+	e.file.Commentf("%sCachedAll is %s over every element of %s, as one cached sweep (%s.Args):", f.Name, f.displayName(), argsName, sw)
 	e.file.Commentf("hits first, misses on bounded workers, results in %s' order, in the cache %s", argsName, ctxName)
 	e.file.Comment("carries (cacheruntime.WithCache), else the default cache.")
 	e.file.Add(e.decl(f, f.Name+"CachedAll").Params(
-		jen.Id(ctxName).Qual("context", "Context"), jen.Id(argsName).Index().Add(argsType()), jen.Id(opts).Op("...").Add(e.rt("SweepOption")),
+		jen.Id(ctxName).Qual("context", "Context"), jen.Id(argsName).Index().Add(argsType()), jen.Id(opts).Op("...").Add(jen.Qual(sweepPath, "Option")),
 	).Params(jen.Index().Add(result), jen.Error()).Block(
-		jen.Return(e.rt("SweepArgs").Call(jen.Id(ctxName), jen.Id(argsName),
+		jen.Return(jen.Qual(sweepPath, "Args").Call(jen.Id(ctxName), jen.Id(argsName),
 			jen.Func().Params(jen.Id(a).Add(argsType())).Params(e.rt("Call"), jen.Func().Params(jen.Qual("context", "Context")).Params(result, jen.Error())).Block(
 				jen.Return(e.helperCallWith(f, helper, keyed), jen.Func().Params(computeParam).Params(result, jen.Error()).Block(body...)),
 			), jen.Id(opts).Op("...")))))

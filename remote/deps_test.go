@@ -1,4 +1,4 @@
-package remote
+package remote_test
 
 import (
 	"os/exec"
@@ -18,6 +18,7 @@ func TestLeanLinks(t *testing.T) {
 		"../examples/montecarlo": {"aws", "google", "gocloud.dev", "redis"},
 		"../examples/sharing":    {"aws", "google", "gocloud.dev"},
 		"./redis":                {"aws", "google"},
+		".":                      {"aws", "google", "gocloud.dev", "redis"},
 		"../cmd/cachectl":        {"aws", "google", "gocloud.dev"},
 		"../runtime":             {"net/http", "expvar", "prometheus", "opentelemetry", "gonum"},
 	} {

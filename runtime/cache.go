@@ -14,7 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/cachegen/cachegen/internal/units"
+	"github.com/cachegen/cachegen/remote"
 )
 
 // Mode says what a Cache does with calls.
@@ -65,10 +67,6 @@ var ErrReadOnly = errors.New("cache is read-only")
 // ErrBadKey is returned by Remove for a string that is not a key.
 var ErrBadKey = errors.New("malformed cache key: want 16 lowercase hex digits")
 
-// ErrNoStore is returned by OpenRemote for a URL whose scheme no linked
-// store opens.
-var ErrNoStore = errors.New("no store is linked into this program")
-
 // An Option configures a Cache opened with Open.
 type Option func(*config)
 
@@ -78,7 +76,7 @@ type config struct {
 	verbose  bool
 	maxBytes int64
 	shared   bool
-	remote   *Remote
+	remote   *remote.Tier
 	signKey  []byte
 }
 
@@ -115,7 +113,7 @@ func WithSharedDir() Option { return func(c *config) { c.shared = true } }
 // shares the tier (see Leaser), then stored in both tiers. The remote never
 // fails a call: a request that fails or times out is a miss. The caller
 // keeps ownership of r and closes it.
-func WithRemote(r *Remote) Option { return func(c *config) { c.remote = r } }
+func WithRemote(r *remote.Tier) Option { return func(c *config) { c.remote = r } }
 
 // WithSigningKey makes the cache sign every entry it writes with
 // HMAC-SHA256 under key, and reject (as a miss, counted in
@@ -142,7 +140,7 @@ type Cache struct {
 	disk    *diskStore
 	flights flights
 	now     func() time.Time
-	remote  *Remote
+	remote  *remote.Tier
 	signKey []byte
 	files   *digester // keys File and Dir arguments
 
@@ -179,7 +177,7 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 		return nil, fmt.Errorf("cachegen: invalid mode %v", cfg.mode)
 	}
 	if cfg.logger == nil {
-		cfg.logger = slog.New(newLineHandler(os.Stderr))
+		cfg.logger = slog.New(logline.New(os.Stderr))
 	}
 	if cfg.maxBytes < 0 {
 		return nil, fmt.Errorf("cachegen: negative size limit %d", cfg.maxBytes)
@@ -190,10 +188,7 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 	c := &Cache{dir: dir, mode: cfg.mode, log: cfg.logger, verbose: cfg.verbose, disk: newDiskStore(dir, !cfg.shared, cfg.signKey), now: time.Now, maxBytes: cfg.maxBytes,
 		remote: cfg.remote, signKey: cfg.signKey}
 	if c.remote != nil {
-		c.remote.log.Store(cfg.logger)
-		if cfg.signKey != nil {
-			c.remote.signKey.Store(&c.signKey)
-		}
+		c.remote.SetLogger(cfg.logger)
 	}
 	c.sinceTrim.Store(cfg.maxBytes) // the first store checks the size
 	// The memo of file digests is trusted only where no one else can
@@ -227,7 +222,7 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 func (c *Cache) Dir() string { return c.dir }
 
 // Remote returns the cache's remote tier, or nil.
-func (c *Cache) Remote() *Remote { return c.remote }
+func (c *Cache) Remote() *remote.Tier { return c.remote }
 
 // Mode returns the cache's mode.
 func (c *Cache) Mode() Mode { return c.mode }
@@ -301,7 +296,7 @@ func (c *Cache) Stats() Stats {
 		BytesRead:        c.bytesRead.Load(),
 		BytesWritten:     c.bytesWritten.Load(),
 		RemoteHits:       c.remoteHits.Load(),
-		RemoteErrors:     c.remote.errorCount(),
+		RemoteErrors:     c.remote.Errors(),
 		BadSignatures:    c.badSignatures.Load(),
 		OtherCode:        c.otherCode.Load(),
 		Mutations:        c.mutations.Load(),

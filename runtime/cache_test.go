@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cachegen/cachegen/internal/logline"
 )
 
 type mcResult struct {
@@ -41,7 +43,7 @@ func open(t *testing.T, opts ...Option) (*Cache, *bytes.Buffer) {
 func openDir(t *testing.T, dir string, opts ...Option) (*Cache, *bytes.Buffer) {
 	t.Helper()
 	var log syncBuffer
-	c, err := Open(dir, append([]Option{WithLogger(slog.New(newLineHandler(&log)))}, opts...)...)
+	c, err := Open(dir, append([]Option{WithLogger(slog.New(logline.New(&log)))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -561,7 +563,7 @@ func TestDefaultFromEnvironment(t *testing.T) {
 			t.Setenv(envMode, tc.mode)
 			t.Setenv(envVerbose, tc.verbose)
 			var log bytes.Buffer
-			c := fromEnv(slog.New(newLineHandler(&log)))
+			c := fromEnv(slog.New(logline.New(&log)))
 			if c.Mode() != tc.wantMode {
 				t.Errorf("mode %v, want %v", c.Mode(), tc.wantMode)
 			}
@@ -646,7 +648,7 @@ func deepEqualBits(a, b any) bool {
 	return equalValues(valueOf(a), valueOf(b))
 }
 
-func discardLogger() *slog.Logger { return slog.New(newLineHandler(io.Discard)) }
+func discardLogger() *slog.Logger { return slog.New(logline.New(io.Discard)) }
 
 func TestOpenRefusesADirectoryOthersCanWrite(t *testing.T) {
 	dir := t.TempDir()
@@ -763,7 +765,7 @@ func TestVerboseSaysWhyACallComputes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sb syncBuffer
-	c, _ = openDir(t, dir, WithVerbose(true), WithLogger(slog.New(newLineHandler(&sb))))
+	c, _ = openDir(t, dir, WithVerbose(true), WithLogger(slog.New(logline.New(&sb))))
 	text := func() string {
 		sb.mu.Lock()
 		defer sb.mu.Unlock()
@@ -814,13 +816,13 @@ func TestDefaultInATestWarnsOfTheUserCache(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(home, ".cache"))
 	t.Setenv(envDir, "")
 	var log bytes.Buffer
-	c := fromEnv(slog.New(newLineHandler(&log)))
+	c := fromEnv(slog.New(logline.New(&log)))
 	if !strings.HasPrefix(c.Dir(), home) || !strings.Contains(log.String(), "a test is using the default cache, in the user's cache directory: give the test a cache of its own with cachetest.Use(t)") {
 		t.Errorf("dir %s, log:\n%s", c.Dir(), log.String())
 	}
 	log.Reset()
 	t.Setenv(envDir, t.TempDir())
-	fromEnv(slog.New(newLineHandler(&log)))
+	fromEnv(slog.New(logline.New(&log)))
 	if log.Len() != 0 {
 		t.Errorf("a test that chose its directory was warned:\n%s", log.String())
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cachegen/cachegen/internal/fingerprint"
+	"github.com/cachegen/cachegen/remote"
 )
 
 func codeCall(code string, accepted ...string) Call {
@@ -88,8 +89,8 @@ func TestEntriesOfUnrecordedCodeAreMisses(t *testing.T) {
 // served.
 func TestRemoteEntriesOfOtherCodeAreMisses(t *testing.T) {
 	s := newMemStore()
-	mine, _, _ := openTiered(t, s, RemoteOptions{})
-	theirs, _, _ := openTiered(t, s, RemoteOptions{})
+	mine, _, _ := openTiered(t, s, remote.Options{})
+	theirs, _, _ := openTiered(t, s, remote.Options{})
 	var n counter
 	Do(context.Background(), theirs, codeCall(codeB), n.fn(mcResult{Precision: 1}))
 	got, _ := Do(context.Background(), mine, codeCall(codeA), n.fn(mcResult{Precision: 2}))

@@ -4,13 +4,14 @@ import (
 	"context"
 	"testing"
 
-	cacheruntime "github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/remote"
+	_ "github.com/cachegen/cachegen/runtime" // registers file://
 	"github.com/cachegen/cachegen/runtime/storetest"
 )
 
 func TestDirStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) cacheruntime.Store {
-		r, err := cacheruntime.OpenRemote(context.Background(), "file://"+t.TempDir(), cacheruntime.RemoteOptions{})
+	storetest.Run(t, func(t *testing.T) remote.Store {
+		r, err := remote.Open(context.Background(), "file://"+t.TempDir(), remote.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

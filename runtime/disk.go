@@ -20,6 +20,7 @@ import (
 	"github.com/cachegen/cachegen/internal/cachedir"
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/lease"
+	"github.com/cachegen/cachegen/remote"
 )
 
 // diskStore keeps one file per entry under dir/xx/, where xx is the first
@@ -688,12 +689,12 @@ func keyOfName(name string) string {
 // many machines share (over NFS, say).
 
 func init() {
-	RegisterStore("file", func(_ context.Context, u *url.URL) (Store, error) {
+	remote.Register("file", func(_ context.Context, u *url.URL) (remote.Store, error) {
 		if u.Host != "" && u.Host != "localhost" {
-			return nil, fmt.Errorf("file URL %s names host %q: want file:///absolute/path", redact(u), u.Host)
+			return nil, fmt.Errorf("file URL %s names host %q: want file:///absolute/path", u.Redacted(), u.Host)
 		}
 		if u.Path == "" {
-			return nil, fmt.Errorf("file URL %s has no path: want file:///absolute/path", redact(u))
+			return nil, fmt.Errorf("file URL %s has no path: want file:///absolute/path", u.Redacted())
 		}
 		return dirStore(u.Path)
 	})
@@ -705,7 +706,7 @@ func init() {
 // rename, and leases are files created exclusively. Like a Cache's
 // directory, it never reads or removes anything outside dir, nor reads
 // anything but a regular file.
-func dirStore(dir string) (Store, error) {
+func dirStore(dir string) (remote.Store, error) {
 	s := newDiskStore(dir, false, nil)
 	if _, err := s.openRoot(true); err != nil {
 		return nil, fmt.Errorf("cachegen: store directory: %w", err)
@@ -763,7 +764,7 @@ func (s *diskStore) Delete(_ context.Context, key string) error {
 	return s.removeEntry(entryName(key))
 }
 
-func (s *diskStore) List(ctx context.Context, fn func(StoreEntry) error) error {
+func (s *diskStore) List(ctx context.Context, fn func(remote.StoreEntry) error) error {
 	return s.walk(ctx, func(name string, kind fileKind) error {
 		if kind != kindEntry {
 			return nil
@@ -772,7 +773,7 @@ func (s *diskStore) List(ctx context.Context, fn func(StoreEntry) error) error {
 		if err != nil {
 			return nil // removed meanwhile
 		}
-		return fn(StoreEntry{Key: strings.TrimSuffix(path.Base(name), entrySuffix), Size: fi.Size(), LastUsed: fi.ModTime()})
+		return fn(remote.StoreEntry{Key: strings.TrimSuffix(path.Base(name), entrySuffix), Size: fi.Size(), LastUsed: fi.ModTime()})
 	})
 }
 

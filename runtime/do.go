@@ -12,6 +12,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/callctx"
 	"github.com/cachegen/cachegen/internal/entry"
 )
 
@@ -35,6 +36,9 @@ import (
 func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Context) (T, error)) (T, error) {
 	if c == nil {
 		c = cacheOf(ctx)
+	}
+	if l := callctx.LookupOf(ctx); l != nil {
+		return lookupOnly[T](ctx, c, call, l)
 	}
 	if err := sourceChanged(c, call); err != nil {
 		c.bypassEdited(call, err)
@@ -75,6 +79,29 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 		}
 	}
 	return r.fill()
+}
+
+// lookupOnly serves call when either tier holds a valid entry of it, and
+// computes nothing: a sweep's first look at its points. l says what it
+// found; a miss returns callctx.ErrNotCached.
+func lookupOnly[T any](ctx context.Context, c *Cache, call Call, l *callctx.Lookup) (T, error) {
+	var zero T
+	if c.mode == ModeOff || c.mode == ModeRefresh || c.mode == ModeVerify || sourceChanged(c, call) != nil {
+		return zero, callctx.ErrNotCached
+	}
+	r, err := newRequest(ctx, c, call, func(context.Context) (T, error) { return zero, callctx.ErrNotCached })
+	if r != nil {
+		defer r.cancelBudget()
+	}
+	if err != nil {
+		return zero, callctx.ErrNotCached
+	}
+	v, _, ok := r.lookup()
+	l.Hit, l.Took, l.OtherCode = ok, r.took, r.otherCode
+	if !ok {
+		return zero, callctx.ErrNotCached
+	}
+	return v, nil
 }
 
 // cacheKey is the key of the cache a context carries.
@@ -159,8 +186,8 @@ func (r *request[T]) lookup() (T, []byte, bool) {
 	if r.c.remote == nil {
 		return zero, nil, false
 	}
-	data := r.c.remote.get(r.budget, r.id.key)
-	if data == nil {
+	data, err := r.c.remote.Get(r.budget, r.id.key, r.c.signKey)
+	if err != nil {
 		return zero, nil, false
 	}
 	v, stored, ok := r.loadRemote(data)
@@ -186,7 +213,7 @@ func (r *request[T]) fill() (T, error) {
 		if leader {
 			r.c.flights.run(r.id.sum, f, r.lead)
 			v, _ := f.value.(T)
-			busy = errors.Is(f.err, errBusy)
+			busy = errors.Is(f.err, callctx.ErrBusy)
 			if errors.Is(f.err, errMutated) {
 				return v, nil
 			}
@@ -207,7 +234,7 @@ func (r *request[T]) follow(f *flight) (T, error, bool) {
 		return zero, r.ctx.Err(), true
 	case <-f.done:
 	}
-	if f.abandoned || isContextErr(f.err) && r.ctx.Err() == nil || errors.Is(f.err, errBusy) && !noWait(r.ctx) ||
+	if f.abandoned || isContextErr(f.err) && r.ctx.Err() == nil || errors.Is(f.err, callctx.ErrBusy) && !callctx.NoWait(r.ctx) ||
 		errors.Is(f.err, errMutated) {
 		return zero, nil, false // lead in the leader's place
 	}
@@ -242,13 +269,13 @@ func (r *request[T]) lead() (any, [][]byte, error) {
 	if c := r.c; c.remote != nil && c.mode != ModeRefresh && c.mode != ModeReadOnly {
 		var v T
 		var payload []byte
-		data, release, err := c.remote.claim(r.ctx, r.budget, r.id.key, func(data []byte) (ok bool) {
+		data, release, err := c.remote.Claim(r.ctx, r.budget, r.id.key, c.signKey, func(data []byte) (ok bool) {
 			if bytes.Equal(data, r.rejected) {
 				return false
 			}
 			v, payload, ok = r.loadRemote(data)
 			return ok
-		}, func() { r.logWait("another machine (remote " + c.remote.name + ")") })
+		}, func() { r.logWait("another machine (remote " + c.remote.String() + ")") })
 		if err != nil {
 			return zero, nil, err
 		}
@@ -412,7 +439,7 @@ func (r *request[T]) loadLocal() (T, []byte, bool) {
 // one is copied to the local tier.
 func (r *request[T]) loadRemote(data []byte) (T, []byte, bool) {
 	c := r.c
-	v, h, payload, ok := r.check(data, nil, "remote "+c.remote.name)
+	v, h, payload, ok := r.check(data, nil, "remote "+c.remote.String())
 	if !ok {
 		var zero T
 		return zero, nil, false
@@ -461,7 +488,7 @@ func (r *request[T]) check(data []byte, payCRC *uint32, where string) (T, entry.
 		}
 	}
 	if err == nil && !call.accepts(h.Code) {
-		if !r.otherCode && !otherCodeCounted(r.ctx) {
+		if !r.otherCode && !callctx.Counted(r.ctx) {
 			c.otherCode.Add(1)
 		}
 		r.otherCode, r.otherCodeOf = true, codeText(h.Code)
@@ -530,7 +557,7 @@ func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte
 			if c.remote != nil {
 				// The remote copy first: callers on other machines are
 				// waiting for it under this caller's lease.
-				c.remote.put(r.ctx, r.id.key, bytes.Join(parts, nil))
+				c.remote.Put(r.ctx, r.id.key, bytes.Join(parts, nil))
 			}
 			write = func(w io.Writer) error {
 				for _, p := range parts {

@@ -13,13 +13,15 @@
 //     Why to see and manage the entries (cmd/cachectl does, from a shell);
 //   - File and Dir, to key a call by the content of the files it reads.
 //
-// Generated code calls Do with a Call (and SweepArgs for sweeps, CheckCode
-// in its test, TypeArg for type parameters), imported as
+// Generated code calls Do with a Call (CheckCode in its test, TypeArg for
+// type parameters), imported as
 //
 //	import cacheruntime "github.com/cachegen/cachegen/runtime"
 //
-// A store of a shared tier implements Store (and Leaser), and registers
-// its URL scheme with RegisterStore: see the packages under remote/.
+// Two packages beside it hold the rest: runtime/sweep runs grids of
+// cached calls (the generated FCachedAll wrappers call it), and remote is
+// the shared tier behind a cache, with the Store interface that its
+// backends (remote/redis, remote/s3, remote/blob) implement.
 //
 // How a call is keyed (the canonical text of its arguments, hashed as the
 // reference Python decorator hashes it, and the spelling of every Go value
@@ -105,36 +107,28 @@
 //
 // # Sharing across machines
 //
-// WithRemote (or CACHEGEN_REMOTE) puts a shared Store behind the
+// WithRemote (or CACHEGEN_REMOTE) puts a remote.Tier behind the
 // directory: Redis or an object store through the packages under remote/
 // (remote/redis, remote/s3, remote/blob), or a directory many machines
 // mount (file:// URLs). A local miss
 // asks the remote; its entry is checked exactly as a disk entry is, then
 // copied to the directory. A miss takes a lease on the key in the remote
-// (when the Store is a Leaser), so callers on other machines wait for its
+// (when the store can lease), so callers on other machines wait for its
 // result instead of computing it too, and take over if the lease expires
 // because its holder died; the result is then stored in both tiers. Every
 // remote request has a timeout and passes a breaker, and a call's requests
 // before it computes take at most half of what remained of its context
-// (see RemoteOptions.Timeout): a remote that is down, slow or returns bad
+// (see remote.Options.Timeout): a remote that is down, slow or returns bad
 // bytes makes calls compute locally, never fail, is logged once per
 // outage and counted in Stats.RemoteErrors, and is left alone for a
 // cooldown after a few failures in a row. No reply makes a caller
-// allocate more than RemoteOptions.MaxEntry, plus ReplySlack. A read-only
-// remote is only read.
+// allocate more than remote.Options.MaxEntry, plus remote.ReplySlack. A
+// read-only remote is only read. SharedEntries lists, prunes and removes
+// the entries of a remote tier, as the Cache's methods do for its
+// directory.
 //
 // WithSigningKey (or CACHEGEN_SIGNING_KEY) signs every entry written with
 // an HMAC-SHA256 of the call's full key and the entry's bytes, and rejects,
 // as a counted miss, every entry read from either tier that is unsigned or
 // signed with another key.
-//
-// # Sweeps
-//
-// Sweep (and SweepArgs, which the generated FCachedAll wrappers call) runs
-// a grid of calls: the points either tier holds are served first, the
-// misses computed on a bounded number of workers, and a point another
-// process or machine is computing is left for later and served from its
-// entry, so processes and machines that run the same sweep split it, each
-// point computed once. It reports progress on stderr (a bar on a
-// terminal) and to OnProgress callbacks.
 package runtime

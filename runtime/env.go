@@ -13,7 +13,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/cachegen/cachegen/internal/units"
+	"github.com/cachegen/cachegen/remote"
 )
 
 // Environment variables read by Default.
@@ -23,7 +25,7 @@ const (
 	envVerbose = "CACHEGEN_VERBOSE"
 	envMaxSize = "CACHEGEN_MAX_SIZE"
 	// envRemote names the remote tier: a URL such as redis://host:6379/0
-	// or s3://bucket/prefix?region=eu-west-1 (see OpenRemote).
+	// or s3://bucket/prefix?region=eu-west-1 (see remote.Open).
 	envRemote = "CACHEGEN_REMOTE"
 	// envRemoteMode is readwrite (the default) or readonly.
 	envRemoteMode = "CACHEGEN_REMOTE_MODE"
@@ -44,7 +46,7 @@ var defaultCache struct {
 // opened from the environment: CACHEGEN_DIR (default: the user cache
 // directory's cachegen folder), CACHEGEN_MODE (on, off, refresh, readonly,
 // verify; default on), CACHEGEN_VERBOSE=1, CACHEGEN_MAX_SIZE (such as
-// 10GiB), CACHEGEN_REMOTE (a URL: see OpenRemote), CACHEGEN_REMOTE_MODE
+// 10GiB), CACHEGEN_REMOTE (a URL: see remote.Open), CACHEGEN_REMOTE_MODE
 // (readwrite or readonly), CACHEGEN_SIGNING_KEY and CACHEGEN_SHARED_DIR=1
 // (accept a directory others own or can write to). Values are matched
 // without regard to case. A bad value, or a directory that cannot be made,
@@ -61,7 +63,7 @@ func Default() *Cache {
 	if c := defaultCache.c.Load(); c != nil {
 		return c
 	}
-	c := fromEnv(slog.New(newLineHandler(os.Stderr)))
+	c := fromEnv(slog.New(logline.New(os.Stderr)))
 	defaultCache.c.Store(c)
 	return c
 }
@@ -141,7 +143,7 @@ func fromEnv(logger *slog.Logger) *Cache {
 		opts = append(opts, WithSigningKey([]byte(s)))
 	}
 	if s := os.Getenv(envRemote); s != "" {
-		var o RemoteOptions
+		var o remote.Options
 		switch m := os.Getenv(envRemoteMode); strings.ToLower(strings.TrimSpace(m)) {
 		case "", "readwrite":
 		case "readonly":
@@ -152,7 +154,7 @@ func fromEnv(logger *slog.Logger) *Cache {
 		}
 		if s != "" {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			r, err := OpenRemote(ctx, s, o)
+			r, err := remote.Open(ctx, s, o)
 			cancel()
 			if err != nil {
 				logger.Error(fmt.Sprintf("%v (from %s); using the local cache only", err, envRemote))

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/remote"
 )
 
 // spectrumCall is the call of a function that reads the table at path.
@@ -451,8 +452,8 @@ func TestFileInputsAreListedReadably(t *testing.T) {
 // Two machines holding the same data at different paths share entries.
 func TestFileSharedTierHitAcrossPaths(t *testing.T) {
 	s := newMemStore()
-	a, _, _ := openTiered(t, s, RemoteOptions{})
-	b, _, _ := openTiered(t, s, RemoteOptions{})
+	a, _, _ := openTiered(t, s, remote.Options{})
+	b, _, _ := openTiered(t, s, remote.Options{})
 	pa := filepath.Join(t.TempDir(), "machine-a", "hitran.par")
 	pb := filepath.Join(t.TempDir(), "machine-b", "data", "HITRAN2020.par")
 	writeFile(t, pa, "line list")

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/remote"
 )
 
 // validEntry returns the bytes of a real entry file.
@@ -52,7 +53,7 @@ func FuzzDecodeEntry(f *testing.F) {
 		}
 		s := newMemStore()
 		s.set(key, data)
-		getEntry(context.Background(), s, key, []byte("a signing key of enough bytes"), DefaultMaxEntry)
+		remote.New(s, "fuzz", remote.Options{}).Get(context.Background(), key, []byte("a signing key of enough bytes"))
 		// Through a cache: a call on these bytes returns the right value,
 		// whatever they are.
 		os.WriteFile(c.disk.path(key), data, 0o600)

@@ -8,16 +8,13 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/cachegen/cachegen/internal/callctx"
 )
 
 // lockPoll is how often a caller waiting for another process's lock
 // tries again.
 const lockPoll = 5 * time.Millisecond
-
-// sharedLockWait bounds a wait for a lock in a shared directory: four
-// lease times, as a remote tier's MaxWait. In a private directory the lock
-// is the user's own, and a caller waits as long as its context allows.
-var sharedLockWait = 2 * time.Minute
 
 // lockKey takes the cross-process lock of key, which the kernel releases
 // when its holder dies, so a crashed process never blocks the others. On
@@ -45,7 +42,7 @@ func (c *Cache) lockKey(ctx context.Context, key string, onWait func()) (unlock 
 	// longer than a remote tier waits for a lease.
 	var giveUp <-chan time.Time
 	if !c.disk.private {
-		giveUp = time.After(sharedLockWait)
+		giveUp = time.After(callctx.SharedLockWait)
 	}
 	for {
 		l, err := c.disk.keyLock(key)
@@ -58,9 +55,9 @@ func (c *Cache) lockKey(ctx context.Context, key string, onWait func()) (unlock 
 			return noop, waited, nil
 		}
 		if !ok {
-			if noWait(ctx) {
+			if callctx.NoWait(ctx) {
 				l.close()
-				return noop, true, errBusy // a sweep comes back to it
+				return noop, true, callctx.ErrBusy // a sweep comes back to it
 			}
 			if !waited {
 				onWait()
@@ -71,7 +68,7 @@ func (c *Cache) lockKey(ctx context.Context, key string, onWait func()) (unlock 
 				if err != nil {
 					return noop, true, err
 				}
-				c.log.Warn("waited for another process's lock in a shared directory: computing it here", "key", key, "dir", c.dir, "waited", sharedLockWait)
+				c.log.Warn("waited for another process's lock in a shared directory: computing it here", "key", key, "dir", c.dir, "waited", callctx.SharedLockWait)
 				return noop, true, nil
 			}
 		}

@@ -1,53 +1,9 @@
 package runtime
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"strconv"
-	"sync"
 )
-
-// lineHandler is the default slog.Handler: one plain line per record,
-// "cachegen: [HIT] key=… fn=…", with the level named when it is not Info.
-// Debug records are dropped.
-type lineHandler struct {
-	mu    *sync.Mutex
-	w     io.Writer
-	attrs []slog.Attr
-}
-
-func newLineHandler(w io.Writer) *lineHandler { return &lineHandler{mu: new(sync.Mutex), w: w} }
-
-func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
-
-func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
-	line := "cachegen: "
-	if r.Level != slog.LevelInfo {
-		line += r.Level.String() + ": "
-	}
-	line += r.Message
-	emit := func(a slog.Attr) bool {
-		line += fmt.Sprintf(" %s=%v", a.Key, a.Value)
-		return true
-	}
-	for _, a := range h.attrs {
-		emit(a)
-	}
-	r.Attrs(emit)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	_, err := io.WriteString(h.w, line+"\n")
-	return err
-}
-
-func (h *lineHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &lineHandler{mu: h.mu, w: h.w, attrs: append(append([]slog.Attr(nil), h.attrs...), as...)}
-}
-
-// WithGroup returns h: groups do not change a plain line.
-func (h *lineHandler) WithGroup(string) slog.Handler { return h }
 
 // quoteCut quotes s for a message, cut to its first 64 bytes: an argument
 // that is not what it should be may be of any length.

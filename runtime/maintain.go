@@ -234,10 +234,10 @@ func (c *Cache) Remove(ctx context.Context, key string) (bool, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		err = nil
 	}
-	if r := c.remote; r != nil && !r.opts.ReadOnly {
-		ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	if r := c.remote; r != nil && !r.Options().ReadOnly {
+		ctx, cancel := context.WithTimeout(ctx, r.Options().Timeout)
 		defer cancel()
-		ok, rerr := r.Remove(ctx, key)
+		ok, rerr := SharedEntries(r, c.signKey).Remove(ctx, key)
 		found = found || ok
 		err = errors.Join(err, rerr)
 	}

@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -176,24 +175,6 @@ func TestChildProcess(t *testing.T) {
 				os.Exit(4)
 			}
 		}
-	case "sweep": // dir log start: sweep a 20-point grid from the given moment
-		start, _ := strconv.ParseInt(f[3], 10, 64)
-		c, _ := Open(dir, WithVerbose(true), WithLogger(slog.New(newLineHandler(os.Stderr))))
-		time.Sleep(time.Until(time.Unix(0, start)))
-		var computed atomic.Int32
-		got, err := Sweep(context.Background(), c, grid(20, func(ctx context.Context, i int) (float64, error) {
-			computed.Add(1)
-			appendLine(f[2], strconv.Itoa(i))
-			time.Sleep(30 * time.Millisecond)
-			return square(ctx, i)
-		}), Quiet())
-		for i, v := range got {
-			if v != float64(i*i) || err != nil {
-				fmt.Println("wrong value", i, v, err)
-				os.Exit(4)
-			}
-		}
-		fmt.Printf("%d results, %d computed\n", len(got), computed.Load())
 	case "store-loop": // dir: store entries until killed
 		for i := 0; ; i++ {
 			Do(context.Background(), c, mcCall(float64(i%50)), func(context.Context) ([]int, error) { return payloadOf(i % 50), nil })

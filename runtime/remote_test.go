@@ -17,9 +17,11 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/internal/logline"
+	"github.com/cachegen/cachegen/remote"
 )
 
-// memStore is a Store and Leaser in memory, which records the requests it
+// memStore is a remote.Store and Leaser in memory, which records the requests it
 // gets and fails them on demand.
 type memStore struct {
 	mu      sync.Mutex
@@ -116,14 +118,14 @@ func (s *memStore) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-func (s *memStore) List(ctx context.Context, fn func(StoreEntry) error) error {
+func (s *memStore) List(ctx context.Context, fn func(remote.StoreEntry) error) error {
 	if err := s.begin(ctx, "list"); err != nil {
 		return err
 	}
 	s.mu.Lock()
-	var es []StoreEntry
+	var es []remote.StoreEntry
 	for k, b := range s.entries {
-		es = append(es, StoreEntry{Key: k, Size: int64(len(b)), LastUsed: time.Now()})
+		es = append(es, remote.StoreEntry{Key: k, Size: int64(len(b)), LastUsed: time.Now()})
 	}
 	s.mu.Unlock()
 	for _, e := range es {
@@ -188,9 +190,9 @@ func (s *memStore) get(key string) []byte {
 }
 
 // openTiered opens a cache in a fresh directory in front of s.
-func openTiered(t *testing.T, s Store, o RemoteOptions, opts ...Option) (*Cache, *Remote, *bytes.Buffer) {
+func openTiered(t *testing.T, s remote.Store, o remote.Options, opts ...Option) (*Cache, *remote.Tier, *bytes.Buffer) {
 	t.Helper()
-	r := NewRemote(s, "mem://test", o)
+	r := remote.New(s, "mem://test", o)
 	c, log := open(t, append([]Option{WithRemote(r)}, opts...)...)
 	return c, r, log
 }
@@ -209,8 +211,8 @@ var want = mcResult{Precision: 0.5, Bias: -0.25, Errors: []float64{1, 2, 3}}
 func TestRemoteHitIsCopiedToTheLocalTier(t *testing.T) {
 	ctx := context.Background()
 	s := newMemStore()
-	a, _, _ := openTiered(t, s, RemoteOptions{})
-	b, _, _ := openTiered(t, s, RemoteOptions{})
+	a, _, _ := openTiered(t, s, remote.Options{})
+	b, _, _ := openTiered(t, s, remote.Options{})
 	var n counter
 	if _, err := Do(ctx, a, mcCall(1), n.fn(want)); err != nil {
 		t.Fatal(err)
@@ -243,7 +245,7 @@ func equalResult(a, b mcResult) bool {
 
 func TestRemoteMissStoresBothTiers(t *testing.T) {
 	s := newMemStore()
-	c, _, _ := openTiered(t, s, RemoteOptions{})
+	c, _, _ := openTiered(t, s, remote.Options{})
 	var n counter
 	if _, err := Do(context.Background(), c, mcCall(2), n.fn(want)); err != nil {
 		t.Fatal(err)
@@ -266,10 +268,8 @@ func TestRemoteFailuresNeverFailACallAndTripTheBreaker(t *testing.T) {
 	s := newMemStore()
 	down := errors.New("connection refused")
 	s.fail = func(string) error { return down }
-	c, r, log := openTiered(t, s, RemoteOptions{}) // the defaults: 3 failures, 30s
+	c, _, log := openTiered(t, s, remote.Options{}) // the defaults: 3 failures, 30s
 
-	now := time.Unix(1e9, 0)
-	r.now = func() time.Time { return now }
 	var n counter
 	for i := range 10 {
 		got, err := Do(ctx, c, mcCall(float64(100+i)), n.fn(want))
@@ -292,41 +292,16 @@ func TestRemoteFailuresNeverFailACallAndTripTheBreaker(t *testing.T) {
 	if !strings.Contains(log.String(), "connection refused") {
 		t.Errorf("log does not say what failed:\n%s", log)
 	}
-
-	// Within the cooldown, nothing is asked; after it, one request probes
-	// and, when it succeeds, the tier is back.
-	now = now.Add(29 * time.Second)
-	Do(ctx, c, mcCall(199), n.fn(want))
-	if got := s.opCount(); got != 3 {
-		t.Errorf("the remote got a request 29s into a 30s cooldown")
-	}
-	now = now.Add(2 * time.Second)
-	s.mu.Lock()
-	s.fail = nil
-	s.mu.Unlock()
-	before := s.opCount()
-	if _, err := Do(ctx, c, mcCall(200), n.fn(want)); err != nil {
-		t.Fatal(err)
-	}
-	if s.opCount() == before {
-		t.Error("no request probed the remote after the cooldown")
-	}
-	if !strings.Contains(log.String(), "answering again") {
-		t.Errorf("recovery not logged:\n%s", log)
-	}
-	if s.get(keyOf(t, mcCall(200))) == nil {
-		t.Error("after recovery, a miss was not stored remotely")
-	}
 }
 
 func TestRemoteOptionDefaults(t *testing.T) {
-	got := RemoteOptions{}.withDefaults()
-	want := RemoteOptions{Timeout: 10 * time.Second, MaxEntry: 1 << 30, LeaseTTL: 30 * time.Second, MaxWait: 2 * time.Minute, FailureLimit: 3, Cooldown: 30 * time.Second}
+	got := remote.New(newMemStore(), "mem://test", remote.Options{}).Options()
+	want := remote.Options{Timeout: 10 * time.Second, MaxEntry: 1 << 30, LeaseTTL: 30 * time.Second, MaxWait: 2 * time.Minute, FailureLimit: 3, Cooldown: 30 * time.Second}
 	if got != want {
 		t.Errorf("defaults %+v, want those README states: %+v", got, want)
 	}
 	// Only unset fields take a default, and the wait follows the lease.
-	set := RemoteOptions{ReadOnly: true, Timeout: time.Second, LeaseTTL: 5 * time.Second, FailureLimit: 7}.withDefaults()
+	set := remote.New(newMemStore(), "mem://test", remote.Options{ReadOnly: true, Timeout: time.Second, LeaseTTL: 5 * time.Second, FailureLimit: 7}).Options()
 	if set.Timeout != time.Second || set.LeaseTTL != 5*time.Second || set.FailureLimit != 7 || !set.ReadOnly || set.MaxWait != 20*time.Second || set.Cooldown != 30*time.Second {
 		t.Errorf("defaults over set fields: %+v", set)
 	}
@@ -335,8 +310,8 @@ func TestRemoteOptionDefaults(t *testing.T) {
 func TestRemoteErrorsDoNotShowURLSecrets(t *testing.T) {
 	s := newMemStore()
 	s.fail = func(string) error { return errors.New("auth failed for redis://bob:s3cr3tpassw0rd@db") }
-	RegisterStore("secrettest", func(context.Context, *url.URL) (Store, error) { return s, nil })
-	r, err := OpenRemote(context.Background(), "secrettest://bob:s3cr3tpassw0rd@db/", RemoteOptions{})
+	remote.Register("secrettest", func(context.Context, *url.URL) (remote.Store, error) { return s, nil })
+	r, err := remote.Open(context.Background(), "secrettest://bob:s3cr3tpassw0rd@db/", remote.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +330,7 @@ func TestRemoteFailingSomeRequestsIsLoggedOnce(t *testing.T) {
 		}
 		return nil
 	}
-	c, _, log := openTiered(t, s, RemoteOptions{})
+	c, _, log := openTiered(t, s, remote.Options{})
 	var n counter
 	for i := range 5 {
 		if got, err := Do(context.Background(), c, mcCall(float64(300+i)), n.fn(want)); err != nil || !equalResult(got, want) {
@@ -373,7 +348,7 @@ func TestRemoteFailingSomeRequestsIsLoggedOnce(t *testing.T) {
 func TestRemoteTimeoutIsAMiss(t *testing.T) {
 	s := newMemStore()
 	s.block = func(op string) bool { return op == "getrange" }
-	c, _, _ := openTiered(t, s, RemoteOptions{Timeout: 50 * time.Millisecond})
+	c, _, _ := openTiered(t, s, remote.Options{Timeout: 50 * time.Millisecond})
 	var n counter
 	got, err := Do(context.Background(), c, mcCall(3), n.fn(want))
 	if err != nil || !equalResult(got, want) || n.n.Load() != 1 {
@@ -389,7 +364,7 @@ func TestRemoteBadBodiesAreMisses(t *testing.T) {
 	ctx := context.Background()
 	k := keyOf(t, mcCall(4))
 	s := newMemStore()
-	a, _, _ := openTiered(t, s, RemoteOptions{})
+	a, _, _ := openTiered(t, s, remote.Options{})
 	var n counter
 	Do(ctx, a, mcCall(4), n.fn(want))
 	good := s.get(k)
@@ -402,7 +377,7 @@ func TestRemoteBadBodiesAreMisses(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			s.set(k, body)
-			b, _, _ := openTiered(t, s, RemoteOptions{})
+			b, _, _ := openTiered(t, s, remote.Options{})
 			var m counter
 			got, err := Do(ctx, b, mcCall(4), m.fn(want))
 			if err != nil || !equalResult(got, want) || m.n.Load() != 1 {
@@ -436,17 +411,17 @@ func TestSignedEntries(t *testing.T) {
 	other := mcResult{Precision: 666}
 
 	// openWith opens a cache of its own directory in front of s.
-	openWith := func(s Store, key []byte) (*Cache, *bytes.Buffer) {
+	openWith := func(s remote.Store, key []byte) (*Cache, *bytes.Buffer) {
 		var opts []Option
 		if key != nil {
 			opts = append(opts, WithSigningKey(key))
 		}
-		c, _, log := openTiered(t, s, RemoteOptions{}, opts...)
+		c, _, log := openTiered(t, s, remote.Options{}, opts...)
 		return c, log
 	}
 	// served runs the call on a fresh cache with key, and reports whether
 	// it was served rather than computed, and what it returned.
-	served := func(s Store, key []byte) (bool, mcResult, Stats, string) {
+	served := func(s remote.Store, key []byte) (bool, mcResult, Stats, string) {
 		c, log := openWith(s, key)
 		var n counter
 		got, err := Do(ctx, c, mcCall(5), n.fn(want))
@@ -548,11 +523,11 @@ func TestSignedEntries(t *testing.T) {
 func TestRemoteReadOnlySendsNoWrites(t *testing.T) {
 	ctx := context.Background()
 	s := newMemStore()
-	w, _, _ := openTiered(t, s, RemoteOptions{})
+	w, _, _ := openTiered(t, s, remote.Options{})
 	Do(ctx, w, mcCall(6), (&counter{}).fn(want))
 	s.ops = nil
 
-	c, r, _ := openTiered(t, s, RemoteOptions{ReadOnly: true})
+	c, r, _ := openTiered(t, s, remote.Options{ReadOnly: true})
 	var n counter
 	for _, snr := range []float64{6, 7, 7} { // a remote hit, a miss, a local hit
 		if _, err := Do(ctx, c, mcCall(snr), n.fn(want)); err != nil {
@@ -562,10 +537,10 @@ func TestRemoteReadOnlySendsNoWrites(t *testing.T) {
 	if n.n.Load() != 1 || c.Stats().RemoteHits != 1 {
 		t.Errorf("computed %d, stats %+v; want one remote hit and one computation", n.n.Load(), c.Stats())
 	}
-	if _, err := r.Remove(ctx, keyOf(t, mcCall(6))); !errors.Is(err, ErrReadOnly) {
+	if _, err := SharedEntries(r, nil).Remove(ctx, keyOf(t, mcCall(6))); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("Remove on a read-only remote: %v, want ErrReadOnly", err)
 	}
-	if err := r.Clear(ctx); !errors.Is(err, ErrReadOnly) {
+	if err := SharedEntries(r, nil).Clear(ctx); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("Clear on a read-only remote: %v, want ErrReadOnly", err)
 	}
 	c.Invalidate(context.Background(), mcCall(6))
@@ -589,7 +564,7 @@ func TestLeaseComputesOnceAcrossCaches(t *testing.T) {
 	for i := range caches {
 		// Separate directories: only the remote's lease can keep them
 		// from computing four times.
-		caches[i], _, _ = openTiered(t, s, RemoteOptions{LeaseTTL: time.Second})
+		caches[i], _, _ = openTiered(t, s, remote.Options{LeaseTTL: time.Second})
 	}
 	for i, c := range caches {
 		wg.Go(func() {
@@ -618,7 +593,7 @@ func TestLeaseOfADeadHolderIsTakenOver(t *testing.T) {
 	k := keyOf(t, mcCall(9))
 	// A holder that died: its lease is never renewed.
 	s.Lease(context.Background(), k, "dead", 300*time.Millisecond)
-	c, _, _ := openTiered(t, s, RemoteOptions{LeaseTTL: time.Second})
+	c, _, _ := openTiered(t, s, remote.Options{LeaseTTL: time.Second})
 	var n counter
 	got, err := Do(context.Background(), c, mcCall(9), n.fn(want))
 	if err != nil || !equalResult(got, want) || n.n.Load() != 1 {
@@ -636,7 +611,7 @@ func TestLeaseWaitHonoursContext(t *testing.T) {
 	s := newMemStore()
 	k := keyOf(t, mcCall(10))
 	s.Lease(context.Background(), k, "busy", time.Hour)
-	c, _, _ := openTiered(t, s, RemoteOptions{})
+	c, _, _ := openTiered(t, s, remote.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 	defer cancel()
 	var n counter
@@ -664,7 +639,7 @@ func TestLeaseWaitIsBounded(t *testing.T) {
 	s := newMemStore()
 	k := keyOf(t, mcCall(11))
 	s.Lease(context.Background(), k, "busy", time.Hour)
-	c, _, log := openTiered(t, s, RemoteOptions{MaxWait: 100 * time.Millisecond}, WithVerbose(true))
+	c, _, log := openTiered(t, s, remote.Options{MaxWait: 100 * time.Millisecond}, WithVerbose(true))
 	var n counter
 	got, err := Do(context.Background(), c, mcCall(11), n.fn(want))
 	if err != nil || !equalResult(got, want) || n.n.Load() != 1 {
@@ -680,7 +655,7 @@ func TestLeaseWaitIsBounded(t *testing.T) {
 
 func TestInvalidateRemovesBothTiers(t *testing.T) {
 	s := newMemStore()
-	c, _, _ := openTiered(t, s, RemoteOptions{})
+	c, _, _ := openTiered(t, s, remote.Options{})
 	var n counter
 	Do(context.Background(), c, mcCall(12), n.fn(want))
 	if ok, err := c.Invalidate(context.Background(), mcCall(12)); !ok || err != nil {
@@ -702,12 +677,12 @@ func TestInvalidateRemovesBothTiers(t *testing.T) {
 func TestRemoteListPruneClear(t *testing.T) {
 	ctx := context.Background()
 	s := newMemStore()
-	c, r, _ := openTiered(t, s, RemoteOptions{})
+	c, r, _ := openTiered(t, s, remote.Options{})
 	for i := range 3 {
 		Do(ctx, c, mcCall(float64(20+i)), (&counter{}).fn(want))
 	}
 	s.set("00000000000000aa", []byte("not an entry"))
-	es, err := r.List(ctx)
+	es, err := SharedEntries(r, nil).List(ctx)
 	if err != nil || len(es) != 3 {
 		t.Fatalf("List = %d entries, %v; want 3 (the corrupt one left out)", len(es), err)
 	}
@@ -716,49 +691,34 @@ func TestRemoteListPruneClear(t *testing.T) {
 			t.Errorf("entry %+v lacks its metadata", e)
 		}
 	}
-	gone, err := r.Prune(ctx, PruneOptions{MaxBytes: es[0].Size*2 + 1, DryRun: true})
+	gone, err := SharedEntries(r, nil).Prune(ctx, PruneOptions{MaxBytes: es[0].Size*2 + 1, DryRun: true})
 	if err != nil || len(gone) != 2 || gone[0].Key != "00000000000000aa" {
 		t.Fatalf("Prune dry run = %+v, %v; want the corrupt entry and one more", gone, err)
 	}
 	if len(s.entries) != 4 {
 		t.Fatal("a dry run removed entries")
 	}
-	if _, err := r.Prune(ctx, PruneOptions{MaxBytes: es[0].Size*2 + 1}); err != nil || len(s.entries) != 2 {
+	if _, err := SharedEntries(r, nil).Prune(ctx, PruneOptions{MaxBytes: es[0].Size*2 + 1}); err != nil || len(s.entries) != 2 {
 		t.Fatalf("Prune left %d entries, %v; want 2", len(s.entries), err)
 	}
 	var left string
 	for k := range s.entries {
 		left = k
 	}
-	if ok, err := r.Remove(ctx, left); !ok || err != nil || s.get(left) != nil {
+	if ok, err := SharedEntries(r, nil).Remove(ctx, left); !ok || err != nil || s.get(left) != nil {
 		t.Errorf("Remove of an entry = %v, %v; want it removed", ok, err)
 	}
-	if ok, err := r.Remove(ctx, left); ok || err != nil {
+	if ok, err := SharedEntries(r, nil).Remove(ctx, left); ok || err != nil {
 		t.Errorf("Remove of a removed entry = %v, %v; want false", ok, err)
 	}
-	if err := r.Clear(ctx); err != nil || len(s.entries) != 0 {
+	if err := SharedEntries(r, nil).Clear(ctx); err != nil || len(s.entries) != 0 {
 		t.Errorf("Clear left %d entries, %v", len(s.entries), err)
-	}
-}
-
-func TestRedactHidesSecrets(t *testing.T) {
-	u, _ := url.Parse("redis://alice:hunter2hunter2@db:6379/0?prefix=t&password=p4ssw0rd&region=eu")
-	got := redact(u)
-	if strings.Contains(got, "hunter2") || strings.Contains(got, "p4ssw0rd") || !strings.Contains(got, "alice") || !strings.Contains(got, "region=eu") {
-		t.Errorf("Redact = %q", got)
-	}
-	if msg := scrub("dial redis://alice:hunter2hunter2@db failed: p4ssw0rd", u); strings.Contains(msg, "hunter2") || strings.Contains(msg, "p4ssw0rd") {
-		t.Errorf("scrub left a secret: %q", msg)
-	}
-	if _, err := OpenRemote(context.Background(), "nosuch://u:hunter2hunter2@h/", RemoteOptions{}); err == nil ||
-		strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), `import _ "github.com/cachegen/cachegen/remote"`) {
-		t.Errorf("OpenRemote of an unknown scheme: %v", err)
 	}
 }
 
 func TestRemoteFromEnvironment(t *testing.T) {
 	s := newMemStore()
-	RegisterStore("envtest", func(ctx context.Context, u *url.URL) (Store, error) {
+	remote.Register("envtest", func(ctx context.Context, u *url.URL) (remote.Store, error) {
 		if u.Host == "fail" {
 			return nil, fmt.Errorf("cannot reach %s", u.String())
 		}
@@ -787,8 +747,8 @@ func TestRemoteFromEnvironment(t *testing.T) {
 				t.Setenv(envSigningKey, tc.key)
 			}
 			var log bytes.Buffer
-			c := fromEnv(slog.New(newLineHandler(&log)))
-			if (c.remote != nil) != tc.wantRemote || c.remote != nil && c.remote.ReadOnly() != tc.readOnly {
+			c := fromEnv(slog.New(logline.New(&log)))
+			if (c.remote != nil) != tc.wantRemote || c.remote != nil && c.remote.Options().ReadOnly != tc.readOnly {
 				t.Errorf("remote %v, want present=%v readonly=%v", c.remote, tc.wantRemote, tc.readOnly)
 			}
 			if (c.Mode() == ModeOff) != tc.wantOff {
@@ -808,13 +768,13 @@ func TestRemoteFromEnvironment(t *testing.T) {
 }
 
 func TestRemoteListMarksOldVersions(t *testing.T) {
-	c, r, _ := openTiered(t, newMemStore(), RemoteOptions{})
+	c, r, _ := openTiered(t, newMemStore(), remote.Options{})
 	v1, v2 := mcCall(1), mcCall(1)
 	v2.Version = 2
 	do(t, c, v1, func(context.Context) (int, error) { return 1, nil })
 	c.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
 	do(t, c, v2, func(context.Context) (int, error) { return 2, nil })
-	es, err := r.List(context.Background())
+	es, err := SharedEntries(r, nil).List(context.Background())
 	if err != nil || len(es) != 2 {
 		t.Fatalf("List: %v, %v", es, err)
 	}
@@ -830,9 +790,9 @@ func TestRemoteListMarksOldVersions(t *testing.T) {
 func TestVerifyModeSavesNothing(t *testing.T) {
 	s := newMemStore()
 	slow := func(context.Context) (int, error) { time.Sleep(5 * time.Millisecond); return 1, nil }
-	first, _, _ := openTiered(t, s, RemoteOptions{})
+	first, _, _ := openTiered(t, s, remote.Options{})
 	do(t, first, mcCall(1), slow)
-	c, _, _ := openTiered(t, s, RemoteOptions{}, WithMode(ModeVerify))
+	c, _, _ := openTiered(t, s, remote.Options{}, WithMode(ModeVerify))
 	do(t, c, mcCall(1), slow) // from the remote
 	do(t, c, mcCall(1), slow) // from the local copy
 	if st := c.Stats(); st.Hits != 2 || st.RemoteHits != 1 || st.Saved != 0 {
@@ -851,7 +811,7 @@ func (s stuckRenewals) Renew(ctx context.Context, key, token string, ttl time.Du
 // Releasing a lease stops a renewal under way: a renewal that hangs does
 // not hold the caller past its context.
 func TestLeaseReleaseDoesNotWaitForARenewal(t *testing.T) {
-	c, _, _ := openTiered(t, stuckRenewals{newMemStore()}, RemoteOptions{LeaseTTL: 300 * time.Millisecond, Timeout: 5 * time.Second})
+	c, _, _ := openTiered(t, stuckRenewals{newMemStore()}, remote.Options{LeaseTTL: 300 * time.Millisecond, Timeout: 5 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	start := time.Now()
@@ -864,5 +824,14 @@ func TestLeaseReleaseDoesNotWaitForARenewal(t *testing.T) {
 	}
 	if took := time.Since(start); took > 1500*time.Millisecond {
 		t.Errorf("Do took %s with a 1s context: the release waited for a hanging renewal", took)
+	}
+}
+
+// A scheme no linked store opens is refused with what to import, and
+// without the URL's secrets.
+func TestOpenUnknownSchemeSaysWhatToImport(t *testing.T) {
+	_, err := remote.Open(context.Background(), "nosuch://u:hunter2hunter2@h/", remote.Options{})
+	if !errors.Is(err, remote.ErrNoStore) || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), `import _ "github.com/cachegen/cachegen/remote/all"`) {
+		t.Errorf("Open of an unknown scheme: %v", err)
 	}
 }

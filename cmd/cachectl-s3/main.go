@@ -10,7 +10,7 @@ import (
 	"os"
 
 	"github.com/cachegen/cachegen/internal/ctl"
-	_ "github.com/cachegen/cachegen/remote" // redis://, s3://, mem://
+	_ "github.com/cachegen/cachegen/remote/all" // redis://, s3://, mem://
 )
 
 func main() {

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
+	cachesweep "github.com/cachegen/cachegen/runtime/sweep"
 	"gonum.org/v1/gonum/mat"
 	"math/big"
 )
@@ -57,11 +58,11 @@ type TraceArgs struct {
 	M *mat.Dense
 }
 
-// TraceCachedAll is Trace over every element of args, as one cached sweep (cacheruntime.Sweep):
+// TraceCachedAll is Trace over every element of args, as one cached sweep (cachesweep.Args):
 // hits first, misses on bounded workers, results in args' order, in the cache ctx
 // carries (cacheruntime.WithCache), else the default cache.
-func TraceCachedAll(ctx context.Context, args []TraceArgs, opts ...cacheruntime.SweepOption) ([]float64, error) {
-	return cacheruntime.SweepArgs(ctx, args, func(a TraceArgs) (cacheruntime.Call, func(context.Context) (float64, error)) {
+func TraceCachedAll(ctx context.Context, args []TraceArgs, opts ...cachesweep.Option) ([]float64, error) {
+	return cachesweep.Args(ctx, args, func(a TraceArgs) (cacheruntime.Call, func(context.Context) (float64, error)) {
 		return cachegenTraceCall(a.M), func(context.Context) (float64, error) {
 			return Trace(a.M), nil
 		}
@@ -108,11 +109,11 @@ type EigenvaluesArgs struct {
 	S *mat.SymDense
 }
 
-// EigenvaluesCachedAll is Eigenvalues over every element of args, as one cached sweep (cacheruntime.Sweep):
+// EigenvaluesCachedAll is Eigenvalues over every element of args, as one cached sweep (cachesweep.Args):
 // hits first, misses on bounded workers, results in args' order, in the cache ctx
 // carries (cacheruntime.WithCache), else the default cache.
-func EigenvaluesCachedAll(ctx context.Context, args []EigenvaluesArgs, opts ...cacheruntime.SweepOption) ([][]float64, error) {
-	return cacheruntime.SweepArgs(ctx, args, func(a EigenvaluesArgs) (cacheruntime.Call, func(context.Context) ([]float64, error)) {
+func EigenvaluesCachedAll(ctx context.Context, args []EigenvaluesArgs, opts ...cachesweep.Option) ([][]float64, error) {
+	return cachesweep.Args(ctx, args, func(a EigenvaluesArgs) (cacheruntime.Call, func(context.Context) ([]float64, error)) {
 		return cachegenEigenvaluesCall(a.S), func(context.Context) ([]float64, error) {
 			return Eigenvalues(a.S)
 		}
@@ -160,11 +161,11 @@ type FrobeniusArgs struct {
 	M mat.Matrix
 }
 
-// FrobeniusCachedAll is Frobenius over every element of args, as one cached sweep (cacheruntime.Sweep):
+// FrobeniusCachedAll is Frobenius over every element of args, as one cached sweep (cachesweep.Args):
 // hits first, misses on bounded workers, results in args' order, in the cache ctx
 // carries (cacheruntime.WithCache), else the default cache.
-func FrobeniusCachedAll(ctx context.Context, args []FrobeniusArgs, opts ...cacheruntime.SweepOption) ([]float64, error) {
-	return cacheruntime.SweepArgs(ctx, args, func(a FrobeniusArgs) (cacheruntime.Call, func(context.Context) (float64, error)) {
+func FrobeniusCachedAll(ctx context.Context, args []FrobeniusArgs, opts ...cachesweep.Option) ([]float64, error) {
+	return cachesweep.Args(ctx, args, func(a FrobeniusArgs) (cacheruntime.Call, func(context.Context) (float64, error)) {
 		return cachegenFrobeniusCall(a.M), func(context.Context) (float64, error) {
 			return Frobenius(a.M), nil
 		}
@@ -213,11 +214,11 @@ type BinomialArgs struct {
 	K int64
 }
 
-// BinomialCachedAll is Binomial over every element of args, as one cached sweep (cacheruntime.Sweep):
+// BinomialCachedAll is Binomial over every element of args, as one cached sweep (cachesweep.Args):
 // hits first, misses on bounded workers, results in args' order, in the cache ctx
 // carries (cacheruntime.WithCache), else the default cache.
-func BinomialCachedAll(ctx context.Context, args []BinomialArgs, opts ...cacheruntime.SweepOption) ([]*big.Int, error) {
-	return cacheruntime.SweepArgs(ctx, args, func(a BinomialArgs) (cacheruntime.Call, func(context.Context) (*big.Int, error)) {
+func BinomialCachedAll(ctx context.Context, args []BinomialArgs, opts ...cachesweep.Option) ([]*big.Int, error) {
+	return cachesweep.Args(ctx, args, func(a BinomialArgs) (cacheruntime.Call, func(context.Context) (*big.Int, error)) {
 		return cachegenBinomialCall(a.N, a.K), func(context.Context) (*big.Int, error) {
 			return Binomial(a.N, a.K), nil
 		}
@@ -266,11 +267,11 @@ type CovarianceArgs struct {
 	M *mat.Dense
 }
 
-// CovarianceCachedAll is Covariance over every element of args, as one cached sweep (cacheruntime.Sweep):
+// CovarianceCachedAll is Covariance over every element of args, as one cached sweep (cachesweep.Args):
 // hits first, misses on bounded workers, results in args' order, in the cache ctx
 // carries (cacheruntime.WithCache), else the default cache.
-func CovarianceCachedAll(ctx context.Context, args []CovarianceArgs, opts ...cacheruntime.SweepOption) ([]*mat.SymDense, error) {
-	return cacheruntime.SweepArgs(ctx, args, func(a CovarianceArgs) (cacheruntime.Call, func(context.Context) (*mat.SymDense, error)) {
+func CovarianceCachedAll(ctx context.Context, args []CovarianceArgs, opts ...cachesweep.Option) ([]*mat.SymDense, error) {
+	return cachesweep.Args(ctx, args, func(a CovarianceArgs) (cacheruntime.Call, func(context.Context) (*mat.SymDense, error)) {
 		return cachegenCovarianceCall(a.M), func(context.Context) (*mat.SymDense, error) {
 			return Covariance(a.M), nil
 		}
@@ -318,11 +319,11 @@ type NormalizeArgs struct {
 	M *mat.Dense
 }
 
-// NormalizeCachedAll is Normalize over every element of args, as one cached sweep (cacheruntime.Sweep):
+// NormalizeCachedAll is Normalize over every element of args, as one cached sweep (cachesweep.Args):
 // hits first, misses on bounded workers, results in args' order, in the cache ctx
 // carries (cacheruntime.WithCache), else the default cache.
-func NormalizeCachedAll(ctx context.Context, args []NormalizeArgs, opts ...cacheruntime.SweepOption) ([]float64, error) {
-	return cacheruntime.SweepArgs(ctx, args, func(a NormalizeArgs) (cacheruntime.Call, func(context.Context) (float64, error)) {
+func NormalizeCachedAll(ctx context.Context, args []NormalizeArgs, opts ...cachesweep.Option) ([]float64, error) {
+	return cachesweep.Args(ctx, args, func(a NormalizeArgs) (cacheruntime.Call, func(context.Context) (float64, error)) {
 		return cachegenNormalizeCall(a.M), func(context.Context) (float64, error) {
 			return Normalize(a.M), nil
 		}

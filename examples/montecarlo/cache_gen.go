@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
+	cachesweep "github.com/cachegen/cachegen/runtime/sweep"
 )
 
 // cachegen:fingerprint/v4 RunMonteCarlo version=1 sum=0a8d88d1fdf43122 parts=Result:639f8deb,RunMonteCarlo:a4065533,channels:3cd6a464,forward:e63e5003,go.mod:8946df55,retrieve:537b95d6,stats:070ef0f0
@@ -51,11 +52,11 @@ type RunMonteCarloArgs struct {
 	Seed    int64
 }
 
-// RunMonteCarloCachedAll is RunMonteCarlo over every element of args, as one cached sweep (cacheruntime.Sweep):
+// RunMonteCarloCachedAll is RunMonteCarlo over every element of args, as one cached sweep (cachesweep.Args):
 // hits first, misses on bounded workers, results in args' order, in the cache ctx
 // carries (cacheruntime.WithCache), else the default cache.
-func RunMonteCarloCachedAll(ctx context.Context, args []RunMonteCarloArgs, opts ...cacheruntime.SweepOption) ([]Result, error) {
-	return cacheruntime.SweepArgs(ctx, args, func(a RunMonteCarloArgs) (cacheruntime.Call, func(context.Context) (Result, error)) {
+func RunMonteCarloCachedAll(ctx context.Context, args []RunMonteCarloArgs, opts ...cachesweep.Option) ([]Result, error) {
+	return cachesweep.Args(ctx, args, func(a RunMonteCarloArgs) (cacheruntime.Call, func(context.Context) (Result, error)) {
 		return cachegenRunMonteCarloCall(a.Snr, a.NScenes, a.Seed), func(context.Context) (Result, error) {
 			return RunMonteCarlo(a.Snr, a.NScenes, a.Seed)
 		}

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
+	cachesweep "github.com/cachegen/cachegen/runtime/sweep"
 )
 
 // cachegen:fingerprint/v4 Retriever.Fit version=1 sum=aef424021f7171be parts=Config:86421289,Retriever.Fit:a3402fe8,Retriever:28baeea4,go.mod:8946df55,scene:6321ffda
@@ -45,11 +46,11 @@ type RetrieverFitArgs struct {
 	Progress func(int)
 }
 
-// FitCachedAll is Retriever.Fit over every element of args, as one cached sweep (cacheruntime.Sweep):
+// FitCachedAll is Retriever.Fit over every element of args, as one cached sweep (cachesweep.Args):
 // hits first, misses on bounded workers, results in args' order, in the cache ctx2
 // carries (cacheruntime.WithCache), else the default cache.
-func (r *Retriever) FitCachedAll(ctx2 context.Context, args []RetrieverFitArgs, opts ...cacheruntime.SweepOption) ([][]float64, error) {
-	return cacheruntime.SweepArgs(ctx2, args, func(a RetrieverFitArgs) (cacheruntime.Call, func(context.Context) ([]float64, error)) {
+func (r *Retriever) FitCachedAll(ctx2 context.Context, args []RetrieverFitArgs, opts ...cachesweep.Option) ([][]float64, error) {
+	return cachesweep.Args(ctx2, args, func(a RetrieverFitArgs) (cacheruntime.Call, func(context.Context) ([]float64, error)) {
 		return cachegenRetrieverFitCall(r, a.Scene), func(ctx2 context.Context) ([]float64, error) {
 			return r.Fit(ctx2, a.Scene, a.Progress)
 		}

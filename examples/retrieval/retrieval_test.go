@@ -5,8 +5,8 @@ import (
 	"slices"
 	"testing"
 
-	cacheruntime "github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/cachetest"
+	cachesweep "github.com/cachegen/cachegen/runtime/sweep"
 )
 
 // FitCachedAll, the generated sweep, returns what FitCached does for each
@@ -23,7 +23,7 @@ func TestFitCachedAll(t *testing.T) {
 	for _, s := range scenes {
 		args = append(args, RetrieverFitArgs{Scene: s})
 	}
-	got, err := r.FitCachedAll(ctx, args, cacheruntime.Quiet())
+	got, err := r.FitCachedAll(ctx, args, cachesweep.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}

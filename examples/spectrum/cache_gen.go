@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
+	cachesweep "github.com/cachegen/cachegen/runtime/sweep"
 )
 
 // cachegen:fingerprint/v4 Transmittance version=1 sum=0c2e5eb4367790d9 parts=Transmittance:561f54c9,go.mod:8946df55,line:f232815b,readTable:18128043
@@ -52,11 +53,11 @@ type TransmittanceArgs struct {
 	Path      float64
 }
 
-// TransmittanceCachedAll is Transmittance over every element of args, as one cached sweep (cacheruntime.Sweep):
+// TransmittanceCachedAll is Transmittance over every element of args, as one cached sweep (cachesweep.Args):
 // hits first, misses on bounded workers, results in args' order, in the cache ctx
 // carries (cacheruntime.WithCache), else the default cache.
-func TransmittanceCachedAll(ctx context.Context, args []TransmittanceArgs, opts ...cacheruntime.SweepOption) ([]float64, error) {
-	return cacheruntime.SweepArgs(ctx, args, func(a TransmittanceArgs) (cacheruntime.Call, func(context.Context) (float64, error)) {
+func TransmittanceCachedAll(ctx context.Context, args []TransmittanceArgs, opts ...cachesweep.Option) ([]float64, error) {
+	return cachesweep.Args(ctx, args, func(a TransmittanceArgs) (cacheruntime.Call, func(context.Context) (float64, error)) {
 		return cachegenTransmittanceCall(a.TablePath, a.Lo, a.Hi, a.Path), func(context.Context) (float64, error) {
 			return Transmittance(a.TablePath, a.Lo, a.Hi, a.Path)
 		}

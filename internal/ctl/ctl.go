@@ -22,6 +22,7 @@ import (
 	"github.com/cachegen/cachegen/internal/cachedir"
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/fingerprint"
+	"github.com/cachegen/cachegen/remote"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
@@ -129,7 +130,7 @@ type tier interface {
 	String() string // where it is, for stats
 }
 
-// localTier is a cache directory; a *cacheruntime.Remote is a tier as it
+// localTier is a cache directory; a *cacheruntime.Shared is a tier as it
 // is.
 type localTier struct{ *cacheruntime.Cache }
 
@@ -213,7 +214,7 @@ func dispatch(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("cachectl", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	dir := fs.String("dir", "", "cache directory")
-	remote := fs.String("remote", "", "remote store URL (redis://, file://…; s3:// with cachectl-s3)")
+	remoteURL := fs.String("remote", "", "remote store URL (redis://, file://…; s3:// with cachectl-s3)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) || err == nil && fs.Arg(0) == "help" && fs.NArg() == 1 {
@@ -247,14 +248,14 @@ func dispatch(args []string, out io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if *remote != "" {
+	if *remoteURL != "" {
 		if *dir != "" {
 			return usagef("-dir and -remote name two caches: give one")
 		}
 		if name == "verify" {
 			return usagef("verify checks a local directory; on a remote, ls lists only intact entries and prune removes failing ones first")
 		}
-		u, err := url.Parse(*remote)
+		u, err := url.Parse(*remoteURL)
 		if err == nil && u.Scheme == "file" {
 			// A shared directory is checked as -dir is, before the store
 			// would make it.
@@ -263,8 +264,8 @@ func dispatch(args []string, out io.Writer) error {
 			}
 		}
 		unprefixed := err == nil && (u.Scheme == "redis" || u.Scheme == "rediss") && u.Query().Has("prefix") && u.Query().Get("prefix") == ""
-		r, err := cacheruntime.OpenRemote(ctx, *remote, cacheruntime.RemoteOptions{})
-		if errors.Is(err, cacheruntime.ErrNoStore) {
+		r, err := remote.Open(ctx, *remoteURL, remote.Options{})
+		if errors.Is(err, remote.ErrNoStore) {
 			return usagef("-remote: this program links no store for %s:// URLs (cachectl links redis:// and file:// only, and no cloud SDK): for s3:// or mem://, run cachectl-s3, the same command with every store linked (go run github.com/cachegen/cachegen/cmd/cachectl-s3 -remote URL %s)",
 				u.Scheme, strings.Join(fs.Args(), " "))
 		}
@@ -275,7 +276,7 @@ func dispatch(args []string, out io.Writer) error {
 		if err := r.Reach(ctx); err != nil {
 			return usagef("-remote: %v", err)
 		}
-		return cmd(&ctl{ctx: ctx, tier: r, json: *asJSON, out: out, unprefixed: unprefixed}, fs.Args()[1:])
+		return cmd(&ctl{ctx: ctx, tier: cacheruntime.SharedEntries(r, nil), json: *asJSON, out: out, unprefixed: unprefixed}, fs.Args()[1:])
 	}
 	if *dir == "" {
 		d, err := cacheruntime.DefaultDir()

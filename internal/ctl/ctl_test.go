@@ -22,6 +22,7 @@ import (
 	"github.com/cachegen/cachegen/internal/fingerprint"
 	"github.com/cachegen/cachegen/internal/testredis"
 	"github.com/cachegen/cachegen/internal/units"
+	"github.com/cachegen/cachegen/remote"
 	_ "github.com/cachegen/cachegen/remote/redis" // as cmd/cachectl links it
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
@@ -354,7 +355,7 @@ func TestLsMarksStaleEntries(t *testing.T) {
 // Simulate, one of Retrieve.
 func fillRemote(t *testing.T, url string) {
 	t.Helper()
-	r, err := cacheruntime.OpenRemote(context.Background(), url, cacheruntime.RemoteOptions{})
+	r, err := remote.Open(context.Background(), url, remote.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,15 +20,15 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/lease"
-	cacheruntime "github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/remote"
 	gcblob "gocloud.dev/blob"
 	_ "gocloud.dev/blob/memblob" // mem://
 	"gocloud.dev/gcerrors"
 )
 
 func init() {
-	cacheruntime.RegisterStore("", Open)
-	cacheruntime.RegisterStore("mem", Open)
+	remote.Register("", Open)
+	remote.Register("mem", Open)
 }
 
 // A bucketStore keeps each entry as the object entries/KEY, and each
@@ -38,7 +38,7 @@ type bucketStore struct {
 }
 
 // New returns a Store that keeps its entries in b.
-func New(b *gcblob.Bucket) cacheruntime.Store {
+func New(b *gcblob.Bucket) remote.Store {
 	return &bucketStore{b: b}
 }
 
@@ -58,7 +58,7 @@ func wrap(key string, err error) error {
 // Get reads the whole entry: at most a remote tier's largest entry, even
 // from a server that sends more than the object holds.
 func (s *bucketStore) Get(ctx context.Context, key string) ([]byte, error) {
-	return s.GetRange(ctx, key, 0, cacheruntime.DefaultMaxEntry)
+	return s.GetRange(ctx, key, 0, remote.DefaultMaxEntry)
 }
 
 // GetRange reads at most n bytes, whatever the server sends.
@@ -83,7 +83,7 @@ func (s *bucketStore) Delete(ctx context.Context, key string) error {
 }
 
 // List lists the entries' objects; LastUsed is when each was written.
-func (s *bucketStore) List(ctx context.Context, fn func(cacheruntime.StoreEntry) error) error {
+func (s *bucketStore) List(ctx context.Context, fn func(remote.StoreEntry) error) error {
 	it := s.b.List(&gcblob.ListOptions{Prefix: entryDir})
 	for {
 		obj, err := it.Next(ctx)
@@ -96,7 +96,7 @@ func (s *bucketStore) List(ctx context.Context, fn func(cacheruntime.StoreEntry)
 		if obj.IsDir {
 			continue
 		}
-		e := cacheruntime.StoreEntry{Key: strings.TrimPrefix(obj.Key, entryDir), Size: obj.Size, LastUsed: obj.ModTime}
+		e := remote.StoreEntry{Key: strings.TrimPrefix(obj.Key, entryDir), Size: obj.Size, LastUsed: obj.ModTime}
 		if err := fn(e); err != nil {
 			return err
 		}
@@ -158,7 +158,7 @@ func (l bucketLeases) RemoveObject(ctx context.Context, key string) error {
 
 // Open opens any URL gocloud.dev/blob has a driver linked for. For buckets
 // named by the URL's host (s3://bucket/a/b), the path is a key prefix.
-func Open(ctx context.Context, u *url.URL) (cacheruntime.Store, error) {
+func Open(ctx context.Context, u *url.URL) (remote.Store, error) {
 	c := *u
 	if c.Host != "" && len(c.Path) > 1 {
 		q := c.Query()

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachegen/cachegen/remote"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
@@ -165,7 +166,7 @@ func TestHostileServerNeverFailsACall(t *testing.T) {
 	for name, reply := range servers {
 		t.Run(name, func(t *testing.T) {
 			addr := hostileServer(t, reply)
-			remote, err := cacheruntime.OpenRemote(context.Background(), "redis://"+addr+"/0", cacheruntime.RemoteOptions{MaxEntry: 1 << 20})
+			remote, err := remote.Open(context.Background(), "redis://"+addr+"/0", remote.Options{MaxEntry: 1 << 20})
 			if err != nil {
 				t.Fatal(err)
 			}

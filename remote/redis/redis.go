@@ -25,13 +25,13 @@ import (
 
 	"github.com/cachegen/cachegen/internal/entry"
 
-	cacheruntime "github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/remote"
 	goredis "github.com/redis/go-redis/v9"
 )
 
 func init() {
-	cacheruntime.RegisterStore("redis", open)
-	cacheruntime.RegisterStore("rediss", open)
+	remote.Register("redis", open)
+	remote.Register("rediss", open)
 }
 
 // A redisStore keeps each entry as a string under PREFIX "e:" KEY, and
@@ -45,10 +45,10 @@ type redisStore struct {
 
 // New returns a Store that keeps its entries in Redis, under keys that
 // start with prefix. The replies of c's server are read as c reads them;
-// a store opened from a URL (cacheruntime.OpenRemote) checks each reply's
+// a store opened from a URL (remote.Open) checks each reply's
 // framing first, so that no server can make it allocate more than its
 // remote tier's MaxEntry.
-func New(c goredis.UniversalClient, prefix string) cacheruntime.Store {
+func New(c goredis.UniversalClient, prefix string) remote.Store {
 	return &redisStore{c: c, prefix: prefix, warn: func(msg string) { log.Print(msg) }, limit: new(atomic.Int64)}
 }
 
@@ -58,7 +58,7 @@ func (s *redisStore) LimitReplies(max int64) { s.limit.Store(max) }
 
 // open opens redis:// and rediss:// URLs; the prefix query parameter
 // sets the key prefix, "cachegen:" by default.
-func open(ctx context.Context, u *url.URL) (cacheruntime.Store, error) {
+func open(ctx context.Context, u *url.URL) (remote.Store, error) {
 	c := *u
 	q := c.Query()
 	prefix := "cachegen:"
@@ -80,7 +80,7 @@ func open(ctx context.Context, u *url.URL) (cacheruntime.Store, error) {
 	quietDialFailures.Do(func() { goredis.SetLogger(dialQuiet{log.New(os.Stderr, "redis: ", log.LstdFlags)}) })
 	// Every connection checks the replies it reads (see guardConn).
 	limit, inFlight := new(atomic.Int64), new(atomic.Int64)
-	limit.Store(cacheruntime.DefaultMaxEntry + cacheruntime.ReplySlack)
+	limit.Store(remote.DefaultMaxEntry + remote.ReplySlack)
 	netDialer := &net.Dialer{Timeout: opt.DialTimeout, KeepAlive: 5 * time.Minute}
 	tlsConfig := opt.TLSConfig
 	opt.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -160,7 +160,7 @@ func (s *redisStore) Delete(ctx context.Context, key string) error {
 // like entries are not this cache's, and are left out; one named like an
 // entry but holding another type than a string is left out with a
 // warning.
-func (s *redisStore) List(ctx context.Context, fn func(cacheruntime.StoreEntry) error) error {
+func (s *redisStore) List(ctx context.Context, fn func(remote.StoreEntry) error) error {
 	match := globEscape(s.prefix+"e:") + "*"
 	var cursor uint64
 	// SCAN may return a key twice; a server that returns the same keys
@@ -216,7 +216,7 @@ func (s *redisStore) List(ctx context.Context, fn func(cacheruntime.StoreEntry) 
 			if idle, err := idles[i].Result(); err == nil {
 				lastUsed = now.Add(-idle)
 			}
-			e := cacheruntime.StoreEntry{Key: strings.TrimPrefix(k, s.prefix+"e:"), Size: lens[i].Val(), LastUsed: lastUsed}
+			e := remote.StoreEntry{Key: strings.TrimPrefix(k, s.prefix+"e:"), Size: lens[i].Val(), LastUsed: lastUsed}
 			if err := fn(e); err != nil {
 				return err
 			}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"testing"
 
-	cacheruntime "github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/remote"
 	goredis "github.com/redis/go-redis/v9"
 )
 
 func TestRedissUsesTLS(t *testing.T) {
-	r, err := cacheruntime.OpenRemote(context.Background(), "rediss://cachebox:6380/0", cacheruntime.RemoteOptions{})
+	r, err := remote.Open(context.Background(), "rediss://cachebox:6380/0", remote.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

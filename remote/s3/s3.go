@@ -11,9 +11,9 @@
 package s3
 
 import (
+	"github.com/cachegen/cachegen/remote"
 	"github.com/cachegen/cachegen/remote/blob"
-	cacheruntime "github.com/cachegen/cachegen/runtime"
 	_ "gocloud.dev/blob/s3blob" // s3://
 )
 
-func init() { cacheruntime.RegisterStore("s3", blob.Open) }
+func init() { remote.Register("s3", blob.Open) }

@@ -1,4 +1,4 @@
-// Package storetest checks that a cacheruntime.Store, and a Leaser if it
+// Package storetest checks that a remote.Store, and a Leaser if it
 // is one, behaves as the cache relies on.
 package storetest
 
@@ -12,15 +12,15 @@ import (
 	"testing"
 	"time"
 
-	cacheruntime "github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/remote"
 )
 
 // Run checks the store that open returns; open gives each subtest an empty
 // store, which Run closes.
-func Run(t *testing.T, open func(t *testing.T) cacheruntime.Store) {
+func Run(t *testing.T, open func(t *testing.T) remote.Store) {
 	ctx := context.Background()
 	const k1, k2 = "0123456789abcdef", "fedcba9876543210"
-	sub := func(name string, f func(t *testing.T, s cacheruntime.Store)) {
+	sub := func(name string, f func(t *testing.T, s remote.Store)) {
 		t.Run(name, func(t *testing.T) {
 			s := open(t)
 			defer s.Close()
@@ -28,7 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) cacheruntime.Store) {
 		})
 	}
 
-	sub("GetPutDelete", func(t *testing.T, s cacheruntime.Store) {
+	sub("GetPutDelete", func(t *testing.T, s remote.Store) {
 		if _, err := s.Get(ctx, k1); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("Get of a missing entry: err = %v, want one wrapping fs.ErrNotExist", err)
 		}
@@ -56,7 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) cacheruntime.Store) {
 		}
 	})
 
-	sub("GetRange", func(t *testing.T, s cacheruntime.Store) {
+	sub("GetRange", func(t *testing.T, s remote.Store) {
 		if err := s.Put(ctx, k1, []byte("0123456789")); err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) cacheruntime.Store) {
 		}
 	})
 
-	sub("List", func(t *testing.T, s cacheruntime.Store) {
+	sub("List", func(t *testing.T, s remote.Store) {
 		before := time.Now().Add(-time.Minute)
 		for i, k := range []string{k1, k2} {
 			if err := s.Put(ctx, k, make([]byte, 10*(i+1))); err != nil {
@@ -82,7 +82,7 @@ func Run(t *testing.T, open func(t *testing.T) cacheruntime.Store) {
 			}
 		}
 		got := map[string]int64{}
-		err := s.List(ctx, func(e cacheruntime.StoreEntry) error {
+		err := s.List(ctx, func(e remote.StoreEntry) error {
 			got[e.Key] = e.Size
 			if e.LastUsed.Before(before) || e.LastUsed.After(time.Now().Add(time.Minute)) {
 				t.Errorf("entry %s: LastUsed %v is not about now", e.Key, e.LastUsed)
@@ -97,7 +97,7 @@ func Run(t *testing.T, open func(t *testing.T) cacheruntime.Store) {
 		}
 	})
 
-	sub("NoTornReads", func(t *testing.T, s cacheruntime.Store) {
+	sub("NoTornReads", func(t *testing.T, s remote.Store) {
 		a, b := bytes.Repeat([]byte{'a'}, 256<<10), bytes.Repeat([]byte{'b'}, 128<<10)
 		if err := s.Put(ctx, k1, a); err != nil {
 			t.Fatal(err)
@@ -125,8 +125,8 @@ func Run(t *testing.T, open func(t *testing.T) cacheruntime.Store) {
 		wg.Wait()
 	})
 
-	sub("Lease", func(t *testing.T, s cacheruntime.Store) {
-		l, ok := s.(cacheruntime.Leaser)
+	sub("Lease", func(t *testing.T, s remote.Store) {
+		l, ok := s.(remote.Leaser)
 		if !ok {
 			t.Skip("the store does not lease keys")
 		}

@@ -5,6 +5,7 @@ package spectrum
 import (
 	"context"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
+	cachesweep "github.com/cachegen/cachegen/runtime/sweep"
 )
 
 // cachegen:fingerprint/v4 Spectrum version=1 sum=af8df5072cfa627d parts=Spectrum:5a6a24ce,go.mod:8946df55
@@ -50,11 +51,11 @@ type SpectrumArgs struct {
 	N   int
 }
 
-// SpectrumCachedAll is Spectrum over every element of args, as one cached sweep (cacheruntime.Sweep):
+// SpectrumCachedAll is Spectrum over every element of args, as one cached sweep (cachesweep.Args):
 // hits first, misses on bounded workers, results in args' order, in the cache ctx
 // carries (cacheruntime.WithCache), else the default cache.
-func SpectrumCachedAll(ctx context.Context, args []SpectrumArgs, opts ...cacheruntime.SweepOption) ([][]float64, error) {
-	return cacheruntime.SweepArgs(ctx, args, func(a SpectrumArgs) (cacheruntime.Call, func(context.Context) ([]float64, error)) {
+func SpectrumCachedAll(ctx context.Context, args []SpectrumArgs, opts ...cachesweep.Option) ([][]float64, error) {
+	return cachesweep.Args(ctx, args, func(a SpectrumArgs) (cacheruntime.Call, func(context.Context) ([]float64, error)) {
 		return cachegenSpectrumCall(a.Ppm, a.N), func(context.Context) ([]float64, error) {
 			return Spectrum(a.Ppm, a.N)
 		}

@@ -1,4 +1,4 @@
-package remote
+package all_test
 
 import (
 	"bytes"
@@ -24,16 +24,19 @@ import (
 
 	"github.com/cachegen/cachegen/internal/testenv"
 	"github.com/cachegen/cachegen/internal/testredis"
+	"github.com/cachegen/cachegen/remote"
+	_ "github.com/cachegen/cachegen/remote/all" // every store, under test
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/storetest"
+	"github.com/cachegen/cachegen/runtime/sweep"
 	"gocloud.dev/blob"
 )
 
 func TestStores(t *testing.T) {
 	ctx := context.Background()
-	open := func(rawURL func(t *testing.T) string) func(t *testing.T) cacheruntime.Store {
-		return func(t *testing.T) cacheruntime.Store {
-			r, err := cacheruntime.OpenRemote(ctx, rawURL(t), cacheruntime.RemoteOptions{})
+	open := func(rawURL func(t *testing.T) string) func(t *testing.T) remote.Store {
+		return func(t *testing.T) remote.Store {
+			r, err := remote.Open(ctx, rawURL(t), remote.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -57,10 +60,10 @@ func TestStores(t *testing.T) {
 	})
 }
 
-func TestOpenRemoteURLs(t *testing.T) {
+func TestOpenURLs(t *testing.T) {
 	ctx := context.Background()
 	t.Run("s3 path is a prefix", func(t *testing.T) {
-		r, err := cacheruntime.OpenRemote(ctx, startS3(t, "team", "cache/v1"), cacheruntime.RemoteOptions{})
+		r, err := remote.Open(ctx, startS3(t, "team", "cache/v1"), remote.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,20 +81,20 @@ func TestOpenRemoteURLs(t *testing.T) {
 		}
 	})
 	t.Run("bad redis URL", func(t *testing.T) {
-		_, err := cacheruntime.OpenRemote(ctx, "redis://u:hunter2hunter2@h:notaport/0", cacheruntime.RemoteOptions{})
+		_, err := remote.Open(ctx, "redis://u:hunter2hunter2@h:notaport/0", remote.Options{})
 		if err == nil || strings.Contains(err.Error(), "hunter2") {
-			t.Errorf("OpenRemote of a bad redis URL: %v; want an error without the password", err)
+			t.Errorf("Open of a bad redis URL: %v; want an error without the password", err)
 		}
 	})
 	t.Run("redis prefix", func(t *testing.T) {
 		srv := testredis.Start(t)
-		r, err := cacheruntime.OpenRemote(ctx, srv.URL+"?prefix=team1/", cacheruntime.RemoteOptions{})
+		r, err := remote.Open(ctx, srv.URL+"?prefix=team1/", remote.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer r.Close()
 		r.Store().Put(ctx, "0123456789abcdef", []byte("x"))
-		d, err := cacheruntime.OpenRemote(ctx, srv.URL, cacheruntime.RemoteOptions{})
+		d, err := remote.Open(ctx, srv.URL, remote.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +155,7 @@ func child() int {
 	c := cacheruntime.Default()
 	if os.Getenv("CHILD_ENV") != "1" {
 		lease, _ := time.ParseDuration(os.Getenv("CHILD_LEASE"))
-		r, err := cacheruntime.OpenRemote(ctx, os.Getenv("CHILD_REMOTE"), cacheruntime.RemoteOptions{LeaseTTL: lease})
+		r, err := remote.Open(ctx, os.Getenv("CHILD_REMOTE"), remote.Options{LeaseTTL: lease})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -334,9 +337,9 @@ func (b *syncBuffer) String() string {
 }
 
 // openCache opens a cache in a fresh directory in front of remote.
-func openCache(t *testing.T, remote string, o cacheruntime.RemoteOptions, opts ...cacheruntime.Option) (*cacheruntime.Cache, *syncBuffer) {
+func openCache(t *testing.T, url string, o remote.Options, opts ...cacheruntime.Option) (*cacheruntime.Cache, *syncBuffer) {
 	t.Helper()
-	r, err := cacheruntime.OpenRemote(context.Background(), remote, o)
+	r, err := remote.Open(context.Background(), url, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,7 +363,7 @@ func compute(n int, count *int) func(context.Context) ([]float64, error) {
 func TestRedisStoppedMidRun(t *testing.T) {
 	ctx := context.Background()
 	srv := testredis.Start(t)
-	o := cacheruntime.RemoteOptions{Timeout: 2 * time.Second, FailureLimit: 3, Cooldown: time.Hour}
+	o := remote.Options{Timeout: 2 * time.Second, FailureLimit: 3, Cooldown: time.Hour}
 	a, _ := openCache(t, srv.URL, o)
 	var computed int
 	for n := range 10 {
@@ -401,10 +404,10 @@ func TestSignedEntriesOverRedis(t *testing.T) {
 	key1 := cacheruntime.WithSigningKey([]byte("0123456789abcdef0123456789abcdef"))
 	key2 := cacheruntime.WithSigningKey([]byte("fedcba9876543210fedcba9876543210"))
 	var computed int
-	a, _ := openCache(t, srv.URL, cacheruntime.RemoteOptions{}, key1)
+	a, _ := openCache(t, srv.URL, remote.Options{}, key1)
 	cacheruntime.Do(ctx, a, simCall(1), compute(1, &computed))
 
-	b, log := openCache(t, srv.URL, cacheruntime.RemoteOptions{}, key2)
+	b, log := openCache(t, srv.URL, remote.Options{}, key2)
 	v, err := cacheruntime.Do(ctx, b, simCall(1), compute(1, &computed))
 	if err != nil || !slices.Equal(v, wantValue(1)) || computed != 2 {
 		t.Fatalf("another key: %v, %v, computed %d; want a miss", v, err, computed)
@@ -417,9 +420,9 @@ func TestSignedEntriesOverRedis(t *testing.T) {
 	}
 
 	// Someone without the key plants a result for a new call.
-	plant, _ := openCache(t, srv.URL, cacheruntime.RemoteOptions{})
+	plant, _ := openCache(t, srv.URL, remote.Options{})
 	cacheruntime.Do(ctx, plant, simCall(2), func(context.Context) ([]float64, error) { return []float64{666}, nil })
-	c, _ := openCache(t, srv.URL, cacheruntime.RemoteOptions{}, key1)
+	c, _ := openCache(t, srv.URL, remote.Options{}, key1)
 	v, _ = cacheruntime.Do(ctx, c, simCall(2), compute(2, &computed))
 	if !slices.Equal(v, wantValue(2)) || c.Stats().BadSignatures != 1 {
 		t.Errorf("planted entry: got %v, %+v; want it rejected", v, c.Stats())
@@ -430,14 +433,14 @@ func TestReadOnlyRemoteSendsNoWrites(t *testing.T) {
 	ctx := context.Background()
 	srv := testredis.Start(t)
 	var computed int
-	w, _ := openCache(t, srv.URL, cacheruntime.RemoteOptions{})
+	w, _ := openCache(t, srv.URL, remote.Options{})
 	cacheruntime.Do(ctx, w, simCall(1), compute(1, &computed))
 
 	rdb := srv.Client(t)
 	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := openCache(t, srv.URL, cacheruntime.RemoteOptions{ReadOnly: true})
+	c, _ := openCache(t, srv.URL, remote.Options{ReadOnly: true})
 	for _, n := range []int{1, 2, 2} { // a remote hit, a miss, a local hit
 		if v, err := cacheruntime.Do(ctx, c, simCall(n), compute(n, &computed)); err != nil || !slices.Equal(v, wantValue(n)) {
 			t.Fatalf("%v, %v", v, err)
@@ -468,8 +471,8 @@ func TestS3SharedCache(t *testing.T) {
 	ctx := context.Background()
 	url := startS3(t, "team", "results")
 	var computed int
-	a, _ := openCache(t, url, cacheruntime.RemoteOptions{})
-	b, _ := openCache(t, url, cacheruntime.RemoteOptions{})
+	a, _ := openCache(t, url, remote.Options{})
+	b, _ := openCache(t, url, remote.Options{})
 	cacheruntime.Do(ctx, a, simCall(3), compute(3, &computed))
 	v, err := cacheruntime.Do(ctx, b, simCall(3), compute(3, &computed))
 	if err != nil || !slices.Equal(v, wantValue(3)) || computed != 1 || b.Stats().RemoteHits != 1 {
@@ -482,7 +485,7 @@ func TestS3SharedCache(t *testing.T) {
 	var wg sync.WaitGroup
 	n := 0
 	for range 3 {
-		c, _ := openCache(t, url, cacheruntime.RemoteOptions{LeaseTTL: 2 * time.Second})
+		c, _ := openCache(t, url, remote.Options{LeaseTTL: 2 * time.Second})
 		wg.Go(func() {
 			v, err := cacheruntime.Do(ctx, c, simCall(4), func(context.Context) ([]float64, error) {
 				mu.Lock()
@@ -545,10 +548,10 @@ func TestS3BadBodiesAreMisses(t *testing.T) {
 				})
 			})
 			var computed int
-			a, _ := openCache(t, url, cacheruntime.RemoteOptions{})
+			a, _ := openCache(t, url, remote.Options{})
 			cacheruntime.Do(ctx, a, simCall(5), compute(5, &computed))
 			bad.Store(true)
-			b, _ := openCache(t, url, cacheruntime.RemoteOptions{})
+			b, _ := openCache(t, url, remote.Options{})
 			v, err := cacheruntime.Do(ctx, b, simCall(5), compute(5, &computed))
 			if err != nil || !slices.Equal(v, wantValue(5)) || computed != 2 {
 				t.Fatalf("got %v, %v, computed %d; want the value computed again", v, err, computed)
@@ -565,7 +568,7 @@ func TestS3BadBodiesAreMisses(t *testing.T) {
 func TestRedisSlowIsAMiss(t *testing.T) {
 	ctx := context.Background()
 	srv := testredis.Start(t)
-	c, log := openCache(t, srv.URL, cacheruntime.RemoteOptions{Timeout: 200 * time.Millisecond})
+	c, log := openCache(t, srv.URL, remote.Options{Timeout: 200 * time.Millisecond})
 	if err := srv.Client(t).ClientPause(ctx, 5*time.Second).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -591,7 +594,7 @@ func TestReachMissingBucket(t *testing.T) {
 	ctx := context.Background()
 	url := startS3(t, "team", "cache")
 	for bucket, ok := range map[string]bool{"team": true, "nosuchbucket": false} {
-		r, err := cacheruntime.OpenRemote(ctx, strings.Replace(url, "s3://team/", "s3://"+bucket+"/", 1), cacheruntime.RemoteOptions{})
+		r, err := remote.Open(ctx, strings.Replace(url, "s3://team/", "s3://"+bucket+"/", 1), remote.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -613,7 +616,7 @@ func TestSweepsThroughRedisSplitTheGrid(t *testing.T) {
 	var byMachine [2]atomic.Int32
 	var wg sync.WaitGroup
 	for k := range 2 {
-		r, err := cacheruntime.OpenRemote(ctx, url, cacheruntime.RemoteOptions{})
+		r, err := remote.Open(ctx, url, remote.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -625,9 +628,9 @@ func TestSweepsThroughRedisSplitTheGrid(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		points := make([]cacheruntime.Point[int], 20)
+		points := make([]sweep.Point[int], 20)
 		for i := range points {
-			points[i] = cacheruntime.Point[int]{
+			points[i] = sweep.Point[int]{
 				Call: cacheruntime.Call{Func: "example.com/sim.Sweep", Version: 1, Params: map[string]any{"i": i}},
 				Compute: func(context.Context) (int, error) {
 					computed[i].Add(1)
@@ -638,7 +641,7 @@ func TestSweepsThroughRedisSplitTheGrid(t *testing.T) {
 			}
 		}
 		wg.Go(func() {
-			got, err := cacheruntime.Sweep(ctx, c, points, cacheruntime.Workers(2), cacheruntime.Quiet())
+			got, err := sweep.Run(ctx, c, points, sweep.Workers(2), sweep.Quiet())
 			if err != nil {
 				t.Error(err)
 			}

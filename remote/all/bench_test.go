@@ -1,18 +1,19 @@
-package remote
+package all_test
 
 import (
 	"context"
 	"testing"
 
 	"github.com/cachegen/cachegen/internal/testredis"
+	"github.com/cachegen/cachegen/remote"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
 // redisWithEntry starts a Redis holding the entry of simCall(1), a
 // 1000-element []float64, and returns the remote tier over it.
-func redisWithEntry(b *testing.B) *cacheruntime.Remote {
+func redisWithEntry(b *testing.B) *remote.Tier {
 	srv := testredis.Start(b)
-	r, err := cacheruntime.OpenRemote(context.Background(), srv.URL, cacheruntime.RemoteOptions{})
+	r, err := remote.Open(context.Background(), srv.URL, remote.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package remote
+package all_test
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/testredis"
+	"github.com/cachegen/cachegen/remote"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 	"gocloud.dev/blob"
 )
@@ -44,7 +45,7 @@ func TestForgedRedisLeasesAreTakenOver(t *testing.T) {
 	ctx := context.Background()
 	srv := testredis.Start(t)
 	rdb := srv.Client(t)
-	c, _ := openCache(t, srv.URL, cacheruntime.RemoteOptions{LeaseTTL: 30 * time.Second})
+	c, _ := openCache(t, srv.URL, remote.Options{LeaseTTL: 30 * time.Second})
 	forge := map[string]func(key string) error{
 		"no TTL":       func(k string) error { return rdb.Set(ctx, k, "x", 0).Err() },
 		"a TTL of 1h":  func(k string) error { return rdb.Set(ctx, k, "x", time.Hour).Err() },
@@ -67,7 +68,7 @@ func TestForgedRedisLeasesAreTakenOver(t *testing.T) {
 func TestForgedBucketLeasesAreTakenOver(t *testing.T) {
 	ctx := context.Background()
 	url := startS3(t, "team", "cache")
-	c, _ := openCache(t, url, cacheruntime.RemoteOptions{LeaseTTL: 30 * time.Second})
+	c, _ := openCache(t, url, remote.Options{LeaseTTL: 30 * time.Second})
 	b, err := blob.OpenBucket(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -94,14 +95,14 @@ func TestRedisClearSparesOtherKeys(t *testing.T) {
 	srv := testredis.Start(t)
 	rdb := srv.Client(t)
 	url := srv.URL + "?prefix="
-	c, _ := openCache(t, url, cacheruntime.RemoteOptions{})
+	c, _ := openCache(t, url, remote.Options{})
 	var computed int
 	cacheruntime.Do(ctx, c, simCall(1), compute(1, &computed))
 	others := []string{"e:user:42", "e:0123456789abcdef", "user:7"}
 	rdb.Set(ctx, "e:user:42", "alice", 0)
 	rdb.RPush(ctx, "e:0123456789abcdef", "a list")
 	rdb.Set(ctx, "user:7", "bob", 0)
-	r := c.Remote()
+	r := cacheruntime.SharedEntries(c.Remote(), nil)
 	es, err := r.List(ctx)
 	if err != nil || len(es) != 1 {
 		t.Fatalf("List = %+v, %v; want the one entry, with a list-typed key skipped", es, err)

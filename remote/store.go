@@ -1,11 +1,16 @@
-package runtime
+package remote
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"sync"
 	"time"
 )
+
+// ErrNoStore is returned by Open for a URL whose scheme no linked
+// store opens.
+var ErrNoStore = errors.New("no store is linked into this program")
 
 // A Store is a place that keeps entries: a flat set of byte strings, each
 // named by its key. The local disk tier is one; the remote package
@@ -57,22 +62,22 @@ type Leaser interface {
 	Release(ctx context.Context, key, token string) error
 }
 
-// A StoreOpener opens the Store that a URL names.
-type StoreOpener func(ctx context.Context, u *url.URL) (Store, error)
+// A Opener opens the Store that a URL names.
+type Opener func(ctx context.Context, u *url.URL) (Store, error)
 
 var openers struct {
 	sync.Mutex
-	byScheme map[string]StoreOpener
+	byScheme map[string]Opener
 }
 
-// RegisterStore makes OpenRemote open URLs of scheme with open. The scheme
+// Register makes Open open URLs of scheme with open. The scheme
 // "" registers the opener of every scheme no other opener claims. The
 // remote package registers its stores when imported.
-func RegisterStore(scheme string, open StoreOpener) {
+func Register(scheme string, open Opener) {
 	openers.Lock()
 	defer openers.Unlock()
 	if openers.byScheme == nil {
-		openers.byScheme = map[string]StoreOpener{}
+		openers.byScheme = map[string]Opener{}
 	}
 	openers.byScheme[scheme] = open
 }

@@ -1,4 +1,4 @@
-package runtime
+package sweep
 
 import (
 	"bytes"
@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	cacheruntime "github.com/cachegen/cachegen/runtime"
+
+	"github.com/cachegen/cachegen/internal/callctx"
 	"github.com/cachegen/cachegen/internal/testenv"
 )
 
@@ -25,7 +28,7 @@ func grid(n int, compute func(ctx context.Context, i int) (float64, error)) []Po
 	ps := make([]Point[float64], n)
 	for i := range ps {
 		ps[i] = Point[float64]{
-			Call:    Call{Func: "example.com/sim.Sweep", Version: 1, Params: map[string]any{"i": i}},
+			Call:    cacheruntime.Call{Func: "example.com/sim.Sweep", Version: 1, Params: map[string]any{"i": i}},
 			Compute: func(ctx context.Context) (float64, error) { return compute(ctx, i) },
 			Name:    "i=" + strconv.Itoa(i),
 		}
@@ -83,7 +86,7 @@ func TestSweepServesHitsFirstWithoutWorkers(t *testing.T) {
 		defer cc.run(time.Millisecond)()
 		return square(ctx, i)
 	})
-	got, err := Sweep(context.Background(), c, ps, Workers(1), Quiet(), OnProgress(func(p Progress) { hits.Store(int32(p.Hits)) }))
+	got, err := Run(context.Background(), c, ps, Workers(1), Quiet(), OnProgress(func(p Progress) { hits.Store(int32(p.Hits)) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +107,7 @@ func TestSweepBoundsItsWorkers(t *testing.T) {
 		defer cc.run(10 * time.Millisecond)()
 		return square(ctx, i)
 	})
-	got, err := Sweep(context.Background(), c, ps, Workers(3), Quiet())
+	got, err := Run(context.Background(), c, ps, Workers(3), Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +127,7 @@ func TestSweepsOnOneDirectorySplitTheGrid(t *testing.T) {
 	var byCache [2]atomic.Int32
 	var logs [2]*bytes.Buffer
 	for k := range 2 {
-		c, log := openDir(t, dir, WithVerbose(true))
+		c, log := openDir(t, dir, cacheruntime.WithVerbose(true))
 		logs[k] = log
 		wg.Go(func() {
 			ps := grid(20, func(ctx context.Context, i int) (float64, error) {
@@ -133,7 +136,7 @@ func TestSweepsOnOneDirectorySplitTheGrid(t *testing.T) {
 				time.Sleep(20 * time.Millisecond)
 				return square(ctx, i)
 			})
-			got, err := Sweep(context.Background(), c, ps, Workers(2), Quiet())
+			got, err := Run(context.Background(), c, ps, Workers(2), Quiet())
 			if err != nil {
 				t.Error(err)
 				return
@@ -163,15 +166,15 @@ func TestSweepETAUsesStoredDurations(t *testing.T) {
 	c, _ := open(t)
 	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	tick := 0
-	c.now = func() time.Time { tick++; return t0.Add(time.Duration(tick) * 10 * time.Second) } // each stored compute takes 10s
+	callctx.SetClock(c, func() time.Time { tick++; return t0.Add(time.Duration(tick) * 10 * time.Second) }) // each stored compute takes 10s
 	ps := grid(10, square)
 	for i := range 4 {
 		do(t, c, ps[i].Call, ps[i].Compute)
 	}
-	c.now = time.Now
+	callctx.SetClock(c, time.Now)
 	var etas []time.Duration
 	clock := t0
-	_, err := Sweep(context.Background(), c, ps, Workers(2), Quiet(), sweepClock(func() time.Time { return clock }), OnProgress(func(p Progress) {
+	_, err := Run(context.Background(), c, ps, Workers(2), Quiet(), sweepClock(func() time.Time { return clock }), OnProgress(func(p Progress) {
 		if p.Done == 4 {
 			etas = append(etas, p.ETA)
 		}
@@ -184,7 +187,7 @@ func TestSweepETAUsesStoredDurations(t *testing.T) {
 	}
 	// The durations measured are recorded for the next sweep of the
 	// function, whose points are all new.
-	if ds := c.loadDurations(ps[0].Call); len(ds) != 6 {
+	if ds := callctx.HostOf(context.Background(), c).Durations(ps[0].Call.Func, ps[0].Call.Version); len(ds) != 6 {
 		t.Errorf("recorded %d durations, want the 6 computed", len(ds))
 	}
 	var first Progress
@@ -192,7 +195,7 @@ func TestSweepETAUsesStoredDurations(t *testing.T) {
 	for i := range fresh {
 		fresh[i].Call.Params["i"] = 100 + i
 	}
-	Sweep(context.Background(), c, fresh, Workers(1), Quiet(), OnProgress(func(p Progress) {
+	Run(context.Background(), c, fresh, Workers(1), Quiet(), OnProgress(func(p Progress) {
 		if p.Done == 1 {
 			first = p
 		}
@@ -205,7 +208,7 @@ func TestSweepETAUsesStoredDurations(t *testing.T) {
 // A task of an array job starts on its own slice of the grid: Slurm's
 // variables, or an Indexed Job's index with the count given.
 func TestSweepShardsFromTheScheduler(t *testing.T) {
-	firstComputed := func(opts ...SweepOption) (int, error) {
+	firstComputed := func(opts ...Option) (int, error) {
 		c, _ := open(t)
 		first := -1
 		var mu sync.Mutex
@@ -217,7 +220,7 @@ func TestSweepShardsFromTheScheduler(t *testing.T) {
 			mu.Unlock()
 			return square(ctx, i)
 		})
-		got, err := Sweep(context.Background(), c, ps, append(opts, Workers(1), Quiet())...)
+		got, err := Run(context.Background(), c, ps, append(opts, Workers(1), Quiet())...)
 		if err == nil {
 			checkSquares(t, got, 20)
 		}
@@ -247,7 +250,7 @@ func TestSweepShardsFromTheScheduler(t *testing.T) {
 func TestSweepProgressOutput(t *testing.T) {
 	c, _ := open(t)
 	var plain syncBuffer
-	if _, err := Sweep(context.Background(), c, grid(5, square), Workers(1), progressTo(&plain, false, 0)); err != nil {
+	if _, err := Run(context.Background(), c, grid(5, square), Workers(1), progressTo(&plain, false, 0)); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(plain.String()), "\n")
@@ -257,7 +260,7 @@ func TestSweepProgressOutput(t *testing.T) {
 	}
 	var bar syncBuffer
 	c2, _ := open(t)
-	if _, err := Sweep(context.Background(), c2, grid(5, square), Workers(1), progressTo(&bar, true, 0)); err != nil {
+	if _, err := Run(context.Background(), c2, grid(5, square), Workers(1), progressTo(&bar, true, 0)); err != nil {
 		t.Fatal(err)
 	}
 	if !regexp.MustCompile(`sim\.Sweep 5/5 \[=+\] 0 hits, 5 computed here`).MatchString(bar.String()) || !strings.Contains(bar.String(), "cachegen: sim.Sweep: 5/5 done") {
@@ -265,9 +268,9 @@ func TestSweepProgressOutput(t *testing.T) {
 	}
 	var quiet syncBuffer
 	c3, _ := open(t)
-	Sweep(context.Background(), c3, grid(5, square), progressTo(&quiet, false, 0), Quiet())
-	off, _ := open(t, WithMode(ModeOff))
-	Sweep(context.Background(), off, grid(5, square), progressTo(&quiet, false, 0))
+	Run(context.Background(), c3, grid(5, square), progressTo(&quiet, false, 0), Quiet())
+	off, _ := open(t, cacheruntime.WithMode(cacheruntime.ModeOff))
+	Run(context.Background(), off, grid(5, square), progressTo(&quiet, false, 0))
 	if quiet.Len() != 0 {
 		t.Errorf("Quiet, or the cache off, printed:\n%s", quiet.String())
 	}
@@ -285,7 +288,7 @@ func TestSweepFailures(t *testing.T) {
 		}
 		return square(ctx, i)
 	}
-	got, err := Sweep(context.Background(), c, grid(10, failing), Workers(2), Quiet())
+	got, err := Run(context.Background(), c, grid(10, failing), Workers(2), Quiet())
 	if !errors.Is(err, errPoint) || !strings.Contains(err.Error(), "point 3 (i=3): diverged") || !strings.Contains(err.Error(), "point 7 (i=7): diverged") {
 		t.Errorf("error %v: want both failures, each naming its point", err)
 	}
@@ -297,7 +300,7 @@ func TestSweepFailures(t *testing.T) {
 	c2, _ := open(t)
 	var started []int
 	var mu sync.Mutex
-	_, err = Sweep(context.Background(), c2, grid(10, func(ctx context.Context, i int) (float64, error) {
+	_, err = Run(context.Background(), c2, grid(10, func(ctx context.Context, i int) (float64, error) {
 		mu.Lock()
 		started = append(started, i)
 		mu.Unlock()
@@ -314,7 +317,7 @@ func TestSweepCancellation(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var started atomic.Int32
-	got, err := Sweep(ctx, c, grid(10, func(ctx context.Context, i int) (float64, error) {
+	got, err := Run(ctx, c, grid(10, func(ctx context.Context, i int) (float64, error) {
 		if started.Add(1) == 3 {
 			cancel()
 		}
@@ -371,17 +374,13 @@ func TestSweepPointsNestedCallsWait(t *testing.T) {
 	dir := t.TempDir()
 	c, _ := openDir(t, dir)
 	holder, _ := openDir(t, dir)
-	inner := Call{Func: "example.com/sim.Inner", Version: 1, Params: map[string]any{"x": 1}}
-	key, _ := inner.Key()
-	unlock, _, err := holder.lockKey(context.Background(), key, func() {})
-	if err != nil {
-		t.Fatal(err)
-	}
+	inner := cacheruntime.Call{Func: "example.com/sim.Inner", Version: 1, Params: map[string]any{"x": 1}}
+	unlock := hold(t, holder, inner)
 	time.AfterFunc(50*time.Millisecond, unlock)
 	var runs atomic.Int32
-	got, err := Sweep(context.Background(), c, grid(1, func(ctx context.Context, i int) (float64, error) {
+	got, err := Run(context.Background(), c, grid(1, func(ctx context.Context, i int) (float64, error) {
 		runs.Add(1)
-		return Do(ctx, c, inner, func(context.Context) (float64, error) { return 7, nil })
+		return cacheruntime.Do(ctx, c, inner, func(context.Context) (float64, error) { return 7, nil })
 	}), Quiet())
 	if err != nil || got[0] != 7 || runs.Load() != 1 {
 		t.Errorf("a point whose inner call another process held: %v, %v, run %d times; want it run once, its inner call waiting", got, err, runs.Load())
@@ -389,24 +388,19 @@ func TestSweepPointsNestedCallsWait(t *testing.T) {
 }
 
 // A point held in a shared directory by a process that never finishes is
-// computed here once Do would stop waiting for it, as Do does.
+// computed here once cacheruntime.Do would stop waiting for it, as cacheruntime.Do does.
 func TestSweepGivesUpOnAStuckHolder(t *testing.T) {
-	old := sharedLockWait
-	sharedLockWait = 100 * time.Millisecond
-	defer func() { sharedLockWait = old }()
+	old := callctx.SharedLockWait
+	callctx.SharedLockWait = 100 * time.Millisecond
+	defer func() { callctx.SharedLockWait = old }()
 	dir := t.TempDir()
-	c, _ := openDir(t, dir, WithSharedDir())
-	holder, _ := openDir(t, dir, WithSharedDir())
+	c, _ := openDir(t, dir, cacheruntime.WithSharedDir())
+	holder, _ := openDir(t, dir, cacheruntime.WithSharedDir())
 	ps := grid(3, square)
-	key, _ := ps[1].Call.Key()
-	unlock, _, err := holder.lockKey(context.Background(), key, func() {})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock()
+	defer hold(t, holder, ps[1].Call)()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	got, err := Sweep(ctx, c, ps, Quiet())
+	got, err := Run(ctx, c, ps, Quiet())
 	if err != nil {
 		t.Fatalf("a sweep with a point a stuck process holds: %v", err)
 	}
@@ -417,7 +411,7 @@ func TestSweepGivesUpOnAStuckHolder(t *testing.T) {
 // compute time, however many workers there are; a huge recorded time does
 // not overflow it.
 func TestSweepETACountsRounds(t *testing.T) {
-	s := &sweep[float64]{cfg: sweepConfig{workers: 8, now: time.Now}, start: time.Now()}
+	s := &sweep[float64]{cfg: config{workers: 8, now: time.Now}, start: time.Now()}
 	s.addDuration(10*time.Second, false)
 	s.progress = Progress{Total: 10, Done: 9}
 	if eta := s.snapshot().ETA; eta != 10*time.Second {
@@ -442,7 +436,7 @@ func TestSweepProgressUnderLoad(t *testing.T) {
 	var bar syncBuffer
 	last := 0
 	inOrder := true
-	got, err := Sweep(context.Background(), c, grid(2000, square), Workers(4), progressTo(&bar, true, 0), OnProgress(func(p Progress) {
+	got, err := Run(context.Background(), c, grid(2000, square), Workers(4), progressTo(&bar, true, 0), OnProgress(func(p Progress) {
 		inOrder = inOrder && p.Done == last+1
 		last = p.Done
 	}))
@@ -459,7 +453,7 @@ func TestSweepProgressUnderLoad(t *testing.T) {
 // (planted, or of a function since made faster) leave the estimate once a
 // point is served or computed.
 func TestSweepETAIgnoresImplausibleRecords(t *testing.T) {
-	s := &sweep[float64]{cfg: sweepConfig{workers: 1, now: time.Now}, start: time.Now()}
+	s := &sweep[float64]{cfg: config{workers: 1, now: time.Now}, start: time.Now()}
 	for range 100 {
 		s.addDuration(maxDuration-time.Hour, true)
 	}
@@ -469,7 +463,7 @@ func TestSweepETAIgnoresImplausibleRecords(t *testing.T) {
 		t.Errorf("ETA %v after a 0.15 s point, with a year-long record planted", eta)
 	}
 	// Records near what this sweep sees still count.
-	s = &sweep[float64]{cfg: sweepConfig{workers: 1, now: time.Now}, start: time.Now()}
+	s = &sweep[float64]{cfg: config{workers: 1, now: time.Now}, start: time.Now()}
 	for range 100 {
 		s.addDuration(time.Second, true)
 	}
@@ -490,7 +484,7 @@ func TestSweepErrorsInPointOrder(t *testing.T) {
 		gate[i] = make(chan struct{})
 	}
 	close(gate[n-1])
-	_, err := Sweep(context.Background(), c, grid(n, func(ctx context.Context, i int) (float64, error) {
+	_, err := Run(context.Background(), c, grid(n, func(ctx context.Context, i int) (float64, error) {
 		<-gate[i] // point i fails only after point i+1 has
 		if i > 0 {
 			defer close(gate[i-1])
@@ -519,10 +513,10 @@ func TestSweepCountsOtherCodeOnce(t *testing.T) {
 		}
 		return ps
 	}
-	if _, err := Sweep(context.Background(), c, withCode(codeA), Workers(2), Quiet()); err != nil {
+	if _, err := Run(context.Background(), c, withCode("aaaaaaaaaaaaaaaa"), Workers(2), Quiet()); err != nil {
 		t.Fatal(err)
 	}
-	got, err := Sweep(context.Background(), c, withCode(codeB), Workers(2), Quiet())
+	got, err := Run(context.Background(), c, withCode("bbbbbbbbbbbbbbbb"), Workers(2), Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -535,7 +529,7 @@ func TestSweepCountsOtherCodeOnce(t *testing.T) {
 // In a test binary, a sweep prints no progress among the tests' output,
 // unless its cache is verbose.
 func TestSweepIsQuietInTests(t *testing.T) {
-	stderr := func(c *Cache) string {
+	stderr := func(c *cacheruntime.Cache) string {
 		t.Helper()
 		r, w, err := os.Pipe()
 		if err != nil {
@@ -543,7 +537,7 @@ func TestSweepIsQuietInTests(t *testing.T) {
 		}
 		saved := os.Stderr
 		os.Stderr = w
-		_, err = Sweep(context.Background(), c, grid(3, square))
+		_, err = Run(context.Background(), c, grid(3, square))
 		os.Stderr = saved
 		w.Close()
 		out, _ := io.ReadAll(r)
@@ -556,7 +550,7 @@ func TestSweepIsQuietInTests(t *testing.T) {
 	if out := stderr(quiet); out != "" {
 		t.Errorf("a sweep in a test printed:\n%s", out)
 	}
-	verbose, _ := open(t, WithVerbose(true))
+	verbose, _ := open(t, cacheruntime.WithVerbose(true))
 	if out := stderr(verbose); !strings.Contains(out, "3/3 done (0 hits, 3 computed here, 0 elsewhere, 0 failed)") {
 		t.Errorf("a verbose cache's sweep printed %q, want its progress", out)
 	}

@@ -1,4 +1,9 @@
-package runtime
+// Package sweep runs a grid of cached calls: the points already cached
+// are served first and take no worker, the misses are computed on a
+// bounded pool, and processes or machines that run the same sweep on one
+// cache split the grid between them, each point computed once. Generated
+// FCachedAll wrappers call Args; Run takes points built by hand.
+package sweep
 
 import (
 	"context"
@@ -12,12 +17,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cachegen/cachegen/internal/callctx"
+	"github.com/cachegen/cachegen/runtime"
 )
 
 // A Point is one call of a sweep: its Call, the computation that fills it,
 // and a Name (its arguments, say) that errors and logs give it.
 type Point[T any] struct {
-	Call    Call
+	Call    runtime.Call
 	Compute func(context.Context) (T, error)
 	Name    string
 }
@@ -34,10 +42,10 @@ type Progress struct {
 	Elapsed, ETA                      time.Duration
 }
 
-// A SweepOption configures Sweep.
-type SweepOption func(*sweepConfig)
+// A Option configures Sweep.
+type Option func(*config)
 
-type sweepConfig struct {
+type config struct {
 	workers       int
 	failFast      bool
 	index, count  int // the shard: this task's slice of the grid
@@ -54,60 +62,43 @@ type sweepConfig struct {
 
 // Workers sets how many points a sweep computes at once (default
 // GOMAXPROCS).
-func Workers(n int) SweepOption { return func(c *sweepConfig) { c.workers = max(n, 1) } }
+func Workers(n int) Option { return func(c *config) { c.workers = max(n, 1) } }
 
 // FailFast stops a sweep at its first failing point: no point starts
 // after it, and the points computing get a cancelled context.
-func FailFast() SweepOption { return func(c *sweepConfig) { c.failFast = true } }
+func FailFast() Option { return func(c *config) { c.failFast = true } }
 
 // Shard makes this process task index (from 0) of count that run the same
 // sweep: it starts on its own slice of the grid, then helps with the rest.
 // Without it, a sweep takes its shard from Slurm's SLURM_ARRAY_TASK_ID,
 // SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_COUNT when they are set.
-func Shard(index, count int) SweepOption {
-	return func(c *sweepConfig) { c.index, c.count, c.explicitShard = index, count, true }
+func Shard(index, count int) Option {
+	return func(c *config) { c.index, c.count, c.explicitShard = index, count, true }
 }
 
 // ShardCount makes this process one of count tasks, its index taken from
 // a Kubernetes Indexed Job's JOB_COMPLETION_INDEX.
-func ShardCount(count int) SweepOption { return func(c *sweepConfig) { c.shardCount = count } }
+func ShardCount(count int) Option { return func(c *config) { c.shardCount = count } }
 
 // OnProgress calls fn, from one goroutine at a time, each time a point
 // finishes, for a program that draws its own progress.
-func OnProgress(fn func(Progress)) SweepOption {
-	return func(c *sweepConfig) { c.progress = append(c.progress, fn) }
+func OnProgress(fn func(Progress)) Option {
+	return func(c *config) { c.progress = append(c.progress, fn) }
 }
 
 // Quiet silences the progress a sweep prints on stderr.
-func Quiet() SweepOption { return func(c *sweepConfig) { c.quiet = true } }
+func Quiet() Option { return func(c *config) { c.quiet = true } }
 
 // progressTo makes a sweep print its progress to w, as to a terminal or
 // not; for tests.
-func progressTo(w io.Writer, terminal bool, every time.Duration) SweepOption {
-	return func(c *sweepConfig) { c.out, c.terminal, c.lineEvery = w, terminal, every }
+func progressTo(w io.Writer, terminal bool, every time.Duration) Option {
+	return func(c *config) { c.out, c.terminal, c.lineEvery = w, terminal, every }
 }
 
 // sweepClock makes a sweep read the time from now; for tests.
-func sweepClock(now func() time.Time) SweepOption { return func(c *sweepConfig) { c.now = now } }
+func sweepClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
-// errBusy is what a point's fill returns, in a sweep, when another process
-// or machine holds its lock or lease: the sweep comes back to it later.
-var errBusy = errors.New("another process is computing this call")
-
-// noWaitKey marks a context whose fills return errBusy instead of waiting
-// for another process or machine.
-type noWaitKey struct{}
-
-func noWait(ctx context.Context) bool { return ctx.Value(noWaitKey{}) != nil }
-
-// countedKey marks a context whose call's entry of other code was already
-// counted in Stats.OtherCode, by the sweep's first look: it is one entry,
-// counted once.
-type countedKey struct{}
-
-func otherCodeCounted(ctx context.Context) bool { return ctx.Value(countedKey{}) != nil }
-
-// Sweep returns the results of points, in their order. Points cached in
+// Run returns the results of points, in their order. Points cached in
 // either tier are served first, and take no worker; the misses are
 // computed on a bounded number of workers. A point that another process
 // or machine is computing (its lock or lease is held) is left for later,
@@ -123,27 +114,25 @@ func otherCodeCounted(ctx context.Context) bool { return ctx.Value(countedKey{})
 // On a terminal, Sweep draws a progress bar on stderr; elsewhere it prints
 // a line every few seconds. It is silent with Quiet, when the cache is
 // off, and in a test binary unless the cache is verbose. A nil c means the cache ctx carries, or Default().
-func Sweep[T any](ctx context.Context, c *Cache, points []Point[T], opts ...SweepOption) ([]T, error) {
-	if c == nil {
-		c = cacheOf(ctx)
-	}
-	cfg := sweepConfig{workers: goruntime.GOMAXPROCS(0), out: os.Stderr, terminal: isTerminal(os.Stderr), lineEvery: 5 * time.Second, retry: 50 * time.Millisecond, now: time.Now}
+func Run[T any](ctx context.Context, c *runtime.Cache, points []Point[T], opts ...Option) ([]T, error) {
+	host := callctx.HostOf(ctx, c)
+	cfg := config{workers: goruntime.GOMAXPROCS(0), out: os.Stderr, terminal: isTerminal(os.Stderr), lineEvery: 5 * time.Second, retry: 50 * time.Millisecond, now: time.Now}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if err := cfg.resolveShard(); err != nil {
 		return nil, err
 	}
-	s := &sweep[T]{c: c, cfg: cfg, points: points, results: make([]T, len(points)), otherCode: make([]bool, len(points)), start: cfg.now(), busySince: map[int]time.Time{}}
+	s := &sweep[T]{c: c, host: host, cfg: cfg, points: points, results: make([]T, len(points)), otherCode: make([]bool, len(points)), start: cfg.now(), busySince: map[int]time.Time{}}
 	s.progress.Total = len(points)
 	// In a test binary, progress lines would be printed among the tests'
 	// output: only a verbose cache prints them there.
-	inTest := testing.Testing() && cfg.out == os.Stderr && !c.verbose
-	if !cfg.quiet && !inTest && c.mode != ModeOff {
+	inTest := testing.Testing() && cfg.out == os.Stderr && !host.Verbose
+	if !cfg.quiet && !inTest && !host.Quiet {
 		s.view = newProgressView(cfg.out, cfg.terminal, cfg.lineEvery, cfg.now, points)
 	}
 	if len(points) > 0 {
-		for _, d := range c.loadDurations(points[0].Call) {
+		for _, d := range host.Durations(points[0].Call.Func, points[0].Call.Version) {
 			s.addDuration(d, true)
 		}
 	}
@@ -155,22 +144,24 @@ func Sweep[T any](ctx context.Context, c *Cache, points []Point[T], opts ...Swee
 		if ctx.Err() != nil {
 			break
 		}
-		v, took, ok, other := load[T](ctx, c, points[i].Call)
-		if ok {
+		var l callctx.Lookup
+		v, err := runtime.Do(callctx.WithLookup(ctx, &l), c, points[i].Call, points[i].Compute)
+		if err == nil && l.Hit {
 			s.results[i] = v
-			s.event(&s.progress.Hits, took)
+			s.event(&s.progress.Hits, l.Took)
 			continue
 		}
-		s.otherCode[i] = other
+		s.otherCode[i] = l.OtherCode
 		misses = append(misses, i)
 	}
 	return s.results, errors.Join(append(s.run(ctx, misses), ctx.Err())...)
 }
 
-// sweep is one run of Sweep.
+// sweep is one run of Run.
 type sweep[T any] struct {
-	c         *Cache
-	cfg       sweepConfig
+	c         *runtime.Cache // nil: the one ctx carries
+	host      callctx.Host
+	cfg       config
 	points    []Point[T]
 	results   []T
 	otherCode []bool // whether the first look at each point found an entry of other code, and counted it
@@ -343,20 +334,20 @@ func (s *sweep[T]) fill(ctx context.Context, i int) (busy bool) {
 		computed = true
 		start := time.Now()
 		// The computation's own cached calls wait for others as any do.
-		v, err := p.Compute(context.WithValue(context.WithValue(ctx, noWaitKey{}, nil), countedKey{}, nil))
+		v, err := p.Compute(callctx.WithCounted(callctx.WithNoWait(ctx, false), false))
 		took = time.Since(start)
 		return v, err
 	}
-	fillCtx := context.WithValue(ctx, noWaitKey{}, true)
+	fillCtx := callctx.WithNoWait(ctx, true)
 	if s.heldTooLong(i) {
 		fillCtx = ctx // wait, as Do does, then compute it here
 	}
 	if s.otherCode[i] {
-		fillCtx = context.WithValue(fillCtx, countedKey{}, true)
+		fillCtx = callctx.WithCounted(fillCtx, true)
 	}
-	v, err := Do(fillCtx, s.c, p.Call, compute)
+	v, err := runtime.Do(fillCtx, s.c, p.Call, compute)
 	switch {
-	case errors.Is(err, errBusy):
+	case errors.Is(err, callctx.ErrBusy):
 		s.mu.Lock()
 		if _, ok := s.busySince[i]; !ok {
 			s.busySince[i] = time.Now()
@@ -398,13 +389,7 @@ func (s *sweep[T]) heldTooLong(i int) bool {
 	if !ok {
 		return false
 	}
-	var bound time.Duration
-	if !s.c.disk.private {
-		bound = sharedLockWait
-	}
-	if r := s.c.remote; r != nil {
-		bound = max(bound, r.opts.MaxWait)
-	}
+	bound := s.host.HolderWait
 	return bound > 0 && time.Since(since) > bound
 }
 
@@ -469,26 +454,8 @@ func (s *sweep[T]) finish() {
 		s.view.show(p, true)
 	}
 	if len(s.points) > 0 && len(computed) > 0 {
-		s.c.recordDurations(s.points[0].Call, computed)
+		s.host.Record(s.points[0].Call.Func, s.points[0].Call.Version, computed)
 	}
-}
-
-// load returns the stored result of call, and how long it took to
-// compute, if either tier holds a valid entry; it computes nothing.
-func load[T any](ctx context.Context, c *Cache, call Call) (v T, took time.Duration, ok, otherCode bool) {
-	var zero T
-	if c.mode == ModeOff || c.mode == ModeRefresh || c.mode == ModeVerify {
-		return zero, 0, false, false
-	}
-	if sourceChanged(c, call) != nil {
-		return zero, 0, false, false
-	}
-	r, err := newRequest(ctx, c, call, func(context.Context) (T, error) { return zero, nil })
-	if err != nil {
-		return zero, 0, false, false
-	}
-	v, _, ok = r.lookup()
-	return v, r.took, ok, r.otherCode
 }
 
 // shardOrder returns 0…n-1 starting with shard index of count's slice,
@@ -510,7 +477,7 @@ func shardOrder(n, index, count int) []int {
 
 // resolveShard takes the shard from the scheduler's environment when no
 // option gave it.
-func (c *sweepConfig) resolveShard() error {
+func (c *config) resolveShard() error {
 	if c.explicitShard {
 		if c.count < 1 || c.index < 0 || c.index >= c.count {
 			return fmt.Errorf("cachegen: shard %d of %d: want 0 <= index < count", c.index, c.count)
@@ -542,15 +509,19 @@ func (c *sweepConfig) resolveShard() error {
 	return nil
 }
 
-// SweepArgs is Sweep with one point for each element of args, named by
+// Args is Run with one point for each element of args, named by
 // its fields (%+v): point returns an element's Call and computation. The
 // generated FCachedAll wrappers call it, with the cache ctx carries, or
-// else Default().
-func SweepArgs[A, T any](ctx context.Context, args []A, point func(A) (Call, func(context.Context) (T, error)), opts ...SweepOption) ([]T, error) {
+// else runtime.Default().
+func Args[A, T any](ctx context.Context, args []A, point func(A) (runtime.Call, func(context.Context) (T, error)), opts ...Option) ([]T, error) {
 	points := make([]Point[T], len(args))
 	for i, a := range args {
 		call, compute := point(a)
 		points[i] = Point[T]{Call: call, Compute: compute, Name: fmt.Sprintf("%+v", a)}
 	}
-	return Sweep(ctx, nil, points, opts...)
+	return Run(ctx, nil, points, opts...)
+}
+
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }

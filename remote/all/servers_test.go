@@ -1,4 +1,4 @@
-package remote
+package all_test
 
 import (
 	"net/http"

@@ -1,9 +1,9 @@
-// Package remote links every shared tier of a cachegen cache into a
-// program: Redis, S3 and other buckets of gocloud.dev/blob, and memory.
-// Importing it registers their URL schemes with the runtime, so that
-// CACHEGEN_REMOTE and runtime.OpenRemote can open them:
+// Package all links every shared tier of a cachegen cache into a program:
+// Redis, S3 and other buckets of gocloud.dev/blob, and memory. Importing
+// it registers their URL schemes, so that CACHEGEN_REMOTE and remote.Open
+// can open them:
 //
-//	import _ "github.com/cachegen/cachegen/remote"
+//	import _ "github.com/cachegen/cachegen/remote/all"
 //
 // A program that needs one store imports its package instead, and links
 // nothing else: remote/redis (redis://, rediss://), remote/s3 (s3://, which
@@ -11,9 +11,9 @@
 // gocloud.dev/blob driver opens, such as gs:// or azblob://). The
 // file:///shared/dir store is built into the runtime.
 //
-// Every store leases keys (runtime.Leaser), so that machines sharing one
+// Every store leases keys (remote.Leaser), so that machines sharing one
 // compute each missing entry once.
-package remote
+package all
 
 import (
 	_ "github.com/cachegen/cachegen/remote/blob"  // mem://, and gocloud.dev/blob schemes

@@ -1,9 +1,8 @@
-package runtime
+package remote
 
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,17 +10,17 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/callctx"
 	"github.com/cachegen/cachegen/internal/entry"
-	"golang.org/x/sync/errgroup"
+	"github.com/cachegen/cachegen/internal/logline"
 )
 
-// RemoteOptions configures a remote tier. The zero value is usable.
-type RemoteOptions struct {
+// Options configures a remote tier. The zero value is usable.
+type Options struct {
 	// ReadOnly makes the tier serve hits and never write: no stores, no
 	// leases, no removals. For machines that may read a team's cache but
 	// must not change it.
@@ -59,7 +58,7 @@ type RemoteOptions struct {
 }
 
 // DefaultMaxEntry is the largest entry a remote tier reads or writes
-// unless RemoteOptions.MaxEntry says otherwise: 1 GiB.
+// unless Options.MaxEntry says otherwise: 1 GiB.
 const DefaultMaxEntry = 1 << 30
 
 // ReplySlack is what a store's reply may take beyond MaxEntry: its
@@ -68,13 +67,13 @@ const ReplySlack = 1 << 20
 
 // A ReplyLimiter is a Store that reads replies in a framing of its own
 // (Redis's), and can refuse one that claims more than max bytes, or more
-// items than max bytes could hold, before reading it. NewRemote tells it
+// items than max bytes could hold, before reading it. New tells it
 // MaxEntry plus ReplySlack.
 type ReplyLimiter interface {
 	LimitReplies(max int64)
 }
 
-func (o RemoteOptions) withDefaults() RemoteOptions {
+func (o Options) withDefaults() Options {
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
 	}
@@ -96,45 +95,42 @@ func (o RemoteOptions) withDefaults() RemoteOptions {
 	return o
 }
 
-// A Remote is a shared tier behind a Cache's local disk: a Store, with
-// per-request timeouts and a breaker, so that a store that is down, slow
-// or wrong costs calls their remote hits and never their results. Give it
-// to Open with WithRemote. A Remote is safe for concurrent use.
-type Remote struct {
+// A Tier is a shared tier behind a cache's local disk: a Store, with
+// per-request timeouts, a breaker and leases, so that a store that is
+// down, slow or wrong costs calls their remote hits and never their
+// results. Give it to runtime.Open with runtime.WithRemote. A Tier is safe
+// for concurrent use.
+type Tier struct {
 	store  Store
 	leaser Leaser   // nil when store cannot lease
 	name   string   // for logs: the URL without secrets
 	url    *url.URL // the URL it was opened from, whose secrets errors must not show; may be nil
-	opts   RemoteOptions
+	opts   Options
 	log    atomic.Pointer[slog.Logger]
 	now    func() time.Time
 
 	br     breaker
 	errors atomic.Int64
-	// signKey is the signing key of the cache it is behind, if any: large
-	// entries' MACs are checked before they are fetched whole.
-	signKey atomic.Pointer[[]byte]
 }
 
-// NewRemote returns a remote tier over s; name identifies it in logs.
-func NewRemote(s Store, name string, o RemoteOptions) *Remote {
-	r := &Remote{store: s, name: name, opts: o.withDefaults(), now: time.Now}
+// New returns a remote tier over s; name identifies it in logs.
+func New(s Store, name string, o Options) *Tier {
+	r := &Tier{store: s, name: name, opts: o.withDefaults(), now: time.Now}
 	r.leaser, _ = s.(Leaser)
 	if l, ok := s.(ReplyLimiter); ok {
 		l.LimitReplies(r.opts.MaxEntry + ReplySlack)
 	}
 	r.br.limit, r.br.cooldown = r.opts.FailureLimit, r.opts.Cooldown
-	r.log.Store(slog.New(newLineHandler(os.Stderr)))
+	r.log.Store(slog.New(logline.New(os.Stderr)))
 	return r
 }
 
-// OpenRemote opens the store that rawURL names, as a remote tier. The
-// schemes are those registered with RegisterStore: file:///dir is built
-// in (DirStore); importing the remote package registers redis://,
-// rediss://, s3:// and mem://, and any other scheme gocloud.dev/blob has a
-// driver linked for (gs://, azblob://). Credentials in the URL never
-// appear in logs or errors.
-func OpenRemote(ctx context.Context, rawURL string, o RemoteOptions) (*Remote, error) {
+// Open opens the store that rawURL names, as a remote tier. The schemes
+// are those registered with Register: the runtime registers file:///dir;
+// importing remote/all registers redis://, rediss://, s3:// and mem://,
+// and any other scheme gocloud.dev/blob has a driver linked for (gs://,
+// azblob://). Credentials in the URL never appear in logs or errors.
+func Open(ctx context.Context, rawURL string, o Options) (*Tier, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme == "" {
 		return nil, fmt.Errorf("cachegen: remote %q is not a URL: want one such as redis://host:6379/0 or s3://bucket/prefix?region=eu-west-1", redactText(rawURL))
@@ -152,32 +148,36 @@ func OpenRemote(ctx context.Context, rawURL string, o RemoteOptions) (*Remote, e
 	openers.Unlock()
 	name := redact(u)
 	if open == nil {
-		return nil, fmt.Errorf("cachegen: %w for %s:// URLs: import it in its main package, as import _ \"github.com/cachegen/cachegen/remote/%s\" (redis, s3 or blob), or import _ \"github.com/cachegen/cachegen/remote\" for all of them", ErrNoStore, u.Scheme, storePackage(u.Scheme))
+		return nil, fmt.Errorf("cachegen: %w for %s:// URLs: import it in its main package, as import _ \"github.com/cachegen/cachegen/remote/%s\" (redis, s3 or blob), or import _ \"github.com/cachegen/cachegen/remote/all\" for all of them", ErrNoStore, u.Scheme, storePackage(u.Scheme))
 	}
 	s, err := open(ctx, u)
 	if err != nil {
 		return nil, fmt.Errorf("cachegen: opening remote %s: %s", name, scrub(err.Error(), u))
 	}
-	r := NewRemote(s, name, o)
+	r := New(s, name, o)
 	r.url = u
 	return r, nil
 }
 
 // String returns the remote's URL without its secrets.
-func (r *Remote) String() string { return r.name }
+func (r *Tier) String() string { return r.name }
 
 // Store returns the store the remote tier keeps its entries in.
-func (r *Remote) Store() Store { return r.store }
+func (r *Tier) Store() Store { return r.store }
 
-// ReadOnly reports whether the remote tier never writes.
-func (r *Remote) ReadOnly() bool { return r.opts.ReadOnly }
+// Options returns the tier's options, with the defaults filled in.
+func (r *Tier) Options() Options { return r.opts }
+
+// SetLogger makes the tier log its failures and waits to l; runtime.Open
+// gives it the cache's logger.
+func (r *Tier) SetLogger(l *slog.Logger) { r.log.Store(l) }
 
 // Close closes the store.
-func (r *Remote) Close() error { return r.store.Close() }
+func (r *Tier) Close() error { return r.store.Close() }
 
-// errorCount returns how many requests to the store have failed; 0 for a
-// nil Remote.
-func (r *Remote) errorCount() int64 {
+// Errors returns how many requests to the store have failed; 0 for a nil
+// Tier.
+func (r *Tier) Errors() int64 {
 	if r == nil {
 		return 0
 	}
@@ -193,7 +193,7 @@ var errNoTime = errors.New("no time left in the caller's context for a remote re
 
 // timeout is how long a request may take: the remote's Timeout, or half
 // of what remains of ctx, whichever is shorter.
-func (r *Remote) timeout(ctx context.Context) time.Duration {
+func (r *Tier) timeout(ctx context.Context) time.Duration {
 	t := r.opts.Timeout
 	if dl, ok := ctx.Deadline(); ok {
 		t = min(t, time.Until(dl)/2)
@@ -216,7 +216,7 @@ func keepDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
 // r.timeout(ctx). A missing entry is not a failure; a failure is counted,
 // and logged at most once per cooldown, so that an outage, or a store
 // failing only some requests, is one line.
-func (r *Remote) do(ctx context.Context, op string, f func(context.Context) error) error {
+func (r *Tier) do(ctx context.Context, op string, f func(context.Context) error) error {
 	if !r.br.allow(r.now()) {
 		return errUnavailable
 	}
@@ -250,17 +250,16 @@ func (r *Remote) do(ctx context.Context, op string, f func(context.Context) erro
 	return err
 }
 
-// get returns the remote entry of key, or nil when there is none or the
-// store fails. It reads the header first, and the rest only when the header
-// is an entry's: a value that is not an entry costs one small read, and
-// nothing a value holds makes get fetch more than the entry its header
-// claims to be.
-func (r *Remote) get(ctx context.Context, key string) []byte {
+// Get returns the bytes stored as the entry of key, or an error (wrapping
+// fs.ErrNotExist when there is none). It reads the header first, and the
+// rest only when the header is an entry's: a value that is not an entry
+// costs one small read, and nothing a value holds makes Get fetch more
+// than the entry its header claims to be, nor more than MaxEntry. With a
+// signing key, a large entry has its MAC checked as it is read, before it
+// is held whole. What Get returns is still to be
+// checked as an entry: bytes that are no entry are returned as read.
+func (r *Tier) Get(ctx context.Context, key string, signKey []byte) ([]byte, error) {
 	var data []byte
-	var signKey []byte
-	if k := r.signKey.Load(); k != nil {
-		signKey = *k
-	}
 	err := r.do(ctx, "get", func(ctx context.Context) (err error) {
 		data, err = getEntry(ctx, r.store, key, signKey, r.opts.MaxEntry)
 		return err
@@ -268,6 +267,12 @@ func (r *Remote) get(ctx context.Context, key string) []byte {
 	if errors.Is(err, entry.ErrBadSignature) {
 		r.log.Load().Warn("rejected a remote entry: computing it again", "remote", r.name, "key", key, "err", err)
 	}
+	return data, err
+}
+
+// get is Get, nil when there is no entry or the store fails.
+func (r *Tier) get(ctx context.Context, key string, signKey []byte) []byte {
+	data, err := r.Get(ctx, key, signKey)
 	if err != nil {
 		return nil
 	}
@@ -299,7 +304,7 @@ func getEntry(ctx context.Context, s Store, key string, signKey []byte, max int6
 		return first, nil
 	}
 	if h.Size() > max {
-		return nil, fmt.Errorf("%w: the entry is %d bytes, more than the %d the remote tier reads (RemoteOptions.MaxEntry)", fs.ErrNotExist, h.Size(), max)
+		return nil, fmt.Errorf("%w: the entry is %d bytes, more than the %d the remote tier reads (Options.MaxEntry)", fs.ErrNotExist, h.Size(), max)
 	}
 	if signKey != nil && h.Size() > entry.BigSigned {
 		// Whoever can write to the store but lacks the key cannot make
@@ -322,11 +327,11 @@ func getEntry(ctx context.Context, s Store, key string, signKey []byte, max int6
 	return append(first, rest...), nil
 }
 
-// put stores an entry, unless the tier is read-only or the entry is larger
+// Put stores an entry, unless the tier is read-only or the entry is larger
 // than MaxEntry. A failure is logged and counted; the caller has its
 // result regardless. A caller that gives up does not stop it, but its
 // deadline bounds it.
-func (r *Remote) put(ctx context.Context, key string, data []byte) {
+func (r *Tier) Put(ctx context.Context, key string, data []byte) {
 	if r.opts.ReadOnly || int64(len(data)) > r.opts.MaxEntry {
 		return
 	}
@@ -337,20 +342,21 @@ func (r *Remote) put(ctx context.Context, key string, data []byte) {
 	})
 }
 
-// claim prepares to compute key: it takes the key's lease, so that other
+// Claim prepares to compute key: it takes the key's lease, so that other
 // machines wait rather than compute it too. When another holder has the
-// lease, claim waits (until ctx is done, for at most MaxWait) until that
-// holder stores an entry that usable accepts, which claim returns, or its
-// lease ends, which lets claim take it. release gives the lease back after
+// lease, Claim waits (until ctx is done, for at most MaxWait) until that
+// holder stores an entry that usable accepts, which Claim returns, or its
+// lease ends, which lets Claim take it. release gives the lease back after
 // the result is stored. A store that cannot lease, a read-only tier or a
-// failing store make claim return at once: the caller computes. onWait is
-// called once, when claim begins to wait.
+// failing store make Claim return at once: the caller computes. onWait is
+// called once, when Claim begins to wait.
 //
 // Its requests and its wait take no more than budget allows (the share of
 // the caller's time the remote tier may take): when budget ends first,
-// claim returns nothing and no error, and the caller computes. Only ctx
-// ending is an error.
-func (r *Remote) claim(ctx, budget context.Context, key string, usable func([]byte) bool, onWait func()) (data []byte, release func(), err error) {
+// Claim returns nothing and no error, and the caller computes. Only ctx
+// ending is an error. A ctx that a sweep marked not to wait makes Claim
+// return callctx.ErrBusy where it would wait. signKey is as for Get.
+func (r *Tier) Claim(ctx, budget context.Context, key string, signKey []byte, usable func([]byte) bool, onWait func()) (data []byte, release func(), err error) {
 	release = func() {}
 	if r.leaser == nil || r.opts.ReadOnly {
 		return nil, release, nil
@@ -373,18 +379,18 @@ func (r *Remote) claim(ctx, budget context.Context, key string, usable func([]by
 			release = r.hold(caller, key, token)
 			// A holder may have stored the entry and released its lease
 			// since this caller missed.
-			if data := r.get(ctx, key); data != nil && usable(data) {
+			if data := r.get(ctx, key, signKey); data != nil && usable(data) {
 				release()
 				return data, func() {}, nil
 			}
 			return nil, release, nil
 		}
-		if noWait(ctx) {
+		if callctx.NoWait(ctx) {
 			// A sweep comes back to it, unless it is stored already.
-			if data := r.get(ctx, key); data != nil && usable(data) {
+			if data := r.get(ctx, key, signKey); data != nil && usable(data) {
 				return data, release, nil
 			}
-			return nil, release, errBusy
+			return nil, release, callctx.ErrBusy
 		}
 		if onWait != nil {
 			onWait()
@@ -398,7 +404,7 @@ func (r *Remote) claim(ctx, budget context.Context, key string, usable func([]by
 		case <-time.After(poll):
 		}
 		poll = min(2*poll, time.Second, r.opts.LeaseTTL/4)
-		if data := r.get(ctx, key); data != nil && usable(data) {
+		if data := r.get(ctx, key, signKey); data != nil && usable(data) {
 			return data, release, nil
 		}
 		if !r.br.closed() {
@@ -415,7 +421,7 @@ func (r *Remote) claim(ctx, budget context.Context, key string, usable func([]by
 // releases it, is called. The release cancels a renewal under way, and is
 // itself bounded by the deadline of ctx, so that it never holds its caller
 // past it.
-func (r *Remote) hold(ctx context.Context, key, token string) func() {
+func (r *Tier) hold(ctx context.Context, key, token string) func() {
 	releaseCtx, cancelRelease := keepDeadline(ctx)
 	renewCtx, cancelRenew := context.WithCancel(context.WithoutCancel(ctx))
 	stop := make(chan struct{})
@@ -464,65 +470,15 @@ func newToken() string {
 	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), rand.Text())
 }
 
-// List returns the metadata of every valid entry in the remote store,
-// newest first. Entries that fail their checks are left out. LastUsed is
-// when the entry was last read where the store tracks reads (Redis), and
-// when it was written otherwise.
-func (r *Remote) List(ctx context.Context) ([]Entry, error) {
-	out, err := r.list(ctx, false)
-	markOldVersions(out)
-	slices.SortStableFunc(out, func(a, b Entry) int { return b.ComputedAt.Compare(a.ComputedAt) })
-	return out, err
+// ReaderAt reads the entry of key at offsets, without the breaker: for
+// listing entries' heads. It fetches the first 64 KiB once, so that
+// reading a head costs one or two requests, and refuses a reply longer
+// than what it asked for.
+func (r *Tier) ReaderAt(ctx context.Context, key string) io.ReaderAt {
+	return &storeReader{ctx: ctx, s: r.store, key: key}
 }
 
-// list reads the head of every entry, a few at a time. With withCorrupt,
-// an entry that fails its checks is included with only its key and size.
-func (r *Remote) list(ctx context.Context, withCorrupt bool) ([]Entry, error) {
-	var infos []StoreEntry
-	err := r.store.List(ctx, func(e StoreEntry) error {
-		if entry.ValidKey(e.Key) {
-			infos = append(infos, e)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("listing remote %s: %w", r.name, err)
-	}
-	now := r.now()
-	found := make([]*Entry, len(infos))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(16)
-	for i, info := range infos {
-		g.Go(func() error {
-			h, m, err := entry.ReadHead(&storeReader{ctx: gctx, s: r.store, key: info.Key}, info.Size)
-			if err == nil && hex.EncodeToString(h.Sum[:8]) != info.Key {
-				err = fmt.Errorf("%w: entry holds another call", entry.ErrCorrupt)
-			}
-			switch {
-			case err == nil:
-				e := entryFromHead(h, m, info.Size, info.LastUsed, now)
-				found[i] = &e
-			case errors.Is(err, entry.ErrCorrupt) && withCorrupt:
-				found[i] = &Entry{Key: info.Key, Size: info.Size}
-			case errors.Is(err, entry.ErrCorrupt), errors.Is(err, fs.ErrNotExist):
-			default:
-				return fmt.Errorf("reading entry %s of remote %s: %w", info.Key, r.name, err)
-			}
-			return nil
-		})
-	}
-	err = g.Wait()
-	var out []Entry
-	for _, e := range found {
-		if e != nil {
-			out = append(out, *e)
-		}
-	}
-	return out, err
-}
-
-// storeReader reads an entry of a Store at offsets, fetching its first
-// headChunk bytes once so that reading a head costs one or two requests.
+// storeReader is a ReaderAt.
 type storeReader struct {
 	ctx   context.Context
 	s     Store
@@ -558,49 +514,6 @@ func (sr *storeReader) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// Remove removes the remote entry of key, reporting whether there was one.
-func (r *Remote) Remove(ctx context.Context, key string) (bool, error) {
-	if !entry.ValidKey(key) {
-		return false, fmt.Errorf("%w: %s", ErrBadKey, quoteCut(key))
-	}
-	if r.opts.ReadOnly {
-		return false, ErrReadOnly
-	}
-	err := r.store.Delete(ctx, key)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-// Clear removes every entry of the remote store: every value named like
-// one, and nothing else. Leases are left to expire.
-func (r *Remote) Clear(ctx context.Context) error {
-	if r.opts.ReadOnly {
-		return ErrReadOnly
-	}
-	var keys []string
-	if err := r.store.List(ctx, func(e StoreEntry) error {
-		if entry.ValidKey(e.Key) {
-			keys = append(keys, e.Key)
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(16)
-	for _, k := range keys {
-		g.Go(func() error {
-			if err := r.store.Delete(gctx, k); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
-			return nil
-		})
-	}
-	return g.Wait()
-}
-
 // errStop stops a listing early.
 var errStop = errors.New("stop")
 
@@ -608,7 +521,7 @@ var errStop = errors.New("stop")
 // not there, and for the first entry of a listing, and returns the error
 // of any answer but "none". (A bucket that does not exist answers the
 // first "none" and fails the second.)
-func (r *Remote) Reach(ctx context.Context) error {
+func (r *Tier) Reach(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
 	_, err := r.store.GetRange(ctx, "0000000000000000", 0, 1)
@@ -619,36 +532,6 @@ func (r *Remote) Reach(ctx context.Context) error {
 		return nil
 	}
 	return fmt.Errorf("remote %s does not answer: %w", r.name, err)
-}
-
-// DescribeResult is Cache.DescribeResult for an entry of the store.
-func (r *Remote) DescribeResult(ctx context.Context, key string) (string, error) {
-	if !entry.ValidKey(key) {
-		return "", fmt.Errorf("%w: %s", ErrBadKey, quoteCut(key))
-	}
-	var signKey []byte
-	if k := r.signKey.Load(); k != nil {
-		signKey = *k
-	}
-	data, err := getEntry(ctx, r.store, key, signKey, r.opts.MaxEntry)
-	if err != nil {
-		return "", err
-	}
-	return describeEntry(data, nil, key, signKey)
-}
-
-// Prune removes the remote entries that o selects, as Cache.Prune does
-// locally, and returns them. Entries that fail their checks go first.
-func (r *Remote) Prune(ctx context.Context, o PruneOptions) ([]Entry, error) {
-	if r.opts.ReadOnly && !o.DryRun {
-		return nil, ErrReadOnly
-	}
-	all, err := r.list(ctx, true)
-	if err != nil {
-		return nil, err
-	}
-	removed, _, err := pruneEntries(all, o, r.now(), func(key string) error { return r.store.Delete(ctx, key) })
-	return removed, err
 }
 
 // storePackage names the package under remote/ that opens scheme.

@@ -1,0 +1,94 @@
+// Package callctx holds the marks a sweep puts on the context of the calls
+// it makes, which the runtime and the remote tier read: they change how
+// one call waits and counts, never what it returns.
+package callctx
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrBusy is what a call marked NoWait returns when another process or
+// machine holds its lock or lease: the sweep comes back to it later.
+var ErrBusy = errors.New("another process is computing this call")
+
+type noWaitKey struct{}
+
+// WithNoWait marks ctx so that its call returns ErrBusy instead of waiting
+// for another process or machine; with wait, it takes the mark off again
+// (a point's own computation waits for others as any call does).
+func WithNoWait(ctx context.Context, noWait bool) context.Context {
+	return context.WithValue(ctx, noWaitKey{}, noWait)
+}
+
+// NoWait reports whether ctx carries the NoWait mark.
+func NoWait(ctx context.Context) bool { b, _ := ctx.Value(noWaitKey{}).(bool); return b }
+
+type countedKey struct{}
+
+// WithCounted marks ctx, or with counted false unmarks it: its call's entry
+// of other code was already counted, by the sweep's first look, and is not
+// counted again.
+func WithCounted(ctx context.Context, counted bool) context.Context {
+	return context.WithValue(ctx, countedKey{}, counted)
+}
+
+// Counted reports whether ctx carries the counted mark.
+func Counted(ctx context.Context) bool { b, _ := ctx.Value(countedKey{}).(bool); return b }
+
+// A Lookup is what a lookup-only call found: whether either tier held a
+// valid entry, how long its result took to compute, and whether an entry
+// of other code was found instead.
+type Lookup struct {
+	Hit       bool
+	Took      time.Duration
+	OtherCode bool
+}
+
+type lookupKey struct{}
+
+// WithLookup marks ctx so that its call only looks its entry up, computing
+// nothing, and reports what it found in l. A call that finds nothing
+// returns ErrNotCached.
+func WithLookup(ctx context.Context, l *Lookup) context.Context {
+	return context.WithValue(ctx, lookupKey{}, l)
+}
+
+// LookupOf returns the Lookup ctx carries, or nil.
+func LookupOf(ctx context.Context) *Lookup { l, _ := ctx.Value(lookupKey{}).(*Lookup); return l }
+
+// ErrNotCached is what a lookup-only call returns when it found no entry.
+var ErrNotCached = errors.New("not cached")
+
+// A Host is what a sweep needs of the cache it runs on beyond the
+// runtime's exported API.
+type Host struct {
+	Quiet bool // the cache is off: a sweep prints nothing
+	// Verbose is whether the cache logs each call.
+	Verbose bool
+	// HolderWait is how long a call waits for another process or machine
+	// that holds its lock or lease before computing itself: 0 when it waits
+	// as long as the holder lives (a private directory's holder is the
+	// user's own).
+	HolderWait time.Duration
+	// Durations returns the compute times recorded for a function's
+	// points; Record adds to them.
+	Durations func(fn string, version int) []time.Duration
+	Record    func(fn string, version int, measured []time.Duration)
+}
+
+// HostOf returns the Host of cache, a *runtime.Cache, or of the cache ctx
+// carries when cache is nil. The runtime sets it as it is initialized.
+var HostOf func(ctx context.Context, cache any) Host
+
+// SharedLockWait bounds a call's wait for another process's lock in a
+// shared directory: four lease times, as a remote tier's MaxWait. In a
+// private directory the lock is the user's own, and a call waits as long
+// as its context allows. Tests shorten it.
+var SharedLockWait = 2 * time.Minute
+
+// SetClock makes cache, a *runtime.Cache, read the time from now: for
+// tests of what stored compute times lead to. The runtime sets it as it
+// is initialized.
+var SetClock func(cache any, now func() time.Time)

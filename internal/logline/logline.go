@@ -1,0 +1,51 @@
+// Package logline is cachegen's default log handler: one plain line per
+// record, "cachegen: [HIT] key=… fn=…", with the level named when it is
+// not Info. Debug records are dropped. Lines written by one handler and
+// those derived from it never interleave.
+package logline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+)
+
+type handler struct {
+	mu    *sync.Mutex
+	w     io.Writer
+	attrs []slog.Attr
+}
+
+// New returns a handler that writes lines to w.
+func New(w io.Writer) slog.Handler { return &handler{mu: new(sync.Mutex), w: w} }
+
+func (h *handler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
+
+func (h *handler) Handle(_ context.Context, r slog.Record) error {
+	line := "cachegen: "
+	if r.Level != slog.LevelInfo {
+		line += r.Level.String() + ": "
+	}
+	line += r.Message
+	emit := func(a slog.Attr) bool {
+		line += fmt.Sprintf(" %s=%v", a.Key, a.Value)
+		return true
+	}
+	for _, a := range h.attrs {
+		emit(a)
+	}
+	r.Attrs(emit)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, err := io.WriteString(h.w, line+"\n")
+	return err
+}
+
+func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &handler{mu: h.mu, w: h.w, attrs: append(append([]slog.Attr(nil), h.attrs...), as...)}
+}
+
+// WithGroup returns h: groups do not change a plain line.
+func (h *handler) WithGroup(string) slog.Handler { return h }
