@@ -104,7 +104,7 @@ func BenchmarkFloorReadSmall(b *testing.B) {
 	c := benchCache(b)
 	Do(context.Background(), c, mcCall(300), smallCompute)
 	key, _ := mcCall(300).Key()
-	path := c.disk.path(key)
+	path := c.disk.Path(key)
 	for b.Loop() {
 		if _, err := os.ReadFile(path); err != nil {
 			b.Fatal(err)
@@ -249,7 +249,7 @@ func BenchmarkFloorRead64MiB(b *testing.B) {
 	xs := bigSlice()
 	Do(context.Background(), c, mcCall(1), func(context.Context) ([]float64, error) { return xs, nil })
 	key, _ := mcCall(1).Key()
-	path := c.disk.path(key)
+	path := c.disk.Path(key)
 	b.SetBytes(64 << 20)
 	for b.Loop() {
 		if _, err := os.ReadFile(path); err != nil {

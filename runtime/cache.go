@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/disk"
+	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/cachegen/cachegen/internal/units"
 	"github.com/cachegen/cachegen/remote"
@@ -65,7 +67,7 @@ const minSigningKey = 16
 var ErrReadOnly = errors.New("cache is read-only")
 
 // ErrBadKey is returned by Remove for a string that is not a key.
-var ErrBadKey = errors.New("malformed cache key: want 16 lowercase hex digits")
+var ErrBadKey = entry.ErrBadKey
 
 // An Option configures a Cache opened with Open.
 type Option func(*config)
@@ -137,7 +139,7 @@ type Cache struct {
 	mode    Mode
 	log     *slog.Logger
 	verbose bool
-	disk    *diskStore
+	disk    *disk.Store
 	flights flights
 	now     func() time.Time
 	remote  *remote.Tier
@@ -185,7 +187,7 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 	if cfg.signKey != nil && len(cfg.signKey) < minSigningKey {
 		return nil, fmt.Errorf("cachegen: signing key is %d bytes: use at least %d random bytes", len(cfg.signKey), minSigningKey)
 	}
-	c := &Cache{dir: dir, mode: cfg.mode, log: cfg.logger, verbose: cfg.verbose, disk: newDiskStore(dir, !cfg.shared, cfg.signKey), now: time.Now, maxBytes: cfg.maxBytes,
+	c := &Cache{dir: dir, mode: cfg.mode, log: cfg.logger, verbose: cfg.verbose, disk: disk.New(dir, !cfg.shared, cfg.signKey), now: time.Now, maxBytes: cfg.maxBytes,
 		remote: cfg.remote, signKey: cfg.signKey}
 	if c.remote != nil {
 		c.remote.SetLogger(cfg.logger)
@@ -205,15 +207,15 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 		return nil, errors.New("cachegen: empty cache directory")
 	}
 	if cfg.mode != ModeReadOnly {
-		if err := os.MkdirAll(dir, dirPerm); err != nil {
+		if err := os.MkdirAll(dir, disk.DirPerm); err != nil {
 			return nil, fmt.Errorf("cachegen: cache directory: %w", err)
 		}
 	}
-	if err := checkPrivate(dir, cfg.shared); err != nil {
+	if err := disk.CheckPrivate(dir, cfg.shared, "set "+envDir+" to a directory of your own, or, if others are meant to share results there, set "+envSharedDir+"=1 (WithSharedDir)"); err != nil {
 		return nil, err
 	}
 	if cfg.mode != ModeReadOnly {
-		c.disk.writeReadme()
+		c.disk.WriteReadme()
 	}
 	return c, nil
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/logline"
 )
 
@@ -369,7 +370,7 @@ func TestClearRemovesEntriesAndLeavesOtherFiles(t *testing.T) {
 		do(t, c, mcCall(float64(i)), func(context.Context) (int, error) { return i, nil })
 	}
 	key, _ := mcCall(0).Key()
-	temp := filepath.Join(dir, key[:2], tempPrefix+key+"-123")
+	temp := filepath.Join(dir, key[:2], disk.TempPrefix+key+"-123")
 	mine := filepath.Join(dir, key[:2], "notes.txt")
 	os.WriteFile(temp, []byte("partial"), 0o600)
 	os.WriteFile(mine, []byte("mine"), 0o600)
@@ -427,7 +428,7 @@ func TestEntriesArePrivate(t *testing.T) {
 		t.Errorf("cache dir mode %v (%v), want 0700", fi.Mode().Perm(), err)
 	}
 	key, _ := mcCall(1).Key()
-	fi, err = os.Stat(c.disk.path(key))
+	fi, err = os.Stat(c.disk.Path(key))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("entry mode %v (%v), want 0600", fi.Mode().Perm(), err)
 	}

@@ -213,10 +213,10 @@ func (c *Cache) markRan(call Call) {
 		return
 	}
 	name := ranName(call)
-	if _, err := c.disk.stat(name); err == nil {
+	if _, err := c.disk.Stat(name); err == nil {
 		return
 	}
-	_ = c.disk.replace(name, path.Base(name), []byte(call.Func+"\n"))
+	_ = c.disk.Replace(name, path.Base(name), []byte(call.Func+"\n"))
 }
 
 // ranBefore reports whether this program once ran call's code while its
@@ -225,7 +225,7 @@ func (c *Cache) ranBefore(call Call) bool {
 	if exeSum() == "" || c.mode == ModeOff {
 		return false
 	}
-	fi, err := c.disk.stat(ranName(call))
+	fi, err := c.disk.Stat(ranName(call))
 	return err == nil && fi.Mode().IsRegular()
 }
 

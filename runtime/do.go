@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/callctx"
+	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/entry"
 )
 
@@ -392,9 +393,9 @@ func isContextErr(err error) bool {
 func (r *request[T]) loadLocal() (T, []byte, bool) {
 	var zero T
 	c := r.c
-	name := entryName(r.id.key)
-	path := c.disk.abs(name)
-	data, mtime, payCRC, err := c.disk.readEntry(name)
+	name := disk.EntryName(r.id.key)
+	path := c.disk.Abs(name)
+	data, mtime, payCRC, err := c.disk.ReadEntry(name)
 	r.absent = errors.Is(err, fs.ErrNotExist)
 	switch {
 	case r.absent:
@@ -406,7 +407,7 @@ func (r *request[T]) loadLocal() (T, []byte, bool) {
 		c.badSignatures.Add(1)
 		r.logRejected(slog.LevelWarn, err, path)
 		return zero, nil, false
-	case errors.Is(err, entry.ErrCorrupt), errors.Is(err, errNotPrivate):
+	case errors.Is(err, entry.ErrCorrupt), errors.Is(err, disk.ErrNotPrivate):
 		c.corrupt.Add(1)
 		r.logRejected(slog.LevelWarn, err, path)
 		return zero, nil, false
@@ -429,7 +430,7 @@ func (r *request[T]) loadLocal() (T, []byte, bool) {
 	if now := c.now(); now.Sub(mtime) > touchInterval && c.mode != ModeReadOnly {
 		// Record the use for least-recently-used trimming, cheaply: at
 		// most one metadata write per entry an hour.
-		c.disk.touch(name, now)
+		c.disk.Touch(name, now)
 	}
 	r.logHit(h, "local", len(data))
 	return v, payload, true
@@ -453,7 +454,7 @@ func (r *request[T]) loadRemote(data []byte) (T, []byte, bool) {
 	c.remoteHits.Add(1)
 	c.bytesRead.Add(int64(len(data)))
 	if c.mode != ModeReadOnly {
-		if u, counted, err := c.disk.writeEntry(r.id.key, writeParts([][]byte{data})); err == nil {
+		if u, counted, err := c.disk.WriteEntry(r.id.key, disk.WriteParts([][]byte{data})); err == nil {
 			c.bytesWritten.Add(int64(len(data)))
 			c.trim(int64(len(data)), r.id.key, u, counted)
 			e := r.explained(time.Unix(0, h.ComputedAt))
@@ -563,14 +564,14 @@ func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte
 				for _, p := range parts {
 					n += int64(len(p))
 				}
-				return writeParts(parts)(w)
+				return disk.WriteParts(parts)(w)
 			}
 		}
 	}
 	if err == nil && c.mode != ModeReadOnly {
-		var u Usage
+		var u disk.Usage
 		var counted bool
-		if u, counted, err = c.disk.writeEntry(r.id.key, write); err == nil {
+		if u, counted, err = c.disk.WriteEntry(r.id.key, write); err == nil {
 			c.bytesWritten.Add(n)
 			c.trim(n, r.id.key, u, counted)
 			c.recordStored(r.call.Func, r.explained(start))

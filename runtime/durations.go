@@ -27,14 +27,14 @@ func durationsName(call Call) string {
 
 // loadDurations returns the compute times recorded for call's function.
 func (c *Cache) loadDurations(call Call) []time.Duration {
-	if c.mode == ModeOff || !c.disk.private {
+	if c.mode == ModeOff || !c.disk.Private() {
 		return nil
 	}
-	r, err := c.disk.openRoot(false)
+	r, err := c.disk.OpenRoot(false)
 	if err != nil {
 		return nil
 	}
-	f, err := c.disk.openLockFile(r, durationsName(call), 0) // a regular file of ours, opened non-blocking
+	f, err := c.disk.OpenLockFile(r, durationsName(call), 0) // a regular file of ours, opened non-blocking
 	if err != nil {
 		return nil
 	}
@@ -53,7 +53,7 @@ func (c *Cache) loadDurations(call Call) []time.Duration {
 
 // recordDurations adds measured compute times to call's function's record.
 func (c *Cache) recordDurations(call Call, measured []time.Duration) {
-	if c.mode == ModeOff || c.mode == ModeReadOnly || !c.disk.private {
+	if c.mode == ModeOff || c.mode == ModeReadOnly || !c.disk.Private() {
 		return
 	}
 	ds := append(c.loadDurations(call), measured...)
@@ -64,7 +64,7 @@ func (c *Cache) recordDurations(call Call, measured []time.Duration) {
 		b.WriteByte('\n')
 	}
 	name := durationsName(call)
-	c.disk.replace(name, path.Base(name), []byte(b.String()))
+	c.disk.Replace(name, path.Base(name), []byte(b.String()))
 }
 
 // A sweep learns what it needs of its cache through callctx.HostOf.
@@ -76,7 +76,7 @@ func init() {
 			c = cacheOf(ctx)
 		}
 		var wait time.Duration
-		if !c.disk.private {
+		if !c.disk.Private() {
 			wait = callctx.SharedLockWait
 		}
 		if c.remote != nil {

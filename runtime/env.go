@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/cachegen/cachegen/internal/units"
 	"github.com/cachegen/cachegen/remote"
@@ -174,7 +175,7 @@ func fromEnv(logger *slog.Logger) *Cache {
 	c, err := Open(dir, opts...)
 	if err != nil {
 		msg := strings.TrimPrefix(err.Error(), "cachegen: ")
-		if !errors.Is(err, errNotPrivate) {
+		if !errors.Is(err, disk.ErrNotPrivate) {
 			msg += ": set " + envDir + " to a directory you can write"
 		}
 		logger.Error(fmt.Sprintf("%s (from %s); computing every call without the cache", msg, envDir))

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/cachedir"
+	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/entry"
 )
 
@@ -117,7 +118,7 @@ type fileStat struct {
 func statOf(fi fs.FileInfo) fileStat {
 	st := fileStat{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
 	var ok bool
-	if st.dev, st.ino, st.ctime, ok = sysStat(fi); !ok {
+	if st.dev, st.ino, st.ctime, ok = disk.SysStat(fi); !ok {
 		st.ctime = st.mtime
 	}
 	return st
@@ -141,8 +142,8 @@ func (rec memoRecord) trusted(cur fileStat) bool {
 // in memory and, for a private cache directory, in the directory's memo,
 // so that an unchanged file is not hashed again.
 type digester struct {
-	memo     *diskStore // nil: no memo on disk
-	readOnly bool       // read the memo on disk, never write it
+	memo     *disk.Store // nil: no memo on disk
+	readOnly bool        // read the memo on disk, never write it
 
 	mu  sync.Mutex
 	mem map[string]memoRecord // by real path
@@ -159,7 +160,7 @@ type digester struct {
 // memMax bounds the digests a digester keeps in memory.
 const memMax = 1 << 16
 
-func newDigester(memo *diskStore, readOnly bool) *digester {
+func newDigester(memo *disk.Store, readOnly bool) *digester {
 	return &digester{memo: memo, readOnly: readOnly, mem: map[string]memoRecord{}, now: time.Now, statOf: statOf}
 }
 
@@ -414,7 +415,7 @@ func (d *digester) fileOnce(f *os.File, path string, start int64) (memoRecord, b
 // recall returns the memo of path if it is trusted for the stat cur: from
 // memory, or else from the memo on disk.
 func (d *digester) recall(path string, cur fileStat) (memoRecord, bool) {
-	if !memoSupported {
+	if !disk.MemoSupported {
 		return memoRecord{}, false
 	}
 	d.mu.Lock()
@@ -448,23 +449,21 @@ func (d *digester) remember(path string, rec memoRecord) {
 // A record that is short, fails its checksum or names another path is
 // ignored, and replaced once the file is hashed.
 const (
-	memoDir    = "memo"
-	memoSuffix = ".memo"
-	memoMagic  = "cgmemo01"
-	memoFixed  = len(memoMagic) + 6*8 + 32 + 2
-	memoMax    = memoFixed + 1<<16 + 4
+	memoMagic = "cgmemo01"
+	memoFixed = len(memoMagic) + 6*8 + 32 + 2
+	memoMax   = memoFixed + 1<<16 + 4
 )
 
 func memoName(abs string) string {
 	sum := sha256.Sum256([]byte(abs))
-	return memoDir + "/" + hex.EncodeToString(sum[:8]) + memoSuffix
+	return disk.MemoDir + "/" + hex.EncodeToString(sum[:8]) + disk.MemoSuffix
 }
 
 func (d *digester) readMemo(abs string) (memoRecord, bool) {
 	if d.memo == nil {
 		return memoRecord{}, false
 	}
-	b, err := d.memo.readSmall(memoName(abs), int64(memoMax))
+	b, err := d.memo.ReadSmall(memoName(abs), int64(memoMax))
 	if err != nil {
 		return memoRecord{}, false
 	}
@@ -476,34 +475,7 @@ func (d *digester) writeMemo(abs string, rec memoRecord) {
 		return
 	}
 	name := memoName(abs)
-	_ = d.memo.replace(name, strings.TrimSuffix(filepath.Base(name), memoSuffix), encodeMemo(rec, abs))
-}
-
-// clearMemo removes the memo of file digests from the store.
-func (s *diskStore) clearMemo() error {
-	r, err := s.openRoot(false)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	ents, err := readDir(r, memoDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, e := range ents {
-		if strings.HasSuffix(e.Name(), memoSuffix) || strings.HasPrefix(e.Name(), tempPrefix) {
-			if err := s.fs.Remove(r, memoDir+"/"+e.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
-		}
-	}
-	_ = r.Remove(memoDir) // unless something else is in it
-	return nil
+	_ = d.memo.Replace(name, strings.TrimSuffix(filepath.Base(name), disk.MemoSuffix), encodeMemo(rec, abs))
 }
 
 // memoMaxAge is how long a memo record is kept after its file was last
@@ -511,28 +483,6 @@ func (s *diskStore) clearMemo() error {
 // records of files long gone do not pile up. A file still in use is
 // hashed again once.
 const memoMaxAge = 30 * 24 * time.Hour
-
-// pruneMemo removes the memo records written before cutoff, and
-// temporary files killed writers left there.
-func (s *diskStore) pruneMemo(cutoff time.Time) {
-	r, err := s.openRoot(false)
-	if err != nil {
-		return
-	}
-	ents, err := readDir(r, memoDir)
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		name := memoDir + "/" + e.Name()
-		if !strings.HasSuffix(e.Name(), memoSuffix) && !strings.HasPrefix(e.Name(), tempPrefix) {
-			continue
-		}
-		if fi, err := r.Lstat(name); err == nil && fi.ModTime().Before(cutoff) {
-			_ = s.fs.Remove(r, name)
-		}
-	}
-}
 
 func encodeMemo(rec memoRecord, abs string) []byte {
 	le := binary.LittleEndian

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/remote"
 )
@@ -114,7 +115,7 @@ func TestFileUnchangedIsNotHashedAgain(t *testing.T) {
 	if err := c2.Clear(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, memoDir)); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, disk.MemoDir)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the memo survived Clear: %v", err)
 	}
 }
@@ -488,7 +489,7 @@ func TestFileMemoOnlyInAPrivateDirectory(t *testing.T) {
 		dir := t.TempDir()
 		c, _ := openDir(t, dir, opt)
 		key(c)
-		if _, err := os.Stat(filepath.Join(dir, memoDir)); !errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(filepath.Join(dir, disk.MemoDir)); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%v: a memo directory was written (%v)", opt, err)
 		}
 	}
@@ -620,7 +621,7 @@ func TestDirInputHoldingTheCacheHits(t *testing.T) {
 // A file rewritten with the same size and its old modification time
 // restored still has a new change time.
 func TestFileSameSizeRewriteKeepingItsTimeIsCaught(t *testing.T) {
-	if !memoSupported {
+	if !disk.MemoSupported {
 		t.Skip("no change time: every call hashes")
 	}
 	c, _ := open(t)

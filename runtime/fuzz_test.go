@@ -21,7 +21,7 @@ func validEntry(tb testing.TB) []byte {
 		return mcResult{Precision: 0.5, Errors: []float64{1, math.NaN()}}, nil
 	})
 	key, _ := mcCall(300).Key()
-	data, err := os.ReadFile(c.disk.path(key))
+	data, err := os.ReadFile(c.disk.Path(key))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func FuzzDecodeEntry(f *testing.F) {
 		remote.New(s, "fuzz", remote.Options{}).Get(context.Background(), key, []byte("a signing key of enough bytes"))
 		// Through a cache: a call on these bytes returns the right value,
 		// whatever they are.
-		os.WriteFile(c.disk.path(key), data, 0o600)
+		os.WriteFile(c.disk.Path(key), data, 0o600)
 		got, err := Do(context.Background(), c, mcCall(300), func(context.Context) (mcResult, error) {
 			return mcResult{Precision: 0.5, Errors: []float64{1, math.NaN()}}, nil
 		})

@@ -2,14 +2,10 @@ package runtime
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"syscall"
 	"time"
 
 	"github.com/cachegen/cachegen/internal/callctx"
+	"github.com/cachegen/cachegen/internal/disk"
 )
 
 // lockPoll is how often a caller waiting for another process's lock
@@ -41,22 +37,22 @@ func (c *Cache) lockKey(ctx context.Context, key string, onWait func()) (unlock 
 	// In a shared directory, anyone can hold the lock for ever: wait no
 	// longer than a remote tier waits for a lease.
 	var giveUp <-chan time.Time
-	if !c.disk.private {
+	if !c.disk.Private() {
 		giveUp = time.After(callctx.SharedLockWait)
 	}
 	for {
-		l, err := c.disk.keyLock(key)
+		l, err := c.disk.KeyLock(key)
 		if err != nil {
 			return noop, waited, nil
 		}
-		ok, err := l.try()
+		ok, err := l.Try()
 		if err != nil {
-			l.close()
+			l.Close()
 			return noop, waited, nil
 		}
 		if !ok {
 			if callctx.NoWait(ctx) {
-				l.close()
+				l.Close()
 				return noop, true, callctx.ErrBusy // a sweep comes back to it
 			}
 			if !waited {
@@ -64,7 +60,7 @@ func (c *Cache) lockKey(ctx context.Context, key string, onWait func()) (unlock 
 			}
 			waited = true
 			if ok, err = c.waitLock(ctx, l, giveUp); !ok {
-				l.close()
+				l.Close()
 				if err != nil {
 					return noop, true, err
 				}
@@ -72,54 +68,17 @@ func (c *Cache) lockKey(ctx context.Context, key string, onWait func()) (unlock 
 				return noop, true, nil
 			}
 		}
-		if l.held() {
-			return l.release, waited, nil
+		if l.Held() {
+			return l.Release, waited, nil
 		}
 		// The holder removed the file as it finished: lock the name's file.
-		l.unlockAndClose()
+		l.UnlockAndClose()
 	}
-}
-
-// fileLocks makes keyLock take the per-key lock files of other systems on
-// Linux too, for their tests.
-var fileLocks = false
-
-// A keyLock is the cross-process lock of one key, open but not yet taken.
-type keyLock interface {
-	try() (bool, error) // takes it without waiting, reporting whether it did
-	held() bool         // whether the lock taken still counts
-	release()           // removes what the lock alone needed, unlocks and closes
-	unlockAndClose()    // unlocks and closes, leaving the files
-	close()             // closes a lock not taken
-}
-
-// fileLock is the flock of a key's own lock file, xx/KEY.lock.
-type fileLock struct {
-	s   *diskStore
-	key string
-	f   *os.File
-}
-
-func (s *diskStore) fileLock(key string) (keyLock, error) {
-	f, err := s.openLock(key)
-	if err != nil {
-		return nil, err
-	}
-	return fileLock{s, key, f}, nil
-}
-
-func (l fileLock) try() (bool, error) { return tryLock(l.f) }
-func (l fileLock) held() bool         { return l.s.names(lockName(l.key), l.f) }
-func (l fileLock) close()             { l.f.Close() }
-func (l fileLock) unlockAndClose()    { unlockFile(l.f); l.f.Close() }
-func (l fileLock) release() {
-	l.s.remove(lockName(l.key))
-	l.unlockAndClose()
 }
 
 // waitLock waits until l is taken (true), ctx ends (false and its error)
 // or giveUp fires (false, nil).
-func (c *Cache) waitLock(ctx context.Context, l keyLock, giveUp <-chan time.Time) (bool, error) {
+func (c *Cache) waitLock(ctx context.Context, l disk.KeyLock, giveUp <-chan time.Time) (bool, error) {
 	t := time.NewTicker(lockPoll)
 	defer t.Stop()
 	for {
@@ -130,102 +89,8 @@ func (c *Cache) waitLock(ctx context.Context, l keyLock, giveUp <-chan time.Time
 			return false, nil
 		case <-t.C:
 		}
-		if ok, err := l.try(); ok || err != nil {
+		if ok, err := l.Try(); ok || err != nil {
 			return ok, nil // an error: skip the lock, as lockKey does
 		}
 	}
-}
-
-// removeFreeLock removes the lock file name, left by a holder that was
-// killed, if no process holds it: it takes the lock first, as lockKey
-// does, so that it never removes a lock in use.
-func (s *diskStore) removeFreeLock(name string) error {
-	f, err := s.openExisting(name)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if ok, err := tryLock(f); !ok || err != nil {
-		return err
-	}
-	defer unlockFile(f)
-	if !s.names(name, f) {
-		return nil
-	}
-	return s.remove(name)
-}
-
-// names reports whether name is, in the store, the file f has open.
-func (s *diskStore) names(name string, f *os.File) bool {
-	fi, err := s.stat(name)
-	if err != nil {
-		return false
-	}
-	ffi, err := f.Stat()
-	return err == nil && os.SameFile(fi, ffi)
-}
-
-// openLock opens key's lock file, making it if missing; anything other
-// than a regular file in its place is refused, not opened.
-func (s *diskStore) openLock(key string) (*os.File, error) {
-	r, err := s.openRoot(true)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.fs.MkdirAll(r, shard(key)); err != nil {
-		return nil, err
-	}
-	return s.openLockFile(r, lockName(key), os.O_CREATE)
-}
-
-// openExisting opens the lock file name, which must exist.
-func (s *diskStore) openExisting(name string) (*os.File, error) {
-	r, err := s.openRoot(false)
-	if err != nil {
-		return nil, err
-	}
-	return s.openLockFile(r, name, 0)
-}
-
-// openLockFile opens name for reading and writing, with flag; anything
-// other than a regular file of the store's owner is refused, not opened.
-// So is a file with another name too (a hard link to a file elsewhere,
-// which writing in place would change there); when flag creates the file,
-// such a name is removed (the other name is left as it was) and the file
-// made anew.
-func (s *diskStore) openLockFile(r *os.Root, name string, flag int) (*os.File, error) {
-	if fi, err := r.Lstat(name); err == nil && !fi.Mode().IsRegular() {
-		return nil, errNotRegular(name, fi.Mode())
-	}
-	f, err := r.OpenFile(name, flag|os.O_RDWR|syscall.O_NONBLOCK, filePerm)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err == nil && !fi.Mode().IsRegular() {
-		err = errNotRegular(name, os.ModeIrregular)
-	}
-	if err == nil {
-		err = s.checkOwn(name, fi)
-	}
-	if err == nil && links(fi) > 1 {
-		f.Close()
-		if flag&os.O_CREATE == 0 {
-			return nil, errLinked(name)
-		}
-		if err := s.fs.Remove(r, name); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
-		return s.openLockFile(r, name, flag|os.O_EXCL)
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
-}
-
-// errLinked refuses a file that has another name.
-func errLinked(name string) error {
-	return fmt.Errorf("%s has more than one name (a hard link): refusing to write through it", name)
 }

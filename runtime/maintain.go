@@ -18,8 +18,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/explain"
+	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/cachegen/cachegen/internal/units"
 )
 
@@ -170,7 +172,7 @@ func inputOf(in entry.Input) Input {
 
 // entryFromFile builds an Entry from a checked header and metadata.
 func entryFromFile(h entry.Header, m entry.Meta, fi fs.FileInfo, now time.Time) Entry {
-	return entryFromHead(h, m, allocated(fi), fi.ModTime(), now)
+	return entryFromHead(h, m, disk.Allocated(fi), fi.ModTime(), now)
 }
 
 // entryFromHead builds an Entry from a checked header and metadata, the
@@ -224,7 +226,7 @@ func (c *Cache) Invalidate(ctx context.Context, call Call) (bool, error) {
 // read-only, reporting whether there was one.
 func (c *Cache) Remove(ctx context.Context, key string) (bool, error) {
 	if !entry.ValidKey(key) {
-		return false, fmt.Errorf("%w: %s", ErrBadKey, quoteCut(key))
+		return false, fmt.Errorf("%w: %s", ErrBadKey, logline.QuoteCut(key))
 	}
 	if err := c.writable(); err != nil {
 		return false, err
@@ -252,10 +254,10 @@ func (c *Cache) Clear(ctx context.Context) error {
 	if err := c.writable(); err != nil {
 		return err
 	}
-	err := c.disk.walk(ctx, func(name string, kind fileKind) error {
-		remove := c.disk.remove
-		if kind == kindLock && strings.HasSuffix(name, lockSuffix) {
-			remove = c.disk.removeFreeLock // a computation's: it removes it
+	err := c.disk.Walk(ctx, func(name string, kind disk.FileKind) error {
+		remove := c.disk.Remove
+		if kind == disk.KindLock && strings.HasSuffix(name, disk.LockSuffix) {
+			remove = c.disk.RemoveFreeLock // a computation's: it removes it
 		}
 		if err := remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
@@ -266,12 +268,12 @@ func (c *Cache) Clear(ctx context.Context) error {
 		return err
 	}
 	for i := range 256 {
-		c.disk.remove(usagePath(hexByte(i))) // an empty shard counts itself
+		c.disk.Remove(disk.UsagePath(disk.HexByte(i))) // an empty shard counts itself
 	}
-	if r, err := c.disk.openRoot(false); err == nil {
+	if r, err := c.disk.OpenRoot(false); err == nil {
 		r.RemoveAll("recent") // the records of the entries removed, which explain misses
 	}
-	return c.disk.clearMemo()
+	return c.disk.ClearMemo()
 }
 
 func (c *Cache) writable() error {
@@ -292,11 +294,11 @@ func (c *Cache) List(ctx context.Context) ([]Entry, error) {
 	}
 	var out []Entry
 	now := c.now()
-	err := c.disk.walk(ctx, func(name string, kind fileKind) error {
-		if kind != kindEntry {
+	err := c.disk.Walk(ctx, func(name string, kind disk.FileKind) error {
+		if kind != disk.KindEntry {
 			return nil
 		}
-		h, m, fi, err := c.disk.readMeta(name)
+		h, m, fi, err := c.disk.ReadMeta(name)
 		if err != nil {
 			return nil // removed meanwhile, or corrupt: not an entry
 		}
@@ -315,7 +317,7 @@ func (c *Cache) List(ctx context.Context) ([]Entry, error) {
 // ask, never for loads.
 func (c *Cache) Why(ctx context.Context, key string) (string, error) {
 	if !entry.ValidKey(key) {
-		return "", fmt.Errorf("%w: %s", ErrBadKey, quoteCut(key))
+		return "", fmt.Errorf("%w: %s", ErrBadKey, logline.QuoteCut(key))
 	}
 	es, err := c.List(ctx)
 	if err != nil {
@@ -394,31 +396,31 @@ func (c *Cache) prune(ctx context.Context, o PruneOptions) ([]Entry, int64, erro
 	now := c.now()
 	var all []Entry
 	names := map[string]string{}
-	err := c.disk.walk(ctx, func(name string, kind fileKind) error {
-		if kind == kindOdd {
+	err := c.disk.Walk(ctx, func(name string, kind disk.FileKind) error {
+		if kind == disk.KindOdd {
 			return nil
 		}
-		if kind != kindEntry {
+		if kind != disk.KindEntry {
 			// Lock files that killed holders left, and temporary files
 			// and leases of killed writers.
 			switch {
 			case o.DryRun:
-			case strings.HasSuffix(name, lockSuffix):
-				c.disk.removeFreeLock(name)
+			case strings.HasSuffix(name, disk.LockSuffix):
+				c.disk.RemoveFreeLock(name)
 			default:
-				if fi, err := c.disk.stat(name); err == nil && now.Sub(fi.ModTime()) > tempMaxAge {
-					c.disk.remove(name)
+				if fi, err := c.disk.Stat(name); err == nil && now.Sub(fi.ModTime()) > tempMaxAge {
+					c.disk.Remove(name)
 				}
 			}
 			return nil
 		}
-		h, m, fi, err := c.disk.readMeta(name)
+		h, m, fi, err := c.disk.ReadMeta(name)
 		var e Entry
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			return nil
 		case err != nil && fi != nil:
-			e = Entry{Key: strings.TrimSuffix(path.Base(name), entrySuffix), Size: allocated(fi)} // corrupt: LastUsed zero, first to go
+			e = Entry{Key: strings.TrimSuffix(path.Base(name), disk.EntrySuffix), Size: disk.Allocated(fi)} // corrupt: LastUsed zero, first to go
 		case err != nil:
 			return nil
 		default:
@@ -434,10 +436,10 @@ func (c *Cache) prune(ctx context.Context, o PruneOptions) ([]Entry, int64, erro
 	if o.DryRun {
 		return pruneEntries(all, o, now, func(string) error { return nil })
 	}
-	c.disk.pruneMemo(now.Add(-memoMaxAge))
+	c.disk.PruneMemo(now.Add(-memoMaxAge))
 	// Each removal is taken from its shard's usage record, under its lock,
 	// so that stores made meanwhile by other processes are kept in it.
-	return pruneEntries(all, o, now, func(key string) error { return c.disk.removeEntry(names[key]) })
+	return pruneEntries(all, o, now, func(key string) error { return c.disk.RemoveEntry(names[key]) })
 }
 
 // pruneEntries removes, with remove, the entries of all that o selects,
@@ -495,7 +497,7 @@ var shardCleanMin int64 = 16
 // written or loaded. So no store walks more than its own shard. In a
 // small cache (see shardCleanMin), the whole cache is trimmed instead
 // (trimWhole).
-func (c *Cache) trim(n int64, keep string, u Usage, counted bool) {
+func (c *Cache) trim(n int64, keep string, u disk.Usage, counted bool) {
 	if c.maxBytes <= 0 || c.mode == ModeReadOnly || !counted {
 		return
 	}
@@ -507,17 +509,17 @@ func (c *Cache) trim(n int64, keep string, u Usage, counted bool) {
 		c.trimWhole((n+4095)&^4095, keep)
 		return
 	}
-	removed, after, err := c.disk.cleanShard(shard(keep), share*3/4, keep)
+	removed, after, err := c.disk.CleanShard(disk.ShardOf(keep), share*3/4, keep)
 	if err != nil {
 		c.log.Warn("could not trim the cache to its size limit", "dir", c.dir, "limit", c.maxBytes, "err", err)
 		return
 	}
 	var freed int64
 	for _, f := range removed {
-		freed += f.disk
+		freed += f.Disk
 	}
 	c.logTrim(fmt.Sprintf("[TRIM] removed %s of shard %s, the least recently used, to keep it within its share of the size limit",
-		plural(len(removed), "entry", "entries"), shard(keep)),
+		plural(len(removed), "entry", "entries"), disk.ShardOf(keep)),
 		"removed", len(removed), "bytes", freed, "shard_after", after.Bytes, "share", share, "limit", c.maxBytes)
 }
 
@@ -527,7 +529,7 @@ func (c *Cache) trimOnHit(key string) {
 	if c.maxBytes <= 0 || c.mode == ModeReadOnly || c.trimmed.Swap(true) {
 		return
 	}
-	u, err := c.disk.readUsage(shard(key), true)
+	u, err := c.disk.ReadUsage(disk.ShardOf(key), true)
 	c.trim(0, key, u, err == nil)
 }
 
@@ -617,9 +619,9 @@ func (c *Cache) Verify(ctx context.Context, fix bool) (VerifyReport, error) {
 	report := func(name string, p Problem) error {
 		problems = append(problems, p)
 		if fix {
-			remove := c.disk.remove
-			if kindOf(path.Base(name)) == kindEntry {
-				remove = c.disk.removeEntry
+			remove := c.disk.Remove
+			if disk.KindOf(path.Base(name)) == disk.KindEntry {
+				remove = c.disk.RemoveEntry
 			}
 			if err := remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
@@ -627,24 +629,24 @@ func (c *Cache) Verify(ctx context.Context, fix bool) (VerifyReport, error) {
 		}
 		return nil
 	}
-	err := c.disk.walk(ctx, func(name string, kind fileKind) error {
-		where := c.disk.abs(name)
+	err := c.disk.Walk(ctx, func(name string, kind disk.FileKind) error {
+		where := c.disk.Abs(name)
 		switch kind {
-		case kindLock:
+		case disk.KindLock:
 			return nil
-		case kindOdd:
+		case disk.KindOdd:
 			// Never read; reported, and removed by fix.
-			return report(name, Problem{Path: where, Key: keyOfName(name), Err: fmt.Errorf("%w: not a regular file", entry.ErrCorrupt)})
+			return report(name, Problem{Path: where, Key: disk.KeyOfName(name), Err: fmt.Errorf("%w: not a regular file", entry.ErrCorrupt)})
 		}
-		if kind == kindTemp {
-			fi, err := c.disk.stat(name)
+		if kind == disk.KindTemp {
+			fi, err := c.disk.Stat(name)
 			if err != nil || now.Sub(fi.ModTime()) <= tempMaxAge {
 				return nil
 			}
 			return report(name, Problem{Path: where, Err: errors.New("temporary file left by an interrupted write")})
 		}
-		key := strings.TrimSuffix(path.Base(name), entrySuffix)
-		data, _, payCRC, err := c.disk.readEntry(name)
+		key := strings.TrimSuffix(path.Base(name), disk.EntrySuffix)
+		data, _, payCRC, err := c.disk.ReadEntry(name)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -685,9 +687,9 @@ func checkEntry(key string, data []byte, payCRC *uint32) error {
 // and first values. The entry is checked as a load checks it.
 func (c *Cache) DescribeResult(ctx context.Context, key string) (string, error) {
 	if !entry.ValidKey(key) {
-		return "", fmt.Errorf("%w: %s", ErrBadKey, quoteCut(key))
+		return "", fmt.Errorf("%w: %s", ErrBadKey, logline.QuoteCut(key))
 	}
-	data, _, payCRC, err := c.disk.readEntry(entryName(key))
+	data, _, payCRC, err := c.disk.ReadEntry(disk.EntryName(key))
 	if err != nil {
 		return "", err
 	}

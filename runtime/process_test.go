@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/testenv"
 )
 
@@ -50,19 +51,19 @@ func countLines(path string) int {
 // killAt is a filesystem that kills its own process at one step of a
 // write.
 type killAt struct {
-	osFS
+	disk.OSFS
 	step string
 }
 
 type killFile struct {
-	tempFile
+	disk.TempFile
 	step string
 }
 
 func die() { syscall.Kill(os.Getpid(), syscall.SIGKILL); select {} }
 
-func (k killAt) CreateTemp(r *os.Root, dir, prefix string) (tempFile, error) {
-	f, err := k.osFS.CreateTemp(r, dir, prefix)
+func (k killAt) CreateTemp(r *os.Root, dir, prefix string) (disk.TempFile, error) {
+	f, err := k.OSFS.CreateTemp(r, dir, prefix)
 	if k.step == "created" {
 		die()
 	}
@@ -71,10 +72,10 @@ func (k killAt) CreateTemp(r *os.Root, dir, prefix string) (tempFile, error) {
 
 func (f killFile) Write(p []byte) (int, error) {
 	if f.step == "half-written" {
-		f.tempFile.Write(p[:len(p)/2])
+		f.TempFile.Write(p[:len(p)/2])
 		die()
 	}
-	n, err := f.tempFile.Write(p)
+	n, err := f.TempFile.Write(p)
 	if f.step == "written" {
 		die()
 	}
@@ -82,7 +83,7 @@ func (f killFile) Write(p []byte) (int, error) {
 }
 
 func (f killFile) Close() error {
-	err := f.tempFile.Close()
+	err := f.TempFile.Close()
 	if f.step == "closed" {
 		die()
 	}
@@ -90,7 +91,7 @@ func (f killFile) Close() error {
 }
 
 func (k killAt) Rename(r *os.Root, oldname, newname string) error {
-	err := k.osFS.Rename(r, oldname, newname)
+	err := k.OSFS.Rename(r, oldname, newname)
 	if k.step == "renamed" {
 		die()
 	}
@@ -157,7 +158,7 @@ func TestChildProcess(t *testing.T) {
 			return nil, nil
 		})
 	case "kill-at": // dir step
-		c.disk.fs = killAt{step: f[2]}
+		c.disk.FS = killAt{step: f[2]}
 		Do(context.Background(), c, mcCall(1), func(context.Context) ([]int, error) { return payloadOf(1), nil })
 	case "fill-limit": // dir limit base n: store n small entries under a size limit
 		limit, _ := strconv.ParseInt(f[2], 10, 64)
@@ -215,8 +216,8 @@ func TestManyProcessesOneKeyComputeOnce(t *testing.T) {
 	if rep, _ := c.Verify(context.Background(), false); len(rep.Problems) != 0 {
 		t.Fatalf("problems: %+v", rep.Problems)
 	}
-	c.disk.walk(context.Background(), func(path string, kind fileKind) error {
-		if kind == kindTemp || kind == kindLock {
+	c.disk.Walk(context.Background(), func(path string, kind disk.FileKind) error {
+		if kind == disk.KindTemp || kind == disk.KindLock {
 			t.Errorf("file left: %s", path)
 		}
 		return nil
@@ -263,9 +264,9 @@ func testComputeOnce(t *testing.T) {
 	}
 	c, _ := openDir(t, dir)
 	var files int
-	c.disk.walk(context.Background(), func(path string, kind fileKind) error {
+	c.disk.Walk(context.Background(), func(path string, kind disk.FileKind) error {
 		files++
-		if kind != kindEntry {
+		if kind != disk.KindEntry {
 			t.Errorf("file left: %s", path)
 		}
 		return nil
@@ -340,8 +341,8 @@ func checkAfterKill(t *testing.T, dir string, keys int) {
 	if _, err := c.Prune(context.Background(), PruneOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	c.disk.walk(context.Background(), func(path string, kind fileKind) error {
-		if kind == kindTemp {
+	c.disk.Walk(context.Background(), func(path string, kind disk.FileKind) error {
+		if kind == disk.KindTemp {
 			t.Errorf("trimming left a temporary file: %s", path)
 		}
 		return nil

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/entry"
 )
 
@@ -68,7 +69,7 @@ func TestHitTouchesAtMostHourly(t *testing.T) {
 	c, _ := open(t)
 	fill(t, c, 1, 10)
 	key, _ := mcCall(0).Key()
-	path := c.disk.path(key)
+	path := c.disk.Path(key)
 	fi, _ := os.Stat(path)
 	stored := fi.ModTime()
 	c.now = func() time.Time { return stored.Add(30 * time.Minute) }
@@ -175,7 +176,7 @@ func TestPruneAndVerifyRemoveOldTempFiles(t *testing.T) {
 	c, _ := open(t)
 	fill(t, c, 1, 10)
 	key, _ := mcCall(0).Key()
-	temp := filepath.Join(c.Dir(), key[:2], tempPrefix+key+"-9")
+	temp := filepath.Join(c.Dir(), key[:2], disk.TempPrefix+key+"-9")
 	os.WriteFile(temp, []byte("partial"), 0o600)
 	if rep, _ := c.Verify(context.Background(), false); len(rep.Problems) != 0 || rep.Checked != 1 {
 		t.Fatalf("Verify = %+v: want the entry checked, and a fresh temp file not reported", rep)
@@ -201,11 +202,11 @@ func TestVerifyReportsAndFixesBadEntries(t *testing.T) {
 	k0, _ := mcCall(0).Key()
 	k1, _ := mcCall(1).Key()
 	k2, _ := mcCall(2).Key()
-	data, _ := os.ReadFile(c.disk.path(k0))
+	data, _ := os.ReadFile(c.disk.Path(k0))
 	data[len(data)-12] ^= 1
-	os.WriteFile(c.disk.path(k0), data, 0o600)
-	moved, _ := os.ReadFile(c.disk.path(k2))
-	os.WriteFile(c.disk.path(k1), moved, 0o600)
+	os.WriteFile(c.disk.Path(k0), data, 0o600)
+	moved, _ := os.ReadFile(c.disk.Path(k2))
+	os.WriteFile(c.disk.Path(k1), moved, 0o600)
 	rep, err := c.Verify(context.Background(), true)
 	if err != nil {
 		t.Fatal(err)
@@ -248,7 +249,7 @@ func TestTrimKeepsTheEntryJustWrittenAndSaysWhatItDid(t *testing.T) {
 	c, log := open(t, WithMaxBytes(limit), WithVerbose(true))
 	for i := range 7 {
 		fill1(t, c, i, 8<<10)
-		if _, err := os.Stat(c.disk.path(keyOf(t, mcCall(float64(i))))); err != nil {
+		if _, err := os.Stat(c.disk.Path(keyOf(t, mcCall(float64(i))))); err != nil {
 			t.Fatalf("entry %d, just written, was trimmed: %v", i, err)
 		}
 	}
@@ -256,7 +257,7 @@ func TestTrimKeepsTheEntryJustWrittenAndSaysWhatItDid(t *testing.T) {
 		t.Errorf("%d bytes after the trims, over the limit %d", total, limit)
 	}
 	fill1(t, c, 99, 2*limit) // larger than the limit itself
-	if _, err := os.Stat(c.disk.path(keyOf(t, mcCall(99)))); err != nil {
+	if _, err := os.Stat(c.disk.Path(keyOf(t, mcCall(99)))); err != nil {
 		t.Errorf("an entry larger than the limit was trimmed as it was written: %v", err)
 	}
 	for _, want := range []string{"[TRIM] removed", "entries, the least recently used", "limit=40960", "target=30720"} {
@@ -276,8 +277,8 @@ func TestTrimOnAProcessThatOnlyHits(t *testing.T) {
 	const limit = 40 << 10
 	reader, _ := openDir(t, dir, WithMaxBytes(limit))
 	walks := 0
-	walkHook = func(string) { walks++ }
-	t.Cleanup(func() { walkHook = nil })
+	disk.WalkHook = func(string) { walks++ }
+	t.Cleanup(func() { disk.WalkHook = nil })
 	fill1(t, reader, 5, 8<<10)
 	if reader.Stats().Hits != 1 {
 		t.Fatal("expected a hit")
@@ -286,7 +287,7 @@ func TestTrimOnAProcessThatOnlyHits(t *testing.T) {
 	if total > limit*3/4 {
 		t.Errorf("a hit left the cache at %d bytes, over the trim target %d", total, limit*3/4)
 	}
-	if _, err := os.Stat(reader.disk.path(keyOf(t, mcCall(5)))); err != nil {
+	if _, err := os.Stat(reader.disk.Path(keyOf(t, mcCall(5)))); err != nil {
 		t.Errorf("the entry just loaded was trimmed: %v", err)
 	}
 	walks = 0
@@ -315,7 +316,7 @@ func TestTrimLeavesACacheUnderItsLimitAlone(t *testing.T) {
 
 	reader, _ = openDir(t, dir, WithMaxBytes(before/2))
 	fill1(t, reader, 0, 8<<10) // the oldest entry
-	if _, err := os.Stat(reader.disk.path(keyOf(t, mcCall(0)))); err != nil {
+	if _, err := os.Stat(reader.disk.Path(keyOf(t, mcCall(0)))); err != nil {
 		t.Errorf("the least recently used entry, just loaded, was trimmed: %v", err)
 	}
 }
@@ -422,7 +423,7 @@ func TestPruneRemovesOnlyFreeLocks(t *testing.T) {
 	}
 	defer unlock()
 	free, _ := mcCall(2).Key()
-	f, err := other.disk.openLock(free) // as a killed holder leaves it
+	f, err := other.disk.OpenLock(free) // as a killed holder leaves it
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,13 +435,13 @@ func TestPruneRemovesOnlyFreeLocks(t *testing.T) {
 		if err := clean(); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := os.Stat(other.disk.abs(lockName(held))); err != nil {
+		if _, err := os.Stat(other.disk.Abs(disk.LockName(held))); err != nil {
 			t.Fatalf("the held lock was removed: %v", err)
 		}
-		if _, err := os.Stat(other.disk.abs(lockName(free))); !os.IsNotExist(err) {
+		if _, err := os.Stat(other.disk.Abs(disk.LockName(free))); !os.IsNotExist(err) {
 			t.Fatalf("the free lock was left: %v", err)
 		}
-		f, _ := other.disk.openLock(free)
+		f, _ := other.disk.OpenLock(free)
 		f.Close()
 	}
 	// The holder still excludes others.
@@ -454,6 +455,6 @@ func TestPruneRemovesOnlyFreeLocks(t *testing.T) {
 // withFileLocks makes the test take per-key lock files, as systems other
 // than Linux do.
 func withFileLocks(t *testing.T) {
-	fileLocks = true
-	t.Cleanup(func() { fileLocks = false })
+	disk.FileLocks = true
+	t.Cleanup(func() { disk.FileLocks = false })
 }

@@ -70,9 +70,9 @@ func (c *Cache) recordStored(fn string, e explain.Call) {
 	}
 	if parts := strings.Join(e.Parts, "\n"); parts != "" && len(parts) <= maxParts && len(e.Code) == 16 && isHex(e.Code) {
 		if _, done := c.partsKept.LoadOrStore(fn+"\x00"+e.Code, true); !done {
-			if _, err := c.disk.stat(partsName(fn, e.Code)); errors.Is(err, fs.ErrNotExist) {
+			if _, err := c.disk.Stat(partsName(fn, e.Code)); errors.Is(err, fs.ErrNotExist) {
 				name := partsName(fn, e.Code)
-				c.disk.replace(name, path.Base(name), []byte(parts))
+				c.disk.Replace(name, path.Base(name), []byte(parts))
 			}
 		}
 	}
@@ -87,16 +87,16 @@ func (c *Cache) recordStored(fn string, e explain.Call) {
 	}
 	line = append(line, '\n')
 	name := recentName(fn)
-	r, err := c.disk.openRoot(true)
+	r, err := c.disk.OpenRoot(true)
 	if err != nil {
 		return
 	}
-	f, err := c.disk.openLockFile(r, name, os.O_APPEND|os.O_CREATE)
+	f, err := c.disk.OpenLockFile(r, name, os.O_APPEND|os.O_CREATE)
 	if errors.Is(err, fs.ErrNotExist) {
-		if c.disk.fs.MkdirAll(r, path.Dir(name)) != nil {
+		if c.disk.FS.MkdirAll(r, path.Dir(name)) != nil {
 			return
 		}
-		f, err = c.disk.openLockFile(r, name, os.O_APPEND|os.O_CREATE)
+		f, err = c.disk.OpenLockFile(r, name, os.O_APPEND|os.O_CREATE)
 	}
 	if err != nil {
 		return
@@ -111,14 +111,14 @@ func (c *Cache) recordStored(fn string, e explain.Call) {
 		for i := len(lines) - 1; i >= 0 && len(b)+len(lines[i])+1 <= maxRecentBytes/2; i-- {
 			b = append(append(append([]byte(nil), lines[i]...), '\n'), b...)
 		}
-		c.disk.replace(name, path.Base(name), b)
+		c.disk.Replace(name, path.Base(name), b)
 	}
 }
 
 // recentLines returns the whole lines of the tail of fn's record, oldest
 // first.
 func (c *Cache) recentLines(fn string) [][]byte {
-	f, fi, err := c.disk.openRegular(recentName(fn))
+	f, fi, err := c.disk.OpenRegular(recentName(fn))
 	if err != nil {
 		return nil
 	}
@@ -170,7 +170,7 @@ func (c *Cache) withParts(fn string, held []explain.Call) {
 		}
 		ps, ok := known[e.Code]
 		if !ok {
-			if b, err := c.disk.readSmall(partsName(fn, e.Code), maxParts); err == nil && len(b) > 0 {
+			if b, err := c.disk.ReadSmall(partsName(fn, e.Code), maxParts); err == nil && len(b) > 0 {
 				ps = strings.Split(string(b), "\n")
 			}
 			known[e.Code] = ps

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cachegen/cachegen/internal/disk"
 )
 
 // selfChecking returns a payload whose elements all equal n: a reader of
@@ -88,13 +90,13 @@ func TestNoTornReads(t *testing.T) {
 
 // failingFS fails one step of a write with err.
 type failingFS struct {
-	osFS
+	disk.OSFS
 	step string
 	err  error
 }
 
 type failingFile struct {
-	tempFile
+	disk.TempFile
 	fs *failingFS
 }
 
@@ -102,27 +104,27 @@ func (f *failingFS) MkdirAll(r *os.Root, name string) error {
 	if f.step == "mkdir" {
 		return &fs.PathError{Op: "mkdir", Path: name, Err: f.err}
 	}
-	return f.osFS.MkdirAll(r, name)
+	return f.OSFS.MkdirAll(r, name)
 }
 
-func (f *failingFS) CreateTemp(r *os.Root, dir, prefix string) (tempFile, error) {
+func (f *failingFS) CreateTemp(r *os.Root, dir, prefix string) (disk.TempFile, error) {
 	if f.step == "create" {
 		return nil, &fs.PathError{Op: "open", Path: dir, Err: f.err}
 	}
-	t, err := f.osFS.CreateTemp(r, dir, prefix)
+	t, err := f.OSFS.CreateTemp(r, dir, prefix)
 	return failingFile{t, f}, err
 }
 
 func (f failingFile) Write(p []byte) (int, error) {
 	if f.fs.step == "write" {
-		n, _ := f.tempFile.Write(p[:len(p)/2]) // half written, then the disk is full
+		n, _ := f.TempFile.Write(p[:len(p)/2]) // half written, then the disk is full
 		return n, &fs.PathError{Op: "write", Path: f.Name(), Err: f.fs.err}
 	}
-	return f.tempFile.Write(p)
+	return f.TempFile.Write(p)
 }
 
 func (f failingFile) Close() error {
-	err := f.tempFile.Close()
+	err := f.TempFile.Close()
 	if f.fs.step == "close" {
 		return &fs.PathError{Op: "close", Path: f.Name(), Err: f.fs.err}
 	}
@@ -133,7 +135,7 @@ func (f *failingFS) Rename(r *os.Root, oldname, newname string) error {
 	if f.step == "rename" {
 		return &os.LinkError{Op: "rename", Old: oldname, New: newname, Err: f.err}
 	}
-	return f.osFS.Rename(r, oldname, newname)
+	return f.OSFS.Rename(r, oldname, newname)
 }
 
 // Scenario 6: disk full and I/O errors at each step of a write. The
@@ -144,7 +146,7 @@ func TestStoreFailuresLoseNothing(t *testing.T) {
 		for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EIO} {
 			t.Run(step+"/"+errno.Error(), func(t *testing.T) {
 				c, log := open(t)
-				c.disk.fs = &failingFS{step: step, err: errno}
+				c.disk.FS = &failingFS{step: step, err: errno}
 				for range 3 {
 					got, err := Do(context.Background(), c, mcCall(1), func(context.Context) ([]int, error) { return selfChecking(7), nil })
 					if err != nil || !consistent(got) || got[0] != 7 {
@@ -158,8 +160,8 @@ func TestStoreFailuresLoseNothing(t *testing.T) {
 					t.Errorf("logged %d times, want once naming %q:\n%s", n, errno.Error(), log)
 				}
 				var files []string
-				c.disk.walk(context.Background(), func(path string, kind fileKind) error {
-					if kind != kindLock {
+				c.disk.Walk(context.Background(), func(path string, kind disk.FileKind) error {
+					if kind != disk.KindLock {
 						files = append(files, path)
 					}
 					return nil
@@ -178,7 +180,7 @@ func TestUnwritableCacheServesWhatItHas(t *testing.T) {
 	dir := t.TempDir()
 	c, log := openDir(t, dir)
 	Do(context.Background(), c, mcCall(1), func(context.Context) (int, error) { return 1, nil })
-	c.disk.fs = &failingFS{step: "create", err: syscall.EROFS}
+	c.disk.FS = &failingFS{step: "create", err: syscall.EROFS}
 	if v, _ := Do(context.Background(), c, mcCall(1), func(context.Context) (int, error) { return -1, nil }); v != 1 {
 		t.Errorf("existing entry not served: got %d", v)
 	}

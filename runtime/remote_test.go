@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/cachegen/cachegen/remote"
@@ -251,7 +252,7 @@ func TestRemoteMissStoresBothTiers(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := keyOf(t, mcCall(2))
-	local, _, _, err := c.disk.readEntry(entryName(k))
+	local, _, _, err := c.disk.ReadEntry(disk.EntryName(k))
 	if err != nil {
 		t.Fatalf("local tier: %v", err)
 	}

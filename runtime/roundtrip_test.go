@@ -300,9 +300,9 @@ func TestCorruptEntriesAreMisses(t *testing.T) {
 	Do(context.Background(), c, mcCall(500), n.fn(mcResult{Precision: 0.002}))
 	key, _ := mcCall(300).Key()
 	other, _ := mcCall(500).Key()
-	path := c.disk.path(key)
+	path := c.disk.Path(key)
 	good, _ := os.ReadFile(path)
-	moved, _ := os.ReadFile(c.disk.path(other))
+	moved, _ := os.ReadFile(c.disk.Path(other))
 
 	for name, bad := range corruptions(good, moved) {
 		t.Run(name, func(t *testing.T) {
@@ -335,7 +335,7 @@ func TestEveryTruncationIsAMiss(t *testing.T) {
 	c, _ := open(t)
 	Do(context.Background(), c, mcCall(1), func(context.Context) (int, error) { return 42, nil })
 	key, _ := mcCall(1).Key()
-	path := c.disk.path(key)
+	path := c.disk.Path(key)
 	good, _ := os.ReadFile(path)
 	for n := range len(good) {
 		os.WriteFile(path, good[:n], 0o600)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cachegen/cachegen/internal/cachedir"
 	"github.com/cachegen/cachegen/internal/callctx"
+	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/remote"
 )
@@ -76,7 +77,7 @@ func TestHugeSparseEntryIsABoundedMiss(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c, _ := open(t)
 			key, _ := mcCall(300).Key()
-			plantSparse(t, c.disk.path(key), head, hundredGiB)
+			plantSparse(t, c.disk.Path(key), head, hundredGiB)
 			var got mcResult
 			var err error
 			if n := allocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 16<<20 {
@@ -85,7 +86,7 @@ func TestHugeSparseEntryIsABoundedMiss(t *testing.T) {
 			if err != nil || !equalResult(got, want) || c.Stats().Corrupt != 1 {
 				t.Fatalf("got (%+v, %v) with stats %+v: want the computed result and one corrupt entry", got, err, c.Stats())
 			}
-			plantSparse(t, c.disk.path(key), head, hundredGiB)
+			plantSparse(t, c.disk.Path(key), head, hundredGiB)
 			var rep VerifyReport
 			if n := allocatedBy(func() { rep, err = c.Verify(context.Background(), true) }); n > 16<<20 {
 				t.Errorf("Verify allocated %d bytes", n)
@@ -97,13 +98,13 @@ func TestHugeSparseEntryIsABoundedMiss(t *testing.T) {
 	}
 	t.Run("in a shared directory", func(t *testing.T) {
 		shared := t.TempDir()
-		s, err := dirStore(shared)
+		s, err := disk.DirStore(shared)
 		if err != nil {
 			t.Fatal(err)
 		}
 		c, _, _ := openTiered(t, s, remote.Options{})
 		key, _ := mcCall(300).Key()
-		plantSparse(t, filepath.Join(shared, key[:2], key+entrySuffix), good[:entry.HeaderSize], hundredGiB)
+		plantSparse(t, filepath.Join(shared, key[:2], key+disk.EntrySuffix), good[:entry.HeaderSize], hundredGiB)
 		var got mcResult
 		if n := allocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 16<<20 {
 			t.Errorf("a remote load allocated %d bytes", n)
@@ -193,31 +194,31 @@ func TestFIFOsAreMisses(t *testing.T) {
 	}
 	t.Run("entry", func(t *testing.T) {
 		c, _ := open(t)
-		fifo(t, c.disk.path(key))
+		fifo(t, c.disk.Path(key))
 		call(t, c) // replaces the FIFO with the computed entry
-		os.Remove(c.disk.path(key))
-		fifo(t, c.disk.path(key))
+		os.Remove(c.disk.Path(key))
+		fifo(t, c.disk.Path(key))
 		rep, err := c.Verify(context.Background(), true)
 		if err != nil || len(rep.Problems) != 1 {
 			t.Fatalf("Verify = %+v, %v; want the FIFO reported", rep, err)
 		}
-		if _, err := os.Lstat(c.disk.path(key)); err == nil {
+		if _, err := os.Lstat(c.disk.Path(key)); err == nil {
 			t.Error("verify -fix left the FIFO")
 		}
 	})
 	t.Run("lock", func(t *testing.T) {
 		c, _ := open(t)
-		fifo(t, c.disk.abs(lockName(key)))
+		fifo(t, c.disk.Abs(disk.LockName(key)))
 		call(t, c)
 	})
 	t.Run("lease", func(t *testing.T) {
 		shared := t.TempDir()
-		s, err := dirStore(shared)
+		s, err := disk.DirStore(shared)
 		if err != nil {
 			t.Fatal(err)
 		}
 		c, _, _ := openTiered(t, s, remote.Options{})
-		fifo(t, filepath.Join(shared, leaseName(key)))
+		fifo(t, filepath.Join(shared, disk.LeaseName(key)))
 		call(t, c)
 	})
 }
@@ -230,10 +231,10 @@ func outside(t *testing.T, key string, entry []byte) (string, func()) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, key[:2]), 0o700)
 	files := map[string][]byte{
-		filepath.Join(dir, key[:2], key+entrySuffix): entry,
-		filepath.Join(dir, key[:2], key+lockSuffix):  nil,
-		filepath.Join(dir, key[:2], key+leaseSuffix): []byte("x 1"),
-		filepath.Join(dir, key+entrySuffix):          entry,
+		filepath.Join(dir, key[:2], key+disk.EntrySuffix): entry,
+		filepath.Join(dir, key[:2], key+disk.LockSuffix):  nil,
+		filepath.Join(dir, key[:2], key+disk.LeaseSuffix): []byte("x 1"),
+		filepath.Join(dir, key+disk.EntrySuffix):          entry,
 	}
 	old := time.Now().Add(-48 * time.Hour).Truncate(time.Second)
 	for p, b := range files {
@@ -266,12 +267,12 @@ func TestSymlinksLeadNowhere(t *testing.T) {
 		t.Run(where, func(t *testing.T) {
 			c, _ := open(t)
 			Do(context.Background(), c, mcCall(300), n.fn(mcResult{Precision: 1}))
-			entry, _ := os.ReadFile(c.disk.path(key))
+			entry, _ := os.ReadFile(c.disk.Path(key))
 			dir, unchanged := outside(t, key, entry)
 			os.RemoveAll(filepath.Join(c.dir, key[:2]))
 			if where == "entry" {
 				os.MkdirAll(filepath.Join(c.dir, key[:2]), 0o700)
-				os.Symlink(filepath.Join(dir, key+entrySuffix), c.disk.path(key))
+				os.Symlink(filepath.Join(dir, key+disk.EntrySuffix), c.disk.Path(key))
 			} else {
 				os.Symlink(filepath.Join(dir, key[:2]), filepath.Join(c.dir, key[:2]))
 			}
@@ -295,13 +296,13 @@ func TestWalkNeverResolvesThroughASwappedShard(t *testing.T) {
 	var n counter
 	Do(context.Background(), c, mcCall(300), n.fn(want))
 	key, _ := mcCall(300).Key()
-	entry, _ := os.ReadFile(c.disk.path(key))
+	entry, _ := os.ReadFile(c.disk.Path(key))
 	dir, unchanged := outside(t, key, entry)
-	walkHook = func(shard string) {
+	disk.WalkHook = func(shard string) {
 		os.RemoveAll(filepath.Join(c.dir, shard))
 		os.Symlink(filepath.Join(dir, shard), filepath.Join(c.dir, shard))
 	}
-	defer func() { walkHook = nil }()
+	defer func() { disk.WalkHook = nil }()
 	c.Clear(context.Background())
 	unchanged()
 }
@@ -322,15 +323,15 @@ func TestForgedLeasesAreTakenOver(t *testing.T) {
 		"valid":     fmt.Appendf(nil, "token %d", time.Now().Add(ttl/2).UnixNano()),
 	} {
 		t.Run(name, func(t *testing.T) {
-			s := newDiskStore(t.TempDir(), false, nil)
+			s := disk.New(t.TempDir(), false, nil)
 			key, _ := mcCall(300).Key()
-			os.MkdirAll(s.abs(shard(key)), 0o700)
+			os.MkdirAll(s.Abs(disk.ShardOf(key)), 0o700)
 			if body == nil {
-				if err := syscall.Mkfifo(s.abs(leaseName(key)), 0o600); err != nil {
+				if err := syscall.Mkfifo(s.Abs(disk.LeaseName(key)), 0o600); err != nil {
 					t.Skip(err)
 				}
 			} else {
-				os.WriteFile(s.abs(leaseName(key)), body, 0o600)
+				os.WriteFile(s.Abs(disk.LeaseName(key)), body, 0o600)
 			}
 			got, err := s.Lease(context.Background(), key, "mine", ttl)
 			if wantTaken := name != "valid"; got != wantTaken || err != nil {
@@ -471,14 +472,14 @@ func TestSparseEntryClaimingItsSizeIsABoundedMiss(t *testing.T) {
 			good := validEntry(t)
 			c, _ := open(t, opts...)
 			key, _ := mcCall(300).Key()
-			plantHeaderOf(t, c.disk.path(key), good, hundredGiB, true)
+			plantHeaderOf(t, c.disk.Path(key), good, hundredGiB, true)
 			shared := t.TempDir()
-			s, err := dirStore(shared)
+			s, err := disk.DirStore(shared)
 			if err != nil {
 				t.Fatal(err)
 			}
 			tiered, _, _ := openTiered(t, s, remote.Options{}, opts...)
-			plantHeaderOf(t, filepath.Join(shared, key[:2], key+entrySuffix), good, hundredGiB, true)
+			plantHeaderOf(t, filepath.Join(shared, key[:2], key+disk.EntrySuffix), good, hundredGiB, true)
 			for _, c := range []*Cache{c, tiered} {
 				var got mcResult
 				if n := allocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 16<<20 {
@@ -502,7 +503,7 @@ func TestLargePlantedEntryIsCheckedBeforeItIsRead(t *testing.T) {
 	c, _ := openDir(t, dir, WithSigningKey(key), WithSharedDir())
 	good := validEntry(t)
 	k, _ := mcCall(300).Key()
-	plantHeaderOf(t, c.disk.path(k), good, entry.BigSigned+32<<20, false)
+	plantHeaderOf(t, c.disk.Path(k), good, entry.BigSigned+32<<20, false)
 	var got mcResult
 	var err error
 	if n := allocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 16<<20 {
@@ -536,7 +537,7 @@ func TestOtherUsersFilesInAPrivateCache(t *testing.T) {
 	t.Run("their shard", func(t *testing.T) {
 		c, _ := open(t)
 		Do(context.Background(), c, mcCall(300), n.fn(mcResult{Precision: 1}))
-		asNobody(t, filepath.Join(c.dir, k[:2]), c.disk.path(k))
+		asNobody(t, filepath.Join(c.dir, k[:2]), c.disk.Path(k))
 		fresh, _ := openDir(t, c.dir)
 		got, err := Do(context.Background(), fresh, mcCall(300), n.fn(mcResult{Precision: 2}))
 		if err != nil || got.Precision != 2 || fresh.Stats().StoreErrors != 1 {
@@ -548,12 +549,12 @@ func TestOtherUsersFilesInAPrivateCache(t *testing.T) {
 		dir := filepath.Join(parent, "cache")
 		c, _ := openDir(t, dir)
 		Do(context.Background(), c, mcCall(300), n.fn(mcResult{Precision: 1}))
-		planted, _ := os.ReadFile(c.disk.path(k))
+		planted, _ := os.ReadFile(c.disk.Path(k))
 		os.RemoveAll(dir)
 		Do(context.Background(), c, mcCall(301), n.fn(mcResult{Precision: 3})) // finds the directory gone
 		os.MkdirAll(filepath.Join(dir, k[:2]), 0o755)
-		os.WriteFile(c.disk.path(k), planted, 0o644)
-		asNobody(t, dir, filepath.Join(dir, k[:2]), c.disk.path(k))
+		os.WriteFile(c.disk.Path(k), planted, 0o644)
+		asNobody(t, dir, filepath.Join(dir, k[:2]), c.disk.Path(k))
 		got, err := Do(context.Background(), c, mcCall(300), n.fn(mcResult{Precision: 2}))
 		if err != nil || got.Precision != 2 {
 			t.Fatalf("got (%+v, %v): their entry was served", got, err)
@@ -570,16 +571,16 @@ func TestSharedDirectoryLockWaitIsBounded(t *testing.T) {
 	defer func() { callctx.SharedLockWait = saved }()
 	c, _ := open(t, WithSharedDir())
 	k, _ := mcCall(300).Key()
-	holder, err := c.disk.openLock(k)
+	holder, err := c.disk.OpenLock(k)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer holder.Close()
-	if ok, err := tryLock(holder); !ok || err != nil {
+	if ok, err := disk.TryLock(holder); !ok || err != nil {
 		t.Fatalf("tryLock = %v, %v", ok, err)
 	}
 	other, _ := open(t, WithSharedDir())
-	other.dir, other.disk = c.dir, newDiskStore(c.dir, false, nil)
+	other.dir, other.disk = c.dir, disk.New(c.dir, false, nil)
 	var got mcResult
 	mustFinish(t, 10*time.Second, "Do", func() { got, err = Do(context.Background(), other, mcCall(300), (&counter{}).fn(want)) })
 	if err != nil || !equalResult(got, want) {
@@ -612,7 +613,7 @@ func TestMetadataBombsAreBounded(t *testing.T) {
 	dir := t.TempDir()
 	key, data := metaBomb(t)
 	os.MkdirAll(filepath.Join(dir, key[:2]), 0o700)
-	if err := os.WriteFile(filepath.Join(dir, key[:2], key+entrySuffix), data, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, key[:2], key+disk.EntrySuffix), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c, _ := openDir(t, dir, WithMaxBytes(1))
@@ -666,7 +667,7 @@ func TestInflatingPayloadIsABoundedMiss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := c.disk.abs(entryName(id.key))
+	path := c.disk.Abs(disk.EntryName(id.key))
 	os.MkdirAll(filepath.Dir(path), 0o700)
 	if err := os.WriteFile(path, bytes.Join(parts, nil), 0o600); err != nil {
 		t.Fatal(err)
@@ -701,7 +702,7 @@ func TestHardLinkedRecordsAreNotWrittenThrough(t *testing.T) {
 	call := mcCall(300)
 	key, _ := call.Key()
 	os.MkdirAll(filepath.Join(dir, key[:2]), 0o700)
-	if err := os.Link(outside, filepath.Join(dir, key[:2], usageName)); err != nil {
+	if err := os.Link(outside, filepath.Join(dir, key[:2], disk.UsageName)); err != nil {
 		t.Skipf("no hard links here: %v", err)
 	}
 	for range 2 {
@@ -711,9 +712,9 @@ func TestHardLinkedRecordsAreNotWrittenThrough(t *testing.T) {
 	}
 	c.Recount(context.Background())
 	// An entry linked from outside is read, but never touched.
-	linked := filepath.Join(dir, key[:2], "0123456789abcdef"+entrySuffix)
+	linked := filepath.Join(dir, key[:2], "0123456789abcdef"+disk.EntrySuffix)
 	os.Link(outside, linked)
-	c.disk.touch(key[:2]+"/0123456789abcdef"+entrySuffix, time.Now())
+	c.disk.Touch(key[:2]+"/0123456789abcdef"+disk.EntrySuffix, time.Now())
 	b, _ := os.ReadFile(outside)
 	fi, _ := os.Stat(outside)
 	if string(b) != "not the cache's" || !fi.ModTime().Equal(old.Truncate(time.Microsecond)) && fi.ModTime().Sub(old).Abs() > time.Second {
@@ -745,11 +746,11 @@ func TestPlantedUsageRecordsAreRecounted(t *testing.T) {
 		"bytes of no entry":  {4096, 0, uint64(time.Now().Unix())},
 		"from the future":    {4096, 1, uint64(time.Now().Add(72 * time.Hour).Unix())},
 	} {
-		rec := le.AppendUint64(le.AppendUint64(le.AppendUint64([]byte(usageMagic), u[0]), u[1]), u[2])
+		rec := le.AppendUint64(le.AppendUint64(le.AppendUint64([]byte(disk.UsageMagic), u[0]), u[1]), u[2])
 		// Several shards, so that a sum of planted records would overflow.
 		for _, shard := range []string{key[:2], "00", "01", "02"} {
 			os.MkdirAll(filepath.Join(dir, shard), 0o700)
-			os.WriteFile(filepath.Join(dir, shard, usageName), rec, 0o600)
+			os.WriteFile(filepath.Join(dir, shard, disk.UsageName), rec, 0o600)
 		}
 		if got, err := c.Usage(); err != nil || got != want {
 			t.Errorf("%s: usage %+v, %v; want %+v", name, got, err, want)

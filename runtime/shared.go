@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/cachegen/cachegen/remote"
 	"golang.org/x/sync/errgroup"
 )
@@ -92,7 +93,7 @@ func (r *Shared) list(ctx context.Context, withCorrupt bool) ([]Entry, error) {
 // Remove removes the remote entry of key, reporting whether there was one.
 func (r *Shared) Remove(ctx context.Context, key string) (bool, error) {
 	if !entry.ValidKey(key) {
-		return false, fmt.Errorf("%w: %s", ErrBadKey, quoteCut(key))
+		return false, fmt.Errorf("%w: %s", ErrBadKey, logline.QuoteCut(key))
 	}
 	if r.t.Options().ReadOnly {
 		return false, ErrReadOnly
@@ -135,7 +136,7 @@ func (r *Shared) Clear(ctx context.Context) error {
 // DescribeResult is Cache.DescribeResult for an entry of the store.
 func (r *Shared) DescribeResult(ctx context.Context, key string) (string, error) {
 	if !entry.ValidKey(key) {
-		return "", fmt.Errorf("%w: %s", ErrBadKey, quoteCut(key))
+		return "", fmt.Errorf("%w: %s", ErrBadKey, logline.QuoteCut(key))
 	}
 	data, err := r.t.Get(ctx, key, r.signKey)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/testenv"
 )
 
@@ -19,8 +20,8 @@ import (
 func walked(t *testing.T, fn func()) int {
 	t.Helper()
 	var n atomic.Int32
-	walkHook = func(string) { n.Add(1) }
-	defer func() { walkHook = nil }()
+	disk.WalkHook = func(string) { n.Add(1) }
+	defer func() { disk.WalkHook = nil }()
 	fn()
 	return int(n.Load())
 }
@@ -29,8 +30,8 @@ func walked(t *testing.T, fn func()) int {
 func scanned(t *testing.T, fn func()) int {
 	t.Helper()
 	var n atomic.Int32
-	shardHook = func(string) { n.Add(1) }
-	defer func() { shardHook = nil }()
+	disk.ShardHook = func(string) { n.Add(1) }
+	defer func() { disk.ShardHook = nil }()
 	fn()
 	return int(n.Load())
 }
@@ -41,7 +42,7 @@ func actual(t *testing.T, dir string) Usage {
 	t.Helper()
 	var u Usage
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && strings.HasSuffix(p, entrySuffix) {
+		if err == nil && strings.HasSuffix(p, disk.EntrySuffix) {
 			var st syscall.Stat_t
 			if err := syscall.Lstat(p, &st); err != nil {
 				t.Fatal(err)
@@ -86,7 +87,7 @@ func TestUsageIsKeptWithoutWalks(t *testing.T) {
 	}
 	es, _ := c.List(context.Background())
 	for _, e := range es {
-		if fi, _ := os.Stat(c.disk.path(e.Key)); e.Size < fi.Size() || e.Size%512 != 0 {
+		if fi, _ := os.Stat(c.disk.Path(e.Key)); e.Size < fi.Size() || e.Size%512 != 0 {
 			t.Fatalf("entry %s: Size %d for a file of %d bytes; want its allocated blocks", e.Key, e.Size, fi.Size())
 		}
 	}
@@ -101,12 +102,12 @@ func TestUsageIsRepaired(t *testing.T) {
 	// Entries stored as a killed writer leaves them: unrecorded.
 	for i, planted := 100, 0; planted < 10; i++ {
 		key, _ := mcCall(float64(i)).Key()
-		if _, err := os.Stat(c.disk.abs(usagePath(shard(key)))); err != nil {
+		if _, err := os.Stat(c.disk.Abs(disk.UsagePath(disk.ShardOf(key)))); err != nil {
 			continue // a shard without a record counts itself when read
 		}
 		planted++
-		data, _ := os.ReadFile(c.disk.path(mustKey(t, mcCall(0))))
-		if err := c.disk.replace(entryName(key), key, data); err != nil {
+		data, _ := os.ReadFile(c.disk.Path(mustKey(t, mcCall(0))))
+		if err := c.disk.Replace(disk.EntryName(key), key, data); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -115,7 +116,7 @@ func TestUsageIsRepaired(t *testing.T) {
 		t.Fatalf("Usage() = %+v before the repair; want 40 recorded entries", got)
 	}
 	for i := range 256 {
-		c.disk.withUsage(hexByte(i), func() (Usage, error) { return Usage{-4096, -1}, nil }) // lose an update in every shard
+		c.disk.WithUsage(disk.HexByte(i), func() (disk.Usage, error) { return disk.Usage{Bytes: -4096, Entries: -1}, nil }) // lose an update in every shard
 	}
 	if _, err := c.Recount(context.Background()); err != nil {
 		t.Fatal(err)
@@ -125,14 +126,14 @@ func TestUsageIsRepaired(t *testing.T) {
 	}
 	// Records a day old, or junk, are recounted when next touched.
 	for i := range 256 {
-		p := c.disk.abs(usagePath(hexByte(i)))
+		p := c.disk.Abs(disk.UsagePath(disk.HexByte(i)))
 		switch i % 3 {
 		case 0:
 			os.WriteFile(p, []byte("junk"), 0o600)
 		case 1:
 			f, err := os.OpenFile(p, os.O_RDWR, 0)
 			if err == nil {
-				writeUsage(f, Usage{1 << 40, 1 << 30}, time.Now().Add(-25*time.Hour))
+				disk.WriteUsage(f, disk.Usage{Bytes: 1 << 40, Entries: 1 << 30}, time.Now().Add(-25*time.Hour))
 				f.Close()
 			}
 		case 2:
@@ -141,8 +142,8 @@ func TestUsageIsRepaired(t *testing.T) {
 	}
 	stored := map[string]bool{} // a store in every shard
 	for i := 1000; len(stored) < 256; i++ {
-		if key := mustKey(t, mcCall(float64(i))); !stored[shard(key)] {
-			stored[shard(key)] = true
+		if key := mustKey(t, mcCall(float64(i))); !stored[disk.ShardOf(key)] {
+			stored[disk.ShardOf(key)] = true
 			do(t, c, mcCall(float64(i)), func(context.Context) ([]byte, error) { return make([]byte, 100), nil })
 		}
 	}
@@ -179,8 +180,8 @@ func TestLimitIsKeptShardByShard(t *testing.T) {
 		t.Errorf("the cache holds %+v under a limit of %d; want it within, and most of it used", u, limit)
 	}
 	for i := range 256 {
-		if s, _ := c.disk.countShard(hexByte(i)); s.Bytes > limit/256 {
-			t.Errorf("shard %s holds %d bytes, over its share of %d", hexByte(i), s.Bytes, limit/256)
+		if s, _ := c.disk.CountShard(disk.HexByte(i)); s.Bytes > limit/256 {
+			t.Errorf("shard %s holds %d bytes, over its share of %d", disk.HexByte(i), s.Bytes, limit/256)
 		}
 	}
 	if !strings.Contains(log.String(), "to keep it within its share of the size limit") {
@@ -219,8 +220,8 @@ func TestLimitHoldsUnderConcurrentProcesses(t *testing.T) {
 		t.Errorf("Usage() = %+v, the disk holds %+v", got, u)
 	}
 	var locks int
-	c.disk.walk(context.Background(), func(_ string, kind fileKind) error {
-		if kind != kindEntry {
+	c.disk.Walk(context.Background(), func(_ string, kind disk.FileKind) error {
+		if kind != disk.KindEntry {
 			locks++
 		}
 		return nil
@@ -238,16 +239,16 @@ func TestPruneKeepsConcurrentStoresInTheRecord(t *testing.T) {
 	other, _ := openDir(t, dir)
 	fill(t, c, 50, 100)
 	var once atomic.Bool
-	walkHook = func(string) {
+	disk.WalkHook = func(string) {
 		if once.CompareAndSwap(false, true) {
 			fill(t, other, 60, 100) // ten new entries, stored mid-walk
 		}
 	}
-	defer func() { walkHook = nil }()
+	defer func() { disk.WalkHook = nil }()
 	if _, err := c.Prune(context.Background(), PruneOptions{MaxBytes: 40 * 4096}); err != nil {
 		t.Fatal(err)
 	}
-	walkHook = nil
+	disk.WalkHook = nil
 	if got, want := mustUsage(t, c), actual(t, dir); got != want {
 		t.Errorf("after a Prune with stores during its walk: Usage() = %+v, the disk holds %+v", got, want)
 	}
@@ -256,15 +257,15 @@ func TestPruneKeepsConcurrentStoresInTheRecord(t *testing.T) {
 	w, _ := openDir(t, ro)
 	fill(t, w, 5, 100)
 	for i := range 256 {
-		os.Remove(w.disk.abs(usagePath(hexByte(i))))
+		os.Remove(w.disk.Abs(disk.UsagePath(disk.HexByte(i))))
 	}
 	r, _ := openDir(t, ro, WithMode(ModeReadOnly))
 	if u := mustUsage(t, r); u.Entries != 5 {
 		t.Errorf("read-only Usage() = %+v, want the 5 entries counted", u)
 	}
 	for i := range 256 {
-		if _, err := os.Stat(w.disk.abs(usagePath(hexByte(i)))); err == nil {
-			t.Fatalf("a read-only cache wrote the record of shard %s", hexByte(i))
+		if _, err := os.Stat(w.disk.Abs(disk.UsagePath(disk.HexByte(i)))); err == nil {
+			t.Fatalf("a read-only cache wrote the record of shard %s", disk.HexByte(i))
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/cachegen/cachegen/internal/cachedir"
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/fingerprint"
+	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/cachegen/cachegen/remote"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
@@ -327,17 +328,9 @@ func (c *ctl) entries(pattern string) ([]cacheruntime.Entry, error) {
 	return slices.DeleteFunc(all, func(e cacheruntime.Entry) bool { return !match(e.Func) }), nil
 }
 
-// quoteCut quotes s cut to 64 bytes, for a message about a bad argument.
-func quoteCut(s string) string {
-	if len(s) <= 64 {
-		return strconv.Quote(s)
-	}
-	return strconv.Quote(s[:64]) + fmt.Sprintf("… (%d bytes)", len(s))
-}
-
 func checkKey(k string) error {
 	if !entry.ValidKey(k) {
-		return usagef("malformed key %s: a key is 16 lowercase hex digits, as cachectl ls shows", quoteCut(k))
+		return usagef("malformed key %s: a key is 16 lowercase hex digits, as cachectl ls shows", logline.QuoteCut(k))
 	}
 	return nil
 }

@@ -8,9 +8,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/fxamacker/cbor/v2"
 	"hash/crc32"
 	"io"
+
+	"github.com/fxamacker/cbor/v2"
 )
 
 // An entry file is, in order:
@@ -355,6 +356,9 @@ func CRC32C(b []byte) uint32 { return crc32.Checksum(b, crcTable) }
 
 // UpdateCRC returns crc updated with p, for a checksum computed in parts.
 func UpdateCRC(crc uint32, p []byte) uint32 { return crc32.Update(crc, crcTable, p) }
+
+// ErrBadKey refuses a key that is not 16 lowercase hex digits.
+var ErrBadKey = errors.New("malformed cache key: want 16 lowercase hex digits")
 
 // ValidKey reports whether s has the form of a key: 16 lowercase hex
 // digits, the first 16 of the SHA-256 of a call's canonical params.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"sync"
 )
 
@@ -49,3 +50,13 @@ func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
 
 // WithGroup returns h: groups do not change a plain line.
 func (h *handler) WithGroup(string) slog.Handler { return h }
+
+// QuoteCut quotes s for a message, cut to its first 64 bytes: an argument
+// that is not what it should be may be of any length.
+func QuoteCut(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:max]) + fmt.Sprintf("… (%d bytes)", len(s))
+}

@@ -1,4 +1,4 @@
-package runtime
+package disk
 
 import (
 	"encoding/binary"
@@ -14,20 +14,20 @@ import (
 // of it.
 const locksName = ".locks"
 
-// keyLock opens the lock of key: a byte of its shard's lock file, at an
+// KeyLock opens the lock of key: a byte of its shard's lock file, at an
 // offset its key gives.
-func (s *diskStore) keyLock(key string) (keyLock, error) {
-	if fileLocks {
+func (s *Store) KeyLock(key string) (KeyLock, error) {
+	if FileLocks {
 		return s.fileLock(key)
 	}
-	r, err := s.openRoot(true)
+	r, err := s.OpenRoot(true)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.fs.MkdirAll(r, shard(key)); err != nil {
+	if err := s.FS.MkdirAll(r, ShardOf(key)); err != nil {
 		return nil, err
 	}
-	f, err := s.openLockFile(r, path.Join(shard(key), locksName), os.O_CREATE)
+	f, err := s.OpenLockFile(r, path.Join(ShardOf(key), locksName), os.O_CREATE)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func (l ofdLock) set(typ int16) error {
 	return ferr
 }
 
-func (l ofdLock) try() (bool, error) {
+func (l ofdLock) Try() (bool, error) {
 	err := l.set(unix.F_WRLCK)
 	if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EACCES) {
 		return false, nil
@@ -65,7 +65,7 @@ func (l ofdLock) try() (bool, error) {
 	return err == nil, err
 }
 
-func (l ofdLock) held() bool      { return true } // the file is never removed while in use
-func (l ofdLock) release()        { l.unlockAndClose() }
-func (l ofdLock) unlockAndClose() { l.set(unix.F_UNLCK); l.f.Close() }
-func (l ofdLock) close()          { l.f.Close() }
+func (l ofdLock) Held() bool      { return true } // the file is never removed while in use
+func (l ofdLock) Release()        { l.UnlockAndClose() }
+func (l ofdLock) UnlockAndClose() { l.set(unix.F_UNLCK); l.f.Close() }
+func (l ofdLock) Close()          { l.f.Close() }

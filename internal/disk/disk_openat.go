@@ -1,6 +1,6 @@
 //go:build linux
 
-package runtime
+package disk
 
 import (
 	"crypto/rand"
@@ -41,7 +41,7 @@ func (d *dirFDs) reset() {
 
 // shardDir returns the open directory of shard; fresh drops the one held,
 // in case the shard was removed and made again since.
-func (s *diskStore) shardDir(shard string, fresh bool) (*os.File, error) {
+func (s *Store) shardDir(shard string, fresh bool) (*os.File, error) {
 	d := &s.fds
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -106,9 +106,9 @@ func openatFD(dir *os.File, name string, flags int) (int, error) {
 	return fd, nil
 }
 
-// openRegular opens name, "xx/file", for reading if, and only if, it is a
+// OpenRegular opens name, "xx/file", for reading if, and only if, it is a
 // regular file.
-func (s *diskStore) openRegular(name string) (regularFile, fs.FileInfo, error) {
+func (s *Store) OpenRegular(name string) (regularFile, fs.FileInfo, error) {
 	dir, base := path.Split(name)
 	if dir == "" {
 		return s.openRegularRoot(name) // the README
@@ -228,7 +228,7 @@ func (i rawInfo) Sys() any           { return i.stat }
 // place, relative to the shard's directory held open (see shardDir),
 // without resolving a path each time. It reports false, having done
 // nothing, where the slow path must run (the shard does not exist yet).
-func (s *diskStore) replaceAt(name, key string, write func(io.Writer) error, commit func(rename func() error) error) (bool, error) {
+func (s *Store) replaceAt(name, key string, write func(io.Writer) error, commit func(rename func() error) error) (bool, error) {
 	dir, base := path.Split(name)
 	if dir == "" {
 		return false, nil
@@ -239,7 +239,7 @@ func (s *diskStore) replaceAt(name, key string, write func(io.Writer) error, com
 		if err != nil {
 			return false, nil
 		}
-		tmp, f, err := createTempAt(d, tempPrefix+key+"-")
+		tmp, f, err := createTempAt(d, TempPrefix+key+"-")
 		if errors.Is(err, fs.ErrNotExist) && !fresh {
 			continue // the shard was removed, and maybe made anew, since it was opened
 		}

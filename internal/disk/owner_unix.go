@@ -1,6 +1,6 @@
 //go:build unix
 
-package runtime
+package disk
 
 import (
 	"io/fs"
@@ -21,10 +21,10 @@ func ownerOf(fi fs.FileInfo) (int, bool) {
 	return int(st.Uid), true
 }
 
-// allocated returns the bytes a file occupies on disk: its allocated
+// Allocated returns the bytes a file occupies on disk: its allocated
 // blocks, or its length where the file system reports none (data kept in
 // the inode).
-func allocated(fi fs.FileInfo) int64 {
+func Allocated(fi fs.FileInfo) int64 {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok || st.Blocks <= 0 {
 		return fi.Size()

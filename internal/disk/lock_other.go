@@ -1,12 +1,12 @@
 //go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly || windows)
 
-package runtime
+package disk
 
 import "os"
 
-// tryLock does not lock where the system has no file locks: processes
+// TryLock does not lock where the system has no file locks: processes
 // sharing a directory may then compute a key twice, never store a wrong
 // result.
-func tryLock(*os.File) (bool, error) { return true, nil }
+func TryLock(*os.File) (bool, error) { return true, nil }
 
 func unlockFile(*os.File) {}

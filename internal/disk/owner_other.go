@@ -1,6 +1,6 @@
 //go:build !unix
 
-package runtime
+package disk
 
 import (
 	"io/fs"
@@ -12,9 +12,9 @@ import (
 // checked.
 func ownerOf(fs.FileInfo) (int, bool) { return 0, false }
 
-// allocated returns the bytes a file occupies on disk, taken as its
+// Allocated returns the bytes a file occupies on disk, taken as its
 // length rounded up to the 4 KiB block most file systems allocate.
-func allocated(fi fs.FileInfo) int64 { return (fi.Size() + 4095) &^ 4095 }
+func Allocated(fi fs.FileInfo) int64 { return (fi.Size() + 4095) &^ 4095 }
 
 // links does not know link counts on this system: every file has one.
 func links(fs.FileInfo) uint64 { return 1 }

@@ -1,8 +1,9 @@
-package runtime
+package disk
 
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,13 +21,14 @@ import (
 	"github.com/cachegen/cachegen/internal/cachedir"
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/lease"
+	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/cachegen/cachegen/remote"
 )
 
-// diskStore keeps one file per entry under dir/xx/, where xx is the first
+// Store keeps one file per entry under dir/xx/, where xx is the first
 // two hex digits of the key: xx/KEY.entry, with the shard's usage record
 // xx/.usage, its lock file xx/.locks on Linux (elsewhere xx/KEY.lock while
-// a process computes KEY; see lockKey) and xx/KEY.lease (a lease, when
+// a process computes KEY; see KeyLock) and xx/KEY.lease (a lease, when
 // the directory is a shared tier) beside it.
 //
 // Nothing in the directory is trusted, because others may write to it
@@ -42,10 +44,10 @@ import (
 //     anything else, so a reader never allocates more than the entry the
 //     header claims to be, and junk costs one small read.
 //
-// A diskStore is safe for concurrent use.
-type diskStore struct {
+// A Store is safe for concurrent use.
+type Store struct {
 	dir string
-	fs  fileSystem
+	FS  FileSystem // where files are made, renamed and removed: OSFS, but for tests of failures
 	// private refuses, in the directory, what another user owns or others
 	// can write to (see checkOwn); a shared directory accepts it.
 	private bool
@@ -60,40 +62,44 @@ type diskStore struct {
 
 // The layout of a cache directory.
 const (
-	entrySuffix = ".entry"
-	lockSuffix  = ".lock"
-	tempPrefix  = ".tmp-"
-	dirPerm     = 0o700
+	EntrySuffix = ".entry"
+	LockSuffix  = ".lock"
+	TempPrefix  = ".tmp-"
+	DirPerm     = 0o700
 	filePerm    = 0o600
 )
 
-// newDiskStore returns the store of dir, private or shared, checking large
+// Private reports whether the store refuses, in its directory, what
+// another user owns or others can write to.
+func (s *Store) Private() bool { return s.private }
+
+// New returns the store of dir, private or shared, checking large
 // entries' MACs with signKey when it is set.
-func newDiskStore(dir string, private bool, signKey []byte) *diskStore {
-	return &diskStore{dir: dir, fs: osFS{}, private: private, signKey: signKey}
+func New(dir string, private bool, signKey []byte) *Store {
+	return &Store{dir: dir, FS: OSFS{}, private: private, signKey: signKey}
 }
 
-// fileSystem is what the store writes through, relative to its root: the
+// FileSystem is what the store writes through, relative to its root: the
 // operating system, or in tests one that fails at a chosen step.
-type fileSystem interface {
+type FileSystem interface {
 	MkdirAll(r *os.Root, name string) error
-	CreateTemp(r *os.Root, dir, prefix string) (tempFile, error)
+	CreateTemp(r *os.Root, dir, prefix string) (TempFile, error)
 	Rename(r *os.Root, oldname, newname string) error
 	Remove(r *os.Root, name string) error
 }
 
-// tempFile is a temporary file being written; Name is relative to the root.
-type tempFile interface {
+// TempFile is a temporary file being written; Name is relative to the root.
+type TempFile interface {
 	io.Writer
 	Close() error
 	Name() string
 }
 
-type osFS struct{}
+type OSFS struct{}
 
-func (osFS) MkdirAll(r *os.Root, name string) error { return r.MkdirAll(name, dirPerm) }
+func (OSFS) MkdirAll(r *os.Root, name string) error { return r.MkdirAll(name, DirPerm) }
 
-func (osFS) CreateTemp(r *os.Root, dir, prefix string) (tempFile, error) {
+func (OSFS) CreateTemp(r *os.Root, dir, prefix string) (TempFile, error) {
 	for range 10 {
 		name := path.Join(dir, prefix+rand.Text()[:12])
 		f, err := r.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
@@ -108,8 +114,8 @@ func (osFS) CreateTemp(r *os.Root, dir, prefix string) (tempFile, error) {
 	return nil, fmt.Errorf("creating a temporary file in %s: %w", dir, fs.ErrExist)
 }
 
-func (osFS) Rename(r *os.Root, oldname, newname string) error { return r.Rename(oldname, newname) }
-func (osFS) Remove(r *os.Root, name string) error             { return r.Remove(name) }
+func (OSFS) Rename(r *os.Root, oldname, newname string) error { return r.Rename(oldname, newname) }
+func (OSFS) Remove(r *os.Root, name string) error             { return r.Remove(name) }
 
 // rootFile is a file opened in a root, named relative to it.
 type rootFile struct {
@@ -119,16 +125,16 @@ type rootFile struct {
 
 func (f rootFile) Name() string { return f.name }
 
-// openRoot returns the root of the store's directory, opening it on first
+// OpenRoot returns the root of the store's directory, opening it on first
 // use; with create, it makes the directory (mode 0700) if it is missing.
-func (s *diskStore) openRoot(create bool) (*os.Root, error) {
+func (s *Store) OpenRoot(create bool) (*os.Root, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.root != nil {
 		return s.root, nil
 	}
 	if create {
-		if err := os.MkdirAll(s.dir, dirPerm); err != nil {
+		if err := os.MkdirAll(s.dir, DirPerm); err != nil {
 			return nil, err
 		}
 	}
@@ -152,22 +158,22 @@ func (s *diskStore) openRoot(create bool) (*os.Root, error) {
 // checkOwn refuses, in a private directory, a file that another user owns
 // or a directory others can write to: someone else put it there, or can
 // put anything in it.
-func (s *diskStore) checkOwn(name string, fi fs.FileInfo) error {
+func (s *Store) checkOwn(name string, fi fs.FileInfo) error {
 	if !s.private {
 		return nil
 	}
 	if uid, ok := ownerOf(fi); ok && uid != os.Getuid() {
-		return fmt.Errorf("%w: %s belongs to another user (uid %d)", errNotPrivate, name, uid)
+		return fmt.Errorf("%w: %s belongs to another user (uid %d)", ErrNotPrivate, name, uid)
 	}
 	if fi.IsDir() && fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("%w: %s is writable by other users (mode %v)", errNotPrivate, name, fi.Mode())
+		return fmt.Errorf("%w: %s is writable by other users (mode %v)", ErrNotPrivate, name, fi.Mode())
 	}
 	return nil
 }
 
 // forget drops r, a root whose directory was removed, so that the next
 // write makes the directory again.
-func (s *diskStore) forget(r *os.Root) {
+func (s *Store) forget(r *os.Root) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.root == r {
@@ -177,14 +183,14 @@ func (s *diskStore) forget(r *os.Root) {
 	}
 }
 
-func shard(key string) string               { return key[:2] }
-func entryName(key string) string           { return path.Join(shard(key), key+entrySuffix) }
-func lockName(key string) string            { return path.Join(shard(key), key+lockSuffix) }
-func leaseName(key string) string           { return path.Join(shard(key), key+leaseSuffix) }
-func (s *diskStore) abs(name string) string { return filepath.Join(s.dir, filepath.FromSlash(name)) }
+func ShardOf(key string) string         { return key[:2] }
+func EntryName(key string) string       { return path.Join(ShardOf(key), key+EntrySuffix) }
+func LockName(key string) string        { return path.Join(ShardOf(key), key+LockSuffix) }
+func LeaseName(key string) string       { return path.Join(ShardOf(key), key+LeaseSuffix) }
+func (s *Store) Abs(name string) string { return filepath.Join(s.dir, filepath.FromSlash(name)) }
 
-// path returns the entry file of key, for messages and tests.
-func (s *diskStore) path(key string) string { return s.abs(entryName(key)) }
+// Path returns the entry file of key, for messages and tests.
+func (s *Store) Path(key string) string { return s.Abs(EntryName(key)) }
 
 // errNotRegular rejects a name that is not a regular file: it is never
 // read.
@@ -201,15 +207,15 @@ type regularFile interface {
 
 // openRegularRoot opens name for reading, through the store's root, if,
 // and only if, it is a regular file, without blocking on anything else.
-func (s *diskStore) openRegularRoot(name string) (regularFile, fs.FileInfo, error) {
-	r, err := s.openRoot(false)
+func (s *Store) openRegularRoot(name string) (regularFile, fs.FileInfo, error) {
+	r, err := s.OpenRoot(false)
 	if err != nil {
 		return nil, nil, err
 	}
 	return s.openRegularIn(r, name)
 }
 
-func (s *diskStore) openRegularIn(r *os.Root, name string) (*os.File, fs.FileInfo, error) {
+func (s *Store) openRegularIn(r *os.Root, name string) (*os.File, fs.FileInfo, error) {
 	if fi, err := r.Lstat(name); err != nil {
 		return nil, nil, err
 	} else if !fi.Mode().IsRegular() {
@@ -232,10 +238,10 @@ func (s *diskStore) openRegularIn(r *os.Root, name string) (*os.File, fs.FileInf
 	return f, fi, nil
 }
 
-// readSmall reads the regular file name whole if it holds at most max
+// ReadSmall reads the regular file name whole if it holds at most max
 // bytes, and otherwise fails without reading it.
-func (s *diskStore) readSmall(name string, max int64) ([]byte, error) {
-	f, fi, err := s.openRegular(name)
+func (s *Store) ReadSmall(name string, max int64) ([]byte, error) {
+	f, fi, err := s.OpenRegular(name)
 	if err != nil {
 		return nil, err
 	}
@@ -252,13 +258,13 @@ func (s *diskStore) readSmall(name string, max int64) ([]byte, error) {
 // it becomes visible whole, by rename, or not at all, and no temporary
 // file is left behind. It does not sync: an entry a crash or power loss
 // damages fails its checksums and is a miss.
-func (s *diskStore) write(key string, parts ...[]byte) error {
-	_, _, err := s.writeEntry(key, writeParts(parts))
+func (s *Store) write(key string, parts ...[]byte) error {
+	_, _, err := s.WriteEntry(key, WriteParts(parts))
 	return err
 }
 
-// writeParts writes parts in order.
-func writeParts(parts [][]byte) func(io.Writer) error {
+// WriteParts writes parts in order.
+func WriteParts(parts [][]byte) func(io.Writer) error {
 	return func(w io.Writer) error {
 		for _, p := range parts {
 			if _, err := w.Write(p); err != nil {
@@ -269,61 +275,61 @@ func writeParts(parts [][]byte) func(io.Writer) error {
 	}
 }
 
-// writeEntry writes key's entry with write, and adds it to its shard's
+// WriteEntry writes key's entry with write, and adds it to its shard's
 // usage, renaming it into place under the usage record's lock so that a
 // shard's clean counts it exactly once; it returns the shard's usage
 // after it (counted false if the record could not be updated).
-func (s *diskStore) writeEntry(key string, write func(io.Writer) error) (u Usage, counted bool, err error) {
-	name := entryName(key)
+func (s *Store) WriteEntry(key string, write func(io.Writer) error) (u Usage, counted bool, err error) {
+	name := EntryName(key)
 	err = s.replaceWith(name, key, write, func(rename func() error) error {
-		u, counted, err = s.withUsage(shard(key), func() (Usage, error) {
-			old, oerr := s.stat(name)
+		u, counted, err = s.WithUsage(ShardOf(key), func() (Usage, error) {
+			old, oerr := s.Stat(name)
 			if err := rename(); err != nil {
 				return Usage{}, err
 			}
-			fi, err := s.stat(name)
+			fi, err := s.Stat(name)
 			if err != nil {
 				return Usage{}, nil // removed at once
 			}
 			if oerr == nil && old.Mode().IsRegular() {
-				return Usage{allocated(fi) - allocated(old), 0}, nil // replaced
+				return Usage{Allocated(fi) - Allocated(old), 0}, nil // replaced
 			}
-			return Usage{allocated(fi), 1}, nil
+			return Usage{Allocated(fi), 1}, nil
 		})
 		return err
 	})
 	return u, counted, err
 }
 
-// removeEntry removes the entry file name and takes it from its shard's
+// RemoveEntry removes the entry file name and takes it from its shard's
 // usage.
-func (s *diskStore) removeEntry(name string) error {
-	_, _, err := s.withUsage(path.Dir(name), func() (Usage, error) {
-		fi, err := s.stat(name)
+func (s *Store) RemoveEntry(name string) error {
+	_, _, err := s.WithUsage(path.Dir(name), func() (Usage, error) {
+		fi, err := s.Stat(name)
 		if err != nil {
 			return Usage{}, err
 		}
-		if err := s.remove(name); err != nil {
+		if err := s.Remove(name); err != nil {
 			return Usage{}, err
 		}
 		if !fi.Mode().IsRegular() {
 			return Usage{}, nil
 		}
-		return Usage{-allocated(fi), -1}, nil
+		return Usage{-Allocated(fi), -1}, nil
 	})
 	return err
 }
 
-// replace writes parts to a temporary file beside name and renames it into
+// Replace writes parts to a temporary file beside name and renames it into
 // place. If the directory itself was removed, it is made again once.
-func (s *diskStore) replace(name, key string, parts ...[]byte) error {
-	return s.replaceWith(name, key, writeParts(parts), nil)
+func (s *Store) Replace(name, key string, parts ...[]byte) error {
+	return s.replaceWith(name, key, WriteParts(parts), nil)
 }
 
 // replaceWith is replace, with write writing the file, and commit, when
 // set, running the rename.
-func (s *diskStore) replaceWith(name, key string, write func(io.Writer) error, commit func(rename func() error) error) error {
-	if _, ok := s.fs.(osFS); ok {
+func (s *Store) replaceWith(name, key string, write func(io.Writer) error, commit func(rename func() error) error) error {
+	if _, ok := s.FS.(OSFS); ok {
 		if done, err := s.replaceAt(name, key, write, commit); done {
 			return err
 		}
@@ -331,10 +337,10 @@ func (s *diskStore) replaceWith(name, key string, write func(io.Writer) error, c
 	var err error
 	for range 2 {
 		var r *os.Root
-		if r, err = s.openRoot(true); err != nil {
+		if r, err = s.OpenRoot(true); err != nil {
 			return err
 		}
-		if err = s.fs.MkdirAll(r, path.Dir(name)); errors.Is(err, fs.ErrNotExist) {
+		if err = s.FS.MkdirAll(r, path.Dir(name)); errors.Is(err, fs.ErrNotExist) {
 			s.forget(r) // the directory was removed under us
 			continue
 		}
@@ -352,8 +358,8 @@ func (s *diskStore) replaceWith(name, key string, write func(io.Writer) error, c
 				return err
 			}
 		}
-		var f tempFile
-		if f, err = s.fs.CreateTemp(r, path.Dir(name), tempPrefix+key+"-"); err != nil {
+		var f TempFile
+		if f, err = s.FS.CreateTemp(r, path.Dir(name), TempPrefix+key+"-"); err != nil {
 			return err
 		}
 		err = write(f)
@@ -361,7 +367,7 @@ func (s *diskStore) replaceWith(name, key string, write func(io.Writer) error, c
 			err = cerr
 		}
 		if err == nil {
-			rename := func() error { return s.fs.Rename(r, f.Name(), name) }
+			rename := func() error { return s.FS.Rename(r, f.Name(), name) }
 			if commit != nil {
 				err = commit(rename)
 			} else {
@@ -369,27 +375,27 @@ func (s *diskStore) replaceWith(name, key string, write func(io.Writer) error, c
 			}
 		}
 		if err != nil {
-			s.fs.Remove(r, f.Name())
+			s.FS.Remove(r, f.Name())
 		}
 		return err
 	}
 	return err
 }
 
-// remove removes name from the store.
-func (s *diskStore) remove(name string) error {
-	r, err := s.openRoot(false)
+// Remove removes name from the store.
+func (s *Store) Remove(name string) error {
+	r, err := s.OpenRoot(false)
 	if err != nil {
 		return err
 	}
-	return s.fs.Remove(r, name)
+	return s.FS.Remove(r, name)
 }
 
-// touch sets name's modification time, recording a use, unless name is
+// Touch sets name's modification time, recording a use, unless name is
 // not a regular file of one name: touching a hard link would change the
 // time of the file elsewhere.
-func (s *diskStore) touch(name string, t time.Time) {
-	r, err := s.openRoot(false)
+func (s *Store) Touch(name string, t time.Time) {
+	r, err := s.OpenRoot(false)
 	if err != nil {
 		return
 	}
@@ -405,9 +411,9 @@ func (s *diskStore) touch(name string, t time.Time) {
 	}
 }
 
-// stat returns name's metadata, without following a symlink.
-func (s *diskStore) stat(name string) (fs.FileInfo, error) {
-	r, err := s.openRoot(false)
+// Stat returns name's metadata, without following a symlink.
+func (s *Store) Stat(name string) (fs.FileInfo, error) {
+	r, err := s.OpenRoot(false)
 	if err != nil {
 		return nil, err
 	}
@@ -425,14 +431,14 @@ const (
 // before it checks the header: as much as a junk file can cost.
 const smallEntry = 64 << 10
 
-// readEntry reads the entry file name: its header first, which must agree
+// ReadEntry reads the entry file name: its header first, which must agree
 // with the file's size, then the rest, in one allocation of that size (a
 // file of at most smallEntry bytes in one read). It returns the file's
 // modification time and, for a large file, the CRC-32C of its payload,
 // computed on another core while the file is read, so that checking a big
 // entry costs little beyond reading it.
-func (s *diskStore) readEntry(name string) ([]byte, time.Time, *uint32, error) {
-	f, fi, err := s.openRegular(name)
+func (s *Store) ReadEntry(name string) ([]byte, time.Time, *uint32, error) {
+	f, fi, err := s.OpenRegular(name)
 	if err != nil {
 		return nil, time.Time{}, nil, err
 	}
@@ -507,10 +513,10 @@ func (s *diskStore) readEntry(name string) ([]byte, time.Time, *uint32, error) {
 	return data, fi.ModTime(), &crc, nil
 }
 
-// readMeta reads and checks the header and metadata of the entry file
+// ReadMeta reads and checks the header and metadata of the entry file
 // name without reading its payload.
-func (s *diskStore) readMeta(name string) (entry.Header, entry.Meta, fs.FileInfo, error) {
-	f, fi, err := s.openRegular(name)
+func (s *Store) ReadMeta(name string) (entry.Header, entry.Meta, fs.FileInfo, error) {
+	f, fi, err := s.OpenRegular(name)
 	if err != nil {
 		return entry.Header{}, entry.Meta{}, fi, err
 	}
@@ -520,26 +526,26 @@ func (s *diskStore) readMeta(name string) (entry.Header, entry.Meta, fs.FileInfo
 }
 
 // What walk finds.
-type fileKind int
+type FileKind int
 
 const (
-	kindEntry fileKind = iota
-	kindTemp           // a temporary file: a write in progress, or left by a killed writer
-	kindLock           // a per-key lock or lease file
-	kindOdd            // not a regular file, named like one of the above, or a shard that is no directory
+	KindEntry FileKind = iota
+	KindTemp           // a temporary file: a write in progress, or left by a killed writer
+	KindLock           // a per-key lock or lease file
+	KindOdd            // not a regular file, named like one of the above, or a shard that is no directory
 )
 
-// walkHook, when set by a test, runs after walk has listed a shard and
+// WalkHook, when set by a test, runs after walk has listed a shard and
 // before it visits the shard's files.
-var walkHook func(shard string)
+var WalkHook func(shard string)
 
-// walk calls fn, with names relative to the store's directory, for every
+// Walk calls fn, with names relative to the store's directory, for every
 // entry, temporary and lock file in the store, and for whatever is named
 // like one (or like a shard) but is not a regular file (or a directory)
-// as kindOdd; files it does not recognise are left alone. Shards that are
+// as KindOdd; files it does not recognise are left alone. Shards that are
 // not directories (a symlink, say) are not entered.
-func (s *diskStore) walk(ctx context.Context, fn func(name string, kind fileKind) error) error {
-	r, err := s.openRoot(false)
+func (s *Store) Walk(ctx context.Context, fn func(name string, kind FileKind) error) error {
+	r, err := s.OpenRoot(false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -554,11 +560,11 @@ func (s *diskStore) walk(ctx context.Context, fn func(name string, kind fileKind
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if len(sub.Name()) != 2 || !isHex(sub.Name()) {
+		if _, err := hex.DecodeString(sub.Name()); len(sub.Name()) != 2 || err != nil || strings.ToLower(sub.Name()) != sub.Name() {
 			continue
 		}
 		if !sub.IsDir() {
-			if err := fn(sub.Name(), kindOdd); err != nil {
+			if err := fn(sub.Name(), KindOdd); err != nil {
 				return err
 			}
 			continue
@@ -570,16 +576,16 @@ func (s *diskStore) walk(ctx context.Context, fn func(name string, kind fileKind
 		if err != nil {
 			return err
 		}
-		if walkHook != nil {
-			walkHook(sub.Name())
+		if WalkHook != nil {
+			WalkHook(sub.Name())
 		}
 		for _, f := range files {
-			kind := kindOf(f.Name())
+			kind := KindOf(f.Name())
 			if kind < 0 {
 				continue
 			}
 			if !f.Type().IsRegular() {
-				kind = kindOdd
+				kind = KindOdd
 			}
 			if err := fn(path.Join(sub.Name(), f.Name()), kind); err != nil {
 				return err
@@ -605,25 +611,25 @@ func readDir(r *os.Root, name string) ([]fs.DirEntry, error) {
 	return d.ReadDir(-1)
 }
 
-// kindOf tells an entry, temporary or lock file by its name, or returns
+// KindOf tells an entry, temporary or lock file by its name, or returns
 // -1.
-func kindOf(name string) fileKind {
+func KindOf(name string) FileKind {
 	switch {
-	case strings.HasPrefix(name, tempPrefix):
-		return kindTemp
-	case strings.HasSuffix(name, entrySuffix) && entry.ValidKey(strings.TrimSuffix(name, entrySuffix)):
-		return kindEntry
-	case strings.HasSuffix(name, lockSuffix) && entry.ValidKey(strings.TrimSuffix(name, lockSuffix)),
-		strings.HasSuffix(name, leaseSuffix) && entry.ValidKey(strings.TrimSuffix(name, leaseSuffix)):
-		return kindLock
+	case strings.HasPrefix(name, TempPrefix):
+		return KindTemp
+	case strings.HasSuffix(name, EntrySuffix) && entry.ValidKey(strings.TrimSuffix(name, EntrySuffix)):
+		return KindEntry
+	case strings.HasSuffix(name, LockSuffix) && entry.ValidKey(strings.TrimSuffix(name, LockSuffix)),
+		strings.HasSuffix(name, LeaseSuffix) && entry.ValidKey(strings.TrimSuffix(name, LeaseSuffix)):
+		return KindLock
 	}
 	return -1
 }
 
-// writeReadme writes the README that marks the directory as a cache, if it
+// WriteReadme writes the README that marks the directory as a cache, if it
 // has none; best effort, since it only explains the directory to a person.
-func (s *diskStore) writeReadme() {
-	r, err := s.openRoot(true)
+func (s *Store) WriteReadme() {
+	r, err := s.OpenRoot(true)
 	if err != nil {
 		return
 	}
@@ -635,14 +641,14 @@ func (s *diskStore) writeReadme() {
 	f.Close()
 }
 
-// errNotPrivate is wrapped by checkPrivate's refusals.
-var errNotPrivate = errors.New("cache directory refused")
+// ErrNotPrivate is wrapped by checkPrivate's refusals.
+var ErrNotPrivate = errors.New("cache directory refused")
 
-// checkPrivate refuses a cache directory in which someone else could plant
+// CheckPrivate refuses a cache directory in which someone else could plant
 // results: one that belongs to another user, or that others can write to,
 // after resolving symlinks. A directory that does not exist yet holds
 // nothing to serve. With shared, every directory is accepted.
-func checkPrivate(dir string, shared bool) error {
+func CheckPrivate(dir string, shared bool, howToShare string) error {
 	if shared {
 		return nil
 	}
@@ -656,11 +662,11 @@ func checkPrivate(dir string, shared bool) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("cachegen: cache directory %s is not a directory", dir)
 	}
-	fix := "set " + envDir + " to a directory of your own, or, if others are meant to share results there, set " + envSharedDir + "=1 (WithSharedDir)"
+	fix := howToShare
 	uid, known := ownerOf(fi)
 	mine := known && uid == os.Getuid()
 	if known && !mine {
-		return fmt.Errorf("cachegen: %w: %s belongs to another user (uid %d), who could plant results in it: %s", errNotPrivate, dir, uid, fix)
+		return fmt.Errorf("cachegen: %w: %s belongs to another user (uid %d), who could plant results in it: %s", ErrNotPrivate, dir, uid, fix)
 	}
 	if fi.Mode().Perm()&0o022 != 0 {
 		if mine && fi.Mode()&fs.ModeSticky == 0 {
@@ -668,15 +674,15 @@ func checkPrivate(dir string, shared bool) error {
 			// a shared system directory such as /tmp.
 			fix = "run chmod go-w " + dir + ", or " + fix
 		}
-		return fmt.Errorf("cachegen: %w: %s is writable by other users (mode %v), who could plant results in it: %s", errNotPrivate, dir, fi.Mode(), fix)
+		return fmt.Errorf("cachegen: %w: %s is writable by other users (mode %v), who could plant results in it: %s", ErrNotPrivate, dir, fi.Mode(), fix)
 	}
 	return nil
 }
 
-// keyOfName returns the key an entry, lock or lease file is named by, or "".
-func keyOfName(name string) string {
+// KeyOfName returns the key an entry, lock or lease file is named by, or "".
+func KeyOfName(name string) string {
 	base := path.Base(name)
-	for _, suffix := range []string{entrySuffix, lockSuffix, leaseSuffix} {
+	for _, suffix := range []string{EntrySuffix, LockSuffix, LeaseSuffix} {
 		if k, ok := strings.CutSuffix(base, suffix); ok && entry.ValidKey(k) {
 			return k
 		}
@@ -696,49 +702,49 @@ func init() {
 		if u.Path == "" {
 			return nil, fmt.Errorf("file URL %s has no path: want file:///absolute/path", u.Redacted())
 		}
-		return dirStore(u.Path)
+		return DirStore(u.Path)
 	})
 }
 
-// dirStore returns a Store, and Leaser, that keeps its entries in dir,
+// DirStore returns a Store, and Leaser, that keeps its entries in dir,
 // laid out as a Cache's directory (made if missing, mode 0700, with the
 // README that marks it as a cache): entries become visible whole by
 // rename, and leases are files created exclusively. Like a Cache's
 // directory, it never reads or removes anything outside dir, nor reads
 // anything but a regular file.
-func dirStore(dir string) (remote.Store, error) {
-	s := newDiskStore(dir, false, nil)
-	if _, err := s.openRoot(true); err != nil {
+func DirStore(dir string) (remote.Store, error) {
+	s := New(dir, false, nil)
+	if _, err := s.OpenRoot(true); err != nil {
 		return nil, fmt.Errorf("cachegen: store directory: %w", err)
 	}
-	s.writeReadme()
+	s.WriteReadme()
 	return s, nil
 }
 
-const leaseSuffix = ".lease"
+const LeaseSuffix = ".lease"
 
 // checkKey keeps a Store's callers from naming paths outside the store.
 func checkKey(key string) error {
 	if !entry.ValidKey(key) {
-		return fmt.Errorf("%w: %s", ErrBadKey, quoteCut(key))
+		return fmt.Errorf("%w: %s", entry.ErrBadKey, logline.QuoteCut(key))
 	}
 	return nil
 }
 
 // Get reads the file of key whole; the tiers read entries header first
 // with GetRange.
-func (s *diskStore) Get(_ context.Context, key string) ([]byte, error) {
+func (s *Store) Get(_ context.Context, key string) ([]byte, error) {
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
-	return s.readSmall(entryName(key), math.MaxInt64)
+	return s.ReadSmall(EntryName(key), math.MaxInt64)
 }
 
-func (s *diskStore) GetRange(_ context.Context, key string, off, n int64) ([]byte, error) {
+func (s *Store) GetRange(_ context.Context, key string, off, n int64) ([]byte, error) {
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
-	f, fi, err := s.openRegular(entryName(key))
+	f, fi, err := s.OpenRegular(EntryName(key))
 	if err != nil {
 		return nil, err
 	}
@@ -750,51 +756,51 @@ func (s *diskStore) GetRange(_ context.Context, key string, off, n int64) ([]byt
 	return b, nil
 }
 
-func (s *diskStore) Put(_ context.Context, key string, data []byte) error {
+func (s *Store) Put(_ context.Context, key string, data []byte) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
 	return s.write(key, data)
 }
 
-func (s *diskStore) Delete(_ context.Context, key string) error {
+func (s *Store) Delete(_ context.Context, key string) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	return s.removeEntry(entryName(key))
+	return s.RemoveEntry(EntryName(key))
 }
 
-func (s *diskStore) List(ctx context.Context, fn func(remote.StoreEntry) error) error {
-	return s.walk(ctx, func(name string, kind fileKind) error {
-		if kind != kindEntry {
+func (s *Store) List(ctx context.Context, fn func(remote.StoreEntry) error) error {
+	return s.Walk(ctx, func(name string, kind FileKind) error {
+		if kind != KindEntry {
 			return nil
 		}
-		fi, err := s.stat(name)
+		fi, err := s.Stat(name)
 		if err != nil {
 			return nil // removed meanwhile
 		}
-		return fn(remote.StoreEntry{Key: strings.TrimSuffix(path.Base(name), entrySuffix), Size: fi.Size(), LastUsed: fi.ModTime()})
+		return fn(remote.StoreEntry{Key: strings.TrimSuffix(path.Base(name), EntrySuffix), Size: fi.Size(), LastUsed: fi.ModTime()})
 	})
 }
 
-func (s *diskStore) Close() error { return nil }
+func (s *Store) Close() error { return nil }
 
 // Lease, Renew and Release keep each lease in the file xx/KEY.lease.
-func (s *diskStore) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
 	if err := checkKey(key); err != nil {
 		return false, err
 	}
 	return lease.New(dirLeases{s}).Lease(ctx, key, token, ttl)
 }
 
-func (s *diskStore) Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+func (s *Store) Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
 	if err := checkKey(key); err != nil {
 		return false, err
 	}
 	return lease.New(dirLeases{s}).Renew(ctx, key, token, ttl)
 }
 
-func (s *diskStore) Release(ctx context.Context, key, token string) error {
+func (s *Store) Release(ctx context.Context, key, token string) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
@@ -802,17 +808,17 @@ func (s *diskStore) Release(ctx context.Context, key, token string) error {
 }
 
 // dirLeases are the lease files of a disk store, named by key.
-type dirLeases struct{ s *diskStore }
+type dirLeases struct{ s *Store }
 
 func (d dirLeases) CreateObject(_ context.Context, key string, body []byte) (bool, error) {
-	r, err := d.s.openRoot(true)
+	r, err := d.s.OpenRoot(true)
 	if err != nil {
 		return false, err
 	}
-	if err := d.s.fs.MkdirAll(r, shard(key)); err != nil {
+	if err := d.s.FS.MkdirAll(r, ShardOf(key)); err != nil {
 		return false, err
 	}
-	f, err := r.OpenFile(leaseName(key), os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
+	f, err := r.OpenFile(LeaseName(key), os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
 	if errors.Is(err, fs.ErrExist) {
 		return false, nil
 	}
@@ -829,7 +835,7 @@ func (d dirLeases) CreateObject(_ context.Context, key string, body []byte) (boo
 // ReadObject reads a lease file; one that is not a regular file, or is too
 // large to be a lease, reads as no valid lease.
 func (d dirLeases) ReadObject(_ context.Context, key string) ([]byte, error) {
-	b, err := d.s.readSmall(leaseName(key), lease.MaxBody)
+	b, err := d.s.ReadSmall(LeaseName(key), lease.MaxBody)
 	if errors.Is(err, entry.ErrCorrupt) {
 		return nil, nil
 	}
@@ -838,11 +844,11 @@ func (d dirLeases) ReadObject(_ context.Context, key string) ([]byte, error) {
 
 // ReplaceObject writes by rename, so that a reader never sees half a lease.
 func (d dirLeases) ReplaceObject(_ context.Context, key string, body []byte) error {
-	return d.s.replace(leaseName(key), key, body)
+	return d.s.Replace(LeaseName(key), key, body)
 }
 
 func (d dirLeases) RemoveObject(_ context.Context, key string) error {
-	if err := d.s.remove(leaseName(key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := d.s.Remove(LeaseName(key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return nil

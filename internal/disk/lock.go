@@ -1,0 +1,140 @@
+package disk
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// FileLocks makes KeyLock take the per-key lock files of other systems on
+// Linux too, for their tests.
+var FileLocks = false
+
+// A KeyLock is the cross-process lock of one key, open but not yet taken.
+type KeyLock interface {
+	Try() (bool, error) // takes it without waiting, reporting whether it did
+	Held() bool         // whether the lock taken still counts
+	Release()           // removes what the lock alone needed, unlocks and closes
+	UnlockAndClose()    // unlocks and closes, leaving the files
+	Close()             // closes a lock not taken
+}
+
+// fileLock is the flock of a key's own lock file, xx/KEY.lock.
+type fileLock struct {
+	s   *Store
+	key string
+	f   *os.File
+}
+
+func (s *Store) fileLock(key string) (KeyLock, error) {
+	f, err := s.OpenLock(key)
+	if err != nil {
+		return nil, err
+	}
+	return fileLock{s, key, f}, nil
+}
+
+func (l fileLock) Try() (bool, error) { return TryLock(l.f) }
+func (l fileLock) Held() bool         { return l.s.names(LockName(l.key), l.f) }
+func (l fileLock) Close()             { l.f.Close() }
+func (l fileLock) UnlockAndClose()    { unlockFile(l.f); l.f.Close() }
+func (l fileLock) Release() {
+	l.s.Remove(LockName(l.key))
+	l.UnlockAndClose()
+}
+
+// RemoveFreeLock removes the lock file name, left by a holder that was
+// killed, if no process holds it: it takes the lock first, as lockKey
+// does, so that it never removes a lock in use.
+func (s *Store) RemoveFreeLock(name string) error {
+	f, err := s.openExisting(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if ok, err := TryLock(f); !ok || err != nil {
+		return err
+	}
+	defer unlockFile(f)
+	if !s.names(name, f) {
+		return nil
+	}
+	return s.Remove(name)
+}
+
+// names reports whether name is, in the store, the file f has open.
+func (s *Store) names(name string, f *os.File) bool {
+	fi, err := s.Stat(name)
+	if err != nil {
+		return false
+	}
+	ffi, err := f.Stat()
+	return err == nil && os.SameFile(fi, ffi)
+}
+
+// OpenLock opens key's lock file, making it if missing; anything other
+// than a regular file in its place is refused, not opened.
+func (s *Store) OpenLock(key string) (*os.File, error) {
+	r, err := s.OpenRoot(true)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.FS.MkdirAll(r, ShardOf(key)); err != nil {
+		return nil, err
+	}
+	return s.OpenLockFile(r, LockName(key), os.O_CREATE)
+}
+
+// openExisting opens the lock file name, which must exist.
+func (s *Store) openExisting(name string) (*os.File, error) {
+	r, err := s.OpenRoot(false)
+	if err != nil {
+		return nil, err
+	}
+	return s.OpenLockFile(r, name, 0)
+}
+
+// OpenLockFile opens name for reading and writing, with flag; anything
+// other than a regular file of the store's owner is refused, not opened.
+// So is a file with another name too (a hard link to a file elsewhere,
+// which writing in place would change there); when flag creates the file,
+// such a name is removed (the other name is left as it was) and the file
+// made anew.
+func (s *Store) OpenLockFile(r *os.Root, name string, flag int) (*os.File, error) {
+	if fi, err := r.Lstat(name); err == nil && !fi.Mode().IsRegular() {
+		return nil, errNotRegular(name, fi.Mode())
+	}
+	f, err := r.OpenFile(name, flag|os.O_RDWR|syscall.O_NONBLOCK, filePerm)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errNotRegular(name, os.ModeIrregular)
+	}
+	if err == nil {
+		err = s.checkOwn(name, fi)
+	}
+	if err == nil && links(fi) > 1 {
+		f.Close()
+		if flag&os.O_CREATE == 0 {
+			return nil, errLinked(name)
+		}
+		if err := s.FS.Remove(r, name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return s.OpenLockFile(r, name, flag|os.O_EXCL)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// errLinked refuses a file that has another name.
+func errLinked(name string) error {
+	return fmt.Errorf("%s has more than one name (a hard link): refusing to write through it", name)
+}
