@@ -14,6 +14,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/cachegen/cachegen/internal/keying"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -280,7 +281,7 @@ func dataFile(b *testing.B) string {
 	if err := f.Close(); err != nil {
 		b.Fatal(err)
 	}
-	time.Sleep(racyWindow + 100*time.Millisecond)
+	time.Sleep(keying.RacyWindow + 100*time.Millisecond)
 	return path
 }
 
@@ -301,8 +302,8 @@ func BenchmarkKeyFileUnchanged256MiB(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	if c.files.hashed.Load() != 1 {
-		b.Fatalf("hashed %d times, want once", c.files.hashed.Load())
+	if c.files.Hashed.Load() != 1 {
+		b.Fatalf("hashed %d times, want once", c.files.Hashed.Load())
 	}
 }
 
@@ -316,11 +317,11 @@ func BenchmarkKeyFileUnchangedNewProcess256MiB(b *testing.B) {
 	}
 	hashed := int64(0)
 	for b.Loop() {
-		d := newDigester(c.disk, false)
+		d := keying.NewDigester(c.disk, false)
 		if _, err := call.identity(d); err != nil {
 			b.Fatal(err)
 		}
-		hashed += d.hashed.Load()
+		hashed += d.Hashed.Load()
 	}
 	if hashed != 0 {
 		b.Fatalf("hashed %d times, want never", hashed)
@@ -344,8 +345,8 @@ func BenchmarkKeyFileChanged256MiB(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	if c.files.hashed.Load() != int64(b.N) {
-		b.Fatalf("hashed %d times in %d calls", c.files.hashed.Load(), b.N)
+	if c.files.Hashed.Load() != int64(b.N) {
+		b.Fatalf("hashed %d times in %d calls", c.files.Hashed.Load(), b.N)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/internal/keying"
 	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/cachegen/cachegen/internal/units"
 	"github.com/cachegen/cachegen/remote"
@@ -144,7 +145,7 @@ type Cache struct {
 	now     func() time.Time
 	remote  *remote.Tier
 	signKey []byte
-	files   *digester // keys File and Dir arguments
+	files   *keying.Digester // keys File and Dir arguments
 
 	hits, misses, computations, storeErrors, corrupt, keyErrors atomic.Int64
 	verifyMismatches, remoteHits, badSignatures, otherCode      atomic.Int64
@@ -196,9 +197,9 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 	// The memo of file digests is trusted only where no one else can
 	// write to it.
 	if cfg.shared {
-		c.files = newDigester(nil, false)
+		c.files = keying.NewDigester(nil, false)
 	} else {
-		c.files = newDigester(c.disk, cfg.mode == ModeReadOnly)
+		c.files = keying.NewDigester(c.disk, cfg.mode == ModeReadOnly)
 	}
 	if cfg.mode == ModeOff {
 		return c, nil

@@ -15,6 +15,7 @@ import (
 	"github.com/cachegen/cachegen/internal/callctx"
 	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/internal/keying"
 )
 
 // Do returns the result of compute for call: loaded from the cache when a
@@ -62,7 +63,7 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 		}
 		msg := "computing without the cache: the arguments cannot be keyed"
 		switch {
-		case errors.As(err, new(*inputError)):
+		case errors.As(err, new(*keying.InputError)):
 			msg = "computing without the cache: an input file cannot be read"
 		case errors.Is(err, errCodec):
 			msg = "computing without the cache: the call's Codec converts another type"
@@ -350,11 +351,11 @@ func (r *request[T]) argsUnchanged() bool {
 // they were when it was keyed: a result computed from a file that changed
 // meanwhile may be of neither content, and is not stored under either.
 func (r *request[T]) inputsUnchanged() bool {
-	if len(r.id.seen) == 0 {
+	if len(r.id.Seen) == 0 {
 		return true
 	}
 	id, err := r.call.identity(r.c.files)
-	if err == nil && id.sum == r.id.sum && slices.Equal(id.seen, r.id.seen) {
+	if err == nil && id.sum == r.id.sum && slices.Equal(id.Seen, r.id.Seen) {
 		return true
 	}
 	level := slog.LevelDebug
@@ -591,7 +592,7 @@ func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte
 // a result.
 func entryOf(id identity, call Call, tsum [8]byte, blocks []entry.Block, start time.Time, took time.Duration) (entry.Header, entry.Meta) {
 	h := entry.Header{ComputedAt: start.UnixNano(), Duration: int64(took), TypeSum: tsum, Sum: id.sum, Code: codeBytes(call.Code)}
-	m := entry.Meta{Func: call.Func, Version: call.Version, Params: id.canonical, TTL: int64(call.TTL), Inputs: id.inputs, Blocks: blocks,
+	m := entry.Meta{Func: call.Func, Version: call.Version, Params: id.Text, TTL: int64(call.TTL), Inputs: id.Inputs, Blocks: blocks,
 		Parts: call.parts(), Accepted: call.Accepted}
 	return h, m
 }

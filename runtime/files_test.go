@@ -16,6 +16,7 @@ import (
 
 	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/internal/keying"
 	"github.com/cachegen/cachegen/remote"
 )
 
@@ -44,11 +45,11 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-// hashedLater makes c's digester record files as hashed a minute from now,
+// hashedLater makes c's keying.Digester record files as hashed a minute from now,
 // well after any time a test gives its files: their memos are trusted at
 // once, as they are once a file has been left alone for two seconds.
 func hashedLater(c *Cache) {
-	c.files.now = func() time.Time { return time.Now().Add(time.Minute) }
+	c.files.Now = func() time.Time { return time.Now().Add(time.Minute) }
 }
 
 func TestFileContentChangeIsAMiss(t *testing.T) {
@@ -100,14 +101,14 @@ func TestFileUnchangedIsNotHashedAgain(t *testing.T) {
 	for range 3 {
 		do(t, c, spectrumCall(File(path)), readLen(path, &runs))
 	}
-	if h := c.files.hashed.Load(); h != 1 || runs != 1 {
+	if h := c.files.Hashed.Load(); h != 1 || runs != 1 {
 		t.Fatalf("three calls on an unchanged file hashed it %d times and ran %d times, want 1 and 1", h, runs)
 	}
 
 	// Another process finds the digest in the memo on disk.
 	c2, _ := openDir(t, dir)
 	do(t, c2, spectrumCall(File(path)), readLen(path, &runs))
-	if h := c2.files.hashed.Load(); h != 0 || runs != 1 {
+	if h := c2.files.Hashed.Load(); h != 0 || runs != 1 {
 		t.Fatalf("a new cache on the same directory hashed the file %d times, ran %d times: want 0 and 1", h, runs)
 	}
 
@@ -135,7 +136,7 @@ func TestFileTouchedWithoutChangeIsAHitHashedOnce(t *testing.T) {
 	}
 	do(t, c, spectrumCall(File(path)), readLen(path, &runs))
 	do(t, c, spectrumCall(File(path)), readLen(path, &runs))
-	if h := c.files.hashed.Load(); runs != 1 || h != 2 {
+	if h := c.files.Hashed.Load(); runs != 1 || h != 2 {
 		t.Fatalf("after a touch: %d runs and %d hashes, want 1 run (a hit) and 2 hashes (once more for the touch)", runs, h)
 	}
 }
@@ -146,12 +147,12 @@ func TestFileTouchedWithoutChangeIsAHitHashedOnce(t *testing.T) {
 func TestFileEditWithinTheTimestampGranularityIsCaught(t *testing.T) {
 	c, _ := open(t)
 	tick := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-	c.files.statOf = func(fi fs.FileInfo) fileStat {
-		st := statOf(fi)
-		st.mtime, st.ctime = tick.UnixNano(), tick.UnixNano() // a clock that has not moved
+	c.files.StatOf = func(fi fs.FileInfo) keying.FileStat {
+		st := keying.StatOf(fi)
+		st.Mtime, st.Ctime = tick.UnixNano(), tick.UnixNano() // a clock that has not moved
 		return st
 	}
-	c.files.now = func() time.Time { return tick.Add(500 * time.Millisecond) }
+	c.files.Now = func() time.Time { return tick.Add(500 * time.Millisecond) }
 	path := filepath.Join(t.TempDir(), "table.dat")
 	writeFile(t, path, "version A")
 	runs := 0
@@ -173,12 +174,12 @@ func TestFileEditWithinTheTimestampGranularityIsCaught(t *testing.T) {
 	}
 
 	// Hashed well after its last modification, the file's memo is trusted.
-	c.files.now = func() time.Time { return tick.Add(5 * time.Second) }
+	c.files.Now = func() time.Time { return tick.Add(5 * time.Second) }
 	got() // hashes once more, now outside the racy window
-	hashed := c.files.hashed.Load()
-	if v := got(); v != "version B" || runs != 2 || c.files.hashed.Load() != hashed {
+	hashed := c.files.Hashed.Load()
+	if v := got(); v != "version B" || runs != 2 || c.files.Hashed.Load() != hashed {
 		t.Fatalf("an unchanged file hashed outside the racy window: got %q after %d runs and %d more hashes, want a hit with no hash",
-			v, runs, c.files.hashed.Load()-hashed)
+			v, runs, c.files.Hashed.Load()-hashed)
 	}
 }
 
@@ -191,18 +192,18 @@ func TestFileCorruptMemoIsIgnored(t *testing.T) {
 	want := keyOf(t, spectrumCall(File(path)))
 	runs := 0
 	do(t, c, spectrumCall(File(path)), readLen(path, &runs))
-	memo := filepath.Join(dir, filepath.FromSlash(memoName(path)))
+	memo := filepath.Join(dir, filepath.FromSlash(keying.MemoName(path)))
 	good, err := os.ReadFile(memo)
 	if err != nil {
 		t.Fatalf("no memo was written: %v", err)
 	}
-	lie := memoRecord{sum: [32]byte{1, 2, 3}}
-	if ok := func() bool { _, ok := decodeMemo(good, path); return ok }(); !ok {
+	lie := keying.MemoRecord{Sum: [32]byte{1, 2, 3}}
+	if ok := func() bool { _, ok := keying.DecodeMemo(good, path); return ok }(); !ok {
 		t.Fatal("the memo written does not decode")
 	}
-	rec, _ := decodeMemo(good, path)
-	lie.stat, lie.hashedAt = rec.stat, rec.hashedAt
-	forged := encodeMemo(lie, path)
+	rec, _ := keying.DecodeMemo(good, path)
+	lie.Stat, lie.HashedAt = rec.Stat, rec.HashedAt
+	forged := keying.EncodeMemo(lie, path)
 	// A path of the same length, so that only the path check tells.
 	other := path[:len(path)-1] + "X"
 	wrongMagic := append([]byte("cgmemo99"), forged[8:len(forged)-4]...)
@@ -210,11 +211,11 @@ func TestFileCorruptMemoIsIgnored(t *testing.T) {
 	for name, bad := range map[string][]byte{
 		"flipped digest":       append(append([]byte{}, good[:60]...), append([]byte{good[60] ^ 0xff}, good[61:]...)...),
 		"truncated":            good[:len(good)-5],
-		"a lie for other path": encodeMemo(lie, other),
+		"a lie for other path": keying.EncodeMemo(lie, other),
 		"empty":                {},
 		"a lie, bad crc":       append(forged[:len(forged)-4:len(forged)-4], 0, 0, 0, 0),
 		"a lie, wrong magic":   wrongMagic,
-		"longer than any":      make([]byte, memoMax+1),
+		"longer than any":      make([]byte, keying.MemoMax+1),
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := os.WriteFile(memo, bad, 0o600); err != nil {
@@ -229,7 +230,7 @@ func TestFileCorruptMemoIsIgnored(t *testing.T) {
 			if id.key != want {
 				t.Fatalf("key %s after a corrupt memo, want %s", id.key, want)
 			}
-			if h := fresh.files.hashed.Load(); h != 1 {
+			if h := fresh.files.Hashed.Load(); h != 1 {
 				t.Fatalf("the file was hashed %d times, want 1: the corrupt memo was trusted", h)
 			}
 		})
@@ -304,7 +305,7 @@ func TestDirGlobKeysWhatItMatches(t *testing.T) {
 		t.Error("Dir without wildcards keys unlike File")
 	}
 	// A pattern in a missing directory is an input that cannot be read.
-	if _, err := spectrumCall(Dir(filepath.Join(data, "missing", "*.par"))).Key(); !errors.As(err, new(*inputError)) {
+	if _, err := spectrumCall(Dir(filepath.Join(data, "missing", "*.par"))).Key(); !errors.As(err, new(*keying.InputError)) {
 		t.Errorf("a pattern in a missing directory: %v, want an input error", err)
 	}
 }
@@ -328,8 +329,8 @@ func TestFileMissingGivesTheFunctionsOwnError(t *testing.T) {
 	if es, err := c.List(context.Background()); err != nil || len(es) != 0 {
 		t.Errorf("entries %v (%v): want none", es, err)
 	}
-	if _, err := spectrumCall(File("")).Key(); !errors.Is(err, errNoInput) {
-		t.Errorf("an empty path: %v, want errNoInput", err)
+	if _, err := spectrumCall(File("")).Key(); !errors.Is(err, keying.ErrNoInput) {
+		t.Errorf("an empty path: %v, want keying.ErrNoInput", err)
 	}
 }
 
@@ -392,7 +393,7 @@ func TestFileFIFOIsRefusedWithoutWaiting(t *testing.T) {
 		}()
 		select {
 		case err := <-done:
-			if !errors.As(err, new(*inputError)) || !strings.Contains(err.Error(), "not a regular file") {
+			if !errors.As(err, new(*keying.InputError)) || !strings.Contains(err.Error(), "not a regular file") {
 				t.Errorf("%v: %v, want it refused as not a regular file", in, err)
 			}
 		case <-time.After(10 * time.Second):
@@ -412,7 +413,7 @@ func TestFileSocketsAndDevicesAreRefused(t *testing.T) {
 	if err := os.Symlink("/dev/null", filepath.Join(data, "null")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := spectrumCall(File(data)).Key(); !errors.As(err, new(*inputError)) || !strings.Contains(err.Error(), "not a regular file") {
+	if _, err := spectrumCall(File(data)).Key(); !errors.As(err, new(*keying.InputError)) || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("a device: %v, want it refused", err)
 	}
 	os.Remove(filepath.Join(data, "null"))
@@ -422,7 +423,7 @@ func TestFileSocketsAndDevicesAreRefused(t *testing.T) {
 		t.Skip("unix socket:", err)
 	}
 	defer l.Close()
-	if _, err := spectrumCall(File(data)).Key(); !errors.As(err, new(*inputError)) || !strings.Contains(err.Error(), "not a regular file") {
+	if _, err := spectrumCall(File(data)).Key(); !errors.As(err, new(*keying.InputError)) || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("a socket: %v, want it refused", err)
 	}
 }
@@ -499,27 +500,27 @@ func TestFileMemoOnlyInAPrivateDirectory(t *testing.T) {
 	private, _ := openDir(t, dir)
 	key(private)
 	ro, _ := openDir(t, dir, WithMode(ModeReadOnly))
-	if k := key(ro); k != want || ro.files.hashed.Load() != 0 {
-		t.Errorf("read-only: key %s after %d hashes, want %s from the memo", k, ro.files.hashed.Load(), want)
+	if k := key(ro); k != want || ro.files.Hashed.Load() != 0 {
+		t.Errorf("read-only: key %s after %d hashes, want %s from the memo", k, ro.files.Hashed.Load(), want)
 	}
 
 	// A shared one ignores even a well-formed memo that lies.
-	memo := filepath.Join(dir, filepath.FromSlash(memoName(path)))
+	memo := filepath.Join(dir, filepath.FromSlash(keying.MemoName(path)))
 	b, err := os.ReadFile(memo)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, ok := decodeMemo(b, path)
+	rec, ok := keying.DecodeMemo(b, path)
 	if !ok {
 		t.Fatal("the memo does not decode")
 	}
-	rec.sum = [32]byte{9, 9, 9}
-	if err := os.WriteFile(memo, encodeMemo(rec, path), 0o600); err != nil {
+	rec.Sum = [32]byte{9, 9, 9}
+	if err := os.WriteFile(memo, keying.EncodeMemo(rec, path), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	shared, _ := openDir(t, dir, WithSharedDir())
-	if k := key(shared); k != want || shared.files.hashed.Load() != 1 {
-		t.Errorf("shared: key %s after %d hashes, want %s from the file itself", k, shared.files.hashed.Load(), want)
+	if k := key(shared); k != want || shared.files.Hashed.Load() != 1 {
+		t.Errorf("shared: key %s after %d hashes, want %s from the file itself", k, shared.files.Hashed.Load(), want)
 	}
 }
 
@@ -651,18 +652,18 @@ func TestFileSameSizeRewriteKeepingItsTimeIsCaught(t *testing.T) {
 func TestFileChangeTimeInTheRacyWindow(t *testing.T) {
 	c, _ := open(t)
 	tick := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-	c.files.statOf = func(fi fs.FileInfo) fileStat {
-		st := statOf(fi)
-		st.mtime, st.ctime = tick.Add(-time.Hour).UnixNano(), tick.UnixNano()
+	c.files.StatOf = func(fi fs.FileInfo) keying.FileStat {
+		st := keying.StatOf(fi)
+		st.Mtime, st.Ctime = tick.Add(-time.Hour).UnixNano(), tick.UnixNano()
 		return st
 	}
-	c.files.now = func() time.Time { return tick.Add(500 * time.Millisecond) }
+	c.files.Now = func() time.Time { return tick.Add(500 * time.Millisecond) }
 	path := filepath.Join(t.TempDir(), "table.dat")
 	writeFile(t, path, "version A")
 	spectrumCall(File(path)).identity(c.files)
 	writeFile(t, path, "version B")
 	id, _ := spectrumCall(File(path)).identity(c.files)
-	if id.key != keyOf(t, spectrumCall(File(path))) || c.files.hashed.Load() != 2 {
+	if id.key != keyOf(t, spectrumCall(File(path))) || c.files.Hashed.Load() != 2 {
 		t.Errorf("a file changed in the tick it was hashed in (by its change time) was not hashed again")
 	}
 }
@@ -672,16 +673,16 @@ func TestFileChangedWhileHashedIsReadAgain(t *testing.T) {
 	c, _ := open(t)
 	path := filepath.Join(t.TempDir(), "table.dat")
 	writeFile(t, path, "version A")
-	c.files.afterRead = func(string) {
-		c.files.afterRead = nil
+	c.files.AfterRead = func(string) {
+		c.files.AfterRead = nil
 		writeFile(t, path, "version BB") // a writer, mid-read
 	}
 	id, err := spectrumCall(File(path)).identity(c.files)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := keyOf(t, spectrumCall(File(path))); id.key != want || c.files.hashed.Load() != 2 {
-		t.Fatalf("key %s after %d reads, want the new content's %s after 2", id.key, c.files.hashed.Load(), want)
+	if want := keyOf(t, spectrumCall(File(path))); id.key != want || c.files.Hashed.Load() != 2 {
+		t.Fatalf("key %s after %d reads, want the new content's %s after 2", id.key, c.files.Hashed.Load(), want)
 	}
 }
 
@@ -691,27 +692,27 @@ func TestFileHashTimeIsTakenBeforeTheRead(t *testing.T) {
 	c, _ := open(t)
 	tick := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	clock := tick.Add(500 * time.Millisecond)
-	c.files.now = func() time.Time { return clock }
-	c.files.statOf = func(fi fs.FileInfo) fileStat {
-		st := statOf(fi)
-		st.mtime, st.ctime = tick.UnixNano(), tick.UnixNano()
+	c.files.Now = func() time.Time { return clock }
+	c.files.StatOf = func(fi fs.FileInfo) keying.FileStat {
+		st := keying.StatOf(fi)
+		st.Mtime, st.Ctime = tick.UnixNano(), tick.UnixNano()
 		return st
 	}
-	c.files.afterRead = func(string) { clock = tick.Add(10 * time.Second) } // a slow read
+	c.files.AfterRead = func(string) { clock = tick.Add(10 * time.Second) } // a slow read
 	path := filepath.Join(t.TempDir(), "table.dat")
 	writeFile(t, path, "version A")
 	spectrumCall(File(path)).identity(c.files)
-	c.files.afterRead = nil
+	c.files.AfterRead = nil
 	spectrumCall(File(path)).identity(c.files)
-	if c.files.hashed.Load() != 2 {
+	if c.files.Hashed.Load() != 2 {
 		t.Error("a memo was trusted from the time its read ended, not began")
 	}
 }
 
 func TestListingIsInNameOrder(t *testing.T) {
-	a := []treeFile{{rel: "b", size: 1}, {rel: "a/z", size: 2}, {rel: "a.txt", size: 3}}
-	b := []treeFile{a[2], a[0], a[1]}
-	if x, y := listing("x", a), listing("x", b); string(x.Sum) != string(y.Sum) {
+	a := []keying.TreeFile{{Rel: "b", Size: 1}, {Rel: "a/z", Size: 2}, {Rel: "a.txt", Size: 3}}
+	b := []keying.TreeFile{a[2], a[0], a[1]}
+	if x, y := keying.Listing("x", a), keying.Listing("x", b); string(x.Sum) != string(y.Sum) {
 		t.Error("the listing depends on the order files were found in")
 	}
 }
@@ -722,8 +723,8 @@ func TestDirPatternMatchingNothing(t *testing.T) {
 	data := t.TempDir()
 	call := spectrumCall(Dir(filepath.Join(data, "*.nc")))
 	id, err := call.identity(c.files)
-	if err != nil || len(id.inputs) != 1 || id.inputs[0].Count != 0 {
-		t.Fatalf("a pattern matching nothing: %+v, %v: want no files", id.inputs, err)
+	if err != nil || len(id.Inputs) != 1 || id.Inputs[0].Count != 0 {
+		t.Fatalf("a pattern matching nothing: %+v, %v: want no files", id.Inputs, err)
 	}
 	writeFile(t, filepath.Join(data, "a.nc"), "a")
 	if again, _ := call.identity(c.files); again.key == id.key {
@@ -747,7 +748,7 @@ func TestFilesKeyEachFileByContent(t *testing.T) {
 	}
 }
 
-// Prune removes memo records not written for memoMaxAge.
+// Prune removes memo records not written for keying.MemoMaxAge.
 func TestPruneRemovesOldMemoRecords(t *testing.T) {
 	dir := t.TempDir()
 	c, _ := openDir(t, dir)
@@ -759,8 +760,8 @@ func TestPruneRemovesOldMemoRecords(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	oldMemo := filepath.Join(dir, filepath.FromSlash(memoName(old)))
-	long := time.Now().Add(-memoMaxAge - time.Hour)
+	oldMemo := filepath.Join(dir, filepath.FromSlash(keying.MemoName(old)))
+	long := time.Now().Add(-keying.MemoMaxAge - time.Hour)
 	if err := os.Chtimes(oldMemo, long, long); err != nil {
 		t.Fatal(err)
 	}
@@ -770,7 +771,7 @@ func TestPruneRemovesOldMemoRecords(t *testing.T) {
 	if _, err := os.Stat(oldMemo); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("an old memo record survived Prune: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(memoName(recent)))); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(keying.MemoName(recent)))); err != nil {
 		t.Errorf("a recent memo record was pruned: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/internal/keying"
 	"golang.org/x/tools/txtar"
 )
 
@@ -29,7 +30,7 @@ func pinnedEntries(t *testing.T) map[string][]byte {
 	t.Helper()
 	call := mcCall(300)
 	call.Code, call.TTL = "0123456789abcdef", time.Hour
-	id, err := call.identity(memDigester)
+	id, err := call.identity(keying.MemDigester)
 	if err != nil {
 		t.Fatal(err)
 	}

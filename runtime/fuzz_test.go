@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/internal/keying"
 	"github.com/cachegen/cachegen/remote"
 )
 
@@ -83,11 +84,11 @@ func FuzzCanonical(f *testing.F) {
 	f.Add("", math.Inf(-1), int64(math.MinInt64), "\x00\"\\", []byte(nil))
 	f.Fuzz(func(t *testing.T, name string, x float64, n int64, s string, b []byte) {
 		params := map[string]any{"name": name, "x": x, "n": n, "s": s, "b": b, "list": []any{s, x, n}, "m": map[string]any{s: x}}
-		first, err := canonicalJSON(params)
+		first, err := keying.Canonical(params)
 		if err != nil {
 			return // invalid UTF-8 in a map key is refused
 		}
-		again, _ := canonicalJSON(params)
+		again, _ := keying.Canonical(params)
 		if !bytes.Equal(first, again) {
 			t.Fatalf("Canonical is not deterministic:\n%s\n%s", first, again)
 		}

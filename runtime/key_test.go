@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/cachegen/cachegen/internal/keying"
 )
 
 // The reference guide publishes these keys; they are the test vectors of
@@ -69,9 +71,9 @@ func TestCallKeyRejectsReservedNames(t *testing.T) {
 
 func canonical(t *testing.T, v any) string {
 	t.Helper()
-	b, err := canonicalJSON(map[string]any{"x": v})
+	b, err := keying.Canonical(map[string]any{"x": v})
 	if err != nil {
-		t.Fatalf("canonicalJSON(%#v): %v", v, err)
+		t.Fatalf("keying.Canonical(%#v): %v", v, err)
 	}
 	s := string(b)
 	return s[len(`{"x": `) : len(s)-1]
@@ -131,7 +133,7 @@ func TestCanonicalPythonSpelling(t *testing.T) {
 }
 
 func TestCanonicalSortsParamsAndUsesPythonSeparators(t *testing.T) {
-	got, err := canonicalJSON(map[string]any{"snr": 300, "n_scenes": 100, "seed": 42})
+	got, err := keying.Canonical(map[string]any{"snr": 300, "n_scenes": 100, "seed": 42})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +164,7 @@ func TestCanonicalGoValues(t *testing.T) {
 		{"nil pointer", zeroPtr, "null"},
 		{"pointer to nil", &zeroPtr, `{"__type__": "**int", "__value__": null}`},
 		{"time in UTC", when, `"2026-03-31T07:08:26.0000005Z"`},
-		{"time in a zone: offset to the second, zone identity, name", when.In(paris), `"2026-03-31T08:08:26.0000005+01:00:00 ` + zoneID(paris) + ` CET"`},
+		{"time in a zone: offset to the second, zone identity, name", when.In(paris), `"2026-03-31T08:08:26.0000005+01:00:00 ` + keying.ZoneID(paris) + ` CET"`},
 		{"Go's NaN keeps its bits", math.NaN(), `{"__type__": "NaN", "bits": "7ff8000000000001"}`},
 		{"a negative NaN keeps its sign", math.Float64frombits(0xfff8000000000000), `{"__type__": "NaN", "bits": "fff8000000000000"}`},
 		{"float32 NaN payload", math.Float32frombits(0x7f800001), `{"__type__": "NaN", "bits": "7f800001"}`},
@@ -332,7 +334,7 @@ func TestCanonicalIsDeterministic(t *testing.T) {
 		if i%2 == 1 {
 			m, k = m2, k2
 		}
-		got, err := canonicalJSON(map[string]any{"m": m, "k": k})
+		got, err := keying.Canonical(map[string]any{"m": m, "k": k})
 		if err != nil || string(got) != want {
 			t.Fatalf("canonical text %s (%v), want %s", got, err, want)
 		}
@@ -342,7 +344,7 @@ func TestCanonicalIsDeterministic(t *testing.T) {
 // paramsKey is the key of params as the reference decorator computes it:
 // the first 16 hex digits of the SHA-256 of their canonical text.
 func paramsKey(params map[string]any) (string, error) {
-	c, err := canonicalJSON(params)
+	c, err := keying.Canonical(params)
 	if err != nil {
 		return "", err
 	}

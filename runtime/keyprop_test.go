@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/keying"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -50,7 +51,7 @@ func newValueGen(seed uint64) *valueGen {
 func (g *valueGen) pick(n int) int { return g.r.IntN(n) }
 
 var floatDomain = []float64{0, math.Copysign(0, -1), 1, 0.5, math.Inf(1), math.Inf(-1),
-	math.Float64frombits(canonicalNaN), math.NaN(), math.Float64frombits(0xfff8000000000000), math.Float64frombits(0x7ff0000000000001)}
+	math.Float64frombits(keying.CanonicalNaN), math.NaN(), math.Float64frombits(0xfff8000000000000), math.Float64frombits(0x7ff0000000000001)}
 
 var stringDomain = []string{"", "a", "__type__", "__ref__", "\xff", "\ufffd", "é", "A"}
 

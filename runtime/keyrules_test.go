@@ -15,6 +15,7 @@ import (
 	"time"
 	_ "time/tzdata" // the zones below, on a machine without a zone database
 
+	"github.com/cachegen/cachegen/internal/keying"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 )
@@ -103,12 +104,12 @@ func (k textKey) MarshalText() ([]byte, error) { return []byte{'k', byte('0' + k
 func TestKeyMapKeysThatSpellAlikeAreAnError(t *testing.T) {
 	m := map[textKey]int{{1}: 1, {3}: 2}
 	for range 20 {
-		_, err := canonicalJSON(map[string]any{"m": m})
+		_, err := keying.Canonical(map[string]any{"m": m})
 		if !errors.Is(err, ErrUnkeyable) || !strings.Contains(err.Error(), `two keys spell alike as "k1"`) {
 			t.Fatalf("err = %v, want an error naming the coinciding text", err)
 		}
 	}
-	if _, err := canonicalJSON(map[string]any{"m": map[*int]int{new(int): 1}}); !errors.Is(err, ErrUnkeyable) {
+	if _, err := keying.Canonical(map[string]any{"m": map[*int]int{new(int): 1}}); !errors.Is(err, ErrUnkeyable) {
 		t.Errorf("pointer map keys: err = %v, want ErrUnkeyable", err)
 	}
 }
@@ -161,7 +162,7 @@ func TestKeySharedReferencesCostTheirSize(t *testing.T) {
 		m = map[string]any{"a": m, "b": m}
 	}
 	for name, v := range map[string]any{"pointers": n, "slices": s, "maps": m} {
-		b, err := canonicalJSON(map[string]any{"x": v})
+		b, err := keying.Canonical(map[string]any{"x": v})
 		if err != nil || len(b) > 10_000 {
 			t.Errorf("%s: %d bytes, %v", name, len(b), err)
 		}
@@ -199,10 +200,10 @@ func TestKeyTypesDeclaredInFunctionsDoNotShareASpelling(t *testing.T) {
 		type local struct{ X int }
 		return local{1}
 	}()
-	if _, err := canonicalJSON(map[string]any{"x": []any{a}}); err != nil {
+	if _, err := keying.Canonical(map[string]any{"x": []any{a}}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := canonicalJSON(map[string]any{"x": []any{b}})
+	_, err := keying.Canonical(map[string]any{"x": []any{b}})
 	if !errors.Is(err, ErrUnkeyable) || !strings.Contains(err.Error(), "two distinct types are both named") {
 		t.Fatalf("err = %v, want an error naming the clash", err)
 	}
@@ -241,7 +242,7 @@ func TestKeyKnownStandardTypes(t *testing.T) {
 	apart(t, "url.URL with a RawPath", &url.URL{Path: "/a b"}, &url.URL{Path: "/a b", RawPath: "/a%20b"})
 	apart(t, "url.URL user passwords", &url.URL{User: url.UserPassword("u", "p")}, &url.URL{User: url.UserPassword("u", "q")})
 	apart(t, "url.URL password set or not", &url.URL{User: url.User("u")}, &url.URL{User: url.UserPassword("u", "")})
-	if _, err := canonicalJSON(map[string]any{"x": regexp.MustCompile("a")}); !errors.Is(err, ErrUnkeyable) {
+	if _, err := keying.Canonical(map[string]any{"x": regexp.MustCompile("a")}); !errors.Is(err, ErrUnkeyable) {
 		t.Errorf("regexp: err = %v, want ErrUnkeyable", err)
 	}
 }
@@ -403,7 +404,7 @@ func TestKeyRepeatedMemoryIsSpelledOnce(t *testing.T) {
 		paths[i] = block
 	}
 	mustFinish(t, 2*time.Minute, "keying an array reached a million times", func() {
-		if _, err := canonicalJSON(map[string]any{"x": paths}); !errors.Is(err, ErrUnkeyable) {
+		if _, err := keying.Canonical(map[string]any{"x": paths}); !errors.Is(err, ErrUnkeyable) {
 			t.Errorf("err = %v, want ErrUnkeyable", err)
 		}
 	})
@@ -413,16 +414,16 @@ func TestKeyRepeatedMemoryIsSpelledOnce(t *testing.T) {
 	for i := range many {
 		many[i] = long
 	}
-	if _, err := canonicalJSON(map[string]any{"x": many}); !errors.Is(err, ErrUnkeyable) || !strings.Contains(err.Error(), "spell to more than") {
+	if _, err := keying.Canonical(map[string]any{"x": many}); !errors.Is(err, ErrUnkeyable) || !strings.Contains(err.Error(), "spell to more than") {
 		t.Errorf("a string repeated past 16 MiB: err = %v", err)
 	}
-	if _, err := canonicalJSON(map[string]any{"x": make([]struct{}, 1<<30)}); !errors.Is(err, ErrUnkeyable) {
+	if _, err := keying.Canonical(map[string]any{"x": make([]struct{}, 1<<30)}); !errors.Is(err, ErrUnkeyable) {
 		t.Errorf("a billion empty structs: err = %v", err)
 	}
 	// A matrix whose stride reads one element for many is refused.
 	var m mat.Dense
 	m.SetRawMatrix(blas64.General{Rows: 1 << 24, Cols: 1, Stride: 0, Data: []float64{1}})
-	if _, err := canonicalJSON(map[string]any{"x": &m}); !errors.Is(err, ErrUnkeyable) {
+	if _, err := keying.Canonical(map[string]any{"x": &m}); !errors.Is(err, ErrUnkeyable) {
 		t.Errorf("a matrix of stride 0: err = %v", err)
 	}
 }

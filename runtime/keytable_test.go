@@ -9,18 +9,6 @@ import (
 	"github.com/cachegen/cachegen/internal/keytable/keycases"
 )
 
-// TestKeyTable runs the table of keyable types that the generator's tests
-// run too: the runtime keys exactly the values of the types the generator
-// accepts.
-func TestKeyTable(t *testing.T) {
-	for _, c := range keycases.Cases {
-		_, err := canonicalJSON(map[string]any{"x": c.Value})
-		if keyed := err == nil; keyed != c.Keyable {
-			t.Errorf("%s: keyed=%v (%v), want %v: %s", c.Type, keyed, err, c.Keyable, c.Why)
-		}
-	}
-}
-
 // tableTrip stores and loads v as a result of type T.
 func tableTrip[T any](v any) (any, error) {
 	parts, err := entry.EncodeResult(v.(T))

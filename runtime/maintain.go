@@ -21,6 +21,7 @@ import (
 	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/explain"
+	"github.com/cachegen/cachegen/internal/keying"
 	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/cachegen/cachegen/internal/units"
 )
@@ -142,7 +143,7 @@ func (in Input) String() string {
 func argsOf(m entry.Meta) json.RawMessage {
 	text := string(m.Params)
 	for name, v := range map[string]any{fnParam: m.Func, versionParam: m.Version} {
-		b, err := canonicalJSON(map[string]any{name: v})
+		b, err := keying.Canonical(map[string]any{name: v})
 		if err != nil {
 			continue
 		}
@@ -158,9 +159,8 @@ func argsOf(m entry.Meta) json.RawMessage {
 	}
 	for _, in := range m.Inputs {
 		if readable := inputOf(in).String(); utf8.ValidString(readable) {
-			e := keyEncoder{}
-			e.string(readable) // ASCII, as the rest of the text
-			text = strings.Replace(text, string(appendInput(nil, in)), string(e.buf), 1)
+			spelled := keying.AppendString(nil, readable) // ASCII, as the rest of the text
+			text = strings.Replace(text, string(keying.AppendInput(nil, in)), string(spelled), 1)
 		}
 	}
 	return json.RawMessage(text)
@@ -436,7 +436,7 @@ func (c *Cache) prune(ctx context.Context, o PruneOptions) ([]Entry, int64, erro
 	if o.DryRun {
 		return pruneEntries(all, o, now, func(string) error { return nil })
 	}
-	c.disk.PruneMemo(now.Add(-memoMaxAge))
+	c.disk.PruneMemo(now.Add(-keying.MemoMaxAge))
 	// Each removal is taken from its shard's usage record, under its lock,
 	// so that stores made meanwhile by other processes are kept in it.
 	return pruneEntries(all, o, now, func(key string) error { return c.disk.RemoveEntry(names[key]) })

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/cachegen/cachegen/internal/keying"
 )
 
 // pythonCheck reads JSON lines, each a Python value (as a literal, a float
@@ -64,7 +66,7 @@ func TestCanonicalMatchesPython(t *testing.T) {
 		specials = append(specials, r.NormFloat64()*math.Pow(10, float64(r.IntN(40)-20)))
 	}
 	for _, f := range specials {
-		if math.IsNaN(f) && math.Float64bits(f) != canonicalNaN {
+		if math.IsNaN(f) && math.Float64bits(f) != keying.CanonicalNaN {
 			// Python spells every NaN alike; a key keeps the bits of all
 			// but the canonical one (TestCanonicalGoValues).
 			continue

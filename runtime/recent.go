@@ -46,9 +46,9 @@ func partsName(fn, code string) string { return recentName(fn) + "-" + code + ".
 // explained returns the call that r keys, as explanations compare it.
 func (r *request[T]) explained(at time.Time) explain.Call {
 	e := explain.Call{Key: r.id.key, Version: r.call.Version, Code: r.call.Code, Accepted: r.call.Accepted, Parts: r.call.parts(), Args: map[string]string{}, At: at}
-	for name, sp := range r.id.spans {
+	for name, sp := range r.id.Spans {
 		if name != fnParam && name != versionParam {
-			e.Args[name] = explain.Spell(r.id.canonical[sp.start:sp.end])
+			e.Args[name] = explain.Spell(r.id.Text[sp.Start:sp.End])
 		}
 	}
 	return e

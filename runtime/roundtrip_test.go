@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/internal/keying"
 )
 
 func valueOf(x any) reflect.Value { return reflect.ValueOf(x) }
 
 func equalValues(a, b reflect.Value) bool {
 	return equalBy(a, b, func(a, b reflect.Value) (bool, bool) {
-		if a.Type() == timeType {
+		if a.Type() == keying.TimeType {
 			return reflect.DeepEqual(a.Interface(), b.Interface()), true
 		}
 		return false, false

@@ -18,6 +18,7 @@ import (
 	"github.com/cachegen/cachegen/internal/callctx"
 	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/internal/keying"
 	"github.com/cachegen/cachegen/remote"
 )
 
@@ -653,7 +654,7 @@ func TestMetadataBombsAreBounded(t *testing.T) {
 func TestInflatingPayloadIsABoundedMiss(t *testing.T) {
 	c, log := open(t)
 	call := Call{Func: "example.com/sim.Rows", Version: 1, Params: map[string]any{"n": 1}}
-	id, err := call.identity(memDigester)
+	id, err := call.identity(keying.MemDigester)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package runtime
+package keying
 
 import (
 	"crypto/sha256"
@@ -20,7 +20,7 @@ import (
 // of internal/keytable, and the types that declare a marshaler.
 
 var (
-	timeType            = reflect.TypeFor[time.Time]()
+	TimeType            = reflect.TypeFor[time.Time]()
 	textMarshalerType   = reflect.TypeFor[encoding.TextMarshaler]()
 	binaryMarshalerType = reflect.TypeFor[encoding.BinaryMarshaler]()
 )
@@ -231,7 +231,7 @@ func (e *keyEncoder) dense(v reflect.Value, rule keytable.Rule) (bool, error) {
 
 // time appends the spelling of a time: in UTC, its RFC 3339 text with
 // nanoseconds; elsewhere, the text with its offset to the second, the
-// identity of its location (see zoneID) and the location's name. The
+// identity of its location (see ZoneID) and the location's name. The
 // monotonic clock reading, which means nothing outside the process, does
 // not count.
 func (e *keyEncoder) time(tm time.Time) {
@@ -240,7 +240,7 @@ func (e *keyEncoder) time(tm time.Time) {
 		e.string(tm.Format(time.RFC3339Nano))
 		return
 	}
-	e.string(tm.Format("2006-01-02T15:04:05.999999999-07:00:00") + " " + zoneID(loc) + " " + loc.String())
+	e.string(tm.Format("2006-01-02T15:04:05.999999999-07:00:00") + " " + ZoneID(loc) + " " + loc.String())
 }
 
 // zoneIDs remembers the identity of the locations of this process.
@@ -249,13 +249,13 @@ var zoneIDs struct {
 	m map[weak.Pointer[time.Location]]string
 }
 
-// zoneID returns the identity of a location: 16 hex digits of a digest of
+// ZoneID returns the identity of a location: 16 hex digits of a digest of
 // every zone it has (abbreviation, offset, daylight saving) and when each
 // begins, up to the year 2200, read through time's own methods. The same
 // named location keys alike in any process with the same time zone
 // database, and a fixed zone that borrows a real zone's name keys apart
 // from it.
-func zoneID(loc *time.Location) string {
+func ZoneID(loc *time.Location) string {
 	w := weak.Make(loc)
 	zoneIDs.Lock()
 	id, ok := zoneIDs.m[w]

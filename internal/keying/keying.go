@@ -1,4 +1,4 @@
-package runtime
+package keying
 
 import (
 	"bytes"
@@ -14,22 +14,15 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unicode/utf8"
 
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/keytable"
 )
 
-// ErrUnkeyable is wrapped by the errors of Canonical, Key and Call.Key
-// when a value cannot be spelled soundly in a key.
+// ErrUnkeyable is wrapped by the errors of Spell and Canonical when a
+// value cannot be spelled soundly in a key; runtime.ErrUnkeyable is it.
 var ErrUnkeyable = errors.New("value cannot be part of a cache key")
-
-// Reserved parameter names that Call.Key adds to the params it hashes.
-const (
-	fnParam      = "__fn__"
-	versionParam = "__version__"
-)
 
 // digestThreshold is the length above which numeric slices and arrays are
 // keyed by a digest of their bytes instead of element by element.
@@ -45,91 +38,53 @@ const maxDepth = 512
 // billion empty structs).
 const maxCanonical = entry.MaxMeta
 
-// canonicalJSON returns the canonical text of params that a key hashes: the
+// Canonical returns the canonical text of params that a key hashes: the
 // bytes Python's json.dumps(params, sort_keys=True) produces for the equivalent
 // Python value, extended to Go values as the package documentation
 // describes. It is deterministic: the same params always give the same
 // bytes. It returns an error wrapping ErrUnkeyable, naming the parameter,
 // for values that cannot be keyed soundly (funcs, channels, cycles, structs
 // with unexported fields).
-func canonicalJSON(params map[string]any) ([]byte, error) {
-	e := keyEncoder{buf: make([]byte, 0, 128)}
+func Canonical(params map[string]any) ([]byte, error) {
+	sp, err := Spell(params, nil)
+	return sp.Text, err
+}
+
+// A Spelling is the canonical text of a call's params, and what keying
+// them read.
+type Spelling struct {
+	Text   []byte
+	Inputs []entry.Input   // the File and Dir values keyed, in order
+	Seen   Seen            // the stat of each file they read
+	Spans  map[string]Span // where each parameter's spelling lies in Text
+}
+
+// A Span is where a parameter's spelling lies in the canonical text.
+type Span struct{ Start, End int }
+
+// Spell spells params canonically (see Canonical), with d keying their
+// file inputs; a nil d keeps its memo of file digests in memory only.
+func Spell(params map[string]any, d *Digester) (Spelling, error) {
+	e := keyEncoder{buf: make([]byte, 0, 128), files: d, spans: map[string]Span{}}
 	if err := e.params(params); err != nil {
-		return nil, err
+		return Spelling{}, err
 	}
-	return e.buf, nil
+	return Spelling{Text: e.buf, Inputs: e.inputs, Seen: e.seen, Spans: e.spans}, nil
 }
 
-// Call describes one call of a cached function: what Do keys, stores and
-// looks up. Generated wrappers fill it in; it can also be built by hand.
-type Call struct {
-	// Func is the function's qualified name: "example.com/sim.RunMonteCarlo",
-	// or "example.com/sim.Model.Fit" for a method.
-	Func string
-	// Version is the N of the function's //cache:version=N directive.
-	Version int
-	// Params holds the function's arguments by parameter name.
-	Params map[string]any
-	// TTL, when positive, is how long an entry stays fresh: an older entry
-	// is recomputed and replaced.
-	TTL time.Duration
-	// Code, when set, is the fingerprint of the code that computes the
-	// call, as cachegen recorded it (16 hex digits). Each entry stores the
-	// Code it was computed by, and Do serves only entries computed by Code
-	// or by one of Accepted: a result computed by other code under the
-	// same version (a forgotten bump, a version number reused, a teammate
-	// on another branch) is a miss. Code is not part of the key.
-	Code string
-	// Accepted lists earlier fingerprints whose results were declared the
-	// same (cachegen -accept).
-	Accepted []string
-	// Parts, when set, are the parts of Code as cachegen recorded them
-	// ("name:digest,…"), stored in each entry so that a miss can name the
-	// declarations that changed (see Cache.Why). Never used for checks.
-	Parts string
-	// Codec, when set, stores the call's results as values of another
-	// type (see StoreAs). It is not part of the key.
-	Codec Codec
-}
-
-// Key returns the key of the call: the first 16 hex digits of the SHA-256
-// of the canonical text of its Params together with "__fn__": Func and
-// "__version__": Version, as the reference decorator computes it. Params
-// may not use those two names.
-func (c Call) Key() (string, error) {
-	id, err := c.identity(memDigester)
-	if err != nil {
-		return "", err
-	}
-	return id.key, nil
-}
-
-// identity is everything Do needs to know about a call's key.
-type identity struct {
-	key       string   // first 16 hex digits of sum: the entry's name
-	sum       [32]byte // SHA-256 of canonical: stored in and checked against the entry
-	canonical []byte   // the text that was hashed
-	inputs    []entry.Input
-	seen      keyed           // the stat of each file the inputs read, to tell whether they changed since
-	spans     map[string]span // where each parameter's spelling is in canonical
-}
-
-// span is where a parameter's spelling lies in the canonical text.
-type span struct{ start, end int }
-
-// changedParams returns, in name order, the parameters of c that can
-// change (whose arguments hold pointers, slices, maps or interfaces) and
-// no longer spell as they did when id was keyed.
-func (c Call) changedParams(d *digester, id identity) []string {
+// Changed returns, in name order, the params that can change (whose
+// arguments hold pointers, slices, maps or interfaces) and no longer spell
+// as they did in s: what a function changed of the arguments it was given.
+func Changed(params map[string]any, d *Digester, s Spelling) []string {
 	var changed []string
-	for name, v := range c.Params {
-		sp, ok := id.spans[name]
+	for name, v := range params {
+		sp, ok := s.Spans[name]
 		if !ok || !canChange(v) {
 			continue
 		}
-		e := keyEncoder{files: d, spans: map[string]span{}}
+		e := keyEncoder{files: d, spans: map[string]Span{}}
 		if err := e.params(map[string]any{name: v}); err != nil ||
-			!bytes.Equal(e.buf[e.spans[name].start:e.spans[name].end], id.canonical[sp.start:sp.end]) {
+			!bytes.Equal(e.buf[e.spans[name].Start:e.spans[name].End], s.Text[sp.Start:sp.End]) {
 			changed = append(changed, name)
 		}
 	}
@@ -156,7 +111,7 @@ func canChange(v any) bool {
 // check follows (see inputsUnchanged).
 func mayChange(t reflect.Type) bool {
 	for t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
-		if t.Elem() == fileType || t.Elem() == dirType {
+		if t.Elem() == FileType || t.Elem() == DirType {
 			return false
 		}
 		if t.Kind() == reflect.Array {
@@ -168,28 +123,11 @@ func mayChange(t reflect.Type) bool {
 	return entry.HoldsRefs(t)
 }
 
-// identity keys c, with d keying its file inputs.
-func (c Call) identity(d *digester) (identity, error) {
-	for _, reserved := range []string{fnParam, versionParam} {
-		if _, ok := c.Params[reserved]; ok {
-			return identity{}, fmt.Errorf("%s: parameter name %q is reserved for the cache key: rename the parameter", c.Func, reserved)
-		}
-	}
-	all := make(map[string]any, len(c.Params)+2)
-	for k, v := range c.Params {
-		all[k] = v
-	}
-	all[fnParam] = c.Func
-	all[versionParam] = c.Version
-	e := keyEncoder{buf: make([]byte, 0, 128), files: d, spans: map[string]span{}}
-	if err := e.params(all); err != nil {
-		if c.Func != "" {
-			err = fmt.Errorf("%s: %w", c.Func, err)
-		}
-		return identity{}, err
-	}
-	sum := sha256.Sum256(e.buf)
-	return identity{key: hex.EncodeToString(sum[:8]), sum: sum, canonical: e.buf, inputs: e.inputs, seen: e.seen, spans: e.spans}, nil
+// AppendString appends the canonical spelling of the string s.
+func AppendString(b []byte, s string) []byte {
+	e := keyEncoder{buf: b}
+	e.string(s)
+	return e.buf
 }
 
 // A keyEncoder spells the params of one call. Within one parameter, a
@@ -202,14 +140,14 @@ func (c Call) identity(d *digester) (identity, error) {
 type keyEncoder struct {
 	buf    []byte
 	depth  int
-	files  *digester     // keys File and Dir values; nil means memDigester
+	files  *Digester     // keys File and Dir values; nil means MemDigester
 	inputs []entry.Input // the File and Dir values keyed, in order
-	seen   keyed         // the stat of each file they read
-	spans  map[string]span
+	seen   Seen          // the stat of each file they read
+	spans  map[string]Span
 
 	refs   map[refID]int  // the references of this parameter spelled in full, numbered
 	active map[refID]bool // the references being spelled
-	spelt  map[refID]span // where references that hold none were spelled, to copy
+	spelt  map[refID]Span // where references that hold none were spelled, to copy
 }
 
 // refID identifies a reference: a pointer, map or slice, by the memory it
@@ -224,13 +162,13 @@ type refID struct {
 func (e *keyEncoder) input(p string, glob bool) error {
 	d := e.files
 	if d == nil {
-		d = memDigester
+		d = MemDigester
 	}
 	in, err := d.input(p, glob, &e.seen)
 	if err != nil {
 		return err
 	}
-	e.buf = appendInput(e.buf, in)
+	e.buf = AppendInput(e.buf, in)
 	e.inputs = append(e.inputs, in)
 	return nil
 }
@@ -263,7 +201,7 @@ func (e *keyEncoder) params(params map[string]any) (err error) {
 			return fmt.Errorf("parameter %s: %w", name, err)
 		}
 		if e.spans != nil {
-			e.spans[name] = span{start, len(e.buf)}
+			e.spans[name] = Span{start, len(e.buf)}
 		}
 	}
 	e.buf = append(e.buf, '}')
@@ -309,7 +247,7 @@ func natural(v reflect.Value) bool {
 		return !v.IsNil()
 	case reflect.TypeFor[float64]():
 		// A NaN other than the canonical one spells as an object.
-		return !math.IsNaN(v.Float()) || math.Float64bits(v.Float()) == canonicalNaN
+		return !math.IsNaN(v.Float()) || math.Float64bits(v.Float()) == CanonicalNaN
 	case reflect.TypeFor[string]():
 		return utf8.ValidString(v.String())
 	case reflect.TypeFor[map[string]any]():
@@ -371,8 +309,8 @@ func (e *keyEncoder) value(v reflect.Value, dynamic bool) error {
 	}
 
 	t := v.Type()
-	if t == fileType || t == dirType {
-		return e.input(v.String(), t == dirType)
+	if t == FileType || t == DirType {
+		return e.input(v.String(), t == DirType)
 	}
 	if done, err := e.own(v); done {
 		return err
@@ -462,7 +400,7 @@ func (e *keyEncoder) value(v reflect.Value, dynamic bool) error {
 func (e *keyEncoder) reference(v reflect.Value, id refID, spell func() error) error {
 	if !entry.HoldsRefs(v.Type().Elem()) {
 		if sp, ok := e.spelt[id]; ok {
-			e.buf = append(e.buf, e.buf[sp.start:sp.end]...)
+			e.buf = append(e.buf, e.buf[sp.Start:sp.End]...)
 			return nil
 		}
 		start := len(e.buf)
@@ -470,9 +408,9 @@ func (e *keyEncoder) reference(v reflect.Value, id refID, spell func() error) er
 			return err
 		}
 		if e.spelt == nil {
-			e.spelt = map[refID]span{}
+			e.spelt = map[refID]Span{}
 		}
-		e.spelt[id] = span{start, len(e.buf)}
+		e.spelt[id] = Span{start, len(e.buf)}
 		return nil
 	}
 	if n, ok := e.refs[id]; ok {
@@ -664,7 +602,7 @@ func (e *keyEncoder) mapValue(v reflect.Value) error {
 		val  reflect.Value
 	}
 	kt := t.Key()
-	if kt == fileType || kt == dirType {
+	if kt == FileType || kt == DirType {
 		return fmt.Errorf("type %s: a file input cannot be a map key, where it would be keyed by its path's text: use a slice of %s: %w", t, kt, ErrUnkeyable)
 	}
 	if problem := mapKeyProblem(kt); problem != "" {
@@ -748,7 +686,7 @@ func (e *keyEncoder) mapValue(v reflect.Value) error {
 // mapKeyProblem says why map keys of type kt cannot be keyed, or "".
 func mapKeyProblem(kt reflect.Type) string {
 	switch {
-	case kt == timeType:
+	case kt == TimeType:
 		return "time.Time map keys compare by location and monotonic clock reading, which no key can spell: key the map by the time's Unix nanoseconds or text"
 	case kt.Kind() == reflect.Pointer:
 		return fmt.Sprintf("map keys of type %s compare by address, which differs from run to run: key the map by a value", kt)
@@ -863,11 +801,11 @@ func typeString(t reflect.Type) string {
 	return t.String()
 }
 
-// canonicalNaN is the NaN Python's float('nan') holds, spelled NaN as
+// CanonicalNaN is the NaN Python's float('nan') holds, spelled NaN as
 // json.dumps spells it.
-const canonicalNaN = 0x7ff8000000000000
+const CanonicalNaN = 0x7ff8000000000000
 
-// canonicalNaN32 is the float32 NaN that converts to canonicalNaN.
+// canonicalNaN32 is the float32 NaN that converts to CanonicalNaN.
 const canonicalNaN32 = 0x7fc00000
 
 // appendFloatValue appends the float v (float32 or float64) as Python's
@@ -890,7 +828,7 @@ func appendFloatValue(b []byte, v reflect.Value) []byte {
 		canonical = bits == canonicalNaN32
 	} else {
 		bits = math.Float64bits(f)
-		canonical = bits == canonicalNaN
+		canonical = bits == CanonicalNaN
 	}
 	if canonical {
 		return append(b, "NaN"...)
