@@ -221,7 +221,7 @@ func TestDeadEntriesOfOtherCode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		MarkOtherCode(es, current)
+		MarkOtherCode(es, codeIn(current))
 		var keys []string
 		for _, e := range es {
 			if e.OtherCode != e.Dead() || e.OldVersion {
@@ -252,7 +252,7 @@ func TestDeadEntriesOfOtherCode(t *testing.T) {
 		t.Errorf("back on code A: dead %v, want B's %s alone", got, b3)
 	}
 	current["example.com/sim.Retrieve"] = CurrentCode{Version: 1, Codes: []string{codeB}}
-	removed, err := c.Prune(context.Background(), PruneOptions{Dead: true, Current: current})
+	removed, err := c.Prune(context.Background(), PruneOptions{Dead: true, Current: codeIn(current)})
 	if err != nil || len(removed) != 2 {
 		t.Fatalf("Prune(Dead) removed %d entries (%v), want A's 2", len(removed), err)
 	}
@@ -264,7 +264,7 @@ func TestDeadEntriesOfOtherCode(t *testing.T) {
 	// entries are what the current code cannot load, not version 1's.
 	v2 := store(Call{Func: "example.com/sim.Retrieve", Version: 2, Code: codeC}, 1)
 	es, _ = c.List(context.Background())
-	MarkOtherCode(es, current)
+	MarkOtherCode(es, codeIn(current))
 	for _, e := range es {
 		if e.Dead() != (e.Key == v2) || e.OtherCode != (e.Key == v2) {
 			t.Errorf("back on version 1 after a branch's version 2: %s OldVersion %v OtherCode %v", e.Key, e.OldVersion, e.OtherCode)
@@ -301,5 +301,13 @@ func TestRecordOfLongPartsAndClear(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(c.Dir(), "recent")); !os.IsNotExist(err) {
 		t.Errorf("Clear left the records: %v", err)
+	}
+}
+
+// codeIn looks the current code of a function up in m.
+func codeIn(m map[string]CurrentCode) func(string) (CurrentCode, bool) {
+	return func(fn string) (CurrentCode, bool) {
+		c, ok := m[fn]
+		return c, ok
 	}
 }

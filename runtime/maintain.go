@@ -70,18 +70,30 @@ type CurrentCode struct {
 	Codes   []string
 }
 
-// MarkOtherCode marks the entries of es of the functions current names
-// (by qualified name) by what the function's current code makes of them:
+// MarkOtherCode marks the entries of es of the functions whose current
+// code current knows (by qualified name; nil knows none) by what that
+// code makes of them:
 // OldVersion for an entry of a lower version than the current one,
 // OtherCode for one of a higher version, or of the current version and
 // code it does not serve, and neither for one it serves, whatever
-// List found. Entries of functions current does not name are left as
-// they are: whether their code is current cannot be known.
-func MarkOtherCode(es []Entry, current map[string]CurrentCode) {
+// List found. Entries of functions current does not know are left as
+// they are: whether their code is current cannot be known. current is
+// asked once for each function.
+func MarkOtherCode(es []Entry, current func(fn string) (CurrentCode, bool)) {
+	if current == nil {
+		return
+	}
+	known := map[string]*CurrentCode{}
 	for i := range es {
 		e := &es[i]
-		cur, ok := current[e.Func]
-		if !ok {
+		cur, asked := known[e.Func]
+		if !asked {
+			if c, ok := current(e.Func); ok {
+				cur = &c
+			}
+			known[e.Func] = cur
+		}
+		if cur == nil {
 			continue
 		}
 		e.OldVersion = e.Version < cur.Version
@@ -367,11 +379,14 @@ type PruneOptions struct {
 	// that has entries of a higher version (see Entry.OldVersion).
 	OldVersions bool
 	// Dead removes the entries no call of the current code can be served:
-	// those of old versions, and, of the functions Current names, those of
-	// other code (see Entry.Dead).
-	Dead    bool
-	Current map[string]CurrentCode // the code each function runs now, by qualified name (see MarkOtherCode)
-	DryRun  bool                   // report what would be removed, and remove nothing
+	// those of old versions, and, of the functions whose code Current
+	// knows, those of other code (see Entry.Dead).
+	Dead bool
+	// Current returns the code a function runs now, by qualified name
+	// (see MarkOtherCode); it is asked as the entries are walked, once for
+	// each function.
+	Current func(fn string) (CurrentCode, bool)
+	DryRun  bool // report what would be removed, and remove nothing
 
 	keep    string // a key never removed: the entry a trim was started for
 	trigger int64  // when positive, MaxBytes applies only to a total over it

@@ -93,31 +93,31 @@ type ctl struct {
 	// entries share the database with other keys, and clear and prune
 	// need -force.
 	unprefixed bool
+	// knowsCode is set once currentCode found a function's current code.
+	knowsCode bool
 }
 
 // list returns the tier's entries, those of other code than the module
 // here runs marked.
 func (c *ctl) list() ([]cacheruntime.Entry, error) {
 	es, err := c.tier.List(c.ctx)
-	cacheruntime.MarkOtherCode(es, c.currentCode(es))
+	cacheruntime.MarkOtherCode(es, c.currentCode)
 	return es, err
 }
 
-// currentCode returns the code that the cached functions of es, of the
-// module that holds the working directory, run now, as its generated
-// files record it: none outside a module, where no entry is known to be
-// of other code.
-func (c *ctl) currentCode(es []cacheruntime.Entry) map[string]cacheruntime.CurrentCode {
-	var funcs []string
-	for _, e := range es {
-		funcs = append(funcs, e.Func)
+// currentCode returns the code that the cached function fn, of the module
+// that holds the working directory, runs now, as its generated file
+// records it: none outside a module, where no entry is known to be of
+// other code. It notes in c.knowsCode that some function's code was
+// found.
+func (c *ctl) currentCode(fn string) (cacheruntime.CurrentCode, bool) {
+	recs, _ := fingerprint.Current(".", []string{fn})
+	r, ok := recs[fn]
+	if !ok {
+		return cacheruntime.CurrentCode{}, false
 	}
-	current := map[string]cacheruntime.CurrentCode{}
-	recs, _ := fingerprint.Current(".", funcs)
-	for fn, r := range recs {
-		current[fn] = cacheruntime.CurrentCode{Version: r.Version, Codes: append([]string{r.Sum}, r.Accepted...)}
-	}
-	return current
+	c.knowsCode = true
+	return cacheruntime.CurrentCode{Version: r.Version, Codes: append([]string{r.Sum}, r.Accepted...)}, true
 }
 
 // tier is what the commands act on: a local cache directory, or a remote

@@ -972,3 +972,44 @@ func TestOldVersionByTheCurrentCode(t *testing.T) {
 		t.Errorf("prune -old-versions: exit %d, left %v\n%s", code, keys(t, dir), out)
 	}
 }
+
+// countingTier counts the listings of the tier it wraps.
+type countingTier struct {
+	tier
+	lists int
+}
+
+func (t *countingTier) List(ctx context.Context) ([]cacheruntime.Entry, error) {
+	t.lists++
+	return t.tier.List(ctx)
+}
+
+// prune -dead and -old-versions walk the tier once, in Prune, asking for
+// each function's current code as they meet its entries: they do not
+// list the tier first to learn which functions to ask about.
+func TestPruneDeadWalksTheTierOnce(t *testing.T) {
+	c, err := cacheruntime.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		call := cacheruntime.Call{Func: "example.com/sim.F", Version: 1 + i%2, Params: map[string]any{"i": i}}
+		if _, err := cacheruntime.Do(context.Background(), c, call, func(context.Context) (int, error) { return i, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, flag := range []string{"-dead", "-old-versions"} {
+		counting := &countingTier{tier: localTier{c}}
+		var out bytes.Buffer
+		x := &ctl{ctx: context.Background(), tier: counting, cache: c, out: &out}
+		if err := x.prune([]string{flag, "-dry-run"}); err != nil {
+			t.Fatal(err)
+		}
+		if counting.lists != 0 {
+			t.Errorf("prune %s listed the tier %d times before pruning it, want none", flag, counting.lists)
+		}
+		if !strings.Contains(out.String(), "would remove") {
+			t.Errorf("prune %s -dry-run found no old version to remove:\n%s", flag, out.String())
+		}
+	}
+}

@@ -48,18 +48,14 @@ func (c *ctl) prune(args []string) error {
 	if o.Dead || o.OldVersions {
 		// What ls marks, prune removes: by the current code where the
 		// module here declares the entries' functions.
-		es, err := c.tier.List(c.ctx) // whose functions' current code to read
-		if err != nil {
-			return err
-		}
-		o.Current = c.currentCode(es)
-		if o.Dead && len(o.Current) == 0 {
-			fmt.Fprintln(c.out, "prune -dead: no function of these entries has generated wrappers in the module here, so no entry is known to be of other code: run it in the module of the cached functions to remove those too")
-		}
+		o.Current = c.currentCode
 	}
 	es, err := c.tier.Prune(c.ctx, o)
 	if err != nil {
 		return err
+	}
+	if o.Dead && !c.knowsCode {
+		fmt.Fprintln(c.out, "prune -dead: no function of these entries has generated wrappers in the module here, so no entry is known to be of other code: run it in the module of the cached functions to remove those too")
 	}
 	verb := "removed"
 	if o.DryRun {
