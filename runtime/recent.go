@@ -87,17 +87,7 @@ func (c *Cache) recordStored(fn string, e explain.Call) {
 	}
 	line = append(line, '\n')
 	name := recentName(fn)
-	r, err := c.disk.OpenRoot(true)
-	if err != nil {
-		return
-	}
-	f, err := c.disk.OpenLockFile(r, name, os.O_APPEND|os.O_CREATE)
-	if errors.Is(err, fs.ErrNotExist) {
-		if c.disk.FS.MkdirAll(r, path.Dir(name)) != nil {
-			return
-		}
-		f, err = c.disk.OpenLockFile(r, name, os.O_APPEND|os.O_CREATE)
-	}
+	f, err := c.disk.OpenLockIn(name, os.O_APPEND)
 	if err != nil {
 		return
 	}
@@ -107,9 +97,14 @@ func (c *Cache) recordStored(fn string, e explain.Call) {
 	if err == nil && serr == nil && fi.Size() > maxRecentBytes {
 		// Keep the latest lines, half the bound of them, oldest first.
 		lines := c.recentLines(fn)
-		var b []byte
-		for i := len(lines) - 1; i >= 0 && len(b)+len(lines[i])+1 <= maxRecentBytes/2; i-- {
-			b = append(append(append([]byte(nil), lines[i]...), '\n'), b...)
+		first, n := len(lines), 0
+		for first > 0 && n+len(lines[first-1])+1 <= maxRecentBytes/2 {
+			first--
+			n += len(lines[first]) + 1
+		}
+		b := make([]byte, 0, n)
+		for _, l := range lines[first:] {
+			b = append(append(b, l...), '\n')
 		}
 		c.disk.Replace(name, path.Base(name), b)
 	}

@@ -3,8 +3,11 @@
 package disk
 
 import (
+	"errors"
 	"io"
 	"io/fs"
+	"os"
+	"path"
 )
 
 // dirFDs holds nothing where reads go through the root.
@@ -21,4 +24,22 @@ func (s *Store) OpenRegular(name string) (regularFile, fs.FileInfo, error) {
 // replaceAt does nothing where files are written through the root.
 func (s *Store) replaceAt(name, key string, write func(io.Writer) error, commit func(rename func() error) error) (bool, error) {
 	return false, nil
+}
+
+// OpenLockIn is OpenLockFile for name, "dir/file" one level below the
+// store's directory, made if missing, with O_CREATE and flag. A missing
+// directory is made.
+func (s *Store) OpenLockIn(name string, flag int) (*os.File, error) {
+	r, err := s.OpenRoot(true)
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.OpenLockFile(r, name, flag|os.O_CREATE)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := s.FS.MkdirAll(r, path.Dir(name)); err != nil {
+			return nil, err
+		}
+		f, err = s.OpenLockFile(r, name, flag|os.O_CREATE)
+	}
+	return f, err
 }

@@ -20,14 +20,7 @@ func (s *Store) KeyLock(key string) (KeyLock, error) {
 	if FileLocks {
 		return s.fileLock(key)
 	}
-	r, err := s.OpenRoot(true)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.FS.MkdirAll(r, ShardOf(key)); err != nil {
-		return nil, err
-	}
-	f, err := s.OpenLockFile(r, path.Join(ShardOf(key), locksName), os.O_CREATE)
+	f, err := s.OpenLockIn(path.Join(ShardOf(key), locksName), 0)
 	if err != nil {
 		return nil, err
 	}

@@ -135,11 +135,7 @@ func HexByte(i int) string {
 // lockUsage opens shard's usage record, making it if missing, and locks
 // it, waiting at most usageWait.
 func (s *Store) lockUsage(shard string) (*os.File, func(), error) {
-	r, err := s.OpenRoot(true)
-	if err != nil {
-		return nil, nil, err
-	}
-	f, err := s.OpenLockFile(r, UsagePath(shard), os.O_CREATE)
+	f, err := s.OpenLockIn(UsagePath(shard), 0)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,0 +1,58 @@
+//go:build unix
+
+package disk
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+// OpenLockIn opens a record one level below the store's directory, making
+// the directory and the file, and refuses what a record must not be: a
+// FIFO is refused without waiting on it, a symlink is not followed, and a
+// second name of a file elsewhere is replaced, never written through.
+func TestOpenLockInRefusesWhatIsNotARecord(t *testing.T) {
+	dir := t.TempDir()
+	s := New(dir, true, nil)
+	f, err := s.OpenLockIn("ab/.usage", 0)
+	if err != nil {
+		t.Fatalf("a record in a missing shard: %v", err)
+	}
+	f.Close()
+	if fi, err := os.Lstat(filepath.Join(dir, "ab", ".usage")); err != nil || !fi.Mode().IsRegular() {
+		t.Fatalf("the record was not made: %v, %v", fi, err)
+	}
+
+	if err := syscall.Mkfifo(filepath.Join(dir, "ab", "fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := s.OpenLockIn("ab/fifo", 0); err == nil {
+		f.Close()
+		t.Error("a FIFO was opened as a record")
+	}
+
+	outside := filepath.Join(t.TempDir(), "precious")
+	os.WriteFile(outside, []byte("not the cache's"), 0o600)
+	if err := os.Symlink(outside, filepath.Join(dir, "ab", "link")); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := s.OpenLockIn("ab/link", 0); err == nil {
+		f.Close()
+		t.Error("a symlink was followed")
+	}
+
+	if err := os.Link(outside, filepath.Join(dir, "ab", "hard")); err != nil {
+		t.Skipf("no hard links here: %v", err)
+	}
+	f, err = s.OpenLockIn("ab/hard", os.O_APPEND)
+	if err != nil {
+		t.Fatalf("a hard-linked record: %v, want it made anew", err)
+	}
+	f.WriteString("the cache's")
+	f.Close()
+	if b, _ := os.ReadFile(outside); string(b) != "not the cache's" {
+		t.Errorf("the file outside was written through its second name: %q", b)
+	}
+}
