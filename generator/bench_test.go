@@ -1,7 +1,9 @@
 package generator
 
 import (
+	"bytes"
 	"fmt"
+	"go/format"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,7 +11,7 @@ import (
 )
 
 // bench200 writes a module whose package has 200 annotated functions.
-func bench200(b *testing.B) string {
+func bench200(b testing.TB) string {
 	dir := b.TempDir()
 	var src strings.Builder
 	src.WriteString("package sim\n\nimport \"context\"\n\ntype Config struct {\n\tRate  float64\n\tSteps int\n}\n\ntype Result struct {\n\tValues []float64\n\tMean   float64\n}\n")
@@ -40,5 +42,22 @@ func BenchmarkFloorLoadPackages(b *testing.B) {
 		if _, err := load(dir, nil, "", DefaultOutput); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestRenderIsFormatted checks that the file rendered in runs formatted
+// apart is formatted as a whole: formatting it again changes nothing.
+func TestRenderIsFormatted(t *testing.T) {
+	dir := bench200(t)
+	rs, err := Generate(Config{Dir: dir})
+	if err != nil || len(rs) != 1 || len(rs[0].Errs) > 0 {
+		t.Fatalf("%v %+v", err, rs)
+	}
+	again, err := format.Source(rs[0].Content)
+	if err != nil || !bytes.Equal(again, rs[0].Content) {
+		t.Errorf("the generated file is not formatted as a whole (%v)", err)
+	}
+	if n := bytes.Count(rs[0].Content, []byte("\nfunc Run")); n != 800 {
+		t.Errorf("%d wrappers, want 4 for each of 200 functions", n)
 	}
 }
