@@ -311,3 +311,28 @@ func codeIn(m map[string]CurrentCode) func(string) (CurrentCode, bool) {
 		return c, ok
 	}
 }
+
+// The record of recent entries keeps the first store of a new cache, and
+// every store after a Clear removed its directory.
+func TestRecentRecordSurvivesClear(t *testing.T) {
+	c, _ := open(t)
+	store := func(y int) {
+		t.Helper()
+		if _, err := Do(context.Background(), c, whyCall(1, codeA, partsA, y, 0), (&counter{}).fn(mcResult{})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store(1)
+	if got := len(c.recentLines("example.com/sim.Retrieve")); got != 1 {
+		t.Fatalf("the first store of a new cache left %d lines in the record, want 1", got)
+	}
+	if err := c.Clear(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for y := 2; y <= 4; y++ {
+		store(y)
+	}
+	if got := len(c.recentLines("example.com/sim.Retrieve")); got != 3 {
+		t.Errorf("after a Clear, 3 stores left %d lines in the record, want 3", got)
+	}
+}

@@ -335,25 +335,31 @@ func (s *Store) OpenLockIn(name string, flag int) (*os.File, error) {
 	dir = path.Clean(dir)
 	for fresh := false; ; fresh = true {
 		d, err := s.shardDir(dir, fresh)
-		if errors.Is(err, fs.ErrNotExist) && !fresh {
-			r, err := s.OpenRoot(true)
-			if err != nil {
-				return nil, err
-			}
-			if err := s.FS.MkdirAll(r, dir); err != nil {
-				return nil, err
-			}
-			continue
+		if errors.Is(err, fs.ErrNotExist) {
+			d, err = s.makeDir(dir)
 		}
 		if err != nil {
 			return nil, err
 		}
 		f, err := s.openLockAt(d, name, base, flag)
 		if errors.Is(err, fs.ErrNotExist) && !fresh {
-			continue // the directory was removed since it was opened
+			continue // the directory held was removed since it was opened (a Clear): open it anew
 		}
 		return f, err
 	}
+}
+
+// makeDir makes the directory dir, one level below the store's, and
+// returns it open.
+func (s *Store) makeDir(dir string) (*os.File, error) {
+	r, err := s.OpenRoot(true)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.FS.MkdirAll(r, dir); err != nil {
+		return nil, err
+	}
+	return s.shardDir(dir, true)
 }
 
 // openLockAt opens base in the directory dir as OpenLockFile opens name.

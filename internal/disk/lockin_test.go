@@ -56,3 +56,25 @@ func TestOpenLockInRefusesWhatIsNotARecord(t *testing.T) {
 		t.Errorf("the file outside was written through its second name: %q", b)
 	}
 }
+
+// A directory removed while the store holds it open (a Clear, or a person
+// with rm) is made again by the next record opened in it, not left to
+// fail every later open.
+func TestOpenLockInAfterTheDirectoryIsRemoved(t *testing.T) {
+	dir := t.TempDir()
+	s := New(dir, true, nil)
+	for i := range 3 {
+		f, err := s.OpenLockIn("recent/0123456789abcdef", os.O_APPEND)
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		f.WriteString("a line\n")
+		f.Close()
+		if b, err := os.ReadFile(filepath.Join(dir, "recent", "0123456789abcdef")); err != nil || string(b) != "a line\n" {
+			t.Fatalf("open %d wrote %q, %v", i, b, err)
+		}
+		if err := os.RemoveAll(filepath.Join(dir, "recent")); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
