@@ -17,7 +17,7 @@
 //
 // Programs give a Tier to runtime.Open with runtime.WithRemote, or name it
 // in CACHEGEN_REMOTE. Open opens the stores that are linked: file:///dir
-// always; importing remote/redis (redis://, rediss://), remote/s3 (s3://)
+// wherever the runtime is; importing remote/redis (redis://, rediss://), remote/s3 (s3://)
 // or remote/blob (mem://, and the schemes of linked gocloud.dev/blob
 // drivers), or remote/all for every one of them, registers the others. A
 // new backend implements Store (and Leaser, and ReplyLimiter when it reads

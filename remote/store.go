@@ -13,8 +13,9 @@ import (
 var ErrNoStore = errors.New("no store is linked into this program")
 
 // A Store is a place that keeps entries: a flat set of byte strings, each
-// named by its key. The local disk tier is one; the remote package
-// provides Redis and object storage (S3, GCS, a shared directory, memory).
+// named by its key. The local disk tier is one, and a directory many
+// machines mount (file://); remote/redis, remote/s3 and remote/blob
+// provide Redis and object storage (S3, GCS, memory).
 // A Store is never trusted: every entry read from one is checked as an
 // entry read from disk is (lengths, checksums, full key, result type, and
 // with a signing key its MAC), so a store that loses, truncates or alters
@@ -71,8 +72,9 @@ var openers struct {
 }
 
 // Register makes Open open URLs of scheme with open. The scheme
-// "" registers the opener of every scheme no other opener claims. The
-// remote package registers its stores when imported.
+// "" registers the opener of every scheme no other opener claims. Each
+// store's package registers its schemes when imported (remote/all imports
+// every one), and the runtime registers file://.
 func Register(scheme string, open Opener) {
 	openers.Lock()
 	defer openers.Unlock()

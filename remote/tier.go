@@ -270,6 +270,13 @@ func (r *Tier) Get(ctx context.Context, key string, signKey []byte) ([]byte, err
 	return data, err
 }
 
+// Read is Get outside the breaker, the per-request timeout and the log:
+// for maintenance (cachectl's show), which reports its own errors and is
+// bounded by its ctx alone. What it reads is bounded and checked as Get's.
+func (r *Tier) Read(ctx context.Context, key string, signKey []byte) ([]byte, error) {
+	return getEntry(ctx, r.store, key, signKey, r.opts.MaxEntry)
+}
+
 // get is Get, nil when there is no entry or the store fails.
 func (r *Tier) get(ctx context.Context, key string, signKey []byte) []byte {
 	data, err := r.Get(ctx, key, signKey)

@@ -113,7 +113,7 @@ func WithSharedDir() Option { return func(c *config) { c.shared = true } }
 // WithRemote puts a shared tier behind the local directory: a call that
 // misses locally is looked up there, and a hit is checked and copied to
 // the local directory; a miss is computed once across every machine that
-// shares the tier (see Leaser), then stored in both tiers. The remote never
+// shares the tier (see remote.Leaser), then stored in both tiers. The remote never
 // fails a call: a request that fails or times out is a miss. The caller
 // keeps ownership of r and closes it.
 func WithRemote(r *remote.Tier) Option { return func(c *config) { c.remote = r } }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/callctx"
 	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/logline"
 )
@@ -826,5 +827,36 @@ func TestDefaultInATestWarnsOfTheUserCache(t *testing.T) {
 	fromEnv(slog.New(logline.New(&log)))
 	if log.Len() != 0 {
 		t.Errorf("a test that chose its directory was warned:\n%s", log.String())
+	}
+}
+
+// A call marked to look up only (a sweep's first look at its points)
+// serves an entry either tier holds and computes nothing: a miss, and
+// every mode that does not serve entries as they are, are ErrNotCached,
+// with nothing computed, stored or locked.
+func TestLookupOnlyNeverComputes(t *testing.T) {
+	c, _ := open(t)
+	computed := 0
+	compute := func(context.Context) (mcResult, error) { computed++; return want, nil }
+	var l callctx.Lookup
+	if _, err := Do(callctx.WithLookup(context.Background(), &l), c, mcCall(1), compute); !errors.Is(err, callctx.ErrNotCached) || l.Hit {
+		t.Errorf("a lookup of a miss: %v, %+v; want ErrNotCached", err, l)
+	}
+	if es, _ := c.List(context.Background()); computed != 0 || len(es) != 0 {
+		t.Fatalf("a lookup of a miss computed %d times and left %d entries", computed, len(es))
+	}
+	do(t, c, mcCall(1), compute)
+	computed = 0
+	l = callctx.Lookup{}
+	got, err := Do(callctx.WithLookup(context.Background(), &l), c, mcCall(1), compute)
+	if err != nil || !equalResult(got, want) || !l.Hit || computed != 0 {
+		t.Errorf("a lookup of a hit: %+v, %v, %+v, computed %d", got, err, l, computed)
+	}
+	for _, m := range []Mode{ModeRefresh, ModeVerify, ModeOff} {
+		cm, _ := openDir(t, c.Dir(), WithMode(m))
+		l = callctx.Lookup{}
+		if _, err := Do(callctx.WithLookup(context.Background(), &l), cm, mcCall(1), compute); !errors.Is(err, callctx.ErrNotCached) || l.Hit || computed != 0 {
+			t.Errorf("a lookup in mode %v: %v, %+v, computed %d; want ErrNotCached and nothing computed", m, err, l, computed)
+		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -834,5 +836,55 @@ func TestOpenUnknownSchemeSaysWhatToImport(t *testing.T) {
 	_, err := remote.Open(context.Background(), "nosuch://u:hunter2hunter2@h/", remote.Options{})
 	if !errors.Is(err, remote.ErrNoStore) || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), `import _ "github.com/cachegen/cachegen/remote/all"`) {
 		t.Errorf("Open of an unknown scheme: %v", err)
+	}
+}
+
+// rangeSpy records the largest range asked of the store it wraps.
+type rangeSpy struct {
+	*memStore
+	largest atomic.Int64
+}
+
+func (s *rangeSpy) GetRange(ctx context.Context, key string, off, n int64) ([]byte, error) {
+	for cur := s.largest.Load(); n > cur && !s.largest.CompareAndSwap(cur, n); cur = s.largest.Load() {
+	}
+	return s.memStore.GetRange(ctx, key, off, n)
+}
+
+// A cache with a signing key gives it to its remote tier: a large entry
+// planted there without the key's MAC is refused from its head, and the
+// rest of it is never asked for.
+func TestLargeRemoteEntryIsCheckedBeforeItIsFetched(t *testing.T) {
+	spy := &rangeSpy{memStore: newMemStore()}
+	c, _, _ := openTiered(t, spy, remote.Options{}, WithSigningKey([]byte("a signing key of enough bytes")))
+	path := filepath.Join(t.TempDir(), "planted")
+	plantHeaderOf(t, path, validEntry(t), entry.BigSigned+32<<20, false)
+	planted, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spy.set(keyOf(t, mcCall(300)), planted)
+	got, err := Do(context.Background(), c, mcCall(300), (&counter{}).fn(want))
+	if err != nil || !equalResult(got, want) {
+		t.Fatalf("Do over a planted remote entry: %+v, %v; want the computed result", got, err)
+	}
+	if n := spy.largest.Load(); n > 1<<20 {
+		t.Errorf("the tier asked the store for %d bytes at once of a planted %d-byte entry: the signing key was not used to refuse it first", n, len(planted))
+	}
+}
+
+// SharedEntries checks what it describes against the signing key it is
+// given: an entry signed with another key is refused.
+func TestSharedEntriesCheckTheSigningKey(t *testing.T) {
+	s := newMemStore()
+	signKey := []byte("a signing key of enough bytes")
+	c, r, _ := openTiered(t, s, remote.Options{}, WithSigningKey(signKey))
+	do(t, c, mcCall(7), (&counter{}).fn(want))
+	k := keyOf(t, mcCall(7))
+	if _, err := SharedEntries(r, signKey).DescribeResult(context.Background(), k); err != nil {
+		t.Errorf("describing an entry signed with the key given: %v", err)
+	}
+	if _, err := SharedEntries(r, []byte("another key of enough bytes!")).DescribeResult(context.Background(), k); !errors.Is(err, entry.ErrBadSignature) {
+		t.Errorf("describing an entry signed with another key: %v, want a bad signature", err)
 	}
 }

@@ -138,7 +138,7 @@ func (r *Shared) DescribeResult(ctx context.Context, key string) (string, error)
 	if !entry.ValidKey(key) {
 		return "", fmt.Errorf("%w: %s", ErrBadKey, logline.QuoteCut(key))
 	}
-	data, err := r.t.Get(ctx, key, r.signKey)
+	data, err := r.t.Read(ctx, key, r.signKey)
 	if err != nil {
 		return "", err
 	}

@@ -93,7 +93,10 @@ type ctl struct {
 	// entries share the database with other keys, and clear and prune
 	// need -force.
 	unprefixed bool
-	// knowsCode is set once currentCode found a function's current code.
+	// code holds the generated records of the packages of codeRead, by
+	// qualified name; knowsCode is set once currentCode found one.
+	code      map[string]fingerprint.Record
+	codeRead  map[string]bool
 	knowsCode bool
 }
 
@@ -108,11 +111,20 @@ func (c *ctl) list() ([]cacheruntime.Entry, error) {
 // currentCode returns the code that the cached function fn, of the module
 // that holds the working directory, runs now, as its generated file
 // records it: none outside a module, where no entry is known to be of
-// other code. It notes in c.knowsCode that some function's code was
-// found.
+// other code. The generated files of a package are read once, the first
+// time one of its functions is asked about. It notes in c.knowsCode that
+// some function's code was found.
 func (c *ctl) currentCode(fn string) (cacheruntime.CurrentCode, bool) {
-	recs, _ := fingerprint.Current(".", []string{fn})
-	r, ok := recs[fn]
+	pkg := fingerprint.PackageOf(fn)
+	if c.codeRead == nil {
+		c.codeRead, c.code = map[string]bool{}, map[string]fingerprint.Record{}
+	}
+	if !c.codeRead[pkg] {
+		c.codeRead[pkg] = true
+		recs, _ := fingerprint.Current(".", []string{fn})
+		maps.Copy(c.code, recs)
+	}
+	r, ok := c.code[fn]
 	if !ok {
 		return cacheruntime.CurrentCode{}, false
 	}

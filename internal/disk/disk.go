@@ -420,14 +420,14 @@ func (s *Store) Stat(name string) (fs.FileInfo, error) {
 	return r.Lstat(name)
 }
 
-// pipelineMin is the size from which readEntry checksums the payload on
+// pipelineMin is the size from which ReadEntry checksums the payload on
 // another goroutine while it reads the rest, in chunks of pipelineChunk.
 const (
 	pipelineMin   = 4 << 20
 	pipelineChunk = 2 << 20
 )
 
-// smallEntry is the size up to which readEntry reads a file in one read
+// smallEntry is the size up to which ReadEntry reads a file in one read
 // before it checks the header: as much as a junk file can cost.
 const smallEntry = 64 << 10
 
@@ -641,7 +641,7 @@ func (s *Store) WriteReadme() {
 	f.Close()
 }
 
-// ErrNotPrivate is wrapped by checkPrivate's refusals.
+// ErrNotPrivate is wrapped by CheckPrivate's refusals.
 var ErrNotPrivate = errors.New("cache directory refused")
 
 // CheckPrivate refuses a cache directory in which someone else could plant

@@ -17,10 +17,11 @@
 //     but one killed mid-write, which the cache's Clear and Prune remove
 //     once it is old.
 //   - Confinement: every operation goes through an os.Root of the
-//     directory (or, for reads and writes of a shard, a descriptor of the
-//     shard opened through it), so no name and no symlink planted in
-//     place of a shard or an entry, or swapped in while a walk runs, leads
-//     outside it. Only regular files are read, checked by lstat before
+//     directory or, on Linux, opens names relative to the directory and
+//     its shards held open, with O_NOFOLLOW, each shard checked as the
+//     root checks it, so no name and no symlink planted in place of a
+//     shard or an entry, or swapped in while a walk runs, leads outside
+//     it. Only regular files are read, checked by lstat before
 //     they are opened non-blocking and by fstat after: a FIFO or a device
 //     is a miss, never a hang. Nothing is written through a file with a
 //     second name (a hard link). In a private store, a file another user

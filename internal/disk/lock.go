@@ -46,8 +46,8 @@ func (l fileLock) Release() {
 }
 
 // RemoveFreeLock removes the lock file name, left by a holder that was
-// killed, if no process holds it: it takes the lock first, as lockKey
-// does, so that it never removes a lock in use.
+// killed, if no process holds it: it takes the lock first, as a call
+// about to compute does, so that it never removes a lock in use.
 func (s *Store) RemoveFreeLock(name string) error {
 	f, err := s.openExisting(name)
 	if err != nil {

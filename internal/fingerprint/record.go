@@ -109,12 +109,11 @@ func (p *Program) Record(pkgPath, name string) (Record, bool) {
 	return Record{}, false
 }
 
-// Current returns the records of the generated files of the module that
-// holds dir, of the functions named in funcs by qualified name
-// ("example.com/sim.Run", "example.com/sim.Model.Fit"), by that name: the
-// code each runs now, as its wrappers were generated. It reads the
-// directories of the packages of funcs that belong to the module, and
-// nothing else.
+// Current returns the records in the generated files of the packages of
+// funcs (qualified names, "example.com/sim.Run", "example.com/sim.Model.Fit")
+// that belong to the module that holds dir: by qualified name, the code
+// each cached function of those packages runs now, as its wrappers were
+// generated. It reads the directories of those packages, and nothing else.
 func Current(dir string, funcs []string) (map[string]Record, error) {
 	root, err := filepath.Abs(dir)
 	if err != nil {
@@ -138,12 +137,7 @@ func Current(dir string, funcs []string) (map[string]Record, error) {
 	// its last slash.
 	pkgs := map[string]bool{}
 	for _, fn := range funcs {
-		slash := strings.LastIndex(fn, "/") + 1
-		dot := strings.Index(fn[slash:], ".")
-		if dot < 0 {
-			continue
-		}
-		if pkg := fn[:slash+dot]; pkg == modPath || strings.HasPrefix(pkg, modPath+"/") {
+		if pkg := PackageOf(fn); pkg != "" && (pkg == modPath || strings.HasPrefix(pkg, modPath+"/")) {
 			pkgs[pkg] = true
 		}
 	}
@@ -165,6 +159,18 @@ func Current(dir string, funcs []string) (map[string]Record, error) {
 		}
 	}
 	return out, nil
+}
+
+// PackageOf returns the import path of the package of a qualified name
+// ("example.com/sim.F", "example.com/sim.T.M"): what precedes the first
+// dot after its last slash; "" when there is none.
+func PackageOf(fn string) string {
+	slash := strings.LastIndex(fn, "/") + 1
+	dot := strings.Index(fn[slash:], ".")
+	if dot < 0 {
+		return ""
+	}
+	return fn[:slash+dot]
 }
 
 // generatedFile reports whether the file at p starts as a generated file

@@ -107,8 +107,8 @@ func canChange(v any) bool {
 }
 
 // mayChange reports whether a function could change values of type t
-// through what they hold. File inputs are paths, whose content the input
-// check follows (see inputsUnchanged).
+// through what they hold. File inputs are paths, whose content the
+// runtime checks again after a call computes (Spelling.Seen).
 func mayChange(t reflect.Type) bool {
 	for t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
 		if t.Elem() == FileType || t.Elem() == DirType {

@@ -42,7 +42,7 @@ type Progress struct {
 	Elapsed, ETA                      time.Duration
 }
 
-// A Option configures Sweep.
+// An Option configures Run and Args.
 type Option func(*config)
 
 type config struct {
@@ -109,11 +109,12 @@ func sweepClock(now func() time.Time) Option { return func(c *config) { c.now = 
 // A failing point does not stop the others (unless FailFast): the error is
 // errors.Join of the failures, each naming its point, and the results hold
 // every success (the zero value at a failure). When ctx ends, no point
-// starts; Sweep returns what finished, and ctx's error.
+// starts; Run returns what finished, and ctx's error.
 //
-// On a terminal, Sweep draws a progress bar on stderr; elsewhere it prints
+// On a terminal, Run draws a progress bar on stderr; elsewhere it prints
 // a line every few seconds. It is silent with Quiet, when the cache is
-// off, and in a test binary unless the cache is verbose. A nil c means the cache ctx carries, or Default().
+// off, and in a test binary unless the cache is verbose. A nil c means the
+// cache ctx carries, or runtime.Default().
 func Run[T any](ctx context.Context, c *runtime.Cache, points []Point[T], opts ...Option) ([]T, error) {
 	host := callctx.HostOf(ctx, c)
 	cfg := config{workers: goruntime.GOMAXPROCS(0), out: os.Stderr, terminal: isTerminal(os.Stderr), lineEvery: 5 * time.Second, retry: 50 * time.Millisecond, now: time.Now}
