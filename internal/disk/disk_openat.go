@@ -3,6 +3,7 @@
 package disk
 
 import (
+	"cmp"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -52,6 +53,15 @@ func (s *Store) shardDir(shard string, fresh bool) (*os.File, error) {
 	if d.dir == nil {
 		dir, err := os.Open(s.dir)
 		if err != nil {
+			return nil, err
+		}
+		// The directory may have been made anew since Open checked it,
+		// by anyone who could: checked as OpenRoot checks it.
+		if fi, err := dir.Stat(); err != nil || !fi.IsDir() || s.checkOwn(s.dir, fi) != nil {
+			dir.Close()
+			if err == nil {
+				err = cmp.Or(s.checkOwn(s.dir, fi), error(&fs.PathError{Op: "open", Path: s.dir, Err: syscall.ENOTDIR}))
+			}
 			return nil, err
 		}
 		d.dir, d.shards = dir, map[string]*os.File{}

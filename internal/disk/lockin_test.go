@@ -3,6 +3,7 @@
 package disk
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -76,5 +77,33 @@ func TestOpenLockInAfterTheDirectoryIsRemoved(t *testing.T) {
 		if err := os.RemoveAll(filepath.Join(dir, "recent")); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A cache directory made anew by another user, after the store first
+// opened it, is refused when the store opens it again, on the path that
+// opens names relative to it as on the root's.
+func TestDirectoryMadeAnewByAnotherUserIsRefused(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to give a directory to another user")
+	}
+	dir := filepath.Join(t.TempDir(), "cache")
+	s := New(dir, true, nil)
+	f, err := s.OpenLockIn("ab/.usage", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	os.RemoveAll(dir)
+	os.Mkdir(dir, 0o700)
+	if err := os.Lchown(dir, 65534, 65534); err != nil {
+		t.Skip(err)
+	}
+	s.fds.reset() // as when a shard held is found removed
+	if f, err := s.OpenLockIn("ab/.usage", 0); !errors.Is(err, ErrNotPrivate) {
+		if f != nil {
+			f.Close()
+		}
+		t.Errorf("opening a record in another user's directory: %v, want it refused", err)
 	}
 }
