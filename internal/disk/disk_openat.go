@@ -405,26 +405,17 @@ func (s *Store) openLockAt(dir *os.File, name, base string, flag int) (*os.File,
 		return nil, &fs.PathError{Op: "openat", Path: name, Err: oerr}
 	}
 	f := os.NewFile(uintptr(fd), name)
-	fi, err := f.Stat()
-	if err == nil && !fi.Mode().IsRegular() {
-		err = errNotRegular(name, os.ModeIrregular)
-	}
-	if err == nil {
-		err = s.checkOwn(name, fi)
-	}
-	if err == nil && links(fi) > 1 {
+	linked, err := s.checkRecord(f, name)
+	switch {
+	case err != nil:
+		return nil, err
+	case linked && flag&os.O_EXCL != 0:
+		return nil, errLinked(name)
+	case linked:
 		// Another name of a file elsewhere, which writing in place would
 		// change there: the name goes, and the file is made anew.
-		f.Close()
-		if flag&os.O_EXCL != 0 {
-			return nil, errLinked(name)
-		}
 		unlinkAt(dir, base)
 		return s.openLockAt(dir, name, base, flag|os.O_EXCL)
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
 	}
 	return f, nil
 }

@@ -110,6 +110,26 @@ func (s *Store) OpenLockFile(r *os.Root, name string, flag int) (*os.File, error
 	if err != nil {
 		return nil, err
 	}
+	linked, err := s.checkRecord(f, name)
+	switch {
+	case err != nil:
+		return nil, err
+	case linked && (flag&os.O_CREATE == 0 || flag&os.O_EXCL != 0):
+		return nil, errLinked(name)
+	case linked:
+		if err := s.FS.Remove(r, name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return s.OpenLockFile(r, name, flag|os.O_EXCL)
+	}
+	return f, nil
+}
+
+// checkRecord checks f, the record name just opened: a regular file of
+// the store's owner, else it is closed and refused. linked reports that
+// the file has another name too; f is then closed, for the caller to
+// refuse the name, or to remove it and make the file anew.
+func (s *Store) checkRecord(f *os.File, name string) (linked bool, err error) {
 	fi, err := f.Stat()
 	if err == nil && !fi.Mode().IsRegular() {
 		err = errNotRegular(name, os.ModeIrregular)
@@ -117,21 +137,13 @@ func (s *Store) OpenLockFile(r *os.Root, name string, flag int) (*os.File, error
 	if err == nil {
 		err = s.checkOwn(name, fi)
 	}
-	if err == nil && links(fi) > 1 {
-		f.Close()
-		if flag&os.O_CREATE == 0 {
-			return nil, errLinked(name)
-		}
-		if err := s.FS.Remove(r, name); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
-		return s.OpenLockFile(r, name, flag|os.O_EXCL)
+	if err == nil {
+		linked = links(fi) > 1
 	}
-	if err != nil {
+	if err != nil || linked {
 		f.Close()
-		return nil, err
 	}
-	return f, nil
+	return linked, err
 }
 
 // errLinked refuses a file that has another name.
