@@ -83,7 +83,7 @@ func init() {
 			wait = max(wait, c.remote.Options().MaxWait)
 		}
 		return callctx.Host{
-			Quiet:      c.mode == ModeOff,
+			Off:        c.mode == ModeOff,
 			Verbose:    c.verbose,
 			HolderWait: wait,
 			Durations: func(fn string, version int) []time.Duration {

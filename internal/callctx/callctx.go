@@ -64,7 +64,8 @@ var ErrNotCached = errors.New("not cached")
 // A Host is what a sweep needs of the cache it runs on beyond the
 // runtime's exported API.
 type Host struct {
-	Quiet bool // the cache is off: a sweep prints nothing
+	// Off is whether the cache is off: a sweep then prints nothing.
+	Off bool
 	// Verbose is whether the cache logs each call.
 	Verbose bool
 	// HolderWait is how long a call waits for another process or machine

@@ -129,7 +129,7 @@ func Run[T any](ctx context.Context, c *runtime.Cache, points []Point[T], opts .
 	// In a test binary, progress lines would be printed among the tests'
 	// output: only a verbose cache prints them there.
 	inTest := testing.Testing() && cfg.out == os.Stderr && !host.Verbose
-	if !cfg.quiet && !inTest && !host.Quiet {
+	if !cfg.quiet && !inTest && !host.Off {
 		s.view = newProgressView(cfg.out, cfg.terminal, cfg.lineEvery, cfg.now, points)
 	}
 	if len(points) > 0 {
