@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"go/format"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,7 +40,7 @@ func BenchmarkGenerate200(b *testing.B) {
 func BenchmarkFloorLoadPackages(b *testing.B) {
 	dir := bench200(b)
 	for b.Loop() {
-		if _, err := load(dir, nil, "", DefaultOutput); err != nil {
+		if _, _, err := load(dir, nil, "", DefaultOutput); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -59,5 +60,61 @@ func TestRenderIsFormatted(t *testing.T) {
 	}
 	if n := bytes.Count(rs[0].Content, []byte("\nfunc Run")); n != 800 {
 		t.Errorf("%d wrappers, want 4 for each of 200 functions", n)
+	}
+}
+
+// BenchmarkFirstCallCheck times a whole process whose one cached call is
+// a hit: run from its module's directory, where the first call of a
+// wrapper compares the function's recorded code with its source (check
+// on); from elsewhere, where the source is not at hand (check off); and
+// from a copy of the module with vendor/, which the check never reads.
+// The difference between on and off is what the check costs a run.
+func BenchmarkFirstCallCheck(b *testing.B) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Setenv("GOFLAGS", "-mod=mod")
+	b.Setenv("GOWORK", "off")
+	mod := b.TempDir()
+	files := map[string]string{
+		"go.mod":  "module example.com/prog\n\ngo 1.26\n\nrequire (\n\tgithub.com/cachegen/cachegen v0.0.0\n\tgonum.org/v1/gonum v0.17.0\n)\n\nreplace github.com/cachegen/cachegen => " + root + "\n",
+		"main.go": "package main\n\nimport (\n\t\"fmt\"\n\n\t\"gonum.org/v1/gonum/floats\"\n\t\"gonum.org/v1/gonum/mat\"\n)\n\n// Sum is cached.\n//\n//cache:version=1\nfunc Sum(xs []float64) float64 { return floats.Sum(xs) + mat.Sum(mat.NewVecDense(len(xs), xs)) }\n\nfunc main() { fmt.Println(SumCached([]float64{1, 2, 3})) }\n",
+	}
+	sum, _ := os.ReadFile(filepath.Join(root, "go.sum"))
+	files["go.sum"] = string(sum)
+	for name, content := range files {
+		os.WriteFile(filepath.Join(mod, name), []byte(content), 0o644)
+	}
+	if rs, err := Generate(Config{Dir: mod}); err != nil || len(rs) != 1 || len(rs[0].Errs) > 0 || rs[0].Commit() != nil {
+		b.Fatalf("Generate: %v %+v", err, rs)
+	}
+	run := func(dir string, args ...string) {
+		b.Helper()
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	run(mod, "go", "mod", "tidy")
+	vendored := b.TempDir()
+	run(mod, "cp", "-r", ".", vendored)
+	run(vendored, "go", "mod", "vendor")
+	run(mod, "go", "build", "-o", "prog", ".")
+	run(vendored, "go", "build", "-mod=vendor", "-o", "prog", ".")
+	b.Setenv("CACHEGEN_DIR", b.TempDir())
+	run(mod, filepath.Join(mod, "prog")) // the miss that stores the entry
+	elsewhere := b.TempDir()
+	for _, c := range []struct{ name, prog, dir string }{
+		{"check=off", filepath.Join(mod, "prog"), elsewhere},
+		{"check=on", filepath.Join(mod, "prog"), mod},
+		{"vendor/check=on", filepath.Join(vendored, "prog"), vendored},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				run(c.dir, c.prog)
+			}
+		})
 	}
 }

@@ -173,7 +173,7 @@ func TestStaleCodeEndToEnd(t *testing.T) {
 	out, err = goIn(dir, "test", "./...")
 	for _, want := range []string{
 		"FAIL\texample.com/prog/sim", "FAIL\texample.com/prog/use",
-		"Run changed since cachegen generated its wrapper (changed: factor): run go generate, then bump //cache:version=1 to 2",
+		"Run changed since cachegen generated its wrapper (changed: factor): bump //cache:version=1 to 2 and run go generate",
 	} {
 		if err == nil || !strings.Contains(out, want) {
 			t.Fatalf("go test after an edit without go generate: %v, want %q in:\n%s", err, want, out)

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"go/types"
+	"strings"
 
 	"github.com/dave/jennifer/jen"
 )
@@ -15,7 +16,7 @@ func emitTest(pkg *types.Package, funcs []*cachedFunc, command string) []byte {
 	e.importName(runtimePath, "cacheruntime")
 	var calls []jen.Code
 	for _, f := range funcs {
-		calls = append(calls, jen.Values(jen.Id("Func").Op(":").Lit(f.qualified(pkg)), jen.Id("Version").Op(":").Lit(f.Directive.Version), jen.Id("Code").Op(":").Lit(f.Record.Sum)))
+		calls = append(calls, jen.Values(jen.Id("Func").Op(":").Lit(f.qualified(pkg)), jen.Id("Version").Op(":").Lit(f.Directive.Version), jen.Id("Code").Op(":").Lit(f.Record.Sum), jen.Id("Parts").Op(":").Lit(strings.Join(f.Record.Parts, ","))))
 	}
 	e.file.Comment("TestCachegenFingerprints fails when code that a cached function of this package")
 	e.file.Comment("runs has changed since cachegen generated its wrapper: run go generate.")

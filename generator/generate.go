@@ -17,16 +17,16 @@
 // cacheruntime.KeyBy and cacheruntime.StoreAs.
 //
 // The generated file records, per function, its version, a fingerprint
-// of the code it runs (see internal/fingerprint: every declaration it
-// reaches in the source on disk, whatever the build tags), and the
-// declared functions its wrappers call (uses=), whose code the
-// fingerprint counts too. When a
-// function's fingerprint changes and its version does not, Generate
-// refuses it, naming what changed, unless Config.Accept names it. The
-// wrapper passes the fingerprint to the runtime, which serves only
-// entries computed by that code or by code accepted as the same, and a
-// generated test fails when the code changes without cachegen being run
-// again.
+// of the code it runs (see internal/fingerprint for what it is made of,
+// and internal/reach for how what a function reaches is found: with
+// types, in its module, in other modules and in the standard library),
+// and the declared functions its wrappers call (uses=), whose code the
+// fingerprint counts too. When a function's fingerprint changes and its
+// version does not, Generate refuses it, naming what changed, unless
+// Config.Accept names it. The wrapper passes the fingerprint to the
+// runtime, which serves only entries computed by that code or by code
+// accepted as the same, and a generated test fails when the code of the
+// function's module changes without cachegen being run again.
 package generator
 
 import (
@@ -40,6 +40,7 @@ import (
 	"strings"
 
 	"github.com/cachegen/cachegen/internal/fingerprint"
+	"github.com/cachegen/cachegen/internal/reach"
 	"golang.org/x/tools/go/packages"
 )
 
@@ -50,6 +51,11 @@ type Config struct {
 	Tags     string   // build tags, comma-separated
 	Output   string   // the output file name in each package; "" means cache_gen.go
 	Accept   []string // functions whose changed fingerprints to record without a version bump
+
+	// Parts keeps the parts of the packages a fingerprint counts as one,
+	// to name what changed in them on a later run; the zero value is
+	// reach.DefaultPartStore.
+	Parts reach.PartStore
 }
 
 // command is the cachegen command line that Config stands for, as the
@@ -73,6 +79,9 @@ func (cfg Config) flags() []string {
 	}
 	return fs
 }
+
+// defaultParts is where a run keeps parts when its Config does not say.
+var defaultParts = reach.DefaultPartStore
 
 // DefaultOutput is the name of the generated file in each package.
 const DefaultOutput = "cache_gen.go"
@@ -99,7 +108,7 @@ func Generate(cfg Config) ([]Result, error) {
 	if filepath.Base(cfg.Output) != cfg.Output || filepath.Ext(cfg.Output) != ".go" || strings.HasSuffix(cfg.Output, "_test.go") {
 		return nil, fmt.Errorf("-output %q must be a file name ending in .go, not _test.go", cfg.Output)
 	}
-	pkgs, err := load(cfg.Dir, cfg.Patterns, cfg.Tags, cfg.Output)
+	pkgs, prog, err := load(cfg.Dir, cfg.Patterns, cfg.Tags, cfg.Output)
 	if err != nil {
 		return nil, err
 	}
@@ -111,8 +120,9 @@ func Generate(cfg Config) ([]Result, error) {
 		}
 		return nil, fmt.Errorf("no package matches %s in %s: name the packages that hold annotated functions, as in cachegen ./...", patterns, absDir(cfg.Dir))
 	}
-	var prog *fingerprint.Program
-	var progErr error
+	if cfg.Parts.Dir == "" {
+		cfg.Parts = defaultParts()
+	}
 	var results []Result
 	annotated := map[string]bool{} // display names of the functions found
 	for _, pkg := range pkgs {
@@ -162,17 +172,10 @@ func Generate(cfg Config) ([]Result, error) {
 			annotated[f.displayName()] = true
 		}
 		if len(errs) == 0 && len(funcs) > 0 {
-			if prog == nil && progErr == nil {
-				prog, progErr = fingerprint.New(cmp.Or(cfg.Dir, "."))
+			acceptCommand := func(name string) string {
+				return fingerprint.AcceptCommand(filepath.Dir(pkg.GoFiles[0]), pkg.PkgPath, absDir(cfg.Dir), name, cfg.flags()...)
 			}
-			if progErr != nil {
-				r.Errs = append(r.Errs, fmt.Errorf("%s: cannot read the code of its cached functions: %v", pkg.PkgPath, progErr))
-			} else {
-				acceptCommand := func(name string) string {
-					return fingerprint.AcceptCommand(filepath.Dir(pkg.GoFiles[0]), pkg.PkgPath, absDir(cfg.Dir), name, cfg.flags()...)
-				}
-				r.Errs = append(r.Errs, checkFingerprints(prog, pkg.PkgPath, funcs, fingerprint.ParseRecords(old), cfg.Accept, acceptCommand)...)
-			}
+			r.Errs = append(r.Errs, checkFingerprints(prog, cfg.Parts, pkg.PkgPath, funcs, fingerprint.ParseRecords(old), cfg.Accept, acceptCommand)...)
 		}
 		sortErrors(r.Errs)
 		switch {

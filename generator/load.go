@@ -1,13 +1,10 @@
 package generator
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
-	"path/filepath"
 
 	"github.com/cachegen/cachegen/internal/fingerprint"
+	"github.com/cachegen/cachegen/internal/reach"
 	"golang.org/x/tools/go/packages"
 )
 
@@ -15,30 +12,17 @@ import (
 // ever replaced or removed.
 func isOurs(src []byte) bool { return fingerprint.IsGenerated(src) }
 
-// load loads and type-checks the packages matching patterns. A previous
-// output file of ours is read as its package clause alone, so that stale
-// wrappers that no longer compile do not stop their regeneration.
-func load(dir string, patterns []string, tags, output string) ([]*packages.Package, error) {
-	cfg := &packages.Config{
-		Mode: packages.NeedName | packages.NeedFiles | packages.NeedSyntax | packages.NeedTypes |
-			packages.NeedTypesInfo | packages.NeedModule,
-		Dir:   dir,
-		Tests: false,
-		ParseFile: func(fset *token.FileSet, filename string, src []byte) (*ast.File, error) {
-			mode := parser.AllErrors | parser.ParseComments
-			if filepath.Base(filename) == output && isOurs(src) {
-				mode = parser.PackageClauseOnly
-			}
-			return parser.ParseFile(fset, filename, src, mode)
-		},
+// load loads the packages matching patterns, with their syntax and types,
+// and the build they are part of, whose code the fingerprints read. A
+// previous output file of ours is read as its package clause alone, so
+// that stale wrappers that no longer compile do not stop their
+// regeneration.
+func load(dir string, patterns []string, tags, output string) ([]*packages.Package, *reach.Program, error) {
+	prog, err := reach.Load(dir, patterns, tags, output)
+	if err != nil {
+		return nil, nil, err
 	}
-	if tags != "" {
-		cfg.BuildFlags = []string{"-tags=" + tags}
-	}
-	if len(patterns) == 0 {
-		patterns = []string{"."}
-	}
-	return packages.Load(cfg, patterns...)
+	return prog.Roots(), prog, nil
 }
 
 // readFile returns the content of path, or nil if it does not exist.

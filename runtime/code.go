@@ -1,7 +1,9 @@
 package runtime
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -25,8 +27,9 @@ import (
 // branch through a shared tier.
 //
 // Where the source is at hand (go test, go run in the module), the first
-// call of each function also compares Call.Code with the fingerprint of
-// the function's source as it is now (see CheckCode). Code edited without
+// call of each function also compares the parts its wrapper records
+// (Call.Parts) with the source of its module as it is now (see
+// CheckCode). Code edited without
 // running go generate fails a test binary; any other program computes the
 // function without the cache, with a warning, since its results would
 // otherwise be stored as the results of the code before the edit, unless
@@ -81,20 +84,24 @@ var testDir = func() string {
 var errCodeChanged = errors.New("changed since cachegen generated its wrapper")
 
 var source struct {
-	once sync.Once
-	prog *fingerprint.Program
-	err  error
-	seen sync.Map // Func -> error from CheckCode, checked once per process
+	once    sync.Once
+	checker *fingerprint.Checker
+	err     error
+	seen    sync.Map // Func -> error from CheckCode, checked once per process
 }
 
 // CheckCode reports, as an error naming the function and the fix, whether
-// the source of call.Func no longer has the fingerprint call.Code: code it
-// runs was edited after cachegen generated its wrapper, and go generate was
-// not run again. The source is read from the go.work or module that holds
-// the working directory; a function whose source is not there (in a module
-// used by version) is not checked. Generated tests call it (see
-// cachegen's cache_gen_test.go), and so does Do, once per function, in a
-// test binary, where a difference panics: an edit made without go generate
+// the source of call.Func no longer has the parts call.Parts records: code
+// of its module that it runs was edited after cachegen generated its
+// wrapper, and go generate was not run again. The source is read from
+// the go.work or module that holds the working directory, and only the
+// packages of the function's own module that hold what it runs: code of
+// other modules and of the standard library, which only cachegen can
+// digest again, is not compared, nor is a function whose source is not
+// at hand (in a module used by version), nor a call whose parts do not
+// make its Code. Generated tests call it (see cachegen's
+// cache_gen_test.go), and so does Do, once per function, in a test
+// binary, where a difference panics: an edit made without go generate
 // then fails go test in every package whose tests call the wrapper.
 // CheckCode is safe for concurrent use.
 func CheckCode(call Call) error {
@@ -110,33 +117,25 @@ func checkCode(call Call) (compared bool, err error) {
 		if dir == "" {
 			dir, _ = os.Getwd()
 		}
-		source.prog, source.err = fingerprint.New(dir)
+		source.checker, source.err = fingerprint.NewChecker(dir)
 	})
-	if source.err != nil || call.Code == "" {
-		return false, nil // no module here: nothing to compare with
+	if source.err != nil || call.Code == "" || call.Parts == "" {
+		return false, nil // no module here, or nothing recorded to compare with
 	}
-	prog := source.prog
-	pkgPath, name, err := prog.Resolve(call.Func)
-	if err != nil {
+	parts := strings.Split(call.Parts, ",")
+	if fingerprint.Of(parts).Sum != call.Code {
+		return false, nil // parts that do not make the code: nothing to compare
+	}
+	r := source.checker.Check(call.Func, parts)
+	if !r.AtHand {
 		return false, nil
 	}
-	// The record the wrapper was generated with names the declared
-	// functions its fingerprint counts.
-	rec, recorded := prog.Record(pkgPath, name)
-	fp, err := prog.Of(pkgPath, name, rec.Uses...)
-	if err != nil {
-		return false, fmt.Errorf("%s: %v", call.Func, err)
-	}
-	if fp.Sum == call.Code {
+	if len(r.Changed) == 0 {
 		return true, nil
 	}
-	changed := ""
-	if recorded && rec.Sum == call.Code {
-		changed = " (changed: " + strings.Join(fingerprint.Changed(rec.Parts, fp.Parts), ", ") + ")"
-	}
 	cwd, _ := os.Getwd()
-	return true, fmt.Errorf("%s %w%s: run go generate, then bump //cache:version=%d to %d, or, only if its results stay the same, record the change: %s",
-		name, errCodeChanged, changed, call.Version, call.Version+1, fingerprint.AcceptCommand(prog.PackageDir(pkgPath), pkgPath, cwd, name))
+	return true, fmt.Errorf("%s %w (changed: %s): bump //cache:version=%d to %d and run go generate, or, only if its results stay the same, record the change: %s",
+		r.Name, errCodeChanged, fingerprint.ChangedList(r.Changed), call.Version, call.Version+1, fingerprint.AcceptCommand(r.Dir, r.PkgPath, cwd, r.Name))
 }
 
 // sourceChanged is Do's check, once per function: an error wrapping
@@ -177,24 +176,59 @@ func sourceChanged(c *Cache, call Call) error {
 	return err
 }
 
-// exeSum is the digest of the running executable, or "" when it cannot
-// be read.
+// exeSum identifies the running executable, or is "" when it cannot be
+// read: by the Go build ID its linker wrote (a digest of its content, in
+// the first pages of the file) where it has one, else by the digest of
+// the whole file. It reads /proc/self/exe where there is one, which is
+// the file the process runs even after another replaced it at its path.
 var exeSum = sync.OnceValue(func() string {
-	exe, err := os.Executable()
+	f, err := os.Open("/proc/self/exe")
 	if err != nil {
-		return ""
-	}
-	f, err := os.Open(exe)
-	if err != nil {
-		return ""
+		exe, err := os.Executable()
+		if err != nil {
+			return ""
+		}
+		if f, err = os.Open(exe); err != nil {
+			return ""
+		}
 	}
 	defer f.Close()
+	head := make([]byte, 64<<10)
+	n, _ := io.ReadFull(f, head)
+	if id := goBuildID(head[:n]); id != "" {
+		return "buildid:" + id
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return ""
+	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
 		return ""
 	}
 	return hex.EncodeToString(h.Sum(nil))
 })
+
+// goBuildIDNote starts the ELF note in which the Go linker writes a
+// binary's build ID: a name of 4 bytes, its description's size, type 4,
+// and the name "Go".
+var goBuildIDNote = []byte{4, 0, 0, 0}
+
+// goBuildID returns the Go build ID of a little-endian ELF executable
+// from its first bytes, or "".
+func goBuildID(head []byte) string {
+	for i := 0; ; {
+		j := bytes.Index(head[i:], goBuildIDNote)
+		if j < 0 || i+j+16 > len(head) {
+			return ""
+		}
+		note := head[i+j:]
+		size := int(binary.LittleEndian.Uint32(note[4:8]))
+		if binary.LittleEndian.Uint32(note[8:12]) == 4 && string(note[12:16]) == "Go\x00\x00" && size > 0 && size <= 200 && 16+size <= len(note) {
+			return string(note[16 : 16+size])
+		}
+		i += j + 1
+	}
+}
 
 // ranName names the record that this executable ran call's code while
 // its source matched.

@@ -2,7 +2,9 @@ package runtime
 
 import (
 	"context"
+	"debug/elf"
 	"errors"
+	"go/token"
 	"strings"
 	"testing"
 
@@ -99,36 +101,53 @@ func TestRemoteEntriesOfOtherCodeAreMisses(t *testing.T) {
 	}
 }
 
-// codecheck is a function whose generated file records the fingerprint
-// 0123456789abcdef, of code other than its own.
-const (
-	codecheck     = "github.com/cachegen/cachegen/runtime/testdata/codecheck.Run"
-	codecheckCode = "0123456789abcdef"
-)
+// codecheck is a cached function whose calls below record parts of its
+// code as it is (codecheckParts) or of other code (staleParts).
+const codecheck = "github.com/cachegen/cachegen/runtime/testdata/codecheck.Run"
 
-// TestCheckCode checks the comparison generated tests make: the source's
-// own fingerprint passes, the one its generated file records for other
-// code fails naming what changed and the fix, and a function whose source
-// is not in this module is not checked.
+// codecheckParts returns the parts of codecheck's code as it is now.
+func codecheckParts(t *testing.T) []string {
+	t.Helper()
+	pk := fingerprint.ReadPackage(token.NewFileSet(), "github.com/cachegen/cachegen/runtime/testdata/codecheck", "testdata/codecheck")
+	return []string{"Run:" + pk.Digest("Run"), "factor:" + pk.Digest("factor"), fingerprint.ModFilePart("../go.mod"), "std:0badc0de"}
+}
+
+// staleParts are parts of other code than codecheck's.
+var staleParts = []string{"Run:00000000", "factor:00000000", "go.mod:00000000", "std:00000000"}
+
+// partsCall is a call of codecheck whose code is made of parts.
+func partsCall(parts []string) Call {
+	return Call{Func: codecheck, Version: 1, Code: fingerprint.Of(parts).Sum, Parts: strings.Join(parts, ","), Params: map[string]any{"x": 1}}
+}
+
+// TestCheckCode checks the comparison generated tests make: the parts of
+// the source as it is pass, parts of other code fail naming what changed
+// in this module (not the standard library's part, which only cachegen
+// can digest) and the fix, and a function whose source is not in this
+// module, or whose parts do not make its code, is not checked.
 func TestCheckCode(t *testing.T) {
-	p, err := fingerprint.New(".")
-	if err != nil {
-		t.Fatal(err)
+	if err := CheckCode(partsCall(codecheckParts(t))); err != nil {
+		t.Fatalf("the source's own parts: %v", err)
 	}
-	fp, err := p.Of("github.com/cachegen/cachegen/runtime/testdata/codecheck", "Run")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := CheckCode(Call{Func: codecheck, Version: 1, Code: fp.Sum}); err != nil {
-		t.Fatalf("the source's own fingerprint: %v", err)
-	}
-	err = CheckCode(Call{Func: codecheck, Version: 1, Code: codecheckCode})
-	want := "Run changed since cachegen generated its wrapper (changed: Run, factor, go.mod): run go generate, then bump //cache:version=1 to 2, or, only if its results stay the same, record the change: go run github.com/cachegen/cachegen/cmd/cachegen -accept Run ./testdata/codecheck"
+	err := CheckCode(partsCall(staleParts))
+	want := "Run changed since cachegen generated its wrapper (changed: Run, factor, go.mod): bump //cache:version=1 to 2 and run go generate, or, only if its results stay the same, record the change: go run github.com/cachegen/cachegen/cmd/cachegen -accept Run ./testdata/codecheck"
 	if !errors.Is(err, errCodeChanged) || err.Error() != want {
-		t.Fatalf("the recorded fingerprint of other code: %v\nwant %s", err, want)
+		t.Fatalf("the parts of other code: %v\nwant %s", err, want)
 	}
-	if err := CheckCode(Call{Func: "example.com/elsewhere.Run", Code: codecheckCode}); err != nil {
+	edited := codecheckParts(t)
+	edited[1] = "factor:00000000"
+	if err := CheckCode(partsCall(edited)); err == nil || !strings.Contains(err.Error(), "(changed: factor)") {
+		t.Fatalf("one declaration of other code: %v", err)
+	}
+	elsewhere := partsCall(staleParts)
+	elsewhere.Func = "example.com/elsewhere.Run"
+	if err := CheckCode(elsewhere); err != nil {
 		t.Fatalf("a function of another module: %v", err)
+	}
+	forged := partsCall(staleParts)
+	forged.Code = "0123456789abcdef"
+	if err := CheckCode(forged); err != nil {
+		t.Fatalf("parts that do not make the code: %v", err)
 	}
 }
 
@@ -137,7 +156,7 @@ func TestCheckCode(t *testing.T) {
 // every call.
 func TestDoPanicsInTestsOnEditedCode(t *testing.T) {
 	c, _ := open(t)
-	call := Call{Func: codecheck, Version: 1, Code: codecheckCode, Params: map[string]any{"x": 1}}
+	call := partsCall(staleParts)
 	for range 2 {
 		func() {
 			defer func() {
@@ -159,7 +178,7 @@ func TestDoBypassesTheCacheOnEditedSource(t *testing.T) {
 	testDir = ""
 	defer func() { testDir = saved }()
 	c, log := open(t)
-	call := Call{Func: codecheck, Version: 1, Code: codecheckCode, Params: map[string]any{"x": 1}}
+	call := partsCall(staleParts)
 	var n counter
 	for range 3 {
 		if got, err := Do(context.Background(), c, call, n.fn(want)); err != nil || !equalResult(got, want) {
@@ -174,5 +193,30 @@ func TestDoBypassesTheCacheOnEditedSource(t *testing.T) {
 	}
 	if got := strings.Count(log.String(), "Run changed since cachegen generated its wrapper"); got != 1 || !strings.Contains(log.String(), "computing it without the cache") {
 		t.Errorf("warned %d times, want once:\n%s", got, log)
+	}
+}
+
+// TestGoBuildID checks that the running test binary is identified by the
+// build ID the linker wrote in its ELF note, as debug/elf reads it.
+func TestGoBuildID(t *testing.T) {
+	f, err := elf.Open("/proc/self/exe")
+	if err != nil {
+		t.Skip("not an ELF executable:", err)
+	}
+	defer f.Close()
+	sec := f.Section(".note.go.buildid")
+	if sec == nil {
+		t.Skip("no Go build ID note")
+	}
+	data, err := sec.Data()
+	if err != nil || len(data) < 16 {
+		t.Fatal(err)
+	}
+	want := strings.TrimRight(string(data[16:]), "\x00")
+	if got := exeSum(); got != "buildid:"+want {
+		t.Fatalf("exeSum() = %q, want the build ID %q", got, want)
+	}
+	if goBuildID([]byte("no note here")) != "" {
+		t.Error("a build ID found where there is none")
 	}
 }

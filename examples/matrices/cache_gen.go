@@ -10,20 +10,20 @@ import (
 	"math/big"
 )
 
-// cachegen:fingerprint/v4 Trace version=1 sum=8b261f3375bb5323 parts=Trace:3eb9a1e5,errFactorize:abe12f0a,go.mod:8946df55,golang.org/x/mod@v0.42.0,golang.org/x/net@v0.61.0,golang.org/x/sync@v0.24.0,golang.org/x/sys@v0.50.0,golang.org/x/term@v0.48.0,golang.org/x/text@v0.43.0,golang.org/x/tools@v0.52.0,gonum.org/v1/gonum@v0.17.0
-// cachegen:fingerprint/v4 Eigenvalues version=1 sum=72564b8b5f5aa567 uses=github.com/cachegen/cachegen/examples/matrices.keySym parts=Eigenvalues:0d6576a4,errFactorize:abe12f0a,go.mod:8946df55,golang.org/x/mod@v0.42.0,golang.org/x/net@v0.61.0,golang.org/x/sync@v0.24.0,golang.org/x/sys@v0.50.0,golang.org/x/term@v0.48.0,golang.org/x/text@v0.43.0,golang.org/x/tools@v0.52.0,gonum.org/v1/gonum@v0.17.0,keySym:e508de34
-// cachegen:fingerprint/v4 Frobenius version=1 sum=0c33162f8041b178 uses=github.com/cachegen/cachegen/examples/matrices.keyMatrix parts=Frobenius:7dd1c52d,errFactorize:abe12f0a,go.mod:8946df55,golang.org/x/mod@v0.42.0,golang.org/x/net@v0.61.0,golang.org/x/sync@v0.24.0,golang.org/x/sys@v0.50.0,golang.org/x/term@v0.48.0,golang.org/x/text@v0.43.0,golang.org/x/tools@v0.52.0,gonum.org/v1/gonum@v0.17.0,keyMatrix:bc20045d
-// cachegen:fingerprint/v4 Binomial version=1 sum=99b240674f668239 parts=Binomial:550478ce,errFactorize:abe12f0a,go.mod:8946df55,gonum.org/v1/gonum@v0.17.0
-// cachegen:fingerprint/v4 Covariance version=1 sum=7755c11c1d73bad8 uses=github.com/cachegen/cachegen/examples/matrices.loadSym,github.com/cachegen/cachegen/examples/matrices.storeSym parts=Covariance:f4d568c1,errFactorize:abe12f0a,go.mod:8946df55,golang.org/x/mod@v0.42.0,golang.org/x/net@v0.61.0,golang.org/x/sync@v0.24.0,golang.org/x/sys@v0.50.0,golang.org/x/term@v0.48.0,golang.org/x/text@v0.43.0,golang.org/x/tools@v0.52.0,gonum.org/v1/gonum@v0.17.0,loadSym:62241fd4,storeSym:820932bf
-// cachegen:fingerprint/v4 Normalize version=1 sum=c75ab88f64b783d0 parts=Normalize:98480411,errFactorize:abe12f0a,go.mod:8946df55,golang.org/x/mod@v0.42.0,golang.org/x/net@v0.61.0,golang.org/x/sync@v0.24.0,golang.org/x/sys@v0.50.0,golang.org/x/term@v0.48.0,golang.org/x/text@v0.43.0,golang.org/x/tools@v0.52.0,gonum.org/v1/gonum@v0.17.0
+// cachegen:fingerprint/v5 Trace version=1 sum=d86f97c7312eb854 parts=Trace:3eb9a1e5,go.mod:8946df55,gonum.org/v1/gonum/...:4cd8587e
+// cachegen:fingerprint/v5 Eigenvalues version=1 sum=7997fcb0726269ac uses=github.com/cachegen/cachegen/examples/matrices.keySym parts=Eigenvalues:0d6576a4,errFactorize:abe12f0a,go.mod:8946df55,gonum.org/v1/gonum/...:6217e517,keySym:e508de34,std:ec0e1bd2
+// cachegen:fingerprint/v5 Frobenius version=1 sum=9a4835937a1fd3ee uses=github.com/cachegen/cachegen/examples/matrices.keyMatrix parts=Frobenius:7dd1c52d,go.mod:8946df55,gonum.org/v1/gonum/...:6217e517,keyMatrix:bc20045d,std:ec0e1bd2
+// cachegen:fingerprint/v5 Binomial version=1 sum=aca9cd83ed3da5af parts=Binomial:550478ce,go.mod:8946df55,gonum.org/v1/gonum/...:d76cd659,std:455a08cf
+// cachegen:fingerprint/v5 Covariance version=1 sum=b3f4285af52fae86 uses=github.com/cachegen/cachegen/examples/matrices.loadSym,github.com/cachegen/cachegen/examples/matrices.storeSym parts=Covariance:f4d568c1,go.mod:8946df55,gonum.org/v1/gonum/...:09d823d2,loadSym:62241fd4,storeSym:820932bf
+// cachegen:fingerprint/v5 Normalize version=1 sum=6090f43be096b0c5 parts=Normalize:98480411,go.mod:8946df55,gonum.org/v1/gonum/...:6217e517,std:ec0e1bd2
 
 // cachegenTraceCall is the call of Trace that its wrappers key.
 func cachegenTraceCall(m *mat.Dense) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Trace",
 		Version: 1,
-		Code:    "8b261f3375bb5323",
-		Parts:   "Trace:3eb9a1e5,errFactorize:abe12f0a,go.mod:8946df55,golang.org/x/mod@v0.42.0,golang.org/x/net@v0.61.0,golang.org/x/sync@v0.24.0,golang.org/x/sys@v0.50.0,golang.org/x/term@v0.48.0,golang.org/x/text@v0.43.0,golang.org/x/tools@v0.52.0,gonum.org/v1/gonum@v0.17.0",
+		Code:    "d86f97c7312eb854",
+		Parts:   "Trace:3eb9a1e5,go.mod:8946df55,gonum.org/v1/gonum/...:4cd8587e",
 		Params:  map[string]any{"m": m},
 	}
 }
@@ -74,8 +74,8 @@ func cachegenEigenvaluesCall(s *mat.SymDense) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Eigenvalues",
 		Version: 1,
-		Code:    "72564b8b5f5aa567",
-		Parts:   "Eigenvalues:0d6576a4,errFactorize:abe12f0a,go.mod:8946df55,golang.org/x/mod@v0.42.0,golang.org/x/net@v0.61.0,golang.org/x/sync@v0.24.0,golang.org/x/sys@v0.50.0,golang.org/x/term@v0.48.0,golang.org/x/text@v0.43.0,golang.org/x/tools@v0.52.0,gonum.org/v1/gonum@v0.17.0,keySym:e508de34",
+		Code:    "7997fcb0726269ac",
+		Parts:   "Eigenvalues:0d6576a4,errFactorize:abe12f0a,go.mod:8946df55,gonum.org/v1/gonum/...:6217e517,keySym:e508de34,std:ec0e1bd2",
 		Params:  map[string]any{"s": cacheruntime.KeyBy(s, keySym)},
 	}
 }
@@ -125,8 +125,8 @@ func cachegenFrobeniusCall(m mat.Matrix) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Frobenius",
 		Version: 1,
-		Code:    "0c33162f8041b178",
-		Parts:   "Frobenius:7dd1c52d,errFactorize:abe12f0a,go.mod:8946df55,golang.org/x/mod@v0.42.0,golang.org/x/net@v0.61.0,golang.org/x/sync@v0.24.0,golang.org/x/sys@v0.50.0,golang.org/x/term@v0.48.0,golang.org/x/text@v0.43.0,golang.org/x/tools@v0.52.0,gonum.org/v1/gonum@v0.17.0,keyMatrix:bc20045d",
+		Code:    "9a4835937a1fd3ee",
+		Parts:   "Frobenius:7dd1c52d,go.mod:8946df55,gonum.org/v1/gonum/...:6217e517,keyMatrix:bc20045d,std:ec0e1bd2",
 		Params:  map[string]any{"m": cacheruntime.KeyBy(m, keyMatrix)},
 	}
 }
@@ -177,8 +177,8 @@ func cachegenBinomialCall(n int64, k int64) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Binomial",
 		Version: 1,
-		Code:    "99b240674f668239",
-		Parts:   "Binomial:550478ce,errFactorize:abe12f0a,go.mod:8946df55,gonum.org/v1/gonum@v0.17.0",
+		Code:    "aca9cd83ed3da5af",
+		Parts:   "Binomial:550478ce,go.mod:8946df55,gonum.org/v1/gonum/...:d76cd659,std:455a08cf",
 		Params:  map[string]any{"n": n, "k": k},
 	}
 }
@@ -230,8 +230,8 @@ func cachegenCovarianceCall(m *mat.Dense) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Covariance",
 		Version: 1,
-		Code:    "7755c11c1d73bad8",
-		Parts:   "Covariance:f4d568c1,errFactorize:abe12f0a,go.mod:8946df55,golang.org/x/mod@v0.42.0,golang.org/x/net@v0.61.0,golang.org/x/sync@v0.24.0,golang.org/x/sys@v0.50.0,golang.org/x/term@v0.48.0,golang.org/x/text@v0.43.0,golang.org/x/tools@v0.52.0,gonum.org/v1/gonum@v0.17.0,loadSym:62241fd4,storeSym:820932bf",
+		Code:    "b3f4285af52fae86",
+		Parts:   "Covariance:f4d568c1,go.mod:8946df55,gonum.org/v1/gonum/...:09d823d2,loadSym:62241fd4,storeSym:820932bf",
 		Params:  map[string]any{"m": m},
 		Codec:   cacheruntime.StoreAs(storeSym, loadSym),
 	}
@@ -283,8 +283,8 @@ func cachegenNormalizeCall(m *mat.Dense) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Normalize",
 		Version: 1,
-		Code:    "c75ab88f64b783d0",
-		Parts:   "Normalize:98480411,errFactorize:abe12f0a,go.mod:8946df55,golang.org/x/mod@v0.42.0,golang.org/x/net@v0.61.0,golang.org/x/sync@v0.24.0,golang.org/x/sys@v0.50.0,golang.org/x/term@v0.48.0,golang.org/x/text@v0.43.0,golang.org/x/tools@v0.52.0,gonum.org/v1/gonum@v0.17.0",
+		Code:    "6090f43be096b0c5",
+		Parts:   "Normalize:98480411,go.mod:8946df55,gonum.org/v1/gonum/...:6217e517,std:ec0e1bd2",
 		Params:  map[string]any{"m": m},
 	}
 }

@@ -8,15 +8,15 @@ import (
 	cachesweep "github.com/cachegen/cachegen/runtime/sweep"
 )
 
-// cachegen:fingerprint/v4 Retriever.Fit version=1 sum=aef424021f7171be parts=Config:86421289,Retriever.Fit:a3402fe8,Retriever:28baeea4,go.mod:8946df55,scene:6321ffda
+// cachegen:fingerprint/v5 Retriever.Fit version=1 sum=79026f9312b9e7fe parts=Config:86421289,Retriever.Fit:a3402fe8,Retriever:28baeea4,go.mod:8946df55,std:0d6146d3
 
 // cachegenRetrieverFitCall is the call of Retriever.Fit that its wrappers key.
 func cachegenRetrieverFitCall(r *Retriever, scene []float64) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/retrieval.Retriever.Fit",
 		Version: 1,
-		Code:    "aef424021f7171be",
-		Parts:   "Config:86421289,Retriever.Fit:a3402fe8,Retriever:28baeea4,go.mod:8946df55,scene:6321ffda",
+		Code:    "79026f9312b9e7fe",
+		Parts:   "Config:86421289,Retriever.Fit:a3402fe8,Retriever:28baeea4,go.mod:8946df55,std:0d6146d3",
 		Params:  map[string]any{"r": r, "scene": scene, "SpectroscopyDB": SpectroscopyDB},
 	}
 }

@@ -119,14 +119,3 @@ func invocation(dir string) ([]string, map[string]bool) {
 	}
 	return []string{"go", "run", cachegenCommand}, nil
 }
-
-// PackageDir returns the directory of the package with import path
-// pkgPath, or "" if it is not found.
-func (p *Program) PackageDir(pkgPath string) string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if pk := p.pkg(pkgPath); pk != nil {
-		return pk.dir
-	}
-	return ""
-}

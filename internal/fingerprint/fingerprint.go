@@ -1,62 +1,39 @@
-// Package fingerprint digests the code a function runs, from its source
-// files alone, so that cachegen can tell when a cached function's results
-// may have changed although its version did not.
+// Package fingerprint digests the code a cached function runs, so that
+// cachegen can tell when its results may have changed although its
+// version did not. It holds what a program needs at run time too: the
+// digest of a declaration from its source, the records that generated
+// files keep, and the check of a record against the source at hand (see
+// Checker). Which declarations a function reaches is found at generate
+// time, with types, by internal/reach.
 //
-// A fingerprint covers the function's declaration and, transitively,
-// every declaration it reaches in the modules whose source is on disk (the
-// main module, the modules of a go.work, modules a replace directive
-// points at a local directory (a go.work's replace first, then one of the
-// required version, then one of every version), and every module's
-// vendored copy when the build compiles vendor/):
+// A fingerprint is made of parts, one per declaration the function can
+// reach ("name:8 hex digits"), and a few that set the semantics of that
+// code (the go and godebug lines of its module, the godebug lines of a
+// go.work). Each declaration is digested from its syntax tree (node
+// kinds, names, literals, operators), over every variant of its name in
+// every file of its package whatever the build constraints, with those
+// constraints, its //go: directives, the files its //go:embed lines
+// select, and, for a function without a body or one that calls C, the
+// package's non-Go sources and cgo preamble. So comments, blank lines,
+// formatting and the order of declarations do not count, and every other
+// edit does; and how the go command found the source (a module cache, a
+// vendor directory, a replace, a workspace) does not count either.
 //
-//   - every function, method, type, constant and variable it names;
-//   - every method of every type it reaches, since an interface call or
-//     the standard library (fmt calling String, sort calling Less) can run
-//     any of them;
-//   - the init functions and package-level variable initialisers of every
-//     package its own package imports, transitively, whether or not it
-//     reaches their declarations (an init of a package imported for
-//     something else can set what it reads), but for the packages of the
-//     cache itself, and of every package it reaches;
-//   - for a function without a body linked to another's code by
-//     //go:linkname (pulled by its own directive, or pushed onto it by a
-//     function of a local package), that code;
-//   - every variant of a declaration, in every file of the package
-//     whatever its build constraints, so that one fingerprint holds for
-//     every tag set; with each file's build constraints (its //go:build
-//     line and a _GOOS or _GOARCH name suffix) and //go:debug lines;
-//   - the //go: directives of a declaration, the content of the files its
-//     //go:embed lines select, and, for a function without a body or one
-//     that calls C, the package's assembly, C and header files and its cgo
-//     preamble;
-//   - the go and godebug lines of each module's go.mod.
-//
-// Each declaration is digested from its syntax tree (node kinds, names,
-// literals, operators), so comments, blank lines, formatting and the order
-// of declarations do not count, and every other edit does. Names are
-// resolved from the syntax alone, so an identifier that a local variable
-// shadows still counts: the fingerprint over-approximates, and a spurious
-// change is possible where a missed one is not. Packages of other modules
-// count by module path and version, once a file of a reached declaration
-// imports them; the standard library does not count. The files cachegen
-// generates do not count: a call of a wrapper FCached counts as a call of F.
-//
-// Not covered: methods reached only by reflection on a type that nothing
-// names, C libraries outside the package, and data read at run time.
+// A record keeps the parts of the function's own module one by one, and
+// those of each other module, and of the standard library, as one part
+// each ("gonum.org/v1/gonum/...", "std"), so that a function reaching much
+// of the standard library still has a short record.
 package fingerprint
 
 import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"go/ast"
-	"go/token"
-	"path/filepath"
+	"go/version"
 	"slices"
 	"strings"
-	"sync"
 )
 
 // Header returns the first line of a file cachegen writes, naming the
@@ -78,210 +55,103 @@ func IsGenerated(src []byte) bool {
 
 // Scheme names the digest scheme. Fingerprints of different schemes cannot
 // be compared.
-const Scheme = "v4"
+const Scheme = "v5"
 
 // A Fingerprint digests the code a function runs.
 type Fingerprint struct {
 	Sum   string   // 16 hex digits over Parts
-	Parts []string // sorted: "name:8 hex digits" per declaration, "module@version" per other module
+	Parts []string // sorted, as a record keeps them (see the package doc)
 }
 
-// A Program reads the source of the packages a fingerprint reaches, each
-// once. It is safe for concurrent use.
-type Program struct {
-	mu      sync.Mutex
-	mods    *modules
-	fset    *token.FileSet
-	pkgs    map[string]*pkg     // by import path; nil when the path is not local
-	names   map[string]string   // package names of import paths
-	local   map[string]bool     // whether an import path is local or standard
-	digests map[key]*digested   // once per declaration
-	deps    map[string][]string // the parts of another module and what it runs, by module path
-	modCode map[string]string   // the part for all the code of a local module, by module path
-	pushes  map[string][]key    // functions whose code //go:linkname pushes onto a target, by target
-	pulls   map[key][]string    // the targets each function's //go:linkname names
-}
-
-type key struct{ pkg, name string }
-
-// digested is a declaration's digest over all its variants, and what they
-// use.
-type digested struct {
-	sum  string   // 8 hex digits
-	refs []key    // declarations of local packages
-	mods []string // "path@version" of other modules
-}
-
-// New returns a program that reads source as the go command would build
-// it from dir: in the go.work or the module that contains dir.
-func New(dir string) (*Program, error) {
-	mods, err := loadModules(dir)
-	if err != nil {
-		return nil, err
-	}
-	return &Program{mods: mods, fset: token.NewFileSet(), pkgs: map[string]*pkg{}, names: map[string]string{}, local: map[string]bool{},
-		deps: map[string][]string{}, modCode: map[string]string{}, digests: map[key]*digested{}}, nil
-}
-
-// pkg returns the package of a local import path, or nil.
-func (p *Program) pkg(path string) *pkg {
-	if pk, ok := p.pkgs[path]; ok {
-		return pk
-	}
-	var pk *pkg
-	if mod, dir, err := p.mods.locate(path); err == nil {
-		pk = readPkg(p.fset, path, dir, mod)
-	}
-	p.pkgs[path] = pk
-	return pk
-}
-
-// Of returns the fingerprint of the function name ("F", or "T.M" for a
-// method) of the package with import path pkgPath, together with the
-// functions it uses through its wrappers (declared keys and conversions),
-// each named "<import path>.<name>".
-func (p *Program) Of(pkgPath, name string, uses ...string) (Fingerprint, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	root := p.pkg(pkgPath)
-	if root == nil {
-		return Fingerprint{}, fmt.Errorf("package %s: %w", pkgPath, errNotLocal)
-	}
-	if len(root.decls[name]) == 0 {
-		return Fingerprint{}, fmt.Errorf("package %s (%s) declares no %s", pkgPath, root.dir, name)
-	}
-	parts := map[string]bool{}
-	seen := map[key]bool{}
-	seenPkg := map[string]bool{}
-	var queue []key
-	enqueue := func(k key) {
-		if !seen[k] {
-			seen[k] = true
-			queue = append(queue, k)
-		}
-	}
-	var visitPkg func(pk *pkg)
-	visitPkg = func(pk *pkg) {
-		if seenPkg[pk.path] {
-			return
-		}
-		seenPkg[pk.path] = true
-		parts[p.goModPart(pk, root)] = true
-		for _, n := range pk.atInit {
-			enqueue(key{pk.path, n})
-		}
-		for _, b := range pk.blank {
-			if q := p.pkg(b); q != nil {
-				visitPkg(q)
-			} else if !isStd(b) {
-				for _, d := range p.dependencies(b) {
-					parts[d] = true
-				}
-			}
-		}
-	}
-	if p.mods.work != "" {
-		sum := sha256.Sum256([]byte(p.mods.work))
-		parts["go.work:"+hex.EncodeToString(sum[:4])] = true
-	}
-	enqueue(key{pkgPath, name})
-	// Every package its package imports, transitively, runs its inits.
-	seenImport := map[string]bool{}
-	var visitImports func(pk *pkg)
-	visitImports = func(pk *pkg) {
-		for _, path := range pk.imports {
-			if seenImport[path] || cacheItself(path) {
-				continue
-			}
-			seenImport[path] = true
-			if q := p.pkg(path); q != nil {
-				visitPkg(q)
-				visitImports(q)
-			} else if !isStd(path) {
-				// Its initialisation runs, whatever the function reaches
-				// of it: its module counts by its version (and, where the
-				// function reaches it, with what it requires).
-				for _, part := range p.ownVersion(path) {
-					parts[part] = true
-				}
-			}
-		}
-	}
-	visitImports(root)
-	for _, u := range uses {
-		i := strings.LastIndex(u, ".")
-		if i < 0 {
-			return Fingerprint{}, fmt.Errorf("%q is not a qualified function name", u)
-		}
-		switch pk := p.pkg(u[:i]); {
-		case pk != nil && len(pk.decls[u[i+1:]]) > 0:
-			enqueue(key{u[:i], u[i+1:]})
-		case pk != nil:
-			return Fingerprint{}, fmt.Errorf("package %s (%s) declares no %s", u[:i], pk.dir, u[i+1:])
-		default:
-			for _, d := range p.dependencies(u[:i]) {
-				parts[d] = true
-			}
-		}
-	}
-	for len(queue) > 0 {
-		k := queue[0]
-		queue = queue[1:]
-		pk := p.pkgs[k.pkg]
-		visitPkg(pk)
-		d := p.digest(pk, k.name)
-		parts[displayName(k, pk, root)+":"+d.sum] = true
-		for _, m := range d.mods {
-			parts[m] = true
-		}
-		for _, r := range d.refs {
-			enqueue(r)
-		}
-		for _, m := range pk.methods[k.name] {
-			enqueue(key{k.pkg, m})
-		}
-	}
-	list := make([]string, 0, len(parts))
-	for part := range parts {
-		list = append(list, part)
-	}
+// Of returns the fingerprint of parts.
+func Of(parts []string) Fingerprint {
+	list := slices.Clone(parts)
 	slices.Sort(list)
+	list = slices.Compact(list)
 	sum := sha256.Sum256([]byte(strings.Join(list, "\n")))
-	return Fingerprint{Sum: hex.EncodeToString(sum[:8]), Parts: list}, nil
+	return Fingerprint{Sum: hex.EncodeToString(sum[:8]), Parts: list}
 }
 
-// Resolve splits a qualified name as generated wrappers spell it
-// ("example.com/sim.Run", "example.com/sim.Model.Fit") into the import
-// path of a local package and the name of a function it declares.
-func (p *Program) Resolve(qualified string) (pkgPath, name string, err error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	slash := strings.LastIndex(qualified, "/") + 1
-	// The package path's last element may hold dots: try the method
-	// reading, then the function reading.
-	for _, dots := range []int{2, 1} {
-		i := len(qualified)
-		for range dots {
-			if i = strings.LastIndex(qualified[:i], "."); i < slash {
-				break
-			}
+// Part returns the part "name:digest" for a name and the text digested.
+func Part(name, text string) string {
+	sum := sha256.Sum256([]byte(text))
+	return name + ":" + hex.EncodeToString(sum[:4])
+}
+
+// A record keeps one part for all the declarations a function reaches in
+// the standard library, named StdPart, and one for those of each other
+// module, named by the module's path and ModuleSuffix
+// ("gonum.org/v1/gonum/..."), as go command patterns name them.
+const (
+	StdPart      = "std"
+	ModuleSuffix = "/..."
+)
+
+// IsGroup reports whether a part's name stands for the declarations of
+// another module or of the standard library.
+func IsGroup(name string) bool { return name == StdPart || strings.HasSuffix(name, ModuleSuffix) }
+
+// Digest returns the digest of the declaration name, over all its
+// variants: 8 hex digits, or "" when the package does not declare it.
+func (pk *Package) Digest(name string) string {
+	if d, ok := pk.digests[name]; ok {
+		return d
+	}
+	vs := pk.decls[name]
+	if len(vs) == 0 {
+		return ""
+	}
+	var sums []string
+	for _, v := range vs {
+		sums = append(sums, pk.variantDigest(v))
+	}
+	slices.Sort(sums) // which file holds a variant does not count
+	all := sha256.Sum256([]byte(strings.Join(sums, "\n")))
+	d := hex.EncodeToString(all[:4])
+	pk.digests[name] = d
+	return d
+}
+
+// variantDigest digests one variant of a declaration.
+func (pk *Package) variantDigest(v *Variant) string {
+	h := sha256.New()
+	if v.Node == nil {
+		h.Write(v.raw)
+	} else {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00", v.File.directives, v.directives, digestNode(v.Node))
+		if len(v.embeds) > 0 {
+			fmt.Fprintf(h, "embed\x00%s\x00", embedDigest(pk.Dir, v.embeds))
 		}
-		if i < slash {
-			continue
+		asm := ""
+		if fd, ok := v.Node.(*ast.FuncDecl); ok && v.Bodyless && fd.Recv == nil {
+			asm = pk.asmDigest(fd.Name.Name)
 		}
-		if pk := p.pkg(qualified[:i]); pk != nil && len(pk.decls[qualified[i+1:]]) > 0 {
-			return qualified[:i], qualified[i+1:], nil
+		switch {
+		case asm != "" && !v.UsesC:
+			fmt.Fprintf(h, "asm\x00%s\x00", asm)
+		case v.Bodyless || v.UsesC:
+			fmt.Fprintf(h, "native\x00%s\x00", pk.nativeDigest())
+		}
+		if v.UsesC {
+			fmt.Fprintf(h, "cgo\x00%s\x00", v.File.cgo)
 		}
 	}
-	return "", "", fmt.Errorf("%s: %w", qualified, errNotLocal)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
-// cacheItself reports whether an import path is a package of the cache
+// DisplayName returns the name a declaration's part goes by: its name,
+// but "init" for each of a package's init functions (see Package.Inits).
+func DisplayName(name string) string {
+	n, _, _ := strings.Cut(name, "#")
+	return n
+}
+
+// CacheItself reports whether an import path is a package of the cache
 // itself, which a program imports to use the cache: its initialisation
 // cannot change a cached function's results, and counting it would make
 // every upgrade of cachegen a change of every cached function. (Code of it
 // that a function reaches still counts.)
-func cacheItself(path string) bool {
+func CacheItself(path string) bool {
 	for _, p := range []string{"github.com/cachegen/cachegen/runtime", "github.com/cachegen/cachegen/remote", "github.com/cachegen/cachegen/internal"} {
 		if path == p || strings.HasPrefix(path, p+"/") {
 			return true
@@ -290,287 +160,29 @@ func cacheItself(path string) bool {
 	return false
 }
 
-// IsNotLocal reports whether err says that a package's source is not read
-// (it is in the standard library, or in a module used by version).
-func IsNotLocal(err error) bool { return errors.Is(err, errNotLocal) }
-
-// displayName names a declaration as "changed: …" shows it: bare in the
-// function's own package, by path relative to its module in another
-// package of the module, by full path elsewhere.
-func displayName(k key, pk, root *pkg) string {
-	switch {
-	case k.pkg == root.path:
-		return k.name
-	case pk.mod == root.mod && k.pkg != pk.mod.path:
-		return strings.TrimPrefix(k.pkg, pk.mod.path+"/") + "." + k.name
+// Semantics returns the earliest language version whose semantics a
+// module's go line of version v selects for its code: of the changes a go
+// line makes, only loop variables made per iteration (Go 1.22) change
+// what code that compiles computes; the others let code compile that did
+// not. (The godebug defaults a go line selects are the main module's,
+// whose go line counts whole.)
+func Semantics(v string) string {
+	if v != "" && version.Compare("go"+v, "go1.22") < 0 {
+		return "1.21"
 	}
-	return k.pkg + "." + k.name
+	return "1.22"
 }
 
-// goModPart is the part for the go.mod of a package's module.
-func (p *Program) goModPart(pk, root *pkg) string {
-	name := "go.mod"
-	if pk.mod != root.mod {
-		name = pk.mod.path + "/go.mod"
-	}
-	sum := sha256.Sum256([]byte(pk.mod.lang + pk.mod.origin))
-	return name + ":" + hex.EncodeToString(sum[:4])
-}
-
-// digest digests every variant of a declaration and lists what they use.
-func (p *Program) digest(pk *pkg, name string) *digested {
-	k := key{pk.path, name}
-	if d, ok := p.digests[k]; ok {
-		return d
-	}
-	d := &digested{}
-	var sums []string
-	refs := map[key]bool{}
-	mods := map[string]bool{}
-	for _, v := range pk.decls[name] {
-		h := sha256.New()
-		if v.node == nil {
-			h.Write(v.raw)
-		} else {
-			r := resolver{p: p, pk: pk, f: v.file, refs: refs, mods: mods}
-			r.walk(v.node)
-			r.fileImports()
-			fmt.Fprintf(h, "%s\x00%s\x00%s\x00", v.file.directives, v.directives, digestNode(v.node))
-			if len(v.embeds) > 0 {
-				fmt.Fprintf(h, "embed\x00%s\x00", embedDigest(pk.dir, v.embeds))
-			}
-			if v.bodyless || r.cgo {
-				fmt.Fprintf(h, "native\x00%s\x00", pk.nativeDigest())
-			}
-			if v.bodyless {
-				// Its code may be another function's, linked to it.
-				for _, target := range p.linkedTo(pk, name) {
-					if q := p.pkg(target.pkg); q != nil {
-						if len(q.decls[target.name]) > 0 {
-							refs[target] = true
-						}
-					} else if !isStd(target.pkg) {
-						for _, m := range p.dependencies(target.pkg) {
-							mods[m] = true
-						}
-					}
-				}
-			}
-			if r.cgo {
-				fmt.Fprintf(h, "cgo\x00%s\x00", v.file.cgo)
-			}
+// LangVersion returns the language version of a go line's version:
+// "1.26" for "1.26.8".
+func LangVersion(v string) string {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) >= 2 {
+		minor := parts[1]
+		if i := strings.IndexFunc(minor, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+			minor = minor[:i]
 		}
-		sums = append(sums, hex.EncodeToString(h.Sum(nil)))
+		return parts[0] + "." + minor
 	}
-	slices.Sort(sums) // which file holds a variant does not count
-	all := sha256.Sum256([]byte(strings.Join(sums, "\n")))
-	d.sum = hex.EncodeToString(all[:4])
-	for r := range refs {
-		d.refs = append(d.refs, r)
-	}
-	slices.SortFunc(d.refs, func(a, b key) int { return strings.Compare(a.pkg+"."+a.name, b.pkg+"."+b.name) })
-	for m := range mods {
-		d.mods = append(d.mods, m)
-	}
-	slices.Sort(d.mods)
-	p.digests[k] = d
-	return d
-}
-
-// localOrStd reports whether an import path is of a local package or of
-// the standard library: one whose package name can be read.
-func (p *Program) localOrStd(path string) bool {
-	if l, ok := p.local[path]; ok {
-		return l
-	}
-	_, _, err := p.mods.locate(path)
-	l := err == nil || isStd(path)
-	p.local[path] = l
-	return l
-}
-
-// nameOf returns the name a file refers to a local or standard package by
-// when it imports it without renaming it.
-func (p *Program) nameOf(path string) string {
-	if n, ok := p.names[path]; ok {
-		return n
-	}
-	n := ""
-	if pk, ok := p.pkgs[path]; ok && pk != nil {
-		n = pk.name
-	} else if _, dir, err := p.mods.locate(path); err == nil {
-		n = packageName(p.fset, dir)
-	} else if isStd(path) {
-		n = filepath.Base(path)
-		if strings.HasPrefix(n, "v") && len(n) > 1 && strings.Trim(n[1:], "0123456789") == "" && strings.Contains(path, "/") {
-			n = filepath.Base(filepath.Dir(path)) // math/rand/v2 is rand
-		}
-	}
-	p.names[path] = n
-	return n
-}
-
-// A resolver finds what one variant of a declaration uses, from its syntax
-// and the imports of its file.
-type resolver struct {
-	p    *Program
-	pk   *pkg
-	f    *file
-	refs map[key]bool
-	mods map[string]bool
-	cgo  bool // the variant uses C.name
-}
-
-// walk inspects a node, resolving the identifiers that can name a
-// package-level declaration; names that a node declares (parameters,
-// fields, := and range variables, labels) are skipped.
-func (r *resolver) walk(n ast.Node) {
-	ast.Inspect(n, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.SelectorExpr:
-			if id, ok := n.X.(*ast.Ident); ok && r.selector(id.Name, n.Sel.Name) {
-				return false
-			}
-			r.walk(n.X) // a field or method: its type is reached through what produced the operand
-			return false
-		case *ast.Field:
-			r.walkExpr(n.Type)
-			return false
-		case *ast.AssignStmt:
-			if n.Tok == token.DEFINE {
-				for _, e := range n.Rhs {
-					r.walk(e)
-				}
-				return false
-			}
-		case *ast.RangeStmt:
-			if n.Tok == token.DEFINE {
-				r.walk(n.X)
-				r.walk(n.Body)
-				return false
-			}
-		case *ast.ValueSpec:
-			r.walkExpr(n.Type)
-			for _, e := range n.Values {
-				r.walk(e)
-			}
-			return false
-		case *ast.TypeSpec:
-			if n.TypeParams != nil {
-				r.walk(n.TypeParams)
-			}
-			r.walk(n.Type)
-			return false
-		case *ast.FuncDecl:
-			if n.Recv != nil {
-				r.walk(n.Recv)
-			}
-			r.walk(n.Type)
-			if n.Body != nil {
-				r.walk(n.Body)
-			}
-			return false
-		case *ast.LabeledStmt:
-			r.walk(n.Stmt)
-			return false
-		case *ast.BranchStmt:
-			return false
-		case *ast.Ident:
-			r.ident(n.Name)
-		}
-		return true
-	})
-}
-
-// walkExpr walks an expression that may be absent.
-func (r *resolver) walkExpr(e ast.Expr) {
-	if e != nil {
-		r.walk(e)
-	}
-}
-
-// ident resolves a bare identifier: a declaration of the package, or of a
-// package the file dot-imports; a generated wrapper counts as the function
-// it wraps.
-func (r *resolver) ident(name string) {
-	if r.declare(r.pk, name) {
-		return
-	}
-	for _, imp := range r.f.imports {
-		if imp.name == "." {
-			if q := r.p.pkg(imp.path); q != nil {
-				r.declare(q, name)
-			}
-		}
-	}
-}
-
-// declare records a use of name in pk, reporting whether pk declares it.
-func (r *resolver) declare(pk *pkg, name string) bool {
-	if len(pk.decls[name]) > 0 {
-		r.refs[key{pk.path, name}] = true
-		return true
-	}
-	for _, suffix := range []string{"Cached", "CacheKey", "Invalidate"} {
-		if base, ok := strings.CutSuffix(name, suffix); ok && len(pk.decls[base]) > 0 {
-			r.refs[key{pk.path, base}] = true
-			return true
-		}
-	}
-	return false
-}
-
-// selector resolves pkg.Name, reporting whether x names an import.
-func (r *resolver) selector(x, sel string) bool {
-	for _, imp := range r.f.imports {
-		name := imp.name
-		if name == "" {
-			switch {
-			case imp.path == "C":
-				name = "C"
-			case r.p.localOrStd(imp.path):
-				name = r.p.nameOf(imp.path)
-			default:
-				name = r.p.nonLocalName(imp.path)
-			}
-		}
-		if name != x {
-			continue
-		}
-		switch {
-		case imp.path == "C":
-			r.cgo = true
-		default:
-			if q := r.p.pkg(imp.path); q != nil {
-				r.declare(q, sel)
-			} else if !isStd(imp.path) {
-				r.other(imp.path)
-			}
-		}
-		return true
-	}
-	return false
-}
-
-// other records a use of a package of another module: that module and
-// what it runs count.
-func (r *resolver) other(importPath string) {
-	for _, d := range r.p.dependencies(importPath) {
-		r.mods[d] = true
-	}
-}
-
-// fileImports counts the other modules that a variant's file imports and
-// that the variant may use without a selector the resolver saw: those it
-// dot-imports, and those whose package names are unknown (their source
-// is not in the module cache), which any selector might name.
-func (r *resolver) fileImports() {
-	for _, imp := range r.f.imports {
-		if imp.path == "C" || imp.name == "_" || r.p.localOrStd(imp.path) {
-			continue
-		}
-		if imp.name == "." || imp.name == "" && r.p.nonLocalName(imp.path) == "" {
-			r.other(imp.path)
-		}
-	}
+	return v
 }

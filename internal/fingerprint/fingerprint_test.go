@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -73,49 +72,51 @@ func TestOSArchSuffix(t *testing.T) {
 	}
 }
 
-// TestOfFindsEveryVariant checks that declarations behind build tags, and
-// methods of reached types, are part of a fingerprint whatever the tags.
-func TestOfFindsEveryVariant(t *testing.T) {
+// TestPackageReadsEveryVariant checks that a package's declarations are
+// read from every file whatever its build constraints, its tests and the
+// files cachegen generated left out, and that methods are filed under
+// their types, an alias's under the type it names.
+func TestPackageReadsEveryVariant(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, src string) {
-		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write("go.mod", "module example.com/m\n\ngo 1.26\n")
-	write("m.go", "package m\n\nimport \"example.com/m/q\"\n\nfunc Run() float64 { return kernel() + q.New().Area() }\n")
-	write("k_fast.go", "//go:build fast\n\npackage m\n\nfunc kernel() float64 { return fastOnly }\n\nconst fastOnly = 1\n")
-	write("k_slow.go", "//go:build !fast\n\npackage m\n\nfunc kernel() float64 { return 2 }\n")
-	write("q/q.go", "package q\n\ntype Sq struct{}\n\nfunc New() Sq { return Sq{} }\n")
-	write("q/area.go", "package q\n\nfunc (Sq) Area() float64 { return 1 }\n")
-	write("q/q_test.go", "package q\n\nfunc helperOfTests() {}\n")
-	p, err := New(dir)
-	if err != nil {
-		t.Fatal(err)
+	write("m.go", "package m\n\ntype Sq struct{}\n\ntype A = Sq\n\nfunc (A) Area() float64 { return 1 }\n\nvar x, y = 1, f()\n\nfunc f() int { return kernel() }\n")
+	write("k_fast.go", "//go:build fast\n\npackage m\n\nfunc kernel() int { return 1 }\n")
+	write("k_slow.go", "//go:build !fast\n\npackage m\n\nfunc kernel() int { return 2 }\n")
+	write("m_test.go", "package m\n\nfunc helperOfTests() {}\n")
+	write("cache_gen.go", Header("cachegen")+"\n\npackage m\n\nfunc Generated() {}\n")
+	pk := ReadPackage(token.NewFileSet(), "example.com/m", dir)
+	if got, want := pk.Names(), []string{"A", "A.Area", "Sq", "Sq.Area", "f", "kernel", "x", "y"}; !slices.Equal(got, want) {
+		t.Fatalf("names %q, want %q", got, want)
 	}
-	fp, err := p.Of("example.com/m", "Run")
-	if err != nil {
-		t.Fatal(err)
+	if n := len(pk.Variants("kernel")); n != 2 {
+		t.Errorf("kernel has %d variants, want 2", n)
 	}
-	var names []string
-	for _, part := range fp.Parts {
-		n, _, _ := strings.Cut(part, ":")
-		names = append(names, n)
+	for _, v := range pk.Variants("kernel") {
+		if !v.File.Constrained {
+			t.Errorf("%s is not marked constrained", v.File.Name)
+		}
 	}
-	want := []string{"Run", "fastOnly", "go.mod", "kernel", "q.New", "q.Sq.Area", "q.Sq"} // sorted with their digests
-	if !slices.Equal(names, want) {
-		t.Fatalf("parts %q, want %q", names, want)
+	if got := pk.Methods("Sq"); !slices.Contains(got, "A.Area") {
+		t.Errorf("methods of Sq %q: the alias's method is missing", got)
 	}
-	pkg, name, err := p.Resolve("example.com/m/q.Sq.Area")
-	if err != nil || pkg != "example.com/m/q" || name != "Sq.Area" {
-		t.Fatalf("Resolve = %q, %q, %v", pkg, name, err)
+	if got := pk.Initialised(); !slices.Equal(got, []string{"x", "y"}) {
+		t.Errorf("initialised %q, want x and y", got)
+	}
+	before := pk.Digest("kernel")
+	write("k_fast.go", "//go:build fast\n\npackage m\n\nfunc kernel() int { return 3 }\n")
+	if ReadPackage(token.NewFileSet(), "example.com/m", dir).Digest("kernel") == before {
+		t.Error("editing the variant behind a tag did not change kernel's digest")
 	}
 }
 
 // TestNativeSources checks that a function calling C counts the package's
 // C files and its cgo preamble, and that one declared without a body
-// counts the package's assembly, whatever its architecture.
+// counts its own assembly, whatever the architecture, with the lines its
+// files share: not another function's.
 func TestNativeSources(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, src string) {
@@ -123,28 +124,14 @@ func TestNativeSources(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("go.mod", "module example.com/m\n\ngo 1.26\n")
 	write("c.go", "package m\n\n// #include \"scale.h\"\nimport \"C\"\n\nfunc Scaled(x int) int { return int(C.scale(C.int(x))) }\n\nfunc Plain(x int) int { return x }\n")
 	write("scale.h", "int scale(int x);\n")
 	write("scale.c", "int scale(int x) { return 2 * x; }\n")
 	write("asm.go", "package m\n\nfunc add(a, b int) int\n\nfunc Sum(a, b int) int { return add(a, b) }\n")
 	write("add_riscv64.s", "TEXT ·add(SB), 0, $0-24\n\tRET\n")
 	sums := func() (scaled, plain, sum string) {
-		p, err := New(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range []struct {
-			name string
-			out  *string
-		}{{"Scaled", &scaled}, {"Plain", &plain}, {"Sum", &sum}} {
-			fp, err := p.Of("example.com/m", f.name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			*f.out = fp.Sum
-		}
-		return
+		pk := ReadPackage(token.NewFileSet(), "example.com/m", dir)
+		return pk.Digest("Scaled"), pk.Digest("Plain"), pk.Digest("add")
 	}
 	s0, p0, _ := sums()
 	write("scale.c", "int scale(int x) { return 3 * x; }\n")
@@ -157,34 +144,33 @@ func TestNativeSources(t *testing.T) {
 		t.Error("editing the cgo preamble did not change Scaled")
 	}
 	write("add_riscv64.s", "TEXT ·add(SB), 0, $0-24\n\tNOP\n\tRET\n")
-	if _, _, a2 := sums(); a2 == a1 || a1 == "" {
-		t.Error("editing the assembly of another architecture did not change Sum")
+	_, _, a2 := sums()
+	if a2 == a1 || a1 == "" {
+		t.Error("editing the assembly of another architecture did not change add")
+	}
+	write("add_riscv64.s", "TEXT ·add(SB), 0, $0-24\n\tNOP\n\tRET\n\nTEXT ·sub(SB), 0, $0-24\n\tRET\n")
+	_, _, a3 := sums()
+	if a3 != a2 {
+		t.Error("adding another function's assembly changed add")
+	}
+	write("add_riscv64.s", "#define ONE $1\nTEXT ·add(SB), 0, $0-24\n\tNOP\n\tRET\n\nTEXT ·sub(SB), 0, $0-24\n\tRET\n")
+	if _, _, a4 := sums(); a4 == a3 {
+		t.Error("a macro of the file that defines add did not change it")
 	}
 }
 
 func TestLangVersion(t *testing.T) {
 	for v, want := range map[string]string{"1.26": "1.26", "1.26.8": "1.26", "1.27rc1": "1.27", "1.21.0": "1.21", "2": "2"} {
-		if got := langVersion(v); got != want {
-			t.Errorf("langVersion(%q) = %q, want %q", v, got, want)
+		if got := LangVersion(v); got != want {
+			t.Errorf("LangVersion(%q) = %q, want %q", v, got, want)
 		}
 	}
 }
 
-// TestCacheItselfDoesNotCount: the montecarlo example imports the runtime
-// for Default, and its function reaches none of it: no part of the
-// runtime counts, so that changing cachegen changes no cached function.
-func TestCacheItselfDoesNotCount(t *testing.T) {
-	p, err := New("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fp, err := p.Of("github.com/cachegen/cachegen/examples/montecarlo", "RunMonteCarlo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, part := range fp.Parts {
-		if strings.HasPrefix(part, "runtime.") || strings.HasPrefix(part, "internal/") || strings.Contains(part, "cbor") {
-			t.Errorf("part %s counts, of the cache itself", part)
+func TestSemantics(t *testing.T) {
+	for v, want := range map[string]string{"1.21": "1.21", "1.21.5": "1.21", "1.16": "1.21", "1.22": "1.22", "1.22rc1": "1.22", "1.26.8": "1.22", "": "1.22"} {
+		if got := Semantics(v); got != want {
+			t.Errorf("Semantics(%q) = %q, want %q", v, got, want)
 		}
 	}
 }

@@ -18,16 +18,16 @@ import (
 // fingerprints whose results were declared the same (cachegen -accept).
 // It is written as one comment line:
 //
-//	// cachegen:fingerprint/v4 Run version=1 sum=… accepted=… uses=… parts=Run:…,stats:…
+//	// cachegen:fingerprint/v5 Run version=1 sum=… accepted=… uses=… parts=Run:…,stats:…,math.*:…
 //
-// v4 names the digest scheme (see Scheme). Records of another scheme
+// v5 names the digest scheme (see Scheme). Records of another scheme
 // cannot be compared, and are replaced.
 type Record struct {
 	Name     string // F, or T.M
 	Version  int
 	Sum      string
 	Accepted []string // earlier sums whose entries stay valid
-	Uses     []string // the declared functions its wrappers call, qualified (see Program.Of)
+	Uses     []string // the declared functions its wrappers call, qualified, whose code counts too
 	Parts    []string
 }
 
@@ -65,7 +65,7 @@ func ParseRecords(src []byte) map[string]Record {
 }
 
 // Changed names the declarations whose parts differ between two
-// fingerprints.
+// fingerprints, sorted.
 func Changed(old, new []string) []string {
 	names := map[string]bool{}
 	for _, pair := range [][2][]string{{old, new}, {new, old}} {
@@ -84,29 +84,17 @@ func Changed(old, new []string) []string {
 	return out
 }
 
-// Record returns the record of the function name that the generated files
-// of a local package hold, if any.
-func (p *Program) Record(pkgPath, name string) (Record, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	pk := p.pkg(pkgPath)
-	if pk == nil {
-		return Record{}, false
+// maxNamed is how many changed names a message lists before it counts the
+// rest.
+const maxNamed = 6
+
+// ChangedList lists names for a message, the first few by name and the
+// rest by their count: "a, b, c and 4 more".
+func ChangedList(names []string) string {
+	if len(names) <= maxNamed {
+		return strings.Join(names, ", ")
 	}
-	entries, _ := os.ReadDir(pk.dir)
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(filepath.Join(pk.dir, e.Name()))
-		if err != nil || !IsGenerated(src) {
-			continue
-		}
-		if r, ok := ParseRecords(src)[name]; ok {
-			return r, true
-		}
-	}
-	return Record{}, false
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:maxNamed-1], ", "), len(names)-maxNamed+1)
 }
 
 // Current returns the records in the generated files of the packages of

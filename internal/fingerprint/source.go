@@ -3,6 +3,7 @@ package fingerprint
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"go/ast"
 	"go/build/constraint"
 	"go/parser"
@@ -16,39 +17,51 @@ import (
 	"strings"
 )
 
-// A pkg is the source of one package: every file of it, whatever its build
-// constraints, but its tests and the files cachegen generated.
-type pkg struct {
-	path, dir, name string
-	mod             *localMod
-	decls           map[string][]*variant // by name: "F", "T", "T.M", "init", or a constant's or variable's name
+// A Package is the source of one package as a fingerprint reads it:
+// every file of it, whatever its build constraints, but its tests and the
+// files cachegen generated. Its declarations are digested from their
+// syntax, with every variant of a name (declared in files whose build
+// constraints exclude one another) in one digest, so that one digest holds
+// for every build configuration.
+type Package struct {
+	Path, Dir, Name string
+	decls           map[string][]*Variant // by name: "F", "T", "T.M", "init", or a constant's or variable's name
 	methods         map[string][]string   // receiver type name -> "T.M" names
-	atInit          []string              // what runs when the package is initialised: "init", and variables with initialisers
-	blank           []string              // import paths imported for their side effects
+	atInit          []string              // variables with initialisers, in file order
+	inits           []string              // init functions and blank variables' initialisers, "init#digest"
 	imports         []string              // every import path of its files, once each
+	files           map[string]*ast.File  // the parsed files, by base name
 	native          *string               // digest of the package's assembly, C and other non-Go sources, once read
+	digests         map[string]string
+	asm             []asmFile           // its assembly files, once read
+	links           map[string][]string // //go:linkname targets by local name, once read
 }
 
-// A file is what a declaration's meaning depends on beyond its own syntax.
-type file struct {
-	directives string // build constraints, by line and by file name, and //go:debug lines
-	imports    []importSpec
-	cgo        string // the preamble of import "C"
+// A File is what a declaration's meaning depends on beyond its own syntax.
+type File struct {
+	Name        string // base name
+	directives  string // build constraints, by line and by file name, and //go:debug lines
+	Constrained bool   // a //go:build line or a _GOOS/_GOARCH name suffix excludes it from some builds
+	Imports     []Import
+	cgo         string // the preamble of import "C"
 }
 
-type importSpec struct {
-	name string // as written: "" when the file does not rename it, "_" or "."
-	path string
+// An Import is an import declaration of a file.
+type Import struct {
+	Name string // as written: "" when the file does not rename it, "_" or "."
+	Path string
 }
 
-// A variant is one declaration of a name. A name may be declared in
+// A Variant is one declaration of a name. A name may be declared in
 // several files whose build constraints exclude one another; all count.
-type variant struct {
-	node       ast.Node // nil for a file that does not parse
-	file       *file
+type Variant struct {
+	Node       ast.Node // nil for a file that does not parse
+	File       *File
 	directives string   // the //go: lines of its doc comment
 	embeds     []string // the patterns of its //go:embed lines
-	bodyless   bool     // a function implemented in assembly
+	Bodyless   bool     // a function implemented elsewhere: in assembly, or linked by //go:linkname
+	UsesC      bool     // it refers to C.name
+	Var        bool     // a package-level variable
 	raw        []byte   // the digest of a file that does not parse
 }
 
@@ -75,12 +88,15 @@ func goFileNames(dir string) []string {
 	return names
 }
 
-// readPkg parses every file of the package in dir.
-func readPkg(fset *token.FileSet, importPath, dir string, mod *localMod) *pkg {
-	pk := &pkg{path: importPath, dir: dir, mod: mod, decls: map[string][]*variant{}, methods: map[string][]string{}}
+// ReadPackage parses every file of the package in dir, with import path
+// importPath. A directory that cannot be read gives a package without
+// declarations.
+func ReadPackage(fset *token.FileSet, importPath, dir string) *Package {
+	pk := &Package{Path: importPath, Dir: dir, decls: map[string][]*Variant{}, methods: map[string][]string{},
+		files: map[string]*ast.File{}, digests: map[string]string{}}
 	type parsed struct {
 		ast  *ast.File
-		file *file
+		file *File
 		raw  []byte
 	}
 	var files []parsed
@@ -104,29 +120,93 @@ func readPkg(fset *token.FileSet, importPath, dir string, mod *localMod) *pkg {
 		simplify(f)
 		files = append(files, parsed{ast: f, file: fileOf(f, n)})
 	}
-	pk.name = majorityName(clauses)
+	pk.Name = majorityName(clauses)
 	aliases := map[string]string{}
 	for _, f := range files {
-		if f.ast.Name.Name != pk.name {
+		if f.ast.Name.Name != pk.Name {
 			continue // a program beside the package, behind a build tag
 		}
 		if f.raw != nil {
-			pk.add("init", &variant{raw: f.raw})
+			pk.add("init", &Variant{raw: f.raw})
 			continue
 		}
+		pk.files[f.file.Name] = f.ast
 		pk.index(f.ast, f.file, aliases)
 	}
 	pk.resolveAliases(aliases)
-	if _, ok := pk.decls["init"]; ok {
-		pk.atInit = append([]string{"init"}, pk.atInit...)
+	// Each init runs: each is a declaration of its own, named by its
+	// digest, so that one can count for a function and another not.
+	for _, v := range pk.decls["init"] {
+		name := "init#" + pk.variantDigest(v)[:8]
+		if len(pk.decls[name]) == 0 {
+			pk.decls[name] = []*Variant{v}
+			pk.inits = append(pk.inits, name)
+		}
 	}
+	delete(pk.decls, "init")
 	return pk
+}
+
+// Inits returns the names of what runs when the package is initialised
+// for its effects alone: its init functions and the initialisers of its
+// blank variables, "init#" and the digest of each.
+func (pk *Package) Inits() []string { return pk.inits }
+
+// Has reports whether the package declares name ("F", "T", "T.M", "init",
+// a constant or a variable).
+func (pk *Package) Has(name string) bool { return len(pk.decls[name]) > 0 }
+
+// Variants returns the declarations of name, one per file that declares it.
+func (pk *Package) Variants(name string) []*Variant { return pk.decls[name] }
+
+// Names returns the names the package declares, sorted.
+func (pk *Package) Names() []string {
+	names := make([]string, 0, len(pk.decls))
+	for n := range pk.decls {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Methods returns the methods declared on the type name (also those
+// declared on an alias of it), as "T.M" names.
+func (pk *Package) Methods(name string) []string { return pk.methods[name] }
+
+// Initialised returns the package-level variables declared with an
+// initialiser, in file order.
+func (pk *Package) Initialised() []string { return pk.atInit }
+
+// Imports returns the import paths of the package's files, once each.
+func (pk *Package) Imports() []string { return pk.imports }
+
+// File returns the parsed file of that base name, if the package has it.
+func (pk *Package) File(name string) *ast.File { return pk.files[name] }
+
+// Linknames returns the targets of the //go:linkname directives of the
+// package's files that name the local function name.
+func (pk *Package) Linknames(name string) []string {
+	if pk.links == nil {
+		pk.links = map[string][]string{}
+		for _, f := range pk.files {
+			for _, cg := range f.Comments {
+				for _, c := range cg.List {
+					if strings.HasPrefix(c.Text, "//go:linkname") {
+						for _, l := range Linknames([]byte(c.Text)) {
+							pk.links[l[0]] = append(pk.links[l[0]], l[1])
+						}
+					}
+				}
+			}
+		}
+	}
+	return pk.links[name]
 }
 
 // resolveAliases files the methods declared on an alias (type A = T;
 // func (A) M()) under T as well: reaching T reaches them, and "T.M" names
 // them.
-func (pk *pkg) resolveAliases(aliases map[string]string) {
+func (pk *Package) resolveAliases(aliases map[string]string) {
 	target := func(name string) string {
 		for range 10 { // an alias of an alias, but not a cycle
 			t, ok := aliases[name]
@@ -179,23 +259,26 @@ func majorityName(files []*ast.File) string {
 	return count(false)
 }
 
-func (pk *pkg) add(name string, v *variant) { pk.decls[name] = append(pk.decls[name], v) }
+func (pk *Package) add(name string, v *Variant) { pk.decls[name] = append(pk.decls[name], v) }
 
 // index adds the declarations of one file, and notes its type aliases of
 // the package's own types.
-func (pk *pkg) index(f *ast.File, fi *file, aliases map[string]string) {
-	for _, imp := range fi.imports {
-		if imp.name == "_" {
-			pk.blank = append(pk.blank, imp.path)
+func (pk *Package) index(f *ast.File, fi *File, aliases map[string]string) {
+	for _, imp := range fi.Imports {
+		if imp.Path != "C" && !slices.Contains(pk.imports, imp.Path) {
+			pk.imports = append(pk.imports, imp.Path)
 		}
-		if imp.path != "C" && !slices.Contains(pk.imports, imp.path) {
-			pk.imports = append(pk.imports, imp.path)
+	}
+	cName := ""
+	for _, imp := range fi.Imports {
+		if imp.Path == "C" {
+			cName = "C"
 		}
 	}
 	for _, d := range f.Decls {
 		switch d := d.(type) {
 		case *ast.FuncDecl:
-			v := &variant{node: d, file: fi, directives: goDirectives(d.Doc), bodyless: d.Body == nil}
+			v := &Variant{Node: d, File: fi, directives: goDirectives(d.Doc), Bodyless: d.Body == nil, UsesC: usesC(d, cName)}
 			name := d.Name.Name
 			if d.Recv != nil && len(d.Recv.List) > 0 {
 				base := recvBase(d.Recv.List[0].Type)
@@ -207,6 +290,7 @@ func (pk *pkg) index(f *ast.File, fi *file, aliases map[string]string) {
 			pk.add(name, v)
 		case *ast.GenDecl:
 			single := !d.Lparen.IsValid()
+			bound := d.Tok == token.CONST && groupBound(d)
 			for _, spec := range d.Specs {
 				switch s := spec.(type) {
 				case *ast.TypeSpec:
@@ -214,7 +298,7 @@ func (pk *pkg) index(f *ast.File, fi *file, aliases map[string]string) {
 					if single {
 						doc = d.Doc
 					}
-					pk.add(s.Name.Name, &variant{node: s, file: fi, directives: goDirectives(doc)})
+					pk.add(s.Name.Name, &Variant{Node: s, File: fi, directives: goDirectives(doc), UsesC: usesC(s, cName)})
 					if s.Assign.IsValid() {
 						if t := recvBase(s.Type); t != "?" {
 							aliases[s.Name.Name] = t
@@ -229,17 +313,17 @@ func (pk *pkg) index(f *ast.File, fi *file, aliases map[string]string) {
 						// iota, or a spec that repeats the one before it,
 						// makes a constant depend on its whole group.
 						var node ast.Node = s
-						if groupBound(d) {
+						if bound {
 							node = d
 						}
 						for _, n := range s.Names {
 							if n.Name != "_" {
-								pk.add(n.Name, &variant{node: node, file: fi, directives: goDirectives(doc)})
+								pk.add(n.Name, &Variant{Node: node, File: fi, directives: goDirectives(doc), UsesC: usesC(node, cName)})
 							}
 						}
 						continue
 					}
-					v := &variant{node: s, file: fi, directives: goDirectives(doc), embeds: embedPatterns(doc)}
+					v := &Variant{Node: s, File: fi, directives: goDirectives(doc), embeds: embedPatterns(doc), UsesC: usesC(s, cName), Var: true}
 					blankDone := false
 					for _, n := range s.Names {
 						switch {
@@ -257,6 +341,24 @@ func (pk *pkg) index(f *ast.File, fi *file, aliases map[string]string) {
 			}
 		}
 	}
+}
+
+// usesC reports whether a declaration refers to C.name, where cName is
+// what its file imports "C" as ("" when it does not).
+func usesC(n ast.Node, cName string) bool {
+	if cName == "" {
+		return false
+	}
+	found := false
+	ast.Inspect(n, func(n ast.Node) bool {
+		if sel, ok := n.(*ast.SelectorExpr); ok {
+			if id, ok := sel.X.(*ast.Ident); ok && id.Name == cName {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 // groupBound reports whether the constants of a group depend on their
@@ -306,8 +408,8 @@ func recvBase(e ast.Expr) string {
 // do: its build constraints (by //go:build or // +build line, and by a
 // _GOOS or _GOARCH suffix of its name), its //go:debug lines, its imports
 // and its cgo preamble.
-func fileOf(f *ast.File, name string) *file {
-	fi := &file{}
+func fileOf(f *ast.File, name string) *File {
+	fi := &File{Name: name}
 	var b strings.Builder
 	b.WriteString("build " + buildLine(f) + "\n")
 	b.WriteString("name " + osArchSuffix(name) + "\n")
@@ -322,6 +424,7 @@ func fileOf(f *ast.File, name string) *file {
 		}
 	}
 	fi.directives = b.String()
+	fi.Constrained = buildLine(f) != "" || osArchSuffix(name) != ""
 	for _, d := range f.Decls {
 		gd, ok := d.(*ast.GenDecl)
 		if !ok || gd.Tok != token.IMPORT {
@@ -333,11 +436,11 @@ func fileOf(f *ast.File, name string) *file {
 			if err != nil {
 				continue
 			}
-			imp := importSpec{path: p}
+			imp := Import{Path: p}
 			if s.Name != nil {
-				imp.name = s.Name.Name
+				imp.Name = s.Name.Name
 			}
-			fi.imports = append(fi.imports, imp)
+			fi.Imports = append(fi.Imports, imp)
 			if p == "C" {
 				doc := s.Doc
 				if doc == nil && len(gd.Specs) == 1 {
@@ -539,20 +642,109 @@ func embedDigest(dir string, patterns []string) string {
 	return strings.Join(lines, "\n")
 }
 
+// AsmDefines reports whether the package's assembly defines the function
+// name: a TEXT ·name(SB) line.
+func (pk *Package) AsmDefines(name string) bool {
+	pk.readAsm()
+	for _, f := range pk.asm {
+		if _, ok := f.blocks[name]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// An asmFile is what a function's digest reads of an assembly file: the
+// lines every function of the file shares (#include, #define, DATA,
+// GLOBL), and each function's TEXT block.
+type asmFile struct {
+	name   string
+	shared string
+	blocks map[string]string
+}
+
+// readAsm reads the package's assembly files, once.
+func (pk *Package) readAsm() {
+	if pk.asm != nil {
+		return
+	}
+	pk.asm = []asmFile{}
+	entries, _ := os.ReadDir(pk.Dir)
+	for _, e := range entries {
+		if ext := filepath.Ext(e.Name()); ext != ".s" && ext != ".S" && ext != ".sx" {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(pk.Dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		f := asmFile{name: e.Name(), blocks: map[string]string{}}
+		var shared strings.Builder
+		sym := ""
+		for _, line := range strings.Split(string(data), "\n") {
+			t := strings.TrimSpace(line)
+			switch {
+			case strings.HasPrefix(t, "TEXT"):
+				sym = ""
+				if _, rest, ok := strings.Cut(t, "\u00b7"); ok {
+					if s, _, ok := strings.Cut(rest, "(SB)"); ok {
+						s, _, _ = strings.Cut(s, "<") // ·f<ABIInternal>(SB)
+						sym = s
+					}
+				}
+			case strings.HasPrefix(t, "#") || strings.HasPrefix(t, "DATA") || strings.HasPrefix(t, "GLOBL"):
+				shared.WriteString(t + "\n")
+				continue
+			}
+			if sym != "" {
+				f.blocks[sym] += t + "\n"
+			}
+		}
+		f.shared = shared.String()
+		pk.asm = append(pk.asm, f)
+	}
+}
+
+// asmDigest digests what the package's assembly holds of the function
+// name: its TEXT blocks in every file that defines it, with the lines
+// those files share, and the package's headers; "" when no file defines
+// it.
+func (pk *Package) asmDigest(name string) string {
+	pk.readAsm()
+	var b strings.Builder
+	for _, f := range pk.asm {
+		if block, ok := f.blocks[name]; ok {
+			fmt.Fprintf(&b, "%s\x00%s\x00%s\x00", f.name, f.shared, block)
+		}
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	entries, _ := os.ReadDir(pk.Dir)
+	for _, e := range entries {
+		if ext := filepath.Ext(e.Name()); ext == ".h" || ext == ".hh" || ext == ".hpp" || ext == ".hxx" {
+			data, _ := os.ReadFile(filepath.Join(pk.Dir, e.Name()))
+			fmt.Fprintf(&b, "%s\x00%s\x00", e.Name(), data)
+		}
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
+}
+
 // nativeDigest digests a package's non-Go sources: assembly, C, headers,
-// object files. A function without a body, or one that calls into C,
-// counts them.
-func (pk *pkg) nativeDigest() string {
+// object files. A function that calls into C counts them, and so does one
+// without a body that no assembly defines (its code may be C's).
+func (pk *Package) nativeDigest() string {
 	if pk.native != nil {
 		return *pk.native
 	}
-	entries, _ := os.ReadDir(pk.dir)
+	entries, _ := os.ReadDir(pk.Dir)
 	var b strings.Builder
 	for _, e := range entries {
 		if e.IsDir() || !slices.Contains(nativeExts, filepath.Ext(e.Name())) {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(pk.dir, e.Name()))
+		data, err := os.ReadFile(filepath.Join(pk.Dir, e.Name()))
 		sum := sha256.Sum256(data)
 		if err != nil {
 			sum = sha256.Sum256([]byte(err.Error()))
@@ -564,9 +756,9 @@ func (pk *pkg) nativeDigest() string {
 	return s
 }
 
-// packageName returns the name a local package declares, from its
+// PackageName returns the name the package in dir declares, from its
 // files' package clauses alone.
-func packageName(fset *token.FileSet, dir string) string {
+func PackageName(fset *token.FileSet, dir string) string {
 	var files []*ast.File
 	for _, n := range goFileNames(dir) {
 		src, err := os.ReadFile(filepath.Join(dir, n))

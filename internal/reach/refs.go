@@ -1,0 +1,246 @@
+package reach
+
+import (
+	"go/ast"
+	"go/types"
+	"slices"
+	"strings"
+)
+
+// A decl is what one declaration uses, over all its variants.
+type decl struct {
+	refs   []key    // declarations it names or computes with
+	dyn    []string // methods it calls by name: through an interface, or from syntax alone
+	stdDyn []string // methods the standard library's syntax calls by name (see set.stdDyn)
+	iface  []string // names of the methods of the interface types it declares or spells
+	writes []key    // package-level variables it writes, itself
+	flows  []flow   // variables and parameters it passes to functions that may write through them
+	isType bool
+	isVar  bool
+
+	// Of a function: what it may write through its parameters.
+	paramWrites map[int]bool // by index, -1 for the receiver
+	allParams   bool         // read from syntax alone, or without a body: any
+	nparams     int
+	variadic    bool
+}
+
+// wrapperSuffixes are the names cachegen generates for a function F, and
+// which count as F: a call of FCached runs F.
+var wrapperSuffixes = []string{"CachedAll", "CachedIn", "Cached", "CacheKey", "Invalidate", "Args"}
+
+// canonical returns the name under which pk declares name: itself, or the
+// function a generated wrapper name stands for; "" when it declares
+// neither.
+func (pk *pkg) canonical(name string) string {
+	if pk.src.Has(name) {
+		return name
+	}
+	if base, ok := strings.CutPrefix(name, "cachegen"); ok {
+		if base, ok := strings.CutSuffix(base, "Call"); ok && pk.src.Has(base) {
+			return base
+		}
+	}
+	for _, suffix := range wrapperSuffixes {
+		if base, ok := strings.CutSuffix(name, suffix); ok && pk.src.Has(base) {
+			return base
+		}
+	}
+	return ""
+}
+
+// decl returns what the declaration name of pk uses, read once.
+func (p *Program) decl(pk *pkg, name string) *decl {
+	if d, ok := pk.decls[name]; ok {
+		return d
+	}
+	d := &decl{paramWrites: map[int]bool{}}
+	c := &collector{p: p, pk: pk, d: d, refs: map[key]bool{}, dyn: map[string]bool{}, typedDyn: map[string]bool{}, iface: map[string]bool{},
+		writes: map[key]bool{}, seenTypes: map[types.Type]bool{}}
+	for _, v := range pk.src.Variants(name) {
+		if _, ok := v.Node.(*ast.TypeSpec); ok {
+			d.isType = true
+		}
+		d.isVar = d.isVar || v.Var && !strings.HasPrefix(name, "init#")
+		if v.Node == nil {
+			continue
+		}
+		c.interfaces(v.Node)
+		if n := p.view(pk).node(p, v); n != nil {
+			c.typed(n, pk.types)
+		} else {
+			c.syntactic(v)
+			d.allParams = true
+		}
+		if v.Bodyless {
+			d.allParams = true
+			for _, k := range p.linkedTo(pk, name) {
+				c.refs[k] = true
+			}
+		}
+	}
+	for k := range c.refs {
+		d.refs = append(d.refs, k)
+	}
+	slices.SortFunc(d.refs, func(a, b key) int { return strings.Compare(a.String(), b.String()) })
+	for n := range c.dyn {
+		if pk.std && !c.typedDyn[n] {
+			d.stdDyn = append(d.stdDyn, n)
+		} else {
+			d.dyn = append(d.dyn, n)
+		}
+	}
+	slices.Sort(d.dyn)
+	slices.Sort(d.stdDyn)
+	for n := range c.iface {
+		d.iface = append(d.iface, n)
+	}
+	slices.Sort(d.iface)
+	for k := range c.writes {
+		d.writes = append(d.writes, k)
+	}
+	pk.decls[name] = d
+	return d
+}
+
+// A collector gathers what one declaration's variants use.
+type collector struct {
+	p         *Program
+	pk        *pkg
+	d         *decl
+	refs      map[key]bool
+	dyn       map[string]bool
+	typedDyn  map[string]bool // of dyn, those the types say are interface calls
+	iface     map[string]bool
+	writes    map[key]bool
+	seenTypes map[types.Type]bool
+}
+
+func (c *collector) ref(pkgPath, name string) {
+	if pkgPath == "" || languageImpl(pkgPath) {
+		return
+	}
+	c.refs[key{pkgPath, name}] = true
+}
+
+// typed reads a variant with its types.
+func (c *collector) typed(n ast.Node, v *typedView) {
+	info := v.info
+	c.writesOf(n, info)
+	ast.Inspect(n, func(n ast.Node) bool {
+		if e, ok := n.(ast.Expr); ok {
+			if tv, ok := info.Types[e]; ok && tv.Type != nil {
+				c.typeRefs(tv.Type)
+			}
+		}
+		id, ok := n.(*ast.Ident)
+		if !ok {
+			return true
+		}
+		obj := info.Uses[id]
+		if obj == nil {
+			if info.Defs[id] == nil && v.failed && id.Name != "_" {
+				c.ident(id.Name) // unresolved, as a call of a wrapper not generated yet is
+			}
+			return true
+		}
+		c.object(obj)
+		return true
+	})
+}
+
+// object records a use of a package-level object or a method.
+func (c *collector) object(obj types.Object) {
+	switch o := obj.(type) {
+	case *types.Func:
+		o = o.Origin()
+		sig, _ := o.Type().(*types.Signature)
+		if sig == nil {
+			return
+		}
+		if recv := sig.Recv(); recv != nil {
+			t := recv.Type()
+			if ptr, ok := t.(*types.Pointer); ok {
+				t = ptr.Elem()
+			}
+			if types.IsInterface(t) {
+				c.dyn[o.Name()] = true
+				c.typedDyn[o.Name()] = true
+				return
+			}
+			if named, ok := types.Unalias(t).(*types.Named); ok && named.Obj().Pkg() != nil {
+				c.ref(named.Obj().Pkg().Path(), named.Origin().Obj().Name()+"."+o.Name())
+			}
+			return
+		}
+		if o.Pkg() != nil && o.Parent() == o.Pkg().Scope() {
+			c.ref(o.Pkg().Path(), o.Name())
+		}
+	case *types.Var:
+		if o.IsField() || o.Pkg() == nil || o.Parent() != o.Pkg().Scope() {
+			return
+		}
+		c.ref(o.Pkg().Path(), o.Name())
+	case *types.Const, *types.TypeName:
+		if o.Pkg() != nil && o.Parent() == o.Pkg().Scope() {
+			c.ref(o.Pkg().Path(), o.Name())
+		}
+	}
+}
+
+// interfaces records the method names of the interface types a node
+// spells.
+func (c *collector) interfaces(n ast.Node) {
+	ast.Inspect(n, func(n ast.Node) bool {
+		if it, ok := n.(*ast.InterfaceType); ok && it.Methods != nil {
+			for _, f := range it.Methods.List {
+				for _, name := range f.Names {
+					c.iface[name.Name] = true
+				}
+			}
+		}
+		return true
+	})
+}
+
+// typeRefs records the package-level named types of a type's structure.
+func (c *collector) typeRefs(t types.Type) {
+	if c.seenTypes[t] {
+		return
+	}
+	c.seenTypes[t] = true
+	switch t := t.(type) {
+	case *types.Alias:
+		c.typeRefs(types.Unalias(t))
+	case *types.Named:
+		o := t.Origin().Obj()
+		if o.Pkg() != nil && o.Parent() == o.Pkg().Scope() {
+			c.ref(o.Pkg().Path(), o.Name())
+		}
+		for i := range t.TypeArgs().Len() {
+			c.typeRefs(t.TypeArgs().At(i))
+		}
+	case *types.Pointer:
+		c.typeRefs(t.Elem())
+	case *types.Slice:
+		c.typeRefs(t.Elem())
+	case *types.Array:
+		c.typeRefs(t.Elem())
+	case *types.Map:
+		c.typeRefs(t.Key())
+		c.typeRefs(t.Elem())
+	case *types.Chan:
+		c.typeRefs(t.Elem())
+	case *types.Tuple:
+		for i := range t.Len() {
+			c.typeRefs(t.At(i).Type())
+		}
+	case *types.Signature:
+		c.typeRefs(t.Params())
+		c.typeRefs(t.Results())
+	case *types.Struct:
+		for i := range t.NumFields() {
+			c.typeRefs(t.Field(i).Type())
+		}
+	}
+}

@@ -1,0 +1,252 @@
+package reach
+
+import (
+	"go/ast"
+	"go/token"
+	"strings"
+)
+
+// A set is what a function reaches.
+type set struct {
+	decls   map[key]bool
+	order   []key           // decls, in the order reached
+	pkgs    map[string]bool // packages with a declaration reached
+	types   map[key]bool    // named types reached: their methods can be called through an interface
+	dyn     map[string]bool // names of methods called through an interface (or from syntax alone)
+	stdDyn  map[string]bool // names of methods the standard library's syntax calls: see reachable
+	iface   map[string]bool // names of the methods of the interface types reached, and Error
+	reflect bool            // methods are called by reflection: every exported method of a reached type counts
+	vars    map[key]bool    // package-level variables reached
+	writes  map[key]bool    // package-level variables the code may write
+}
+
+// reflectsMethods reports whether a declaration calls methods by
+// reflection, by index or by name.
+func reflectsMethods(k key) bool {
+	if k.pkg != "reflect" {
+		return false
+	}
+	switch k.name {
+	case "Value.Method", "Value.MethodByName", "rtype.Method", "rtype.MethodByName":
+		return true
+	}
+	return false
+}
+
+// callable reports whether a method M of the type t can be called by the
+// standard library's syntax, which calls M by name only: a type of the
+// standard library's own, statically or through an interface; any other
+// type only through an interface, so only when an interface type reached
+// has a method M (the standard library cannot name a type outside it).
+func (s *set) callable(t key, m string) bool { return isStd(t.pkg) || s.iface[m] }
+
+// reach returns what roots reach, as rapid type analysis finds it over
+// declarations: a method is reached when it is called statically, or
+// when its type is reached and a method of its name is called through an
+// interface.
+func (p *Program) reach(roots []key) *set {
+	s := &set{decls: map[key]bool{}, pkgs: map[string]bool{}, types: map[key]bool{}, dyn: map[string]bool{},
+		stdDyn: map[string]bool{}, iface: map[string]bool{"Error": true}, vars: map[key]bool{}, writes: map[key]bool{}}
+	var queue []key
+	add := func(k key) {
+		if languageImpl(k.pkg) {
+			return
+		}
+		pk := p.pkg(k.pkg)
+		if pk == nil {
+			return
+		}
+		name := pk.canonical(k.name)
+		if name == "" {
+			return
+		}
+		k = key{k.pkg, name}
+		if s.decls[k] {
+			return
+		}
+		s.decls[k] = true
+		s.pkgs[k.pkg] = true
+		s.order = append(s.order, k)
+		queue = append(queue, k)
+	}
+	// methods adds the methods of a reached type whose names keep says.
+	methods := func(t key, keep func(string) bool) {
+		for _, m := range p.pkgs[t.pkg].src.Methods(t.name) {
+			if _, name, _ := strings.Cut(m, "."); keep(name) {
+				add(key{t.pkg, m})
+			}
+		}
+	}
+	for _, r := range roots {
+		add(r)
+	}
+	for len(queue) > 0 {
+		k := queue[0]
+		queue = queue[1:]
+		d := p.decl(p.pkgs[k.pkg], k.name)
+		for _, r := range d.refs {
+			add(r)
+		}
+		for _, w := range d.writes {
+			s.writes[w] = true
+		}
+		for _, f := range d.flows {
+			if !f.isParam && !s.writes[f.v] && p.mayWriteParam(f.callee, f.arg) {
+				s.writes[f.v] = true
+			}
+		}
+		if d.isVar {
+			s.vars[k] = true
+		}
+		for _, n := range d.dyn {
+			if !s.dyn[n] {
+				s.dyn[n] = true
+				for t := range s.types {
+					methods(t, func(m string) bool { return m == n })
+				}
+			}
+		}
+		for _, n := range d.stdDyn {
+			if !s.stdDyn[n] {
+				s.stdDyn[n] = true
+				for t := range s.types {
+					methods(t, func(m string) bool { return m == n && s.callable(t, m) })
+				}
+			}
+		}
+		for _, n := range d.iface {
+			if !s.iface[n] {
+				s.iface[n] = true
+				if s.stdDyn[n] {
+					for t := range s.types {
+						methods(t, func(m string) bool { return m == n })
+					}
+				}
+			}
+		}
+		if d.isType && !s.types[k] {
+			s.types[k] = true
+			methods(k, func(m string) bool {
+				return s.dyn[m] || s.stdDyn[m] && s.callable(k, m) || s.reflect && token.IsExported(m)
+			})
+		}
+		if !s.reflect && reflectsMethods(k) {
+			s.reflect = true
+			for t := range s.types {
+				methods(t, token.IsExported)
+			}
+		}
+	}
+	return s
+}
+
+// reachWithInits returns what roots reach, with the initialisation of the
+// packages that may write what it reads: an init function, or the
+// initialiser of a variable roots do not reach, counts when what it
+// reaches may write a variable roots reach (directly, or through what it
+// reaches in turn). The packages read for this are those of closure (the
+// program's imports) outside the standard library: the standard library's
+// own initialisation is what its release does, and its code counts where
+// a function reaches it.
+func (p *Program) reachWithInits(roots []key, closure []string) *set {
+	s := p.reach(roots)
+	for {
+		var pkgs []string
+		for _, path := range closure {
+			if !p.std(path) && p.mayWrite(path, s) {
+				pkgs = append(pkgs, path)
+			}
+		}
+		var more []key
+		for _, path := range pkgs {
+			pk := p.pkg(path)
+			if pk == nil {
+				continue
+			}
+			for _, c := range candidates(pk) {
+				if !s.decls[c] && intersects(p.initReach(c).writes, s.vars) {
+					more = append(more, c)
+				}
+			}
+		}
+		if len(more) == 0 {
+			return s
+		}
+		roots = append(roots, more...)
+		s = p.reach(roots)
+	}
+}
+
+// mayWrite reports whether code of the package path can write a variable
+// s reaches: one of its own, or of a package it imports.
+func (p *Program) mayWrite(path string, s *set) bool {
+	imps := p.imports(path)
+	for v := range s.vars {
+		if v.pkg == path || imps[v.pkg] {
+			return true
+		}
+	}
+	return false
+}
+
+// initReach returns, once, what an init or a variable's initialiser
+// reaches.
+func (p *Program) initReach(k key) *set {
+	if s, ok := p.inits[k]; ok {
+		return s
+	}
+	s := p.reach([]key{k})
+	p.inits[k] = s
+	return s
+}
+
+// candidates returns what runs when a package is initialised and can have
+// effects: its init functions (with the initialisers of its blank
+// variables), and its variables whose initialisers call a function (a
+// literal or a constant writes nothing but its variable).
+func candidates(pk *pkg) []key {
+	var out []key
+	for _, name := range pk.src.Inits() {
+		v := pk.src.Variants(name)[0]
+		if spec, ok := v.Node.(*ast.ValueSpec); !ok || calls(spec.Values) {
+			out = append(out, key{pk.path, name}) // an init function, or a blank variable's initialiser that calls
+		}
+	}
+	for _, name := range pk.src.Initialised() {
+		for _, v := range pk.src.Variants(name) {
+			if spec, ok := v.Node.(*ast.ValueSpec); ok && calls(spec.Values) {
+				out = append(out, key{pk.path, name})
+				break
+			}
+		}
+	}
+	return out
+}
+
+// calls reports whether expressions call a function or hold a function
+// literal: only then can an initialiser do more than compute its value.
+func calls(es []ast.Expr) bool {
+	found := false
+	for _, e := range es {
+		ast.Inspect(e, func(n ast.Node) bool {
+			switch n.(type) {
+			case *ast.CallExpr, *ast.FuncLit:
+				found = true
+			}
+			return !found
+		})
+	}
+	return found
+}
+
+func intersects(a, b map[key]bool) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	for k := range a {
+		if b[k] {
+			return true
+		}
+	}
+	return false
+}
