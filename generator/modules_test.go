@@ -269,7 +269,7 @@ func TestUpgradeFlagsWhatChanged(t *testing.T) {
 			t.Fatalf("not a change: %q", line)
 		}
 		flagged = append(flagged, m[1])
-		if wantChanged := map[string]string{"Trace": "example.com/num.Dense.Trace", "Norm": "example.com/num.Vec.Norm"}[m[1]]; m[2] != wantChanged {
+		if wantChanged := map[string]string{"Trace": "example.com/num.Dense.Trace", "Norm": "example.com/num.Vec.Norm", "Par": "example.com/num/go.mod"}[m[1]]; m[2] != wantChanged {
 			t.Errorf("%s: changed: %s, want %s", m[1], m[2], wantChanged)
 		}
 	}

@@ -10,20 +10,20 @@ import (
 	"math/big"
 )
 
-// cachegen:fingerprint/v5 Trace version=1 sum=d86f97c7312eb854 parts=Trace:3eb9a1e5,go.mod:8946df55,gonum.org/v1/gonum/...:4cd8587e
-// cachegen:fingerprint/v5 Eigenvalues version=1 sum=7997fcb0726269ac uses=github.com/cachegen/cachegen/examples/matrices.keySym parts=Eigenvalues:0d6576a4,errFactorize:abe12f0a,go.mod:8946df55,gonum.org/v1/gonum/...:6217e517,keySym:e508de34,std:ec0e1bd2
-// cachegen:fingerprint/v5 Frobenius version=1 sum=9a4835937a1fd3ee uses=github.com/cachegen/cachegen/examples/matrices.keyMatrix parts=Frobenius:7dd1c52d,go.mod:8946df55,gonum.org/v1/gonum/...:6217e517,keyMatrix:bc20045d,std:ec0e1bd2
-// cachegen:fingerprint/v5 Binomial version=1 sum=aca9cd83ed3da5af parts=Binomial:550478ce,go.mod:8946df55,gonum.org/v1/gonum/...:d76cd659,std:455a08cf
-// cachegen:fingerprint/v5 Covariance version=1 sum=b3f4285af52fae86 uses=github.com/cachegen/cachegen/examples/matrices.loadSym,github.com/cachegen/cachegen/examples/matrices.storeSym parts=Covariance:f4d568c1,go.mod:8946df55,gonum.org/v1/gonum/...:09d823d2,loadSym:62241fd4,storeSym:820932bf
-// cachegen:fingerprint/v5 Normalize version=1 sum=6090f43be096b0c5 parts=Normalize:98480411,go.mod:8946df55,gonum.org/v1/gonum/...:6217e517,std:ec0e1bd2
+// cachegen:fingerprint/v5 Trace version=1 sum=f689f5a4bf77bdcf parts=Trace:3eb9a1e5,go.mod:8946df55,gonum.org/v1/gonum/...:754d3cae
+// cachegen:fingerprint/v5 Eigenvalues version=1 sum=d472eeb2c5bba5cd uses=github.com/cachegen/cachegen/examples/matrices.keySym parts=Eigenvalues:0d6576a4,errFactorize:abe12f0a,go.mod:8946df55,gonum.org/v1/gonum/...:fc351bdc,keySym:e508de34,std:2e2e9bc1
+// cachegen:fingerprint/v5 Frobenius version=1 sum=da9dcccf8053678d uses=github.com/cachegen/cachegen/examples/matrices.keyMatrix parts=Frobenius:7dd1c52d,go.mod:8946df55,gonum.org/v1/gonum/...:018f44d5,keyMatrix:bc20045d,std:96853995
+// cachegen:fingerprint/v5 Binomial version=1 sum=0952dd6235b34efa parts=Binomial:550478ce,go.mod:8946df55,gonum.org/v1/gonum/...:e1fb00a4,std:4213b84a
+// cachegen:fingerprint/v5 Covariance version=1 sum=24fc790861c9aa0d uses=github.com/cachegen/cachegen/examples/matrices.loadSym,github.com/cachegen/cachegen/examples/matrices.storeSym parts=Covariance:f4d568c1,go.mod:8946df55,gonum.org/v1/gonum/...:b03185a9,loadSym:62241fd4,storeSym:820932bf
+// cachegen:fingerprint/v5 Normalize version=1 sum=d2659194d1b3f504 parts=Normalize:98480411,go.mod:8946df55,gonum.org/v1/gonum/...:a35c3d09,std:87c1c7da
 
 // cachegenTraceCall is the call of Trace that its wrappers key.
 func cachegenTraceCall(m *mat.Dense) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Trace",
 		Version: 1,
-		Code:    "d86f97c7312eb854",
-		Parts:   "Trace:3eb9a1e5,go.mod:8946df55,gonum.org/v1/gonum/...:4cd8587e",
+		Code:    "f689f5a4bf77bdcf",
+		Parts:   "Trace:3eb9a1e5,go.mod:8946df55,gonum.org/v1/gonum/...:754d3cae",
 		Params:  map[string]any{"m": m},
 	}
 }
@@ -74,8 +74,8 @@ func cachegenEigenvaluesCall(s *mat.SymDense) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Eigenvalues",
 		Version: 1,
-		Code:    "7997fcb0726269ac",
-		Parts:   "Eigenvalues:0d6576a4,errFactorize:abe12f0a,go.mod:8946df55,gonum.org/v1/gonum/...:6217e517,keySym:e508de34,std:ec0e1bd2",
+		Code:    "d472eeb2c5bba5cd",
+		Parts:   "Eigenvalues:0d6576a4,errFactorize:abe12f0a,go.mod:8946df55,gonum.org/v1/gonum/...:fc351bdc,keySym:e508de34,std:2e2e9bc1",
 		Params:  map[string]any{"s": cacheruntime.KeyBy(s, keySym)},
 	}
 }
@@ -125,8 +125,8 @@ func cachegenFrobeniusCall(m mat.Matrix) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Frobenius",
 		Version: 1,
-		Code:    "9a4835937a1fd3ee",
-		Parts:   "Frobenius:7dd1c52d,go.mod:8946df55,gonum.org/v1/gonum/...:6217e517,keyMatrix:bc20045d,std:ec0e1bd2",
+		Code:    "da9dcccf8053678d",
+		Parts:   "Frobenius:7dd1c52d,go.mod:8946df55,gonum.org/v1/gonum/...:018f44d5,keyMatrix:bc20045d,std:96853995",
 		Params:  map[string]any{"m": cacheruntime.KeyBy(m, keyMatrix)},
 	}
 }
@@ -177,8 +177,8 @@ func cachegenBinomialCall(n int64, k int64) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Binomial",
 		Version: 1,
-		Code:    "aca9cd83ed3da5af",
-		Parts:   "Binomial:550478ce,go.mod:8946df55,gonum.org/v1/gonum/...:d76cd659,std:455a08cf",
+		Code:    "0952dd6235b34efa",
+		Parts:   "Binomial:550478ce,go.mod:8946df55,gonum.org/v1/gonum/...:e1fb00a4,std:4213b84a",
 		Params:  map[string]any{"n": n, "k": k},
 	}
 }
@@ -230,8 +230,8 @@ func cachegenCovarianceCall(m *mat.Dense) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Covariance",
 		Version: 1,
-		Code:    "b3f4285af52fae86",
-		Parts:   "Covariance:f4d568c1,go.mod:8946df55,gonum.org/v1/gonum/...:09d823d2,loadSym:62241fd4,storeSym:820932bf",
+		Code:    "24fc790861c9aa0d",
+		Parts:   "Covariance:f4d568c1,go.mod:8946df55,gonum.org/v1/gonum/...:b03185a9,loadSym:62241fd4,storeSym:820932bf",
 		Params:  map[string]any{"m": m},
 		Codec:   cacheruntime.StoreAs(storeSym, loadSym),
 	}
@@ -283,8 +283,8 @@ func cachegenNormalizeCall(m *mat.Dense) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Normalize",
 		Version: 1,
-		Code:    "6090f43be096b0c5",
-		Parts:   "Normalize:98480411,go.mod:8946df55,gonum.org/v1/gonum/...:6217e517,std:ec0e1bd2",
+		Code:    "d2659194d1b3f504",
+		Parts:   "Normalize:98480411,go.mod:8946df55,gonum.org/v1/gonum/...:a35c3d09,std:87c1c7da",
 		Params:  map[string]any{"m": m},
 	}
 }

@@ -8,15 +8,15 @@ import (
 	cachesweep "github.com/cachegen/cachegen/runtime/sweep"
 )
 
-// cachegen:fingerprint/v5 Transmittance version=1 sum=d2150a22a6375e33 parts=Transmittance:561f54c9,go.mod:8946df55,line:f232815b,readTable:18128043,std:6d043f97
+// cachegen:fingerprint/v5 Transmittance version=1 sum=85ff23337acbcac4 parts=Transmittance:561f54c9,go.mod:8946df55,line:f232815b,readTable:18128043,std:f7a310da
 
 // cachegenTransmittanceCall is the call of Transmittance that its wrappers key.
 func cachegenTransmittanceCall(tablePath string, lo float64, hi float64, path float64) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/spectrum.Transmittance",
 		Version: 1,
-		Code:    "d2150a22a6375e33",
-		Parts:   "Transmittance:561f54c9,go.mod:8946df55,line:f232815b,readTable:18128043,std:6d043f97",
+		Code:    "85ff23337acbcac4",
+		Parts:   "Transmittance:561f54c9,go.mod:8946df55,line:f232815b,readTable:18128043,std:f7a310da",
 		Params:  map[string]any{"tablePath": cacheruntime.File(tablePath), "lo": lo, "hi": hi, "path": path},
 	}
 }

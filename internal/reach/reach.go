@@ -14,10 +14,11 @@
 //     code names, and every named type of a value it computes with;
 //   - the methods it can call: static calls and method values, and each
 //     interface call (in its own code, or in the standard library's: fmt
-//     calling String) resolved by name against every type it reaches, as
-//     rapid type analysis does; where the code calls methods by reflection
-//     (reflect.Value.Method, MethodByName), every exported method of every
-//     type it reaches;
+//     calling String) resolved by name against every runtime type (a type
+//     of a value the code puts in an interface, and what such a value
+//     holds), as rapid type analysis does; where the code calls methods by
+//     reflection (reflect.Value.Method, MethodByName), every exported
+//     method of every runtime type;
 //   - for a function without a body, the code its //go:linkname pulls, or
 //     that another package's directive pushes onto it;
 //   - an init function, or the initialiser of a variable it does not read,
@@ -289,6 +290,7 @@ func (p *Program) Of(pkgPath, name string, uses ...string) (fingerprint.Fingerpr
 	own := root.modPath
 	var parts []string
 	groups := map[string][]string{} // by group part name: "std", or "<module path>/..."
+	loops := map[string]bool{}      // groups whose module's go line counts
 	for _, k := range s.order {
 		pk := p.pkgs[k.pkg]
 		if pk == nil {
@@ -308,8 +310,10 @@ func (p *Program) Of(pkgPath, name string, uses ...string) (fingerprint.Fingerpr
 			groups[fingerprint.StdPart] = append(groups[fingerprint.StdPart], k.pkg+"."+name+":"+d)
 		default:
 			g := pk.modPath + fingerprint.ModuleSuffix
-			if groups[g] == nil {
-				// The go line of the module sets the semantics of its code.
+			if !loops[g] && p.decl(pk, k.name).loopCapture {
+				// The go line of the module sets the semantics of its
+				// loops.
+				loops[g] = true
 				groups[g] = append(groups[g], fingerprint.Part(pk.modPath+"/go.mod", "go "+fingerprint.Semantics(pk.modGo)))
 			}
 			groups[g] = append(groups[g], k.pkg+"."+name+":"+d)

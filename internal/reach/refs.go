@@ -13,10 +13,21 @@ type decl struct {
 	dyn    []string // methods it calls by name: through an interface, or from syntax alone
 	stdDyn []string // methods the standard library's syntax calls by name (see set.stdDyn)
 	iface  []string // names of the methods of the interface types it declares or spells
-	writes []key    // package-level variables it writes, itself
-	flows  []flow   // variables and parameters it passes to functions that may write through them
-	isType bool
-	isVar  bool
+	rtypes []key    // named types of the values it converts to an interface (see conversions)
+	types  []key    // named types it names or computes with: of a type, what its values hold
+	// ifaceParam says a function takes a value whose dynamic type its
+	// caller chooses (see hasInterfaceParam).
+	ifaceParam bool
+	// reflects says it calls methods by reflection: reflect.Value's or
+	// reflect.Type's Method or MethodByName.
+	reflects bool
+	// loopCapture says a loop variable of it outlives an iteration (see
+	// capturesLoopVar).
+	loopCapture bool
+	writes      []key  // package-level variables it writes, itself
+	flows       []flow // variables and parameters it passes to functions that may write through them
+	isType      bool
+	isVar       bool
 
 	// Of a function: what it may write through its parameters.
 	paramWrites map[int]bool // by index, -1 for the receiver
@@ -56,7 +67,7 @@ func (p *Program) decl(pk *pkg, name string) *decl {
 	}
 	d := &decl{paramWrites: map[int]bool{}}
 	c := &collector{p: p, pk: pk, d: d, refs: map[key]bool{}, dyn: map[string]bool{}, typedDyn: map[string]bool{}, iface: map[string]bool{},
-		writes: map[key]bool{}, seenTypes: map[types.Type]bool{}}
+		writes: map[key]bool{}, seenTypes: map[types.Type]bool{}, rtypes: map[key]bool{}, types: map[key]bool{}}
 	for _, v := range pk.src.Variants(name) {
 		if _, ok := v.Node.(*ast.TypeSpec); ok {
 			d.isType = true
@@ -68,7 +79,9 @@ func (p *Program) decl(pk *pkg, name string) *decl {
 		c.interfaces(v.Node)
 		if n := p.view(pk).node(p, v); n != nil {
 			c.typed(n, pk.types)
+			d.loopCapture = d.loopCapture || capturesLoopVar(n, pk.types.info)
 		} else {
+			d.loopCapture = d.loopCapture || capturesLoopVar(v.Node, nil)
 			c.syntactic(v)
 			d.allParams = true
 		}
@@ -99,9 +112,14 @@ func (p *Program) decl(pk *pkg, name string) *decl {
 	for k := range c.writes {
 		d.writes = append(d.writes, k)
 	}
+	d.rtypes, d.types = sortedKeys(c.rtypes), sortedKeys(c.types)
 	pk.decls[name] = d
 	return d
 }
+
+// reflectiveCall names the methods of reflect.Value and reflect.Type that
+// call, or hand out, the methods of a value's type by reflection.
+var reflectiveCall = map[string]bool{"Method": true, "MethodByName": true}
 
 // A collector gathers what one declaration's variants use.
 type collector struct {
@@ -114,6 +132,17 @@ type collector struct {
 	iface     map[string]bool
 	writes    map[key]bool
 	seenTypes map[types.Type]bool
+	rtypes    map[key]bool
+	types     map[key]bool
+}
+
+func sortedKeys(m map[key]bool) []key {
+	out := make([]key, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b key) int { return strings.Compare(a.String(), b.String()) })
+	return out
 }
 
 func (c *collector) ref(pkgPath, name string) {
@@ -127,6 +156,10 @@ func (c *collector) ref(pkgPath, name string) {
 func (c *collector) typed(n ast.Node, v *typedView) {
 	info := v.info
 	c.writesOf(n, info)
+	c.conversions(n, info)
+	if fd, ok := n.(*ast.FuncDecl); ok && hasInterfaceParam(fd, info) {
+		c.d.ifaceParam = true
+	}
 	ast.Inspect(n, func(n ast.Node) bool {
 		if e, ok := n.(ast.Expr); ok {
 			if tv, ok := info.Types[e]; ok && tv.Type != nil {
@@ -163,12 +196,16 @@ func (c *collector) object(obj types.Object) {
 			if ptr, ok := t.(*types.Pointer); ok {
 				t = ptr.Elem()
 			}
+			named, _ := types.Unalias(t).(*types.Named)
+			if named != nil && named.Obj().Pkg() != nil && named.Obj().Pkg().Path() == "reflect" && reflectiveCall[o.Name()] {
+				c.d.reflects = true
+			}
 			if types.IsInterface(t) {
 				c.dyn[o.Name()] = true
 				c.typedDyn[o.Name()] = true
 				return
 			}
-			if named, ok := types.Unalias(t).(*types.Named); ok && named.Obj().Pkg() != nil {
+			if named != nil && named.Obj().Pkg() != nil {
 				c.ref(named.Obj().Pkg().Path(), named.Origin().Obj().Name()+"."+o.Name())
 			}
 			return
@@ -181,9 +218,14 @@ func (c *collector) object(obj types.Object) {
 			return
 		}
 		c.ref(o.Pkg().Path(), o.Name())
-	case *types.Const, *types.TypeName:
+	case *types.Const:
 		if o.Pkg() != nil && o.Parent() == o.Pkg().Scope() {
 			c.ref(o.Pkg().Path(), o.Name())
+		}
+	case *types.TypeName:
+		if o.Pkg() != nil && o.Parent() == o.Pkg().Scope() {
+			c.ref(o.Pkg().Path(), o.Name())
+			c.types[key{o.Pkg().Path(), o.Name()}] = true
 		}
 	}
 }
@@ -216,6 +258,9 @@ func (c *collector) typeRefs(t types.Type) {
 		o := t.Origin().Obj()
 		if o.Pkg() != nil && o.Parent() == o.Pkg().Scope() {
 			c.ref(o.Pkg().Path(), o.Name())
+			if !languageImpl(o.Pkg().Path()) {
+				c.types[key{o.Pkg().Path(), o.Name()}] = true
+			}
 		}
 		for i := range t.TypeArgs().Len() {
 			c.typeRefs(t.TypeArgs().At(i))

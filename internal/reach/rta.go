@@ -3,6 +3,7 @@ package reach
 import (
 	"go/ast"
 	"go/token"
+	"slices"
 	"strings"
 )
 
@@ -11,26 +12,13 @@ type set struct {
 	decls   map[key]bool
 	order   []key           // decls, in the order reached
 	pkgs    map[string]bool // packages with a declaration reached
-	types   map[key]bool    // named types reached: their methods can be called through an interface
+	rt      map[key]bool    // runtime types: their methods can be called through an interface
 	dyn     map[string]bool // names of methods called through an interface (or from syntax alone)
-	stdDyn  map[string]bool // names of methods the standard library's syntax calls: see reachable
+	stdDyn  map[string]bool // names of methods the standard library's syntax calls: see callable
 	iface   map[string]bool // names of the methods of the interface types reached, and Error
-	reflect bool            // methods are called by reflection: every exported method of a reached type counts
+	reflect bool            // methods are called by reflection: every exported method of a runtime type counts
 	vars    map[key]bool    // package-level variables reached
 	writes  map[key]bool    // package-level variables the code may write
-}
-
-// reflectsMethods reports whether a declaration calls methods by
-// reflection, by index or by name.
-func reflectsMethods(k key) bool {
-	if k.pkg != "reflect" {
-		return false
-	}
-	switch k.name {
-	case "Value.Method", "Value.MethodByName", "rtype.Method", "rtype.MethodByName":
-		return true
-	}
-	return false
 }
 
 // callable reports whether a method M of the type t can be called by the
@@ -42,26 +30,31 @@ func (s *set) callable(t key, m string) bool { return isStd(t.pkg) || s.iface[m]
 
 // reach returns what roots reach, as rapid type analysis finds it over
 // declarations: a method is reached when it is called statically, or
-// when its type is reached and a method of its name is called through an
-// interface.
+// when a value of its type is held in an interface (see conversions) and
+// a method of its name is called through an interface. A root that takes
+// a value whose dynamic type its caller chooses makes every type reached a
+// runtime type, since the caller may pass any of them.
 func (p *Program) reach(roots []key) *set {
-	s := &set{decls: map[key]bool{}, pkgs: map[string]bool{}, types: map[key]bool{}, dyn: map[string]bool{},
+	s := &set{decls: map[key]bool{}, pkgs: map[string]bool{}, rt: map[key]bool{}, dyn: map[string]bool{},
 		stdDyn: map[string]bool{}, iface: map[string]bool{"Error": true}, vars: map[key]bool{}, writes: map[key]bool{}}
-	var queue []key
-	add := func(k key) {
+	var queue, rtQueue []key
+	everyType := false
+	// canonical returns the key under which a declaration is read, or
+	// false when there is none.
+	canonical := func(k key) (key, bool) {
 		if languageImpl(k.pkg) {
-			return
+			return key{}, false
 		}
 		pk := p.pkg(k.pkg)
 		if pk == nil {
-			return
+			return key{}, false
 		}
 		name := pk.canonical(k.name)
-		if name == "" {
-			return
-		}
-		k = key{k.pkg, name}
-		if s.decls[k] {
+		return key{k.pkg, name}, name != ""
+	}
+	add := func(k key) {
+		k, ok := canonical(k)
+		if !ok || s.decls[k] {
 			return
 		}
 		s.decls[k] = true
@@ -69,7 +62,12 @@ func (p *Program) reach(roots []key) *set {
 		s.order = append(s.order, k)
 		queue = append(queue, k)
 	}
-	// methods adds the methods of a reached type whose names keep says.
+	runtime := func(k key) {
+		if k, ok := canonical(k); ok && !s.rt[k] {
+			rtQueue = append(rtQueue, k)
+		}
+	}
+	// methods adds the methods of a runtime type whose names keep says.
 	methods := func(t key, keep func(string) bool) {
 		for _, m := range p.pkgs[t.pkg].src.Methods(t.name) {
 			if _, name, _ := strings.Cut(m, "."); keep(name) {
@@ -77,15 +75,46 @@ func (p *Program) reach(roots []key) *set {
 			}
 		}
 	}
+	callable := func(t key, m string) bool {
+		return s.dyn[m] || s.stdDyn[m] && s.callable(t, m) || s.reflect && token.IsExported(m)
+	}
 	for _, r := range roots {
 		add(r)
 	}
-	for len(queue) > 0 {
+	for len(queue) > 0 || len(rtQueue) > 0 {
+		if len(rtQueue) > 0 {
+			t := rtQueue[0]
+			rtQueue = rtQueue[1:]
+			if s.rt[t] {
+				continue
+			}
+			s.rt[t] = true
+			add(t)
+			methods(t, func(m string) bool { return callable(t, m) })
+			for _, e := range p.decl(p.pkgs[t.pkg], t.name).types {
+				runtime(e) // what its values hold, reflection reaches
+			}
+			continue
+		}
 		k := queue[0]
 		queue = queue[1:]
 		d := p.decl(p.pkgs[k.pkg], k.name)
 		for _, r := range d.refs {
 			add(r)
+		}
+		for _, t := range d.rtypes {
+			runtime(t)
+		}
+		if d.ifaceParam && slices.Contains(roots, k) && !everyType {
+			everyType = true
+			for r := range s.decls {
+				if p.decl(p.pkgs[r.pkg], r.name).isType {
+					runtime(r)
+				}
+			}
+		}
+		if everyType && d.isType {
+			runtime(k)
 		}
 		for _, w := range d.writes {
 			s.writes[w] = true
@@ -101,7 +130,7 @@ func (p *Program) reach(roots []key) *set {
 		for _, n := range d.dyn {
 			if !s.dyn[n] {
 				s.dyn[n] = true
-				for t := range s.types {
+				for t := range s.rt {
 					methods(t, func(m string) bool { return m == n })
 				}
 			}
@@ -109,7 +138,7 @@ func (p *Program) reach(roots []key) *set {
 		for _, n := range d.stdDyn {
 			if !s.stdDyn[n] {
 				s.stdDyn[n] = true
-				for t := range s.types {
+				for t := range s.rt {
 					methods(t, func(m string) bool { return m == n && s.callable(t, m) })
 				}
 			}
@@ -118,21 +147,15 @@ func (p *Program) reach(roots []key) *set {
 			if !s.iface[n] {
 				s.iface[n] = true
 				if s.stdDyn[n] {
-					for t := range s.types {
+					for t := range s.rt {
 						methods(t, func(m string) bool { return m == n })
 					}
 				}
 			}
 		}
-		if d.isType && !s.types[k] {
-			s.types[k] = true
-			methods(k, func(m string) bool {
-				return s.dyn[m] || s.stdDyn[m] && s.callable(k, m) || s.reflect && token.IsExported(m)
-			})
-		}
-		if !s.reflect && reflectsMethods(k) {
+		if !s.reflect && d.reflects {
 			s.reflect = true
-			for t := range s.types {
+			for t := range s.rt {
 				methods(t, token.IsExported)
 			}
 		}

@@ -37,6 +37,12 @@ func (c *collector) declare(pk *pkg, name string) bool {
 		if v.Var {
 			c.writes[key{pk.path, n}] = true
 		}
+		if _, ok := v.Node.(*ast.TypeSpec); ok && !languageImpl(pk.path) {
+			// Without types, a type named may hold a value in an
+			// interface.
+			c.types[key{pk.path, n}] = true
+			c.rtypes[key{pk.path, n}] = true
+		}
 	}
 	return true
 }
@@ -57,6 +63,9 @@ func (r *resolver) walk(n ast.Node) {
 				return false
 			}
 			r.c.dyn[n.Sel.Name] = true // a method, or a field
+			if reflectiveCall[n.Sel.Name] && r.c.pk.path != "reflect" && r.imports("reflect") {
+				r.c.d.reflects = true // reflect.Value's, for all the syntax tells
+			}
 			r.walk(n.X)
 			return false
 		case *ast.Field:
@@ -112,6 +121,16 @@ func (r *resolver) walkExpr(e ast.Expr) {
 	if e != nil {
 		r.walk(e)
 	}
+}
+
+// imports reports whether the resolver's file imports path.
+func (r *resolver) imports(path string) bool {
+	for _, imp := range r.file.Imports {
+		if imp.Path == path {
+			return true
+		}
+	}
+	return false
 }
 
 // ident resolves a bare identifier: a declaration of the package, or of a
