@@ -150,6 +150,7 @@ type Cache struct {
 	hits, misses, computations, storeErrors, corrupt, keyErrors atomic.Int64
 	verifyMismatches, remoteHits, badSignatures, otherCode      atomic.Int64
 	mutations                                                   atomic.Int64
+	unstorableResults                                           atomic.Int64
 	bytesRead, bytesWritten                                     atomic.Int64
 	saved                                                       atomic.Int64 // nanoseconds of computing that hits saved
 	warnedStore                                                 atomic.Bool
@@ -254,6 +255,10 @@ type Stats struct {
 	// Mutations counts results not stored because computing them changed
 	// an argument (see Do): each was returned all the same.
 	Mutations int64
+	// Unstorable counts calls computed without the cache because their
+	// result type cannot come back from it exactly, or a result's
+	// encoding could not be read back (see Do).
+	Unstorable int64
 	// Saved is the compute time that hits saved: the sum, over hits, of
 	// how long the loaded results took to compute when they were stored.
 	Saved time.Duration
@@ -277,7 +282,8 @@ func (s Stats) String() string {
 		what string
 	}{{s.StoreErrors, "store errors"}, {s.Corrupt, "corrupt entries"}, {s.KeyErrors, "key errors"},
 		{s.VerifyMismatches, "verify mismatches"}, {s.RemoteErrors, "remote errors"}, {s.BadSignatures, "bad signatures"},
-		{s.OtherCode, "entries of other code"}, {s.Mutations, "results not stored: the function changed an argument"}} {
+		{s.OtherCode, "entries of other code"}, {s.Mutations, "results not stored: the function changed an argument"},
+		{s.Unstorable, "results not stored: they cannot come back exactly"}} {
 		if p.n > 0 {
 			fmt.Fprintf(&b, "; %d %s", p.n, p.what)
 		}
@@ -303,6 +309,7 @@ func (c *Cache) Stats() Stats {
 		BadSignatures:    c.badSignatures.Load(),
 		OtherCode:        c.otherCode.Load(),
 		Mutations:        c.mutations.Load(),
+		Unstorable:       c.unstorableResults.Load(),
 		Saved:            time.Duration(c.saved.Load()),
 	}
 }

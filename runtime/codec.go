@@ -1,8 +1,11 @@
 package runtime
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 
 	"github.com/cachegen/cachegen/internal/entry"
@@ -18,6 +21,8 @@ type Codec interface {
 	decode(data []byte, alias bool) (any, error)
 	typeSum() [8]byte
 	blocks() []entry.Block
+	// stored is the type the codec stores results as.
+	stored() reflect.Type
 }
 
 // StoreAs returns a Codec that stores results of type T as values of type
@@ -62,6 +67,7 @@ func (c storeAs[T, S]) decode(data []byte, alias bool) (v any, err error) {
 }
 
 func (c storeAs[T, S]) typeSum() [8]byte      { return entry.TypeSum(reflect.TypeFor[S]()) }
+func (c storeAs[T, S]) stored() reflect.Type  { return reflect.TypeFor[S]() }
 func (c storeAs[T, S]) blocks() []entry.Block { return entry.BlocksOf(reflect.TypeFor[S]()) }
 
 // errCodec is wrapped by the error of a Codec for another result type.
@@ -77,6 +83,45 @@ func codecOf[T any](call Call) (Codec, error) {
 		return nil, fmt.Errorf("%s: %w: results of type %s, not %s", call.Func, errCodec, t, reflect.TypeFor[T]())
 	}
 	return call.Codec, nil
+}
+
+// storeProblem returns why results of type T cannot be stored exactly by
+// call (as they are, or as its Codec converts them), or nil; see
+// entry.StoreProblem.
+func storeProblem[T any](call Call) error {
+	if call.Codec != nil && call.Codec.result() == reflect.TypeFor[T]() {
+		return entry.StoreProblem(call.Codec.stored())
+	}
+	return entry.StoreProblem(reflect.TypeFor[T]())
+}
+
+// unstorable reports whether results of type T cannot be stored exactly
+// by call, saying so once per function (and each time when verbose) and
+// counting it: such a call is computed, never looked up nor stored.
+func (c *Cache) unstorable(ctx context.Context, call Call, err error) {
+	c.unstorableResults.Add(1)
+	level := slog.LevelDebug
+	if _, told := c.warnedKey.LoadOrStore("unstorable "+call.Func, true); !told || c.verbose {
+		level = slog.LevelWarn
+	}
+	c.log.Log(ctx, level, "computing without the cache: its result cannot be stored exactly", "fn", call.Func, "err", err)
+}
+
+// readBack reports why an encoded result would not load back, or nil:
+// for a result whose encoding runs its own methods (see entry.ReadsBack),
+// or goes through a Codec, it decodes the encoding as a hit would.
+func (r *request[T]) readBack(payload [][]byte) error {
+	t := reflect.TypeFor[T]()
+	if r.codec != nil {
+		t = r.codec.stored()
+	}
+	if r.codec == nil && !entry.ReadsBack(t) {
+		return nil
+	}
+	if _, err := r.decodeResult(bytes.Join(payload, nil), false); err != nil {
+		return fmt.Errorf("its encoding does not load back: %w", err)
+	}
+	return nil
 }
 
 // encodeResult is the stored form of v.

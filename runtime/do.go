@@ -22,11 +22,16 @@ import (
 // valid entry exists, else computed, stored and returned.
 //
 // Do never returns a wrong or partial result because of the cache: an entry
-// that fails any check is a miss. It never loses a computed result: a
+// that fails any check is a miss, and a result type that cannot come back
+// exactly (by the rules the generator applies: see entry.StoreProblem) is
+// computed on every call, never looked up nor stored, with one warning per
+// function, counted in Stats().Unstorable. It never loses a computed result: a
 // failure to store it is logged and counted in Stats, and the result is
 // returned. An error from compute is returned as is, with compute's value,
-// and nothing is stored. Concurrent calls with the same key compute once;
-// a caller waiting for another's computation returns when its ctx is done.
+// and nothing is stored. Concurrent calls with the same key compute once,
+// each but the first decoding its own copy of the result (one that was not
+// stored, each computes, unless it holds no references to share); a
+// caller waiting for another's computation returns when its ctx is done.
 // A nil c means the cache ctx carries (see WithCache), or else Default():
 // generated wrappers pass nil.
 //
@@ -48,6 +53,11 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 		return compute(ctx)
 	}
 	if c.mode == ModeOff {
+		c.computations.Add(1)
+		return compute(ctx)
+	}
+	if err := storeProblem[T](call); err != nil {
+		c.unstorable(ctx, call, err)
 		c.computations.Add(1)
 		return compute(ctx)
 	}
@@ -88,7 +98,7 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 // found; a miss returns callctx.ErrNotCached.
 func lookupOnly[T any](ctx context.Context, c *Cache, call Call, l *callctx.Lookup) (T, error) {
 	var zero T
-	if c.mode == ModeOff || c.mode == ModeRefresh || c.mode == ModeVerify || sourceChanged(c, call) != nil {
+	if c.mode == ModeOff || c.mode == ModeRefresh || c.mode == ModeVerify || sourceChanged(c, call) != nil || storeProblem[T](call) != nil {
 		return zero, callctx.ErrNotCached
 	}
 	r, err := newRequest(ctx, c, call, func(context.Context) (T, error) { return zero, callctx.ErrNotCached })
@@ -228,7 +238,10 @@ func (r *request[T]) fill() (T, error) {
 }
 
 // follow waits for the leader's result, and reports false when the leader
-// gave up without one for this caller.
+// gave up without one for this caller. A waiter never gets memory the
+// leader's caller holds: it decodes its own value from the encoding, or,
+// for a result not encoded, computes its own (a value without references
+// is copied; with an error, the leader's error comes without its value).
 func (r *request[T]) follow(f *flight) (T, error, bool) {
 	var zero T
 	select {
@@ -241,13 +254,24 @@ func (r *request[T]) follow(f *flight) (T, error, bool) {
 		return zero, nil, false // lead in the leader's place
 	}
 	if f.payload != nil {
-		// Joining makes this waiter's own copy, which it may alias.
-		if v, err := r.decodeResult(bytes.Join(f.payload, nil), true); err == nil {
+		// The waiters share the leader's copy of the encoding: each
+		// decodes its own value, no slice of it aliased.
+		if v, err := r.decodeResult(f.payload[0], false); err == nil {
 			return v, nil, true
 		}
 	}
-	v, _ := f.value.(T)
-	return v, f.err, true
+	if !entry.HoldsRefs(reflect.TypeFor[T]()) {
+		v, _ := f.value.(T) // a copy: it shares no memory
+		return v, f.err, true
+	}
+	if f.err != nil {
+		return zero, f.err, true // the leader's error, without its value's memory
+	}
+	// The leader's result was not stored (it cannot be, or its inputs
+	// changed): this caller computes its own rather than share its memory.
+	r.c.computations.Add(1)
+	v, err := r.compute(r.ctx)
+	return v, err, true
 }
 
 // lead fills the call as its process's leader: under the key's lock, for
@@ -311,6 +335,13 @@ func (r *request[T]) computeAndStore() (any, [][]byte, error) {
 		return v, nil, err
 	}
 	payload, err := r.encodeResult(v)
+	if err == nil {
+		if err := r.readBack(payload); err != nil {
+			// Stored, it would be refused at every load.
+			c.unstorable(r.ctx, r.call, err)
+			return v, nil, nil
+		}
+	}
 	if !r.argsUnchanged() {
 		// Callers waiting for this result compute their own: a shared
 		// result would skip the change on their arguments too.
@@ -506,11 +537,11 @@ func (r *request[T]) check(data []byte, payCRC *uint32, where string) (T, entry.
 			return zero, h, nil, false // stale: recompute and replace
 		}
 		v, err = r.decodeResult(payload, true)
-		if err != nil {
+		if err != nil && !errors.Is(err, entry.ErrLocation) {
 			err = fmt.Errorf("%w: payload: %v", entry.ErrCorrupt, err)
 		}
 	}
-	if errors.Is(err, entry.ErrOtherFormat) {
+	if errors.Is(err, entry.ErrOtherFormat) || errors.Is(err, entry.ErrLocation) {
 		r.logRejected(slog.LevelDebug, err, where)
 		return zero, h, nil, false
 	}

@@ -58,17 +58,37 @@
 // program computes without the cache on a difference, unless it once ran
 // while its source matched: then the code it runs is Call.Code's.
 //
-// Results round-trip exactly: float bits including NaN payloads and -0.0
-// (but for a float32 signaling NaN outside a numeric slice, which comes
-// back quiet), nil versus empty slices and maps, pointers to zero values,
-// nested structs and maps, times (as the same instant and offset). A type
-// that declares MarshalBinary and UnmarshalBinary, or MarshalText and
-// UnmarshalText, is stored through them; one that declares GobEncode and
-// GobDecode, as a function's only result (or behind one pointer); a Call
-// with a Codec stores its results as another type (StoreAs), whose
-// digest the entry holds. A result that refers to itself, reaches the
-// same references by several paths, or nests more than 256 deep is
-// returned and not stored, as a failure to store.
+// Results round-trip exactly, or are not stored: Do stores only a result
+// type that the rules cachegen applies at generate time say comes back
+// exactly (entry.StoreProblem, checked once per type, so a generated
+// wrapper, a generic one's instantiation and a direct call of Do agree);
+// any other (an interface, any included, a type with unexported fields, a
+// *regexp.Regexp) is computed on every call, with one warning per
+// function, and counted in Stats().Unstorable. What is stored comes back
+// with float bits including NaN payloads and -0.0 (but for a float32
+// signaling NaN outside a numeric slice, which comes back quiet), nil
+// versus empty slices and maps, pointers to zero values, nested structs
+// and maps, and times as the same instant to the nanosecond, offset to
+// the second and location: UTC and Local as themselves (a Local time in
+// the loading process's Local), a named location loaded by its name (a
+// load where it cannot be, or gives another offset, is a miss), a fixed
+// zone with its name and offset; a time in any other location is not
+// stored; monotonic clock readings are dropped. A type that declares
+// MarshalBinary and UnmarshalBinary, or MarshalText and UnmarshalText,
+// is stored through them, and each such store first reads its encoding
+// back (a result its own UnmarshalBinary would refuse, as gonum's refuses
+// an empty matrix, is returned and not stored, counted in Unstorable);
+// one that declares GobEncode and GobDecode, as a function's only result
+// (or behind one pointer); a Call with a Codec stores its results as
+// another type (StoreAs), whose digest the entry holds. A result that
+// refers to itself, reaches the same references by several paths, or
+// nests more than 256 deep is returned and not stored, as a failure to
+// store.
+//
+// No caller shares memory with another: a hit decodes its own result,
+// and a caller that waited for another's computation decodes its own
+// from a copy of the encoding made before the computing caller had its
+// result; where the result was not stored, it computes its own.
 //
 // # Configuration
 //

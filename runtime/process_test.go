@@ -133,6 +133,8 @@ func TestChildProcess(t *testing.T) {
 		os.Exit(3)
 	}
 	switch role {
+	case "exact": // dir: the cases of exact_test.go
+		exactChild(c)
 	case "compute": // dir log goroutines
 		log := f[2]
 		n, _ := strconv.Atoi(f[3])

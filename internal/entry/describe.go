@@ -98,10 +98,12 @@ func Describe(payload []byte, blocks []Block) (string, error) {
 	}
 	var v any
 	diag := ""
-	if err := DecMode.Unmarshal(body, &v); err != nil {
+	// A result that holds times stores them exactly after its CBOR
+	// (times.go); the CBOR's own spelling of them is what is shown.
+	if _, err := DecMode.UnmarshalFirst(body, &v); err != nil {
 		// A body that is well-formed but has no Go value of type any (a
 		// map keyed by arrays) is shown in CBOR's diagnostic notation.
-		d, derr := cbor.Diagnose(body)
+		d, _, derr := cbor.DiagnoseFirst(body)
 		if derr != nil {
 			return "", fmt.Errorf("%w: %v", ErrPayload, err)
 		}

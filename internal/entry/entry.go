@@ -35,10 +35,9 @@ import (
 // the MAC.
 const (
 	entryMagic = "cachegen"
-	// Format 4: the layout of 3, under new spellings of keys (times,
-	// NaNs, values marshaled by promoted methods, nil slices in
-	// interfaces), some of which an entry of 3 spelled for another value.
-	Format       = 4
+	// Format 5: the layout of 4, with the times a result holds stored
+	// exactly after its CBOR (times.go), which an entry of 4 lacks.
+	Format       = 5
 	HeaderSize   = 88
 	TrailerSize  = 8
 	MACSize      = 32

@@ -245,6 +245,18 @@ func EncodeResult[T any](v T) (parts [][]byte, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if HoldsTimes(rv.Type()) {
+		// The times exactly, after the CBOR that spells them to the minute.
+		times, err := storeTimes(rv)
+		if err != nil {
+			return nil, err
+		}
+		tb, err := EncMode.Marshal(times)
+		if err != nil {
+			return nil, err
+		}
+		body = append(body, tb...)
+	}
 	if err := boundOf(body, reflect.TypeFor[T]()); err != nil {
 		// Stored, it would be refused at every load: return it uncached.
 		return nil, fmt.Errorf("the result would take more than %d times its %d encoded bytes to load back (many small maps or slices, say), more than the cache decodes: %w", MaxInflation, len(body), err)
@@ -411,14 +423,30 @@ func DecodeResult[T any](data []byte, alias bool) (v T, err error) {
 	if bodyLen > uint64(len(data)-off) {
 		return v, ErrPayload
 	}
-	if err := boundOf(data[off:off+int(bodyLen)], reflect.TypeFor[T]()); err != nil {
+	body := data[off : off+int(bodyLen)]
+	if err := boundOf(body, reflect.TypeFor[T]()); err != nil {
 		return v, err
 	}
-	if err := DecMode.Unmarshal(data[off:off+int(bodyLen)], &v); err != nil {
+	rv := reflect.ValueOf(&v).Elem()
+	if HoldsTimes(rv.Type()) {
+		rest, err := DecMode.UnmarshalFirst(body, &v)
+		if err != nil {
+			return v, err
+		}
+		var times []storedTime
+		if err := boundOf(rest, reflect.TypeFor[[]storedTime]()); err != nil {
+			return v, err
+		}
+		if err := DecMode.Unmarshal(rest, &times); err != nil {
+			return v, err
+		}
+		if err := loadTimes(rv, times); err != nil {
+			return v, err
+		}
+	} else if err := DecMode.Unmarshal(body, &v); err != nil {
 		return v, err
 	}
 	off += int(bodyLen)
-	rv := reflect.ValueOf(&v).Elem()
 	for i, s := range slots {
 		off = align8(off)
 		b := blks[i]

@@ -37,13 +37,8 @@ func (e *keyEncoder) own(v reflect.Value) (bool, error) {
 			return true, err
 		}
 	}
-	if keytable.Declares(t, "MarshalText", textMarshalerType) {
-		text, err := marshalText(v)
-		if err != nil {
-			return true, err
-		}
-		return true, e.stringOrBytes(string(text), t)
-	}
+	// Of a type's own methods, the exact one first: MarshalBinary is made
+	// to be read back, MarshalText to be read by people.
 	if keytable.Declares(t, "MarshalBinary", binaryMarshalerType) {
 		raw, err := marshalBinary(v)
 		if err != nil {
@@ -58,6 +53,13 @@ func (e *keyEncoder) own(v reflect.Value) (bool, error) {
 		e.buf = appendDigest(e.buf, raw, len(raw))
 		e.buf = append(e.buf, '}')
 		return true, nil
+	}
+	if keytable.Declares(t, "MarshalText", textMarshalerType) {
+		text, err := marshalText(v)
+		if err != nil {
+			return true, err
+		}
+		return true, e.stringOrBytes(string(text), t)
 	}
 	return false, nil
 }

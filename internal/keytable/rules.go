@@ -11,8 +11,11 @@ package keytable
 // struct{ time.Time; Label string } would be keyed by its time alone.
 //
 // In what order: a type is keyed by its Known rule if it has one, else by
-// the text of its own MarshalText, else by a digest of the bytes of its
-// own MarshalBinary, else by its kind (a struct by its exported fields).
+// a digest of the bytes of its own MarshalBinary (made to be read back),
+// else by the text of its own MarshalText (made to be read by people),
+// else by its kind (a struct by its exported fields). A key made by a
+// type's own method is as sound as what the method writes: one that
+// leaves out a field the function uses gives two arguments one key.
 // A result is stored by its Known rule, else through its own pair of
 // MarshalBinary and UnmarshalBinary, GobEncode and GobDecode (only as a
 // result of its own, not inside another), or MarshalText and
@@ -74,7 +77,7 @@ var Known = map[string]KnownType{
 
 // KeyMethods are the methods by which a type that declares one is keyed,
 // in the order they are tried.
-var KeyMethods = []string{"MarshalText", "MarshalBinary"}
+var KeyMethods = []string{"MarshalBinary", "MarshalText"}
 
 // StorePairs are the method pairs through which a result type that
 // declares both is stored, in the order they are tried.

@@ -192,6 +192,8 @@ type (
 		B int `cbor:"k"`
 	}
 	ResultPtrToSlice = *[]float64
+	ResultAny        = any
+	ResultMapAny     map[string]any
 )
 
 func (r ResultBinary) MarshalBinary() ([]byte, error) {
@@ -245,6 +247,8 @@ var ResultCases = []ResultCase{
 	{"ResultShadowed", ResultShadowed{ResultStruct{B: "x"}, 2}, false, "the embedded B is shadowed by the outer one"},
 	{"ResultSameTag", ResultSameTag{1, 2}, false, "two fields under one name"},
 	{"ResultPtrToSlice", ptrTo([]float64(nil)), false, "a pointer to a nil slice comes back nil"},
+	{"ResultAny", ResultAny(7), false, "an int in an interface comes back as a uint64"},
+	{"ResultMapAny", ResultMapAny{"a": []float64{1}}, false, "a []float64 in an interface comes back as a []interface{}"},
 }
 
 func ptrTo[T any](v T) *T { return &v }
