@@ -109,7 +109,7 @@ const codecheck = "github.com/cachegen/cachegen/runtime/testdata/codecheck.Run"
 func codecheckParts(t *testing.T) []string {
 	t.Helper()
 	pk := fingerprint.ReadPackage(token.NewFileSet(), "github.com/cachegen/cachegen/runtime/testdata/codecheck", "testdata/codecheck")
-	return []string{"Run:" + pk.Digest("Run"), "factor:" + pk.Digest("factor"), fingerprint.ModFilePart("../go.mod"), "std:0badc0de"}
+	return []string{"Run:" + pk.Digest("Run"), "factor:" + pk.Digest("factor"), fingerprint.ModFilePart("../go.mod", ""), "std:0badc0de"}
 }
 
 // staleParts are parts of other code than codecheck's.

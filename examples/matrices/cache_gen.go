@@ -10,20 +10,20 @@ import (
 	"math/big"
 )
 
-// cachegen:fingerprint/v5 Trace version=1 sum=f689f5a4bf77bdcf parts=Trace:3eb9a1e5,go.mod:8946df55,gonum.org/v1/gonum/...:754d3cae
-// cachegen:fingerprint/v5 Eigenvalues version=1 sum=d472eeb2c5bba5cd uses=github.com/cachegen/cachegen/examples/matrices.keySym parts=Eigenvalues:0d6576a4,errFactorize:abe12f0a,go.mod:8946df55,gonum.org/v1/gonum/...:fc351bdc,keySym:e508de34,std:2e2e9bc1
-// cachegen:fingerprint/v5 Frobenius version=1 sum=da9dcccf8053678d uses=github.com/cachegen/cachegen/examples/matrices.keyMatrix parts=Frobenius:7dd1c52d,go.mod:8946df55,gonum.org/v1/gonum/...:018f44d5,keyMatrix:bc20045d,std:96853995
-// cachegen:fingerprint/v5 Binomial version=1 sum=0952dd6235b34efa parts=Binomial:550478ce,go.mod:8946df55,gonum.org/v1/gonum/...:e1fb00a4,std:4213b84a
-// cachegen:fingerprint/v5 Covariance version=1 sum=24fc790861c9aa0d uses=github.com/cachegen/cachegen/examples/matrices.loadSym,github.com/cachegen/cachegen/examples/matrices.storeSym parts=Covariance:f4d568c1,go.mod:8946df55,gonum.org/v1/gonum/...:b03185a9,loadSym:62241fd4,storeSym:820932bf
-// cachegen:fingerprint/v5 Normalize version=1 sum=d2659194d1b3f504 parts=Normalize:98480411,go.mod:8946df55,gonum.org/v1/gonum/...:a35c3d09,std:87c1c7da
+// cachegen:fingerprint/v5 Trace version=1 sum=ba6c3270a491bb50 parts=Trace:3eb9a1e5,go.mod:2bb5bf69,gonum.org/v1/gonum/...:903776d6
+// cachegen:fingerprint/v5 Eigenvalues version=1 sum=da35437566ae0abb uses=github.com/cachegen/cachegen/examples/matrices.keySym parts=Eigenvalues:0d6576a4,errFactorize:abe12f0a,go.mod:2bb5bf69,gonum.org/v1/gonum/...:c6d182b8,keySym:e508de34,std:2e2e9bc1
+// cachegen:fingerprint/v5 Frobenius version=1 sum=eaf26abbc071ac5b uses=github.com/cachegen/cachegen/examples/matrices.keyMatrix parts=Frobenius:7dd1c52d,go.mod:2bb5bf69,gonum.org/v1/gonum/...:018f44d5,keyMatrix:bc20045d,std:96853995
+// cachegen:fingerprint/v5 Binomial version=1 sum=2e253dcc696b9f32 parts=Binomial:550478ce,go.mod:2bb5bf69,gonum.org/v1/gonum/...:05f84137,std:4bd65d5a
+// cachegen:fingerprint/v5 Covariance version=1 sum=408f851574241f93 uses=github.com/cachegen/cachegen/examples/matrices.loadSym,github.com/cachegen/cachegen/examples/matrices.storeSym parts=Covariance:f4d568c1,go.mod:2bb5bf69,gonum.org/v1/gonum/...:3653b0b0,loadSym:62241fd4,storeSym:820932bf
+// cachegen:fingerprint/v5 Normalize version=1 sum=1883dc2c841f7a77 parts=Normalize:98480411,go.mod:2bb5bf69,gonum.org/v1/gonum/...:71a9d6d8,std:232ea61c
 
 // cachegenTraceCall is the call of Trace that its wrappers key.
 func cachegenTraceCall(m *mat.Dense) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Trace",
 		Version: 1,
-		Code:    "f689f5a4bf77bdcf",
-		Parts:   "Trace:3eb9a1e5,go.mod:8946df55,gonum.org/v1/gonum/...:754d3cae",
+		Code:    "ba6c3270a491bb50",
+		Parts:   "Trace:3eb9a1e5,go.mod:2bb5bf69,gonum.org/v1/gonum/...:903776d6",
 		Params:  map[string]any{"m": m},
 	}
 }
@@ -74,8 +74,8 @@ func cachegenEigenvaluesCall(s *mat.SymDense) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Eigenvalues",
 		Version: 1,
-		Code:    "d472eeb2c5bba5cd",
-		Parts:   "Eigenvalues:0d6576a4,errFactorize:abe12f0a,go.mod:8946df55,gonum.org/v1/gonum/...:fc351bdc,keySym:e508de34,std:2e2e9bc1",
+		Code:    "da35437566ae0abb",
+		Parts:   "Eigenvalues:0d6576a4,errFactorize:abe12f0a,go.mod:2bb5bf69,gonum.org/v1/gonum/...:c6d182b8,keySym:e508de34,std:2e2e9bc1",
 		Params:  map[string]any{"s": cacheruntime.KeyBy(s, keySym)},
 	}
 }
@@ -125,8 +125,8 @@ func cachegenFrobeniusCall(m mat.Matrix) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Frobenius",
 		Version: 1,
-		Code:    "da9dcccf8053678d",
-		Parts:   "Frobenius:7dd1c52d,go.mod:8946df55,gonum.org/v1/gonum/...:018f44d5,keyMatrix:bc20045d,std:96853995",
+		Code:    "eaf26abbc071ac5b",
+		Parts:   "Frobenius:7dd1c52d,go.mod:2bb5bf69,gonum.org/v1/gonum/...:018f44d5,keyMatrix:bc20045d,std:96853995",
 		Params:  map[string]any{"m": cacheruntime.KeyBy(m, keyMatrix)},
 	}
 }
@@ -177,8 +177,8 @@ func cachegenBinomialCall(n int64, k int64) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Binomial",
 		Version: 1,
-		Code:    "0952dd6235b34efa",
-		Parts:   "Binomial:550478ce,go.mod:8946df55,gonum.org/v1/gonum/...:e1fb00a4,std:4213b84a",
+		Code:    "2e253dcc696b9f32",
+		Parts:   "Binomial:550478ce,go.mod:2bb5bf69,gonum.org/v1/gonum/...:05f84137,std:4bd65d5a",
 		Params:  map[string]any{"n": n, "k": k},
 	}
 }
@@ -230,8 +230,8 @@ func cachegenCovarianceCall(m *mat.Dense) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Covariance",
 		Version: 1,
-		Code:    "24fc790861c9aa0d",
-		Parts:   "Covariance:f4d568c1,go.mod:8946df55,gonum.org/v1/gonum/...:b03185a9,loadSym:62241fd4,storeSym:820932bf",
+		Code:    "408f851574241f93",
+		Parts:   "Covariance:f4d568c1,go.mod:2bb5bf69,gonum.org/v1/gonum/...:3653b0b0,loadSym:62241fd4,storeSym:820932bf",
 		Params:  map[string]any{"m": m},
 		Codec:   cacheruntime.StoreAs(storeSym, loadSym),
 	}
@@ -283,8 +283,8 @@ func cachegenNormalizeCall(m *mat.Dense) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/matrices.Normalize",
 		Version: 1,
-		Code:    "d2659194d1b3f504",
-		Parts:   "Normalize:98480411,go.mod:8946df55,gonum.org/v1/gonum/...:a35c3d09,std:87c1c7da",
+		Code:    "1883dc2c841f7a77",
+		Parts:   "Normalize:98480411,go.mod:2bb5bf69,gonum.org/v1/gonum/...:71a9d6d8,std:232ea61c",
 		Params:  map[string]any{"m": m},
 	}
 }

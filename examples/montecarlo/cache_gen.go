@@ -8,15 +8,15 @@ import (
 	cachesweep "github.com/cachegen/cachegen/runtime/sweep"
 )
 
-// cachegen:fingerprint/v5 RunMonteCarlo version=1 sum=39d00d40900997b0 parts=Result:639f8deb,RunMonteCarlo:a4065533,channels:3cd6a464,forward:e63e5003,go.mod:8946df55,retrieve:537b95d6,stats:070ef0f0,std:ee2f2c8e
+// cachegen:fingerprint/v5 RunMonteCarlo version=1 sum=4459790fbb9ca95c parts=Result:639f8deb,RunMonteCarlo:a4065533,channels:3cd6a464,forward:e63e5003,go.mod:2bb5bf69,retrieve:537b95d6,stats:070ef0f0,std:ee2f2c8e
 
 // cachegenRunMonteCarloCall is the call of RunMonteCarlo that its wrappers key.
 func cachegenRunMonteCarloCall(snr float64, nScenes int, seed int64) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/montecarlo.RunMonteCarlo",
 		Version: 1,
-		Code:    "39d00d40900997b0",
-		Parts:   "Result:639f8deb,RunMonteCarlo:a4065533,channels:3cd6a464,forward:e63e5003,go.mod:8946df55,retrieve:537b95d6,stats:070ef0f0,std:ee2f2c8e",
+		Code:    "4459790fbb9ca95c",
+		Parts:   "Result:639f8deb,RunMonteCarlo:a4065533,channels:3cd6a464,forward:e63e5003,go.mod:2bb5bf69,retrieve:537b95d6,stats:070ef0f0,std:ee2f2c8e",
 		Params:  map[string]any{"snr": snr, "nScenes": nScenes, "seed": seed},
 	}
 }

@@ -8,15 +8,15 @@ import (
 	cachesweep "github.com/cachegen/cachegen/runtime/sweep"
 )
 
-// cachegen:fingerprint/v5 Retriever.Fit version=1 sum=79026f9312b9e7fe parts=Config:86421289,Retriever.Fit:a3402fe8,Retriever:28baeea4,go.mod:8946df55,std:0d6146d3
+// cachegen:fingerprint/v5 Retriever.Fit version=1 sum=e460856f684854f7 parts=Config:86421289,Retriever.Fit:a3402fe8,Retriever:28baeea4,go.mod:2bb5bf69,std:0d6146d3
 
 // cachegenRetrieverFitCall is the call of Retriever.Fit that its wrappers key.
 func cachegenRetrieverFitCall(r *Retriever, scene []float64) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/retrieval.Retriever.Fit",
 		Version: 1,
-		Code:    "79026f9312b9e7fe",
-		Parts:   "Config:86421289,Retriever.Fit:a3402fe8,Retriever:28baeea4,go.mod:8946df55,std:0d6146d3",
+		Code:    "e460856f684854f7",
+		Parts:   "Config:86421289,Retriever.Fit:a3402fe8,Retriever:28baeea4,go.mod:2bb5bf69,std:0d6146d3",
 		Params:  map[string]any{"r": r, "scene": scene, "SpectroscopyDB": SpectroscopyDB},
 	}
 }

@@ -8,15 +8,15 @@ import (
 	cachesweep "github.com/cachegen/cachegen/runtime/sweep"
 )
 
-// cachegen:fingerprint/v5 Transmittance version=1 sum=85ff23337acbcac4 parts=Transmittance:561f54c9,go.mod:8946df55,line:f232815b,readTable:18128043,std:f7a310da
+// cachegen:fingerprint/v5 Transmittance version=1 sum=6aa1df85a165cac8 parts=Transmittance:561f54c9,go.mod:2bb5bf69,line:f232815b,readTable:18128043,std:35da2de5
 
 // cachegenTransmittanceCall is the call of Transmittance that its wrappers key.
 func cachegenTransmittanceCall(tablePath string, lo float64, hi float64, path float64) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/spectrum.Transmittance",
 		Version: 1,
-		Code:    "85ff23337acbcac4",
-		Parts:   "Transmittance:561f54c9,go.mod:8946df55,line:f232815b,readTable:18128043,std:f7a310da",
+		Code:    "6aa1df85a165cac8",
+		Parts:   "Transmittance:561f54c9,go.mod:2bb5bf69,line:f232815b,readTable:18128043,std:35da2de5",
 		Params:  map[string]any{"tablePath": cacheruntime.File(tablePath), "lo": lo, "hi": hi, "path": path},
 	}
 }

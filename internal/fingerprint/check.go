@@ -130,7 +130,7 @@ func (c *Checker) Check(fn string, parts []string) Result {
 		return Result{}
 	}
 	r := Result{AtHand: true, PkgPath: pkgPath, Name: name, Dir: c.dirOf(mod, pkgPath)}
-	workSeen := false
+	workSeen, debugSeen := false, false
 	for _, part := range parts {
 		pname, digest, ok := strings.Cut(part, ":")
 		if !ok {
@@ -139,9 +139,17 @@ func (c *Checker) Check(fn string, parts []string) Result {
 		switch {
 		case IsGroup(pname):
 		case pname == "go.mod":
-			if ModFilePart(filepath.Join(mod.dir, "go.mod")) != part {
+			if ModFilePart(filepath.Join(mod.dir, "go.mod"), c.work) != part {
 				r.Changed = append(r.Changed, pname)
 			}
+		case pname == "godebug":
+			debugSeen = true
+			if DebugPart(c.pkg(r.Dir, pkgPath)) != part {
+				r.Changed = append(r.Changed, pname)
+			}
+		case strings.HasSuffix(pname, "init-order"):
+			// The order of inits is cachegen's to check: it names which
+			// of them count.
 		case pname == "go.work":
 			workSeen = true
 			if c.work == "" || WorkFilePart(c.work) != part {
@@ -155,6 +163,9 @@ func (c *Checker) Check(fn string, parts []string) Result {
 	}
 	if !workSeen && c.work != "" && WorkFilePart(c.work) != "" {
 		r.Changed = append(r.Changed, "go.work")
+	}
+	if !debugSeen && DebugPart(c.pkg(r.Dir, pkgPath)) != "" {
+		r.Changed = append(r.Changed, "godebug")
 	}
 	slices.Sort(r.Changed)
 	return r
@@ -231,10 +242,12 @@ func (pk *Package) declares(name, digest string) bool {
 }
 
 // ModFilePart returns the part "go.mod:…" for the module whose go.mod is
-// at path: its language version and godebug lines, which set the
-// semantics of its code and of the programs it is the main module of; ""
-// when the file cannot be read.
-func ModFilePart(path string) string {
+// at path, built in the workspace of the go.work at work ("" when none):
+// its language version (the semantics of its code), the version whose
+// GODEBUG defaults a program it is the main module of gets (its own, or
+// the go.work's in a workspace), and its godebug lines; "" when the file
+// cannot be read.
+func ModFilePart(path, work string) string {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return ""
@@ -243,14 +256,41 @@ func ModFilePart(path string) string {
 	if err != nil {
 		return Part("go.mod", "unreadable: "+err.Error())
 	}
-	text := ""
+	lang := ""
 	if f.Go != nil {
-		text = "go " + LangVersion(f.Go.Version) + "\n"
+		lang = LangVersion(f.Go.Version)
 	}
+	defaults := lang
+	if work != "" {
+		if data, err := os.ReadFile(work); err == nil {
+			if wf, err := modfile.ParseWork(work, data, nil); err == nil && wf.Go != nil {
+				defaults = LangVersion(wf.Go.Version)
+			}
+		}
+	}
+	text := "go " + lang + "\ngodebug defaults " + defaults + "\n"
 	for _, g := range f.Godebug {
 		text += "godebug " + g.Key + "=" + g.Value + "\n"
 	}
 	return Part("go.mod", text)
+}
+
+// DebugPart returns the part "godebug:…" of a main package: the
+// //go:debug lines of its files, which set its program's GODEBUG
+// defaults; "" for another package, or one without such lines.
+func DebugPart(pk *Package) string {
+	if pk.Name != "main" {
+		return ""
+	}
+	var lines []string
+	for _, f := range pk.fileInfos {
+		lines = append(lines, f.debug...)
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	slices.Sort(lines)
+	return Part("godebug", strings.Join(slices.Compact(lines), "\n"))
 }
 
 // WorkFilePart returns the part "go.work:…" for the go.work at path: its

@@ -27,7 +27,7 @@ func checkModule(t *testing.T) (string, []string) {
 	m := ReadPackage(token.NewFileSet(), "example.com/m", dir)
 	q := ReadPackage(token.NewFileSet(), "example.com/m/q", filepath.Join(dir, "q"))
 	return dir, []string{"Run:" + m.Digest("Run"), "factor:" + m.Digest("factor"), "q.Area:" + q.Digest("Area"),
-		ModFilePart(filepath.Join(dir, "go.mod")), "std:0badc0de", "example.com/x/...:12345678"}
+		ModFilePart(filepath.Join(dir, "go.mod"), ""), "std:0badc0de", "example.com/x/...:12345678"}
 }
 
 func writeFiles(t *testing.T, dir string, files map[string]string) {

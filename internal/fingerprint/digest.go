@@ -89,12 +89,41 @@ func digestNode(n ast.Node) string {
 // are not changes: composite literals whose element types the outer
 // literal implies, s[a:len(s)], and blank range variables.
 func simplify(f *ast.File) {
+	// s[a:len(s)] is s[a:] only where len is the builtin: not where the
+	// file declares a len of its own (anywhere: a function, a variable, a
+	// parameter), nor where a dot import may.
 	lenShadowed := false
-	for _, d := range f.Decls {
-		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name == "len" {
-			lenShadowed = true
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncDecl:
+			lenShadowed = lenShadowed || n.Recv == nil && n.Name.Name == "len"
+		case *ast.AssignStmt:
+			if n.Tok == token.DEFINE {
+				for _, l := range n.Lhs {
+					if id, ok := l.(*ast.Ident); ok && id.Name == "len" {
+						lenShadowed = true
+					}
+				}
+			}
+		case *ast.ValueSpec:
+			for _, id := range n.Names {
+				lenShadowed = lenShadowed || id.Name == "len"
+			}
+		case *ast.Field:
+			for _, id := range n.Names {
+				lenShadowed = lenShadowed || id.Name == "len"
+			}
+		case *ast.TypeSpec:
+			lenShadowed = lenShadowed || n.Name.Name == "len"
+		case *ast.RangeStmt:
+			for _, e := range []ast.Expr{n.Key, n.Value} {
+				if id, ok := e.(*ast.Ident); ok && id.Name == "len" && n.Tok == token.DEFINE {
+					lenShadowed = true
+				}
+			}
 		}
-	}
+		return !lenShadowed
+	})
 	for _, imp := range f.Imports {
 		if imp.Name != nil && imp.Name.Name == "." {
 			lenShadowed = true

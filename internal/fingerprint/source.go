@@ -29,9 +29,12 @@ type Package struct {
 	methods         map[string][]string   // receiver type name -> "T.M" names
 	atInit          []string              // variables with initialisers, in file order
 	inits           []string              // init functions and blank variables' initialisers, "init#digest"
-	imports         []string              // every import path of its files, once each
-	files           map[string]*ast.File  // the parsed files, by base name
-	native          *string               // digest of the package's assembly, C and other non-Go sources, once read
+	fileInfos       []*File
+	seq             map[string]int // by name: where its first variant stands (see Seq)
+	nseq            int
+	imports         []string             // every import path of its files, once each
+	files           map[string]*ast.File // the parsed files, by base name
+	native          *string              // digest of the package's assembly, C and other non-Go sources, once read
 	digests         map[string]string
 	asm             []asmFile           // its assembly files, once read
 	links           map[string][]string // //go:linkname targets by local name, once read
@@ -39,9 +42,10 @@ type Package struct {
 
 // A File is what a declaration's meaning depends on beyond its own syntax.
 type File struct {
-	Name        string // base name
-	directives  string // build constraints, by line and by file name, and //go:debug lines
-	Constrained bool   // a //go:build line or a _GOOS/_GOARCH name suffix excludes it from some builds
+	Name        string   // base name
+	directives  string   // build constraints, by line and by file name, and //go:debug lines
+	debug       []string // its //go:debug lines
+	Constrained bool     // a //go:build line or a _GOOS/_GOARCH name suffix excludes it from some builds
 	Imports     []Import
 	cgo         string // the preamble of import "C"
 }
@@ -62,6 +66,7 @@ type Variant struct {
 	Bodyless   bool     // a function implemented elsewhere: in assembly, or linked by //go:linkname
 	UsesC      bool     // it refers to C.name
 	Var        bool     // a package-level variable
+	seq        int      // where it stands among the package's declarations
 	raw        []byte   // the digest of a file that does not parse
 }
 
@@ -93,7 +98,7 @@ func goFileNames(dir string) []string {
 // declarations.
 func ReadPackage(fset *token.FileSet, importPath, dir string) *Package {
 	pk := &Package{Path: importPath, Dir: dir, decls: map[string][]*Variant{}, methods: map[string][]string{},
-		files: map[string]*ast.File{}, digests: map[string]string{}}
+		files: map[string]*ast.File{}, digests: map[string]string{}, seq: map[string]int{}}
 	type parsed struct {
 		ast  *ast.File
 		file *File
@@ -117,6 +122,9 @@ func ReadPackage(fset *token.FileSet, importPath, dir string) *Package {
 			files = append(files, parsed{ast: clause, raw: []byte(n + ":" + hex.EncodeToString(sum[:]))})
 			continue
 		}
+		if buildLine(f) == "ignore" {
+			continue // never built: a program beside the package, by convention
+		}
 		simplify(f)
 		files = append(files, parsed{ast: f, file: fileOf(f, n)})
 	}
@@ -131,20 +139,38 @@ func ReadPackage(fset *token.FileSet, importPath, dir string) *Package {
 			continue
 		}
 		pk.files[f.file.Name] = f.ast
+		pk.fileInfos = append(pk.fileInfos, f.file)
 		pk.index(f.ast, f.file, aliases)
 	}
 	pk.resolveAliases(aliases)
 	// Each init runs: each is a declaration of its own, named by its
-	// digest, so that one can count for a function and another not.
+	// digest (and, for the second of two alike, its rank among them), so
+	// that one can count for a function and another not.
+	alike := map[string]int{}
 	for _, v := range pk.decls["init"] {
-		name := "init#" + pk.variantDigest(v)[:8]
-		if len(pk.decls[name]) == 0 {
-			pk.decls[name] = []*Variant{v}
-			pk.inits = append(pk.inits, name)
+		d := pk.variantDigest(v)[:8]
+		alike[d]++
+		name := "init#" + d
+		if alike[d] > 1 {
+			name += "#" + strconv.Itoa(alike[d])
 		}
+		pk.decls[name] = []*Variant{v}
+		pk.inits = append(pk.inits, name)
+		pk.seq[name] = v.seq
 	}
 	delete(pk.decls, "init")
 	return pk
+}
+
+// Seq returns where a declaration stands among the package's, in the
+// order of its files' names and of the declarations in each: the order
+// the go command initialises variables and runs inits in, dependencies
+// aside. -1 when it declares no such name.
+func (pk *Package) Seq(name string) int {
+	if s, ok := pk.seq[name]; ok {
+		return s
+	}
+	return -1
 }
 
 // Inits returns the names of what runs when the package is initialised
@@ -259,7 +285,14 @@ func majorityName(files []*ast.File) string {
 	return count(false)
 }
 
-func (pk *Package) add(name string, v *Variant) { pk.decls[name] = append(pk.decls[name], v) }
+func (pk *Package) add(name string, v *Variant) {
+	v.seq = pk.nseq
+	pk.nseq++
+	if _, ok := pk.seq[name]; !ok {
+		pk.seq[name] = v.seq
+	}
+	pk.decls[name] = append(pk.decls[name], v)
+}
 
 // index adds the declarations of one file, and notes its type aliases of
 // the package's own types.
@@ -420,6 +453,7 @@ func fileOf(f *ast.File, name string) *File {
 		for _, c := range cg.List {
 			if strings.HasPrefix(c.Text, "//go:debug") {
 				b.WriteString(c.Text + "\n")
+				fi.debug = append(fi.debug, c.Text)
 			}
 		}
 	}

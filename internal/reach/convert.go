@@ -85,6 +85,18 @@ func (c *collector) conversions(n ast.Node, info *types.Info) {
 			if ch, ok := typeUnder(info.TypeOf(n.Chan)).(*types.Chan); ok {
 				convert(n.Value, ch.Elem())
 			}
+		case *ast.RangeStmt:
+			if n.Tok == token.ASSIGN {
+				key, elem := rangeTypes(info.TypeOf(n.X))
+				for _, kv := range []struct {
+					e    ast.Expr
+					from types.Type
+				}{{n.Key, key}, {n.Value, elem}} {
+					if to := info.TypeOf(kv.e); kv.e != nil && kv.from != nil && to != nil && types.IsInterface(to) && !types.IsInterface(kv.from) {
+						c.runtimeType(kv.from)
+					}
+				}
+			}
 		case *ast.BinaryExpr:
 			if n.Op == token.EQL || n.Op == token.NEQ {
 				convert(n.X, info.TypeOf(n.Y))
@@ -232,6 +244,30 @@ func enclosingSignature(stack []ast.Node, info *types.Info) *types.Signature {
 		}
 	}
 	return nil
+}
+
+// rangeTypes returns the types of the key and the value a range over a
+// value of type t gives.
+func rangeTypes(t types.Type) (key, elem types.Type) {
+	switch u := typeUnder(t).(type) {
+	case *types.Slice:
+		return types.Typ[types.Int], u.Elem()
+	case *types.Array:
+		return types.Typ[types.Int], u.Elem()
+	case *types.Pointer:
+		if a, ok := u.Elem().Underlying().(*types.Array); ok {
+			return types.Typ[types.Int], a.Elem()
+		}
+	case *types.Map:
+		return u.Key(), u.Elem()
+	case *types.Chan:
+		return u.Elem(), nil
+	case *types.Basic:
+		if u.Info()&types.IsString != 0 {
+			return types.Typ[types.Int], types.Typ[types.Rune]
+		}
+	}
+	return nil, nil
 }
 
 func typeUnder(t types.Type) types.Type {
@@ -418,6 +454,15 @@ func (l loopVariables) escape(body ast.Node) bool {
 			if n.Op == token.AND && named(n.X) {
 				found = true
 			}
+		case *ast.SliceExpr:
+			// Slicing an array takes its address.
+			if named(n.X) {
+				if l.info == nil {
+					found = true
+				} else if _, arr := typeUnder(l.info.TypeOf(n.X)).(*types.Array); arr {
+					found = true
+				}
+			}
 		case *ast.SelectorExpr:
 			if l.info == nil {
 				break
@@ -433,4 +478,162 @@ func (l loopVariables) escape(body ast.Node) bool {
 		return !found
 	})
 	return found
+}
+
+// isGeneric reports whether a function declaration has type parameters,
+// its own or its receiver's.
+func isGeneric(fd *ast.FuncDecl) bool {
+	if fd.Type.TypeParams != nil && len(fd.Type.TypeParams.List) > 0 {
+		return true
+	}
+	if fd.Recv != nil && len(fd.Recv.List) > 0 {
+		switch t := ast.Unparen(fd.Recv.List[0].Type).(type) {
+		case *ast.StarExpr:
+			_, a := t.X.(*ast.IndexExpr)
+			_, b := t.X.(*ast.IndexListExpr)
+			return a || b
+		case *ast.IndexExpr, *ast.IndexListExpr:
+			return true
+		}
+	}
+	return false
+}
+
+// callerTypes returns the types that the callers in the packages the
+// patterns matched give the roots that take a value whose dynamic type
+// the caller chooses (an interface, or a type argument): the types of
+// their arguments and their type arguments, as runtime types. A call of a
+// generated wrapper counts as a call of its function.
+func (p *Program) callerTypes(roots []key) []key {
+	var want []key
+	for _, r := range roots {
+		if pk := p.pkg(r.pkg); pk != nil && pk.src.Has(r.name) && p.decl(pk, r.name).ifaceParam {
+			want = append(want, r)
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	if p.calls == nil {
+		p.indexCalls()
+	}
+	seen := map[key]bool{}
+	var out []key
+	for _, r := range want {
+		for _, t := range p.calls[r] {
+			if !seen[t] {
+				seen[t] = true
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+// indexCalls reads, once, every call in the packages the patterns
+// matched: by callee, the runtime types of its arguments and type
+// arguments.
+func (p *Program) indexCalls() {
+	p.calls = map[key][]key{}
+	for _, r := range p.roots {
+		info := r.TypesInfo
+		if info == nil {
+			continue
+		}
+		for _, f := range r.Syntax {
+			ast.Inspect(f, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				fun := ast.Unparen(call.Fun)
+				var typeArgs []ast.Expr // spelled, as a call of a wrapper not generated yet has them
+				switch x := fun.(type) {
+				case *ast.IndexExpr:
+					fun, typeArgs = x.X, []ast.Expr{x.Index}
+				case *ast.IndexListExpr:
+					fun, typeArgs = x.X, x.Indices
+				}
+				callee, id, ok := calleeOf(fun, info, r.PkgPath)
+				if !ok {
+					return true
+				}
+				if pk := p.pkg(callee.pkg); pk != nil {
+					if name := pk.canonical(callee.name); name != "" {
+						callee.name = name
+					}
+				}
+				c := &collector{rtypes: map[key]bool{}}
+				for _, a := range call.Args {
+					if t := info.TypeOf(a); t != nil {
+						c.runtimeType(t)
+					}
+				}
+				if inst, ok := info.Instances[id]; ok {
+					for i := range inst.TypeArgs.Len() {
+						c.runtimeType(inst.TypeArgs.At(i))
+					}
+				}
+				for _, a := range typeArgs {
+					if tv, ok := info.Types[a]; ok && tv.IsType() {
+						c.runtimeType(tv.Type)
+					}
+				}
+				for t := range c.rtypes {
+					p.calls[callee] = append(p.calls[callee], t)
+				}
+				return true
+			})
+		}
+	}
+}
+
+// calleeOf returns the function a call's function expression denotes, in
+// a package pkgPath of the build: as the types resolve it, or, where they
+// could not (a call of a generated wrapper before it is generated), by
+// its name, in its package or the one its qualifier imports.
+func calleeOf(fun ast.Expr, info *types.Info, pkgPath string) (key, *ast.Ident, bool) {
+	var id *ast.Ident
+	qual := pkgPath
+	switch x := fun.(type) {
+	case *ast.Ident:
+		id = x
+	case *ast.SelectorExpr:
+		id = x.Sel
+		if pn, ok := info.Uses[identOf(x.X)].(*types.PkgName); ok {
+			qual = pn.Imported().Path()
+		} else if info.Uses[id] == nil {
+			return key{}, nil, false // a method of a value the types could not resolve
+		}
+	default:
+		return key{}, nil, false
+	}
+	fn, ok := info.Uses[id].(*types.Func)
+	if !ok {
+		if info.Uses[id] != nil {
+			return key{}, nil, false // a function value
+		}
+		return key{qual, id.Name}, id, true
+	}
+	if fn.Pkg() == nil {
+		return key{}, nil, false
+	}
+	callee := key{fn.Pkg().Path(), fn.Origin().Name()}
+	if recv := fn.Origin().Type().(*types.Signature).Recv(); recv != nil {
+		t := recv.Type()
+		if ptr, ok := t.(*types.Pointer); ok {
+			t = ptr.Elem()
+		}
+		named, ok := types.Unalias(t).(*types.Named)
+		if !ok {
+			return key{}, nil, false
+		}
+		callee.name = named.Origin().Obj().Name() + "." + callee.name
+	}
+	return callee, id, true
+}
+
+func identOf(e ast.Expr) *ast.Ident {
+	id, _ := e.(*ast.Ident)
+	return id
 }

@@ -44,7 +44,9 @@
 package reach
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"path"
@@ -53,6 +55,7 @@ import (
 	"strings"
 	"sync"
 
+	"go/ast"
 	"go/token"
 	"go/types"
 
@@ -70,6 +73,7 @@ type Program struct {
 	typed     map[string]*packages.Package // of roots, those type-checked, by import path
 	goroot    string                       // GOROOT/src, with a trailing separator
 	work      string                       // the go.work part, or ""
+	workFile  string                       // the go.work, or ""
 	pkgs      map[string]*pkg              // read, by import path; nil when not found
 	pushes    map[string][]key             // functions whose code //go:linkname pushes onto a target, by target
 	inits     map[key]*set                 // what an init or an initialiser reaches, by its declaration
@@ -77,6 +81,9 @@ type Program struct {
 	exports   map[string]*types.Package    // export data read, by import path
 	paramMemo map[paramAt]bool             // whether a function may write through a parameter
 	roots     []*packages.Package          // the packages the patterns matched, with syntax and types
+	calls     map[key][]key                // by function, the runtime types its callers give it (see callerTypes)
+	dir       string                       // where the build was listed from
+	modules   []listedModule               // the build list, once listed (see moduleList)
 }
 
 // A key names a declaration: its package's import path and its name, as
@@ -111,11 +118,11 @@ func Load(dir string, patterns []string, tags, output string) (*Program, error) 
 	}
 	p := &Program{fset: token.NewFileSet(), graph: map[string]*packages.Package{}, typed: map[string]*packages.Package{},
 		pkgs: map[string]*pkg{}, inits: map[key]*set{}, imps: map[string]map[string]bool{}, paramMemo: map[paramAt]bool{},
-		roots: roots}
+		roots: roots, dir: dir}
 	packages.Visit(roots, nil, func(pk *packages.Package) { p.graph[pk.PkgPath] = pk })
 	p.goroot = goroot(dir, p.graph)
-	work := goEnv(dir, "GOWORK")
-	if work != "" && work != "off" {
+	if work := goEnv(dir, "GOWORK"); work != "" && work != "off" {
+		p.workFile = work
 		p.work = fingerprint.WorkFilePart(work)
 	}
 	p.checkRoots(output)
@@ -233,13 +240,54 @@ func (p *Program) locate(importPath string) (dir, modPath, modGo string) {
 		best, bestPkg = m.Path, pk
 	}
 	if bestPkg == nil {
-		return "", "", ""
+		// A module no package of this build is from (only another
+		// platform's or tag set's files import it): where the go command
+		// would find it.
+		for _, m := range p.moduleList() {
+			if (importPath == m.Path || strings.HasPrefix(importPath, m.Path+"/")) && len(m.Path) > len(best) && m.Dir != "" {
+				best, dir, modGo = m.Path, filepath.Join(m.Dir, filepath.FromSlash(strings.TrimPrefix(strings.TrimPrefix(importPath, m.Path), "/"))), m.GoVersion
+			}
+		}
+		return dir, best, modGo
 	}
 	// The module's root, from where the build found one of its packages.
 	d := pkgDir(bestPkg)
 	rel := strings.TrimPrefix(strings.TrimPrefix(bestPkg.PkgPath, best), "/")
 	root := strings.TrimSuffix(d, filepath.FromSlash(rel))
 	return filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(strings.TrimPrefix(importPath, best), "/"))), best, bestPkg.Module.GoVersion
+}
+
+// A listedModule is a module of the build list, as go list -m shows it.
+type listedModule struct {
+	Path, Dir, GoVersion string
+	Replace              *listedModule
+}
+
+// moduleList returns, once, the modules of the build list with their
+// directories, from go list -m.
+func (p *Program) moduleList() []listedModule {
+	if p.modules != nil {
+		return p.modules
+	}
+	p.modules = []listedModule{}
+	cmd := exec.Command("go", "list", "-m", "-e", "-json", "all")
+	cmd.Dir = p.dir
+	out, err := cmd.Output()
+	if err != nil {
+		return p.modules
+	}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var m listedModule
+		if dec.Decode(&m) != nil {
+			break
+		}
+		if m.Replace != nil {
+			m.Dir, m.GoVersion = m.Replace.Dir, m.Replace.GoVersion
+		}
+		p.modules = append(p.modules, m)
+	}
+	return p.modules
 }
 
 // isStd reports whether an import path is of the standard library: its
@@ -319,6 +367,39 @@ func (p *Program) Of(pkgPath, name string, uses ...string) (fingerprint.Fingerpr
 			groups[g] = append(groups[g], k.pkg+"."+name+":"+d)
 		}
 	}
+	// The order in which the counted inits and initialisers that call a
+	// function run, where a package has two: swapping them can change
+	// what they leave.
+	effects := map[string][]key{}
+	for _, k := range s.order {
+		if pk := p.pkgs[k.pkg]; pk != nil && effectful(pk, k.name) {
+			effects[k.pkg] = append(effects[k.pkg], k)
+		}
+	}
+	for path, ks := range effects {
+		if len(ks) < 2 {
+			continue
+		}
+		pk := p.pkgs[path]
+		slices.SortFunc(ks, func(a, b key) int { return cmp.Compare(pk.src.Seq(a.name), pk.src.Seq(b.name)) })
+		var names []string
+		for _, k := range ks {
+			names = append(names, k.name)
+		}
+		text := strings.Join(names, "\n")
+		switch {
+		case path == pkgPath:
+			parts = append(parts, fingerprint.Part("init-order", text))
+		case own != "" && pk.modPath == own:
+			parts = append(parts, fingerprint.Part(strings.TrimPrefix(path, own+"/")+".init-order", text))
+		default:
+			g := fingerprint.StdPart
+			if !pk.std && pk.modPath != "" {
+				g = pk.modPath + fingerprint.ModuleSuffix
+			}
+			groups[g] = append(groups[g], fingerprint.Part(path+".init-order", text))
+		}
+	}
 	full := map[string][]string{}
 	for name, entries := range groups {
 		slices.Sort(entries)
@@ -327,14 +408,32 @@ func (p *Program) Of(pkgPath, name string, uses ...string) (fingerprint.Fingerpr
 		full[part] = entries
 	}
 	if meta := p.graph[pkgPath]; meta.Module != nil && meta.Module.GoMod != "" {
-		if part := fingerprint.ModFilePart(meta.Module.GoMod); part != "" {
+		if part := fingerprint.ModFilePart(meta.Module.GoMod, p.workFile); part != "" {
 			parts = append(parts, part)
 		}
+	}
+	if part := fingerprint.DebugPart(root.src); part != "" {
+		parts = append(parts, part)
 	}
 	if p.work != "" {
 		parts = append(parts, p.work)
 	}
 	return fingerprint.Of(parts), full, nil
+}
+
+// effectful reports whether a declaration runs when its package is
+// initialised, for more than its value: an init, or a variable whose
+// initialiser calls a function.
+func effectful(pk *pkg, name string) bool {
+	if strings.HasPrefix(name, "init#") {
+		return true
+	}
+	for _, v := range pk.src.Variants(name) {
+		if spec, ok := v.Node.(*ast.ValueSpec); ok && v.Var && calls(spec.Values) {
+			return true
+		}
+	}
+	return false
 }
 
 // qualified resolves a qualified function name, "example.com/sim.norm" or
@@ -352,27 +451,31 @@ func (p *Program) qualified(q string) (key, error) {
 	return key{}, fmt.Errorf("%s names no function of this build", q)
 }
 
-// importClosure returns the packages whose initialisation runs before a
-// function of pkgPath can be called: pkgPath and every package it
-// imports, transitively, but for the packages of the cache itself and
-// what only they import.
+// importClosure returns the packages outside the standard library whose
+// initialisation runs before a function of pkgPath can be called: pkgPath
+// and every package it imports, transitively, as their files say whatever
+// their build constraints, but the packages of the cache itself and what
+// only they import.
 func (p *Program) importClosure(pkgPath string) []string {
 	seen := map[string]bool{}
 	var out []string
-	var visit func(pk *packages.Package)
-	visit = func(pk *packages.Package) {
-		if seen[pk.PkgPath] || fingerprint.CacheItself(pk.PkgPath) || languageImpl(pk.PkgPath) {
+	var visit func(path string)
+	visit = func(path string) {
+		if seen[path] || fingerprint.CacheItself(path) || languageImpl(path) || p.std(path) {
 			return
 		}
-		seen[pk.PkgPath] = true
-		out = append(out, pk.PkgPath)
-		for _, imp := range sortedImports(pk) {
+		seen[path] = true
+		pk := p.pkg(path)
+		if pk == nil {
+			return
+		}
+		out = append(out, path)
+		for _, imp := range pk.src.Imports() {
 			visit(imp)
 		}
 	}
-	if meta := p.graph[pkgPath]; meta != nil {
-		visit(meta)
-	}
+	visit(pkgPath)
+	slices.Sort(out)
 	return out
 }
 
@@ -385,17 +488,22 @@ func sortedImports(pk *packages.Package) []*packages.Package {
 	return out
 }
 
-// imports returns every package the package path imports, transitively.
+// imports returns the packages outside the standard library that the
+// package path imports, transitively, as their files say whatever their
+// build constraints.
 func (p *Program) imports(path string) map[string]bool {
 	if m, ok := p.imps[path]; ok {
 		return m
 	}
 	m := map[string]bool{}
 	p.imps[path] = m
-	if meta := p.graph[path]; meta != nil {
-		for _, imp := range meta.Imports {
-			m[imp.PkgPath] = true
-			for q := range p.imports(imp.PkgPath) {
+	if pk := p.pkg(path); pk != nil && !pk.std {
+		for _, imp := range pk.src.Imports() {
+			if p.std(imp) {
+				continue
+			}
+			m[imp] = true
+			for q := range p.imports(imp) {
 				m[q] = true
 			}
 		}

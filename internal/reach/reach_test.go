@@ -1,6 +1,8 @@
 package reach
 
 import (
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"slices"
@@ -144,6 +146,27 @@ func Stamp(sec int64) ([]byte, error) {
 			first = got
 		} else if got["Load"] != first["Load"] || got["Stamp"] != first["Stamp"] {
 			t.Errorf("%s: %v, want %v as on linux/amd64", platform, got, first)
+		}
+	}
+}
+
+// TestCapturesLoopVar: a loop's variable outlives an iteration when a
+// function literal captures it, its address is taken or an array of it
+// is sliced; not when a literal's parameter of the same name shadows it.
+func TestCapturesLoopVar(t *testing.T) {
+	for src, want := range map[string]bool{
+		"for i := 0; i < 3; i++ { fs = append(fs, func() int { return i }) }": true,
+		"for _, v := range xs { ps = append(ps, &v) }":                        true,
+		"for _, a := range arrs { out = append(out, a[:]) }":                  true,
+		"for i := 0; i < 3; i++ { go func(i int) { use(i) }(i) }":             false,
+		"for _, v := range xs { total += v }":                                 false,
+	} {
+		f, err := parser.ParseFile(token.NewFileSet(), "x.go", "package p\nfunc f() {\n"+src+"\n}\n", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := capturesLoopVar(f, nil); got != want {
+			t.Errorf("%s: %v, want %v", src, got, want)
 		}
 	}
 }

@@ -10,13 +10,15 @@ import (
 // A decl is what one declaration uses, over all its variants.
 type decl struct {
 	refs   []key    // declarations it names or computes with
-	dyn    []string // methods it calls by name: through an interface, or from syntax alone
-	stdDyn []string // methods the standard library's syntax calls by name (see set.stdDyn)
+	dyn    []string // methods it calls through an interface, by its types
+	anyDyn []string // methods its syntax calls by name, outside the standard library (see set.callable)
+	stdDyn []string // methods the standard library's syntax calls by name (see set.callable)
 	iface  []string // names of the methods of the interface types it declares or spells
 	rtypes []key    // named types of the values it converts to an interface (see conversions)
 	types  []key    // named types it names or computes with: of a type, what its values hold
 	// ifaceParam says a function takes a value whose dynamic type its
-	// caller chooses (see hasInterfaceParam).
+	// caller chooses: an interface (see hasInterfaceParam), or a type
+	// argument.
 	ifaceParam bool
 	// reflects says it calls methods by reflection: reflect.Value's or
 	// reflect.Type's Method or MethodByName.
@@ -66,7 +68,7 @@ func (p *Program) decl(pk *pkg, name string) *decl {
 		return d
 	}
 	d := &decl{paramWrites: map[int]bool{}}
-	c := &collector{p: p, pk: pk, d: d, refs: map[key]bool{}, dyn: map[string]bool{}, typedDyn: map[string]bool{}, iface: map[string]bool{},
+	c := &collector{p: p, pk: pk, d: d, refs: map[key]bool{}, dyn: map[string]bool{}, synDyn: map[string]bool{}, iface: map[string]bool{},
 		writes: map[key]bool{}, seenTypes: map[types.Type]bool{}, rtypes: map[key]bool{}, types: map[key]bool{}}
 	for _, v := range pk.src.Variants(name) {
 		if _, ok := v.Node.(*ast.TypeSpec); ok {
@@ -97,13 +99,17 @@ func (p *Program) decl(pk *pkg, name string) *decl {
 	}
 	slices.SortFunc(d.refs, func(a, b key) int { return strings.Compare(a.String(), b.String()) })
 	for n := range c.dyn {
-		if pk.std && !c.typedDyn[n] {
+		d.dyn = append(d.dyn, n)
+	}
+	for n := range c.synDyn {
+		if pk.std {
 			d.stdDyn = append(d.stdDyn, n)
 		} else {
-			d.dyn = append(d.dyn, n)
+			d.anyDyn = append(d.anyDyn, n)
 		}
 	}
 	slices.Sort(d.dyn)
+	slices.Sort(d.anyDyn)
 	slices.Sort(d.stdDyn)
 	for n := range c.iface {
 		d.iface = append(d.iface, n)
@@ -127,8 +133,8 @@ type collector struct {
 	pk        *pkg
 	d         *decl
 	refs      map[key]bool
-	dyn       map[string]bool
-	typedDyn  map[string]bool // of dyn, those the types say are interface calls
+	dyn       map[string]bool // methods called through an interface, by the types
+	synDyn    map[string]bool // x.M read from syntax alone
 	iface     map[string]bool
 	writes    map[key]bool
 	seenTypes map[types.Type]bool
@@ -157,13 +163,28 @@ func (c *collector) typed(n ast.Node, v *typedView) {
 	info := v.info
 	c.writesOf(n, info)
 	c.conversions(n, info)
-	if fd, ok := n.(*ast.FuncDecl); ok && hasInterfaceParam(fd, info) {
+	if fd, ok := n.(*ast.FuncDecl); ok && (hasInterfaceParam(fd, info) || isGeneric(fd)) {
 		c.d.ifaceParam = true
 	}
 	ast.Inspect(n, func(n ast.Node) bool {
 		if e, ok := n.(ast.Expr); ok {
 			if tv, ok := info.Types[e]; ok && tv.Type != nil {
 				c.typeRefs(tv.Type)
+			}
+		}
+		// Asserting an interface asks whether a value's type has its
+		// methods: a method added or removed changes the answer, as a
+		// call of it would.
+		switch n := n.(type) {
+		case *ast.TypeAssertExpr:
+			if n.Type != nil {
+				c.asserted(info.TypeOf(n.Type))
+			}
+		case *ast.CaseClause:
+			for _, e := range n.List {
+				if tv, ok := info.Types[e]; ok && tv.IsType() {
+					c.asserted(tv.Type)
+				}
 			}
 		}
 		id, ok := n.(*ast.Ident)
@@ -202,7 +223,6 @@ func (c *collector) object(obj types.Object) {
 			}
 			if types.IsInterface(t) {
 				c.dyn[o.Name()] = true
-				c.typedDyn[o.Name()] = true
 				return
 			}
 			if named != nil && named.Obj().Pkg() != nil {
@@ -226,6 +246,19 @@ func (c *collector) object(obj types.Object) {
 		if o.Pkg() != nil && o.Parent() == o.Pkg().Scope() {
 			c.ref(o.Pkg().Path(), o.Name())
 			c.types[key{o.Pkg().Path(), o.Name()}] = true
+		}
+	}
+}
+
+// asserted records the methods of an interface type a value is asserted
+// to, as methods called through it.
+func (c *collector) asserted(t types.Type) {
+	if t == nil {
+		return
+	}
+	if it, ok := t.Underlying().(*types.Interface); ok {
+		for i := range it.NumMethods() {
+			c.dyn[it.Method(i).Name()] = true
 		}
 	}
 }

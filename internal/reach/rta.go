@@ -12,8 +12,10 @@ type set struct {
 	decls   map[key]bool
 	order   []key           // decls, in the order reached
 	pkgs    map[string]bool // packages with a declaration reached
+	named   map[key]bool    // type declarations reached: their methods can be called statically
 	rt      map[key]bool    // runtime types: their methods can be called through an interface
-	dyn     map[string]bool // names of methods called through an interface (or from syntax alone)
+	dyn     map[string]bool // names of methods called through an interface, by typed code
+	anyDyn  map[string]bool // names of methods called by code read from syntax alone, on any type
 	stdDyn  map[string]bool // names of methods the standard library's syntax calls: see callable
 	iface   map[string]bool // names of the methods of the interface types reached, and Error
 	reflect bool            // methods are called by reflection: every exported method of a runtime type counts
@@ -21,22 +23,32 @@ type set struct {
 	writes  map[key]bool    // package-level variables the code may write
 }
 
-// callable reports whether a method M of the type t can be called by the
-// standard library's syntax, which calls M by name only: a type of the
-// standard library's own, statically or through an interface; any other
-// type only through an interface, so only when an interface type reached
-// has a method M (the standard library cannot name a type outside it).
-func (s *set) callable(t key, m string) bool { return isStd(t.pkg) || s.iface[m] }
+// callable reports whether the method m of the reached type t can be
+// called by the code reached so far: through an interface, when t is a
+// runtime type; by name, from code read from syntax alone (which cannot
+// tell a static call from another), on any type it reaches, but the
+// standard library's, which cannot name a type outside it, on another
+// module's type only through an interface that has a method m; and by
+// reflection, when the code calls methods so.
+func (s *set) callable(t key, m string) bool {
+	if s.anyDyn[m] || s.stdDyn[m] && isStd(t.pkg) {
+		return true
+	}
+	return s.rt[t] && (s.dyn[m] || s.stdDyn[m] && s.iface[m] || s.reflect && token.IsExported(m))
+}
 
 // reach returns what roots reach, as rapid type analysis finds it over
 // declarations: a method is reached when it is called statically, or
 // when a value of its type is held in an interface (see conversions) and
-// a method of its name is called through an interface. A root that takes
-// a value whose dynamic type its caller chooses makes every type reached a
-// runtime type, since the caller may pass any of them.
+// a method of its name is called through an interface (see callable). A
+// root that takes a value whose dynamic type its caller chooses makes
+// every type reached a runtime type, since the caller may pass any of
+// them, and so do the types its callers in the build instantiate it with
+// or pass it (see callerTypes).
 func (p *Program) reach(roots []key) *set {
-	s := &set{decls: map[key]bool{}, pkgs: map[string]bool{}, rt: map[key]bool{}, dyn: map[string]bool{},
-		stdDyn: map[string]bool{}, iface: map[string]bool{"Error": true}, vars: map[key]bool{}, writes: map[key]bool{}}
+	s := &set{decls: map[key]bool{}, pkgs: map[string]bool{}, named: map[key]bool{}, rt: map[key]bool{},
+		dyn: map[string]bool{}, anyDyn: map[string]bool{}, stdDyn: map[string]bool{}, iface: map[string]bool{"Error": true},
+		vars: map[key]bool{}, writes: map[key]bool{}}
 	var queue, rtQueue []key
 	everyType := false
 	// canonical returns the key under which a declaration is read, or
@@ -67,19 +79,31 @@ func (p *Program) reach(roots []key) *set {
 			rtQueue = append(rtQueue, k)
 		}
 	}
-	// methods adds the methods of a runtime type whose names keep says.
+	// methods adds the methods of the type t that are callable, of those
+	// whose names keep says.
 	methods := func(t key, keep func(string) bool) {
 		for _, m := range p.pkgs[t.pkg].src.Methods(t.name) {
-			if _, name, _ := strings.Cut(m, "."); keep(name) {
+			if _, name, _ := strings.Cut(m, "."); keep(name) && s.callable(t, name) {
 				add(key{t.pkg, m})
 			}
 		}
 	}
-	callable := func(t key, m string) bool {
-		return s.dyn[m] || s.stdDyn[m] && s.callable(t, m) || s.reflect && token.IsExported(m)
+	// named adds the methods named n of every type reached that are now
+	// callable.
+	named := func(n string) {
+		for t := range s.named {
+			methods(t, func(m string) bool { return m == n })
+		}
+		for t := range s.rt {
+			methods(t, func(m string) bool { return m == n })
+		}
 	}
+	all := func(string) bool { return true }
 	for _, r := range roots {
 		add(r)
+	}
+	for _, t := range p.callerTypes(roots) {
+		runtime(t)
 	}
 	for len(queue) > 0 || len(rtQueue) > 0 {
 		if len(rtQueue) > 0 {
@@ -90,7 +114,7 @@ func (p *Program) reach(roots []key) *set {
 			}
 			s.rt[t] = true
 			add(t)
-			methods(t, func(m string) bool { return callable(t, m) })
+			methods(t, all)
 			for _, e := range p.decl(p.pkgs[t.pkg], t.name).types {
 				runtime(e) // what its values hold, reflection reaches
 			}
@@ -107,14 +131,16 @@ func (p *Program) reach(roots []key) *set {
 		}
 		if d.ifaceParam && slices.Contains(roots, k) && !everyType {
 			everyType = true
-			for r := range s.decls {
-				if p.decl(p.pkgs[r.pkg], r.name).isType {
-					runtime(r)
-				}
+			for r := range s.named {
+				runtime(r)
 			}
 		}
-		if everyType && d.isType {
-			runtime(k)
+		if d.isType && !s.named[k] {
+			s.named[k] = true
+			methods(k, all)
+			if everyType {
+				runtime(k)
+			}
 		}
 		for _, w := range d.writes {
 			s.writes[w] = true
@@ -127,29 +153,14 @@ func (p *Program) reach(roots []key) *set {
 		if d.isVar {
 			s.vars[k] = true
 		}
-		for _, n := range d.dyn {
-			if !s.dyn[n] {
-				s.dyn[n] = true
-				for t := range s.rt {
-					methods(t, func(m string) bool { return m == n })
-				}
-			}
-		}
-		for _, n := range d.stdDyn {
-			if !s.stdDyn[n] {
-				s.stdDyn[n] = true
-				for t := range s.rt {
-					methods(t, func(m string) bool { return m == n && s.callable(t, m) })
-				}
-			}
-		}
-		for _, n := range d.iface {
-			if !s.iface[n] {
-				s.iface[n] = true
-				if s.stdDyn[n] {
-					for t := range s.rt {
-						methods(t, func(m string) bool { return m == n })
-					}
+		for _, names := range []struct {
+			m   map[string]bool
+			add []string
+		}{{s.dyn, d.dyn}, {s.anyDyn, d.anyDyn}, {s.stdDyn, d.stdDyn}, {s.iface, d.iface}} {
+			for _, n := range names.add {
+				if !names.m[n] {
+					names.m[n] = true
+					named(n)
 				}
 			}
 		}
@@ -176,7 +187,7 @@ func (p *Program) reachWithInits(roots []key, closure []string) *set {
 	for {
 		var pkgs []string
 		for _, path := range closure {
-			if !p.std(path) && p.mayWrite(path, s) {
+			if p.mayWrite(path, s) {
 				pkgs = append(pkgs, path)
 			}
 		}
@@ -201,11 +212,12 @@ func (p *Program) reachWithInits(roots []key, closure []string) *set {
 }
 
 // mayWrite reports whether code of the package path can write a variable
-// s reaches: one of its own, or of a package it imports.
+// s reaches: one of its own, of a package it imports, or of the standard
+// library (which every package may reach).
 func (p *Program) mayWrite(path string, s *set) bool {
 	imps := p.imports(path)
 	for v := range s.vars {
-		if v.pkg == path || imps[v.pkg] {
+		if v.pkg == path || imps[v.pkg] || p.std(v.pkg) {
 			return true
 		}
 	}

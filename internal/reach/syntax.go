@@ -62,7 +62,7 @@ func (r *resolver) walk(n ast.Node) {
 			if id, ok := n.X.(*ast.Ident); ok && r.selector(id.Name, n.Sel.Name) {
 				return false
 			}
-			r.c.dyn[n.Sel.Name] = true // a method, or a field
+			r.c.synDyn[n.Sel.Name] = true // a method, or a field
 			if reflectiveCall[n.Sel.Name] && r.c.pk.path != "reflect" && r.imports("reflect") {
 				r.c.d.reflects = true // reflect.Value's, for all the syntax tells
 			}

@@ -81,22 +81,26 @@ func (c *collector) writesOf(n ast.Node, info *types.Info) {
 			}
 		}
 	}
-	// escape writes e's roots that hold references: they go where this
-	// declaration cannot follow them.
+	// refs reports whether the value of e holds references: a slice of
+	// an array, a pointer into a struct, a conversion of a map do, as the
+	// variable at their root need not.
+	refs := func(e ast.Expr) bool {
+		t := info.TypeOf(e)
+		return t == nil || holdsReferences(t, nil)
+	}
+	// escape writes e's roots when e's value holds references: they go
+	// where this declaration cannot follow them.
 	escape := func(e ast.Expr) {
-		for _, id := range rootIdents(e) {
-			if obj, ok := info.Uses[id].(*types.Var); ok && holdsReferences(obj.Type(), nil) {
-				write(id)
-			}
+		if refs(e) {
+			write(e)
 		}
 	}
 	// pass records e given to callee as its argument arg.
 	pass := func(callee key, arg int, e ast.Expr) {
+		if arg >= 0 && !refs(e) {
+			return // a copy
+		}
 		for _, id := range rootIdents(e) {
-			obj, ok := info.Uses[id].(*types.Var)
-			if !ok || arg >= 0 && !holdsReferences(obj.Type(), nil) {
-				continue // a copy
-			}
 			if v, i, isVar, isParam := classify(id); isVar {
 				d.flows = append(d.flows, flow{callee: callee, arg: arg, v: v})
 			} else if isParam {
@@ -104,6 +108,15 @@ func (c *collector) writesOf(n ast.Node, info *types.Info) {
 			}
 		}
 	}
+	calledHere := map[*ast.SelectorExpr]bool{} // method values called at once: their writes are the callee's
+	ast.Inspect(n, func(n ast.Node) bool {
+		if call, ok := n.(*ast.CallExpr); ok {
+			if sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr); ok {
+				calledHere[sel] = true
+			}
+		}
+		return true
+	})
 	ast.Inspect(n, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.AssignStmt:
@@ -132,6 +145,21 @@ func (c *collector) writesOf(n ast.Node, info *types.Info) {
 				}
 				if n.Value != nil {
 					write(n.Value)
+				}
+			}
+			// Its elements, when they hold references, are written
+			// through by what the loop does with them.
+			if n.Value != nil && refs(n.Value) || n.Key != nil && refs(n.Key) {
+				write(n.X)
+			}
+		case *ast.SelectorExpr:
+			// A pointer method of an addressable value, as a value or
+			// called: &x, which the method may write through.
+			if sel := info.Selections[n]; sel != nil && sel.Kind() == types.MethodVal && !sel.Indirect() {
+				if sig, ok := sel.Obj().Type().(*types.Signature); ok && sig.Recv() != nil {
+					if _, ptr := sig.Recv().Type().(*types.Pointer); ptr && !calledHere[n] {
+						write(n.X)
+					}
 				}
 			}
 		case *ast.UnaryExpr:
@@ -167,6 +195,11 @@ func (c *collector) call(call *ast.CallExpr, info *types.Info, write, escape fun
 			case "append", "clear", "copy", "delete":
 				if len(call.Args) > 0 {
 					write(call.Args[0])
+				}
+				if b.Name() == "append" {
+					for _, a := range call.Args[1:] {
+						escape(a) // now also held by the slice appended to
+					}
 				}
 			}
 			return
@@ -326,13 +359,21 @@ func holdsReferences(t types.Type, seen map[types.Type]bool) bool {
 }
 
 // rootIdents returns the identifiers an addressable expression writes
-// through: x in x, x.f, x[i], *x, (x), x[i:j]; for x.f with x an
-// identifier both x and f, since only types tell a package's variable (f)
-// from a variable's field (x), and only the one that resolves to a
-// variable counts.
+// through: x in x, x.f, x[i], *x, (x), x[i:j], x.(T), and T(x) (read as
+// a conversion: a call's result is never the variable, so this can only
+// add a root); for x.f with x an identifier both x and f, since only
+// types tell a package's variable (f) from a variable's field (x), and
+// only the one that resolves to a variable counts.
 func rootIdents(e ast.Expr) []*ast.Ident {
 	for {
 		switch x := e.(type) {
+		case *ast.TypeAssertExpr:
+			e = x.X
+		case *ast.CallExpr:
+			if len(x.Args) != 1 {
+				return nil
+			}
+			e = x.Args[0]
 		case *ast.Ident:
 			return []*ast.Ident{x}
 		case *ast.SelectorExpr:

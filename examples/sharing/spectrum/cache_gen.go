@@ -8,15 +8,15 @@ import (
 	cachesweep "github.com/cachegen/cachegen/runtime/sweep"
 )
 
-// cachegen:fingerprint/v5 Spectrum version=1 sum=0f785c18ee78fb77 parts=Spectrum:5a6a24ce,go.mod:8946df55,std:bad9f3d2
+// cachegen:fingerprint/v5 Spectrum version=1 sum=80146c7bad9f9577 parts=Spectrum:5a6a24ce,go.mod:2bb5bf69,std:bad9f3d2
 
 // cachegenSpectrumCall is the call of Spectrum that its wrappers key.
 func cachegenSpectrumCall(ppm float64, n int) cacheruntime.Call {
 	return cacheruntime.Call{
 		Func:    "github.com/cachegen/cachegen/examples/sharing/spectrum.Spectrum",
 		Version: 1,
-		Code:    "0f785c18ee78fb77",
-		Parts:   "Spectrum:5a6a24ce,go.mod:8946df55,std:bad9f3d2",
+		Code:    "80146c7bad9f9577",
+		Parts:   "Spectrum:5a6a24ce,go.mod:2bb5bf69,std:bad9f3d2",
 		Params:  map[string]any{"ppm": ppm, "n": n},
 	}
 }
