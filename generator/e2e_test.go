@@ -235,6 +235,80 @@ func TestStaleCodeEndToEnd(t *testing.T) {
 	run("18")
 }
 
+// TestSwappedExecutableEndToEnd replaces a program by rename (as go build
+// -o does) while an older process of it has not yet made its first cached
+// call: the older process must not record the newer executable as one
+// that ran the recorded code, so that the newer one, built from an edit
+// made without go generate, computes its own result rather than being
+// served the older code's.
+func TestSwappedExecutableEndToEnd(t *testing.T) {
+	testenv.Slow(t) // builds and runs programs
+	_, dir := e2eModule(t, "stale.txtar")
+	factor := filepath.Join(dir, "sim", "factor.go")
+	setFactor := func(n int) {
+		os.WriteFile(factor, []byte(fmt.Sprintf("package sim\n\nfunc factor() int { return %d }\n", n)), 0o644)
+	}
+	// The program waits for a file before its first cached call.
+	os.WriteFile(filepath.Join(dir, "main.go"), []byte(`package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"example.com/prog/sim"
+)
+
+func main() {
+	for {
+		if _, err := os.Stat("go-on"); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Printf("Run(3) = %d\n", sim.RunCached(3))
+}
+`), 0o644)
+	if msg := generateErrs(t, Config{Dir: dir, Patterns: []string{"./..."}}); msg != "" {
+		t.Fatal(msg)
+	}
+	build := func(out string) {
+		t.Helper()
+		if b, err := goIn(dir, "build", "-o", out, "."); err != nil {
+			t.Fatalf("go build: %v\n%s", err, b)
+		}
+	}
+	build("prog") // p0, of the recorded code
+	env := append(os.Environ(), "CACHEGEN_DIR="+filepath.Join(dir, "cache"), "CACHEGEN_VERBOSE=1")
+	p0 := exec.Command(filepath.Join(dir, "prog"))
+	p0.Dir, p0.Env = dir, env
+	var p0out bytes.Buffer
+	p0.Stdout, p0.Stderr = &p0out, &p0out
+	if err := p0.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// An edit built without go generate, then the source put back as the
+	// record has it, and the edit's program renamed over the old one.
+	setFactor(3)
+	build("prog1")
+	setFactor(2)
+	if err := os.Rename(filepath.Join(dir, "prog1"), filepath.Join(dir, "prog")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "go-on"), nil, 0o644)
+	if err := p0.Wait(); err != nil || !strings.Contains(p0out.String(), "Run(3) = 6\n") {
+		t.Fatalf("the older program: %v\n%s", err, p0out.String())
+	}
+	// The newer program, with the source at its edit: its own result.
+	setFactor(3)
+	p1 := exec.Command(filepath.Join(dir, "prog"))
+	p1.Dir, p1.Env = dir, env
+	out, err := p1.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Run(3) = 9\n") || !strings.Contains(string(out), "changed since") {
+		t.Fatalf("the newer program, built from the edit: %v\n%s\nwant Run(3) = 9, computed without the cache", err, out)
+	}
+}
+
 // TestDeadEntriesEndToEnd runs generated code, then other code under the
 // same version: a verbose miss names the declaration that changed, and
 // cachectl lists the first code's entries as dead and prunes them, keeping

@@ -72,13 +72,45 @@ func scrub(msg string, u *url.URL) string {
 		}
 	}
 	add(credentials(u.Opaque + u.Path + u.Fragment))
-	// Longest first, so that a secret is never left half replaced.
+	// Longest first, so that a secret is never left half replaced; then
+	// what a server may echo of one cut short: its start, from
+	// minEchoed bytes on.
 	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
 	for _, s := range secrets {
 		msg = strings.ReplaceAll(msg, s, "xxxxx")
 	}
+	for _, s := range secrets {
+		for n := len(s) - 1; n >= minEchoed; n-- {
+			msg = strings.ReplaceAll(msg, s[:n], "xxxxx")
+		}
+	}
 	return msg
 }
+
+// minEchoed is the shortest start of a secret that is redacted where a
+// message quotes it.
+const minEchoed = 4
+
+// Scrub removes from msg the secrets of the remote URL rawURL, whole or
+// their start, as redact finds them: for messages that quote what a
+// store or its server said.
+func Scrub(msg, rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return strings.ReplaceAll(msg, credentials(rawURL), "xxxxx")
+	}
+	return scrub(msg, u)
+}
+
+// scrubbed is an error whose message has a URL's secrets removed, and
+// which wraps the error it was made from.
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (e scrubbed) Error() string { return e.msg }
+func (e scrubbed) Unwrap() error { return e.err }
 
 // credentials returns the part of a string meant as a URL that may hold
 // credentials: everything between its scheme and its last "@", or "".

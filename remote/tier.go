@@ -538,7 +538,11 @@ func (r *Tier) Reach(ctx context.Context) error {
 	if err == nil || errors.Is(err, errStop) {
 		return nil
 	}
-	return fmt.Errorf("remote %s does not answer: %w", r.name, err)
+	err = fmt.Errorf("remote %s does not answer: %w", r.name, err)
+	if r.url != nil {
+		err = scrubbed{scrub(err.Error(), r.url), err}
+	}
+	return err
 }
 
 // storePackage names the package under remote/ that opens scheme.

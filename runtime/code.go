@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -240,6 +241,19 @@ func ranName(call Call) string {
 // ranDir holds the records of programs that ran code matching its source.
 const ranDir = "ran"
 
+// ranContent is what a ran-record holds: the function's name, and, in a
+// cache with a signing key, a MAC of the record's name and content, so
+// that a record planted by someone without the key does not count.
+func (c *Cache) ranContent(call Call, name string) []byte {
+	body := call.Func + "\n"
+	if c.signKey == nil {
+		return []byte(body)
+	}
+	m := hmac.New(sha256.New, c.signKey)
+	m.Write([]byte(name + "\x00" + body))
+	return []byte(body + hex.EncodeToString(m.Sum(nil)) + "\n")
+}
+
 // markRan records that this program ran call's code while its source
 // matched, unless the cache is not written.
 func (c *Cache) markRan(call Call) {
@@ -247,20 +261,28 @@ func (c *Cache) markRan(call Call) {
 		return
 	}
 	name := ranName(call)
-	if _, err := c.disk.Stat(name); err == nil {
+	if c.ranBefore(call) {
 		return
 	}
-	_ = c.disk.Replace(name, path.Base(name), []byte(call.Func+"\n"))
+	_ = c.disk.Replace(name, path.Base(name), c.ranContent(call, name))
 }
 
 // ranBefore reports whether this program once ran call's code while its
-// source matched.
+// source matched: a record of it (for this executable, function and
+// code), a regular file this user owns, holding what markRan writes (with
+// the MAC of this cache's signing key, where it has one). A record that
+// is not so is as if absent: the program computes without the cache.
 func (c *Cache) ranBefore(call Call) bool {
 	if exeSum() == "" || c.mode == ModeOff {
 		return false
 	}
-	fi, err := c.disk.Stat(ranName(call))
-	return err == nil && fi.Mode().IsRegular()
+	name := ranName(call)
+	fi, err := c.disk.Stat(name)
+	if err != nil || !fi.Mode().IsRegular() || !c.disk.OwnedByMe(fi) {
+		return false
+	}
+	data, err := c.disk.ReadSmall(name, 1<<10)
+	return err == nil && hmac.Equal(data, c.ranContent(call, name))
 }
 
 // bypassEdited reports, as Do computes a function whose source changed

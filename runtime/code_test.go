@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"errors"
 	"go/token"
+	"os"
 	"strings"
 	"testing"
 
@@ -218,5 +219,47 @@ func TestGoBuildID(t *testing.T) {
 	}
 	if goBuildID([]byte("no note here")) != "" {
 		t.Error("a build ID found where there is none")
+	}
+}
+
+// TestRanRecordsCannotBePlanted checks that a ran-record counts only when
+// this program wrote it: one another user owns, or one without the MAC of
+// a signed cache's key, is as if absent.
+func TestRanRecordsCannotBePlanted(t *testing.T) {
+	call := partsCall(staleParts)
+	key := []byte("0123456789abcdef0123456789abcdef")
+
+	signed, _ := openDir(t, t.TempDir(), WithSigningKey(key))
+	name := ranName(call)
+	if err := signed.disk.Replace(name, "x", []byte(call.Func+"\n")); err != nil {
+		t.Fatal(err)
+	}
+	if signed.ranBefore(call) {
+		t.Error("a record without the signing key's MAC counts in a signed cache")
+	}
+	signed.disk.Remove(name)
+	signed.markRan(call)
+	if !signed.ranBefore(call) {
+		t.Error("the record this program wrote does not count")
+	}
+	other, _ := openDir(t, t.TempDir(), WithSigningKey([]byte("another key, of 32 bytes as well")))
+	other.disk.Replace(name, "x", signed.ranContent(call, name))
+	if other.ranBefore(call) {
+		t.Error("a record signed with another key counts")
+	}
+
+	plain, _ := openDir(t, t.TempDir())
+	plain.markRan(call)
+	if !plain.ranBefore(call) {
+		t.Fatal("the record this program wrote does not count")
+	}
+	if os.Getuid() != 0 {
+		t.Skip("making a file another user owns needs root")
+	}
+	if err := os.Chown(plain.disk.Abs(name), 12345, 12345); err != nil {
+		t.Fatal(err)
+	}
+	if plain.ranBefore(call) {
+		t.Error("a record another user owns counts")
 	}
 }

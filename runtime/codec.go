@@ -107,6 +107,18 @@ func (c *Cache) unstorable(ctx context.Context, call Call, err error) {
 	c.log.Log(ctx, level, "computing without the cache: its result cannot be stored exactly", "fn", call.Func, "err", err)
 }
 
+// decodesItself reports whether loading a result runs a decoder of the
+// result type's own on the entry's bytes (UnmarshalBinary, GobDecode,
+// UnmarshalText…; see entry.ReadsBack), which no bound of the cache's
+// covers.
+func (r *request[T]) decodesItself() bool {
+	t := reflect.TypeFor[T]()
+	if r.codec != nil {
+		t = r.codec.stored()
+	}
+	return entry.ReadsBack(t)
+}
+
 // readBack reports why an encoded result would not load back, or nil:
 // for a result whose encoding runs its own methods (see entry.ReadsBack),
 // or goes through a Codec, it decodes the encoding as a hit would.

@@ -447,7 +447,7 @@ func (r *request[T]) loadLocal() (T, []byte, bool) {
 		c.log.Warn("cannot read the cache entry: computing it", "key", r.id.key, "fn", r.call.Func, "err", err)
 		return zero, nil, false
 	}
-	v, h, payload, ok := r.check(data, payCRC, path)
+	v, h, payload, ok := r.check(data, payCRC, path, c.disk.Private())
 	if !ok {
 		return zero, nil, false
 	}
@@ -472,7 +472,7 @@ func (r *request[T]) loadLocal() (T, []byte, bool) {
 // one is copied to the local tier.
 func (r *request[T]) loadRemote(data []byte) (T, []byte, bool) {
 	c := r.c
-	v, h, payload, ok := r.check(data, nil, "remote "+c.remote.String())
+	v, h, payload, ok := r.check(data, nil, "remote "+c.remote.String(), false)
 	if !ok {
 		var zero T
 		return zero, nil, false
@@ -502,8 +502,11 @@ func (r *request[T]) loadRemote(data []byte) (T, []byte, bool) {
 
 // check parses and checks an entry read from where, and decodes its
 // result. A corrupt or wrongly signed entry is logged and counted; a stale
-// one, or one of other code, is not usable either.
-func (r *request[T]) check(data []byte, payCRC *uint32, where string) (T, entry.Header, []byte, bool) {
+// one, or one of other code, is not usable either. private says the entry
+// came from a directory only this user can write: there, or with a
+// signing key's MAC checked, a result type whose own methods decode it
+// (see untrustedDecoder) is decoded; elsewhere it is a miss.
+func (r *request[T]) check(data []byte, payCRC *uint32, where string, private bool) (T, entry.Header, []byte, bool) {
 	var zero T
 	c, call := r.c, r.call
 	h, _, payload, err := entry.Parse(data, payCRC)
@@ -519,6 +522,12 @@ func (r *request[T]) check(data []byte, payCRC *uint32, where string) (T, entry.
 			r.logRejected(slog.LevelWarn, err, where)
 			return zero, h, nil, false
 		}
+	}
+	if err == nil && !private && c.signKey == nil && r.decodesItself() {
+		if _, told := c.warnedKey.LoadOrStore("untrusted "+call.Func, true); !told {
+			c.log.Warn("not serving an entry from a shared directory or store without a signing key: its result is decoded by its own methods, which planted bytes could make take any memory (set CACHEGEN_SIGNING_KEY)", "fn", call.Func, "where", where)
+		}
+		return zero, h, nil, false
 	}
 	if err == nil && !call.accepts(h.Code) {
 		if !r.otherCode && !callctx.Counted(r.ctx) {

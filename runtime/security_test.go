@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -772,5 +773,76 @@ func TestCacheDirIsCleanedFirst(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(base, "a", "b")); err != nil || !fi.IsDir() {
 		t.Errorf("a/b: %v", err)
+	}
+}
+
+// bomb is a result whose GobDecode allocates what its first eight bytes
+// say: planted bytes can make it take any memory.
+type bomb struct{ data []byte }
+
+func (b bomb) GobEncode() ([]byte, error) { return b.data, nil }
+func (b *bomb) GobDecode(p []byte) error {
+	if len(p) < 8 {
+		return errors.New("short")
+	}
+	b.data = make([]byte, binary.LittleEndian.Uint64(p))
+	return nil
+}
+
+// TestGobBombsAreNotFed plants, in a shared directory without a signing
+// key, the entry of a result decoded by its own GobDecode whose bytes ask
+// it for 4 GiB: the load does not run the decoder (a miss, computed), and
+// allocates little; with a signing key, the planted entry has no MAC and
+// is refused before it is decoded.
+func TestGobBombsAreNotFed(t *testing.T) {
+	call := Call{Func: "example.com/sim.Bomb", Version: 1, Params: map[string]any{"n": 1}}
+	id, err := call.identity(keying.MemDigester)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := entry.EncodeResult(bomb{binary.LittleEndian.AppendUint64(nil, 4<<30)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := newEntry(id, call, entry.TypeSum(reflect.TypeFor[bomb]()), nil, time.Now(), time.Second, payload, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range [][]Option{{WithSharedDir()}, {WithSharedDir(), WithSigningKey([]byte("0123456789abcdef0123456789abcdef"))}} {
+		dir := t.TempDir()
+		os.Chmod(dir, 0o777) // others can write it: a shared directory
+		c, log := openDir(t, dir, opts...)
+		path := c.disk.Abs(disk.EntryName(id.key))
+		os.MkdirAll(filepath.Dir(path), 0o777)
+		if err := os.WriteFile(path, bytes.Join(parts, nil), 0o666); err != nil {
+			t.Fatal(err)
+		}
+		computed := false
+		a := allocatedBy(func() {
+			Do(context.Background(), c, call, func(context.Context) (bomb, error) { computed = true; return bomb{}, nil })
+		})
+		if !computed || a > 64<<20 {
+			t.Errorf("options %d: computed=%v, allocated %d MiB: want a miss that does not feed the decoder\n%s", len(opts), computed, a>>20, log)
+		}
+	}
+}
+
+// TestHugeDeclaredKeyIsRefusedAsItIsSpelled: a declared key returning a
+// 128 MiB string is refused before it is spelled, naming its parameter,
+// and keying it allocates little beyond the string itself.
+func TestHugeDeclaredKeyIsRefusedAsItIsSpelled(t *testing.T) {
+	huge := strings.Repeat("a", 128<<20)
+	call := Call{Func: "example.com/sim.Big", Version: 1, Params: map[string]any{
+		"a":   1,
+		"big": KeyBy(0, func(int) string { return huge }),
+		"z":   2,
+	}}
+	var err error
+	a := allocatedBy(func() { _, err = call.Key() })
+	if err == nil || !strings.Contains(err.Error(), "big") || strings.Contains(err.Error(), `"z"`) {
+		t.Fatalf("Key: %v, want a refusal naming the parameter big", err)
+	}
+	if a > 48<<20 {
+		t.Errorf("keying allocated %d MiB for a 128 MiB declared key", a>>20)
 	}
 }

@@ -101,10 +101,15 @@ type ctl struct {
 }
 
 // list returns the tier's entries, those of other code than the module
-// here runs marked.
+// here runs marked, cleaned for text output (see cleanEntry).
 func (c *ctl) list() ([]cacheruntime.Entry, error) {
 	es, err := c.tier.List(c.ctx)
 	cacheruntime.MarkOtherCode(es, c.currentCode)
+	if !c.json {
+		for i := range es {
+			cleanEntry(&es[i])
+		}
+	}
 	return es, err
 }
 
@@ -154,17 +159,41 @@ func (l localTier) String() string { return l.Dir() }
 // the program links.
 func Run(args []string, stdout, stderr io.Writer) int {
 	err := dispatch(args, stdout)
+	// What a store or its server said may quote the remote's password,
+	// whole or cut short.
+	say := func(msg string) string {
+		if u := remoteFlag(args); u != "" {
+			msg = remote.Scrub(msg, u)
+		}
+		return logline.Clean(cutLong(msg))
+	}
 	var ue usageError
 	switch {
 	case err == nil, errors.Is(err, errHelp):
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "cachectl: %s\n", cutLong(ue.msg))
+		fmt.Fprintf(stderr, "cachectl: %s\n", say(ue.msg))
 		return 2
 	default:
-		fmt.Fprintf(stderr, "cachectl: %s\n", cutLong(err.Error()))
+		fmt.Fprintf(stderr, "cachectl: %s\n", say(err.Error()))
 		return 1
 	}
+}
+
+// remoteFlag returns the -remote URL of a command line, or "".
+func remoteFlag(args []string) string {
+	for i, a := range args {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && name == "remote" {
+			if hasValue {
+				return value
+			}
+			if i+1 < len(args) {
+				return args[i+1]
+			}
+		}
+	}
+	return ""
 }
 
 // cutLong cuts each run of more than 80 characters without a space in msg
@@ -289,7 +318,7 @@ func dispatch(args []string, out io.Writer) error {
 		if err := r.Reach(ctx); err != nil {
 			return usagef("-remote: %v", err)
 		}
-		return cmd(&ctl{ctx: ctx, tier: cacheruntime.SharedEntries(r, nil), json: *asJSON, out: out, unprefixed: unprefixed}, fs.Args()[1:])
+		return cmd(&ctl{ctx: ctx, tier: cacheruntime.SharedEntries(r, nil), json: *asJSON, out: safeOut(out, *asJSON), unprefixed: unprefixed}, fs.Args()[1:])
 	}
 	if *dir == "" {
 		d, err := cacheruntime.DefaultDir()
@@ -305,7 +334,27 @@ func dispatch(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return cmd(&ctl{ctx: ctx, tier: localTier{c}, cache: c, json: *asJSON, out: out}, fs.Args()[1:])
+	return cmd(&ctl{ctx: ctx, tier: localTier{c}, cache: c, json: *asJSON, out: safeOut(out, *asJSON)}, fs.Args()[1:])
+}
+
+// safeOut is the writer of a command's output: with -json, its JSON with
+// the characters a terminal may act on escaped; else its lines, with
+// those characters spelled (see logline.Clean). Values that came from a
+// cache are cleaned one by one too (entries), so that none starts a line.
+func safeOut(w io.Writer, asJSON bool) io.Writer {
+	if asJSON {
+		return jsonWriter{w}
+	}
+	return logline.CleanWriter{W: w}
+}
+
+type jsonWriter struct{ w io.Writer }
+
+func (j jsonWriter) Write(p []byte) (int, error) {
+	if _, err := j.w.Write(logline.CleanJSON(p)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "--h" }
@@ -338,6 +387,19 @@ func (c *ctl) entries(pattern string) ([]cacheruntime.Entry, error) {
 		return nil, err
 	}
 	return slices.DeleteFunc(all, func(e cacheruntime.Entry) bool { return !match(e.Func) }), nil
+}
+
+// cleanEntry spells, for text output, what of an entry came from the
+// cache (its function's name, params, inputs' paths) as
+// logline.Clean does, so that none of it acts on a terminal or starts a
+// line of its own.
+func cleanEntry(e *cacheruntime.Entry) {
+	e.Func = logline.Clean(e.Func)
+	e.Params = []byte(logline.Clean(string(e.Params)))
+	e.Args = []byte(logline.Clean(string(e.Args)))
+	for i := range e.Inputs {
+		e.Inputs[i].Path = logline.Clean(e.Inputs[i].Path)
+	}
 }
 
 func checkKey(k string) error {

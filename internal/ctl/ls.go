@@ -1,7 +1,6 @@
 package ctl
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -9,8 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cachegen/cachegen/internal/units"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
@@ -50,31 +49,35 @@ func (c *ctl) ls(args []string) error {
 		}
 		return nil
 	}
-	var buf bytes.Buffer
-	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY\tFUNC\tVERSION\tCOMPUTED\tTOOK\tSIZE\t")
+	rows := [][]string{{"KEY", "FUNC", "VERSION", "COMPUTED", "TOOK", "SIZE", "PARAMS"}}
 	for _, e := range es {
 		computed := e.ComputedAt.Local().Format("2006-01-02 15:04:05")
 		if e.Stale {
 			computed += " (stale)"
 		}
 		version := strings.TrimSpace(strconv.Itoa(e.Version) + " " + deadMark(e))
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", e.Key, e.Func[strings.LastIndex(e.Func, "/")+1:], version, computed, took(e.Duration), units.FormatSize(e.Size))
+		rows = append(rows, []string{e.Key, e.Func[strings.LastIndex(e.Func, "/")+1:], version, computed, took(e.Duration), units.FormatSize(e.Size), string(e.Args)})
 	}
-	tw.Flush()
+	// Columns as wide as their widest cell, but the last (the params),
+	// cut to what the terminal leaves of its width.
+	widths := make([]int, len(rows[0])-1)
+	for _, r := range rows {
+		for i := range widths {
+			widths[i] = max(widths[i], utf8.RuneCountInString(r[i]))
+		}
+	}
 	width := terminalWidth()
-	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
-	for i, line := range lines {
-		cell := "PARAMS"
-		if i > 0 {
-			cell = string(es[i-1].Args)
+	for _, r := range rows {
+		var b strings.Builder
+		for i, w := range widths {
+			b.WriteString(r[i])
+			b.WriteString(strings.Repeat(" ", w-utf8.RuneCountInString(r[i])+2))
 		}
-		// The params are ASCII (the canonical text escapes the rest), so
-		// bytes are columns.
-		if room := max(width-len(line), minParams); len(cell) > room {
-			cell = cell[:room-1] + "…"
+		cell := r[len(r)-1]
+		if room := max(width-utf8.RuneCountInString(b.String()), minParams); utf8.RuneCountInString(cell) > room {
+			cell = string([]rune(cell)[:room-1]) + "…"
 		}
-		fmt.Fprintln(c.out, line+cell)
+		fmt.Fprintln(c.out, b.String()+cell)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/cachegen/cachegen/internal/units"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
@@ -62,7 +63,7 @@ func (c *ctl) prune(args []string) error {
 		verb = "would remove"
 	}
 	for _, e := range es {
-		what := cmp.Or(e.Func, "(corrupt)")
+		what := cmp.Or(logline.Clean(e.Func), "(corrupt)")
 		if m := deadMark(e); m != "" {
 			what += fmt.Sprintf(" version %d %s", e.Version, m)
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/cachegen/cachegen/internal/units"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
@@ -44,7 +45,7 @@ func (c *ctl) show(args []string) error {
 	}
 	result, err := c.tier.DescribeResult(c.ctx, key)
 	if err != nil {
-		result = fmt.Sprintf("(cannot be read: %v)", err)
+		result = fmt.Sprintf("(cannot be read: %s)", logline.Clean(err.Error()))
 	}
 	if c.json {
 		j := toJSON(e)

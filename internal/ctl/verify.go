@@ -1,6 +1,10 @@
 package ctl
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cachegen/cachegen/internal/logline"
+)
 
 func (c *ctl) verify(args []string) error {
 	fs := c.flags("verify")
@@ -17,7 +21,7 @@ func (c *ctl) verify(args []string) error {
 	}
 	problems := rep.Problems
 	for _, p := range problems {
-		fmt.Fprintf(c.out, "%s: %v\n", p.Path, p.Err)
+		fmt.Fprintf(c.out, "%s: %s\n", logline.Clean(p.Path), logline.Clean(p.Err.Error()))
 	}
 	switch {
 	case len(problems) == 0:

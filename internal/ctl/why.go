@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/internal/logline"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
@@ -43,7 +44,7 @@ func (c *ctl) why(args []string) error {
 		return json.NewEncoder(c.out).Encode(map[string]any{"key": e.Key, "func": e.Func, "version": e.Version, "code": e.Code, "computed_at": e.ComputedAt, "why": reason})
 	}
 	fmt.Fprintf(c.out, "key:       %s\nfunc:      %s\nversion:   %d\ncode:      %s\ncomputed:  %s\nparams:    %s\nwhy:       %s\n",
-		e.Key, e.Func, e.Version, cmp.Or(e.Code, "not recorded"), e.ComputedAt.Local().Format(time.RFC3339), e.Args, reason)
+		e.Key, e.Func, e.Version, cmp.Or(e.Code, "not recorded"), e.ComputedAt.Local().Format(time.RFC3339), e.Args, logline.Clean(reason))
 	return nil
 }
 

@@ -853,3 +853,13 @@ func (d dirLeases) RemoveObject(_ context.Context, key string) error {
 	}
 	return nil
 }
+
+// OwnedByMe reports whether this process's user owns the file fi
+// describes; where the system does not say who owns a file, whether the
+// directory is this user's own (private).
+func (s *Store) OwnedByMe(fi fs.FileInfo) bool {
+	if uid, known := ownerOf(fi); known {
+		return uid == os.Getuid()
+	}
+	return s.private
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/fxamacker/cbor/v2"
 )
 
@@ -303,6 +304,6 @@ func writeValue(sb *strings.Builder, v any, indent string) {
 		}
 		sb.WriteString(indent + "}")
 	default:
-		fmt.Fprintf(sb, "%v", x)
+		sb.WriteString(logline.Clean(fmt.Sprint(x))) // a tag, say: its content as Go prints it, nothing a terminal acts on
 	}
 }

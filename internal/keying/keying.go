@@ -123,6 +123,17 @@ func mayChange(t reflect.Type) bool {
 	return entry.HoldsRefs(t)
 }
 
+// room reports an error when n more bytes would take the spelling past
+// maxCanonical: checked before a long value is spelled, not after, so
+// that keying never holds more than that (a declared key that returns a
+// 128 MiB string is refused as it is spelled).
+func (e *keyEncoder) room(n int) error {
+	if len(e.buf)+n > maxCanonical {
+		return fmt.Errorf("the arguments spell to more than %d MiB, more than an entry holds: pass large data as a []byte or a numeric slice, which are keyed by a digest, or as a cacheruntime.File: %w", maxCanonical>>20, ErrUnkeyable)
+	}
+	return nil
+}
+
 // AppendString appends the canonical spelling of the string s.
 func AppendString(b []byte, s string) []byte {
 	e := keyEncoder{buf: b}
@@ -304,8 +315,8 @@ func (e *keyEncoder) value(v reflect.Value, dynamic bool) error {
 	if e.depth > maxDepth {
 		return fmt.Errorf("value of type %s is nested more than %d deep: %w", v.Type(), maxDepth, ErrUnkeyable)
 	}
-	if len(e.buf) > maxCanonical {
-		return fmt.Errorf("the arguments spell to more than %d MiB, more than an entry holds: pass large data as a []byte or a numeric slice, which are keyed by a digest, or as a cacheruntime.File: %w", maxCanonical>>20, ErrUnkeyable)
+	if err := e.room(0); err != nil {
+		return err
 	}
 
 	t := v.Type()
@@ -446,6 +457,9 @@ func spellsNull(v reflect.Value) bool {
 // (which a JSON string cannot hold without conflating it with U+FFFD), as a
 // tagged object of its bytes in hex.
 func (e *keyEncoder) stringOrBytes(s string, t reflect.Type) error {
+	if err := e.room(len(s)); err != nil {
+		return err
+	}
 	if utf8.ValidString(s) {
 		e.string(s)
 		return nil
@@ -669,6 +683,9 @@ func (e *keyEncoder) mapValue(v reflect.Value) error {
 	for i, it := range items {
 		if i > 0 {
 			e.buf = append(e.buf, ", "...)
+		}
+		if err := e.room(len(it.text)); err != nil {
+			return err
 		}
 		e.string(it.text)
 		e.buf = append(e.buf, ": "...)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
 	goruntime "runtime"
 	"slices"
@@ -469,7 +470,11 @@ func shardOrder(n, index, count int) []int {
 		}
 		return order
 	}
-	start := index * n / count
+	// index*n/count in 128 bits: a count from the environment may be
+	// as large as an int.
+	hi, lo := bits.Mul64(uint64(index), uint64(n))
+	q, _ := bits.Div64(hi, lo, uint64(count)) // hi < count, since index < count
+	start := int(q)
 	for k := range n {
 		order = append(order, (start+k)%n)
 	}
@@ -503,10 +508,10 @@ func (c *config) resolveShard() error {
 	if err != nil {
 		minID = 0
 	}
-	c.index, c.count = (id-minID)%count, count
-	if c.index < 0 {
-		c.index += count
+	if id < 0 || minID < 0 || id < minID {
+		return fmt.Errorf("cachegen: SLURM_ARRAY_TASK_ID is %d and SLURM_ARRAY_TASK_MIN %d: want 0 <= SLURM_ARRAY_TASK_MIN <= SLURM_ARRAY_TASK_ID", id, minID)
 	}
+	c.index, c.count = (id-minID)%count, count
 	return nil
 }
 

@@ -243,6 +243,22 @@ func TestSweepShardsFromTheScheduler(t *testing.T) {
 	if _, err := firstComputed(ShardCount(4)); err == nil || !strings.Contains(err.Error(), "JOB_COMPLETION_INDEX") {
 		t.Errorf("a bad index: %v", err)
 	}
+	// Hostile values: the shard's arithmetic in 128 bits, and an index
+	// below the array's first an error naming the variables, never a panic.
+	t.Setenv("SLURM_ARRAY_TASK_ID", strconv.Itoa(1<<62))
+	t.Setenv("SLURM_ARRAY_TASK_MIN", "0")
+	t.Setenv("SLURM_ARRAY_TASK_COUNT", strconv.Itoa(1<<62+1))
+	if got, err := firstComputed(); err != nil || got != 19 {
+		t.Errorf("Slurm task 2^62 of 2^62+1 started at point %d (%v), want 19", got, err)
+	}
+	if got, err := firstComputed(Shard(1<<62, 1<<62+1)); err != nil || got != 19 {
+		t.Errorf("Shard(2^62, 2^62+1) started at point %d (%v), want 19", got, err)
+	}
+	t.Setenv("SLURM_ARRAY_TASK_ID", strconv.Itoa(-1<<63))
+	t.Setenv("SLURM_ARRAY_TASK_MIN", "1")
+	if _, err := firstComputed(); err == nil || !strings.Contains(err.Error(), "SLURM_ARRAY_TASK_ID") {
+		t.Errorf("a task ID below the array's first: %v", err)
+	}
 }
 
 // Off a terminal, progress is plain lines; on one, a bar; silent with
