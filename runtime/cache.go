@@ -189,19 +189,7 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 	if cfg.signKey != nil && len(cfg.signKey) < minSigningKey {
 		return nil, fmt.Errorf("cachegen: signing key is %d bytes: use at least %d random bytes", len(cfg.signKey), minSigningKey)
 	}
-	c := &Cache{dir: dir, mode: cfg.mode, log: cfg.logger, verbose: cfg.verbose, disk: disk.New(dir, !cfg.shared, cfg.signKey), now: time.Now, maxBytes: cfg.maxBytes,
-		remote: cfg.remote, signKey: cfg.signKey}
-	if c.remote != nil {
-		c.remote.SetLogger(cfg.logger)
-	}
-	c.sinceTrim.Store(cfg.maxBytes) // the first store checks the size
-	// The memo of file digests is trusted only where no one else can
-	// write to it.
-	if cfg.shared {
-		c.files = keying.NewDigester(nil, false)
-	} else {
-		c.files = keying.NewDigester(c.disk, cfg.mode == ModeReadOnly)
-	}
+	c := newCache(dir, cfg)
 	if cfg.mode == ModeOff {
 		return c, nil
 	}
@@ -220,6 +208,26 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 		c.disk.WriteReadme()
 	}
 	return c, nil
+}
+
+// newCache returns the cache of dir as cfg configures it, without
+// touching dir: every Cache is made here, so that every path of Do, of a
+// sweep and of maintenance finds its parts, whatever the mode.
+func newCache(dir string, cfg config) *Cache {
+	c := &Cache{dir: dir, mode: cfg.mode, log: cfg.logger, verbose: cfg.verbose, disk: disk.New(dir, !cfg.shared, cfg.signKey), now: time.Now, maxBytes: cfg.maxBytes,
+		remote: cfg.remote, signKey: cfg.signKey}
+	if c.remote != nil {
+		c.remote.SetLogger(cfg.logger)
+	}
+	c.sinceTrim.Store(cfg.maxBytes) // the first store checks the size
+	// The memo of file digests is trusted only where no one else can
+	// write to it.
+	if cfg.shared {
+		c.files = keying.NewDigester(nil, false)
+	} else {
+		c.files = keying.NewDigester(c.disk, cfg.mode == ModeReadOnly)
+	}
+	return c
 }
 
 // Dir returns the directory the cache keeps its entries in.

@@ -100,7 +100,7 @@ func DefaultDir() (string, error) {
 // fromEnv opens a cache configured by the environment, falling back to
 // ModeOff with a logged error when the configuration is unusable.
 func fromEnv(logger *slog.Logger) *Cache {
-	off := &Cache{mode: ModeOff, log: logger, now: time.Now}
+	off := newCache("", config{mode: ModeOff, logger: logger})
 	var opts []Option
 	opts = append(opts, WithLogger(logger))
 	if s := os.Getenv(envMode); s != "" {

@@ -44,5 +44,9 @@ func main() {
 	report("Covariance(m)", func() any { return mat.Formatted(CovarianceCached(m), mat.Squeeze()) })
 	// Normalize changes its argument: it is computed every time.
 	report("Normalize(a copy of m)", func() any { return NormalizeCached(mat.DenseCopyOf(m)) })
-	fmt.Printf("cache: %s\n", cache.Dir())
+	if cache.Mode() == cacheruntime.ModeOff {
+		fmt.Println("cache: off (every call computed)")
+	} else {
+		fmt.Printf("cache: %s\n", cache.Dir())
+	}
 }

@@ -33,7 +33,7 @@ func main() {
 		fmt.Printf("RUN %d snr=%g key=%s --> [%s] precision=%.5f %.2fs\n", i+1, snr, key, outcome, r.Precision, time.Since(start).Seconds())
 	}
 	if !*sweep {
-		fmt.Printf("cache: %s\n", cache.Dir())
+		fmt.Println(where(cache))
 		return
 	}
 	// The reference guide's validation: a sweep over SNR, the points
@@ -49,5 +49,13 @@ func main() {
 	for i, r := range results {
 		fmt.Printf("SWEEP snr=%g precision=%.5f\n", grid[i].Snr, r.Precision)
 	}
-	fmt.Printf("cache: %s\n", cache.Dir())
+	fmt.Println(where(cache))
+}
+
+// where says where the results were cached.
+func where(c *cacheruntime.Cache) string {
+	if c.Mode() == cacheruntime.ModeOff {
+		return "cache: off (every call computed)"
+	}
+	return "cache: " + c.Dir()
 }
