@@ -47,6 +47,16 @@ type StoreEntry struct {
 	LastUsed time.Time // when it was last written or, where the store tracks it, read
 }
 
+// A UseKeeper is a Store that keeps when each entry was last used as data
+// of its own, where reading an entry would not tell it, or would tell it
+// for a listing's reads too (Redis's idle times). A tier reads the entries
+// its callers use with UseRange, and reads for maintenance with GetRange,
+// which leaves the record as it was; List reports the record as LastUsed.
+type UseKeeper interface {
+	// UseRange is GetRange, recording that the entry was used now.
+	UseRange(ctx context.Context, key string, off, n int64) ([]byte, error)
+}
+
 // A Leaser is a Store that can lease a key to one holder at a time, so
 // that callers on many machines compute a missing entry once. Leases
 // expire unless renewed, so a holder that dies blocks others for at most

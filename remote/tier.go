@@ -22,7 +22,9 @@ import (
 // Options configures a remote tier. The zero value is usable.
 type Options struct {
 	// ReadOnly makes the tier serve hits and never write: no stores, no
-	// leases, no removals. For machines that may read a team's cache but
+	// leases, no removals, and no records of use where the store keeps
+	// them (UseKeeper), so its hits do not keep entries from being
+	// pruned as unused. For machines that may read a team's cache but
 	// must not change it.
 	ReadOnly bool
 	// Timeout bounds each request; the default is 10s. The requests of a
@@ -261,7 +263,7 @@ func (r *Tier) do(ctx context.Context, op string, f func(context.Context) error)
 func (r *Tier) Get(ctx context.Context, key string, signKey []byte) ([]byte, error) {
 	var data []byte
 	err := r.do(ctx, "get", func(ctx context.Context) (err error) {
-		data, err = getEntry(ctx, r.store, key, signKey, r.opts.MaxEntry)
+		data, err = getEntry(ctx, r.store, key, signKey, r.opts.MaxEntry, !r.opts.ReadOnly)
 		return err
 	})
 	if errors.Is(err, entry.ErrBadSignature) {
@@ -274,7 +276,7 @@ func (r *Tier) Get(ctx context.Context, key string, signKey []byte) ([]byte, err
 // for maintenance (cachectl's show), which reports its own errors and is
 // bounded by its ctx alone. What it reads is bounded and checked as Get's.
 func (r *Tier) Read(ctx context.Context, key string, signKey []byte) ([]byte, error) {
-	return getEntry(ctx, r.store, key, signKey, r.opts.MaxEntry)
+	return getEntry(ctx, r.store, key, signKey, r.opts.MaxEntry, false)
 }
 
 // get is Get, nil when there is no entry or the store fails.
@@ -299,10 +301,20 @@ func getRange(ctx context.Context, s Store, key string, off, n int64) ([]byte, e
 }
 
 // getEntry reads the entry of key from s, header first, fetching no more
-// than max bytes. What it returns is still to be checked: bytes that are
-// no entry are returned as read, for the check to reject.
-func getEntry(ctx context.Context, s Store, key string, signKey []byte, max int64) ([]byte, error) {
-	first, err := getRange(ctx, s, key, 0, headChunk)
+// than max bytes; use records the read as a use, where s keeps uses (see
+// UseKeeper). What it returns is still to be checked: bytes that are no
+// entry are returned as read, for the check to reject.
+func getEntry(ctx context.Context, s Store, key string, signKey []byte, max int64, use bool) ([]byte, error) {
+	var first []byte
+	var err error
+	if u, ok := s.(UseKeeper); ok && use {
+		first, err = u.UseRange(ctx, key, 0, headChunk)
+		if err == nil && int64(len(first)) > headChunk {
+			first, err = nil, errTooLong
+		}
+	} else {
+		first, err = getRange(ctx, s, key, 0, headChunk)
+	}
 	if err != nil || len(first) < headChunk {
 		return first, err // all there is
 	}

@@ -102,8 +102,9 @@ func TestOpenURLs(t *testing.T) {
 		d.Store().Put(ctx, "0123456789abcdef", []byte("x"))
 		keys := srv.Client(t).Keys(ctx, "*").Val()
 		slices.Sort(keys)
-		if want := []string{"cachegen:e:0123456789abcdef", "team1/e:0123456789abcdef"}; !slices.Equal(keys, want) {
-			t.Errorf("keys %v, want %v: the entries under their prefixes", keys, want)
+		want := []string{"cachegen:e:0123456789abcdef", "cachegen:u:0123456789abcdef", "team1/e:0123456789abcdef", "team1/u:0123456789abcdef"}
+		if !slices.Equal(keys, want) {
+			t.Errorf("keys %v, want %v: the entries and their records of use under their prefixes", keys, want)
 		}
 	})
 }

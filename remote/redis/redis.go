@@ -5,7 +5,9 @@
 //
 // URLs: redis://[user:password@]host:6379/0[?prefix=cachegen:] (rediss://
 // for TLS). Entries are strings under PREFIX "e:" KEY, leases under
-// PREFIX "l:" KEY with the lease's expiry as the key's.
+// PREFIX "l:" KEY with the lease's expiry as the key's, and when each entry
+// was last used under PREFIX "u:" KEY, in Unix milliseconds: Redis's own
+// idle times count a listing's reads as uses.
 package redis
 
 import (
@@ -18,6 +20,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,8 +37,9 @@ func init() {
 	remote.Register("rediss", open)
 }
 
-// A redisStore keeps each entry as a string under PREFIX "e:" KEY, and
-// each lease under PREFIX "l:" KEY, with the lease's expiry as the key's.
+// A redisStore keeps each entry as a string under PREFIX "e:" KEY, each
+// lease under PREFIX "l:" KEY, with the lease's expiry as the key's, and
+// when each entry was last used under PREFIX "u:" KEY.
 type redisStore struct {
 	c      goredis.UniversalClient
 	prefix string
@@ -118,6 +122,10 @@ func (q dialQuiet) Printf(_ context.Context, format string, v ...any) {
 
 func (s *redisStore) entry(key string) string { return s.prefix + "e:" + key }
 func (s *redisStore) lease(key string) string { return s.prefix + "l:" + key }
+func (s *redisStore) used(key string) string  { return s.prefix + "u:" + key }
+
+// usedNow is the record of a use now.
+func usedNow() string { return strconv.FormatInt(time.Now().UnixMilli(), 10) }
 
 func notFound(key string) error {
 	return fmt.Errorf("no entry %s: %w", key, fs.ErrNotExist)
@@ -142,24 +150,54 @@ func (s *redisStore) GetRange(ctx context.Context, key string, off, n int64) ([]
 	return b, err
 }
 
-func (s *redisStore) Put(ctx context.Context, key string, data []byte) error {
-	return s.c.Set(ctx, s.entry(key), data, 0).Err()
+// UseRange is GetRange for a caller that uses the entry: in the same round
+// trip, it records the use of an entry that has a record of its uses (one
+// this store wrote). A server that refuses the record (a read-only
+// replica, a user without write rights) costs nothing but the record.
+func (s *redisStore) UseRange(ctx context.Context, key string, off, n int64) ([]byte, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	pipe := s.c.Pipeline()
+	get := pipe.GetRange(ctx, s.entry(key), off, off+n-1)
+	pipe.SetXX(ctx, s.used(key), usedNow(), 0)
+	pipe.Exec(ctx)
+	b, err := get.Bytes()
+	if err == nil && len(b) == 0 && off == 0 {
+		return nil, notFound(key)
+	}
+	return b, err
 }
 
+// Put stores the entry and the record of its use, in one round trip.
+func (s *redisStore) Put(ctx context.Context, key string, data []byte) error {
+	pipe := s.c.Pipeline()
+	set := pipe.Set(ctx, s.entry(key), data, 0)
+	pipe.Set(ctx, s.used(key), usedNow(), 0)
+	pipe.Exec(ctx)
+	return set.Err()
+}
+
+// Delete removes the entry and the record of its uses.
 func (s *redisStore) Delete(ctx context.Context, key string) error {
-	n, err := s.c.Del(ctx, s.entry(key)).Result()
+	pipe := s.c.Pipeline()
+	del := pipe.Del(ctx, s.entry(key))
+	pipe.Del(ctx, s.used(key))
+	pipe.Exec(ctx)
+	n, err := del.Result()
 	if err == nil && n == 0 {
 		return notFound(key)
 	}
 	return err
 }
 
-// List scans the entries' keys, and asks for their sizes and idle times in
-// one round trip per batch: Redis tracks reads, so LastUsed is when the
-// entry was last read or written. Keys under the prefix that are not named
-// like entries are not this cache's, and are left out; one named like an
-// entry but holding another type than a string is left out with a
-// warning.
+// List scans the entries' keys, and asks for their records of use, idle
+// times and sizes in one round trip per batch. LastUsed is the record of
+// the entry's last use (see UseRange), or for an entry without one, its
+// idle time, read before any command that would reset it. Keys under the
+// prefix that are not named like entries are not this cache's, and are
+// left out; one named like an entry but holding another type than a
+// string is left out with a warning.
 func (s *redisStore) List(ctx context.Context, fn func(remote.StoreEntry) error) error {
 	match := globEscape(s.prefix+"e:") + "*"
 	var cursor uint64
@@ -192,9 +230,18 @@ func (s *redisStore) List(ctx context.Context, fn func(remote.StoreEntry) error)
 		pipe := s.c.Pipeline()
 		lens := make([]*goredis.IntCmd, len(keys))
 		idles := make([]*goredis.DurationCmd, len(keys))
+		var used *goredis.SliceCmd
+		if len(keys) > 0 {
+			ukeys := make([]string, len(keys))
+			for i, k := range keys {
+				ukeys[i] = s.used(strings.TrimPrefix(k, s.prefix+"e:"))
+			}
+			used = pipe.MGet(ctx, ukeys...)
+		}
 		for i, k := range keys {
-			lens[i] = pipe.StrLen(ctx, k)
+			// OBJECT IDLETIME first: STRLEN resets the idle time.
 			idles[i] = pipe.ObjectIdleTime(ctx, k)
+			lens[i] = pipe.StrLen(ctx, k)
 		}
 		if len(keys) > 0 {
 			if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) && !isWrongType(err) {
@@ -202,6 +249,8 @@ func (s *redisStore) List(ctx context.Context, fn func(remote.StoreEntry) error)
 			}
 		}
 		now := time.Now()
+		var batch []remote.StoreEntry
+		var record goredis.Pipeliner
 		for i, k := range keys {
 			if err := lens[i].Err(); isWrongType(err) {
 				s.warn(fmt.Sprintf("redis: key %s holds no cache entry (it is not a string): left alone", k))
@@ -212,11 +261,26 @@ func (s *redisStore) List(ctx context.Context, fn func(remote.StoreEntry) error)
 			if lens[i].Val() == 0 {
 				continue // removed meanwhile
 			}
+			key := strings.TrimPrefix(k, s.prefix+"e:")
 			lastUsed := now // unknown: an LFU eviction policy hides idle times
-			if idle, err := idles[i].Result(); err == nil {
+			if ms, ok := usedAt(used, i); ok {
+				lastUsed = time.UnixMilli(ms)
+			} else if idle, err := idles[i].Result(); err == nil {
 				lastUsed = now.Add(-idle)
+				// An entry written before records of use were kept: its
+				// idle time becomes its record, since reading it for a
+				// listing resets the idle time.
+				if record == nil {
+					record = s.c.Pipeline()
+				}
+				record.SetNX(ctx, s.used(key), strconv.FormatInt(lastUsed.UnixMilli(), 10), 0)
 			}
-			e := remote.StoreEntry{Key: strings.TrimPrefix(k, s.prefix+"e:"), Size: lens[i].Val(), LastUsed: lastUsed}
+			batch = append(batch, remote.StoreEntry{Key: key, Size: lens[i].Val(), LastUsed: lastUsed})
+		}
+		if record != nil {
+			record.Exec(ctx) // a server that refuses costs the next listing its ages only
+		}
+		for _, e := range batch {
 			if err := fn(e); err != nil {
 				return err
 			}
@@ -225,6 +289,19 @@ func (s *redisStore) List(ctx context.Context, fn func(remote.StoreEntry) error)
 			return nil
 		}
 	}
+}
+
+// usedAt returns the i-th record of use that MGET returned, if it is one.
+func usedAt(used *goredis.SliceCmd, i int) (int64, bool) {
+	if used == nil || used.Err() != nil || i >= len(used.Val()) {
+		return 0, false
+	}
+	str, ok := used.Val()[i].(string)
+	if !ok {
+		return 0, false
+	}
+	ms, err := strconv.ParseInt(str, 10, 64)
+	return min(ms, time.Now().UnixMilli()), err == nil && ms > 0
 }
 
 // maxStalledScans bounds the SCAN rounds in a row that find no new key: a

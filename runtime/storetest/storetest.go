@@ -97,6 +97,50 @@ func Run(t *testing.T, open func(t *testing.T) remote.Store) {
 		}
 	})
 
+	sub("UseKeeper", func(t *testing.T, s remote.Store) {
+		u, ok := s.(remote.UseKeeper)
+		if !ok {
+			t.Skip("the store keeps no records of use")
+		}
+		if err := s.Put(ctx, k1, []byte("0123456789")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := u.UseRange(ctx, k2, 0, 4); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("UseRange of a missing entry: err = %v, want fs.ErrNotExist", err)
+		}
+		lastUsed := func() time.Time {
+			var at time.Time
+			if err := s.List(ctx, func(e remote.StoreEntry) error {
+				if e.Key == k1 {
+					at = e.LastUsed
+				}
+				if e.Key == k2 {
+					t.Errorf("List has %s, which only UseRange asked for", k2)
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return at
+		}
+		put := lastUsed()
+		time.Sleep(20 * time.Millisecond)
+		for range 2 {
+			if got, err := s.GetRange(ctx, k1, 0, 4); err != nil || string(got) != "0123" {
+				t.Fatalf("GetRange = %q, %v", got, err)
+			}
+			if at := lastUsed(); !at.Equal(put) {
+				t.Fatalf("LastUsed moved from %v to %v after a GetRange and a listing: only UseRange records a use", put, at)
+			}
+		}
+		if got, err := u.UseRange(ctx, k1, 3, 4); err != nil || string(got) != "3456" {
+			t.Fatalf("UseRange(3, 4) = %q, %v; want %q", got, err, "3456")
+		}
+		if at := lastUsed(); !at.After(put) {
+			t.Errorf("LastUsed %v after UseRange, not after the Put's %v", at, put)
+		}
+	})
+
 	sub("NoTornReads", func(t *testing.T, s remote.Store) {
 		a, b := bytes.Repeat([]byte{'a'}, 256<<10), bytes.Repeat([]byte{'b'}, 128<<10)
 		if err := s.Put(ctx, k1, a); err != nil {
