@@ -12,6 +12,20 @@ import (
 // store opens.
 var ErrNoStore = errors.New("no store is linked into this program")
 
+// ErrRefused is wrapped by the errors of a store that answered and refused
+// the request's credentials (a wrong password, a user without the right):
+// see Refused.
+var ErrRefused = errors.New("the store refused the credentials")
+
+// Refused returns err, the reply of a store that refused the credentials,
+// marked as wrapping ErrRefused; its text is err's.
+func Refused(err error) error { return refusedError{err} }
+
+type refusedError struct{ err error }
+
+func (e refusedError) Error() string   { return e.err.Error() }
+func (e refusedError) Unwrap() []error { return []error{ErrRefused, e.err} }
+
 // A Store is a place that keeps entries: a flat set of byte strings, each
 // named by its key. The local disk tier is one, and a directory many
 // machines mount (file://); remote/redis, remote/s3 and remote/blob

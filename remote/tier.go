@@ -550,7 +550,11 @@ func (r *Tier) Reach(ctx context.Context) error {
 	if err == nil || errors.Is(err, errStop) {
 		return nil
 	}
-	err = fmt.Errorf("remote %s does not answer: %w", r.name, err)
+	if errors.Is(err, ErrRefused) {
+		err = fmt.Errorf("remote %s refused the credentials (check the user and password in the URL): %w", r.name, err)
+	} else {
+		err = fmt.Errorf("remote %s does not answer: %w", r.name, err)
+	}
 	if r.url != nil {
 		err = scrubbed{scrub(err.Error(), r.url), err}
 	}

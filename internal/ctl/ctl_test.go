@@ -687,6 +687,22 @@ func TestRemoteThatDoesNotAnswer(t *testing.T) {
 	}
 }
 
+// A server that answers and refuses the password is not said not to
+// answer, and the password is not shown.
+func TestRemoteThatRefusesTheCredentials(t *testing.T) {
+	srv := testredis.Start(t, "--requirepass", "the-right-password")
+	wrong := strings.Replace(srv.URL, "redis://", "redis://:hunter2hunter2@", 1)
+	out, errOut, code := ctlRun(t, "-remote", wrong, "ls")
+	if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "refused the credentials") ||
+		strings.Contains(errOut, "does not answer") || strings.Contains(errOut, "hunter2") {
+		t.Errorf("exit %d, stdout %q, stderr %q: want exit 2 and one line saying the credentials were refused", code, out, errOut)
+	}
+	right := strings.Replace(srv.URL, "redis://", "redis://:the-right-password@", 1)
+	if _, errOut, code := ctlRun(t, "-remote", right, "ls"); code != 0 {
+		t.Errorf("with the right password: exit %d, stderr %q", code, errOut)
+	}
+}
+
 // stats -totals prints the totals from the records a cache keeps, and
 // -recount repairs them.
 func TestStatsTotals(t *testing.T) {

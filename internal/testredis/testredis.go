@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,10 +23,11 @@ type Server struct {
 	logs string // the file the server writes its output to
 }
 
-// Start starts a redis-server for t and stops it when t ends. Without
+// Start starts a redis-server for t and stops it when t ends; args are
+// added to its command line (such as --requirepass PASSWORD). Without
 // the binary, the test is skipped with a message, except under CI, which
 // must run it.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB, args ...string) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -39,13 +41,14 @@ func Start(t testing.TB) *Server {
 	s := &Server{URL: "redis://127.0.0.1:" + port + "/0", logs: filepath.Join(dir, "redis.log")}
 	s.cmd = exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--daemonize", "no", "--dir", dir, "--logfile", s.logs)
+	s.cmd.Args = append(s.cmd.Args, args...)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Stop)
 	c := s.Client(t)
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c.Ping(context.Background()).Err() == nil {
+		if err := c.Ping(context.Background()).Err(); err == nil || strings.HasPrefix(err.Error(), "NOAUTH") {
 			return s
 		}
 		if time.Now().After(deadline) {

@@ -136,7 +136,7 @@ func (s *redisStore) Get(ctx context.Context, key string) ([]byte, error) {
 	if errors.Is(err, goredis.Nil) {
 		return nil, notFound(key)
 	}
-	return b, err
+	return b, refused(err)
 }
 
 func (s *redisStore) GetRange(ctx context.Context, key string, off, n int64) ([]byte, error) {
@@ -147,7 +147,7 @@ func (s *redisStore) GetRange(ctx context.Context, key string, off, n int64) ([]
 	if err == nil && len(b) == 0 && off == 0 {
 		return nil, notFound(key) // GETRANGE cannot tell a missing key from an empty one
 	}
-	return b, err
+	return b, refused(err)
 }
 
 // UseRange is GetRange for a caller that uses the entry: in the same round
@@ -166,7 +166,7 @@ func (s *redisStore) UseRange(ctx context.Context, key string, off, n int64) ([]
 	if err == nil && len(b) == 0 && off == 0 {
 		return nil, notFound(key)
 	}
-	return b, err
+	return b, refused(err)
 }
 
 // Put stores the entry and the record of its use, in one round trip.
@@ -175,7 +175,7 @@ func (s *redisStore) Put(ctx context.Context, key string, data []byte) error {
 	set := pipe.Set(ctx, s.entry(key), data, 0)
 	pipe.Set(ctx, s.used(key), usedNow(), 0)
 	pipe.Exec(ctx)
-	return set.Err()
+	return refused(set.Err())
 }
 
 // Delete removes the entry and the record of its uses.
@@ -188,7 +188,7 @@ func (s *redisStore) Delete(ctx context.Context, key string) error {
 	if err == nil && n == 0 {
 		return notFound(key)
 	}
-	return err
+	return refused(err)
 }
 
 // List scans the entries' keys, and asks for their records of use, idle
@@ -208,7 +208,7 @@ func (s *redisStore) List(ctx context.Context, fn func(remote.StoreEntry) error)
 	for {
 		scanned, next, err := s.c.Scan(ctx, cursor, match, 1000).Result()
 		if err != nil {
-			return err
+			return refused(err)
 		}
 		var keys []string
 		for _, k := range scanned {
@@ -307,6 +307,20 @@ func usedAt(used *goredis.SliceCmd, i int) (int64, bool) {
 // maxStalledScans bounds the SCAN rounds in a row that find no new key: a
 // billion keys of others, scanned a thousand at a time.
 const maxStalledScans = 1 << 20
+
+// refused wraps remote.ErrRefused around a reply that refuses the
+// connection's credentials or rights.
+func refused(err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, code := range []string{"WRONGPASS", "NOAUTH", "NOPERM"} {
+		if strings.HasPrefix(err.Error(), code) {
+			return remote.Refused(err)
+		}
+	}
+	return err
+}
 
 func isWrongType(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE") }
 
