@@ -374,7 +374,7 @@ func (r *Tier) Put(ctx context.Context, key string, data []byte) {
 // the caller's time the remote tier may take): when budget ends first,
 // Claim returns nothing and no error, and the caller computes. Only ctx
 // ending is an error. A ctx that a sweep marked not to wait makes Claim
-// return callctx.ErrBusy where it would wait. signKey is as for Get.
+// return callctx.ErrLeased where it would wait. signKey is as for Get.
 func (r *Tier) Claim(ctx, budget context.Context, key string, signKey []byte, usable func([]byte) bool, onWait func()) (data []byte, release func(), err error) {
 	release = func() {}
 	if r.leaser == nil || r.opts.ReadOnly {
@@ -409,7 +409,7 @@ func (r *Tier) Claim(ctx, budget context.Context, key string, signKey []byte, us
 			if data := r.get(ctx, key, signKey); data != nil && usable(data) {
 				return data, release, nil
 			}
-			return nil, release, callctx.ErrBusy
+			return nil, release, callctx.ErrLeased
 		}
 		if onWait != nil {
 			onWait()

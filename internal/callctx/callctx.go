@@ -6,12 +6,17 @@ package callctx
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
 // ErrBusy is what a call marked NoWait returns when another process or
 // machine holds its lock or lease: the sweep comes back to it later.
 var ErrBusy = errors.New("another process is computing this call")
+
+// ErrLeased is the ErrBusy of a call that another machine computes, under
+// its lease on the remote tier.
+var ErrLeased = fmt.Errorf("%w: another machine, under its lease on the remote", ErrBusy)
 
 type noWaitKey struct{}
 

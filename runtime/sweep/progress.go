@@ -60,15 +60,23 @@ func newProgressView[T any](w io.Writer, terminal bool, every time.Duration, now
 	return v
 }
 
-// show draws p; final is the sweep's end.
-func (v *progressView) show(p Progress, final bool) {
+// note prints a line of its own about the sweep, before its progress.
+func (v *progressView) note(text string) {
+	fmt.Fprintf(v.w, "cachegen: %s: %s\n", v.name, text)
+}
+
+// show draws p; doing says what the sweep is doing besides (computing
+// points, waiting for others' points), or is empty; final is the sweep's
+// end, whose line is printed once: a line of every point done waits for
+// it.
+func (v *progressView) show(p Progress, doing string, final bool) {
 	v.mu.Lock()
 	if v.ended {
 		v.mu.Unlock()
 		return
 	}
 	v.ended = final
-	due := final || v.now().Sub(v.last) >= v.every
+	due := final || v.now().Sub(v.last) >= v.every && p.Done < p.Total
 	if due {
 		v.last = v.now()
 	}
@@ -78,25 +86,31 @@ func (v *progressView) show(p Progress, final bool) {
 		if p.ETA > 0 {
 			text += fmt.Sprintf(", about %s left", p.ETA.Round(time.Second))
 		}
+		if doing != "" {
+			text += "; " + doing
+		}
 		v.text.Store(&text)
 		v.bar.SetCurrent(int64(p.Done))
 		if final {
 			v.bar.SetTotal(-1, true) // complete, and removed
 			v.bars.Wait()
-			fmt.Fprintln(v.w, v.line(p))
+			fmt.Fprintln(v.w, v.line(p, ""))
 		}
 		return
 	}
 	if due {
-		fmt.Fprintln(v.w, v.line(p))
+		fmt.Fprintln(v.w, v.line(p, doing))
 	}
 }
 
 // line is the progress as one line of text.
-func (v *progressView) line(p Progress) string {
+func (v *progressView) line(p Progress, doing string) string {
 	s := fmt.Sprintf("cachegen: %s: %d/%d done (%s), %s elapsed", v.name, p.Done, p.Total, p.counts(), p.Elapsed.Round(time.Second))
 	if p.ETA > 0 {
 		s += fmt.Sprintf(", about %s left", p.ETA.Round(time.Second))
+	}
+	if doing != "" {
+		s += "; " + doing
 	}
 	return s
 }

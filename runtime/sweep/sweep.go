@@ -15,6 +15,7 @@ import (
 	goruntime "runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,6 +60,8 @@ type config struct {
 	retry         time.Duration // how soon a point another process holds is looked at again
 	now           func() time.Time
 	explicitShard bool
+	shardFrom     string // where the shard came from, for the sweep's first line
+	note          string // said before the progress, when not empty
 }
 
 // Workers sets how many points a sweep computes at once (default
@@ -78,7 +81,9 @@ func Shard(index, count int) Option {
 }
 
 // ShardCount makes this process one of count tasks, its index taken from
-// a Kubernetes Indexed Job's JOB_COMPLETION_INDEX.
+// a Kubernetes Indexed Job's JOB_COMPLETION_INDEX. Where that is not set
+// (the same program on a laptop), the sweep runs the whole grid as one
+// task, and says so.
 func ShardCount(count int) Option { return func(c *config) { c.shardCount = count } }
 
 // OnProgress calls fn, from one goroutine at a time, each time a point
@@ -125,13 +130,25 @@ func Run[T any](ctx context.Context, c *runtime.Cache, points []Point[T], opts .
 	if err := cfg.resolveShard(); err != nil {
 		return nil, err
 	}
-	s := &sweep[T]{c: c, host: host, cfg: cfg, points: points, results: make([]T, len(points)), otherCode: make([]bool, len(points)), start: cfg.now(), busySince: map[int]time.Time{}}
+	s := &sweep[T]{c: c, host: host, cfg: cfg, points: points, results: make([]T, len(points)), otherCode: make([]bool, len(points)), start: cfg.now(),
+		busySince: map[int]time.Time{}, held: map[int]bool{}}
 	s.progress.Total = len(points)
 	// In a test binary, progress lines would be printed among the tests'
 	// output: only a verbose cache prints them there.
 	inTest := testing.Testing() && cfg.out == os.Stderr && !host.Verbose
 	if !cfg.quiet && !inTest && !host.Off {
 		s.view = newProgressView(cfg.out, cfg.terminal, cfg.lineEvery, cfg.now, points)
+		if cfg.note != "" {
+			s.view.note(cfg.note)
+		}
+		if cfg.count > 1 {
+			first, end := shardBounds(len(points), cfg.index, cfg.count)
+			s.view.note(fmt.Sprintf("shard %d of %d%s: %d of %d points, from point %d; then the rest, as other tasks leave them",
+				cfg.index+1, cfg.count, cfg.shardFrom, end-first, len(points), first))
+		}
+		if cfg.lineEvery > 0 {
+			defer s.keepReporting()() // before finish: deferred after it
+		}
 	}
 	if len(points) > 0 {
 		for _, d := range host.Durations(points[0].Call.Func, points[0].Call.Version) {
@@ -178,6 +195,8 @@ type sweep[T any] struct {
 	fresh     int
 	computed  []time.Duration   // those measured here, to record
 	busySince map[int]time.Time // when each point was first found held by another
+	held      map[int]bool      // the points another holds now: true where another machine (a lease), false another process (a lock)
+	computing int               // the points computing here now
 	errs      []pointError
 }
 
@@ -334,6 +353,15 @@ func (s *sweep[T]) fill(ctx context.Context, i int) (busy bool) {
 	computed := false
 	compute := func(ctx context.Context) (T, error) {
 		computed = true
+		s.mu.Lock()
+		delete(s.held, i)
+		s.computing++
+		s.mu.Unlock()
+		defer func() {
+			s.mu.Lock()
+			s.computing--
+			s.mu.Unlock()
+		}()
 		start := time.Now()
 		// The computation's own cached calls wait for others as any do.
 		v, err := p.Compute(callctx.WithCounted(callctx.WithNoWait(ctx, false), false))
@@ -348,13 +376,18 @@ func (s *sweep[T]) fill(ctx context.Context, i int) (busy bool) {
 		fillCtx = callctx.WithCounted(fillCtx, true)
 	}
 	v, err := runtime.Do(fillCtx, s.c, p.Call, compute)
-	switch {
-	case errors.Is(err, callctx.ErrBusy):
-		s.mu.Lock()
+	s.mu.Lock()
+	if errors.Is(err, callctx.ErrBusy) {
 		if _, ok := s.busySince[i]; !ok {
 			s.busySince[i] = time.Now()
 		}
-		s.mu.Unlock()
+		s.held[i] = errors.Is(err, callctx.ErrLeased)
+	} else {
+		delete(s.held, i)
+	}
+	s.mu.Unlock()
+	switch {
+	case errors.Is(err, callctx.ErrBusy):
 		return true
 	case err != nil && ctx.Err() != nil && isContextErr(err):
 		return false // cancelled: not a failure of the point
@@ -412,9 +445,67 @@ func (s *sweep[T]) event(counter *int, took time.Duration) {
 	if took >= 0 {
 		s.addDuration(took, false)
 	}
-	p := s.snapshot()
+	p, doing := s.snapshot(), s.doing()
 	s.mu.Unlock()
-	s.report(p)
+	s.report(p, doing)
+}
+
+// doing says what the sweep does besides finishing points: computing
+// some, waiting for those another holds; s.mu is held.
+func (s *sweep[T]) doing() string {
+	var parts []string
+	if s.computing > 0 {
+		parts = append(parts, fmt.Sprintf("computing %d here", s.computing))
+	}
+	machines := 0
+	for _, remote := range s.held {
+		if remote {
+			machines++
+		}
+	}
+	if machines > 0 {
+		parts = append(parts, fmt.Sprintf("waiting for %s another machine is computing (its lease on the remote)", points(machines)))
+	}
+	if processes := len(s.held) - machines; processes > 0 {
+		parts = append(parts, fmt.Sprintf("waiting for %s another process is computing (its lock in the cache directory)", points(processes)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func points(n int) string {
+	if n == 1 {
+		return "1 point"
+	}
+	return strconv.Itoa(n) + " points"
+}
+
+// keepReporting reports the progress, with what the sweep is doing, at
+// least every line interval while no point finishes (a line is printed
+// only when one is due), until the returned function is called.
+func (s *sweep[T]) keepReporting() (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(max(s.cfg.lineEvery/4, time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			s.reportMu.Lock()
+			s.mu.Lock()
+			p, doing := s.snapshot(), s.doing()
+			s.mu.Unlock()
+			s.view.show(p, doing, false)
+			s.reportMu.Unlock()
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
 }
 
 // snapshot returns the progress, with its ETA: the median compute time
@@ -433,12 +524,12 @@ func (s *sweep[T]) snapshot() Progress {
 }
 
 // report hands p to the callbacks and the view; s.reportMu is held.
-func (s *sweep[T]) report(p Progress) {
+func (s *sweep[T]) report(p Progress, doing string) {
 	for _, fn := range s.cfg.progress {
 		fn(p)
 	}
 	if s.view != nil {
-		s.view.show(p, false)
+		s.view.show(p, doing, false)
 	}
 }
 
@@ -453,28 +544,38 @@ func (s *sweep[T]) finish() {
 	computed := s.computed
 	s.mu.Unlock()
 	if s.view != nil {
-		s.view.show(p, true)
+		s.view.show(p, "", true)
 	}
 	if len(s.points) > 0 && len(computed) > 0 {
 		s.host.Record(s.points[0].Call.Func, s.points[0].Call.Version, computed)
 	}
 }
 
+// shardBounds returns where shard index of count's slice of n points
+// begins and ends.
+func shardBounds(n, index, count int) (first, end int) {
+	if count <= 1 {
+		return 0, n
+	}
+	return shardStart(n, index, count), shardStart(n, index+1, count)
+}
+
+// shardStart returns index*n/count, in 128 bits: a count from the
+// environment may be as large as an int. index <= count.
+func shardStart(n, index, count int) int {
+	if index >= count {
+		return n
+	}
+	hi, lo := bits.Mul64(uint64(index), uint64(n))
+	q, _ := bits.Div64(hi, lo, uint64(count)) // hi < count, since index < count
+	return int(q)
+}
+
 // shardOrder returns 0…n-1 starting with shard index of count's slice,
 // then the slices after it, wrapping around.
 func shardOrder(n, index, count int) []int {
 	order := make([]int, 0, n)
-	if count <= 1 {
-		for i := range n {
-			order = append(order, i)
-		}
-		return order
-	}
-	// index*n/count in 128 bits: a count from the environment may be
-	// as large as an int.
-	hi, lo := bits.Mul64(uint64(index), uint64(n))
-	q, _ := bits.Div64(hi, lo, uint64(count)) // hi < count, since index < count
-	start := int(q)
+	start, _ := shardBounds(n, index, count)
 	for k := range n {
 		order = append(order, (start+k)%n)
 	}
@@ -486,17 +587,23 @@ func shardOrder(n, index, count int) []int {
 func (c *config) resolveShard() error {
 	if c.explicitShard {
 		if c.count < 1 || c.index < 0 || c.index >= c.count {
-			return fmt.Errorf("cachegen: shard %d of %d: want 0 <= index < count", c.index, c.count)
+			return fmt.Errorf("shard %d of %d: want 0 <= index < count", c.index, c.count)
 		}
+		c.shardFrom = fmt.Sprintf(" (Shard(%d, %d))", c.index, c.count)
 		return nil
 	}
 	if c.shardCount > 0 {
 		s := os.Getenv("JOB_COMPLETION_INDEX")
+		if s == "" {
+			c.note = fmt.Sprintf("ShardCount(%d), and JOB_COMPLETION_INDEX is not set: this is no Indexed Job's task, so it runs the whole grid", c.shardCount)
+			return nil
+		}
 		idx, err := strconv.Atoi(s)
 		if err != nil || idx < 0 || idx >= c.shardCount {
-			return fmt.Errorf("cachegen: ShardCount(%d) takes the index from JOB_COMPLETION_INDEX, which is %q: want 0 to %d", c.shardCount, s, c.shardCount-1)
+			return fmt.Errorf("ShardCount(%d) takes the index from JOB_COMPLETION_INDEX, which is %q: want 0 to %d", c.shardCount, s, c.shardCount-1)
 		}
 		c.index, c.count = idx, c.shardCount
+		c.shardFrom = " (JOB_COMPLETION_INDEX=" + s + ")"
 		return nil
 	}
 	id, idErr := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_ID"))
@@ -509,9 +616,10 @@ func (c *config) resolveShard() error {
 		minID = 0
 	}
 	if id < 0 || minID < 0 || id < minID {
-		return fmt.Errorf("cachegen: SLURM_ARRAY_TASK_ID is %d and SLURM_ARRAY_TASK_MIN %d: want 0 <= SLURM_ARRAY_TASK_MIN <= SLURM_ARRAY_TASK_ID", id, minID)
+		return fmt.Errorf("SLURM_ARRAY_TASK_ID is %d and SLURM_ARRAY_TASK_MIN %d: want 0 <= SLURM_ARRAY_TASK_MIN <= SLURM_ARRAY_TASK_ID", id, minID)
 	}
 	c.index, c.count = (id-minID)%count, count
+	c.shardFrom = fmt.Sprintf(" (SLURM_ARRAY_TASK_ID=%d)", id)
 	return nil
 }
 

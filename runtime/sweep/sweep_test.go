@@ -270,9 +270,10 @@ func TestSweepProgressOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(plain.String()), "\n")
-	if len(lines) != 6 || !strings.HasPrefix(lines[0], "cachegen: sim.Sweep: 1/5 done (0 hits, 1 computed here, 0 elsewhere, 0 failed)") ||
-		!strings.HasPrefix(lines[5], "cachegen: sim.Sweep: 5/5 done") || strings.ContainsAny(plain.String(), "\r\x1b") {
-		t.Errorf("plain progress:\n%q", plain.String())
+	if len(lines) != 5 || !strings.HasPrefix(lines[0], "cachegen: sim.Sweep: 1/5 done (0 hits, 1 computed here, 0 elsewhere, 0 failed)") ||
+		!strings.HasPrefix(lines[4], "cachegen: sim.Sweep: 5/5 done") || strings.Count(plain.String(), "5/5 done") != 1 ||
+		strings.ContainsAny(plain.String(), "\r\x1b") {
+		t.Errorf("plain progress: want a line for each point, the last once:\n%q", plain.String())
 	}
 	var bar syncBuffer
 	c2, _ := open(t)
@@ -400,6 +401,81 @@ func TestSweepPointsNestedCallsWait(t *testing.T) {
 	}), Quiet())
 	if err != nil || got[0] != 7 || runs.Load() != 1 {
 		t.Errorf("a point whose inner call another process held: %v, %v, run %d times; want it run once, its inner call waiting", got, err, runs.Load())
+	}
+}
+
+// The first line of a sharded sweep names its shard; ShardCount outside
+// an Indexed Job (no JOB_COMPLETION_INDEX) runs the whole grid, and says
+// so.
+func TestSweepSaysWhatShardItRuns(t *testing.T) {
+	run := func(opts ...Option) (string, int) {
+		t.Helper()
+		c, _ := open(t)
+		var out syncBuffer
+		first := -1
+		var mu sync.Mutex
+		got, err := Run(context.Background(), c, grid(24, func(ctx context.Context, i int) (float64, error) {
+			mu.Lock()
+			if first < 0 {
+				first = i
+			}
+			mu.Unlock()
+			return square(ctx, i)
+		}), append(opts, Workers(1), progressTo(&out, false, time.Hour))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkSquares(t, got, 24)
+		return out.String(), first
+	}
+	out, first := run(Shard(1, 3))
+	if want := "cachegen: sim.Sweep: shard 2 of 3 (Shard(1, 3)): 8 of 24 points, from point 8; then the rest, as other tasks leave them\n"; !strings.HasPrefix(out, want) || first != 8 {
+		t.Errorf("Shard(1, 3) started at point %d and printed:\n%s\nwant it to start at 8, and first:\n%s", first, out, want)
+	}
+	t.Setenv("JOB_COMPLETION_INDEX", "2")
+	if out, first := run(ShardCount(3)); !strings.HasPrefix(out, "cachegen: sim.Sweep: shard 3 of 3 (JOB_COMPLETION_INDEX=2): 8 of 24 points, from point 16;") || first != 16 {
+		t.Errorf("ShardCount(3) with index 2 started at point %d and printed:\n%s", first, out)
+	}
+	t.Setenv("JOB_COMPLETION_INDEX", "")
+	out, first = run(ShardCount(3))
+	if !strings.HasPrefix(out, "cachegen: sim.Sweep: ShardCount(3), and JOB_COMPLETION_INDEX is not set: this is no Indexed Job's task, so it runs the whole grid\n") ||
+		strings.Contains(out, "shard ") || first != 0 || !strings.Contains(out, "24/24 done (0 hits, 24 computed here") {
+		t.Errorf("ShardCount(3) without an index started at point %d and printed:\n%s\nwant the whole grid, from point 0, and a note", first, out)
+	}
+	if out, _ := run(); strings.Contains(out, "shard") || strings.Count(out, "\n") != 1 {
+		t.Errorf("an unsharded sweep printed:\n%s\nwant its final line alone", out)
+	}
+}
+
+// While no point finishes, a sweep still prints a line at its interval,
+// saying what it waits for; its final line is printed once.
+func TestSweepReportsWhileItWaits(t *testing.T) {
+	dir := t.TempDir()
+	c, _ := openDir(t, dir)
+	holder, _ := openDir(t, dir)
+	ps := grid(3, square)
+	release := hold(t, holder, ps[1].Call)
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		got, err := Run(context.Background(), c, ps, Workers(2), progressTo(&out, false, 50*time.Millisecond))
+		if err == nil {
+			checkSquares(t, got, 3)
+		}
+		done <- err
+	}()
+	waiting := regexp.MustCompile(`(?m)^cachegen: sim\.Sweep: 2/3 done \(0 hits, 2 computed here, 0 elsewhere, 0 failed\), .*; waiting for 1 point another process is computing \(its lock in the cache directory\)$`)
+	for deadline := time.Now().Add(10 * time.Second); len(waiting.FindAllString(out.String(), -1)) < 3; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no three lines saying what the sweep waits for while another process holds a point:\n%s", out.String())
+		}
+	}
+	release() // stores nothing: the sweep computes the point itself
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); strings.Count(got, "3/3 done") != 1 || !regexp.MustCompile(`3/3 done \(0 hits, 3 computed here, 0 elsewhere, 0 failed\), \d+s elapsed\n$`).MatchString(got) {
+		t.Errorf("want one final line, last:\n%s", got)
 	}
 }
 
