@@ -71,6 +71,27 @@ type UseKeeper interface {
 	UseRange(ctx context.Context, key string, off, n int64) ([]byte, error)
 }
 
+// A Recorder is a Store that keeps, beside its entries, small records
+// about the store itself: the signing record, which says what key a
+// team's entries are signed with (see Tier.Signing). A record's name is
+// a word of lowercase letters; its body is at most MaxRecord bytes.
+type Recorder interface {
+	// ReadRecord returns the record of name, or an error wrapping
+	// fs.ErrNotExist when there is none. A body over MaxRecord bytes is an
+	// error.
+	ReadRecord(ctx context.Context, name string) ([]byte, error)
+	// CreateRecord writes the record of name unless one exists, and
+	// reports whether it wrote it: of callers racing to create one, one
+	// does.
+	CreateRecord(ctx context.Context, name string, body []byte) (bool, error)
+	// RemoveRecord removes the record of name; it does nothing when there
+	// is none.
+	RemoveRecord(ctx context.Context, name string) error
+}
+
+// MaxRecord is the largest body of a store's record.
+const MaxRecord = 4 << 10
+
 // A Leaser is a Store that can lease a key to one holder at a time, so
 // that callers on many machines compute a missing entry once. Leases
 // expire unless renewed, so a holder that dies blocks others for at most

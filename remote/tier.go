@@ -113,6 +113,9 @@ type Tier struct {
 
 	br     breaker
 	errors atomic.Int64
+
+	signing    sync.Map    // entry.KeyID of a key ("" for none) -> signingMemo
+	signedSeen atomic.Bool // a signed entry was found in a store without a signing record
 }
 
 // New returns a remote tier over s; name identifies it in logs.
@@ -266,9 +269,6 @@ func (r *Tier) Get(ctx context.Context, key string, signKey []byte) ([]byte, err
 		data, err = getEntry(ctx, r.store, key, signKey, r.opts.MaxEntry, !r.opts.ReadOnly)
 		return err
 	})
-	if errors.Is(err, entry.ErrBadSignature) {
-		r.log.Load().Warn("rejected a remote entry: computing it again", "remote", r.name, "key", key, "err", err)
-	}
 	return data, err
 }
 

@@ -195,10 +195,15 @@ func (r *request[T]) lookup() (T, []byte, bool) {
 		return v, stored, true
 	}
 	var zero T
-	if r.c.remote == nil {
+	if read, _ := r.c.remoteUse(r.budget); !read {
 		return zero, nil, false
 	}
 	data, err := r.c.remote.Get(r.budget, r.id.key, r.c.signKey)
+	if errors.Is(err, entry.ErrBadSignature) {
+		// A large entry, its MAC checked as it was read.
+		r.c.badSignatures.Add(1)
+		r.logRejected(r.c.firstTime("bad signature"), err, "remote "+r.c.remote.String())
+	}
 	if err != nil {
 		return zero, nil, false
 	}
@@ -292,7 +297,8 @@ func (r *request[T]) lead() (any, [][]byte, error) {
 			return v, [][]byte{payload}, nil
 		}
 	}
-	if c := r.c; c.remote != nil && c.mode != ModeRefresh && c.mode != ModeReadOnly {
+	if _, write := r.c.remoteUse(r.budget); write && r.c.mode != ModeRefresh && r.c.mode != ModeReadOnly {
+		c := r.c
 		var v T
 		var payload []byte
 		data, release, err := c.remote.Claim(r.ctx, r.budget, r.id.key, c.signKey, func(data []byte) (ok bool) {
@@ -437,7 +443,7 @@ func (r *request[T]) loadLocal() (T, []byte, bool) {
 		return zero, nil, false
 	case errors.Is(err, entry.ErrBadSignature):
 		c.badSignatures.Add(1)
-		r.logRejected(slog.LevelWarn, err, path)
+		r.logRejected(c.firstTime("bad signature"), err, path)
 		return zero, nil, false
 	case errors.Is(err, entry.ErrCorrupt), errors.Is(err, disk.ErrNotPrivate):
 		c.corrupt.Add(1)
@@ -472,6 +478,14 @@ func (r *request[T]) loadLocal() (T, []byte, bool) {
 // one is copied to the local tier.
 func (r *request[T]) loadRemote(data []byte) (T, []byte, bool) {
 	c := r.c
+	if h, err := entry.ParseHeader(data, -1); err == nil && h.Signed && c.signKey == nil {
+		// The team signs its entries, though its store has no signing
+		// record: this machine can check none, and stops using it.
+		c.remote.NoteSigned()
+		c.remoteUse(r.budget) // says so
+		var zero T
+		return zero, nil, false
+	}
 	v, h, payload, ok := r.check(data, nil, "remote "+c.remote.String(), false)
 	if !ok {
 		var zero T
@@ -519,7 +533,7 @@ func (r *request[T]) check(data []byte, payCRC *uint32, where string, private bo
 	if err == nil && c.signKey != nil {
 		if err = entry.CheckMAC(c.signKey, r.id.sum, h, data); err != nil {
 			c.badSignatures.Add(1)
-			r.logRejected(slog.LevelWarn, err, where)
+			r.logRejected(c.firstTime("bad signature"), err, where)
 			return zero, h, nil, false
 		}
 	}
@@ -596,7 +610,7 @@ func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte
 	if err == nil && (c.remote != nil || c.signKey != nil) {
 		var parts [][]byte
 		if parts, err = entry.Encode(h, m, payload, c.signKey); err == nil {
-			if c.remote != nil {
+			if _, write := c.remoteUse(r.ctx); write {
 				// The remote copy first: callers on other machines are
 				// waiting for it under this caller's lease.
 				c.remote.Put(r.ctx, r.id.key, bytes.Join(parts, nil))

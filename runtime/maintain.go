@@ -29,7 +29,8 @@ func (c *Cache) Invalidate(ctx context.Context, call Call) (bool, error) {
 }
 
 // Remove removes the entry of key, from the remote tier too unless it is
-// read-only, reporting whether there was one.
+// read-only or its entries are signed with a key this cache does not
+// hold (see WithSigningKey), reporting whether there was one.
 func (c *Cache) Remove(ctx context.Context, key string) (bool, error) {
 	if !entry.ValidKey(key) {
 		return false, fmt.Errorf("%w: %s", ErrBadKey, logline.QuoteCut(key))
@@ -45,6 +46,9 @@ func (c *Cache) Remove(ctx context.Context, key string) (bool, error) {
 	if r := c.remote; r != nil && !r.Options().ReadOnly {
 		ctx, cancel := context.WithTimeout(ctx, r.Options().Timeout)
 		defer cancel()
+		if _, write := c.remoteUse(ctx); !write {
+			return found, err
+		}
 		ok, rerr := SharedEntries(r, c.signKey).Remove(ctx, key)
 		found = found || ok
 		err = errors.Join(err, rerr)

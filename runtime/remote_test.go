@@ -192,6 +192,38 @@ func (s *memStore) get(key string) []byte {
 	return s.entries[key]
 }
 
+// recordingStore is a memStore that keeps records (remote.Recorder), as
+// every store of the module does.
+type recordingStore struct {
+	*memStore
+	records sync.Map
+}
+
+func newRecordingStore() *recordingStore { return &recordingStore{memStore: newMemStore()} }
+
+func (s *recordingStore) ReadRecord(ctx context.Context, name string) ([]byte, error) {
+	if err := s.begin(ctx, "record"); err != nil {
+		return nil, err
+	}
+	if b, ok := s.records.Load(name); ok {
+		return b.([]byte), nil
+	}
+	return nil, fs.ErrNotExist
+}
+
+func (s *recordingStore) CreateRecord(ctx context.Context, name string, body []byte) (bool, error) {
+	if err := s.begin(ctx, "record"); err != nil {
+		return false, err
+	}
+	_, loaded := s.records.LoadOrStore(name, bytes.Clone(body))
+	return !loaded, nil
+}
+
+func (s *recordingStore) RemoveRecord(ctx context.Context, name string) error {
+	s.records.Delete(name)
+	return nil
+}
+
 // openTiered opens a cache in a fresh directory in front of s.
 func openTiered(t *testing.T, s remote.Store, o remote.Options, opts ...Option) (*Cache, *remote.Tier, *bytes.Buffer) {
 	t.Helper()
@@ -434,10 +466,17 @@ func TestSignedEntries(t *testing.T) {
 		return n.n.Load() == 0, got, c.Stats(), log.String()
 	}
 
-	s := newMemStore()
+	s := newRecordingStore()
 	a, _ := openWith(s, key1)
 	Do(ctx, a, mcCall(5), (&counter{}).fn(want))
 	signed := bytes.Clone(s.get(k))
+	// untouched checks that the team's entry is still the one a signed.
+	untouched := func(t *testing.T) {
+		t.Helper()
+		if !bytes.Equal(s.get(k), signed) {
+			t.Error("the entry signed with the team's key was replaced")
+		}
+	}
 
 	t.Run("same key is served", func(t *testing.T) {
 		s.set(k, bytes.Clone(signed))
@@ -445,11 +484,15 @@ func TestSignedEntries(t *testing.T) {
 			t.Errorf("served=%v got=%+v stats=%+v; want a hit", ok, got, st)
 		}
 	})
-	t.Run("another key is rejected", func(t *testing.T) {
+	t.Run("another key neither serves nor replaces the team's entries", func(t *testing.T) {
 		s.set(k, bytes.Clone(signed))
 		ok, got, st, log := served(s, key2)
-		if ok || !equalResult(got, want) || st.BadSignatures != 1 || st.Corrupt != 0 {
-			t.Errorf("served=%v got=%+v stats=%+v; want a miss counted as a bad signature", ok, got, st)
+		if ok || !equalResult(got, want) || st.Corrupt != 0 {
+			t.Errorf("served=%v got=%+v stats=%+v; want a miss", ok, got, st)
+		}
+		untouched(t)
+		if msg := "the remote's entries are signed with another key than this machine's CACHEGEN_SIGNING_KEY (the remote's key id " + entry.KeyID(key1) + ", this machine's " + entry.KeyID(key2) + ")"; strings.Count(log, msg) != 1 {
+			t.Errorf("log does not say once: %s\n%s", msg, log)
 		}
 		for _, secret := range [][]byte{key1, key2} {
 			if strings.Contains(log, string(secret)) {
@@ -457,12 +500,15 @@ func TestSignedEntries(t *testing.T) {
 			}
 		}
 	})
-	t.Run("unsigned is rejected", func(t *testing.T) {
-		u := newMemStore()
+	t.Run("unsigned is rejected, and replaced", func(t *testing.T) {
+		u := newRecordingStore()
 		plain, _ := openWith(u, nil)
 		Do(ctx, plain, mcCall(5), (&counter{}).fn(other))
 		if ok, got, st, _ := served(u, key1); ok || !equalResult(got, want) || st.BadSignatures != 1 {
 			t.Errorf("served=%v got=%+v stats=%+v; want the planted result rejected", ok, got, st)
+		}
+		if h, err := entry.ParseHeader(u.get(k), -1); err != nil || entry.CheckMAC(key1, h.Sum, h, u.get(k)) != nil {
+			t.Errorf("the unsigned entry was not replaced by a signed one (%v)", err)
 		}
 	})
 	t.Run("tampered is rejected", func(t *testing.T) {
@@ -498,10 +544,40 @@ func TestSignedEntries(t *testing.T) {
 			t.Error("the MAC does not bind the entry to its full key")
 		}
 	})
-	t.Run("an unsigning reader still reads signed entries", func(t *testing.T) {
+	t.Run("a machine without a key neither serves nor replaces signed entries", func(t *testing.T) {
 		s.set(k, bytes.Clone(signed))
-		if ok, got, _, _ := served(s, nil); !ok || !equalResult(got, want) {
-			t.Errorf("served=%v got=%+v; want a hit", ok, got)
+		ok, got, _, log := served(s, nil)
+		if ok || !equalResult(got, want) {
+			t.Errorf("served=%v got=%+v; want a miss", ok, got)
+		}
+		untouched(t)
+		if msg := "the remote's entries are signed (key id " + entry.KeyID(key1) + "), and this machine has no signing key"; strings.Count(log, msg) != 1 {
+			t.Errorf("log does not say once: %s\n%s", msg, log)
+		}
+	})
+	t.Run("a store without records is judged by its entries", func(t *testing.T) {
+		p := newMemStore() // keeps no signing record
+		a, _ := openWith(p, key1)
+		Do(ctx, a, mcCall(5), (&counter{}).fn(want))
+		team := bytes.Clone(p.get(k))
+		// Another key finds signed entries it cannot verify: it uses nothing.
+		if ok, _, _, log := served(p, key2); ok || !bytes.Equal(p.get(k), team) || !strings.Contains(log, "signed with another key") {
+			t.Errorf("another key: served=%v, entry kept %v\n%s", ok, bytes.Equal(p.get(k), team), log)
+		}
+		// No key: the first signed entry it finds stops it writing.
+		c, log := openWith(p, nil)
+		for _, n := range []float64{5, 6} {
+			var computed counter
+			Do(ctx, c, mcCall(n), computed.fn(want))
+			if computed.n.Load() != 1 {
+				t.Errorf("call %v served from a signed entry it cannot check", n)
+			}
+		}
+		if !bytes.Equal(p.get(k), team) || p.get(keyOf(t, mcCall(6))) != nil {
+			t.Errorf("a machine without a key wrote to a store of signed entries:\n%s", log)
+		}
+		if strings.Count(log.String(), "and this machine has no signing key") != 1 {
+			t.Errorf("log does not say once why the remote is not used:\n%s", log)
 		}
 	})
 	t.Run("local tier is checked too", func(t *testing.T) {

@@ -105,8 +105,9 @@ func (r *Shared) Remove(ctx context.Context, key string) (bool, error) {
 	return err == nil, err
 }
 
-// Clear removes every entry of the remote store: every value named like
-// one, and nothing else. Leases are left to expire.
+// Clear removes every entry of the remote store (every value named like
+// one) and its signing record (see remote.Tier.Signing), so that the next
+// machine with a key claims it; nothing else. Leases are left to expire.
 func (r *Shared) Clear(ctx context.Context) error {
 	if r.t.Options().ReadOnly {
 		return ErrReadOnly
@@ -130,7 +131,10 @@ func (r *Shared) Clear(ctx context.Context) error {
 			return nil
 		})
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return r.t.RemoveSigning(ctx)
 }
 
 // DescribeResult is Cache.DescribeResult for an entry of the store.

@@ -807,6 +807,70 @@ func (s *Store) Release(ctx context.Context, key, token string) error {
 	return lease.New(dirLeases{s}).Release(ctx, key, token)
 }
 
+// Records (see remote.Recorder) are files in the store's top directory,
+// named record.NAME.
+func recordName(name string) (string, error) {
+	for _, r := range name {
+		if r < 'a' || r > 'z' {
+			return "", fmt.Errorf("record name %s: want lowercase letters", logline.QuoteCut(name))
+		}
+	}
+	if name == "" {
+		return "", errors.New("empty record name")
+	}
+	return "record." + name, nil
+}
+
+func (s *Store) ReadRecord(_ context.Context, name string) ([]byte, error) {
+	file, err := recordName(name)
+	if err != nil {
+		return nil, err
+	}
+	return s.ReadSmall(file, remote.MaxRecord)
+}
+
+// CreateRecord writes a temporary file and links it to the record's name,
+// which fails if one exists: a reader sees the whole record or none.
+func (s *Store) CreateRecord(_ context.Context, name string, body []byte) (bool, error) {
+	file, err := recordName(name)
+	if err != nil {
+		return false, err
+	}
+	r, err := s.OpenRoot(true)
+	if err != nil {
+		return false, err
+	}
+	tmp := file + ".tmp" + rand.Text()
+	f, err := r.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
+	if err != nil {
+		return false, err
+	}
+	_, err = f.Write(body)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	defer r.Remove(tmp)
+	if err != nil {
+		return false, err
+	}
+	err = r.Link(tmp, file)
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (s *Store) RemoveRecord(_ context.Context, name string) error {
+	file, err := recordName(name)
+	if err != nil {
+		return err
+	}
+	if err := s.Remove(file); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
 // dirLeases are the lease files of a disk store, named by key.
 type dirLeases struct{ s *Store }
 

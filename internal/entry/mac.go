@@ -3,6 +3,7 @@ package entry
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 )
@@ -79,4 +80,19 @@ func CheckMACReading(key []byte, h Header, size int64, read func(p []byte, off i
 		return fmt.Errorf("%w: wrong (the entry was changed, moved, or signed with another key)", ErrBadSignature)
 	}
 	return nil
+}
+
+// keyIDDomain separates key IDs from any other use of the same key.
+const keyIDDomain = "cachegen signing key id v1\x00"
+
+// KeyID names a signing key without revealing it: 16 hex digits of an
+// HMAC under the key, the same on every machine that holds it. "" for no
+// key.
+func KeyID(key []byte) string {
+	if key == nil {
+		return ""
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(keyIDDomain))
+	return hex.EncodeToString(m.Sum(nil)[:8])
 }

@@ -399,37 +399,6 @@ func TestRedisStoppedMidRun(t *testing.T) {
 	}
 }
 
-func TestSignedEntriesOverRedis(t *testing.T) {
-	ctx := context.Background()
-	srv := testredis.Start(t)
-	key1 := cacheruntime.WithSigningKey([]byte("0123456789abcdef0123456789abcdef"))
-	key2 := cacheruntime.WithSigningKey([]byte("fedcba9876543210fedcba9876543210"))
-	var computed int
-	a, _ := openCache(t, srv.URL, remote.Options{}, key1)
-	cacheruntime.Do(ctx, a, simCall(1), compute(1, &computed))
-
-	b, log := openCache(t, srv.URL, remote.Options{}, key2)
-	v, err := cacheruntime.Do(ctx, b, simCall(1), compute(1, &computed))
-	if err != nil || !slices.Equal(v, wantValue(1)) || computed != 2 {
-		t.Fatalf("another key: %v, %v, computed %d; want a miss", v, err, computed)
-	}
-	if st := b.Stats(); st.BadSignatures != 1 || st.RemoteHits != 0 {
-		t.Errorf("another key: %+v; want one bad signature", st)
-	}
-	if strings.Contains(log.String(), "0123456789abcdef0123") || strings.Contains(log.String(), "fedcba9876543210fedc") {
-		t.Errorf("log shows a signing key:\n%s", log)
-	}
-
-	// Someone without the key plants a result for a new call.
-	plant, _ := openCache(t, srv.URL, remote.Options{})
-	cacheruntime.Do(ctx, plant, simCall(2), func(context.Context) ([]float64, error) { return []float64{666}, nil })
-	c, _ := openCache(t, srv.URL, remote.Options{}, key1)
-	v, _ = cacheruntime.Do(ctx, c, simCall(2), compute(2, &computed))
-	if !slices.Equal(v, wantValue(2)) || c.Stats().BadSignatures != 1 {
-		t.Errorf("planted entry: got %v, %+v; want it rejected", v, c.Stats())
-	}
-}
-
 func TestReadOnlyRemoteSendsNoWrites(t *testing.T) {
 	ctx := context.Background()
 	srv := testredis.Start(t)

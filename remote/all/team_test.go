@@ -2,13 +2,17 @@ package all_test
 
 import (
 	"context"
+	"maps"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cachegen/cachegen/internal/testredis"
 	"github.com/cachegen/cachegen/remote"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/sweep"
 )
 
 func mustKey(t *testing.T, call cacheruntime.Call) string {
@@ -84,4 +88,148 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+// teamGrid is the 24 points of a team's sweep; computed counts their
+// computations.
+func teamGrid(computed *atomic.Int32) []sweep.Point[[]float64] {
+	points := make([]sweep.Point[[]float64], 24)
+	for i := range points {
+		points[i] = sweep.Point[[]float64]{Call: simCall(i), Compute: func(context.Context) ([]float64, error) {
+			computed.Add(1)
+			return wantValue(i), nil
+		}}
+	}
+	return points
+}
+
+// entries returns every value under the Redis's keys of entries.
+func entries(t *testing.T, srv *testredis.Server) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	rdb := srv.Client(t)
+	out := map[string]string{}
+	for _, k := range rdb.Keys(ctx, "cachegen:e:*").Val() {
+		out[k] = rdb.Get(ctx, k).Val()
+	}
+	return out
+}
+
+// A team of machines shares one Redis and one signing key. A machine set
+// up with another key, or with none, runs the team's sweep all the same,
+// from its own computations: it serves none of the team's entries (it can
+// check none), replaces none, says why once, naming the variable, and
+// the next machine with the team's key is served every point.
+func TestTeamEntriesSurviveAMachineSetUpWrong(t *testing.T) {
+	ctx := context.Background()
+	srv := testredis.Start(t)
+	team := cacheruntime.WithSigningKey([]byte("the team's key, 32 bytes long!!!"))
+	wrong := cacheruntime.WithSigningKey([]byte("a key of one machine's own, 32b!"))
+	sweepOn := func(name string, opts ...cacheruntime.Option) (int32, cacheruntime.Stats, string) {
+		t.Helper()
+		c, log := openCache(t, srv.URL, remote.Options{}, opts...)
+		var computed atomic.Int32
+		got, err := sweep.Run(ctx, c, teamGrid(&computed), sweep.Quiet())
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for i, v := range got {
+			if !slices.Equal(v, wantValue(i)) {
+				t.Fatalf("%s: point %d is %v", name, i, v)
+			}
+		}
+		return computed.Load(), c.Stats(), log.String()
+	}
+	if n, _, _ := sweepOn("the first machine", team); n != 24 {
+		t.Fatalf("the first machine computed %d points, want 24", n)
+	}
+	before := entries(t, srv)
+	if len(before) != 24 {
+		t.Fatalf("%d entries in Redis, want 24", len(before))
+	}
+	for _, m := range []struct {
+		name, says string
+		opts       []cacheruntime.Option
+	}{
+		{"a machine with another key", "the remote's entries are signed with another key than this machine's CACHEGEN_SIGNING_KEY", []cacheruntime.Option{wrong}},
+		{"a machine without a key", "the remote's entries are signed (key id ", nil},
+	} {
+		n, st, log := sweepOn(m.name, m.opts...)
+		if n != 24 || st.RemoteHits != 0 {
+			t.Errorf("%s computed %d points and had %d remote hits: want every point computed", m.name, n, st.RemoteHits)
+		}
+		if !maps.Equal(entries(t, srv), before) {
+			t.Errorf("%s changed the team's entries", m.name)
+		}
+		if strings.Count(log, m.says) != 1 || strings.Count(log, "level=WARN") != 1 || !strings.Contains(log, "set CACHEGEN_SIGNING_KEY to the team's key") {
+			t.Errorf("%s logged, want one warning saying %q:\n%s", m.name, m.says, log)
+		}
+	}
+	if n, st, _ := sweepOn("another machine with the team's key", team); n != 0 || st.RemoteHits != 24 {
+		t.Errorf("another machine with the team's key computed %d points, %d remote hits: want all 24 served", n, st.RemoteHits)
+	}
+}
+
+// A machine with the team's key rejects an entry someone without it
+// planted, loudly once, and replaces it with its own signed one.
+func TestPlantedEntriesAreRejectedOnceLoudly(t *testing.T) {
+	ctx := context.Background()
+	srv := testredis.Start(t)
+	key := cacheruntime.WithSigningKey([]byte("the team's key, 32 bytes long!!!"))
+	// Unsigned entries of two calls, made under another prefix and copied
+	// into the team's.
+	planter, _ := openCache(t, srv.URL+"?prefix=planter:", remote.Options{})
+	rdb := srv.Client(t)
+	for n := range 2 {
+		cacheruntime.Do(ctx, planter, simCall(n), func(context.Context) ([]float64, error) { return []float64{666}, nil })
+		k := mustKey(t, simCall(n))
+		rdb.Set(ctx, "cachegen:e:"+k, rdb.Get(ctx, "planter:e:"+k).Val(), 0)
+	}
+	// The team's first machine claims the store for its key.
+	c, log := openCache(t, srv.URL, remote.Options{}, key)
+	var computed int
+	for n := range 2 {
+		if v, _ := cacheruntime.Do(ctx, c, simCall(n), compute(n, &computed)); !slices.Equal(v, wantValue(n)) {
+			t.Errorf("call %d: served the planted %v", n, v)
+		}
+	}
+	if st := c.Stats(); computed != 2 || st.BadSignatures != 2 {
+		t.Errorf("computed %d, %+v: want both planted entries rejected", computed, st)
+	}
+	if strings.Count(log.String(), "level=WARN") != 1 {
+		t.Errorf("want one warning for the planted entries:\n%s", log)
+	}
+	b, _ := openCache(t, srv.URL, remote.Options{}, key)
+	for n := range 2 {
+		cacheruntime.Do(ctx, b, simCall(n), compute(n, &computed))
+	}
+	if st := b.Stats(); computed != 2 || st.RemoteHits != 2 {
+		t.Errorf("computed %d, %+v: want the replaced entries served", computed, st)
+	}
+}
+
+// Clearing a store removes its signing record too: a team that changes
+// its key clears the store, and the first machine with the new key
+// claims it.
+func TestClearedStoreIsClaimedAgain(t *testing.T) {
+	ctx := context.Background()
+	srv := testredis.Start(t)
+	old := cacheruntime.WithSigningKey([]byte("the team's old key, 32 bytes!!!!"))
+	renewed := cacheruntime.WithSigningKey([]byte("the team's new key, 32 bytes!!!!"))
+	a, _ := openCache(t, srv.URL, remote.Options{}, old)
+	var computed int
+	cacheruntime.Do(ctx, a, simCall(1), compute(1, &computed))
+	if err := cacheruntime.SharedEntries(a.Remote(), nil).Clear(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Client(t).Exists(ctx, "cachegen:signing").Val(); n != 0 {
+		t.Fatal("clear left the signing record")
+	}
+	b, _ := openCache(t, srv.URL, remote.Options{}, renewed)
+	cacheruntime.Do(ctx, b, simCall(1), compute(1, &computed))
+	c, _ := openCache(t, srv.URL, remote.Options{}, renewed)
+	cacheruntime.Do(ctx, c, simCall(1), compute(1, &computed))
+	if st := c.Stats(); computed != 2 || st.RemoteHits != 1 {
+		t.Errorf("computed %d, %+v: want the new key's entry served", computed, st)
+	}
 }

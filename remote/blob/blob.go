@@ -7,7 +7,8 @@
 //	import _ "github.com/cachegen/cachegen/remote/blob"
 //
 // Each entry is the object entries/KEY, each lease the object leases/KEY,
-// created with a conditional write and holding its token and expiry.
+// created with a conditional write and holding its token and expiry, and
+// each record of the store (see remote.Recorder) the object of its name.
 package blob
 
 import (
@@ -104,6 +105,36 @@ func (s *bucketStore) List(ctx context.Context, fn func(remote.StoreEntry) error
 }
 
 func (s *bucketStore) Close() error { return s.b.Close() }
+
+// Records are the objects named by the record's name, beside the
+// entries/ and leases/ folders.
+func (s *bucketStore) ReadRecord(ctx context.Context, name string) ([]byte, error) {
+	r, err := s.b.NewRangeReader(ctx, name, 0, remote.MaxRecord+1, nil)
+	if err != nil {
+		return nil, wrap(name, err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(io.LimitReader(r, remote.MaxRecord+1))
+	if err == nil && len(b) > remote.MaxRecord {
+		return nil, fmt.Errorf("record %s is longer than %d bytes", name, remote.MaxRecord)
+	}
+	return b, err
+}
+
+func (s *bucketStore) CreateRecord(ctx context.Context, name string, body []byte) (bool, error) {
+	err := s.b.WriteAll(ctx, name, body, &gcblob.WriterOptions{ContentType: "text/plain", IfNotExist: true})
+	if gcerrors.Code(err) == gcerrors.FailedPrecondition {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (s *bucketStore) RemoveRecord(ctx context.Context, name string) error {
+	if err := s.b.Delete(ctx, name); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return err
+	}
+	return nil
+}
 
 // Lease, Renew and Release keep each lease in the object leases/KEY,
 // created with a conditional write.

@@ -337,6 +337,30 @@ func globEscape(s string) string {
 
 func (s *redisStore) Close() error { return s.c.Close() }
 
+// record is the key of the store's record of name: PREFIX name, beside
+// the e:, l: and u: keys.
+func (s *redisStore) record(name string) string { return s.prefix + name }
+
+func (s *redisStore) ReadRecord(ctx context.Context, name string) ([]byte, error) {
+	b, err := s.c.GetRange(ctx, s.record(name), 0, remote.MaxRecord).Bytes()
+	if err == nil && len(b) == 0 {
+		return nil, fmt.Errorf("no record %s: %w", name, fs.ErrNotExist)
+	}
+	if err == nil && len(b) > remote.MaxRecord {
+		return nil, fmt.Errorf("redis: record %s is longer than %d bytes", name, remote.MaxRecord)
+	}
+	return b, refused(err)
+}
+
+func (s *redisStore) CreateRecord(ctx context.Context, name string, body []byte) (bool, error) {
+	ok, err := s.c.SetNX(ctx, s.record(name), body, 0).Result()
+	return ok, refused(err)
+}
+
+func (s *redisStore) RemoveRecord(ctx context.Context, name string) error {
+	return refused(s.c.Del(ctx, s.record(name)).Err())
+}
+
 // leaseScript takes the lease with SET NX PX, or takes over a key in its
 // place that is not a valid lease: one without an expiry, or expiring
 // further ahead than a lease of this length can (a forged lease), or of

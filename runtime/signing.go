@@ -1,0 +1,61 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/cachegen/cachegen/internal/entry"
+)
+
+// firstTime returns slog.LevelWarn the first time it is asked about what,
+// and slog.LevelDebug after: for problems said loudly once per cache.
+func (c *Cache) firstTime(what string) slog.Level {
+	if _, told := c.warnedKey.LoadOrStore(what, true); told {
+		return slog.LevelDebug
+	}
+	return slog.LevelWarn
+}
+
+// remoteUse says whether the cache may serve entries of its remote tier,
+// and write entries and leases there, as the tier's entries are signed
+// (see remote.Tier.Signing): a cache whose key cannot check them (another
+// key, or none, where the team signs) does neither, and keeps its results
+// in its local tier, so that the team's entries survive it; it says why
+// once. A tier that cannot be asked is not used for this call.
+func (c *Cache) remoteUse(ctx context.Context) (read, write bool) {
+	if c.remote == nil {
+		return false, false
+	}
+	s, err := c.remote.Signing(ctx, c.signKey)
+	if err != nil {
+		return false, false
+	}
+	switch {
+	case c.signKey == nil && s.Signed:
+		c.log.Log(ctx, c.firstTime("signing"), fmt.Sprintf("the remote's entries are signed%s, and this machine has no signing key: it can check none of them, so it neither serves nor writes any, and keeps its results in its local cache; set %s to the team's key",
+			keyIDText(s.KeyID), envSigningKey), "remote", c.remote.String())
+		return false, false
+	case c.signKey != nil && !s.Mine:
+		c.log.Log(ctx, c.firstTime("signing"), fmt.Sprintf("the remote's entries are signed with another key than this machine's %s%s: it neither serves nor replaces them, and keeps its results in its local cache; set %s to the team's key",
+			envSigningKey, keyIDs(s.KeyID, entry.KeyID(c.signKey)), envSigningKey), "remote", c.remote.String())
+		return false, false
+	}
+	return true, !c.remote.Options().ReadOnly
+}
+
+// keyIDs spells the key IDs of the remote's key and this machine's.
+func keyIDs(remote, mine string) string {
+	if remote == "" {
+		return " (this machine's key id " + mine + ")"
+	}
+	return " (the remote's key id " + remote + ", this machine's " + mine + ")"
+}
+
+// keyIDText spells a key ID for a message, or nothing when it is unknown.
+func keyIDText(id string) string {
+	if id == "" {
+		return ""
+	}
+	return " (key id " + id + ")"
+}
