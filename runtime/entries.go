@@ -44,6 +44,11 @@ type Entry struct {
 	// current code nor one it accepts), or under a higher version (on
 	// another branch, say).
 	OtherCode bool
+	// BadSignature is set, by List on a cache or store given a signing key
+	// (see WithSigningKey and SharedEntries), on an entry whose MAC that
+	// key does not verify: unsigned, signed with another key, or changed.
+	// No cache with the key serves it.
+	BadSignature bool
 
 	accepted []string // the fingerprints of earlier code that its code serves, when recorded
 	parts    []string // the parts of its code's fingerprint, when recorded

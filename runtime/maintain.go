@@ -97,7 +97,9 @@ func (c *Cache) writable() error {
 }
 
 // List returns the metadata of every valid entry, newest first. Entries
-// that fail their checks are left out.
+// that fail their checks are left out. With a signing key, each entry is
+// read whole, and one that the key does not verify is marked
+// BadSignature.
 func (c *Cache) List(ctx context.Context) ([]Entry, error) {
 	if c.mode == ModeOff {
 		return nil, nil
@@ -112,7 +114,12 @@ func (c *Cache) List(ctx context.Context) ([]Entry, error) {
 		if err != nil {
 			return nil // removed meanwhile, or corrupt: not an entry
 		}
-		out = append(out, entryFromFile(h, m, fi, now))
+		e := entryFromFile(h, m, fi, now)
+		if c.signKey != nil {
+			data, _, _, err := c.disk.ReadEntry(name)
+			e.BadSignature = errors.Is(err, entry.ErrBadSignature) || err == nil && entry.CheckMAC(c.signKey, h.Sum, h, data) != nil
+		}
+		out = append(out, e)
 		return nil
 	})
 	markOldVersions(out)

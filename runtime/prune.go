@@ -38,7 +38,10 @@ type PruneOptions struct {
 	// (see MarkOtherCode); it is asked as the entries are walked, once for
 	// each function.
 	Current func(fn string) (CurrentCode, bool)
-	DryRun  bool // report what would be removed, and remove nothing
+	// Match, when not nil, limits the prune to the entries of the
+	// functions it accepts, by qualified name: the others are kept.
+	Match  func(fn string) bool
+	DryRun bool // report what would be removed, and remove nothing
 
 	keep    string // a key never removed: the entry a trim was started for
 	trigger int64  // when positive, MaxBytes applies only to a total over it
@@ -133,7 +136,7 @@ func pruneEntries(all []Entry, o PruneOptions, now time.Time, remove func(key st
 			o.UnusedFor > 0 && now.Sub(e.LastUsed) > o.UnusedFor ||
 			o.OldVersions && e.OldVersion ||
 			o.Dead && e.Dead()
-		if !drop || e.Key == o.keep {
+		if !drop || e.Key == o.keep || o.Match != nil && !o.Match(e.Func) {
 			continue
 		}
 		total -= e.Size

@@ -35,8 +35,9 @@ func (r *Shared) String() string { return r.t.String() }
 
 // List returns the metadata of every valid entry in the remote store,
 // newest first. Entries that fail their checks are left out. LastUsed is
-// when the entry was last read where the store tracks reads (Redis), and
-// when it was written otherwise.
+// when a call last read the entry where the store keeps it (Redis), and
+// when it was written otherwise. With a signing key, each entry is read
+// whole, and one that the key does not verify is marked BadSignature.
 func (r *Shared) List(ctx context.Context) ([]Entry, error) {
 	out, err := r.list(ctx, false)
 	markOldVersions(out)
@@ -70,6 +71,16 @@ func (r *Shared) list(ctx context.Context, withCorrupt bool) ([]Entry, error) {
 			switch {
 			case err == nil:
 				e := entryFromHead(h, m, info.Size, info.LastUsed, now)
+				if r.signKey != nil {
+					data, err := r.t.Read(gctx, info.Key, r.signKey)
+					if errors.Is(err, fs.ErrNotExist) {
+						return nil // removed meanwhile
+					}
+					if err != nil && !errors.Is(err, entry.ErrBadSignature) {
+						return fmt.Errorf("reading entry %s of remote %s: %w", info.Key, r.t.String(), err)
+					}
+					e.BadSignature = err != nil || entry.CheckMAC(r.signKey, h.Sum, h, data) != nil
+				}
 				found[i] = &e
 			case errors.Is(err, entry.ErrCorrupt) && withCorrupt:
 				found[i] = &Entry{Key: info.Key, Size: info.Size}

@@ -30,7 +30,8 @@ type VerifyReport struct {
 }
 
 // Verify checks every entry as a load does (format, lengths, checksums,
-// and that the file's name and content belong to the same call) and
+// that the file's name and content belong to the same call, and with a
+// signing key its MAC) and
 // reports each one that fails, and each temporary file older than a few
 // minutes. With fix, it removes them.
 func (c *Cache) Verify(ctx context.Context, fix bool) (VerifyReport, error) {
@@ -78,7 +79,7 @@ func (c *Cache) Verify(ctx context.Context, fix bool) (VerifyReport, error) {
 		}
 		checked++
 		if err == nil {
-			err = checkEntry(key, data, payCRC)
+			err = checkEntry(key, data, payCRC, c.signKey)
 		}
 		if err == nil {
 			return nil
@@ -90,10 +91,15 @@ func (c *Cache) Verify(ctx context.Context, fix bool) (VerifyReport, error) {
 
 // checkEntry checks a whole entry file named key without knowing its call:
 // the params it holds must hash to the key in its header and its name.
-func checkEntry(key string, data []byte, payCRC *uint32) error {
+func checkEntry(key string, data []byte, payCRC *uint32, signKey []byte) error {
 	h, mb, _, err := entry.Parse(data, payCRC)
 	if err != nil {
 		return err
+	}
+	if signKey != nil {
+		if err := entry.CheckMAC(signKey, h.Sum, h, data); err != nil {
+			return err
+		}
 	}
 	m, err := entry.DecodeMeta(mb)
 	if err != nil {

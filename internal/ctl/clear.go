@@ -1,9 +1,12 @@
 package ctl
 
+import "fmt"
+
 func (c *ctl) clear(args []string) error {
 	fs := c.flags("clear")
 	pattern := fs.String("func", "", "only entries of functions matching this pattern")
 	force := fs.Bool("force", false, "clear a Redis remote whose prefix is empty")
+	yes := fs.Bool("yes", false, "on a shared store (-remote), remove the entries; without it, say what would be removed")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -16,6 +19,11 @@ func (c *ctl) clear(args []string) error {
 	es, err := c.entries(*pattern)
 	if err != nil {
 		return err
+	}
+	if c.shared != nil && !*yes {
+		c.removed(es, "would remove")
+		fmt.Fprintf(c.out, "nothing removed: clear on a shared store (%s) says what it would remove; run again with -yes to remove it\n", c.tier.String())
+		return nil
 	}
 	if *pattern == "" {
 		err = c.tier.Clear(c.ctx)

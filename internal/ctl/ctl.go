@@ -45,8 +45,8 @@ var commands = []command{
 	{"why", "FUNC|KEY", "why the latest entry of a function (or the entry of a key) was computed: what kept the entries before it from serving it"},
 	{"stats", "[-totals] [-recount]", "totals, dead entries, and per function entries, size on disk and stored compute time"},
 	{"rm", "KEY...", "remove entries"},
-	{"clear", "[-func PATTERN]", "remove every entry, or those of matching functions"},
-	{"prune", "[-max-size SIZE] [-older-than D] [-unused-for D] [-old-versions] [-dead] [-dry-run]", "remove entries, least recently used first"},
+	{"clear", "[-func PATTERN] [-yes]", "remove every entry, or those of matching functions (on a shared store, with -yes; without it, say what would go)"},
+	{"prune", "[-max-size SIZE] [-older-than D] [-unused-for D] [-old-versions] [-dead] [-func PATTERN] [-dry-run] [-yes]", "remove entries, least recently used first (on a shared store, -old-versions and -dead with -yes; without it, say what would go)"},
 	{"verify", "[-fix]", "check every entry as a load does (a local directory only)"},
 }
 
@@ -84,11 +84,13 @@ command and its flags. Bad input exits 2, a failure to act 1.
 
 // ctl is one invocation.
 type ctl struct {
-	ctx   context.Context // ends on an interrupt
-	tier  tier
-	cache *cacheruntime.Cache // the local tier; nil with -remote
-	json  bool
-	out   io.Writer
+	ctx     context.Context // ends on an interrupt
+	tier    tier
+	cache   *cacheruntime.Cache // the local tier; nil with -remote
+	shared  *remote.Tier        // the remote tier; nil without -remote
+	signKey []byte              // the key entries' signatures are checked with, or nil
+	json    bool
+	out     io.Writer
 	// unprefixed is set for a Redis remote whose key prefix is empty: its
 	// entries share the database with other keys, and clear and prune
 	// need -force.
@@ -258,6 +260,7 @@ func dispatch(args []string, out io.Writer) error {
 	dir := fs.String("dir", "", "cache directory")
 	remoteURL := fs.String("remote", "", "remote store URL (redis://, file://…; s3:// with cachectl-s3)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	keyFile := fs.String("signing-key-file", "", "check entries' signatures with the key this file holds (default: CACHEGEN_SIGNING_KEY, when set); ls and show mark those it does not verify")
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) || err == nil && fs.Arg(0) == "help" && fs.NArg() == 1 {
 		printHelp(out, fs)
@@ -287,6 +290,10 @@ func dispatch(args []string, out io.Writer) error {
 	if rest := fs.Args()[1:]; slices.ContainsFunc(rest, isHelpFlag) {
 		// Help needs no cache: give it before opening one.
 		return cmd(&ctl{ctx: context.Background(), out: out}, []string{"-h"})
+	}
+	signKey, err := signingKey(*keyFile)
+	if err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -318,7 +325,7 @@ func dispatch(args []string, out io.Writer) error {
 		if err := r.Reach(ctx); err != nil {
 			return usagef("-remote: %v", err)
 		}
-		return cmd(&ctl{ctx: ctx, tier: cacheruntime.SharedEntries(r, nil), json: *asJSON, out: safeOut(out, *asJSON), unprefixed: unprefixed}, fs.Args()[1:])
+		return cmd(&ctl{ctx: ctx, tier: cacheruntime.SharedEntries(r, signKey), shared: r, signKey: signKey, json: *asJSON, out: safeOut(out, *asJSON), unprefixed: unprefixed}, fs.Args()[1:])
 	}
 	if *dir == "" {
 		d, err := cacheruntime.DefaultDir()
@@ -330,11 +337,38 @@ func dispatch(args []string, out io.Writer) error {
 	if err := cachedir.Check(*dir); err != nil {
 		return usagef("%v", err)
 	}
-	c, err := cacheruntime.Open(*dir)
+	var opts []cacheruntime.Option
+	if signKey != nil {
+		opts = append(opts, cacheruntime.WithSigningKey(signKey))
+	}
+	c, err := cacheruntime.Open(*dir, opts...)
 	if err != nil {
 		return err
 	}
-	return cmd(&ctl{ctx: ctx, tier: localTier{c}, cache: c, json: *asJSON, out: safeOut(out, *asJSON)}, fs.Args()[1:])
+	return cmd(&ctl{ctx: ctx, tier: localTier{c}, cache: c, signKey: signKey, json: *asJSON, out: safeOut(out, *asJSON)}, fs.Args()[1:])
+}
+
+// signingKey returns the key cachectl checks signatures with: the content
+// of file (without the line ends that end it, as $(cat file) has it),
+// else CACHEGEN_SIGNING_KEY when set, else nil.
+func signingKey(file string) ([]byte, error) {
+	var key string
+	from := "CACHEGEN_SIGNING_KEY"
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, usagef("-signing-key-file: %v", err)
+		}
+		key, from = strings.TrimRight(string(b), "\r\n"), "-signing-key-file "+file
+	} else if s, ok := os.LookupEnv("CACHEGEN_SIGNING_KEY"); ok && s != "" {
+		key = s
+	} else {
+		return nil, nil
+	}
+	if len(key) < 16 {
+		return nil, usagef("the signing key (from %s) is %d bytes: a key is at least 16", from, len(key))
+	}
+	return []byte(key), nil
 }
 
 // safeOut is the writer of a command's output: with -json, its JSON with

@@ -452,14 +452,21 @@ func TestRemote(t *testing.T) {
 			if out, _, code := ctlRun(t, "-remote", url, "prune", "-older-than", "1h"); code != 0 || !strings.Contains(out, "removed 0 entries") {
 				t.Errorf("prune -older-than 1h: exit %d\n%s", code, out)
 			}
-			if out, _, code := ctlRun(t, "-remote", url, "clear", "-func", "Retrieve"); code != 0 || !strings.Contains(out, "removed 1 entry") || len(remoteKeys()) != 1 {
+			if out, _, code := ctlRun(t, "-remote", url, "clear", "-func", "Retrieve"); code != 0 || !strings.Contains(out, "would remove 1 entry") ||
+				!strings.Contains(out, "nothing removed") || len(remoteKeys()) != 2 {
+				t.Errorf("clear -func without -yes: exit %d, %d entries left\n%s", code, len(remoteKeys()), out)
+			}
+			if out, _, code := ctlRun(t, "-remote", url, "clear", "-func", "Retrieve", "-yes"); code != 0 || !strings.Contains(out, "removed 1 entry") || len(remoteKeys()) != 1 {
 				t.Errorf("clear -func: exit %d\n%s", code, out)
 			}
 			if out, _, code := ctlRun(t, "-remote", url, "prune", "-max-size", "1B"); code != 0 || !strings.Contains(out, "removed 1 entry") || len(remoteKeys()) != 0 {
 				t.Errorf("prune -max-size: exit %d\n%s", code, out)
 			}
 			fillRemote(t, url)
-			if out, _, code := ctlRun(t, "-remote", url, "clear"); code != 0 || !strings.Contains(out, "removed 3 entries") || len(remoteKeys()) != 0 {
+			if out, _, code := ctlRun(t, "-remote", url, "clear"); code != 0 || !strings.Contains(out, "would remove 3 entries") || len(remoteKeys()) != 3 {
+				t.Errorf("clear without -yes: exit %d\n%s", code, out)
+			}
+			if out, _, code := ctlRun(t, "-remote", url, "clear", "-yes"); code != 0 || !strings.Contains(out, "removed 3 entries") || len(remoteKeys()) != 0 {
 				t.Errorf("clear: exit %d\n%s", code, out)
 			}
 		})
@@ -512,7 +519,7 @@ func TestRedisEmptyPrefixNeedsForce(t *testing.T) {
 			t.Errorf("%v: exit %d, %q; want a refusal naming -force", cmd, code, errOut)
 		}
 	}
-	if out, errOut, code := ctlRun(t, "-remote", url, "clear", "-force"); code != 0 || !strings.Contains(out, "removed 3 entries") {
+	if out, errOut, code := ctlRun(t, "-remote", url, "clear", "-force", "-yes"); code != 0 || !strings.Contains(out, "removed 3 entries") {
 		t.Errorf("clear -force: exit %d\n%s%s", code, out, errOut)
 	}
 }
@@ -606,8 +613,8 @@ func TestHelp(t *testing.T) {
 		"why":    {"-json"},
 		"stats":  {"-json", "-totals", "-recount"},
 		"rm":     {},
-		"clear":  {"-func", "-force"},
-		"prune":  {"-max-size", "-older-than", "-unused-for", "-old-versions", "-dead", "-dry-run", "-force"},
+		"clear":  {"-func", "-force", "-yes"},
+		"prune":  {"-max-size", "-older-than", "-unused-for", "-old-versions", "-dead", "-func", "-dry-run", "-yes", "-force"},
 		"verify": {"-fix"},
 	}
 	if len(flags) != len(commands) {

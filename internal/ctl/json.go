@@ -20,7 +20,8 @@ type jsonEntry struct {
 	Stale      bool            `json:"stale"`
 	Code       string          `json:"code,omitempty"`
 	OldVersion bool            `json:"old_version"`
-	OtherCode  bool            `json:"other_code"` // computed under its version by code that the code of the module here does not serve
+	OtherCode  bool            `json:"other_code"`          // computed under its version by code that the code of the module here does not serve
+	Signature  string          `json:"signature,omitempty"` // with a signing key: "verified", or "bad" (unsigned, another key's, or changed)
 	Params     json.RawMessage `json:"params"`
 	Inputs     []jsonInput     `json:"inputs,omitempty"`
 	Result     string          `json:"result,omitempty"` // show only: the stored result, for people
@@ -35,7 +36,8 @@ type jsonInput struct {
 	SHA256 string `json:"sha256"`
 }
 
-func toJSON(e cacheruntime.Entry) jsonEntry {
+// toJSON returns how -json prints e; signed says its signature was checked.
+func toJSON(e cacheruntime.Entry, signed bool) jsonEntry {
 	params := json.RawMessage(e.Params)
 	if !json.Valid(params) {
 		// Python's JSON may hold NaN or Infinity: give it as a string.
@@ -45,6 +47,12 @@ func toJSON(e cacheruntime.Entry) jsonEntry {
 		Size: e.Size, LastUsed: e.LastUsed, TTLS: e.TTL.Seconds(), Stale: e.Stale, Code: e.Code, OldVersion: e.OldVersion, OtherCode: e.OtherCode, Params: params}
 	for _, in := range e.Inputs {
 		j.Inputs = append(j.Inputs, jsonInput(in))
+	}
+	if signed {
+		j.Signature = "verified"
+		if e.BadSignature {
+			j.Signature = "bad"
+		}
 	}
 	return j
 }

@@ -43,7 +43,7 @@ func (c *ctl) ls(args []string) error {
 	if c.json {
 		enc := json.NewEncoder(c.out)
 		for _, e := range es {
-			if err := enc.Encode(toJSON(e)); err != nil {
+			if err := enc.Encode(toJSON(e, c.signKey != nil)); err != nil {
 				return err
 			}
 		}
@@ -56,6 +56,9 @@ func (c *ctl) ls(args []string) error {
 			computed += " (stale)"
 		}
 		version := strings.TrimSpace(strconv.Itoa(e.Version) + " " + deadMark(e))
+		if e.BadSignature {
+			version += " (bad signature)"
+		}
 		rows = append(rows, []string{e.Key, e.Func[strings.LastIndex(e.Func, "/")+1:], version, computed, took(e.Duration), units.FormatSize(e.Size), string(e.Args)})
 	}
 	// Columns as wide as their widest cell, but the last (the params),

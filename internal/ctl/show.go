@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/cachegen/cachegen/internal/units"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
@@ -48,7 +49,7 @@ func (c *ctl) show(args []string) error {
 		result = fmt.Sprintf("(cannot be read: %s)", logline.Clean(err.Error()))
 	}
 	if c.json {
-		j := toJSON(e)
+		j := toJSON(e, c.signKey != nil)
 		j.Result = result
 		b, err := json.MarshalIndent(j, "", "  ")
 		if err != nil {
@@ -80,6 +81,13 @@ func (c *ctl) show(args []string) error {
 	fmt.Fprintf(c.out, "key:       %s\nfunc:      %s\nversion:   %s\ncode:      %s\ncomputed:  %s\ntook:      %s\nsize:      %s (%d bytes)\nlast used: %s\nttl:       %s\nparams:    %s\n",
 		e.Key, e.Func, version, code, e.ComputedAt.Local().Format(time.RFC3339), took(e.Duration), units.FormatSize(e.Size), e.Size,
 		e.LastUsed.Local().Format(time.RFC3339), ttl, params.String())
+	if c.signKey != nil {
+		sig := "verified with the signing key (key id " + entry.KeyID(c.signKey) + ")"
+		if e.BadSignature {
+			sig = "BAD: the signing key (key id " + entry.KeyID(c.signKey) + ") does not verify it: unsigned, signed with another key, or changed; no cache with this key serves it"
+		}
+		fmt.Fprintf(c.out, "signature: %s\n", sig)
+	}
 	for i, in := range e.Inputs {
 		label := "inputs:   "
 		if i > 0 {
