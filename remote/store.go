@@ -61,6 +61,16 @@ type StoreEntry struct {
 	LastUsed time.Time // when it was last written or, where the store tracks it, read
 }
 
+// A Creator is a Store that can store an entry only where there is none,
+// atomically: of callers racing to create one, one does. A tier copies
+// entries that missed their first store (see Tier.Create) that way, so
+// as never to replace one stored meanwhile.
+type Creator interface {
+	// Create stores data as the entry of key unless there is one, and
+	// reports whether it did.
+	Create(ctx context.Context, key string, data []byte) (bool, error)
+}
+
 // A UseKeeper is a Store that keeps when each entry was last used as data
 // of its own, where reading an entry would not tell it, or would tell it
 // for a listing's reads too (Redis's idle times). A tier reads the entries

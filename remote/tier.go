@@ -347,18 +347,49 @@ func getEntry(ctx context.Context, s Store, key string, signKey []byte, max int6
 }
 
 // Put stores an entry, unless the tier is read-only or the entry is larger
-// than MaxEntry. A failure is logged and counted; the caller has its
+// than MaxEntry, and returns the error of a store that failed or was not
+// asked (its breaker open, or no time left): an entry that may be stored
+// later (see Create). A failure is logged and counted; the caller has its
 // result regardless. A caller that gives up does not stop it, but its
 // deadline bounds it.
-func (r *Tier) Put(ctx context.Context, key string, data []byte) {
+func (r *Tier) Put(ctx context.Context, key string, data []byte) error {
 	if r.opts.ReadOnly || int64(len(data)) > r.opts.MaxEntry {
-		return
+		return nil
 	}
 	ctx, cancel := keepDeadline(ctx)
 	defer cancel()
-	r.do(ctx, "put", func(ctx context.Context) error {
+	return r.do(ctx, "put", func(ctx context.Context) error {
 		return r.store.Put(ctx, key, data)
 	})
+}
+
+// Create stores an entry unless the store holds one for key already, and
+// reports whether it did: for an entry that a store failed to take, copied
+// later, which must not replace one another machine stored meanwhile. A
+// store that is no Creator is asked whether it has the entry first. A
+// read-only tier, or an entry larger than MaxEntry, stores nothing.
+func (r *Tier) Create(ctx context.Context, key string, data []byte) (bool, error) {
+	if r.opts.ReadOnly || int64(len(data)) > r.opts.MaxEntry {
+		return false, nil
+	}
+	var created bool
+	err := r.do(ctx, "create", func(ctx context.Context) error {
+		if c, ok := r.store.(Creator); ok {
+			var err error
+			created, err = c.Create(ctx, key, data)
+			return err
+		}
+		_, err := getRange(ctx, r.store, key, 0, 1)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		created = true
+		return r.store.Put(ctx, key, data)
+	})
+	return created, err
 }
 
 // Claim prepares to compute key: it takes the key's lease, so that other

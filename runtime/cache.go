@@ -158,6 +158,7 @@ type Cache struct {
 	warnedSource                                                sync.Map // Func -> true: told its source changed without go generate
 	warnedKey                                                   sync.Map // Func -> true: told its arguments cannot be keyed
 	partsKept                                                   sync.Map // Func and code -> true: the parts of the code's fingerprint are kept (recent.go)
+	catch                                                       catchup  // entries to copy to the remote tier
 
 	maxBytes  int64
 	sinceTrim atomic.Int64 // bytes written since the last trim

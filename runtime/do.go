@@ -195,7 +195,7 @@ func (r *request[T]) lookup() (T, []byte, bool) {
 		return v, stored, true
 	}
 	var zero T
-	if read, _ := r.c.remoteUse(r.budget); !read {
+	if read, _, _ := r.c.remoteUse(r.budget); !read {
 		return zero, nil, false
 	}
 	data, err := r.c.remote.Get(r.budget, r.id.key, r.c.signKey)
@@ -297,7 +297,7 @@ func (r *request[T]) lead() (any, [][]byte, error) {
 			return v, [][]byte{payload}, nil
 		}
 	}
-	if _, write := r.c.remoteUse(r.budget); write && r.c.mode != ModeRefresh && r.c.mode != ModeReadOnly {
+	if _, write, _ := r.c.remoteUse(r.budget); write && r.c.mode != ModeRefresh && r.c.mode != ModeReadOnly {
 		c := r.c
 		var v T
 		var payload []byte
@@ -465,6 +465,7 @@ func (r *request[T]) loadLocal() (T, []byte, bool) {
 	}
 	c.bytesRead.Add(int64(len(data)))
 	c.trimOnHit(r.id.key)
+	c.catchUp(r.id.key)
 	if now := c.now(); now.Sub(mtime) > touchInterval && c.mode != ModeReadOnly {
 		// Record the use for least-recently-used trimming, cheaply: at
 		// most one metadata write per entry an hour.
@@ -602,6 +603,7 @@ func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte
 	}
 	h, m := entryOf(r.id, r.call, r.tsum, r.blocks(), start, took)
 	var n int64
+	missed := false // the remote tier did not take the entry: it is pending
 	write := func(w io.Writer) (err error) {
 		// The payload is checksummed as it is written: one pass.
 		n, err = entry.EncodeTo(w, h, m, payload)
@@ -610,11 +612,13 @@ func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte
 	if err == nil && (c.remote != nil || c.signKey != nil) {
 		var parts [][]byte
 		if parts, err = entry.Encode(h, m, payload, c.signKey); err == nil {
-			if _, write := c.remoteUse(r.ctx); write {
+			_, toRemote, rerr := c.remoteUse(r.ctx)
+			if toRemote {
 				// The remote copy first: callers on other machines are
 				// waiting for it under this caller's lease.
-				c.remote.Put(r.ctx, r.id.key, bytes.Join(parts, nil))
+				rerr = c.remote.Put(r.ctx, r.id.key, bytes.Join(parts, nil))
 			}
+			missed = rerr != nil
 			write = func(w io.Writer) error {
 				for _, p := range parts {
 					n += int64(len(p))
@@ -630,6 +634,9 @@ func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte
 			c.bytesWritten.Add(n)
 			c.trim(n, r.id.key, u, counted)
 			c.recordStored(r.call.Func, r.explained(start))
+			if missed {
+				c.notePending(r.id.key)
+			}
 		}
 	}
 	if err != nil {

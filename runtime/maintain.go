@@ -46,7 +46,7 @@ func (c *Cache) Remove(ctx context.Context, key string) (bool, error) {
 	if r := c.remote; r != nil && !r.Options().ReadOnly {
 		ctx, cancel := context.WithTimeout(ctx, r.Options().Timeout)
 		defer cancel()
-		if _, write := c.remoteUse(ctx); !write {
+		if _, write, _ := c.remoteUse(ctx); !write {
 			return found, err
 		}
 		ok, rerr := SharedEntries(r, c.signKey).Remove(ctx, key)
@@ -81,7 +81,8 @@ func (c *Cache) Clear(ctx context.Context) error {
 		c.disk.Remove(disk.UsagePath(disk.HexByte(i))) // an empty shard counts itself
 	}
 	if r, err := c.disk.OpenRoot(false); err == nil {
-		r.RemoveAll("recent") // the records of the entries removed, which explain misses
+		r.RemoveAll("recent")   // the records of the entries removed, which explain misses
+		r.RemoveAll(pendingDir) // and of those the remote tier lacks
 	}
 	return c.disk.ClearMemo()
 }

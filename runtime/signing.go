@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/remote"
 )
 
 // firstTime returns slog.LevelWarn the first time it is asked about what,
@@ -22,26 +23,35 @@ func (c *Cache) firstTime(what string) slog.Level {
 // (see remote.Tier.Signing): a cache whose key cannot check them (another
 // key, or none, where the team signs) does neither, and keeps its results
 // in its local tier, so that the team's entries survive it; it says why
-// once. A tier that cannot be asked is not used for this call.
-func (c *Cache) remoteUse(ctx context.Context) (read, write bool) {
+// once. A tier that cannot be asked is not used for this call, and its
+// error is returned.
+func (c *Cache) remoteUse(ctx context.Context) (read, write bool, err error) {
 	if c.remote == nil {
-		return false, false
+		return false, false, nil
 	}
 	s, err := c.remote.Signing(ctx, c.signKey)
 	if err != nil {
-		return false, false
+		return false, false, err
 	}
+	if msg := c.signingProblem(s); msg != "" {
+		c.log.Log(ctx, c.firstTime("signing"), msg, "remote", c.remote.String())
+		return false, false, nil
+	}
+	return true, !c.remote.Options().ReadOnly, nil
+}
+
+// signingProblem says why the cache may not use a remote tier whose
+// entries are signed as s says, or returns "" when it may.
+func (c *Cache) signingProblem(s remote.Signing) string {
 	switch {
 	case c.signKey == nil && s.Signed:
-		c.log.Log(ctx, c.firstTime("signing"), fmt.Sprintf("the remote's entries are signed%s, and this machine has no signing key: it can check none of them, so it neither serves nor writes any, and keeps its results in its local cache; set %s to the team's key",
-			keyIDText(s.KeyID), envSigningKey), "remote", c.remote.String())
-		return false, false
+		return fmt.Sprintf("the remote's entries are signed%s, and this machine has no signing key: it can check none of them, so it neither serves nor writes any, and keeps its results in its local cache; set %s to the team's key",
+			keyIDText(s.KeyID), envSigningKey)
 	case c.signKey != nil && !s.Mine:
-		c.log.Log(ctx, c.firstTime("signing"), fmt.Sprintf("the remote's entries are signed with another key than this machine's %s%s: it neither serves nor replaces them, and keeps its results in its local cache; set %s to the team's key",
-			envSigningKey, keyIDs(s.KeyID, entry.KeyID(c.signKey)), envSigningKey), "remote", c.remote.String())
-		return false, false
+		return fmt.Sprintf("the remote's entries are signed with another key than this machine's %s%s: it neither serves nor replaces them, and keeps its results in its local cache; set %s to the team's key",
+			envSigningKey, keyIDs(s.KeyID, entry.KeyID(c.signKey)), envSigningKey)
 	}
-	return true, !c.remote.Options().ReadOnly
+	return ""
 }
 
 // keyIDs spells the key IDs of the remote's key and this machine's.

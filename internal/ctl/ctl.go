@@ -34,7 +34,7 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
-const usage = "usage: cachectl [-dir DIR | -remote URL] [-json] ls|show|why|stats|rm|clear|prune|verify [args]; cachectl -h for help"
+const usage = "usage: cachectl [-dir DIR | -remote URL] [-json] ls|show|why|stats|rm|clear|prune|verify|push [args]; cachectl -h for help"
 
 // command is one of cachectl's commands, for help.
 type command struct{ name, args, summary string }
@@ -48,12 +48,14 @@ var commands = []command{
 	{"clear", "[-func PATTERN] [-yes]", "remove every entry, or those of matching functions (on a shared store, with -yes; without it, say what would go)"},
 	{"prune", "[-max-size SIZE] [-older-than D] [-unused-for D] [-old-versions] [-dead] [-func PATTERN] [-dry-run] [-yes]", "remove entries, least recently used first (on a shared store, -old-versions and -dead with -yes; without it, say what would go)"},
 	{"verify", "[-fix]", "check every entry as a load does (a local directory only)"},
+	{"push", "", "copy to the remote (-remote, else CACHEGEN_REMOTE) every entry of the local directory (-dir, else the default) it lacks, replacing none: results computed while it was down"},
 }
 
 // runners are the commands' code.
 var runners = map[string]func(*ctl, []string) error{
 	"ls": (*ctl).ls, "show": (*ctl).show, "why": (*ctl).why, "stats": (*ctl).stats, "rm": (*ctl).rm,
 	"clear": (*ctl).clear, "prune": (*ctl).prune, "verify": (*ctl).verify,
+	"push": func(c *ctl, args []string) error { return c.parse(c.flags("push"), args) }, // help only: see push
 }
 
 // errHelp is returned once help was printed: the command exits 0.
@@ -297,6 +299,9 @@ func dispatch(args []string, out io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if name == "push" {
+		return push(ctx, *dir, *remoteURL, signKey, out, fs.Args()[1:])
+	}
 	if *remoteURL != "" {
 		if *dir != "" {
 			return usagef("-dir and -remote name two caches: give one")
@@ -304,27 +309,11 @@ func dispatch(args []string, out io.Writer) error {
 		if name == "verify" {
 			return usagef("verify checks a local directory; on a remote, ls lists only intact entries and prune removes failing ones first")
 		}
-		u, err := url.Parse(*remoteURL)
-		if err == nil && u.Scheme == "file" {
-			// A shared directory is checked as -dir is, before the store
-			// would make it.
-			if err := cachedir.Check(u.Path); err != nil {
-				return usagef("-remote: %v", err)
-			}
-		}
-		unprefixed := err == nil && (u.Scheme == "redis" || u.Scheme == "rediss") && u.Query().Has("prefix") && u.Query().Get("prefix") == ""
-		r, err := remote.Open(ctx, *remoteURL, remote.Options{})
-		if errors.Is(err, remote.ErrNoStore) {
-			return usagef("-remote: this program links no store for %s:// URLs (cachectl links redis:// and file:// only, and no cloud SDK): for s3:// or mem://, run cachectl-s3, the same command with every store linked (go run github.com/cachegen/cachegen/cmd/cachectl-s3 -remote URL %s)",
-				u.Scheme, strings.Join(fs.Args(), " "))
-		}
+		r, unprefixed, err := openRemote(ctx, *remoteURL, fs.Args())
 		if err != nil {
-			return usagef("-remote: %v", err)
+			return err
 		}
 		defer r.Close()
-		if err := r.Reach(ctx); err != nil {
-			return usagef("-remote: %v", err)
-		}
 		return cmd(&ctl{ctx: ctx, tier: cacheruntime.SharedEntries(r, signKey), shared: r, signKey: signKey, json: *asJSON, out: safeOut(out, *asJSON), unprefixed: unprefixed}, fs.Args()[1:])
 	}
 	if *dir == "" {
@@ -346,6 +335,34 @@ func dispatch(args []string, out io.Writer) error {
 		return err
 	}
 	return cmd(&ctl{ctx: ctx, tier: localTier{c}, cache: c, signKey: signKey, json: *asJSON, out: safeOut(out, *asJSON)}, fs.Args()[1:])
+}
+
+// openRemote opens the store rawURL names and checks that it answers;
+// unprefixed says it is a Redis whose entries have no key prefix of their
+// own. args is the command line after the flags, for a message.
+func openRemote(ctx context.Context, rawURL string, args []string) (r *remote.Tier, unprefixed bool, err error) {
+	u, err := url.Parse(rawURL)
+	if err == nil && u.Scheme == "file" {
+		// A shared directory is checked as -dir is, before the store
+		// would make it.
+		if err := cachedir.Check(u.Path); err != nil {
+			return nil, false, usagef("-remote: %v", err)
+		}
+	}
+	unprefixed = err == nil && (u.Scheme == "redis" || u.Scheme == "rediss") && u.Query().Has("prefix") && u.Query().Get("prefix") == ""
+	r, err = remote.Open(ctx, rawURL, remote.Options{})
+	if errors.Is(err, remote.ErrNoStore) {
+		return nil, false, usagef("-remote: this program links no store for %s:// URLs (cachectl links redis:// and file:// only, and no cloud SDK): for s3:// or mem://, run cachectl-s3, the same command with every store linked (go run github.com/cachegen/cachegen/cmd/cachectl-s3 -remote URL %s)",
+			u.Scheme, strings.Join(args, " "))
+	}
+	if err != nil {
+		return nil, false, usagef("-remote: %v", err)
+	}
+	if err := r.Reach(ctx); err != nil {
+		r.Close()
+		return nil, false, usagef("-remote: %v", err)
+	}
+	return r, unprefixed, nil
 }
 
 // signingKey returns the key cachectl checks signatures with: the content

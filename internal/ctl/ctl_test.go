@@ -616,6 +616,7 @@ func TestHelp(t *testing.T) {
 		"clear":  {"-func", "-force", "-yes"},
 		"prune":  {"-max-size", "-older-than", "-unused-for", "-old-versions", "-dead", "-func", "-dry-run", "-yes", "-force"},
 		"verify": {"-fix"},
+		"push":   {},
 	}
 	if len(flags) != len(commands) {
 		t.Fatalf("the test knows %d commands, cachectl has %d", len(flags), len(commands))

@@ -154,3 +154,40 @@ func TestCachectlVerifiesSignatures(t *testing.T) {
 		t.Errorf("a short key: exit %d, %q", code, errOut)
 	}
 }
+
+// push copies to the remote the local entries it lacks (those computed
+// while it was down), replacing none; with a key the remote's entries are
+// not signed with, it pushes nothing and says why.
+func TestPush(t *testing.T) {
+	ctx := context.Background()
+	url := "file://" + t.TempDir()
+	dir := dirWith(t, scoreCall(1, codeA, map[string]any{"x": 1}), scoreCall(1, codeA, map[string]any{"x": 2}))
+	theirs := scoreCall(1, codeA, map[string]any{"x": 2})
+	storeWith(t, url, []cacheruntime.Call{theirs})
+	kt, _ := theirs.Key()
+	r, _ := remote.Open(ctx, url, remote.Options{})
+	before, _ := r.Store().Get(ctx, kt)
+
+	out, errOut, code := ctlRun(t, "-dir", dir, "-remote", url, "push")
+	if code != 0 || !strings.HasPrefix(out, "pushed 1 entry (") || !strings.Contains(out, "; 1 there already") || len(remoteKeysOf(t, url)) != 2 {
+		t.Errorf("push: exit %d\n%s%s", code, out, errOut)
+	}
+	if after, _ := r.Store().Get(ctx, kt); string(after) != string(before) {
+		t.Error("push replaced an entry the remote held")
+	}
+	t.Setenv("CACHEGEN_REMOTE", url)
+	if out, _, code := ctlRun(t, "-dir", dir, "push"); code != 0 || !strings.HasPrefix(out, "pushed 0 entries (0 B) to "+url+"; 2 there already") {
+		t.Errorf("push again, to CACHEGEN_REMOTE: exit %d\n%s", code, out)
+	}
+	// A store signed with the team's key takes nothing from a machine
+	// without it.
+	signed := "file://" + t.TempDir()
+	storeWith(t, signed, []cacheruntime.Call{theirs}, cacheruntime.WithSigningKey([]byte("the team's key, 32 bytes long!!!")))
+	if out, errOut, code := ctlRun(t, "-dir", dir, "-remote", signed, "push"); code != 1 || !strings.Contains(errOut, "the remote's entries are signed") || len(remoteKeysOf(t, signed)) != 1 {
+		t.Errorf("push to a store signed with a key this machine lacks: exit %d\n%s%s", code, out, errOut)
+	}
+	t.Setenv("CACHEGEN_REMOTE", "")
+	if _, errOut, code := ctlRun(t, "-dir", dir, "push"); code != 2 || !strings.Contains(errOut, "give -remote URL, or set CACHEGEN_REMOTE") {
+		t.Errorf("push with no remote: exit %d, %q", code, errOut)
+	}
+}

@@ -763,6 +763,39 @@ func (s *Store) Put(_ context.Context, key string, data []byte) error {
 	return s.write(key, data)
 }
 
+// errEntryExists stops Create's rename.
+var errEntryExists = errors.New("entry exists")
+
+// Create writes the entry of key unless there is one, under the shard's
+// usage lock, which every writer of the store's entries takes, so that of
+// writers racing one creates it.
+func (s *Store) Create(_ context.Context, key string, data []byte) (bool, error) {
+	if err := checkKey(key); err != nil {
+		return false, err
+	}
+	name := EntryName(key)
+	err := s.replaceWith(name, key, WriteParts([][]byte{data}), func(rename func() error) error {
+		_, _, err := s.WithUsage(ShardOf(key), func() (Usage, error) {
+			if _, err := s.Stat(name); err == nil {
+				return Usage{}, errEntryExists
+			}
+			if err := rename(); err != nil {
+				return Usage{}, err
+			}
+			fi, err := s.Stat(name)
+			if err != nil {
+				return Usage{}, nil // removed at once
+			}
+			return Usage{Allocated(fi), 1}, nil
+		})
+		return err
+	})
+	if errors.Is(err, errEntryExists) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 func (s *Store) Delete(_ context.Context, key string) error {
 	if err := checkKey(key); err != nil {
 		return err

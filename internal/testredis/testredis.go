@@ -19,6 +19,7 @@ import (
 // persistence.
 type Server struct {
 	URL  string
+	args []string // its command line
 	cmd  *exec.Cmd
 	logs string // the file the server writes its output to
 }
@@ -39,21 +40,35 @@ func Start(t testing.TB, args ...string) *Server {
 	port := freePort(t)
 	dir := t.TempDir()
 	s := &Server{URL: "redis://127.0.0.1:" + port + "/0", logs: filepath.Join(dir, "redis.log")}
-	s.cmd = exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--daemonize", "no", "--dir", dir, "--logfile", s.logs)
-	s.cmd.Args = append(s.cmd.Args, args...)
+	s.args = append([]string{bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--daemonize", "no", "--dir", dir, "--logfile", s.logs}, args...)
+	t.Cleanup(s.Stop)
+	s.run(t)
+	return s
+}
+
+// Restart starts the server again after Stop, on the same port, empty.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Stop()
+	s.run(t)
+}
+
+// run starts the server and waits until it answers.
+func (s *Server) run(t testing.TB) {
+	t.Helper()
+	s.cmd = exec.Command(s.args[0], s.args[1:]...)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.Stop)
 	c := s.Client(t)
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if err := c.Ping(context.Background()).Err(); err == nil || strings.HasPrefix(err.Error(), "NOAUTH") {
-			return s
+			return
 		}
 		if time.Now().After(deadline) {
 			out, _ := os.ReadFile(s.logs)
-			t.Fatalf("redis-server did not answer on port %s:\n%s", port, out)
+			t.Fatalf("redis-server did not answer at %s:\n%s", s.URL, out)
 		}
 	}
 }

@@ -2,6 +2,8 @@ package all_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -231,5 +233,76 @@ func TestClearedStoreIsClaimedAgain(t *testing.T) {
 	cacheruntime.Do(ctx, c, simCall(1), compute(1, &computed))
 	if st := c.Stats(); computed != 2 || st.RemoteHits != 1 {
 		t.Errorf("computed %d, %+v: want the new key's entry served", computed, st)
+	}
+}
+
+// Results computed while Redis was down are copied to it at their next
+// local hit once it is back, without replacing what another machine
+// stored meanwhile; the next machine is served them.
+func TestCatchUpAfterTheServerRestarts(t *testing.T) {
+	ctx := context.Background()
+	srv := testredis.Start(t)
+	o := remote.Options{Timeout: time.Second}
+	dirA := t.TempDir()
+	openA := func() *cacheruntime.Cache {
+		r, err := remote.Open(ctx, srv.URL, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		c, err := cacheruntime.Open(dirA, cacheruntime.WithRemote(r), cacheruntime.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	run := func(c *cacheruntime.Cache) int32 {
+		t.Helper()
+		var computed atomic.Int32
+		got, err := sweep.Run(ctx, c, teamGrid(&computed)[:6], sweep.Quiet())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range got {
+			if !slices.Equal(v, wantValue(i)) {
+				t.Fatalf("point %d is %v", i, v)
+			}
+		}
+		return computed.Load()
+	}
+	srv.Stop()
+	if n := run(openA()); n != 6 {
+		t.Fatalf("with Redis down, machine A computed %d points, want 6", n)
+	}
+	srv.Restart(t)
+	// Another machine stores point 0 before A is back.
+	other, _ := openCache(t, srv.URL, o)
+	var computed int
+	cacheruntime.Do(ctx, other, simCall(0), compute(0, &computed))
+	rdb := srv.Client(t)
+	theirs := rdb.Get(ctx, "cachegen:e:"+mustKey(t, simCall(0))).Val()
+
+	if n := run(openA()); n != 0 {
+		t.Fatalf("machine A computed %d points again, want all served locally", n)
+	}
+	waitUntil(t, "A's five other results to reach Redis", func() bool { return len(entries(t, srv)) == 6 })
+	if rdb.Get(ctx, "cachegen:e:"+mustKey(t, simCall(0))).Val() != theirs {
+		t.Error("catching up replaced the entry another machine stored")
+	}
+	b, _ := openCache(t, srv.URL, o)
+	var bComputed atomic.Int32
+	sweep.Run(ctx, b, teamGrid(&bComputed)[:6], sweep.Quiet())
+	if n, st := bComputed.Load(), b.Stats(); n != 0 || st.RemoteHits != 6 {
+		t.Errorf("machine B computed %d points, %d remote hits: want all 6 from Redis", n, st.RemoteHits)
+	}
+}
+
+// waitUntil polls cond for up to ten seconds.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited ten seconds for %s", what)
+		}
 	}
 }

@@ -79,6 +79,16 @@ func (s *bucketStore) Put(ctx context.Context, key string, data []byte) error {
 	return s.b.WriteAll(ctx, entryDir+key, data, octets)
 }
 
+// Create writes the object only if it does not exist: a conditional
+// write.
+func (s *bucketStore) Create(ctx context.Context, key string, data []byte) (bool, error) {
+	err := s.b.WriteAll(ctx, entryDir+key, data, &gcblob.WriterOptions{ContentType: "application/octet-stream", IfNotExist: true})
+	if gcerrors.Code(err) == gcerrors.FailedPrecondition {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 func (s *bucketStore) Delete(ctx context.Context, key string) error {
 	return wrap(key, s.b.Delete(ctx, entryDir+key))
 }

@@ -178,6 +178,16 @@ func (s *redisStore) Put(ctx context.Context, key string, data []byte) error {
 	return refused(set.Err())
 }
 
+// Create is SET NX, with the record of the entry's use, in one round trip.
+func (s *redisStore) Create(ctx context.Context, key string, data []byte) (bool, error) {
+	pipe := s.c.Pipeline()
+	set := pipe.SetNX(ctx, s.entry(key), data, 0)
+	pipe.SetNX(ctx, s.used(key), usedNow(), 0)
+	pipe.Exec(ctx)
+	ok, err := set.Result()
+	return ok, refused(err)
+}
+
 // Delete removes the entry and the record of its uses.
 func (s *redisStore) Delete(ctx context.Context, key string) error {
 	pipe := s.c.Pipeline()

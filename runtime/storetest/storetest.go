@@ -97,6 +97,38 @@ func Run(t *testing.T, open func(t *testing.T) remote.Store) {
 		}
 	})
 
+	sub("Creator", func(t *testing.T, s remote.Store) {
+		c, ok := s.(remote.Creator)
+		if !ok {
+			t.Skip("the store cannot create entries only where there are none")
+		}
+		if ok, err := c.Create(ctx, k1, []byte("first")); err != nil || !ok {
+			t.Fatalf("Create of a missing entry = %v, %v; want true", ok, err)
+		}
+		if ok, err := c.Create(ctx, k1, []byte("second")); err != nil || ok {
+			t.Fatalf("Create of an entry there = %v, %v; want false", ok, err)
+		}
+		if got, err := s.Get(ctx, k1); err != nil || string(got) != "first" {
+			t.Fatalf("Get after two Creates = %q, %v; want the first", got, err)
+		}
+		// Of creators racing, one creates it.
+		var wg sync.WaitGroup
+		var created sync.Map
+		for i := range 8 {
+			wg.Go(func() {
+				if ok, err := c.Create(ctx, k2, []byte{byte('a' + i)}); err == nil && ok {
+					created.Store(i, true)
+				}
+			})
+		}
+		wg.Wait()
+		n := 0
+		created.Range(func(any, any) bool { n++; return true })
+		if n != 1 {
+			t.Errorf("%d of 8 racing Creates created the entry, want 1", n)
+		}
+	})
+
 	sub("UseKeeper", func(t *testing.T, s remote.Store) {
 		u, ok := s.(remote.UseKeeper)
 		if !ok {

@@ -1,0 +1,199 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"path"
+	"sync"
+
+	"github.com/cachegen/cachegen/internal/disk"
+	"github.com/cachegen/cachegen/internal/entry"
+)
+
+// Catching up with the remote tier. A result stored while the remote
+// could not take it (down, its breaker open, no time left) is kept in the
+// local tier and named by an empty file pending/KEY. The next local hit of
+// that entry, in any process, copies it to the remote in the background,
+// unless the remote holds an entry of the key by then: it never replaces
+// one (remote.Tier.Create). Push copies every entry the remote lacks.
+// Only a private directory keeps pending records: in one others can
+// write to, a record could make it copy an entry planted there.
+
+const pendingDir = "pending"
+
+// catchup is a cache's pending entries, as it knows them.
+type catchup struct {
+	load    sync.Once
+	mu      sync.Mutex
+	keys    map[string]bool // pending: those recorded when the cache first looked, and noted since
+	queue   []string        // hit, to copy
+	copying bool            // a goroutine copies the queue
+}
+
+// usesPending reports whether c keeps pending records.
+func (c *Cache) usesPending() bool {
+	return c.remote != nil && !c.remote.Options().ReadOnly && c.disk.Private() && c.mode != ModeOff && c.mode != ModeReadOnly
+}
+
+// notePending records that the entry of key, stored locally, is not in
+// the remote tier.
+func (c *Cache) notePending(key string) {
+	if !c.usesPending() {
+		return
+	}
+	c.loadPending()
+	if c.disk.Replace(path.Join(pendingDir, key), key) == nil {
+		c.catch.mu.Lock()
+		c.catch.keys[key] = true
+		c.catch.mu.Unlock()
+	}
+}
+
+// loadPending reads the pending records once.
+func (c *Cache) loadPending() {
+	c.catch.load.Do(func() {
+		c.catch.keys = map[string]bool{}
+		r, err := c.disk.OpenRoot(false)
+		if err != nil {
+			return
+		}
+		names, _ := fs.ReadDir(r.FS(), pendingDir)
+		for _, n := range names {
+			if entry.ValidKey(n.Name()) && n.Type().IsRegular() {
+				c.catch.keys[n.Name()] = true
+			}
+		}
+	})
+}
+
+// catchUp copies the entry of key, just hit locally, to the remote tier
+// in the background, if it is pending.
+func (c *Cache) catchUp(key string) {
+	if !c.usesPending() {
+		return
+	}
+	c.loadPending()
+	c.catch.mu.Lock()
+	defer c.catch.mu.Unlock()
+	if !c.catch.keys[key] {
+		return
+	}
+	delete(c.catch.keys, key) // queued: a failure puts it back
+	c.catch.queue = append(c.catch.queue, key)
+	if !c.catch.copying {
+		c.catch.copying = true
+		go c.copyPending()
+	}
+}
+
+// copyPending copies the queued entries until none is left.
+func (c *Cache) copyPending() {
+	for {
+		c.catch.mu.Lock()
+		if len(c.catch.queue) == 0 {
+			c.catch.copying = false
+			c.catch.mu.Unlock()
+			return
+		}
+		key := c.catch.queue[0]
+		c.catch.queue = c.catch.queue[1:]
+		c.catch.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*c.remote.Options().Timeout)
+		_, err := c.push(ctx, key)
+		cancel()
+		switch {
+		case err == nil || errors.Is(err, errNotToPush):
+			c.disk.Remove(path.Join(pendingDir, key))
+		default: // the remote failed: the next hit tries again
+			c.catch.mu.Lock()
+			c.catch.keys[key] = true
+			c.catch.mu.Unlock()
+		}
+	}
+}
+
+// errNotToPush is wrapped by push's errors about the local entry: it is
+// gone, fails its checks, or the remote is not the cache's to write to.
+var errNotToPush = errors.New("not copied to the remote")
+
+// push copies the local entry of key to the remote tier unless the remote
+// holds one of the key, and reports whether it did. The entry is checked
+// as a load checks it first.
+func (c *Cache) push(ctx context.Context, key string) (bool, error) {
+	data, _, payCRC, err := c.disk.ReadEntry(disk.EntryName(key))
+	if err == nil {
+		err = checkEntry(key, data, payCRC, c.signKey)
+	}
+	if err != nil {
+		return false, errors.Join(errNotToPush, err)
+	}
+	_, write, err := c.remoteUse(ctx)
+	if err != nil {
+		return false, err
+	}
+	if !write {
+		return false, errNotToPush
+	}
+	return c.remote.Create(ctx, key, data)
+}
+
+// A PushReport is what Push did.
+type PushReport struct {
+	Pushed  int   // entries copied to the remote
+	Bytes   int64 // their size
+	There   int   // entries the remote held already
+	Skipped int   // entries that failed their checks, or were removed meanwhile
+}
+
+// Push copies to the cache's remote tier every entry of the local tier
+// that the remote lacks, never replacing one it holds: the results
+// computed while the remote could not take them, say. Each entry is
+// checked as a load checks it first (with the cache's signing key, its
+// MAC). A remote whose entries the cache may not write (read-only, or
+// signed with a key it does not hold: see WithSigningKey) is an error.
+func (c *Cache) Push(ctx context.Context) (PushReport, error) {
+	var rep PushReport
+	if c.remote == nil {
+		return rep, errors.New("the cache has no remote tier to push to")
+	}
+	if c.remote.Options().ReadOnly {
+		return rep, errors.New("the remote tier is read-only")
+	}
+	s, err := c.remote.Signing(ctx, c.signKey)
+	if err != nil {
+		return rep, err
+	}
+	if msg := c.signingProblem(s); msg != "" {
+		return rep, errors.New(msg)
+	}
+	var keys []string
+	err = c.disk.Walk(ctx, func(name string, kind disk.FileKind) error {
+		if kind == disk.KindEntry {
+			keys = append(keys, disk.KeyOfName(name))
+		}
+		return nil
+	})
+	if err != nil {
+		return rep, err
+	}
+	for _, key := range keys {
+		created, err := c.push(ctx, key)
+		switch {
+		case errors.Is(err, errNotToPush):
+			rep.Skipped++
+			continue
+		case err != nil:
+			return rep, err
+		case created:
+			rep.Pushed++
+			if fi, err := c.disk.Stat(disk.EntryName(key)); err == nil {
+				rep.Bytes += fi.Size()
+			}
+		default:
+			rep.There++
+		}
+		c.disk.Remove(path.Join(pendingDir, key))
+	}
+	return rep, nil
+}
