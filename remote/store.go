@@ -71,6 +71,18 @@ type Creator interface {
 	Create(ctx context.Context, key string, data []byte) (bool, error)
 }
 
+// A Batcher is a Store that reads the starts of many entries in one round
+// trip (Redis, by pipelining). A tier reads the entries a sweep looks up
+// that way (see Tier.GetMany); from another store, a few at a time,
+// concurrently.
+type Batcher interface {
+	// GetRanges returns, for each of keys, at most n bytes from the start
+	// of its entry, or that key's error (wrapping fs.ErrNotExist when there
+	// is none); use records the reads as uses, as UseKeeper's UseRange
+	// does. An error of the whole request fails every key.
+	GetRanges(ctx context.Context, keys []string, n int64, use bool) ([][]byte, []error, error)
+}
+
 // A UseKeeper is a Store that keeps when each entry was last used as data
 // of its own, where reading an entry would not tell it, or would tell it
 // for a listing's reads too (Redis's idle times). A tier reads the entries

@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -270,6 +271,81 @@ func (r *Tier) Get(ctx context.Context, key string, signKey []byte) ([]byte, err
 		return err
 	})
 	return data, err
+}
+
+// Fetched is what Tier.GetMany found of a batch of keys.
+type Fetched struct {
+	// Entries holds the bytes of each entry read whole, to be checked as
+	// Get's are.
+	Entries map[string][]byte
+	// Absent holds the keys the store has no entry of.
+	Absent map[string]bool
+}
+
+// BatchSize is how many keys GetMany reads in one request at most: the
+// starts of that many entries (64 KiB each at most) are 64 MiB.
+const BatchSize = 1024
+
+// GetMany reads the entries of keys (at most BatchSize) as Get reads each,
+// in one request through the breaker: the first 64 KiB of every entry at
+// once (in one round trip from a store that batches, see Batcher; from
+// another, a few at a time, concurrently). An entry longer than that is
+// left for Get, which reads it header first as ever; so is any key the
+// request failed for. A failing store returns what it found, and an
+// error.
+func (r *Tier) GetMany(ctx context.Context, keys []string) (Fetched, error) {
+	f := Fetched{Entries: map[string][]byte{}, Absent: map[string]bool{}}
+	if len(keys) == 0 {
+		return f, nil
+	}
+	if len(keys) > BatchSize {
+		return f, fmt.Errorf("GetMany of %d keys: at most %d at once", len(keys), BatchSize)
+	}
+	use := !r.opts.ReadOnly
+	err := r.do(ctx, "get many", func(ctx context.Context) error {
+		var firsts [][]byte
+		var errs []error
+		if b, ok := r.store.(Batcher); ok {
+			var err error
+			if firsts, errs, err = b.GetRanges(ctx, keys, headChunk, use); err != nil {
+				return err
+			}
+		} else {
+			firsts, errs = make([][]byte, len(keys)), make([]error, len(keys))
+			var wg sync.WaitGroup
+			sem := make(chan struct{}, 16)
+			for i, k := range keys {
+				wg.Go(func() {
+					sem <- struct{}{}
+					defer func() { <-sem }()
+					if u, ok := r.store.(UseKeeper); ok && use {
+						firsts[i], errs[i] = u.UseRange(ctx, k, 0, headChunk)
+					} else {
+						firsts[i], errs[i] = r.store.GetRange(ctx, k, 0, headChunk)
+					}
+				})
+			}
+			wg.Wait()
+		}
+		var failed error
+		for i, k := range keys {
+			switch first, err := firsts[i], errs[i]; {
+			case errors.Is(err, fs.ErrNotExist):
+				f.Absent[k] = true
+			case err != nil:
+				failed = cmp.Or(failed, err)
+			case int64(len(first)) > headChunk:
+				failed = cmp.Or(failed, errTooLong)
+			case len(first) < headChunk:
+				f.Entries[k] = first // all there is
+			default:
+				// A long entry: Get reads the rest, checking its header
+				// first.
+			}
+		}
+		return failed
+	})
+	return f, err
 }
 
 // Read is Get outside the breaker, the per-request timeout and the log:

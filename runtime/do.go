@@ -108,8 +108,9 @@ func lookupOnly[T any](ctx context.Context, c *Cache, call Call, l *callctx.Look
 	if err != nil {
 		return zero, callctx.ErrNotCached
 	}
+	r.localOnly, r.fetched = l.LocalOnly, l.Remote
 	v, _, ok := r.lookup()
-	l.Hit, l.Took, l.OtherCode = ok, r.took, r.otherCode
+	l.Hit, l.Took, l.OtherCode, l.Key = ok, r.took, r.otherCode, r.id.key
 	if !ok {
 		return zero, callctx.ErrNotCached
 	}
@@ -160,6 +161,10 @@ type request[T any] struct {
 	otherCodeOf  string        // the fingerprint of that entry's code
 	rejectedWhy  string        // why an entry found was not served, when a check rejected it
 	took         time.Duration // how long the served entry took to compute
+	// A sweep's lookups: in the local tier alone, or in the remote tier
+	// with what a batch read of it fetched (see callctx.Lookup).
+	localOnly bool
+	fetched   func(key string) ([]byte, bool)
 }
 
 // logWait logs, when verbose, that the call waits for who to compute it.
@@ -195,10 +200,23 @@ func (r *request[T]) lookup() (T, []byte, bool) {
 		return v, stored, true
 	}
 	var zero T
+	if r.localOnly {
+		return zero, nil, false
+	}
 	if read, _, _ := r.c.remoteUse(r.budget); !read {
 		return zero, nil, false
 	}
-	data, err := r.c.remote.Get(r.budget, r.id.key, r.c.signKey)
+	var data []byte
+	var err error
+	known := false
+	if r.fetched != nil {
+		if data, known = r.fetched(r.id.key); known && data == nil {
+			return zero, nil, false // the batch found none
+		}
+	}
+	if !known {
+		data, err = r.c.remote.Get(r.budget, r.id.key, r.c.signKey)
+	}
 	if errors.Is(err, entry.ErrBadSignature) {
 		// A large entry, its MAC checked as it was read.
 		r.c.badSignatures.Add(1)

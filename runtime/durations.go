@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/callctx"
+	"github.com/cachegen/cachegen/remote"
 )
 
 // The compute times of a function's points, kept between sweeps for their
@@ -82,7 +83,7 @@ func init() {
 		if c.remote != nil {
 			wait = max(wait, c.remote.Options().MaxWait)
 		}
-		return callctx.Host{
+		h := callctx.Host{
 			Off:        c.mode == ModeOff,
 			Verbose:    c.verbose,
 			HolderWait: wait,
@@ -93,5 +94,9 @@ func init() {
 				c.recordDurations(Call{Func: fn, Version: version}, measured)
 			},
 		}
+		if c.remote != nil && c.mode != ModeOff && c.mode != ModeRefresh && c.mode != ModeVerify {
+			h.FetchRemote, h.BatchSize = c.fetchRemote, remote.BatchSize
+		}
+		return h
 	}
 }

@@ -43,12 +43,20 @@ func WithCounted(ctx context.Context, counted bool) context.Context {
 func Counted(ctx context.Context) bool { b, _ := ctx.Value(countedKey{}).(bool); return b }
 
 // A Lookup is what a lookup-only call found: whether either tier held a
-// valid entry, how long its result took to compute, and whether an entry
-// of other code was found instead.
+// valid entry, how long its result took to compute, whether an entry of
+// other code was found instead, and the call's key; and how to look.
 type Lookup struct {
 	Hit       bool
 	Took      time.Duration
 	OtherCode bool
+	Key       string
+	// LocalOnly makes the lookup look in the local tier alone.
+	LocalOnly bool
+	// Remote, when not nil, is what a batch read of the remote tier found
+	// (see Host.FetchRemote): the call's entry, or that there is none,
+	// with known true; the lookup asks the remote itself only for a key
+	// Remote does not know.
+	Remote func(key string) (data []byte, known bool)
 }
 
 type lookupKey struct{}
@@ -82,6 +90,12 @@ type Host struct {
 	// points; Record adds to them.
 	Durations func(fn string, version int) []time.Duration
 	Record    func(fn string, version int, measured []time.Duration)
+	// FetchRemote reads the remote tier's entries of keys (at most
+	// BatchSize) in a few round trips, for a Lookup's Remote; nil when the
+	// cache has no remote tier it may read.
+	FetchRemote func(ctx context.Context, keys []string) func(key string) ([]byte, bool)
+	// BatchSize is how many keys FetchRemote reads at once.
+	BatchSize int
 }
 
 // HostOf returns the Host of cache, a *runtime.Cache, or of the cache ctx

@@ -1,7 +1,9 @@
 package all_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"maps"
@@ -303,6 +305,85 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("waited ten seconds for %s", what)
+		}
+	}
+}
+
+// bigGrid is n points of a sweep, whose results were computed before.
+func bigGrid(n int) []sweep.Point[[]float64] {
+	points := make([]sweep.Point[[]float64], n)
+	for i := range points {
+		points[i] = sweep.Point[[]float64]{Call: simCall(i), Compute: func(context.Context) ([]float64, error) {
+			return nil, errors.New("computed: want every point served")
+		}}
+	}
+	return points
+}
+
+// storeGrid stores the results of n points in the Redis at url.
+func storeGrid(t testing.TB, url string, n int) {
+	t.Helper()
+	r, err := remote.Open(context.Background(), url, remote.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c, err := cacheruntime.Open(t.TempDir(), cacheruntime.WithRemote(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		cacheruntime.Do(context.Background(), c, simCall(i), func(context.Context) ([]float64, error) { return wantValue(i), nil })
+	}
+}
+
+// A sweep whose points are all in Redis reads them in a few requests, not
+// one a point: 100 points cost about what one does.
+func TestSweepLooksUpRemoteHitsInBatches(t *testing.T) {
+	srv := testredis.Start(t)
+	storeGrid(t, srv.URL, 100)
+	p := startProxy(t, strings.TrimPrefix(strings.TrimSuffix(srv.URL, "/0"), "redis://"), 0)
+	c, _ := openCache(t, "redis://"+p.Addr+"/0", remote.Options{})
+	got, err := sweep.Run(context.Background(), c, bigGrid(100), sweep.Quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got {
+		if !slices.Equal(v, wantValue(i)) {
+			t.Fatalf("point %d is %v", i, v)
+		}
+	}
+	if st := c.Stats(); st.RemoteHits != 100 {
+		t.Fatalf("%+v: want 100 remote hits", st)
+	}
+	t.Logf("%d requests", p.writes.Load())
+	if n := p.writes.Load(); n > 10 {
+		t.Errorf("the sweep sent %d requests to Redis for 100 remote hits: want a few", n)
+	}
+}
+
+// GetMany reads short entries whole, says which keys have none, and
+// leaves long entries to Get, on a store that batches and on others.
+func TestGetMany(t *testing.T) {
+	ctx := context.Background()
+	for _, url := range []string{testredis.Start(t).URL, "file://" + t.TempDir(), "mem://"} {
+		r, err := remote.Open(ctx, url, remote.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		short, long := []byte("a short entry"), bytes.Repeat([]byte{7}, 100<<10)
+		k1, k2, k3, absent := "0000000000000001", "0000000000000002", "0000000000000003", "0000000000000004"
+		for k, v := range map[string][]byte{k1: short, k2: short, k3: long} {
+			if err := r.Store().Put(ctx, k, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f, err := r.GetMany(ctx, []string{k1, k2, k3, absent})
+		if err != nil || len(f.Entries) != 2 || !bytes.Equal(f.Entries[k1], short) || !bytes.Equal(f.Entries[k2], short) ||
+			len(f.Absent) != 1 || !f.Absent[absent] {
+			t.Errorf("%s: GetMany = %d entries, absent %v, %v; want %s and %s whole, %s absent, %s left to Get",
+				url, len(f.Entries), f.Absent, err, k1, k2, absent, k3)
 		}
 	}
 }

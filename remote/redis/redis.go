@@ -169,6 +169,31 @@ func (s *redisStore) UseRange(ctx context.Context, key string, off, n int64) ([]
 	return b, refused(err)
 }
 
+// GetRanges pipelines a GETRANGE of each key, and with use the records of
+// their uses: one round trip.
+func (s *redisStore) GetRanges(ctx context.Context, keys []string, n int64, use bool) ([][]byte, []error, error) {
+	pipe := s.c.Pipeline()
+	gets := make([]*goredis.StringCmd, len(keys))
+	for i, k := range keys {
+		gets[i] = pipe.GetRange(ctx, s.entry(k), 0, n-1)
+		if use {
+			pipe.SetXX(ctx, s.used(k), usedNow(), 0)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && ctx.Err() != nil {
+		return nil, nil, ctx.Err()
+	}
+	out, errs := make([][]byte, len(keys)), make([]error, len(keys))
+	for i, get := range gets {
+		b, err := get.Bytes()
+		if err == nil && len(b) == 0 {
+			err = notFound(keys[i])
+		}
+		out[i], errs[i] = b, refused(err)
+	}
+	return out, errs, nil
+}
+
 // Put stores the entry and the record of its use, in one round trip.
 func (s *redisStore) Put(ctx context.Context, key string, data []byte) error {
 	pipe := s.c.Pipeline()

@@ -157,23 +157,66 @@ func Run[T any](ctx context.Context, c *runtime.Cache, points []Point[T], opts .
 	}
 	defer s.finish()
 	order := shardOrder(len(points), cfg.index, cfg.count)
-	// Hits first, on this goroutine: they take no worker.
-	var misses []int
-	for _, i := range order {
-		if ctx.Err() != nil {
-			break
+	misses := s.hits(ctx, order)
+	return s.results, errors.Join(append(s.run(ctx, misses), ctx.Err())...)
+}
+
+// hits serves the points of order that either tier holds, on this
+// goroutine: they take no worker. It looks in the local tier first, then
+// reads the remote tier's entries of the points the local one lacks in
+// batches, a few round trips for a whole batch rather than one a point,
+// and returns the points neither tier served, in order.
+func (s *sweep[T]) hits(ctx context.Context, order []int) (misses []int) {
+	hit := make([]bool, len(s.points))
+	// look serves point i if l finds it.
+	look := func(i int, l *callctx.Lookup) {
+		lctx := callctx.WithLookup(ctx, l)
+		if s.otherCode[i] {
+			lctx = callctx.WithCounted(lctx, true) // counted by the first look
 		}
-		var l callctx.Lookup
-		v, err := runtime.Do(callctx.WithLookup(ctx, &l), c, points[i].Call, points[i].Compute)
+		v, err := runtime.Do(lctx, s.c, s.points[i].Call, s.points[i].Compute)
+		s.otherCode[i] = s.otherCode[i] || l.OtherCode
 		if err == nil && l.Hit {
+			hit[i] = true
 			s.results[i] = v
 			s.event(&s.progress.Hits, l.Took)
-			continue
 		}
-		s.otherCode[i] = l.OtherCode
-		misses = append(misses, i)
 	}
-	return s.results, errors.Join(append(s.run(ctx, misses), ctx.Err())...)
+	batched := s.host.FetchRemote != nil
+	var remote []int // the local misses, to look up in the remote tier
+	keys := map[int]string{}
+	for _, i := range order {
+		if ctx.Err() != nil {
+			return nil
+		}
+		l := callctx.Lookup{LocalOnly: batched}
+		look(i, &l)
+		if !hit[i] && batched && l.Key != "" {
+			remote = append(remote, i)
+			keys[i] = l.Key
+		}
+	}
+	for len(remote) > 0 {
+		batch := remote[:min(len(remote), max(s.host.BatchSize, 1))]
+		remote = remote[len(batch):]
+		ks := make([]string, len(batch))
+		for k, i := range batch {
+			ks[k] = keys[i]
+		}
+		fetched := s.host.FetchRemote(ctx, ks)
+		for _, i := range batch {
+			if ctx.Err() != nil {
+				return nil
+			}
+			look(i, &callctx.Lookup{Remote: fetched})
+		}
+	}
+	for _, i := range order {
+		if !hit[i] {
+			misses = append(misses, i)
+		}
+	}
+	return misses
 }
 
 // sweep is one run of Run.

@@ -69,3 +69,19 @@ func keyIDText(id string) string {
 	}
 	return " (key id " + id + ")"
 }
+
+// fetchRemote reads the remote tier's entries of keys at once, for a
+// sweep's lookups (callctx.Host.FetchRemote); nil when the cache may not
+// read the remote.
+func (c *Cache) fetchRemote(ctx context.Context, keys []string) func(string) ([]byte, bool) {
+	if read, _, _ := c.remoteUse(ctx); !read {
+		return nil
+	}
+	f, _ := c.remote.GetMany(ctx, keys) // what it found, even of a request that failed
+	return func(key string) ([]byte, bool) {
+		if data, ok := f.Entries[key]; ok {
+			return data, true
+		}
+		return nil, f.Absent[key]
+	}
+}
