@@ -46,6 +46,12 @@ func TestRedisAgesAreTrue(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(2 * time.Second)
+	// Version 2 of the function is computed; then version 1's call 0 is
+	// used again: only its entries idle since are old.
+	v2 := simCall(0)
+	v2.Version = 2
+	cacheruntime.Do(ctx, a, v2, compute(0, &computed))
+	newer := mustKey(t, v2)
 	b, _ := openCache(t, srv.URL, remote.Options{})
 	cacheruntime.Do(ctx, b, simCall(0), compute(0, &computed))
 	if st := b.Stats(); st.RemoteHits != 1 {
@@ -55,27 +61,31 @@ func TestRedisAgesAreTrue(t *testing.T) {
 	shared := cacheruntime.SharedEntries(a.Remote(), nil)
 	for round := range 3 { // each listing reads every entry
 		es, err := shared.List(ctx)
-		if err != nil || len(es) != 3 {
+		if err != nil || len(es) != 4 {
 			t.Fatalf("listing %d: %d entries, %v", round, len(es), err)
 		}
 		for _, e := range es {
 			age := time.Since(e.LastUsed)
-			if fresh := e.Key == used; fresh != (age < time.Second) || age < 0 || !fresh && age < 2*time.Second {
-				t.Errorf("listing %d: entry %s last used %s ago; want under a second for %s, two seconds or more for the others", round, e.Key, age, used)
+			if fresh := e.Key == used || e.Key == newer; fresh != (age < time.Second) || age < 0 || !fresh && age < 2*time.Second {
+				t.Errorf("listing %d: entry %s last used %s ago; want under a second for %s and %s, two seconds or more for the others", round, e.Key, age, used, newer)
+			}
+			if old := e.Key == idle || e.Key == legacy; e.OldVersion != old {
+				t.Errorf("listing %d: entry %s marked old %v, want %v", round, e.Key, e.OldVersion, old)
 			}
 		}
 	}
-	// Least recently used first: a size that keeps one entry keeps the used one.
+	// Least recently used first: a size that keeps two entries keeps the
+	// used ones.
 	es, err := shared.Prune(ctx, cacheruntime.PruneOptions{MaxBytes: 1, DryRun: true})
-	if err != nil || len(es) != 3 || es[2].Key != used {
-		t.Errorf("prune -max-size would remove %v (%v): want the used entry %s last", keysOf(es), err, used)
+	if err != nil || len(es) != 4 || !sameSet(keysOf(es[2:]), []string{used, newer}) {
+		t.Errorf("prune -max-size would remove %v (%v): want the used entries %s and %s last", keysOf(es), err, used, newer)
 	}
 	es, err = shared.Prune(ctx, cacheruntime.PruneOptions{UnusedFor: time.Second})
 	if got, want := keysOf(es), []string{idle, legacy}; err != nil || !sameSet(got, want) {
 		t.Errorf("prune -unused-for 1s removed %v (%v); want %v", got, err, want)
 	}
-	if left, _ := shared.List(ctx); len(left) != 1 || left[0].Key != used {
-		t.Errorf("left %v, want only %s", keysOf(left), used)
+	if left, _ := shared.List(ctx); !sameSet(keysOf(left), []string{used, newer}) {
+		t.Errorf("left %v, want only %s and %s", keysOf(left), used, newer)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachegen/cachegen/remote"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 
 	"github.com/cachegen/cachegen/internal/callctx"
@@ -476,6 +477,35 @@ func TestSweepReportsWhileItWaits(t *testing.T) {
 	}
 	if got := out.String(); strings.Count(got, "3/3 done") != 1 || !regexp.MustCompile(`3/3 done \(0 hits, 3 computed here, 0 elsewhere, 0 failed\), \d+s elapsed\n$`).MatchString(got) {
 		t.Errorf("want one final line, last:\n%s", got)
+	}
+}
+
+// A point another machine computes, under its lease on the remote tier,
+// is said to be so while the sweep waits for it.
+func TestSweepSaysWhenAnotherMachineHoldsAPoint(t *testing.T) {
+	tier, err := remote.Open(context.Background(), "file://"+t.TempDir(), remote.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := open(t, cacheruntime.WithRemote(tier))
+	c, _ := open(t, cacheruntime.WithRemote(tier))
+	ps := grid(3, square)
+	release := hold(t, other, ps[1].Call)
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(context.Background(), c, ps, Workers(2), progressTo(&out, false, 50*time.Millisecond))
+		done <- err
+	}()
+	waiting := "; waiting for 1 point another machine is computing (its lease on the remote)"
+	for deadline := time.Now().Add(10 * time.Second); strings.Count(out.String(), waiting) < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no lines saying the sweep waits for another machine:\n%s", out.String())
+		}
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
 
