@@ -1,11 +1,14 @@
 package remote
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/cachegen/cachegen/internal/entry"
 )
@@ -55,34 +58,44 @@ type Signing struct {
 	Mine bool
 }
 
-// signingMemo is what a tier found of its signing, for one key.
+// signingMemo is what a tier found of its signing, for one key, and when.
 type signingMemo struct {
 	s        Signing
 	noRecord bool // the store has no record: Signed is as NoteSigned says
+	at       time.Time
 }
 
+// signingTTL is how long a process trusts what it read of a store's
+// signing record: a team that changes its key (clearing the store, then
+// claiming it with the new key) stops a process still running with the
+// old one within it.
+const signingTTL = time.Minute
+
 // Signing returns how the tier's entries are signed, as a machine holding
-// signKey (nil: none) finds it: the tier's signing record, read once per
-// process and key. A machine with a key that finds no record claims the
-// tier for its key, by creating the record (unless the tier is
-// read-only), after checking a few of its entries: one whose key does not
-// verify signed entries already there (a team that signed before records
-// were kept) claims nothing, and its key is not the tier's. A store that
-// keeps no records (see Recorder) is checked that way in each process. An
-// error, from a store that fails, is not remembered.
+// signKey (nil: none) finds it: the tier's signing record, read again
+// after a minute. A machine with a key that finds no record claims the
+// tier for its key, by creating the record (unless the tier is read-only,
+// or the store refuses), after checking its entries: it reads the headers
+// of the smallest ones listed, and checks the first signed ones whole, so
+// that a machine whose key does not verify signed entries already there
+// (a team that signed before records were kept) claims nothing, and its
+// key is not the tier's. A store that keeps no records (see Recorder) is
+// checked that way each time. An error, from a store that fails, is not
+// remembered.
 func (r *Tier) Signing(ctx context.Context, signKey []byte) (Signing, error) {
 	id := entry.KeyID(signKey)
-	if m, ok := r.signing.Load(id); ok {
+	if m, ok := r.signing.Load(id); ok && r.now().Sub(m.(signingMemo).at) < signingTTL {
 		return r.seen(m.(signingMemo)), nil
 	}
 	var m signingMemo
 	err := r.do(ctx, "signing record", func(ctx context.Context) (err error) {
-		m, err = r.readSigning(ctx, signKey, id)
+		m, err = r.readSigning(ctx, signKey, id, true)
 		return err
 	})
 	if err != nil {
 		return Signing{}, err
 	}
+	m.at = r.now()
 	r.signing.Store(id, m)
 	return r.seen(m), nil
 }
@@ -94,19 +107,27 @@ func (r *Tier) seen(m signingMemo) Signing {
 	return m.s
 }
 
+// Recheck makes the next Signing of signKey read the store's record again:
+// a machine whose key the record named found an entry its key does not
+// verify, which a new key, claiming the store since, may have signed.
+func (r *Tier) Recheck(signKey []byte) { r.signing.Delete(entry.KeyID(signKey)) }
+
 // NoteSigned tells the tier that a machine without a signing key found a
 // signed entry in it: in a store without a signing record, its entries
 // are signed after all, and Signing says so from then on.
 func (r *Tier) NoteSigned() { r.signedSeen.Store(true) }
 
-func (r *Tier) readSigning(ctx context.Context, signKey []byte, id string) (signingMemo, error) {
+// errBadRecord is the error of a signing record that is not one.
+var errBadRecord = errors.New("the store's signing record is not one: remove it with cachectl -remote URL clear -yes, or in the store")
+
+func (r *Tier) readSigning(ctx context.Context, signKey []byte, id string, mayClaim bool) (signingMemo, error) {
 	rec, recorder := r.store.(Recorder)
 	if recorder {
 		b, err := rec.ReadRecord(ctx, signingRecord)
 		if err == nil {
 			rid, ok := parseSigning(b)
 			if !ok {
-				return signingMemo{}, fmt.Errorf("the store's signing record is not one (%d bytes): remove it with cachectl -remote URL clear, or in the store", len(b))
+				return signingMemo{}, errBadRecord
 			}
 			return signingMemo{s: Signing{Signed: true, KeyID: rid, Mine: rid == id && id != ""}}, nil
 		}
@@ -121,45 +142,53 @@ func (r *Tier) readSigning(ctx context.Context, signKey []byte, id string) (sign
 	if err != nil {
 		return signingMemo{}, err
 	}
-	if foreign && !verified {
+	unclaimed := signingMemo{s: Signing{Signed: true, Mine: true}, noRecord: true}
+	switch {
+	case foreign && !verified:
 		return signingMemo{s: Signing{Signed: true}, noRecord: true}, nil
-	}
-	if !recorder || r.opts.ReadOnly {
-		return signingMemo{s: Signing{Signed: true, Mine: true}, noRecord: true}, nil
+	case !recorder || r.opts.ReadOnly:
+		return unclaimed, nil
+	case !mayClaim:
+		// The record was there a moment ago, and is gone: a store that
+		// loses what it is given, or a clear under way.
+		return signingMemo{}, errors.New("the store's signing record vanished as it was read")
 	}
 	created, err := rec.CreateRecord(ctx, signingRecord, signingBody(id))
+	if errors.Is(err, ErrRefused) {
+		// Credentials that may read and not write: use the store as it
+		// is, and let a machine that may write claim it.
+		return unclaimed, nil
+	}
 	if err != nil {
 		return signingMemo{}, err
 	}
 	if !created {
 		// Another machine claimed it meanwhile: its record decides.
-		return r.readSigning(ctx, signKey, id)
+		return r.readSigning(ctx, signKey, id, false)
 	}
 	return signingMemo{s: Signing{Signed: true, KeyID: id, Mine: true}}, nil
 }
 
-// Sampling: how many entries a machine claiming a tier checks, of how many
-// listed, and the largest it reads.
+// Sampling: how many entries a machine claiming a tier lists at most, how
+// many of their headers it reads, and how many signed ones it checks
+// whole.
 const (
-	sampleEntries = 4
-	sampleListed  = 64
-	sampleMax     = 1 << 20
+	sampleListed  = 256
+	sampleHeaders = 32
+	sampleSigned  = 3
 )
 
-// sample checks a few of the store's entries with signKey, and reports
-// whether the key verified a signed one, and whether a signed one failed
-// it.
+// sample checks the store's entries with signKey, and reports whether the
+// key verified a signed one, and whether a signed one failed it. It reads
+// the headers of the smallest entries listed, and checks the first signed
+// ones whole, however large, reading them in chunks (see CheckSigned).
 func (r *Tier) sample(ctx context.Context, signKey []byte) (verified, foreign bool, err error) {
-	var picked []string
-	listed := 0
+	var listed []StoreEntry
 	err = r.store.List(ctx, func(e StoreEntry) error {
-		if !entry.ValidKey(e.Key) {
-			return nil
+		if entry.ValidKey(e.Key) {
+			listed = append(listed, e)
 		}
-		if e.Size <= sampleMax {
-			picked = append(picked, e.Key)
-		}
-		if listed++; listed >= sampleListed || len(picked) >= sampleEntries {
+		if len(listed) >= sampleListed {
 			return errStop
 		}
 		return nil
@@ -167,25 +196,80 @@ func (r *Tier) sample(ctx context.Context, signKey []byte) (verified, foreign bo
 	if err != nil && !errors.Is(err, errStop) {
 		return false, false, err
 	}
-	for _, key := range picked {
-		data, err := getEntry(ctx, r.store, key, signKey, sampleMax, false)
+	slices.SortFunc(listed, func(a, b StoreEntry) int { return cmp.Compare(a.Size, b.Size) })
+	signed := 0
+	for i, e := range listed {
+		if i >= sampleHeaders || signed >= sampleSigned || verified {
+			break
+		}
+		head, err := getRange(ctx, r.store, e.Key, 0, entry.HeaderSize)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed meanwhile
+		}
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, entry.ErrBadSignature) {
-				continue // removed meanwhile; or no entry
-			}
 			return false, false, err
 		}
-		h, _, _, err := entry.Parse(data, nil)
+		h, err := entry.ParseHeader(head, e.Size)
 		if err != nil || !h.Signed {
-			continue
+			continue // no entry, or an unsigned one: it says nothing of the key
 		}
-		if entry.CheckMAC(signKey, h.Sum, h, data) == nil {
+		signed++
+		switch err := r.CheckSigned(ctx, e.Key, signKey); {
+		case err == nil:
 			verified = true
-		} else {
+		case errors.Is(err, entry.ErrBadSignature):
 			foreign = true
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, entry.ErrCorrupt):
+		default:
+			return false, false, err
 		}
 	}
 	return verified, foreign, nil
+}
+
+// SignedEntry reports whether the store holds a signed entry of key: for
+// a machine without a key, before it replaces or removes an entry it did
+// not read, in a store without a signing record.
+func (r *Tier) SignedEntry(ctx context.Context, key string) (bool, error) {
+	var signed bool
+	err := r.do(ctx, "get header", func(ctx context.Context) error {
+		head, err := getRange(ctx, r.store, key, 0, entry.HeaderSize)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		h, err := entry.ParseHeader(head, -1)
+		signed = err == nil && h.Signed
+		return nil
+	})
+	return signed, err
+}
+
+// CheckSigned checks the MAC of the entry of key with signKey, reading it
+// in chunks: a store's entry of any size costs a few MiB of memory. It
+// returns an error wrapping entry.ErrBadSignature for an entry the key
+// does not verify (unsigned, signed with another key, or changed).
+func (r *Tier) CheckSigned(ctx context.Context, key string, signKey []byte) error {
+	head, err := getRange(ctx, r.store, key, 0, entry.HeaderSize)
+	if err != nil {
+		return err
+	}
+	h, err := entry.ParseHeader(head, -1)
+	if err != nil {
+		return err
+	}
+	if h.Size() > r.opts.MaxEntry {
+		return fmt.Errorf("%w: the entry is %d bytes, more than the %d the remote tier reads (Options.MaxEntry)", fs.ErrNotExist, h.Size(), r.opts.MaxEntry)
+	}
+	return entry.CheckMACReading(signKey, h, h.Size(), func(p []byte, off int64) error {
+		b, err := getRange(ctx, r.store, key, off, int64(len(p)))
+		if err == nil && copy(p, b) < len(p) {
+			err = fmt.Errorf("%w: entry shorter than its header says", entry.ErrCorrupt)
+		}
+		return err
+	})
 }
 
 // forgetSigning forgets what the tier found of its signing: after its
@@ -197,16 +281,29 @@ func (r *Tier) forgetSigning() {
 
 // RemoveSigning removes the tier's signing record, so that the next
 // machine with a key to use the tier claims it: for a team that changes
-// its key, after clearing the entries signed with the old one.
+// its key, after clearing the entries signed with the old one. A value in
+// the record's place that is no signing record is left alone: it is not
+// the tier's.
 func (r *Tier) RemoveSigning(ctx context.Context) error {
 	if r.opts.ReadOnly {
 		return errReadOnly
 	}
 	defer r.forgetSigning()
-	if rec, ok := r.store.(Recorder); ok {
-		return rec.RemoveRecord(ctx, signingRecord)
+	rec, ok := r.store.(Recorder)
+	if !ok {
+		return nil
 	}
-	return nil
+	b, err := rec.ReadRecord(ctx, signingRecord)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, ok := parseSigning(b); !ok {
+		return nil
+	}
+	return rec.RemoveRecord(ctx, signingRecord)
 }
 
 var errReadOnly = errors.New("the remote tier is read-only")

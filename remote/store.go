@@ -114,6 +114,20 @@ type Recorder interface {
 // MaxRecord is the largest body of a store's record.
 const MaxRecord = 4 << 10
 
+// A ReadOnlyStore is a Store that writes on its own (Redis records the
+// ages of the entries it lists), and that New tells when its tier is
+// read-only: it then writes nothing.
+type ReadOnlyStore interface {
+	SetReadOnly()
+}
+
+// A Cleaner is a Store that keeps data beside its entries (Redis, their
+// records of use), and can remove what no longer has an entry; a tier's
+// Clear calls it.
+type Cleaner interface {
+	Clean(ctx context.Context) error
+}
+
 // A Leaser is a Store that can lease a key to one holder at a time, so
 // that callers on many machines compute a missing entry once. Leases
 // expire unless renewed, so a holder that dies blocks others for at most

@@ -126,6 +126,9 @@ func New(s Store, name string, o Options) *Tier {
 	if l, ok := s.(ReplyLimiter); ok {
 		l.LimitReplies(r.opts.MaxEntry + ReplySlack)
 	}
+	if ro, ok := s.(ReadOnlyStore); ok && r.opts.ReadOnly {
+		ro.SetReadOnly()
+	}
 	r.br.limit, r.br.cooldown = r.opts.FailureLimit, r.opts.Cooldown
 	r.log.Store(slog.New(logline.New(os.Stderr)))
 	return r

@@ -60,11 +60,28 @@ func (c *Cache) loadPending() {
 		}
 		names, _ := fs.ReadDir(r.FS(), pendingDir)
 		for _, n := range names {
-			if entry.ValidKey(n.Name()) && n.Type().IsRegular() {
-				c.catch.keys[n.Name()] = true
+			if !entry.ValidKey(n.Name()) || !n.Type().IsRegular() {
+				continue
 			}
+			if _, err := c.disk.Stat(disk.EntryName(n.Name())); errors.Is(err, fs.ErrNotExist) {
+				c.disk.Remove(path.Join(pendingDir, n.Name())) // its entry was removed (pruned, trimmed)
+				continue
+			}
+			c.catch.keys[n.Name()] = true
 		}
 	})
+}
+
+// dropPending forgets the pending record of key, whose entry is removed.
+func (c *Cache) dropPending(key string) {
+	if c.remote == nil {
+		return
+	}
+	c.loadPending()
+	c.catch.mu.Lock()
+	delete(c.catch.keys, key)
+	c.catch.mu.Unlock()
+	c.disk.Remove(path.Join(pendingDir, key))
 }
 
 // catchUp copies the entry of key, just hit locally, to the remote tier

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"reflect"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/cachegen/cachegen/internal/callctx"
@@ -108,9 +109,10 @@ func lookupOnly[T any](ctx context.Context, c *Cache, call Call, l *callctx.Look
 	if err != nil {
 		return zero, callctx.ErrNotCached
 	}
-	r.localOnly, r.fetched = l.LocalOnly, l.Remote
+	r.localOnly, r.remoteOnly, r.fetched = l.LocalOnly, l.RemoteOnly, l.Remote
 	v, _, ok := r.lookup()
 	l.Hit, l.Took, l.OtherCode, l.Key = ok, r.took, r.otherCode, r.id.key
+	l.Rejected = r.rejectedWhy != ""
 	if !ok {
 		return zero, callctx.ErrNotCached
 	}
@@ -163,8 +165,9 @@ type request[T any] struct {
 	took         time.Duration // how long the served entry took to compute
 	// A sweep's lookups: in the local tier alone, or in the remote tier
 	// with what a batch read of it fetched (see callctx.Lookup).
-	localOnly bool
-	fetched   func(key string) ([]byte, bool)
+	localOnly, remoteOnly bool
+	fetched               func(key string) ([]byte, bool)
+	remoteAsked           bool // the remote tier was asked for the entry, or a batch read it
 }
 
 // logWait logs, when verbose, that the call waits for who to compute it.
@@ -196,7 +199,9 @@ func newRequest[T any](ctx context.Context, c *Cache, call Call, compute func(co
 
 // lookup serves the call from the local tier, or else from the remote one.
 func (r *request[T]) lookup() (T, []byte, bool) {
-	if v, stored, ok := r.loadLocal(); ok {
+	if r.remoteOnly {
+		r.absent = true
+	} else if v, stored, ok := r.loadLocal(); ok {
 		return v, stored, true
 	}
 	var zero T
@@ -217,9 +222,11 @@ func (r *request[T]) lookup() (T, []byte, bool) {
 	if !known {
 		data, err = r.c.remote.Get(r.budget, r.id.key, r.c.signKey)
 	}
+	r.remoteAsked = true
 	if errors.Is(err, entry.ErrBadSignature) {
 		// A large entry, its MAC checked as it was read.
-		r.c.badSignatures.Add(1)
+		r.count(&r.c.badSignatures)
+		r.c.remote.Recheck(r.c.signKey)
 		r.logRejected(r.c.firstTime("bad signature"), err, "remote "+r.c.remote.String())
 	}
 	if err != nil {
@@ -460,11 +467,11 @@ func (r *request[T]) loadLocal() (T, []byte, bool) {
 		r.logRejected(slog.LevelDebug, err, path)
 		return zero, nil, false
 	case errors.Is(err, entry.ErrBadSignature):
-		c.badSignatures.Add(1)
+		r.count(&c.badSignatures)
 		r.logRejected(c.firstTime("bad signature"), err, path)
 		return zero, nil, false
 	case errors.Is(err, entry.ErrCorrupt), errors.Is(err, disk.ErrNotPrivate):
-		c.corrupt.Add(1)
+		r.count(&c.corrupt)
 		r.logRejected(slog.LevelWarn, err, path)
 		return zero, nil, false
 	case err != nil:
@@ -551,7 +558,11 @@ func (r *request[T]) check(data []byte, payCRC *uint32, where string, private bo
 	}
 	if err == nil && c.signKey != nil {
 		if err = entry.CheckMAC(c.signKey, r.id.sum, h, data); err != nil {
-			c.badSignatures.Add(1)
+			r.count(&c.badSignatures)
+			if c.remote != nil && !private {
+				// Before replacing it: the team may have changed its key.
+				c.remote.Recheck(c.signKey)
+			}
 			r.logRejected(c.firstTime("bad signature"), err, where)
 			return zero, h, nil, false
 		}
@@ -563,8 +574,8 @@ func (r *request[T]) check(data []byte, payCRC *uint32, where string, private bo
 		return zero, h, nil, false
 	}
 	if err == nil && !call.accepts(h.Code) {
-		if !r.otherCode && !callctx.Counted(r.ctx) {
-			c.otherCode.Add(1)
+		if !r.otherCode {
+			r.count(&c.otherCode)
 		}
 		r.otherCode, r.otherCodeOf = true, codeText(h.Code)
 		if _, told := c.warnedCode.LoadOrStore(call.Func, true); !told {
@@ -588,11 +599,20 @@ func (r *request[T]) check(data []byte, payCRC *uint32, where string, private bo
 		return zero, h, nil, false
 	}
 	if err != nil {
-		c.corrupt.Add(1)
+		r.count(&c.corrupt)
 		r.logRejected(slog.LevelWarn, err, where)
 		return zero, h, nil, false
 	}
 	return v, h, payload, true
+}
+
+// count adds one to a counter of entries not served, unless the sweep
+// that makes the call counted what it finds by a first look (see
+// callctx.WithCounted).
+func (r *request[T]) count(n *atomic.Int64) {
+	if !callctx.Counted(r.ctx) {
+		n.Add(1)
+	}
 }
 
 // logRejected logs an entry rejected by a check, which is computed again.
@@ -631,6 +651,12 @@ func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte
 		var parts [][]byte
 		if parts, err = entry.Encode(h, m, payload, c.signKey); err == nil {
 			_, toRemote, rerr := c.remoteUse(r.ctx)
+			if toRemote && c.signKey == nil && !r.remoteAsked {
+				// Without a key, an entry replaced without a look (in
+				// refresh mode) could be one the team signed, in a store
+				// that does not say it signs.
+				toRemote, rerr = c.mayReplace(r.ctx, r.id.key)
+			}
 			if toRemote {
 				// The remote copy first: callers on other machines are
 				// waiting for it under this caller's lease.

@@ -40,14 +40,19 @@ func (c *Cache) Remove(ctx context.Context, key string) (bool, error) {
 	}
 	err := c.disk.Delete(context.Background(), key)
 	found := err == nil
+	c.dropPending(key)
 	if errors.Is(err, fs.ErrNotExist) {
 		err = nil
 	}
 	if r := c.remote; r != nil && !r.Options().ReadOnly {
 		ctx, cancel := context.WithTimeout(ctx, r.Options().Timeout)
 		defer cancel()
-		if _, write, _ := c.remoteUse(ctx); !write {
-			return found, err
+		_, write, rerr := c.remoteUse(ctx)
+		if write && rerr == nil && c.signKey == nil {
+			write, rerr = c.mayReplace(ctx, key)
+		}
+		if rerr != nil || !write {
+			return found, errors.Join(err, rerr)
 		}
 		ok, rerr := SharedEntries(r, c.signKey).Remove(ctx, key)
 		found = found || ok
@@ -83,6 +88,10 @@ func (c *Cache) Clear(ctx context.Context) error {
 	if r, err := c.disk.OpenRoot(false); err == nil {
 		r.RemoveAll("recent")   // the records of the entries removed, which explain misses
 		r.RemoveAll(pendingDir) // and of those the remote tier lacks
+		c.loadPending()
+		c.catch.mu.Lock()
+		clear(c.catch.keys)
+		c.catch.mu.Unlock()
 	}
 	return c.disk.ClearMemo()
 }

@@ -109,7 +109,13 @@ func (c *Cache) prune(ctx context.Context, o PruneOptions) ([]Entry, int64, erro
 	c.disk.PruneMemo(now.Add(-keying.MemoMaxAge))
 	// Each removal is taken from its shard's usage record, under its lock,
 	// so that stores made meanwhile by other processes are kept in it.
-	return pruneEntries(all, o, now, func(key string) error { return c.disk.RemoveEntry(names[key]) })
+	return pruneEntries(all, o, now, func(key string) error {
+		err := c.disk.RemoveEntry(names[key])
+		if err == nil {
+			c.disk.Remove(path.Join(pendingDir, key)) // nothing left to copy to a remote
+		}
+		return err
+	})
 }
 
 // pruneEntries removes, with remove, the entries of all that o selects,

@@ -72,14 +72,15 @@ func (r *Shared) list(ctx context.Context, withCorrupt bool) ([]Entry, error) {
 			case err == nil:
 				e := entryFromHead(h, m, info.Size, info.LastUsed, now)
 				if r.signKey != nil {
-					data, err := r.t.Read(gctx, info.Key, r.signKey)
+					// Read whole, a few MiB at a time.
+					err := r.t.CheckSigned(gctx, info.Key, r.signKey)
 					if errors.Is(err, fs.ErrNotExist) {
 						return nil // removed meanwhile
 					}
-					if err != nil && !errors.Is(err, entry.ErrBadSignature) {
+					if err != nil && !errors.Is(err, entry.ErrBadSignature) && !errors.Is(err, entry.ErrCorrupt) {
 						return fmt.Errorf("reading entry %s of remote %s: %w", info.Key, r.t.String(), err)
 					}
-					e.BadSignature = err != nil || entry.CheckMAC(r.signKey, h.Sum, h, data) != nil
+					e.BadSignature = err != nil
 				}
 				found[i] = &e
 			case errors.Is(err, entry.ErrCorrupt) && withCorrupt:
@@ -144,6 +145,11 @@ func (r *Shared) Clear(ctx context.Context) error {
 	}
 	if err := g.Wait(); err != nil {
 		return err
+	}
+	if c, ok := r.t.Store().(remote.Cleaner); ok {
+		if err := c.Clean(ctx); err != nil {
+			return err
+		}
 	}
 	return r.t.RemoveSigning(ctx)
 }

@@ -40,6 +40,22 @@ func (c *Cache) remoteUse(ctx context.Context) (read, write bool, err error) {
 	return true, !c.remote.Options().ReadOnly, nil
 }
 
+// mayReplace reports whether a cache without a signing key may replace
+// or remove the remote entry of key: not when it is signed (the team
+// signs, in a store without a signing record), which it then notes, and
+// says once.
+func (c *Cache) mayReplace(ctx context.Context, key string) (bool, error) {
+	signed, err := c.remote.SignedEntry(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	if signed {
+		c.remote.NoteSigned()
+		c.remoteUse(ctx) // says so
+	}
+	return !signed, nil
+}
+
 // signingProblem says why the cache may not use a remote tier whose
 // entries are signed as s says, or returns "" when it may.
 func (c *Cache) signingProblem(s remote.Signing) string {

@@ -32,8 +32,9 @@ func NoWait(ctx context.Context) bool { b, _ := ctx.Value(noWaitKey{}).(bool); r
 
 type countedKey struct{}
 
-// WithCounted marks ctx, or with counted false unmarks it: its call's entry
-// of other code was already counted, by the sweep's first look, and is not
+// WithCounted marks ctx, or with counted false unmarks it: what its call
+// finds that is not served (an entry of other code, a corrupt or badly
+// signed one) was already counted, by the sweep's first look, and is not
 // counted again.
 func WithCounted(ctx context.Context, counted bool) context.Context {
 	return context.WithValue(ctx, countedKey{}, counted)
@@ -50,8 +51,12 @@ type Lookup struct {
 	Took      time.Duration
 	OtherCode bool
 	Key       string
-	// LocalOnly makes the lookup look in the local tier alone.
-	LocalOnly bool
+	// Rejected is set when the lookup found an entry and a check
+	// rejected it (and counted it: see WithCounted).
+	Rejected bool
+	// LocalOnly makes the lookup look in the local tier alone; RemoteOnly,
+	// in the remote tier alone.
+	LocalOnly, RemoteOnly bool
 	// Remote, when not nil, is what a batch read of the remote tier found
 	// (see Host.FetchRemote): the call's entry, or that there is none,
 	// with known true; the lookup asks the remote itself only for a key

@@ -428,7 +428,7 @@ func TestReadOnlyRemoteSendsNoWrites(t *testing.T) {
 		}
 	}
 	for _, cmd := range cmds {
-		if !slices.Contains([]string{"getrange", "config|resetstat", "info", "hello", "client|setinfo", "ping"}, cmd) {
+		if !slices.Contains([]string{"getrange", "exists", "config|resetstat", "info", "hello", "client|setinfo", "ping"}, cmd) {
 			t.Errorf("a read-only remote sent %q (all: %v)", cmd, cmds)
 		}
 	}

@@ -236,7 +236,7 @@ func TestClearedStoreIsClaimedAgain(t *testing.T) {
 	if err := cacheruntime.SharedEntries(a.Remote(), nil).Clear(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := srv.Client(t).Exists(ctx, "cachegen:signing").Val(); n != 0 {
+	if n := srv.Client(t).Exists(ctx, "cachegen:r:signing").Val(); n != 0 {
 		t.Fatal("clear left the signing record")
 	}
 	b, _ := openCache(t, srv.URL, remote.Options{}, renewed)

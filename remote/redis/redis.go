@@ -41,10 +41,52 @@ func init() {
 // lease under PREFIX "l:" KEY, with the lease's expiry as the key's, and
 // when each entry was last used under PREFIX "u:" KEY.
 type redisStore struct {
-	c      goredis.UniversalClient
-	prefix string
-	warn   func(string)
-	limit  *atomic.Int64 // what one reply may claim, checked by the connections of stores opened from URLs
+	c        goredis.UniversalClient
+	prefix   string
+	warn     func(string)
+	limit    *atomic.Int64 // what one reply may claim, checked by the connections of stores opened from URLs
+	readOnly atomic.Bool   // its tier is read-only: List records no ages
+}
+
+// SetReadOnly makes List write nothing (see remote.ReadOnlyStore).
+func (s *redisStore) SetReadOnly() { s.readOnly.Store(true) }
+
+// Clean removes the records of use whose entries are gone (evicted, or
+// removed by another program): a clear leaves nothing of the cache.
+func (s *redisStore) Clean(ctx context.Context) error {
+	match := globEscape(s.prefix+"u:") + "*"
+	var cursor uint64
+	for rounds := 0; ; rounds++ {
+		scanned, next, err := s.c.Scan(ctx, cursor, match, 1000).Result()
+		if err != nil {
+			return refused(err)
+		}
+		pipe := s.c.Pipeline()
+		exists := make([]*goredis.IntCmd, len(scanned))
+		for i, k := range scanned {
+			exists[i] = pipe.Exists(ctx, s.entry(strings.TrimPrefix(k, s.prefix+"u:")))
+		}
+		if len(scanned) > 0 {
+			pipe.Exec(ctx)
+		}
+		var orphans []string
+		for i, k := range scanned {
+			if n, err := exists[i].Result(); err == nil && n == 0 && entry.ValidKey(strings.TrimPrefix(k, s.prefix+"u:")) {
+				orphans = append(orphans, k)
+			}
+		}
+		if len(orphans) > 0 {
+			if err := s.c.Del(ctx, orphans...).Err(); err != nil {
+				return refused(err)
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+		if rounds > maxStalledScans {
+			return errors.New("redis: SCAN does not let the cleaning end")
+		}
+	}
 }
 
 // New returns a Store that keeps its entries in Redis, under keys that
@@ -203,14 +245,15 @@ func (s *redisStore) Put(ctx context.Context, key string, data []byte) error {
 	return refused(set.Err())
 }
 
-// Create is SET NX, with the record of the entry's use, in one round trip.
+// Create is SET NX, then, for an entry it created, the record of its use
+// (which replaces one an evicted entry of the key left).
 func (s *redisStore) Create(ctx context.Context, key string, data []byte) (bool, error) {
-	pipe := s.c.Pipeline()
-	set := pipe.SetNX(ctx, s.entry(key), data, 0)
-	pipe.SetNX(ctx, s.used(key), usedNow(), 0)
-	pipe.Exec(ctx)
-	ok, err := set.Result()
-	return ok, refused(err)
+	ok, err := s.c.SetNX(ctx, s.entry(key), data, 0).Result()
+	if err != nil || !ok {
+		return false, refused(err)
+	}
+	s.c.Set(ctx, s.used(key), usedNow(), 0)
+	return true, nil
 }
 
 // Delete removes the entry and the record of its uses.
@@ -304,11 +347,14 @@ func (s *redisStore) List(ctx context.Context, fn func(remote.StoreEntry) error)
 				lastUsed = now.Add(-idle)
 				// An entry written before records of use were kept: its
 				// idle time becomes its record, since reading it for a
-				// listing resets the idle time.
-				if record == nil {
+				// listing resets the idle time (unless the store may not
+				// be written).
+				if record == nil && !s.readOnly.Load() {
 					record = s.c.Pipeline()
 				}
-				record.SetNX(ctx, s.used(key), strconv.FormatInt(lastUsed.UnixMilli(), 10), 0)
+				if record != nil {
+					record.SetNX(ctx, s.used(key), strconv.FormatInt(lastUsed.UnixMilli(), 10), 0)
+				}
 			}
 			batch = append(batch, remote.StoreEntry{Key: key, Size: lens[i].Val(), LastUsed: lastUsed})
 		}
@@ -372,15 +418,23 @@ func globEscape(s string) string {
 
 func (s *redisStore) Close() error { return s.c.Close() }
 
-// record is the key of the store's record of name: PREFIX name, beside
-// the e:, l: and u: keys.
-func (s *redisStore) record(name string) string { return s.prefix + name }
+// record is the key of the store's record of name: PREFIX "r:" name,
+// beside the e:, l: and u: keys.
+func (s *redisStore) record(name string) string { return s.prefix + "r:" + name }
 
+// ReadRecord asks whether the record exists with its value, in one round
+// trip: GETRANGE cannot tell a missing key from an empty one.
 func (s *redisStore) ReadRecord(ctx context.Context, name string) ([]byte, error) {
-	b, err := s.c.GetRange(ctx, s.record(name), 0, remote.MaxRecord).Bytes()
-	if err == nil && len(b) == 0 {
+	pipe := s.c.Pipeline()
+	exists := pipe.Exists(ctx, s.record(name))
+	get := pipe.GetRange(ctx, s.record(name), 0, remote.MaxRecord)
+	pipe.Exec(ctx)
+	if n, err := exists.Result(); err != nil {
+		return nil, refused(err)
+	} else if n == 0 {
 		return nil, fmt.Errorf("no record %s: %w", name, fs.ErrNotExist)
 	}
+	b, err := get.Bytes()
 	if err == nil && len(b) > remote.MaxRecord {
 		return nil, fmt.Errorf("redis: record %s is longer than %d bytes", name, remote.MaxRecord)
 	}

@@ -61,3 +61,49 @@ func TestMisconfiguredEnvironmentNeverCrashes(t *testing.T) {
 		})
 	}
 }
+
+// Every method of a cache that a bad setting turned off works, whatever
+// the setting: none crashes.
+func TestMisconfiguredCacheMethodsNeverCrash(t *testing.T) {
+	for _, bad := range []struct{ name, value string }{
+		{"CACHEGEN_SIGNING_KEY", "short"},
+		{"CACHEGEN_MODE", "bogus"},
+		{"CACHEGEN_REMOTE", "redis://127.0.0.1:1/0"},
+		{"CACHEGEN_REMOTE", "bogus"},
+		{"CACHEGEN_REMOTE", "file:///proc/nope"},
+		{"CACHEGEN_REMOTE_MODE", "bogus"},
+		{"CACHEGEN_VERBOSE", "bogus"},
+	} {
+		t.Run(bad.name+"="+bad.value, func(t *testing.T) {
+			t.Setenv("CACHEGEN_DIR", filepath.Join(t.TempDir(), "cache"))
+			if bad.name == "CACHEGEN_REMOTE_MODE" {
+				t.Setenv("CACHEGEN_REMOTE", "file://"+t.TempDir())
+			}
+			t.Setenv(bad.name, bad.value)
+			t.Cleanup(func() { cacheruntime.SetDefault(cacheruntime.SetDefault(nil)) })
+			cacheruntime.SetDefault(nil)
+			c := cacheruntime.Default()
+			ctx := context.Background()
+			ps := grid(12, square)
+			c.Stats()
+			c.Invalidate(ctx, ps[1].Call)
+			c.Remove(ctx, "0123456789abcdef")
+			c.List(ctx)
+			c.Why(ctx, "0123456789abcdef")
+			c.Prune(ctx, cacheruntime.PruneOptions{MaxBytes: 1})
+			c.Usage()
+			c.Recount(ctx)
+			c.Verify(ctx, true)
+			c.DescribeResult(ctx, "0123456789abcdef")
+			c.Push(ctx)
+			c.Clear(ctx)
+			v, err := cacheruntime.Do(ctx, nil, ps[5].Call, ps[5].Compute)
+			if err != nil || v != 25 {
+				t.Fatalf("Do = %v, %v", v, err)
+			}
+			if _, err := Run(ctx, nil, ps, Shard(1, 3), Workers(2)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -130,7 +130,7 @@ func Run[T any](ctx context.Context, c *runtime.Cache, points []Point[T], opts .
 	if err := cfg.resolveShard(); err != nil {
 		return nil, err
 	}
-	s := &sweep[T]{c: c, host: host, cfg: cfg, points: points, results: make([]T, len(points)), otherCode: make([]bool, len(points)), start: cfg.now(),
+	s := &sweep[T]{c: c, host: host, cfg: cfg, points: points, results: make([]T, len(points)), counted: make([]bool, len(points)), start: cfg.now(),
 		busySince: map[int]time.Time{}, held: map[int]bool{}}
 	s.progress.Total = len(points)
 	// In a test binary, progress lines would be printed among the tests'
@@ -168,14 +168,11 @@ func Run[T any](ctx context.Context, c *runtime.Cache, points []Point[T], opts .
 // and returns the points neither tier served, in order.
 func (s *sweep[T]) hits(ctx context.Context, order []int) (misses []int) {
 	hit := make([]bool, len(s.points))
-	// look serves point i if l finds it.
+	// look serves point i if l finds it. Each tier is looked at once
+	// here, and what it holds that is not served counted then.
 	look := func(i int, l *callctx.Lookup) {
-		lctx := callctx.WithLookup(ctx, l)
-		if s.otherCode[i] {
-			lctx = callctx.WithCounted(lctx, true) // counted by the first look
-		}
-		v, err := runtime.Do(lctx, s.c, s.points[i].Call, s.points[i].Compute)
-		s.otherCode[i] = s.otherCode[i] || l.OtherCode
+		v, err := runtime.Do(callctx.WithLookup(ctx, l), s.c, s.points[i].Call, s.points[i].Compute)
+		s.counted[i] = s.counted[i] || l.OtherCode || l.Rejected
 		if err == nil && l.Hit {
 			hit[i] = true
 			s.results[i] = v
@@ -208,7 +205,7 @@ func (s *sweep[T]) hits(ctx context.Context, order []int) (misses []int) {
 			if ctx.Err() != nil {
 				return nil
 			}
-			look(i, &callctx.Lookup{Remote: fetched})
+			look(i, &callctx.Lookup{RemoteOnly: true, Remote: fetched})
 		}
 	}
 	for _, i := range order {
@@ -226,7 +223,7 @@ type sweep[T any] struct {
 	cfg       config
 	points    []Point[T]
 	results   []T
-	otherCode []bool // whether the first look at each point found an entry of other code, and counted it
+	counted   []bool // whether the first looks at each point found an entry not served (of other code, corrupt, badly signed), and counted it
 	start     time.Time
 	view      *progressView
 	reportMu  sync.Mutex // reports go out one at a time, in order
@@ -415,7 +412,7 @@ func (s *sweep[T]) fill(ctx context.Context, i int) (busy bool) {
 	if s.heldTooLong(i) {
 		fillCtx = ctx // wait, as Do does, then compute it here
 	}
-	if s.otherCode[i] {
+	if s.counted[i] {
 		fillCtx = callctx.WithCounted(fillCtx, true)
 	}
 	v, err := runtime.Do(fillCtx, s.c, p.Call, compute)
