@@ -36,7 +36,7 @@
 // that computed it), the metadata (function,
 // version, canonical params), the result encoded as CBOR with its numeric
 // slices as raw little-endian blocks (so a hit on a large []float64 costs
-// little more than reading the file, and shares its memory), and CRC-32C
+// little more than reading the file, and shares its memory), and CRC-32
 // checksums. It is written to a temporary file in the same directory and
 // renamed into place. A load checks every part; an entry that fails a check
 // (truncated, corrupted, of another format or result type, or holding

@@ -207,7 +207,7 @@ func TestFileCorruptMemoIsIgnored(t *testing.T) {
 	// A path of the same length, so that only the path check tells.
 	other := path[:len(path)-1] + "X"
 	wrongMagic := append([]byte("cgmemo99"), forged[8:len(forged)-4]...)
-	wrongMagic = binary.LittleEndian.AppendUint32(wrongMagic, entry.CRC32C(wrongMagic))
+	wrongMagic = binary.LittleEndian.AppendUint32(wrongMagic, entry.Checksum(wrongMagic))
 	for name, bad := range map[string][]byte{
 		"flipped digest":       append(append([]byte{}, good[:60]...), append([]byte{good[60] ^ 0xff}, good[61:]...)...),
 		"truncated":            good[:len(good)-5],

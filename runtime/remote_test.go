@@ -434,8 +434,8 @@ func resum(data []byte) {
 	}
 	metaEnd := entry.HeaderSize + int(h.MetaLen)
 	at := int(h.TrailerAt())
-	binary.LittleEndian.PutUint32(data[at:], entry.CRC32C(data[:metaEnd]))
-	binary.LittleEndian.PutUint32(data[at+4:], entry.CRC32C(data[metaEnd:at]))
+	binary.LittleEndian.PutUint32(data[at:], entry.Checksum(data[:metaEnd]))
+	binary.LittleEndian.PutUint32(data[at+4:], entry.Checksum(data[metaEnd:at]))
 }
 
 func TestSignedEntries(t *testing.T) {

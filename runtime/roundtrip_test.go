@@ -284,7 +284,7 @@ func corruptions(data []byte, otherEntry []byte) map[string][]byte {
 	v2 := append([]byte(nil), data...)
 	binary.LittleEndian.PutUint32(v2[8:], entry.Format+1)
 	payEnd := len(data) - entry.TrailerSize
-	binary.LittleEndian.PutUint32(v2[payEnd:], entry.CRC32C(v2[:metaEnd]))
+	binary.LittleEndian.PutUint32(v2[payEnd:], entry.Checksum(v2[:metaEnd]))
 	m["other format version"] = v2
 	return m
 }

@@ -434,7 +434,7 @@ const smallEntry = 64 << 10
 // ReadEntry reads the entry file name: its header first, which must agree
 // with the file's size, then the rest, in one allocation of that size (a
 // file of at most smallEntry bytes in one read). It returns the file's
-// modification time and, for a large file, the CRC-32C of its payload,
+// modification time and, for a large file, the CRC-32 of its payload,
 // computed on another core while the file is read, so that checking a big
 // entry costs little beyond reading it.
 func (s *Store) ReadEntry(name string) ([]byte, time.Time, *uint32, error) {
@@ -476,7 +476,14 @@ func (s *Store) ReadEntry(name string) ([]byte, time.Time, *uint32, error) {
 			return nil, time.Time{}, nil, err
 		}
 	}
+	// Not make and copy in one statement pair: the compiler makes that a
+	// runtime.makeslicecopy, which clears the rest of a large buffer in
+	// one call no goroutine can preempt, and a collection starting then
+	// spins on it for as long as it runs (hundreds of milliseconds for a
+	// 64 MiB entry in a new process). A plain make clears only memory
+	// that needs it, in preemptible chunks.
 	data := make([]byte, int(size))
+	_ = data[entry.HeaderSize-1]
 	copy(data, head)
 	if size < pipelineMin {
 		if _, err := io.ReadFull(f, data[entry.HeaderSize:]); err != nil {

@@ -25,7 +25,7 @@ import (
 //	metadata CBOR: function name, version, canonical params, TTL; zero
 //	         padding to a multiple of 8 bytes
 //	payload  the result: CBOR, with its numeric slices as raw blocks (blocks.go)
-//	trailer  CRC-32C of Header and metadata, CRC-32C of payload (uint32 each)
+//	trailer  CRC-32 of Header and metadata, CRC-32 of payload (uint32 each)
 //	mac      only when flags has flagSigned: HMAC-SHA256 (32 bytes) of the
 //	         full key and everything before it (sign.go)
 //
@@ -35,9 +35,12 @@ import (
 // the MAC.
 const (
 	entryMagic = "cachegen"
-	// Format 5: the layout of 4, with the times a result holds stored
-	// exactly after its CBOR (times.go), which an entry of 4 lacks.
-	Format       = 5
+	// Format 6: the layout of 5, with CRC-32 (IEEE) checksums, which the
+	// processors at hand compute several times faster than CRC-32C: a hit
+	// on a large result checks its payload in a fraction of its read.
+	// Format 5 stored the times a result holds exactly after its CBOR
+	// (times.go), which an entry of 4 lacks.
+	Format       = 6
 	HeaderSize   = 88
 	TrailerSize  = 8
 	MACSize      = 32
@@ -46,7 +49,7 @@ const (
 	flagSigned   = 1        // the entry ends with a MAC
 )
 
-var crcTable = crc32.MakeTable(crc32.Castagnoli)
+var crcTable = crc32.IEEETable
 
 // ErrCorrupt is wrapped by every reason an entry file is rejected.
 var ErrCorrupt = errors.New("corrupt cache entry")
@@ -206,7 +209,7 @@ func encodeHead(h Header, m Meta, payload [][]byte, signKey []byte) ([]byte, err
 // the payload.
 func trailer(head []byte, payCRC uint32) []byte {
 	le := binary.LittleEndian
-	return le.AppendUint32(le.AppendUint32(nil, CRC32C(head)), payCRC)
+	return le.AppendUint32(le.AppendUint32(nil, Checksum(head)), payCRC)
 }
 
 // ParseHeader reads the fixed Header and checks what it can alone: the
@@ -283,11 +286,11 @@ func Parse(data []byte, payCRC *uint32) (h Header, metaBytes, payload []byte, er
 	metaEnd := HeaderSize + int(h.MetaLen)
 	payEnd := metaEnd + int(h.PayloadLen)
 	le := binary.LittleEndian
-	if CRC32C(data[:metaEnd]) != le.Uint32(data[payEnd:]) {
+	if Checksum(data[:metaEnd]) != le.Uint32(data[payEnd:]) {
 		return h, nil, nil, fmt.Errorf("%w: Header checksum mismatch", ErrCorrupt)
 	}
 	if payCRC == nil {
-		sum := CRC32C(data[metaEnd:payEnd])
+		sum := Checksum(data[metaEnd:payEnd])
 		payCRC = &sum
 	}
 	if *payCRC != le.Uint32(data[payEnd+4:]) {
@@ -342,7 +345,7 @@ func ReadHead(r io.ReaderAt, size int64) (Header, Meta, error) {
 	if _, err := r.ReadAt(crc[:], h.TrailerAt()); err != nil {
 		return h, Meta{}, err
 	}
-	sum := crc32.Update(CRC32C(hb), crcTable, rest)
+	sum := crc32.Update(Checksum(hb), crcTable, rest)
 	if sum != binary.LittleEndian.Uint32(crc[:]) {
 		return h, Meta{}, fmt.Errorf("%w: Header checksum mismatch", ErrCorrupt)
 	}
@@ -350,8 +353,8 @@ func ReadHead(r io.ReaderAt, size int64) (Header, Meta, error) {
 	return h, m, err
 }
 
-// CRC32C is the CRC-32C (Castagnoli) checksum of b.
-func CRC32C(b []byte) uint32 { return crc32.Checksum(b, crcTable) }
+// Checksum is the CRC-32 (IEEE) checksum of b.
+func Checksum(b []byte) uint32 { return crc32.Checksum(b, crcTable) }
 
 // UpdateCRC returns crc updated with p, for a checksum computed in parts.
 func UpdateCRC(crc uint32, p []byte) uint32 { return crc32.Update(crc, crcTable, p) }

@@ -385,7 +385,7 @@ func (d *Digester) remember(path string, rec MemoRecord) {
 // cache directory:
 //
 //	"cgmemo01", dev, ino, size, mtime, ctime, hashedAt (8 bytes each,
-//	little-endian), SHA-256 (32), path length (2), path, CRC-32C (4)
+//	little-endian), SHA-256 (32), path length (2), path, CRC-32 (4)
 //
 // A record that is short, fails its checksum or names another path is
 // ignored, and replaced once the file is hashed.
@@ -435,7 +435,7 @@ func EncodeMemo(rec MemoRecord, abs string) []byte {
 	b = append(b, rec.Sum[:]...)
 	b = le.AppendUint16(b, uint16(len(abs)))
 	b = append(b, abs...)
-	return le.AppendUint32(b, entry.CRC32C(b))
+	return le.AppendUint32(b, entry.Checksum(b))
 }
 
 func DecodeMemo(b []byte, abs string) (MemoRecord, bool) {
@@ -444,7 +444,7 @@ func DecodeMemo(b []byte, abs string) (MemoRecord, bool) {
 		return MemoRecord{}, false
 	}
 	body, crc := b[:len(b)-4], le.Uint32(b[len(b)-4:])
-	if entry.CRC32C(body) != crc {
+	if entry.Checksum(body) != crc {
 		return MemoRecord{}, false
 	}
 	var v [6]uint64
