@@ -8,7 +8,7 @@ py=/usr/bin/python3
 if ! "$py" -c 'import joblib, numpy' 2>/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-joblib python3-numpy >/dev/null
 fi
-go_out=$(go test -run '^$' -bench '^(BenchmarkHitSmall|BenchmarkKeyFloat64Slice64MiB|BenchmarkHitFloat64Slice64MiB)$' -benchtime 2s -count 3 ./runtime)
+go_out=$(go test -run '^$' -bench '^(BenchmarkHitSmall|BenchmarkKeyFloat64Slice64MiB|BenchmarkHitFloat64Slice64MiB|BenchmarkHitFloat64Slice64MiBMapped)$' -benchtime 2s -count 3 ./runtime)
 py_out=$("$py" bench/joblib_bench.py)
 # best ns/op per benchmark, in seconds
 go_s() { echo "$go_out" | awk -v b="$1" '$1 ~ "^"b"(-[0-9]+)?$" { if (!m || $3 < m) m = $3 } END { printf "%.9f", m / 1e9 }'; }
@@ -22,3 +22,4 @@ row() {
 row "hit, small result" BenchmarkHitSmall small_hit
 row "key of a 64 MiB float64 array" BenchmarkKeyFloat64Slice64MiB key_64mib
 row "hit, 64 MiB float64 result" BenchmarkHitFloat64Slice64MiB hit_64mib
+row "hit, 64 MiB, mapped" BenchmarkHitFloat64Slice64MiBMapped hit_64mib_mapped

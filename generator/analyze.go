@@ -209,6 +209,15 @@ func (c *checker) analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d directi
 	if len(f.Results) == 0 {
 		fail(pos, "has no result to cache: a cached function must return a value")
 	}
+	if d.Map {
+		stored := f.Results
+		if f.Store != nil {
+			stored = []types.Type{f.Store.Out}
+		}
+		if !slices.ContainsFunc(stored, func(t types.Type) bool { return holdsNumericSlice(t, map[types.Type]bool{}) }) {
+			fail(pos, "mmap: its result holds no slice of numbers, which is all a hit can map: remove mmap")
+		}
+	}
 	nameBlanks(f, pkg.Types.Scope())
 	// The previous output file is loaded as a package clause alone, so
 	// anything found here was declared by the user.
@@ -227,6 +236,41 @@ func (c *checker) analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d directi
 		}
 	}
 	return f, errs
+}
+
+// holdsNumericSlice reports whether a value of t holds a slice of
+// integers or floats, itself or in exported struct fields (not behind a
+// pointer, and not in a type that encodes itself): what a cache stores as
+// raw blocks, and a mapped hit maps.
+func holdsNumericSlice(t types.Type, seen map[types.Type]bool) bool {
+	if seen[t] || encodesItself(t) {
+		return false
+	}
+	seen[t] = true
+	switch u := t.Underlying().(type) {
+	case *types.Slice:
+		b, ok := u.Elem().Underlying().(*types.Basic)
+		return ok && b.Info()&(types.IsInteger|types.IsFloat) != 0 && b.Kind() != types.Uintptr
+	case *types.Struct:
+		for i := range u.NumFields() {
+			if f := u.Field(i); f.Exported() && holdsNumericSlice(f.Type(), seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// encodesItself reports whether t, or a pointer to it, has a method that
+// encodes its values: a cache stores them as it encodes them.
+func encodesItself(t types.Type) bool {
+	ms := types.NewMethodSet(types.NewPointer(t))
+	for _, name := range []string{"MarshalBinary", "MarshalCBOR", "MarshalText", "MarshalJSON"} {
+		if ms.Lookup(nil, name) != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // invalid reports whether t mentions a type that did not type-check.

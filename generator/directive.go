@@ -45,7 +45,7 @@ func nearMiss(text string) (string, bool) {
 }
 
 // parseDirective parses
-// "//cache:version=N [ignore=a,b] [with=X,Y] [files=p,q] [ttl=D]".
+// "//cache:version=N [ignore=a,b] [with=X,Y] [files=p,q] [ttl=D] [mmap]".
 func parseDirective(text string) (directive, error) {
 	var d directive
 	fields := strings.Fields(strings.TrimPrefix(text, directivePrefix))
@@ -54,6 +54,13 @@ func parseDirective(text string) (directive, error) {
 	}
 	seen := map[string]bool{}
 	for _, f := range fields {
+		if f == "mmap" {
+			if seen[f] {
+				return d, fmt.Errorf("directive field %s appears twice", f)
+			}
+			seen[f], d.Map = true, true
+			continue
+		}
 		name, value, ok := strings.Cut(f, "=")
 		if !ok || value == "" {
 			return d, fmt.Errorf("directive field %q is not name=value", f)
@@ -82,7 +89,7 @@ func parseDirective(text string) (directive, error) {
 			}
 			d.TTL = ttl
 		default:
-			return d, fmt.Errorf("unknown directive field %q: want version, ignore, with, files or ttl", name)
+			return d, fmt.Errorf("unknown directive field %q: want version, ignore, with, files, ttl or mmap", name)
 		}
 	}
 	for _, list := range [][]string{d.Ignore, d.With, d.Files} {

@@ -52,6 +52,9 @@ func (e *emitter) callHelper(f *cachedFunc, name string) {
 	if f.Directive.TTL > 0 {
 		fields = append(fields, jen.Id("TTL").Op(":").Add(e.duration(f.Directive.TTL)))
 	}
+	if f.Directive.Map {
+		fields = append(fields, jen.Id("Map").Op(":").True())
+	}
 	decl := jen.Func().Id(name)
 	if tps := f.allTypeParams(); len(tps) > 0 {
 		decl.Types(e.typeParams(tps)...)

@@ -73,5 +73,6 @@ type directive struct {
 	With    []string
 	Files   []string
 	TTL     time.Duration
+	Map     bool // mmap: a hit may map a large result's entry (runtime.Call.Map)
 	Pos     token.Position
 }

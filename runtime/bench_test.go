@@ -146,6 +146,25 @@ func BenchmarkHitFloat64Slice64MiB(b *testing.B) {
 	}
 }
 
+// BenchmarkHitFloat64Slice64MiBMapped is BenchmarkHitFloat64Slice64MiB
+// for a call with Map: each hit maps the entry and checks it, and makes
+// no copy of its values.
+func BenchmarkHitFloat64Slice64MiBMapped(b *testing.B) {
+	c := benchCache(b)
+	ctx := context.Background()
+	xs := bigSlice()
+	compute := func(context.Context) ([]float64, error) { return xs, nil }
+	call := mcCall(1)
+	call.Map = true
+	Do(ctx, c, call, compute)
+	b.SetBytes(64 << 20)
+	for b.Loop() {
+		if _, err := Do(ctx, c, call, compute); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 type bigResult struct {
 	Label  string
 	Values []float64

@@ -60,6 +60,9 @@ func parseMode(s string) (Mode, error) {
 	return ModeOff, fmt.Errorf("unknown cache mode %q: want one of on, off, refresh, readonly, verify", s)
 }
 
+// mapMin is the size from which a hit of a Call with Map maps its entry.
+const mapMin = 1 << 20
+
 // minSigningKey is the shortest signing key accepted, in bytes.
 const minSigningKey = 16
 

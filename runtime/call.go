@@ -45,6 +45,12 @@ type Call struct {
 	// Codec, when set, stores the call's results as values of another
 	// type (see StoreAs). It is not part of the key.
 	Codec Codec
+	// Map lets a hit on a large result (an entry of 1 MiB or more, in a
+	// private cache directory, on Linux) map the entry file instead of
+	// reading it: its numeric slices are then the file's pages, read as
+	// they are touched (see "Mapped results" in the package doc). The
+	// //cache:version=N mmap directive sets it. It is not part of the key.
+	Map bool
 }
 
 // Key returns the key of the call: the first 16 hex digits of the SHA-256

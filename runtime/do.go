@@ -458,7 +458,11 @@ func (r *request[T]) loadLocal() (T, []byte, bool) {
 	c := r.c
 	name := disk.EntryName(r.id.key)
 	path := c.disk.Abs(name)
-	data, mtime, payCRC, err := c.disk.ReadEntry(name)
+	mapFrom := int64(0)
+	if r.call.Map && c.disk.Private() && c.mode != ModeVerify { // verify returns the fresh result, not the stored one
+		mapFrom = mapMin
+	}
+	data, mtime, payCRC, mapped, err := c.disk.ReadOrMapEntry(name, mapFrom)
 	r.absent = errors.Is(err, fs.ErrNotExist)
 	switch {
 	case r.absent:
@@ -480,6 +484,9 @@ func (r *request[T]) loadLocal() (T, []byte, bool) {
 	}
 	v, h, payload, ok := r.check(data, payCRC, path, c.disk.Private())
 	if !ok {
+		if mapped {
+			disk.Unmap(data) // nothing decoded from it is kept
+		}
 		return zero, nil, false
 	}
 	r.served = true

@@ -43,6 +43,29 @@
 // another call) is a miss, logged and counted, and is replaced by the
 // recomputed result. Directories are created 0700 and files 0600.
 //
+// # Mapped results
+//
+// A hit of a Call with Map (the mmap directive) on an entry of 1 MiB or
+// more, in a private cache directory, on Linux, maps the entry file
+// copy-on-write instead of reading it: its numeric slices are the file's
+// pages, which the kernel reads as they are touched. It is checked as any
+// load is (its size before it is mapped, then its framing, its checksums
+// and with a signing key its MAC over the mapping), and one that fails a
+// check is unmapped and is a miss. A caller that writes to its result
+// changes its own copies of the pages, never the file nor a later hit. The
+// entry file may be removed or replaced by rename while the result is in
+// use: the mapping keeps the file it mapped. A mapping is never removed:
+// a Go slice carries no cleanup, so nothing can tell when a result that
+// points into one is no longer reachable. What it holds is the file's
+// pages in the page cache, clean, shared with every reader of the file,
+// and taken back by the kernel as it needs them, and the pages the caller
+// wrote; and a removed entry's disk blocks stay in use until the process
+// ends. So map results a process hits a few times (an analysis script),
+// not many times over (a server). Where the system's limit on mappings is
+// reached, an entry is read. A file cut short after it was mapped would
+// fault when touched: cachegen never does that (entries are replaced by
+// rename), and only the directory's owner can.
+//
 // # Code identity
 //
 // Generated wrappers set Call.Code to the fingerprint cachegen computed of

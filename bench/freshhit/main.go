@@ -7,6 +7,10 @@
 //
 //	go run ./bench/freshhit -mib 64 -runs 9
 //	go run ./bench/freshhit -mib 1024 -runs 5
+//	go run ./bench/freshhit -mib 1024 -runs 5 -mmap
+//
+// With -mmap the hit maps its entry (the call's Map, as the directive's
+// mmap sets it).
 //
 // It is a measurement, not a test: run it on an idle machine.
 package main
@@ -25,8 +29,10 @@ import (
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
+var mapped = flag.Bool("mmap", false, "map the entry on a hit")
+
 func call(n int) cacheruntime.Call {
-	return cacheruntime.Call{Func: "github.com/cachegen/cachegen/bench/freshhit.Values", Version: 1, Params: map[string]any{"n": n}}
+	return cacheruntime.Call{Func: "github.com/cachegen/cachegen/bench/freshhit.Values", Version: 1, Params: map[string]any{"n": n}, Map: *mapped}
 }
 
 func main() {
@@ -66,7 +72,7 @@ func main() {
 	}
 	time1 := func(mode string) time.Duration {
 		start := time.Now()
-		cmd := exec.Command(self, "-child", mode, "-dir", *dir, "-mib", fmt.Sprint(*mib))
+		cmd := exec.Command(self, "-child", mode, "-dir", *dir, "-mib", fmt.Sprint(*mib), fmt.Sprintf("-mmap=%v", *mapped))
 		cmd.Stderr = os.Stderr
 		if err := cmd.Run(); err != nil {
 			fail(fmt.Errorf("%s: %w", mode, err))
@@ -82,7 +88,11 @@ func main() {
 		hits, reads = append(hits, h), append(reads, r)
 		ratios = append(ratios, float64(h)/float64(r))
 	}
-	fmt.Printf("%d MiB []float64, %d runs each, whole processes, with one pass over the values\n", *mib, *runs)
+	how := "read"
+	if *mapped {
+		how = "mapped"
+	}
+	fmt.Printf("%d MiB []float64, %s, %d runs each, whole processes, with one pass over the values\n", *mib, how, *runs)
 	fmt.Printf("hit in a new process        median %v\n", median(hits).Round(time.Millisecond))
 	fmt.Printf("os.ReadFile in a new process median %v\n", median(reads).Round(time.Millisecond))
 	slices.Sort(ratios)

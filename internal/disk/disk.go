@@ -438,32 +438,57 @@ const smallEntry = 64 << 10
 // computed on another core while the file is read, so that checking a big
 // entry costs little beyond reading it.
 func (s *Store) ReadEntry(name string) ([]byte, time.Time, *uint32, error) {
+	data, mtime, payCRC, _, err := s.ReadOrMapEntry(name, 0)
+	return data, mtime, payCRC, err
+}
+
+// ReadOrMapEntry is ReadEntry, but an entry of mapFrom bytes or more (0:
+// none) is mapped copy-on-write instead of read, on systems that can
+// (Linux), and mapped says so: its bytes are the file's, read by the
+// kernel as they are touched, and a write to them changes the mapping's
+// pages alone. A mapping is never removed but by Unmap: what uses its
+// bytes must keep the file's content valid for as long as it lives, and
+// the file must not be cut short meanwhile (entries are never changed in
+// place: they are replaced by rename, which leaves the mapped file
+// whole). The checksum of a mapped entry's payload is left to the caller
+// (payCRC is nil). A mapping that fails falls back to a read.
+func (s *Store) ReadOrMapEntry(name string, mapFrom int64) (data []byte, mtime time.Time, payCRC *uint32, mapped bool, err error) {
+	data, mtime, payCRC, mapped, err = s.readEntry(name, mapFrom)
+	return
+}
+
+func (s *Store) readEntry(name string, mapFrom int64) ([]byte, time.Time, *uint32, bool, error) {
 	f, fi, err := s.OpenRegular(name)
 	if err != nil {
-		return nil, time.Time{}, nil, err
+		return nil, time.Time{}, nil, false, err
 	}
 	defer f.Close()
 	size := fi.Size()
 	if size < entry.HeaderSize+entry.TrailerSize {
-		return nil, time.Time{}, nil, fmt.Errorf("%w: %d bytes is too short", entry.ErrCorrupt, size)
+		return nil, time.Time{}, nil, false, fmt.Errorf("%w: %d bytes is too short", entry.ErrCorrupt, size)
 	}
 	if size <= smallEntry {
 		data := make([]byte, int(size))
 		if _, err := io.ReadFull(f, data); err != nil {
-			return nil, time.Time{}, nil, err
+			return nil, time.Time{}, nil, false, err
 		}
 		if _, err := entry.ParseHeader(data, size); err != nil {
-			return nil, time.Time{}, nil, err
+			return nil, time.Time{}, nil, false, err
 		}
-		return data, fi.ModTime(), nil, nil
+		return data, fi.ModTime(), nil, false, nil
 	}
 	head := make([]byte, entry.HeaderSize)
 	if _, err := io.ReadFull(f, head); err != nil {
-		return nil, time.Time{}, nil, err
+		return nil, time.Time{}, nil, false, err
 	}
 	h, err := entry.ParseHeader(head, size)
 	if err != nil {
-		return nil, time.Time{}, nil, err
+		return nil, time.Time{}, nil, false, err
+	}
+	if mapFrom > 0 && size >= mapFrom {
+		if m, err := mapFile(f, size); err == nil {
+			return m, fi.ModTime(), nil, true, nil
+		}
 	}
 	if s.signKey != nil && size > entry.BigSigned {
 		// Whoever can write here but lacks the key cannot make this
@@ -473,7 +498,7 @@ func (s *Store) ReadEntry(name string) ([]byte, time.Time, *uint32, error) {
 			return err
 		})
 		if err != nil {
-			return nil, time.Time{}, nil, err
+			return nil, time.Time{}, nil, false, err
 		}
 	}
 	// Not make and copy in one statement pair: the compiler makes that a
@@ -487,9 +512,9 @@ func (s *Store) ReadEntry(name string) ([]byte, time.Time, *uint32, error) {
 	copy(data, head)
 	if size < pipelineMin {
 		if _, err := io.ReadFull(f, data[entry.HeaderSize:]); err != nil {
-			return nil, time.Time{}, nil, err
+			return nil, time.Time{}, nil, false, err
 		}
-		return data, fi.ModTime(), nil, nil
+		return data, fi.ModTime(), nil, false, nil
 	}
 	start := entry.HeaderSize + int(h.MetaLen)
 	end := start + int(h.PayloadLen)
@@ -515,9 +540,9 @@ func (s *Store) ReadEntry(name string) ([]byte, time.Time, *uint32, error) {
 	close(progress)
 	crc := <-done
 	if err != nil {
-		return nil, time.Time{}, nil, err
+		return nil, time.Time{}, nil, false, err
 	}
-	return data, fi.ModTime(), &crc, nil
+	return data, fi.ModTime(), &crc, false, nil
 }
 
 // ReadMeta reads and checks the header and metadata of the entry file
