@@ -218,6 +218,41 @@ func isNamed(t types.Type, pkg, name string) bool {
 	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == pkg && n.Obj().Name() == name
 }
 
+// holdsTime reports whether values of t hold a time.Time that their
+// encoding spells (the twin of entry.HoldsTimes): a type that encodes
+// itself holds none.
+func holdsTime(t types.Type, seen map[types.Type]bool) bool {
+	if isNamed(t, "time", "Time") {
+		return true
+	}
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	for _, m := range []string{"MarshalBinary", "MarshalCBOR", "MarshalText", "MarshalJSON"} {
+		if found, _ := lookupMethod(t, m); found {
+			return false
+		}
+	}
+	switch u := t.Underlying().(type) {
+	case *types.Pointer:
+		return holdsTime(u.Elem(), seen)
+	case *types.Slice:
+		return holdsTime(u.Elem(), seen)
+	case *types.Array:
+		return holdsTime(u.Elem(), seen)
+	case *types.Map:
+		return holdsTime(u.Key(), seen) || holdsTime(u.Elem(), seen)
+	case *types.Struct:
+		for i := range u.NumFields() {
+			if f := u.Field(i); f.Exported() && holdsTime(f.Type(), seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // storeProblem returns why results of type t cannot round-trip exactly
 // through the cache, or nil. top is true for the result itself, where a
 // gob pair counts.
@@ -281,6 +316,9 @@ func (c *checker) storeProblem(t types.Type, top bool, seen map[types.Type]bool)
 	case *types.Array:
 		return c.storeProblem(u.Elem(), false, seen)
 	case *types.Map:
+		if holdsTime(u.Key(), map[types.Type]bool{}) {
+			return &problem{why: fmt.Sprintf("a %s cannot come back exactly: a time's location and offset are stored beside the encoding, and a map key cannot be put back", typeStr(t)), fix: "key the map by the time's UnixNano(), or return a slice of pairs"}
+		}
 		if p := c.storeProblem(u.Key(), false, seen); p != nil {
 			return p
 		}

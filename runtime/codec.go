@@ -98,13 +98,13 @@ func storeProblem[T any](call Call) error {
 // unstorable reports whether results of type T cannot be stored exactly
 // by call, saying so once per function (and each time when verbose) and
 // counting it: such a call is computed, never looked up nor stored.
-func (c *Cache) unstorable(ctx context.Context, call Call, err error) {
+func (c *Cache) unstorable(ctx context.Context, call Call, t reflect.Type, err error) {
 	c.unstorableResults.Add(1)
 	level := slog.LevelDebug
 	if _, told := c.warnedKey.LoadOrStore("unstorable "+call.Func, true); !told || c.verbose {
 		level = slog.LevelWarn
 	}
-	c.log.Log(ctx, level, "computing without the cache: its result cannot be stored exactly", "fn", call.Func, "err", err)
+	c.log.Log(ctx, level, "computing without the cache: its result cannot be stored exactly", "fn", call.Func, "type", t.String(), "err", err)
 }
 
 // decodesItself reports whether loading a result runs a decoder of the

@@ -58,7 +58,7 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 		return compute(ctx)
 	}
 	if err := storeProblem[T](call); err != nil {
-		c.unstorable(ctx, call, err)
+		c.unstorable(ctx, call, reflect.TypeFor[T](), err)
 		c.computations.Add(1)
 		return compute(ctx)
 	}
@@ -369,7 +369,7 @@ func (r *request[T]) computeAndStore() (any, [][]byte, error) {
 	if err == nil {
 		if err := r.readBack(payload); err != nil {
 			// Stored, it would be refused at every load.
-			c.unstorable(r.ctx, r.call, err)
+			c.unstorable(r.ctx, r.call, reflect.TypeFor[T](), err)
 			return v, nil, nil
 		}
 	}

@@ -1,9 +1,11 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/big"
+	"os"
 	"reflect"
 	"regexp"
 	"strings"
@@ -13,6 +15,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/keytable/keycases"
 	"github.com/cachegen/cachegen/internal/testenv"
 )
@@ -124,6 +127,11 @@ func exactCases() []exactCase {
 		// Stored, gonum's UnmarshalBinary would refuse an empty matrix at
 		// every load: the store reads its encoding back first.
 		exactly("empty-dense", false, func() *mat.Dense { return &mat.Dense{} }, func(a, b *mat.Dense) bool { return a != nil && a.IsEmpty() }),
+		exactly("empty-vector", false, func() *mat.VecDense { return &mat.VecDense{} }, func(a, b *mat.VecDense) bool { return a != nil && a.IsEmpty() }),
+		// A time as a map key: its location could not be put back.
+		exactly("time-keys", false, func() map[time.Time]int { return map[time.Time]int{time.Date(1850, 1, 1, 0, 0, 0, 0, ny): 1} }, func(a, b map[time.Time]int) bool {
+			return reflect.DeepEqual(a, b)
+		}),
 	}
 }
 
@@ -218,19 +226,39 @@ func TestResultsExactAcrossProcesses(t *testing.T) {
 // Both for a result that is stored (waiters decode their own from the
 // encoding) and for one that cannot be (waiters compute their own).
 func TestWaitersNeverShareMemory(t *testing.T) {
-	type unstorable struct {
-		Xs []float64
-		C  chan int // cannot be stored: waiters compute their own
-	}
 	t.Run("stored", func(t *testing.T) {
-		waitersShareNothing(t, func(xs []float64) []float64 { return xs }, func(v []float64) []float64 { return v })
+		c := waitersShareNothing(t, func(xs []float64) []float64 { return xs }, func(v []float64) []float64 { return v })
+		if s := c.Stats(); s.Unstorable != 0 || s.BytesWritten == 0 {
+			t.Errorf("%+v: want the result stored", s)
+		}
 	})
 	t.Run("not stored", func(t *testing.T) {
-		waitersShareNothing(t, func(xs []float64) unstorable { return unstorable{Xs: xs} }, func(v unstorable) []float64 { return v.Xs })
+		// A type the cache takes, but a value whose encoding does not
+		// read back: nested deeper than a load decodes. The leader's
+		// result is not stored, and each waiter computes its own.
+		c := waitersShareNothing(t, deepChain, func(v *chain) []float64 { return v.Xs })
+		if s := c.Stats(); s.Unstorable+s.StoreErrors != 1 || s.BytesWritten != 0 || s.Computations != 5 {
+			t.Errorf("%+v: want the leader's result not stored, and four waiters computing their own", s)
+		}
 	})
 }
 
-func waitersShareNothing[T any](t *testing.T, wrap func([]float64) T, unwrap func(T) []float64) {
+// chain is a result type the cache can store, whose values nested deeper
+// than a load decodes do not read back.
+type chain struct {
+	Xs   []float64
+	Next *chain
+}
+
+func deepChain(xs []float64) *chain {
+	c := &chain{Xs: xs}
+	for range 300 { // deeper than the 256 levels a load decodes
+		c = &chain{Next: c}
+	}
+	return &chain{Xs: xs, Next: c}
+}
+
+func waitersShareNothing[T any](t *testing.T, wrap func([]float64) T, unwrap func(T) []float64) *Cache {
 	c, _ := open(t)
 	const n = 1 << 16
 	release := make(chan struct{})
@@ -277,5 +305,58 @@ func waitersShareNothing[T any](t *testing.T, wrap func([]float64) T, unwrap fun
 	close(bad)
 	for msg := range bad {
 		t.Error(msg)
+	}
+	return c
+}
+
+// An entry holding a time in a named location that this process cannot
+// load, or loads with another offset at that instant, is a miss, neither
+// served with another location nor counted as damage.
+func TestTimeInALocationNotLoadableHereIsAMiss(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	at := time.Date(2026, 7, 1, 12, 0, 0, 0, ny)
+	for _, name := range []string{"America/New_Yorq", "Europe/Amsterdam"} { // no such zone; another offset
+		t.Run(name, func(t *testing.T) {
+			c, log := open(t)
+			ctx := context.Background()
+			compute := func(context.Context) (time.Time, error) { return at, nil }
+			Do(ctx, c, mcCall(1), compute)
+			path := c.disk.Path(keyOf(t, mcCall(1)))
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, metaBytes, payload, err := entry.Parse(data, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := entry.DecodeMeta(metaBytes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(payload, []byte("America/New_York")) {
+				t.Fatal("the entry does not name its time's location")
+			}
+			payload = bytes.ReplaceAll(payload, []byte("America/New_York"), []byte(name))
+			h.PayloadLen = 0 // Encode counts the payload it is given
+			parts, err := entry.Encode(h, m, [][]byte{payload}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, bytes.Join(parts, nil), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			computed := 0
+			got, err := Do(ctx, c, mcCall(1), func(ctx context.Context) (time.Time, error) { computed++; return compute(ctx) })
+			if err != nil || computed != 1 || !got.Equal(at) || got.Location() != ny {
+				t.Fatalf("Do = %v in %v, %v, computed %d: want a miss that computes", got, got.Location(), err, computed)
+			}
+			if s := c.Stats(); s.Corrupt != 0 {
+				t.Errorf("%+v: a location not loadable here was counted as a corrupt entry\n%s", s, log)
+			}
+		})
 	}
 }

@@ -110,6 +110,9 @@ func storeProblem(t reflect.Type, top bool, seen map[reflect.Type]bool) string {
 	case reflect.Slice, reflect.Array:
 		return storeProblem(t.Elem(), false, seen)
 	case reflect.Map:
+		if HoldsTimes(t.Key()) {
+			return fmt.Sprintf("a %s cannot come back exactly: a time's location and offset are stored beside the encoding, and a map key cannot be put back", t)
+		}
 		if p := storeProblem(t.Key(), false, seen); p != "" {
 			return p
 		}

@@ -194,6 +194,10 @@ type (
 	ResultPtrToSlice = *[]float64
 	ResultAny        = any
 	ResultMapAny     map[string]any
+	ResultTimeKeys   map[time.Time]int
+	ResultTimeValues map[string]time.Time
+	// ResultTimeStructKeys is keyed by a struct that holds a time.
+	ResultTimeStructKeys map[struct{ At time.Time }]int
 )
 
 func (r ResultBinary) MarshalBinary() ([]byte, error) {
@@ -249,6 +253,9 @@ var ResultCases = []ResultCase{
 	{"ResultPtrToSlice", ptrTo([]float64(nil)), false, "a pointer to a nil slice comes back nil"},
 	{"ResultAny", ResultAny(7), false, "an int in an interface comes back as a uint64"},
 	{"ResultMapAny", ResultMapAny{"a": []float64{1}}, false, "a []float64 in an interface comes back as a []interface{}"},
+	{"ResultTimeKeys", ResultTimeKeys{time.Date(1850, 1, 1, 0, 0, 0, 0, time.FixedZone("LMT", -17762)): 1}, false, "a time's location is stored beside the encoding, which a map key cannot take"},
+	{"ResultTimeStructKeys", ResultTimeStructKeys{{time.Unix(1, 0).In(time.FixedZone("CET", 3600))}: 1}, false, "a struct key holding a time is a time key"},
+	{"ResultTimeValues", ResultTimeValues{"a": time.Unix(1, 2).UTC()}, true, ""},
 }
 
 func ptrTo[T any](v T) *T { return &v }
