@@ -1,11 +1,13 @@
 package fingerprint
 
 import (
+	"fmt"
 	"go/parser"
 	"go/token"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -171,6 +173,35 @@ func TestSemantics(t *testing.T) {
 	for v, want := range map[string]string{"1.21": "1.21", "1.21.5": "1.21", "1.16": "1.21", "1.22": "1.22", "1.22rc1": "1.22", "1.26.8": "1.22", "": "1.22"} {
 		if got := Semantics(v); got != want {
 			t.Errorf("Semantics(%q) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+// A list of changed names stays one readable line: six names at most,
+// a hundred characters of names at most (but always the first), and the
+// rest counted.
+func TestChangedListIsCapped(t *testing.T) {
+	names := func(n, width int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("%c%s", 'a'+i, strings.Repeat("x", width-1))
+		}
+		return out
+	}
+	for _, c := range []struct {
+		names []string
+		want  string
+	}{
+		{nil, ""},
+		{[]string{"example.com/sim.Run"}, "example.com/sim.Run"},
+		{names(6, 2), "ax, bx, cx, dx, ex, fx"},
+		{names(7, 2), "ax, bx, cx, dx, ex and 2 more"},
+		{names(40, 2), "ax, bx, cx, dx, ex and 35 more"},
+		{names(4, 40), names(4, 40)[0] + ", " + names(4, 40)[1] + " and 2 more"},
+		{names(2, 300), names(2, 300)[0] + " and 1 more"},
+	} {
+		if got := ChangedList(c.names); got != c.want {
+			t.Errorf("ChangedList of %d names = %q, want %q", len(c.names), got, c.want)
 		}
 	}
 }

@@ -85,16 +85,35 @@ func Changed(old, new []string) []string {
 }
 
 // maxNamed is how many changed names a message lists before it counts the
-// rest.
-const maxNamed = 6
+// rest, and maxNamedWidth how many characters the names listed may take.
+const (
+	maxNamed      = 6
+	maxNamedWidth = 100
+)
 
 // ChangedList lists names for a message, the first few by name and the
-// rest by their count: "a, b, c and 4 more".
+// rest by their count: "a, b, c and 4 more". It names at most maxNamed,
+// in at most maxNamedWidth characters (but always the first), so that a
+// message stays one readable line however much changed.
 func ChangedList(names []string) string {
-	if len(names) <= maxNamed {
-		return strings.Join(names, ", ")
+	var b strings.Builder
+	n := 0
+	for i, name := range names {
+		sep := ", "
+		if i == 0 {
+			sep = ""
+		}
+		fits := n < maxNamed-1 || n == maxNamed-1 && len(names) == maxNamed
+		if n > 0 && (!fits || b.Len()+len(sep)+len(name) > maxNamedWidth) {
+			break
+		}
+		b.WriteString(sep + name)
+		n++
 	}
-	return fmt.Sprintf("%s and %d more", strings.Join(names[:maxNamed-1], ", "), len(names)-maxNamed+1)
+	if rest := len(names) - n; rest > 0 {
+		fmt.Fprintf(&b, " and %d more", rest)
+	}
+	return b.String()
 }
 
 // Current returns the records in the generated files of the packages of

@@ -23,6 +23,10 @@ type decl struct {
 	// reflects says it calls methods by reflection: reflect.Value's or
 	// reflect.Type's Method or MethodByName.
 	reflects bool
+	// unsafeWrites says it converts to unsafe.Pointer or makes memory of
+	// one (unsafe.Add, Slice, String…), outside the standard library: it
+	// may write any variable, which no analysis of assignments sees.
+	unsafeWrites bool
 	// loopCapture says a loop variable of it outlives an iteration (see
 	// capturesLoopVar).
 	loopCapture bool
@@ -203,8 +207,15 @@ func (c *collector) typed(n ast.Node, v *typedView) {
 	})
 }
 
+// unsafeWrite names what package unsafe has for reaching memory through
+// a pointer the type system does not follow.
+var unsafeWrite = map[string]bool{"Pointer": true, "Add": true, "Slice": true, "SliceData": true, "String": true, "StringData": true}
+
 // object records a use of a package-level object or a method.
 func (c *collector) object(obj types.Object) {
+	if obj.Pkg() != nil && obj.Pkg().Path() == "unsafe" && unsafeWrite[obj.Name()] && !c.pk.std {
+		c.d.unsafeWrites = true
+	}
 	switch o := obj.(type) {
 	case *types.Func:
 		o = o.Origin()

@@ -21,6 +21,9 @@ type set struct {
 	reflect bool            // methods are called by reflection: every exported method of a runtime type counts
 	vars    map[key]bool    // package-level variables reached
 	writes  map[key]bool    // package-level variables the code may write
+	// anyWrite says the code reaches memory through unsafe, outside the
+	// standard library: it may write any variable.
+	anyWrite bool
 }
 
 // callable reports whether the method m of the reached type t can be
@@ -145,6 +148,7 @@ func (p *Program) reach(roots []key) *set {
 		for _, w := range d.writes {
 			s.writes[w] = true
 		}
+		s.anyWrite = s.anyWrite || d.unsafeWrites
 		for _, f := range d.flows {
 			if !f.isParam && !s.writes[f.v] && p.mayWriteParam(f.callee, f.arg) {
 				s.writes[f.v] = true
@@ -198,7 +202,22 @@ func (p *Program) reachWithInits(roots []key, closure []string) *set {
 				continue
 			}
 			for _, c := range candidates(pk) {
-				if !s.decls[c] && intersects(p.initReach(c).writes, s.vars) {
+				if ir := p.initReach(c); !s.decls[c] && (ir.anyWrite || intersects(ir.writes, s.vars)) {
+					more = append(more, c)
+				}
+			}
+		}
+		// A file that does not parse here (a build's for another
+		// platform, in syntax this release cannot read) cannot be read by
+		// declaration: it counts by its bytes wherever its package is
+		// reached or may write what is.
+		for _, path := range closure {
+			pk := p.pkg(path)
+			if pk == nil || !s.pkgs[path] && !slices.Contains(pkgs, path) {
+				continue
+			}
+			for _, name := range pk.src.Inits() {
+				if c := (key{path, name}); !s.decls[c] && pk.src.Variants(name)[0].Node == nil {
 					more = append(more, c)
 				}
 			}

@@ -59,6 +59,9 @@ func (r *resolver) walk(n ast.Node) {
 	ast.Inspect(n, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.SelectorExpr:
+			if unsafeWrite[n.Sel.Name] && !r.c.pk.std && r.imports("unsafe") {
+				r.c.d.unsafeWrites = true // unsafe's, for all the syntax tells
+			}
 			if id, ok := n.X.(*ast.Ident); ok && r.selector(id.Name, n.Sel.Name) {
 				return false
 			}
