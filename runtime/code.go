@@ -180,18 +180,19 @@ func sourceChanged(c *Cache, call Call) error {
 // exeSum identifies the running executable, or is "" when it cannot be
 // read: by the Go build ID its linker wrote (a digest of its content, in
 // the first pages of the file) where it has one, else by the digest of
-// the whole file. It reads /proc/self/exe where there is one, which is
-// the file the process runs even after another replaced it at its path.
-var exeSum = sync.OnceValue(func() string {
-	f, err := os.Open("/proc/self/exe")
+// the whole file. It reads /proc/self/exe, which is the file the process
+// runs even after another replaced it at its path. Where there is none,
+// it is "", and no ran-record is kept or believed: the file at
+// os.Executable()'s path may be another program by the time it is read,
+// and a record made from it would let that program serve this one's
+// entries (see exeIdentity).
+var exeSum = sync.OnceValue(func() string { return exeIdentity("/proc/self/exe") })
+
+// exeIdentity identifies the executable at path, as exeSum describes.
+func exeIdentity(path string) string {
+	f, err := os.Open(path)
 	if err != nil {
-		exe, err := os.Executable()
-		if err != nil {
-			return ""
-		}
-		if f, err = os.Open(exe); err != nil {
-			return ""
-		}
+		return ""
 	}
 	defer f.Close()
 	head := make([]byte, 64<<10)
@@ -207,7 +208,7 @@ var exeSum = sync.OnceValue(func() string {
 		return ""
 	}
 	return hex.EncodeToString(h.Sum(nil))
-})
+}
 
 // goBuildIDNote starts the ELF note in which the Go linker writes a
 // binary's build ID: a name of 4 bytes, its description's size, type 4,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"go/token"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -219,6 +220,11 @@ func TestGoBuildID(t *testing.T) {
 	}
 	if goBuildID([]byte("no note here")) != "" {
 		t.Error("a build ID found where there is none")
+	}
+	// Where there is no /proc/self/exe, there is no identity: no file at
+	// a path can stand for the running program.
+	if id := exeIdentity(filepath.Join(t.TempDir(), "no-proc", "exe")); id != "" {
+		t.Errorf("exeIdentity of a missing file = %q, want none", id)
 	}
 }
 

@@ -831,18 +831,26 @@ func TestGobBombsAreNotFed(t *testing.T) {
 // 128 MiB string is refused before it is spelled, naming its parameter,
 // and keying it allocates little beyond the string itself.
 func TestHugeDeclaredKeyIsRefusedAsItIsSpelled(t *testing.T) {
-	huge := strings.Repeat("a", 128<<20)
-	call := Call{Func: "example.com/sim.Big", Version: 1, Params: map[string]any{
-		"a":   1,
-		"big": KeyBy(0, func(int) string { return huge }),
-		"z":   2,
-	}}
-	var err error
-	a := allocatedBy(func() { _, err = call.Key() })
-	if err == nil || !strings.Contains(err.Error(), "big") || strings.Contains(err.Error(), `"z"`) {
-		t.Fatalf("Key: %v, want a refusal naming the parameter big", err)
-	}
-	if a > 48<<20 {
-		t.Errorf("keying allocated %d MiB for a 128 MiB declared key", a>>20)
+	// A plain 128 MiB string, and strings under the limit that spell past
+	// it: control characters (six bytes each) and bytes that are not
+	// UTF-8 (two hex digits each), declared and plain.
+	huge, escaped := strings.Repeat("a", 128<<20), strings.Repeat("\x01", 15<<20)
+	for name, big := range map[string]any{
+		"declared":          KeyBy(0, func(int) string { return huge }),
+		"declared, escaped": KeyBy(0, func(int) string { return escaped }),
+		"plain, escaped":    escaped,
+		"plain, not UTF-8":  strings.Repeat("\xff", 9<<20),
+	} {
+		t.Run(name, func(t *testing.T) {
+			call := Call{Func: "example.com/sim.Big", Version: 1, Params: map[string]any{"a": 1, "big": big, "z": 2}}
+			var err error
+			a := allocatedBy(func() { _, err = call.Key() })
+			if err == nil || !strings.Contains(err.Error(), "big") || strings.Contains(err.Error(), `"z"`) {
+				t.Fatalf("Key: %v, want a refusal naming the parameter big", err)
+			}
+			if a > 48<<20 {
+				t.Errorf("keying allocated %d MiB for a key that spells past the limit", a>>20)
+			}
+		})
 	}
 }

@@ -166,8 +166,10 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	// What a store or its server said may quote the remote's password,
 	// whole or cut short.
 	say := func(msg string) string {
-		if u := remoteFlag(args); u != "" {
-			msg = remote.Scrub(msg, u)
+		for _, u := range []string{remoteFlag(args), os.Getenv("CACHEGEN_REMOTE")} { // push takes the variable's
+			if u != "" {
+				msg = remote.Scrub(msg, u)
+			}
 		}
 		return logline.Clean(cutLong(msg))
 	}
@@ -314,7 +316,9 @@ func dispatch(args []string, out io.Writer) error {
 			return err
 		}
 		defer r.Close()
-		return cmd(&ctl{ctx: ctx, tier: cacheruntime.SharedEntries(r, signKey), shared: r, signKey: signKey, json: *asJSON, out: safeOut(out, *asJSON), unprefixed: unprefixed}, fs.Args()[1:])
+		c := &ctl{ctx: ctx, tier: cacheruntime.SharedEntries(r, signKey), shared: r, signKey: signKey, json: *asJSON, unprefixed: unprefixed}
+		c.out = safeOut{out, &c.json}
+		return cmd(c, fs.Args()[1:])
 	}
 	if *dir == "" {
 		d, err := cacheruntime.DefaultDir()
@@ -334,7 +338,9 @@ func dispatch(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return cmd(&ctl{ctx: ctx, tier: localTier{c}, cache: c, signKey: signKey, json: *asJSON, out: safeOut(out, *asJSON)}, fs.Args()[1:])
+	cc := &ctl{ctx: ctx, tier: localTier{c}, cache: c, signKey: signKey, json: *asJSON}
+	cc.out = safeOut{out, &cc.json}
+	return cmd(cc, fs.Args()[1:])
 }
 
 // openRemote opens the store rawURL names and checks that it answers;
@@ -388,21 +394,22 @@ func signingKey(file string) ([]byte, error) {
 	return []byte(key), nil
 }
 
-// safeOut is the writer of a command's output: with -json, its JSON with
-// the characters a terminal may act on escaped; else its lines, with
-// those characters spelled (see logline.Clean). Values that came from a
-// cache are cleaned one by one too (entries), so that none starts a line.
-func safeOut(w io.Writer, asJSON bool) io.Writer {
-	if asJSON {
-		return jsonWriter{w}
-	}
-	return logline.CleanWriter{W: w}
+// safeOut is the writer of a command's output: with -json (given before
+// the command or after it, so read at each write), its JSON with the
+// characters a terminal may act on escaped as JSON escapes them; else its
+// lines, with those characters spelled (see logline.Clean). Values that
+// came from a cache are cleaned one by one too (entries), so that none
+// starts a line.
+type safeOut struct {
+	w    io.Writer
+	json *bool
 }
 
-type jsonWriter struct{ w io.Writer }
-
-func (j jsonWriter) Write(p []byte) (int, error) {
-	if _, err := j.w.Write(logline.CleanJSON(p)); err != nil {
+func (o safeOut) Write(p []byte) (int, error) {
+	if !*o.json {
+		return logline.CleanWriter{W: o.w}.Write(p)
+	}
+	if _, err := o.w.Write(logline.CleanJSON(p)); err != nil {
 		return 0, err
 	}
 	return len(p), nil

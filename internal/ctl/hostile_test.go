@@ -1,6 +1,7 @@
 package ctl
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -11,11 +12,16 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/cachegen/cachegen/remote"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
@@ -62,9 +68,11 @@ func (p *panicky) UnmarshalBinary(b []byte) error {
 
 // TestHostileTextNeverReachesTheTerminal plants hostile text in every
 // place the program's log and cachectl print from (an entry's function
-// name, params, parts and file input, a why-record, a stored result that
-// a decoder panics on, a server's error reply), and checks what they
-// print, as text and as JSON.
+// name, params, parts and file input, why-record lines of this code and
+// of another, a parts file read for "changed since:", a CBOR tag in a
+// stored result, a stored result whose decoder panics on a hit, the same
+// directory read as a file:// store, a server's error reply), and checks
+// what they print, as text and as JSON that parses.
 func TestHostileTextNeverReachesTheTerminal(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "cache")
 	var log bytes.Buffer
@@ -75,29 +83,61 @@ func TestHostileTextNeverReachesTheTerminal(t *testing.T) {
 	input := filepath.Join(t.TempDir(), "in\x1b[2J\nput")
 	os.WriteFile(input, []byte("data"), 0o644)
 	fn := "example.com/" + hostile
-	call := cacheruntime.Call{Func: fn, Version: 1, Code: "0123456789abcdef", Parts: "a" + hostile + ":00000000",
-		Params: map[string]any{"s": hostile, "f": cacheruntime.File(input)}}
+	const code = "0123456789abcdef"
+	callWith := func(s, code, parts string) cacheruntime.Call {
+		return cacheruntime.Call{Func: fn, Version: 1, Code: code, Parts: parts,
+			Params: map[string]any{"s": s, "f": cacheruntime.File(input)}}
+	}
 	ctx := context.Background()
-	if _, err := cacheruntime.Do(ctx, c, call, func(context.Context) (string, error) { return hostile, nil }); err != nil {
+	str := func(context.Context) (string, error) { return hostile, nil }
+	if _, err := cacheruntime.Do(ctx, c, callWith(hostile, code, "a"+hostile+":00000000"), str); err != nil {
 		t.Fatal(err)
 	}
-	// A why-record line of planted text, and a result a decoder panics on.
+	// Why-record lines of planted text: one of other code, and one of
+	// this code, which a miss of this code explains itself from.
 	sum := sha256.Sum256([]byte(fn))
 	rec := filepath.Join(dir, "recent", hex.EncodeToString(sum[:8]))
-	line, _ := json.Marshal(map[string]any{"key": hostile, "version": 1, "code": hostile, "args": map[string]string{hostile: hostile, "s": hostile}, "at": time.Now()})
 	f, err := os.OpenFile(rec, os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Write(append(line, '\n'))
+	for _, code := range []string{hostile, code} {
+		line, _ := json.Marshal(map[string]any{"key": "00000000000000ff", "version": 1, "code": code, "args": map[string]string{hostile: hostile, "s": hostile + "3", "f": hostile}, "at": time.Now()})
+		f.Write(append(line, '\n'))
+	}
 	f.Close()
+	// A verbose miss of this code that explains itself from the record,
+	// and one of other code, whose "changed since:" reads the parts file.
+	cacheruntime.Do(ctx, c, callWith(hostile+"2", code, "a"+hostile+":00000000"), str)
+	cacheruntime.Do(ctx, c, callWith(hostile, "fedcba9876543210", "a"+hostile+":11111111"), str)
+	for _, want := range []string{" -> ", "changed since"} {
+		if !strings.Contains(log.String(), want) {
+			t.Fatalf("the log has no %q: a route was not taken:\n%s", want, log.String())
+		}
+	}
+	// A result whose decoder panics on a hit, quoting the bytes planted:
+	// stored as bytes it reads back, then changed to bytes it panics on.
 	bad := cacheruntime.Call{Func: "example.com/panicky", Version: 1, Params: map[string]any{"n": 1}}
-	cacheruntime.Do(ctx, c, bad, func(context.Context) (panicky, error) { return panicky{[]byte("X" + hostile)}, nil })
-	// A verbose miss that explains itself from the record, and a hit of
-	// the entry that panics.
-	call.Params["s"] = hostile + "2"
-	cacheruntime.Do(ctx, c, call, func(context.Context) (string, error) { return hostile, nil })
+	cacheruntime.Do(ctx, c, bad, func(context.Context) (panicky, error) { return panicky{[]byte("Y" + hostile)}, nil })
+	key, _ := bad.Key()
+	replant(t, dir, key, func(payload []byte) []byte {
+		return bytes.Replace(payload, []byte("Y"+hostile), []byte("X"+hostile), 1)
+	})
 	cacheruntime.Do(ctx, c, bad, func(context.Context) (panicky, error) { return panicky{}, nil })
+	if !strings.Contains(log.String(), "planted") {
+		t.Fatalf("no decoder panicked on a hit:\n%s", log.String())
+	}
+	// A stored result holding a CBOR tag around planted text, for show.
+	tagged := cacheruntime.Call{Func: "example.com/tagged", Version: 1, Params: map[string]any{"n": 1}}
+	cacheruntime.Do(ctx, c, tagged, func(context.Context) (string, error) { return "plain", nil })
+	tkey, _ := tagged.Key()
+	replant(t, dir, tkey, func([]byte) []byte {
+		parts, err := entry.EncodeResult(cbor.Tag{Number: 32, Content: hostile})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bytes.Join(parts, nil)
+	})
 	if err := terminalSafe(log.String()); err != nil {
 		t.Errorf("the log: %v", err)
 	}
@@ -106,19 +146,40 @@ func TestHostileTextNeverReachesTheTerminal(t *testing.T) {
 	}
 
 	es, err := c.List(ctx)
-	if err != nil || len(es) < 2 {
+	if err != nil || len(es) < 3 {
 		t.Fatalf("List: %v, %d entries", err, len(es))
 	}
-	for _, args := range [][]string{{"ls"}, {"ls", "-json"}, {"stats"}, {"stats", "-json"}, {"prune", "-dry-run", "-max-size", "1"},
-		{"verify"}, {"why", es[0].Key}, {"why", es[1].Key}, {"why", "-json", es[0].Key}, {"show", es[0].Key}, {"show", es[1].Key},
-		{"show", "-json", es[0].Key}, {"show", "-json", es[1].Key}} {
-		out, errOut, code := ctlRun(t, append([]string{"-dir", dir}, args...)...)
+	var runs [][]string
+	for _, where := range [][]string{{"-dir", dir}, {"-remote", "file://" + dir}} {
+		for _, args := range [][]string{{"ls"}, {"ls", "-json"}, {"-json", "ls"}, {"stats"}, {"stats", "-json"}, {"show", tkey}, {"show", "-json", tkey}} {
+			runs = append(runs, append(append([]string{}, where...), args...))
+		}
+		for _, e := range es {
+			runs = append(runs, append(append([]string{}, where...), "show", e.Key), append(append([]string{}, where...), "show", "-json", e.Key))
+		}
+	}
+	for _, args := range [][]string{{"prune", "-dry-run", "-max-size", "1"}, {"verify"}, {"why", "-json", es[0].Key}} {
+		runs = append(runs, append([]string{"-dir", dir}, args...))
+	}
+	for _, e := range es {
+		runs = append(runs, []string{"-dir", dir, "why", e.Key})
+	}
+	shownTag := false
+	for _, args := range runs {
+		out, errOut, code := ctlRun(t, args...)
 		if code != 0 {
 			t.Errorf("cachectl %s: exit %d: %s", strings.Join(args, " "), code, errOut)
 		}
 		if err := terminalSafe(out + errOut); err != nil {
 			t.Errorf("cachectl %s: %v", strings.Join(args, " "), err)
 		}
+		if slices.Contains(args, "-json") && !validJSON(out) {
+			t.Errorf("cachectl %s: not JSON: %s", strings.Join(args, " "), out)
+		}
+		shownTag = shownTag || slices.Contains(args, tkey) && strings.Contains(out, "evil")
+	}
+	if !shownTag {
+		t.Error("show printed nothing of the tagged text: the route was not taken")
 	}
 
 	// A server whose every reply is an error that quotes hostile text.
@@ -160,6 +221,64 @@ func TestHostileTextNeverReachesTheTerminal(t *testing.T) {
 	if !strings.Contains(errOut, "evil") {
 		t.Errorf("cachectl -remote does not report the server's reply: %q", errOut)
 	}
+	// And a program whose remote tier is that server logs its replies.
+	log.Reset()
+	tier, err := remote.Open(ctx, "redis://"+l.Addr().String()+"/0", remote.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tier.Close()
+	withRemote, err := cacheruntime.Open(t.TempDir(), cacheruntime.WithLogger(slog.New(logline.New(&log))), cacheruntime.WithRemote(tier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cacheruntime.Do(ctx, withRemote, bad, func(context.Context) (panicky, error) { return panicky{}, nil })
+	if !strings.Contains(log.String(), "evil") {
+		t.Fatalf("the log does not report the server's reply:\n%s", log.String())
+	}
+	if err := terminalSafe(log.String()); err != nil {
+		t.Errorf("the log of a program whose server replies errors: %v", err)
+	}
+}
+
+// validJSON reports whether out is one JSON value, or one per line.
+func validJSON(out string) bool {
+	if json.Valid([]byte(out)) {
+		return true
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !json.Valid([]byte(line)) {
+			return false
+		}
+	}
+	return strings.TrimSpace(out) != ""
+}
+
+// replant rewrites the payload of the entry key in the cache directory
+// dir, framed and checksummed as a whole entry.
+func replant(t *testing.T, dir, key string, change func([]byte) []byte) {
+	t.Helper()
+	path := filepath.Join(dir, key[:2], key+".entry")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, metaBytes, payload, err := entry.Parse(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := entry.DecodeMeta(metaBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.PayloadLen = 0 // Encode counts the payload it is given
+	parts, err := entry.Encode(h, m, [][]byte{change(bytes.Clone(payload))}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, bytes.Join(parts, nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // echoServer is a server on loopback whose every reply is reply.
@@ -198,6 +317,70 @@ func echoServer(t *testing.T, reply string) string {
 	return l.Addr().String()
 }
 
+// writeRefusingServer is a Redis server on loopback that answers what a
+// client asks on connecting and reads as a server that holds nothing
+// would, and refuses every write with reply.
+func writeRefusingServer(t *testing.T, reply string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				r := bufio.NewReader(conn)
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if !strings.HasPrefix(line, "*") {
+						continue
+					}
+					n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
+					var args []string
+					for range n {
+						r.ReadString('\n') // $len
+						a, _ := r.ReadString('\n')
+						args = append(args, strings.TrimSpace(a))
+					}
+					if len(args) == 0 {
+						continue
+					}
+					switch strings.ToUpper(args[0]) {
+					case "PING":
+						conn.Write([]byte("+PONG\r\n"))
+					case "HELLO":
+						conn.Write([]byte("-ERR unknown command 'HELLO'\r\n"))
+					case "AUTH", "SELECT", "CLIENT":
+						conn.Write([]byte("+OK\r\n"))
+					case "GET", "GETDEL":
+						conn.Write([]byte("$-1\r\n"))
+					case "GETRANGE":
+						conn.Write([]byte("$0\r\n\r\n"))
+					case "SCAN":
+						conn.Write([]byte("*2\r\n$1\r\n0\r\n*0\r\n"))
+					case "EXISTS":
+						conn.Write([]byte(":0\r\n"))
+					case "MGET":
+						conn.Write([]byte("*" + strconv.Itoa(len(args)-1) + "\r\n" + strings.Repeat("$-1\r\n", len(args)-1)))
+					default:
+						conn.Write([]byte(reply))
+					}
+				}
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
 // TestEchoedPasswordsAreRedacted: a server that echoes the password, whole
 // and cut short, in its error replies has neither printed, by cachectl
 // nor by a program's log.
@@ -211,6 +394,22 @@ func TestEchoedPasswordsAreRedacted(t *testing.T) {
 	}
 	if strings.Contains(out+errOut, password[:minEchoedForTest]) {
 		t.Errorf("cachectl printed the password or its start: %q", errOut)
+	}
+	// push takes its URL from CACHEGEN_REMOTE too, and the server quotes
+	// the password refusing what it writes.
+	t.Setenv("CACHEGEN_REMOTE", "redis://alice:"+password+"@"+writeRefusingServer(t, "-ERR SET failed: bad password '"+password+"' (starts '"+password[:6]+"')\r\n")+"/0")
+	dir := t.TempDir()
+	local, err := cacheruntime.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cacheruntime.Do(context.Background(), local, cacheruntime.Call{Func: "example.com/sim.F", Version: 1, Params: map[string]any{"x": 1}}, func(context.Context) (int, error) { return 1, nil })
+	out, errOut, code = ctlRun(t, "-dir", dir, "push")
+	if code == 0 || !strings.Contains(errOut, "SET failed") {
+		t.Fatalf("cachectl push to a CACHEGEN_REMOTE refusing writes: exit %d, %q", code, errOut)
+	}
+	if strings.Contains(out+errOut, password[:minEchoedForTest]) {
+		t.Errorf("cachectl push printed the password or its start: %q", errOut)
 	}
 	var log bytes.Buffer
 	tier, err := remote.Open(context.Background(), url, remote.Options{})

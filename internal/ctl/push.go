@@ -16,7 +16,8 @@ import (
 // default cache's) that the remote rawURL (default: CACHEGEN_REMOTE) lacks
 // there. It is the one command that acts on both tiers.
 func push(ctx context.Context, dir, rawURL string, signKey []byte, out io.Writer, args []string) error {
-	c := &ctl{ctx: ctx, out: safeOut(out, false)}
+	c := &ctl{ctx: ctx}
+	c.out = safeOut{out, &c.json}
 	if err := c.parse(c.flags("push"), args); err != nil {
 		return err
 	}

@@ -134,6 +134,38 @@ func (e *keyEncoder) room(n int) error {
 	return nil
 }
 
+// roomFor is room for the spelling of the string s, escapes included:
+// a string of control characters spells six times as long, and one that
+// is not UTF-8 twice, in hex.
+func (e *keyEncoder) roomFor(s string) error {
+	if len(e.buf)+12*len(s)+64 <= maxCanonical {
+		return nil // however it spells
+	}
+	return e.room(spelledLen(s))
+}
+
+// spelledLen is the length of the spelling of s (see string and
+// stringOrBytes), but for the type name of a string that is not UTF-8.
+func spelledLen(s string) int {
+	if !utf8.ValidString(s) {
+		return 2*len(s) + 32
+	}
+	n := 2
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\' || r == '\n' || r == '\r' || r == '\t' || r == '\b' || r == '\f':
+			n += 2
+		case 0x20 <= r && r <= 0x7e:
+			n++
+		case r > 0xffff:
+			n += 12
+		default:
+			n += 6
+		}
+	}
+	return n
+}
+
 // AppendString appends the canonical spelling of the string s.
 func AppendString(b []byte, s string) []byte {
 	e := keyEncoder{buf: b}
@@ -457,7 +489,7 @@ func spellsNull(v reflect.Value) bool {
 // (which a JSON string cannot hold without conflating it with U+FFFD), as a
 // tagged object of its bytes in hex.
 func (e *keyEncoder) stringOrBytes(s string, t reflect.Type) error {
-	if err := e.room(len(s)); err != nil {
+	if err := e.roomFor(s); err != nil {
 		return err
 	}
 	if utf8.ValidString(s) {
@@ -684,7 +716,7 @@ func (e *keyEncoder) mapValue(v reflect.Value) error {
 		if i > 0 {
 			e.buf = append(e.buf, ", "...)
 		}
-		if err := e.room(len(it.text)); err != nil {
+		if err := e.roomFor(it.text); err != nil {
 			return err
 		}
 		e.string(it.text)

@@ -646,15 +646,29 @@ func (c *config) resolveShard() error {
 		c.shardFrom = " (JOB_COMPLETION_INDEX=" + s + ")"
 		return nil
 	}
-	id, idErr := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_ID"))
-	count, countErr := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_COUNT"))
-	if idErr != nil || countErr != nil || count < 1 {
+	// A variable set to what is no number is an error that names it,
+	// never a quiet run of the whole grid on every task.
+	vars := map[string]int{}
+	for _, name := range []string{"SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN"} {
+		s, ok := os.LookupEnv(name)
+		if !ok || s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("%s is %q, which is no integer this machine holds: unset it, or set it as Slurm does", name, s)
+		}
+		vars[name] = n
+	}
+	id, hasID := vars["SLURM_ARRAY_TASK_ID"]
+	count, hasCount := vars["SLURM_ARRAY_TASK_COUNT"]
+	if !hasID || !hasCount {
 		return nil // not an array job: one task
 	}
-	minID, err := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_MIN"))
-	if err != nil {
-		minID = 0
+	if count < 1 {
+		return fmt.Errorf("SLURM_ARRAY_TASK_COUNT is %d: want 1 or more", count)
 	}
+	minID := vars["SLURM_ARRAY_TASK_MIN"]
 	if id < 0 || minID < 0 || id < minID {
 		return fmt.Errorf("SLURM_ARRAY_TASK_ID is %d and SLURM_ARRAY_TASK_MIN %d: want 0 <= SLURM_ARRAY_TASK_MIN <= SLURM_ARRAY_TASK_ID", id, minID)
 	}

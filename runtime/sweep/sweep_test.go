@@ -260,6 +260,23 @@ func TestSweepShardsFromTheScheduler(t *testing.T) {
 	if _, err := firstComputed(); err == nil || !strings.Contains(err.Error(), "SLURM_ARRAY_TASK_ID") {
 		t.Errorf("a task ID below the array's first: %v", err)
 	}
+	// Values that are no integer, or no count, are errors naming their
+	// variable, not a quiet run of the whole grid on every task.
+	for _, bad := range []struct{ name, value string }{
+		{"SLURM_ARRAY_TASK_ID", "99999999999999999999"},
+		{"SLURM_ARRAY_TASK_ID", "3\x1b[2J"},
+		{"SLURM_ARRAY_TASK_COUNT", "-4"},
+		{"SLURM_ARRAY_TASK_COUNT", "four"},
+		{"SLURM_ARRAY_TASK_MIN", "1e3"},
+	} {
+		t.Setenv("SLURM_ARRAY_TASK_ID", "3")
+		t.Setenv("SLURM_ARRAY_TASK_MIN", "1")
+		t.Setenv("SLURM_ARRAY_TASK_COUNT", "4")
+		t.Setenv(bad.name, bad.value)
+		if _, err := firstComputed(); err == nil || !strings.Contains(err.Error(), bad.name) {
+			t.Errorf("%s=%q: %v, want an error naming it", bad.name, bad.value, err)
+		}
+	}
 }
 
 // Off a terminal, progress is plain lines; on one, a bar; silent with
