@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"golang.org/x/tools/go/packages"
 )
@@ -220,18 +221,29 @@ func (c *checker) analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d directi
 	}
 	nameBlanks(f, pkg.Types.Scope())
 	// The previous output file is loaded as a package clause alone, so
-	// anything found here was declared by the user.
-	if o := pkg.Types.Scope(); f.Recv == nil {
-		for _, suffix := range []string{"Cached", "CachedIn", "CacheKey", "Invalidate"} {
-			name := f.Name + suffix
-			if prev := o.Lookup(name); prev != nil {
-				fail(pos, "generated name %s is already declared at %s: rename it", name, pkg.Fset.Position(prev.Pos()))
+	// anything found here was declared by the user. A name the wrappers
+	// would take is refused where the user declared it.
+	taken := func(name string, at token.Pos, what string) {
+		errs = append(errs, errorf(pkg.Fset.Position(at), "%s is declared here, and cachegen generates %s %s for %s (%s): rename this one, or %s", name, what, name, f.displayName(), pos, f.Name))
+	}
+	flat := strings.ReplaceAll(f.displayName(), ".", "")
+	scope := pkg.Types.Scope()
+	for _, name := range []string{flat + "Args", "cachegen" + flat + "Call"} {
+		if prev := scope.Lookup(name); prev != nil {
+			taken(name, prev.Pos(), "the name")
+		}
+	}
+	wrappers := []string{"Cached", "CachedIn", "CacheKey", "Invalidate", "CachedAll"}
+	if f.Recv == nil {
+		for _, suffix := range wrappers {
+			if prev := scope.Lookup(f.Name + suffix); prev != nil {
+				taken(f.Name+suffix, prev.Pos(), "the function")
 			}
 		}
 	} else if f.RecvType != nil {
-		for _, suffix := range []string{"Cached", "CachedIn", "CacheKey", "Invalidate"} {
+		for _, suffix := range wrappers {
 			if m, _, _ := types.LookupFieldOrMethod(f.RecvType, true, pkg.Types, f.Name+suffix); m != nil {
-				fail(pos, "generated method %s.%s is already declared at %s: rename it", f.RecvType.Obj().Name(), f.Name+suffix, pkg.Fset.Position(m.Pos()))
+				taken(f.RecvType.Obj().Name()+"."+f.Name+suffix, m.Pos(), "the method")
 			}
 		}
 	}
