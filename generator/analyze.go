@@ -141,7 +141,7 @@ func (c *checker) analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d directi
 			found = found || p.Name == name
 		}
 		if !found {
-			fail(d.Pos, "ignore=%s names no parameter of %s", name, f.Name)
+			fail(d.Pos, "ignore=%s names no parameter of %s%s", name, f.Name, suggest(name, paramNames(f)))
 		}
 		ignored[name] = true
 	}
@@ -248,6 +248,18 @@ func (c *checker) analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d directi
 		}
 	}
 	return f, errs
+}
+
+// paramNames lists the names of f's parameters, its receiver's first.
+func paramNames(f *cachedFunc) []string {
+	var out []string
+	if f.Recv != nil {
+		out = append(out, f.Recv.Name)
+	}
+	for _, p := range f.Params {
+		out = append(out, p.Name)
+	}
+	return out
 }
 
 // holdsNumericSlice reports whether a value of t holds a slice of
@@ -376,7 +388,7 @@ func analyzeFiles(f *cachedFunc, d directive, ignored map[string]bool, fail func
 		case i < 0 && f.Recv != nil && f.Recv.Name == name:
 			fail(d.Pos, "files=%s names the receiver: files= takes parameters that name data files", name)
 		case i < 0:
-			fail(d.Pos, "files=%s names no parameter of %s", name, f.Name)
+			fail(d.Pos, "files=%s names no parameter of %s%s", name, f.Name, suggest(name, paramNames(f)))
 		case ignored[name]:
 			fail(d.Pos, "files=%s: the parameter is also in ignore=: a path to data that changes the result must be keyed; remove it from one list", name)
 		case !f.Params[i].Keyed:

@@ -40,3 +40,41 @@ func sortErrors(errs []error) {
 		return a.pos.Column < b.pos.Column
 	})
 }
+
+// suggest returns ": did you mean NAME?" for the candidate nearest to
+// name within a small edit distance (an edit for each three letters, two
+// at most: none for a name of one or two), or "" when none is near.
+func suggest(name string, candidates []string) string {
+	best, bestD := "", min(2, len(name)/3)+1
+	for _, c := range candidates {
+		if d := editDistance(name, c); d < bestD && c != name {
+			best, bestD = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return ": did you mean " + best + "?"
+}
+
+// editDistance is the Levenshtein distance between a and b, by runes.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

@@ -34,8 +34,10 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -233,10 +235,15 @@ func unknownAccepted(cfg Config, annotated map[string]bool) []Result {
 		patterns = []string{"."}
 	}
 	var out []Result
+	names := slices.Sorted(maps.Keys(annotated))
 	for _, name := range cfg.Accept {
 		if !annotated[name] {
-			out = append(out, Result{Errs: []error{fmt.Errorf("-accept %s: no function annotated with //cache:version=N in %s is named %s: name a function F, or a method T.M",
-				name, strings.Join(patterns, " "), name)}})
+			hint := ": name a function F, or a method T.M"
+			if s := suggest(name, names); s != "" {
+				hint = s
+			}
+			out = append(out, Result{Errs: []error{fmt.Errorf("-accept %s: no function annotated with //cache:version=N in %s is named %s%s",
+				name, strings.Join(patterns, " "), name, hint)}})
 		}
 	}
 	return out

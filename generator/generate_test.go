@@ -154,6 +154,13 @@ func TestCommandLineMistakes(t *testing.T) {
 	if want := "-accept G: no function annotated with //cache:version=N in ./... is named G: name a function F, or a method T.M"; got != want {
 		t.Errorf("-accept of a function that does not exist:\n%s\nwant:\n%s", got, want)
 	}
+	// A name a letter or two away from a function's is suggested.
+	typo := &txtar.Archive{Files: []txtar.File{{Name: "sim/sim.go", Data: []byte("package sim\n\n//cache:version=1\nfunc Simulate(x int) int { return x }\n")}}}
+	typoDir := writeModule(t, typo, "module example.com/sim\n\ngo 1.26\n")
+	got = generateErrs(t, Config{Dir: typoDir, Patterns: []string{"./..."}, Accept: []string{"Simulte"}})
+	if want := "-accept Simulte: no function annotated with //cache:version=N in ./... is named Simulte: did you mean Simulate?"; got != want {
+		t.Errorf("-accept of a misspelt function:\n%s\nwant:\n%s", got, want)
+	}
 	got = generateErrs(t, Config{Dir: dir})
 	if want := "no Go files in " + dir + ": name the packages that hold annotated functions, as in cachegen ./..."; got != want {
 		t.Errorf("a directory without Go files:\n%s\nwant:\n%s", got, want)
