@@ -52,13 +52,16 @@ func analyze(pkg *packages.Package, output, tags string) ([]*cachedFunc, []error
 			}
 			d, err := parseDirective(found[0].Text)
 			if err != nil {
-				errs = append(errs, errorf(fset.Position(found[0].Pos()), "%s: %v", fd.Name.Name, err))
-				continue
+				for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+					errs = append(errs, errorf(fset.Position(found[0].Pos()), "%s: %v", fd.Name.Name, e))
+				}
 			}
+			// The function is checked with what of the directive could be
+			// read, so that its other problems are reported in this run too.
 			d.Pos = fset.Position(found[0].Pos())
 			f, ferrs := c.analyzeFunc(pkg, fd, d)
 			errs = append(errs, ferrs...)
-			if len(ferrs) == 0 {
+			if err == nil && len(ferrs) == 0 {
 				funcs = append(funcs, f)
 			}
 		}
@@ -101,7 +104,7 @@ func (c *checker) analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d directi
 	// Names that generated locals and imports must not take.
 	names := map[string]bool{}
 	if recv := sig.Recv(); recv != nil {
-		f.Recv = &param{Name: recv.Name(), Type: recv.Type(), Keyed: recv.Name() != "" && recv.Name() != "_"}
+		f.Recv = &param{Name: recv.Name(), Type: recv.Type(), Keyed: recv.Name() != "" && recv.Name() != "_", Pos: recv.Pos()}
 		t := recv.Type()
 		if p, ok := t.(*types.Pointer); ok {
 			f.RecvPtr = true
@@ -126,7 +129,7 @@ func (c *checker) analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d directi
 	}
 	for i := range sig.Params().Len() {
 		v := sig.Params().At(i)
-		p := param{Name: v.Name(), Type: v.Type(), Keyed: v.Name() != "" && v.Name() != "_"}
+		p := param{Name: v.Name(), Type: v.Type(), Keyed: v.Name() != "" && v.Name() != "_", Pos: v.Pos()}
 		if i == 0 && isContext(v.Type()) {
 			f.Ctx = true
 			p.Keyed = false
@@ -153,22 +156,26 @@ func (c *checker) analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d directi
 		if !p.Keyed {
 			return
 		}
+		at := pos // a refusal of the parameter is positioned at its name
+		if p.Pos.IsValid() {
+			at = pkg.Fset.Position(p.Pos)
+		}
 		if p.Name == "__fn__" || p.Name == "__version__" {
-			fail(pos, "%s %s: the name is reserved for the cache key: rename it", what, p.Name)
+			fail(at, "%s %s: the name is reserved for the cache key: rename it", what, p.Name)
 		}
 		if k := c.decls.find(declKey, p.Type); k != nil {
 			// A declared key: what it returns is keyed instead.
 			p.Key = k
 			f.use(k)
 			if pr := c.keyProblem(k.Out, true, map[types.Type]bool{}); pr != nil && !k.Local { // checkDeclared reports the package's own
-				fail(pos, "%s %s: its declared key %s returns %s, which cannot be keyed: %s: %s", what, p.Name, k.Obj.Name(), typeStr(k.Out), pr.why, pr.fix)
+				fail(at, "%s %s: its declared key %s returns %s, which cannot be keyed: %s: %s", what, p.Name, k.Obj.Name(), typeStr(k.Out), pr.why, pr.fix)
 			}
 			return
 		}
 		if pr := c.keyProblem(p.Type, true, map[types.Type]bool{}); pr != nil {
 			// Ignoring a parameter shares one entry among all its values:
 			// advice that leads to a wrong result is worse than none.
-			fail(pos, "%s %s: %s: %s; add %s to ignore= only if its value cannot change the result, as with a logger or a progress callback", what, p.Name, pr.why, keyFix(pr, p.Type), p.Name)
+			fail(at, "%s %s: %s: %s; add %s to ignore= only if its value cannot change the result, as with a logger or a progress callback", what, p.Name, pr.why, keyFix(pr, p.Type), p.Name)
 		}
 	}
 	if f.Recv != nil {

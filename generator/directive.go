@@ -1,8 +1,10 @@
 package generator
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -48,32 +50,39 @@ func nearMiss(text string) (string, bool) {
 // "//cache:version=N [ignore=a,b] [with=X,Y] [files=p,q] [ttl=D] [mmap]".
 func parseDirective(text string) (directive, error) {
 	var d directive
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	fields := strings.Fields(strings.TrimPrefix(text, directivePrefix))
 	if len(fields) == 0 || !strings.HasPrefix(fields[0], "version=") {
-		return d, fmt.Errorf("directive %q must start with version=N, as in //cache:version=1", text)
+		fail("directive %q must start with version=N, as in //cache:version=1", text)
 	}
+	// Every field is read, whatever the others: each mistake is reported
+	// in one run, and the function is checked all the same.
 	seen := map[string]bool{}
 	for _, f := range fields {
 		if f == "mmap" {
 			if seen[f] {
-				return d, fmt.Errorf("directive field %s appears twice", f)
+				fail("directive field %s appears twice", f)
 			}
 			seen[f], d.Map = true, true
 			continue
 		}
 		name, value, ok := strings.Cut(f, "=")
 		if !ok || value == "" {
-			return d, fmt.Errorf("directive field %q is not name=value", f)
+			fail("directive field %q is not name=value", f)
+			continue
 		}
 		if seen[name] {
-			return d, fmt.Errorf("directive field %s appears twice", name)
+			fail("directive field %s appears twice", name)
+			continue
 		}
 		seen[name] = true
 		switch name {
 		case "version":
 			n, err := strconv.Atoi(value)
 			if err != nil || n < 0 || strings.HasPrefix(value, "+") {
-				return d, fmt.Errorf("version %q is not a non-negative integer", value)
+				fail("version %q is not a non-negative integer", value)
+				continue
 			}
 			d.Version = n
 		case "ignore":
@@ -85,19 +94,19 @@ func parseDirective(text string) (directive, error) {
 		case "ttl":
 			ttl, err := units.ParseAge(value)
 			if err != nil {
-				return d, fmt.Errorf("ttl %w", err)
+				fail("ttl %w", err)
+				continue
 			}
 			d.TTL = ttl
 		default:
-			return d, fmt.Errorf("unknown directive field %q: want version, ignore, with, files, ttl or mmap", name)
+			fail("unknown directive field %q: want version, ignore, with, files, ttl or mmap", name)
 		}
 	}
-	for _, list := range [][]string{d.Ignore, d.With, d.Files} {
-		for _, n := range list {
-			if n == "" {
-				return d, fmt.Errorf("empty name in a comma-separated list of %q", text)
-			}
+	for _, list := range []*[]string{&d.Ignore, &d.With, &d.Files} {
+		if slices.Contains(*list, "") {
+			fail("empty name in a comma-separated list of %q", text)
+			*list = slices.DeleteFunc(*list, func(n string) bool { return n == "" })
 		}
 	}
-	return d, nil
+	return d, errors.Join(errs...)
 }

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"go/token"
+	"path/filepath"
 	"sort"
+	"strings"
 )
 
 // posError is an error at a position in a source file.
@@ -18,6 +20,23 @@ func (e posError) Error() string {
 		return e.msg
 	}
 	return fmt.Sprintf("%s: %s", e.pos, e.msg)
+}
+
+// Short returns err as the go command prints a problem in a source file:
+// its path relative to dir where that is shorter (./sim.go for a file in
+// dir, sub/sim.go, ../sim.go), else as it is.
+func Short(err error, dir string) string {
+	var pe posError
+	if !errors.As(err, &pe) || pe != err || !pe.pos.IsValid() || dir == "" {
+		return err.Error()
+	}
+	if rel, err := filepath.Rel(dir, pe.pos.Filename); err == nil && len(rel) < len(pe.pos.Filename) {
+		if !strings.ContainsRune(rel, filepath.Separator) {
+			rel = "." + string(filepath.Separator) + rel
+		}
+		pe.pos.Filename = rel
+	}
+	return pe.Error()
 }
 
 func errorf(pos token.Position, format string, args ...any) error {

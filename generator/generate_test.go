@@ -3,6 +3,7 @@ package generator
 import (
 	"bytes"
 	"flag"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -180,5 +181,22 @@ func TestNothingMatchedIsAnError(t *testing.T) {
 	os.WriteFile(filepath.Join(empty, "go.mod"), []byte("module example.com/empty\n\ngo 1.26\n"), 0o644)
 	if _, err := Generate(Config{Dir: empty, Patterns: []string{"./..."}}); err == nil || !strings.Contains(err.Error(), "no package matches ./...") {
 		t.Errorf("a module of no packages: err = %v, want one naming the pattern", err)
+	}
+}
+
+// Problems are positioned as the go command positions its own: relative
+// to the working directory, ./ for a file in it.
+func TestShortPositions(t *testing.T) {
+	dir := filepath.Join(string(filepath.Separator), "home", "u", "mod")
+	for file, want := range map[string]string{
+		filepath.Join(dir, "sim.go"):              "./sim.go:4:13: m",
+		filepath.Join(dir, "sub", "sim.go"):       "sub/sim.go:4:13: m",
+		filepath.Join(dir, "..", "other", "x.go"): "../other/x.go:4:13: m",
+		"/elsewhere/x.go":                         "/elsewhere/x.go:4:13: m",
+	} {
+		err := errorf(token.Position{Filename: file, Line: 4, Column: 13}, "m")
+		if got := Short(err, dir); got != filepath.FromSlash(want) {
+			t.Errorf("Short(%s) = %q, want %q", file, got, want)
+		}
 	}
 }

@@ -47,6 +47,7 @@ type param struct {
 	Keyed bool       // whether it is part of the key
 	Files fileKeying // whether, and how, it is keyed as paths to data
 	Key   *declFunc  // its declared key, or nil
+	Pos   token.Pos  // its name's position in the source
 }
 
 // fileKeying is how a parameter named in files= is keyed by content.

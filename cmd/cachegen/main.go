@@ -65,9 +65,10 @@ func run(cfg generator.Config, check bool) error {
 		return err
 	}
 	failed := false
+	cwd, _ := os.Getwd() // problems are positioned relative to it, as the go command's are
 	for _, r := range results {
 		for _, e := range r.Errs {
-			fmt.Fprintln(os.Stderr, e)
+			fmt.Fprintln(os.Stderr, generator.Short(e, cwd))
 			failed = true
 		}
 	}

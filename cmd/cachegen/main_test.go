@@ -66,8 +66,8 @@ func TestCommand(t *testing.T) {
 		before, _ := os.ReadFile(gen)
 		write("sim.go", "package sim\n\n//cache:version=3\nfunc Square(f func() int) int { return f() }\n\n//cache:version=x\nfunc Cube(x int) int { return x }\n")
 		out, code := cachegen(t, bin, dir)
-		if code != 1 || !strings.Contains(out, "sim.go:4:6: Square: parameter f: a func (func() int) has no value the key can see, so calls with different functions would share one entry: pass a name or enum that selects the function, or the values it would compute; add f to ignore= only if its value cannot change the result") ||
-			!strings.Contains(out, `sim.go:6:1: Cube: version "x" is not a non-negative integer`) {
+		if code != 1 || !strings.Contains("\n"+out, "\n./sim.go:4:13: Square: parameter f: a func (func() int) has no value the key can see, so calls with different functions would share one entry: pass a name or enum that selects the function, or the values it would compute; add f to ignore= only if its value cannot change the result") ||
+			!strings.Contains("\n"+out, "\n./sim.go:6:1: Cube: version \"x\" is not a non-negative integer") {
 			t.Fatalf("exit %d, want both problems:\n%s", code, out)
 		}
 		after, _ := os.ReadFile(gen)
