@@ -460,11 +460,53 @@ func cleanEntry(e *cacheruntime.Entry) {
 	}
 }
 
+// minKeyPrefix is the fewest hex digits of a key that cachectl takes
+// for the whole key.
+const minKeyPrefix = 4
+
+// isKeyPrefix reports whether k reads as a key or the start of one.
+func isKeyPrefix(k string) bool {
+	return len(k) >= minKeyPrefix && len(k) <= 16 && entry.ValidKey(k+strings.Repeat("0", 16-len(k)))
+}
+
 func checkKey(k string) error {
-	if !entry.ValidKey(k) {
-		return usagef("malformed key %s: a key is 16 lowercase hex digits, as cachectl ls shows", logline.QuoteCut(k))
+	if !isKeyPrefix(k) {
+		return usagef("malformed key %s: a key is 16 lowercase hex digits, as cachectl ls shows, or its first %d or more", logline.QuoteCut(k), minKeyPrefix)
 	}
 	return nil
+}
+
+// errNoEntry says no entry has a key.
+var errNoEntry = errors.New("no entry")
+
+// resolve returns the entry whose key is k or starts with it, as git
+// takes a commit by a prefix of its hash: one that starts several
+// entries' keys is an error naming them.
+func resolve(es []cacheruntime.Entry, k string) (cacheruntime.Entry, error) {
+	var found []cacheruntime.Entry
+	for _, e := range es {
+		if e.Key == k {
+			return e, nil
+		}
+		if strings.HasPrefix(e.Key, k) {
+			found = append(found, e)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return cacheruntime.Entry{}, fmt.Errorf("%w with key %s", errNoEntry, k)
+	case 1:
+		return found[0], nil
+	}
+	var names []string
+	for i, e := range found {
+		if i == 5 {
+			names = append(names, fmt.Sprintf("and %d more", len(found)-5))
+			break
+		}
+		names = append(names, e.Key+" ("+e.Func+")")
+	}
+	return cacheruntime.Entry{}, fmt.Errorf("key %s is ambiguous: %d entries' keys start with it: %s: give more of its digits", k, len(found), strings.Join(names, ", "))
 }
 
 // plural spells n things: 1 entry, 2 entries.

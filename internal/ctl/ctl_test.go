@@ -1037,3 +1037,58 @@ func TestPruneDeadWalksTheTierOnce(t *testing.T) {
 		}
 	}
 }
+
+// Keys can be shortened to any unique prefix of four digits or more, as
+// git takes a commit's: an ambiguous one names the entries it starts, and
+// removes nothing.
+func TestKeyPrefixes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	c, err := cacheruntime.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(i int) cacheruntime.Call {
+		return cacheruntime.Call{Func: "example.com/sim.Run", Version: 1, Params: map[string]any{"i": i}}
+	}
+	// Two calls whose keys share their first four digits: keys are
+	// deterministic, so the search finds the same pair each run.
+	seen := map[string]int{}
+	a, b := -1, -1
+	for i := 0; a < 0; i++ {
+		k, _ := call(i).Key()
+		if j, ok := seen[k[:4]]; ok {
+			a, b = j, i
+		}
+		seen[k[:4]] = i
+	}
+	var ka, kb string
+	for _, i := range []int{a, b} {
+		cacheruntime.Do(context.Background(), c, call(i), func(context.Context) (int, error) { return i, nil })
+	}
+	ka, _ = call(a).Key()
+	kb, _ = call(b).Key()
+	unique := ka[:4]
+	for n := 5; ka[:n-1] == kb[:n-1]; n++ {
+		unique = ka[:n]
+	}
+	out, errOut, code := ctlRun(t, "-dir", dir, "show", unique)
+	if code != 0 || !strings.Contains(out, ka) {
+		t.Errorf("show %s: exit %d, %s%s: want the entry %s", unique, code, out, errOut, ka)
+	}
+	if out, errOut, code := ctlRun(t, "-dir", dir, "why", unique); code != 0 || !strings.Contains(out, ka) {
+		t.Errorf("why %s: exit %d, %s%s", unique, code, out, errOut)
+	}
+	_, errOut, code = ctlRun(t, "-dir", dir, "show", ka[:4])
+	if code != 1 || !strings.Contains(errOut, "ambiguous") || !strings.Contains(errOut, ka) || !strings.Contains(errOut, kb) {
+		t.Errorf("show %s: exit %d, %q: want both entries named", ka[:4], code, errOut)
+	}
+	if _, errOut, code := ctlRun(t, "-dir", dir, "rm", ka[:4]); code != 1 || !strings.Contains(errOut, "ambiguous") || len(keys(t, dir)) != 2 {
+		t.Errorf("rm of an ambiguous prefix: exit %d, %q, %d entries left: want nothing removed", code, errOut, len(keys(t, dir)))
+	}
+	if _, errOut, code := ctlRun(t, "-dir", dir, "show", ka[:3]); code != 2 || !strings.Contains(errOut, "malformed key") {
+		t.Errorf("show of 3 digits: exit %d, %q: want a usage error", code, errOut)
+	}
+	if _, errOut, code := ctlRun(t, "-dir", dir, "rm", unique); code != 0 || !slices.Equal(keys(t, dir), []string{kb}) {
+		t.Errorf("rm %s: exit %d, %q, left %v: want %s removed", unique, code, errOut, keys(t, dir), ka)
+	}
+}

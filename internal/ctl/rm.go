@@ -1,6 +1,7 @@
 package ctl
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -22,15 +23,28 @@ func (c *ctl) rm(args []string) error {
 			return err
 		}
 	}
-	var gone []cacheruntime.Entry
+	es, err := c.list()
+	if err != nil {
+		return err
+	}
+	// Each key resolved before any is removed: an ambiguous one removes
+	// nothing.
+	var targets []cacheruntime.Entry
 	var missing []string
 	for _, k := range args {
-		e, err := c.find(k)
-		if err != nil {
+		e, err := resolve(es, k)
+		switch {
+		case err == nil:
+			targets = append(targets, e)
+		case errors.Is(err, errNoEntry):
 			missing = append(missing, k)
-			continue
+		default:
+			return err
 		}
-		if _, err := c.tier.Remove(c.ctx, k); err != nil {
+	}
+	var gone []cacheruntime.Entry
+	for _, e := range targets {
+		if _, err := c.tier.Remove(c.ctx, e.Key); err != nil {
 			return err
 		}
 		gone = append(gone, e)

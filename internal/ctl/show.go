@@ -15,17 +15,14 @@ import (
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
+// find returns the entry whose key is key, or the only one whose key
+// starts with it.
 func (c *ctl) find(key string) (cacheruntime.Entry, error) {
 	es, err := c.list()
 	if err != nil {
 		return cacheruntime.Entry{}, err
 	}
-	for _, e := range es {
-		if e.Key == key {
-			return e, nil
-		}
-	}
-	return cacheruntime.Entry{}, fmt.Errorf("no entry with key %s", key)
+	return resolve(es, key)
 }
 
 func (c *ctl) show(args []string) error {
@@ -44,7 +41,7 @@ func (c *ctl) show(args []string) error {
 	if err != nil {
 		return err
 	}
-	result, err := c.tier.DescribeResult(c.ctx, key)
+	result, err := c.tier.DescribeResult(c.ctx, e.Key)
 	if err != nil {
 		result = fmt.Sprintf("(cannot be read: %s)", logline.Clean(err.Error()))
 	}

@@ -3,6 +3,7 @@ package ctl
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -28,8 +29,11 @@ func (c *ctl) why(args []string) error {
 	target := fs.Arg(0)
 	var e cacheruntime.Entry
 	var err error
-	if entry.ValidKey(target) {
+	if isKeyPrefix(target) {
 		e, err = c.find(target)
+		if err != nil && errors.Is(err, errNoEntry) && !entry.ValidKey(target) {
+			e, err = c.latestOf(target) // hex, but a function's name after all
+		}
 	} else {
 		e, err = c.latestOf(target)
 	}
