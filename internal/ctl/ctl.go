@@ -40,7 +40,7 @@ const usage = "usage: cachectl [-dir DIR | -remote URL] [-json] ls|show|why|stat
 type command struct{ name, args, summary string }
 
 var commands = []command{
-	{"ls", "[-func PATTERN] [-sort time|size|duration|func]", "list entries, newest first; dead entries (old versions, and other code than the module here runs) and stale ones are marked"},
+	{"ls", "[-func PATTERN] [-sort time|size|duration|func] [-wide]", "list entries, newest first; dead entries (old versions, and other code than the module here runs) and stale ones are marked; long parameters are cut one by one to the terminal's width ($COLUMNS), or printed whole with -wide"},
 	{"show", "KEY", "one entry's metadata, params, file inputs and stored result"},
 	{"why", "FUNC|KEY", "why the latest entry of a function (or the entry of a key) was computed: what kept the entries before it from serving it"},
 	{"stats", "[-totals] [-recount]", "totals, dead entries, and per function entries, size on disk and stored compute time"},

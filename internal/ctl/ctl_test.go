@@ -608,7 +608,7 @@ func TestHelp(t *testing.T) {
 		}
 	}
 	flags := map[string][]string{
-		"ls":     {"-func", "-sort", "-json"},
+		"ls":     {"-func", "-sort", "-wide", "-json"},
 		"show":   {"-json"},
 		"why":    {"-json"},
 		"stats":  {"-json", "-totals", "-recount"},
@@ -1090,5 +1090,28 @@ func TestKeyPrefixes(t *testing.T) {
 	}
 	if _, errOut, code := ctlRun(t, "-dir", dir, "rm", unique); code != 0 || !slices.Equal(keys(t, dir), []string{kb}) {
 		t.Errorf("rm %s: exit %d, %q, left %v: want %s removed", unique, code, errOut, keys(t, dir), ka)
+	}
+}
+
+// A long parameter is cut by itself, so that every parameter after it
+// stays in sight; -wide prints them whole.
+func TestLsCutsEachParameter(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	c, err := cacheruntime.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("gonum.org/v1/gonum/mat.Dense ", 10)
+	call := cacheruntime.Call{Func: "example.com/sim.Fit", Version: 1, Params: map[string]any{"a": long, "b": strings.Repeat("x", 80), "n": 3}}
+	cacheruntime.Do(context.Background(), c, call, func(context.Context) (int, error) { return 1, nil })
+	t.Setenv("COLUMNS", "120")
+	out, _, code := ctlRun(t, "-dir", dir, "ls")
+	row := strings.Split(strings.TrimSpace(out), "\n")[1]
+	if code != 0 || len([]rune(row)) > 120 || !strings.Contains(row, `"n": 3}`) || !strings.Contains(row, `"b": "xxx`) || strings.Count(row, "…") != 2 {
+		t.Errorf("ls at COLUMNS=120: exit %d, %q: want a and b cut each, n whole, in 120 columns", code, row)
+	}
+	out, _, _ = ctlRun(t, "-dir", dir, "ls", "-wide")
+	if !strings.Contains(out, strings.TrimSpace(long)) || strings.Contains(out, "…") {
+		t.Errorf("ls -wide cut a parameter: %q", out)
 	}
 }

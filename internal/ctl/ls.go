@@ -19,6 +19,7 @@ func (c *ctl) ls(args []string) error {
 	fs := c.flags("ls")
 	pattern := fs.String("func", "", "only entries of functions matching this pattern")
 	sortBy := fs.String("sort", "time", "time, size, duration or func")
+	wide := fs.Bool("wide", false, "print every parameter whole, however wide")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -77,13 +78,69 @@ func (c *ctl) ls(args []string) error {
 			b.WriteString(strings.Repeat(" ", w-utf8.RuneCountInString(r[i])+2))
 		}
 		cell := r[len(r)-1]
-		if room := max(width-utf8.RuneCountInString(b.String()), minParams); utf8.RuneCountInString(cell) > room {
-			cell = string([]rune(cell)[:room-1]) + "…"
+		if !*wide {
+			cell = fitParams(cell, max(width-utf8.RuneCountInString(b.String()), minParams))
 		}
 		fmt.Fprintln(c.out, b.String()+cell)
 	}
 	return nil
 }
+
+// fitParams cuts params, the spelling of a call's arguments ({"a": …,
+// "n": 3}), to room columns: the longest values first, one by one, to no
+// fewer than minValue columns each, so that every parameter stays in
+// sight; only what is still too wide then is cut at its end.
+func fitParams(params string, room int) string {
+	if utf8.RuneCountInString(params) <= room {
+		return params
+	}
+	type field struct{ name, value []rune }
+	var fields []field
+	dec := json.NewDecoder(strings.NewReader(params))
+	if t, err := dec.Token(); err == nil && t == json.Delim('{') {
+		for dec.More() {
+			name, err := dec.Token()
+			var value json.RawMessage
+			if err != nil || dec.Decode(&value) != nil {
+				fields = nil
+				break
+			}
+			n, _ := json.Marshal(name)
+			fields = append(fields, field{[]rune(string(n)), []rune(string(value))})
+		}
+	}
+	render := func() string {
+		parts := make([]string, len(fields))
+		for i, f := range fields {
+			parts[i] = string(f.name) + ": " + string(f.value)
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	}
+	if fields != nil {
+		for over := utf8.RuneCountInString(render()) - room; over > 0; over = utf8.RuneCountInString(render()) - room {
+			longest := -1
+			for i, f := range fields {
+				if len(f.value) > minValue && (longest < 0 || len(f.value) > len(fields[longest].value)) {
+					longest = i
+				}
+			}
+			if longest < 0 {
+				break
+			}
+			v := fields[longest].value
+			keep := max(minValue, len(v)-over) - 1
+			fields[longest].value = append(v[:keep:keep], '…')
+		}
+		params = render()
+	}
+	if r := []rune(params); len(r) > room {
+		params = string(r[:room-1]) + "…"
+	}
+	return params
+}
+
+// minValue is the fewest columns ls cuts a parameter's value to.
+const minValue = 10
 
 // minParams is the fewest columns of params ls shows, however narrow the
 // terminal.
