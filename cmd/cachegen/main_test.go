@@ -178,3 +178,55 @@ func TestAcceptCommandRunsAsPrinted(t *testing.T) {
 		t.Fatalf("-check after the printed command: %v\n%s", err, out)
 	}
 }
+
+// README's quickstart, as printed, in a new module beside a checkout:
+// the module builds, and its wrapper computes once and then hits.
+func TestQuickstartAsPrinted(t *testing.T) {
+	testenv.Slow(t)
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, quick, _ := strings.Cut(string(readme), "## Quickstart\n")
+	_, block, _ := strings.Cut(quick, "in your module's directory:\n\n```sh\n")
+	block, _, found := strings.Cut(block, "```")
+	if !found {
+		t.Fatal("README's quickstart has no commands to run")
+	}
+	app := t.TempDir()
+	for name, content := range map[string]string{
+		"go.mod":     "module example.com/app\n\ngo 1.26\n",
+		"sim/sim.go": "package sim\n\n//go:generate go tool cachegen\n\n// Square is slow, say.\n//\n//cache:version=1\nfunc Square(x float64) (float64, error) { return x * x, nil }\n",
+		"cmd/app.go": "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/app/sim\"\n)\n\nfunc main() {\n\tv, err := sim.SquareCached(3)\n\tfmt.Println(v, err)\n}\n",
+	} {
+		os.MkdirAll(filepath.Dir(filepath.Join(app, name)), 0o755)
+		if err := os.WriteFile(filepath.Join(app, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := append(os.Environ(), "GOWORK=off", "GOFLAGS=", "CACHEGEN_DIR="+filepath.Join(t.TempDir(), "cache"), "CACHEGEN_VERBOSE=1")
+	run := func(line string) string {
+		t.Helper()
+		cmd := exec.Command("bash", "-c", line)
+		cmd.Dir, cmd.Env = app, env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", line, err, out)
+		}
+		return string(out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(block), "\n") {
+		run(strings.ReplaceAll(line, "=../cachegen", "="+root))
+	}
+	run("go vet ./...")
+	if out := run("go run ./cmd"); !strings.Contains(out, "9 <nil>") || !strings.Contains(out, "[MISS]") {
+		t.Errorf("first run:\n%s", out)
+	}
+	if out := run("go run ./cmd"); !strings.Contains(out, "9 <nil>") || !strings.Contains(out, "[HIT]") {
+		t.Errorf("second run, want a hit:\n%s", out)
+	}
+}
