@@ -2,7 +2,6 @@ package generator
 
 import (
 	"go/types"
-	"slices"
 	"strings"
 
 	"github.com/dave/jennifer/jen"
@@ -126,51 +125,4 @@ func (f *cachedFunc) keyedParams() []param {
 		}
 	}
 	return out
-}
-
-// argOf is what a compute function passes for the keyed parameter p, of
-// value v: the copy the runtime keyed (cacheruntime.Arg) where p's
-// argument may hold references, so that the function computes from what
-// was keyed, whatever the caller's other goroutines do meanwhile.
-func (e *emitter) argOf(p param, ctxName string, v *jen.Statement) *jen.Statement {
-	if !p.copied() {
-		return v
-	}
-	return e.rt("Arg").Call(jen.Id(ctxName), jen.Lit(p.Name), v)
-}
-
-// copied reports whether the runtime may copy p's argument before a call
-// computes: a keyed argument, not by the files it names, that may hold
-// references.
-func (p param) copied() bool {
-	return p.Keyed && p.Files == notFiles && mayHoldRefs(p.Type, map[types.Type]bool{})
-}
-
-// readsArgs reports whether f's compute function reads an argument
-// through cacheruntime.Arg, and so needs its context by name.
-func (f *cachedFunc) readsArgs() bool {
-	return slices.ContainsFunc(f.keyedParams(), param.copied)
-}
-
-// mayHoldRefs reports whether values of t may hold pointers, slices, maps,
-// interfaces or the like: what a caller could change while a call runs.
-func mayHoldRefs(t types.Type, seen map[types.Type]bool) bool {
-	if seen[t] {
-		return false
-	}
-	seen[t] = true
-	switch u := t.Underlying().(type) {
-	case *types.Basic:
-		return u.Kind() == types.UnsafePointer
-	case *types.Array:
-		return mayHoldRefs(u.Elem(), seen)
-	case *types.Struct:
-		for i := range u.NumFields() {
-			if mayHoldRefs(u.Field(i).Type(), seen) {
-				return true
-			}
-		}
-		return false
-	}
-	return true
 }

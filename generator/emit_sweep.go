@@ -54,15 +54,15 @@ func (e *emitter) sweep(f *cachedFunc, helper string) {
 		case i == 0 && f.Ctx:
 			all = append(all, jen.Id(ctxName))
 		case f.Variadic && i == len(f.Params)-1:
-			all = append(all, e.argOf(p, ctxName, jen.Id(a).Dot(names[p.Name])).Op("..."))
+			all = append(all, jen.Id(a).Dot(names[p.Name]).Op("..."))
 		default:
-			all = append(all, e.argOf(p, ctxName, jen.Id(a).Dot(names[p.Name])))
+			all = append(all, jen.Id(a).Dot(names[p.Name]))
 		}
 	}
 	// call is the call of F, a fresh statement each time.
 	call := func() *jen.Statement {
 		if f.Recv != nil {
-			return e.argOf(*f.Recv, ctxName, jen.Id(f.Recv.Name)).Dot(f.Name).Call(all...)
+			return jen.Id(f.Recv.Name).Dot(f.Name).Call(all...)
 		}
 		target := jen.Id(f.Name)
 		if len(f.TypeParams) > 0 {
@@ -101,7 +101,7 @@ func (e *emitter) sweep(f *cachedFunc, helper string) {
 		}
 	}
 	computeParam := jen.Id(ctxName).Qual("context", "Context")
-	if !f.Ctx && !f.readsArgs() {
+	if !f.Ctx {
 		computeParam = jen.Qual("context", "Context")
 	}
 	sw := e.importName(sweepPath, "cachesweep")

@@ -112,7 +112,7 @@ func (e *emitter) cachedBody(f *cachedFunc, helper, ctxName string, cache jen.Co
 	// The call of the original function inside the compute function.
 	var target *jen.Statement
 	if f.Recv != nil {
-		target = e.argOf(*f.Recv, ctxName, jen.Id(f.Recv.Name)).Dot(f.Name)
+		target = jen.Id(f.Recv.Name).Dot(f.Name)
 	} else {
 		target = jen.Id(f.Name)
 		if len(f.TypeParams) > 0 {
@@ -129,20 +129,18 @@ func (e *emitter) cachedBody(f *cachedFunc, helper, ctxName string, cache jen.Co
 		case i == 0 && f.Ctx:
 			args = append(args, jen.Id(ctxName))
 		case f.Variadic && i == len(f.Params)-1:
-			args = append(args, e.argOf(p, ctxName, jen.Id(p.Name)).Op("..."))
+			args = append(args, jen.Id(p.Name).Op("..."))
 		default:
-			args = append(args, e.argOf(p, ctxName, jen.Id(p.Name)))
+			args = append(args, jen.Id(p.Name))
 		}
 	}
 	original := target.Call(args...)
 
 	var outer jen.Code = jen.Qual("context", "Background").Call()
 	closureParam := jen.Qual("context", "Context")
-	if f.Ctx || f.readsArgs() {
-		closureParam = jen.Id(ctxName).Qual("context", "Context")
-	}
 	if f.Ctx {
 		outer = jen.Id(f.Params[0].Name)
+		closureParam = jen.Id(ctxName).Qual("context", "Context")
 	}
 	do := func(result jen.Code, inner ...jen.Code) *jen.Statement {
 		return e.rt("Do").Call(outer, cache, e.helperCall(f, helper),

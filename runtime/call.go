@@ -72,6 +72,13 @@ type identity struct {
 	keying.Spelling
 }
 
+// changedParams returns, in name order, the parameters of c that can
+// change (whose arguments hold pointers, slices, maps or interfaces) and
+// no longer spell as they did when id was keyed.
+func (c Call) changedParams(d *keying.Digester, id identity) []string {
+	return keying.Changed(c.Params, d, id.Spelling)
+}
+
 // identity keys c, with d keying its file inputs.
 func (c Call) identity(d *keying.Digester) (identity, error) {
 	for _, reserved := range []string{fnParam, versionParam} {

@@ -36,15 +36,6 @@ import (
 // A nil c means the cache ctx carries (see WithCache), or else Default():
 // generated wrappers pass nil.
 //
-// On a miss, compute is given a context that carries copies of the
-// arguments in call.Params that hold references, made as they were keyed:
-// a compute function that reads its arguments through Arg computes from
-// what was keyed, whatever the caller's other goroutines write meanwhile.
-// Computing must leave the arguments as they were keyed: where it changed
-// one (a copy it read, or an argument it read itself), what it did to a
-// copy is written back into the caller's argument, and the result is
-// returned, not stored.
-//
 // When call.Code is set, only entries computed by that code (or by code
 // in call.Accepted) are served. Where the function's source is at hand and
 // no longer has the fingerprint call.Code (it was edited without go
@@ -60,16 +51,16 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 	if err := sourceChanged(c, call); err != nil {
 		c.bypassEdited(call, err)
 		c.computations.Add(1)
-		return compute(withArgs(ctx, nil))
+		return compute(ctx)
 	}
 	if c.mode == ModeOff {
 		c.computations.Add(1)
-		return compute(withArgs(ctx, nil))
+		return compute(ctx)
 	}
 	if err := storeProblem[T](call); err != nil {
 		c.unstorable(ctx, call, reflect.TypeFor[T](), err)
 		c.computations.Add(1)
-		return compute(withArgs(ctx, nil))
+		return compute(ctx)
 	}
 	r, err := newRequest(ctx, c, call, compute)
 	if r != nil {
@@ -90,7 +81,7 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 		}
 		c.log.Log(ctx, level, msg, "fn", call.Func, "err", err)
 		c.computations.Add(1)
-		return compute(withArgs(ctx, nil))
+		return compute(ctx)
 	}
 	if c.mode != ModeRefresh {
 		if v, stored, ok := r.lookup(); ok {
@@ -309,7 +300,7 @@ func (r *request[T]) follow(f *flight) (T, error, bool) {
 	// The leader's result was not stored (it cannot be, or its inputs
 	// changed): this caller computes its own rather than share its memory.
 	r.c.computations.Add(1)
-	v, err := r.compute(withArgs(r.ctx, nil))
+	v, err := r.compute(r.ctx)
 	return v, err, true
 }
 
@@ -367,15 +358,11 @@ func (r *request[T]) computeAndStore() (any, [][]byte, error) {
 			c.log.Info("[MISS] computing", "key", r.id.key, "fn", r.call.Func, "version", r.call.Version, "why", r.why())
 		}
 	}
-	// The function computes from copies of the arguments that can change
-	// (see Arg): what it computes from is what was keyed.
-	args := newCallArgs(keying.Take(r.call.Params))
 	start := c.now()
-	v, err := r.compute(withArgs(r.ctx, args))
+	v, err := r.compute(r.ctx)
 	took := c.now().Sub(start)
 	c.computations.Add(1)
 	if err != nil {
-		args.restore(keying.Changed(args.params(r.call), c.files, r.id.Spelling))
 		return v, nil, err
 	}
 	payload, err := r.encodeResult(v)
@@ -386,7 +373,7 @@ func (r *request[T]) computeAndStore() (any, [][]byte, error) {
 			return v, nil, nil
 		}
 	}
-	if !r.argsUnchanged(args) {
+	if !r.argsUnchanged() {
 		// Callers waiting for this result compute their own: a shared
 		// result would skip the change on their arguments too.
 		return v, nil, errMutated
@@ -404,18 +391,14 @@ var errMutated = errors.New("the function changed an argument it was given")
 
 // argsUnchanged reports whether computing the call left the arguments
 // that can change (those holding pointers, slices, maps or interfaces) as
-// they were keyed: the copies the function computed from (see Arg), and
-// the caller's own arguments that could not be copied. A function that
-// changes an argument it was given (that normalizes a matrix in place)
-// must not be served from the cache, since a hit would skip the change:
-// what it did to its copies is written back into the caller's arguments,
-// and its result is returned, not stored.
-func (r *request[T]) argsUnchanged(args *callArgs) bool {
-	changed := keying.Changed(args.params(r.call), r.c.files, r.id.Spelling)
+// they were keyed. A function that changes an argument it was given (that
+// normalizes a matrix in place) must not be served from the cache, since
+// a hit would skip the change: its result is returned, not stored.
+func (r *request[T]) argsUnchanged() bool {
+	changed := r.call.changedParams(r.c.files, r.id)
 	if len(changed) == 0 {
 		return true
 	}
-	args.restore(changed)
 	r.c.mutations.Add(1)
 	level := slog.LevelDebug
 	if _, told := r.c.warnedKey.LoadOrStore("mutated "+r.call.Func+" "+changed[0], true); !told {
@@ -450,7 +433,7 @@ func (r *request[T]) inputsUnchanged() bool {
 func (r *request[T]) verify(stored []byte) (T, error) {
 	c := r.c
 	c.computations.Add(1)
-	v, err := r.compute(withArgs(r.ctx, nil))
+	v, err := r.compute(r.ctx)
 	if err != nil {
 		return v, err
 	}

@@ -31,8 +31,8 @@ func cachegenTraceCall(m *mat.Dense) cacheruntime.Call {
 // TraceCachedIn is Trace with its results cached by cachegen (//cache:version=1)
 // in c, or, if c is nil, in the default cache.
 func TraceCachedIn(c *cacheruntime.Cache, m *mat.Dense) float64 {
-	r, _ := cacheruntime.Do(context.Background(), c, cachegenTraceCall(m), func(ctx context.Context) (float64, error) {
-		return Trace(cacheruntime.Arg(ctx, "m", m)), nil
+	r, _ := cacheruntime.Do(context.Background(), c, cachegenTraceCall(m), func(context.Context) (float64, error) {
+		return Trace(m), nil
 	})
 	return r
 }
@@ -63,8 +63,8 @@ type TraceArgs struct {
 // carries (cacheruntime.WithCache), else the default cache.
 func TraceCachedAll(ctx context.Context, args []TraceArgs, opts ...cachesweep.Option) ([]float64, error) {
 	return cachesweep.Args(ctx, args, func(a TraceArgs) (cacheruntime.Call, func(context.Context) (float64, error)) {
-		return cachegenTraceCall(a.M), func(ctx context.Context) (float64, error) {
-			return Trace(cacheruntime.Arg(ctx, "m", a.M)), nil
+		return cachegenTraceCall(a.M), func(context.Context) (float64, error) {
+			return Trace(a.M), nil
 		}
 	}, opts...)
 }
@@ -83,8 +83,8 @@ func cachegenEigenvaluesCall(s *mat.SymDense) cacheruntime.Call {
 // EigenvaluesCachedIn is Eigenvalues with its results cached by cachegen (//cache:version=1)
 // in c, or, if c is nil, in the default cache.
 func EigenvaluesCachedIn(c *cacheruntime.Cache, s *mat.SymDense) ([]float64, error) {
-	return cacheruntime.Do(context.Background(), c, cachegenEigenvaluesCall(s), func(ctx context.Context) ([]float64, error) {
-		return Eigenvalues(cacheruntime.Arg(ctx, "s", s))
+	return cacheruntime.Do(context.Background(), c, cachegenEigenvaluesCall(s), func(context.Context) ([]float64, error) {
+		return Eigenvalues(s)
 	})
 }
 
@@ -114,8 +114,8 @@ type EigenvaluesArgs struct {
 // carries (cacheruntime.WithCache), else the default cache.
 func EigenvaluesCachedAll(ctx context.Context, args []EigenvaluesArgs, opts ...cachesweep.Option) ([][]float64, error) {
 	return cachesweep.Args(ctx, args, func(a EigenvaluesArgs) (cacheruntime.Call, func(context.Context) ([]float64, error)) {
-		return cachegenEigenvaluesCall(a.S), func(ctx context.Context) ([]float64, error) {
-			return Eigenvalues(cacheruntime.Arg(ctx, "s", a.S))
+		return cachegenEigenvaluesCall(a.S), func(context.Context) ([]float64, error) {
+			return Eigenvalues(a.S)
 		}
 	}, opts...)
 }
@@ -134,8 +134,8 @@ func cachegenFrobeniusCall(m mat.Matrix) cacheruntime.Call {
 // FrobeniusCachedIn is Frobenius with its results cached by cachegen (//cache:version=1)
 // in c, or, if c is nil, in the default cache.
 func FrobeniusCachedIn(c *cacheruntime.Cache, m mat.Matrix) float64 {
-	r, _ := cacheruntime.Do(context.Background(), c, cachegenFrobeniusCall(m), func(ctx context.Context) (float64, error) {
-		return Frobenius(cacheruntime.Arg(ctx, "m", m)), nil
+	r, _ := cacheruntime.Do(context.Background(), c, cachegenFrobeniusCall(m), func(context.Context) (float64, error) {
+		return Frobenius(m), nil
 	})
 	return r
 }
@@ -166,8 +166,8 @@ type FrobeniusArgs struct {
 // carries (cacheruntime.WithCache), else the default cache.
 func FrobeniusCachedAll(ctx context.Context, args []FrobeniusArgs, opts ...cachesweep.Option) ([]float64, error) {
 	return cachesweep.Args(ctx, args, func(a FrobeniusArgs) (cacheruntime.Call, func(context.Context) (float64, error)) {
-		return cachegenFrobeniusCall(a.M), func(ctx context.Context) (float64, error) {
-			return Frobenius(cacheruntime.Arg(ctx, "m", a.M)), nil
+		return cachegenFrobeniusCall(a.M), func(context.Context) (float64, error) {
+			return Frobenius(a.M), nil
 		}
 	}, opts...)
 }
@@ -240,8 +240,8 @@ func cachegenCovarianceCall(m *mat.Dense) cacheruntime.Call {
 // CovarianceCachedIn is Covariance with its results cached by cachegen (//cache:version=1)
 // in c, or, if c is nil, in the default cache.
 func CovarianceCachedIn(c *cacheruntime.Cache, m *mat.Dense) *mat.SymDense {
-	r, _ := cacheruntime.Do(context.Background(), c, cachegenCovarianceCall(m), func(ctx context.Context) (*mat.SymDense, error) {
-		return Covariance(cacheruntime.Arg(ctx, "m", m)), nil
+	r, _ := cacheruntime.Do(context.Background(), c, cachegenCovarianceCall(m), func(context.Context) (*mat.SymDense, error) {
+		return Covariance(m), nil
 	})
 	return r
 }
@@ -272,8 +272,8 @@ type CovarianceArgs struct {
 // carries (cacheruntime.WithCache), else the default cache.
 func CovarianceCachedAll(ctx context.Context, args []CovarianceArgs, opts ...cachesweep.Option) ([]*mat.SymDense, error) {
 	return cachesweep.Args(ctx, args, func(a CovarianceArgs) (cacheruntime.Call, func(context.Context) (*mat.SymDense, error)) {
-		return cachegenCovarianceCall(a.M), func(ctx context.Context) (*mat.SymDense, error) {
-			return Covariance(cacheruntime.Arg(ctx, "m", a.M)), nil
+		return cachegenCovarianceCall(a.M), func(context.Context) (*mat.SymDense, error) {
+			return Covariance(a.M), nil
 		}
 	}, opts...)
 }
@@ -292,8 +292,8 @@ func cachegenNormalizeCall(m *mat.Dense) cacheruntime.Call {
 // NormalizeCachedIn is Normalize with its results cached by cachegen (//cache:version=1)
 // in c, or, if c is nil, in the default cache.
 func NormalizeCachedIn(c *cacheruntime.Cache, m *mat.Dense) float64 {
-	r, _ := cacheruntime.Do(context.Background(), c, cachegenNormalizeCall(m), func(ctx context.Context) (float64, error) {
-		return Normalize(cacheruntime.Arg(ctx, "m", m)), nil
+	r, _ := cacheruntime.Do(context.Background(), c, cachegenNormalizeCall(m), func(context.Context) (float64, error) {
+		return Normalize(m), nil
 	})
 	return r
 }
@@ -324,8 +324,8 @@ type NormalizeArgs struct {
 // carries (cacheruntime.WithCache), else the default cache.
 func NormalizeCachedAll(ctx context.Context, args []NormalizeArgs, opts ...cachesweep.Option) ([]float64, error) {
 	return cachesweep.Args(ctx, args, func(a NormalizeArgs) (cacheruntime.Call, func(context.Context) (float64, error)) {
-		return cachegenNormalizeCall(a.M), func(ctx context.Context) (float64, error) {
-			return Normalize(cacheruntime.Arg(ctx, "m", a.M)), nil
+		return cachegenNormalizeCall(a.M), func(context.Context) (float64, error) {
+			return Normalize(a.M), nil
 		}
 	}, opts...)
 }

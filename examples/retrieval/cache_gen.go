@@ -25,7 +25,7 @@ func cachegenRetrieverFitCall(r *Retriever, scene []float64) cacheruntime.Call {
 // in the cache ctx carries (cacheruntime.WithCache), else the default cache.
 func (r *Retriever) FitCached(ctx context.Context, scene []float64, progress func(int)) ([]float64, error) {
 	return cacheruntime.Do(ctx, nil, cachegenRetrieverFitCall(r, scene), func(ctx2 context.Context) ([]float64, error) {
-		return cacheruntime.Arg(ctx2, "r", r).Fit(ctx2, cacheruntime.Arg(ctx2, "scene", scene), progress)
+		return r.Fit(ctx2, scene, progress)
 	})
 }
 
@@ -52,7 +52,7 @@ type RetrieverFitArgs struct {
 func (r *Retriever) FitCachedAll(ctx2 context.Context, args []RetrieverFitArgs, opts ...cachesweep.Option) ([][]float64, error) {
 	return cachesweep.Args(ctx2, args, func(a RetrieverFitArgs) (cacheruntime.Call, func(context.Context) ([]float64, error)) {
 		return cachegenRetrieverFitCall(r, a.Scene), func(ctx2 context.Context) ([]float64, error) {
-			return cacheruntime.Arg(ctx2, "r", r).Fit(ctx2, cacheruntime.Arg(ctx2, "scene", a.Scene), a.Progress)
+			return r.Fit(ctx2, a.Scene, a.Progress)
 		}
 	}, opts...)
 }

@@ -346,8 +346,6 @@ func KeyBy[T, K any](v T, key func(T) K) any { return keyedBy[T, K]{v, key} }
 type derivedKey interface {
 	keyValue() (reflect.Value, error)
 	argument() reflect.Value
-	// withArgument is the same key of another argument, of its type.
-	withArgument(reflect.Value) derivedKey
 }
 
 type keyedBy[T, K any] struct {
@@ -366,9 +364,3 @@ func (k keyedBy[T, K]) keyValue() (out reflect.Value, err error) {
 }
 
 func (k keyedBy[T, K]) argument() reflect.Value { return reflect.ValueOf(&k.v).Elem() }
-
-func (k keyedBy[T, K]) withArgument(v reflect.Value) derivedKey {
-	var arg T
-	reflect.ValueOf(&arg).Elem().Set(v)
-	return keyedBy[T, K]{arg, k.key}
-}
