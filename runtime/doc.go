@@ -61,10 +61,13 @@
 // and taken back by the kernel as it needs them, and the pages the caller
 // wrote; and a removed entry's disk blocks stay in use until the process
 // ends. So map results a process hits a few times (an analysis script),
-// not many times over (a server). Where the system's limit on mappings is
-// reached, an entry is read. A file cut short after it was mapped would
-// fault when touched: cachegen never does that (entries are replaced by
-// rename), and only the directory's owner can.
+// not many times over (a server). A process maps at most 1024 entries,
+// and half its address-space limit where it has one; past that, entries
+// are read. Only entries on a local file system are mapped: on a network
+// one, another machine's removal can make an evicted page unreadable. A
+// file cut short after it was mapped would fault when touched: cachegen
+// never does that (entries are replaced by rename), and only the
+// directory's owner can.
 //
 // # Code identity
 //

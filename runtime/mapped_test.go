@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/cachegen/cachegen/internal/disk"
 )
 
 // mappedCall is the call of a result that a hit maps.
@@ -25,6 +27,15 @@ func field(n int) func(context.Context) ([]float64, error) {
 			v[i] = float64(i) / 3
 		}
 		return v, nil
+	}
+}
+
+// mappable skips a test whose cache directory is on no local file
+// system, where no hit maps.
+func mappable(t *testing.T, c *Cache) {
+	t.Helper()
+	if !disk.Local(c.Dir()) {
+		t.Skip("the test's directory is on no local file system, where hits are read, not mapped")
 	}
 }
 
@@ -57,6 +68,7 @@ func TestMappedHit(t *testing.T) {
 	ctx := context.Background()
 	const n = 1 << 18 // 2 MiB
 	c, _ := open(t)
+	mappable(t, c)
 	Do(ctx, c, mappedCall(n), field(n))
 	path := c.disk.Path(keyOf(t, mappedCall(n)))
 	before, _ := os.ReadFile(path)
@@ -180,6 +192,7 @@ func TestMappedHitsAllocateLittle(t *testing.T) {
 	ctx := context.Background()
 	const n, hits = 1 << 19, 40 // 4 MiB each, 160 MiB in all
 	c, _ := open(t)
+	mappable(t, c)
 	Do(ctx, c, mappedCall(n), field(n))
 	var before, after runtime.MemStats
 	runtime.GC()

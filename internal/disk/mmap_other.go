@@ -11,3 +11,6 @@ func mapFile(f regularFile, size int64) ([]byte, error) { return nil, errNoMap }
 func Unmap(b []byte) {}
 
 var errNoMap = errors.New("entries are not mapped on this system")
+
+// Local reports false: nothing is mapped on this system.
+func Local(path string) bool { return false }
