@@ -59,8 +59,8 @@ func (r *resolver) walk(n ast.Node) {
 	ast.Inspect(n, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.SelectorExpr:
-			if unsafeWrite[n.Sel.Name] && !r.c.pk.std && r.imports("unsafe") {
-				r.c.d.unsafeWrites = true // unsafe's, for all the syntax tells
+			if id, ok := n.X.(*ast.Ident); ok && unsafeWrite[n.Sel.Name] && !r.c.pk.std && r.importsAs("unsafe", id.Name) {
+				r.c.d.unsafeWrites = true
 			}
 			if id, ok := n.X.(*ast.Ident); ok && r.selector(id.Name, n.Sel.Name) {
 				return false
@@ -127,6 +127,17 @@ func (r *resolver) walkExpr(e ast.Expr) {
 }
 
 // imports reports whether the resolver's file imports path.
+// importsAs reports whether the file imports path under the name name
+// (a dot import aside).
+func (r *resolver) importsAs(path, name string) bool {
+	for _, imp := range r.file.Imports {
+		if imp.Path == path && (imp.Name == name || imp.Name == "" && name == path[strings.LastIndex(path, "/")+1:]) {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *resolver) imports(path string) bool {
 	for _, imp := range r.file.Imports {
 		if imp.Path == path {
