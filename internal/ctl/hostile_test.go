@@ -183,38 +183,8 @@ func TestHostileTextNeverReachesTheTerminal(t *testing.T) {
 	}
 
 	// A server whose every reply is an error that quotes hostile text.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				buf := make([]byte, 1<<16)
-				for {
-					n, err := conn.Read(buf)
-					if err != nil {
-						return
-					}
-					// One error reply per command the read holds.
-					cmds := strings.Count(string(buf[:n]), "\r\n*")
-					if buf[0] == '*' {
-						cmds++
-					}
-					for range max(cmds, 1) {
-						conn.Write([]byte("-ERR " + strings.ReplaceAll(hostile, "\r\n", " ") + "\r\n"))
-					}
-				}
-			}()
-		}
-	}()
-	out, errOut, _ := ctlRun(t, "-remote", "redis://"+l.Addr().String()+"/0", "ls")
+	addr := echoServer(t, "-ERR "+strings.ReplaceAll(hostile, "\r\n", " ")+"\r\n")
+	out, errOut, _ := ctlRun(t, "-remote", "redis://"+addr+"/0", "ls")
 	if err := terminalSafe(out + errOut); err != nil {
 		t.Errorf("cachectl -remote, a server replying errors: %v", err)
 	}
@@ -223,7 +193,7 @@ func TestHostileTextNeverReachesTheTerminal(t *testing.T) {
 	}
 	// And a program whose remote tier is that server logs its replies.
 	log.Reset()
-	tier, err := remote.Open(ctx, "redis://"+l.Addr().String()+"/0", remote.Options{})
+	tier, err := remote.Open(ctx, "redis://"+addr+"/0", remote.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,46 +251,9 @@ func replant(t *testing.T, dir, key string, change func([]byte) []byte) {
 	}
 }
 
-// echoServer is a server on loopback whose every reply is reply.
-func echoServer(t *testing.T, reply string) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				buf := make([]byte, 1<<16)
-				for {
-					n, err := conn.Read(buf)
-					if err != nil {
-						return
-					}
-					cmds := strings.Count(string(buf[:n]), "\r\n*")
-					if buf[0] == '*' {
-						cmds++
-					}
-					for range max(cmds, 1) {
-						conn.Write([]byte(reply))
-					}
-				}
-			}()
-		}
-	}()
-	return l.Addr().String()
-}
-
-// writeRefusingServer is a Redis server on loopback that answers what a
-// client asks on connecting and reads as a server that holds nothing
-// would, and refuses every write with reply.
-func writeRefusingServer(t *testing.T, reply string) string {
+// fakeRedis is a server on loopback that answers each command a client
+// sends (its name and arguments) with what answer returns, raw.
+func fakeRedis(t *testing.T, answer func(args []string) string) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -351,34 +284,46 @@ func writeRefusingServer(t *testing.T, reply string) string {
 						a, _ := r.ReadString('\n')
 						args = append(args, strings.TrimSpace(a))
 					}
-					if len(args) == 0 {
-						continue
-					}
-					switch strings.ToUpper(args[0]) {
-					case "PING":
-						conn.Write([]byte("+PONG\r\n"))
-					case "HELLO":
-						conn.Write([]byte("-ERR unknown command 'HELLO'\r\n"))
-					case "AUTH", "SELECT", "CLIENT":
-						conn.Write([]byte("+OK\r\n"))
-					case "GET", "GETDEL":
-						conn.Write([]byte("$-1\r\n"))
-					case "GETRANGE":
-						conn.Write([]byte("$0\r\n\r\n"))
-					case "SCAN":
-						conn.Write([]byte("*2\r\n$1\r\n0\r\n*0\r\n"))
-					case "EXISTS":
-						conn.Write([]byte(":0\r\n"))
-					case "MGET":
-						conn.Write([]byte("*" + strconv.Itoa(len(args)-1) + "\r\n" + strings.Repeat("$-1\r\n", len(args)-1)))
-					default:
-						conn.Write([]byte(reply))
+					if len(args) > 0 {
+						conn.Write([]byte(answer(args)))
 					}
 				}
 			}()
 		}
 	}()
 	return l.Addr().String()
+}
+
+// echoServer is a server on loopback whose every reply is reply.
+func echoServer(t *testing.T, reply string) string {
+	return fakeRedis(t, func([]string) string { return reply })
+}
+
+// writeRefusingServer is a Redis server on loopback that answers what a
+// client asks on connecting and reads as a server that holds nothing
+// would, and refuses every write with reply.
+func writeRefusingServer(t *testing.T, reply string) string {
+	return fakeRedis(t, func(args []string) string {
+		switch strings.ToUpper(args[0]) {
+		case "PING":
+			return "+PONG\r\n"
+		case "HELLO":
+			return "-ERR unknown command 'HELLO'\r\n"
+		case "AUTH", "SELECT", "CLIENT":
+			return "+OK\r\n"
+		case "GET", "GETDEL":
+			return "$-1\r\n"
+		case "GETRANGE":
+			return "$0\r\n\r\n"
+		case "SCAN":
+			return "*2\r\n$1\r\n0\r\n*0\r\n"
+		case "EXISTS":
+			return ":0\r\n"
+		case "MGET":
+			return "*" + strconv.Itoa(len(args)-1) + "\r\n" + strings.Repeat("$-1\r\n", len(args)-1)
+		}
+		return reply
+	})
 }
 
 // TestEchoedPasswordsAreRedacted: a server that echoes the password, whole
