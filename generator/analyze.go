@@ -231,26 +231,27 @@ func (c *checker) analyzeFunc(pkg *packages.Package, fd *ast.FuncDecl, d directi
 	// anything found here was declared by the user. A name the wrappers
 	// would take is refused where the user declared it.
 	taken := func(name string, at token.Pos, what string) {
-		errs = append(errs, errorf(pkg.Fset.Position(at), "%s is declared here, and cachegen generates %s %s for %s (%s): rename this one, or %s", name, what, name, f.displayName(), pos, f.Name))
+		errs = append(errs, errorf(pkg.Fset.Position(at), "%s is declared here, and is %s cachegen gives %s (%s:%d): rename this one, or %s",
+			name, what, f.displayName(), filepath.Base(pos.Filename), pos.Line, f.Name))
 	}
 	flat := strings.ReplaceAll(f.displayName(), ".", "")
 	scope := pkg.Types.Scope()
-	for _, name := range []string{flat + "Args", "cachegen" + flat + "Call"} {
+	for name, what := range map[string]string{flat + "Args": "the name of the arguments type", "cachegen" + flat + "Call": "the name of the call helper"} {
 		if prev := scope.Lookup(name); prev != nil {
-			taken(name, prev.Pos(), "the name")
+			taken(name, prev.Pos(), what)
 		}
 	}
 	wrappers := []string{"Cached", "CachedIn", "CacheKey", "Invalidate", "CachedAll"}
 	if f.Recv == nil {
 		for _, suffix := range wrappers {
 			if prev := scope.Lookup(f.Name + suffix); prev != nil {
-				taken(f.Name+suffix, prev.Pos(), "the function")
+				taken(f.Name+suffix, prev.Pos(), "the name of a wrapper")
 			}
 		}
 	} else if f.RecvType != nil {
 		for _, suffix := range wrappers {
 			if m, _, _ := types.LookupFieldOrMethod(f.RecvType, true, pkg.Types, f.Name+suffix); m != nil {
-				taken(f.RecvType.Obj().Name()+"."+f.Name+suffix, m.Pos(), "the method")
+				taken(f.RecvType.Obj().Name()+"."+f.Name+suffix, m.Pos(), "the name of a wrapper")
 			}
 		}
 	}

@@ -73,8 +73,12 @@ func parseDirective(text string) (directive, error) {
 			continue
 		}
 		if seen[name] {
-			fail("directive field %s appears twice", name)
-			continue
+			fail("directive field %s appears twice: keep one", name)
+			if name != "ignore" && name != "with" && name != "files" {
+				continue
+			}
+			// Lists are taken whole all the same, so that a parameter
+			// named in either is not refused as if named in neither.
 		}
 		seen[name] = true
 		switch name {
@@ -86,11 +90,11 @@ func parseDirective(text string) (directive, error) {
 			}
 			d.Version = n
 		case "ignore":
-			d.Ignore = strings.Split(value, ",")
+			d.Ignore = append(d.Ignore, strings.Split(value, ",")...)
 		case "with":
-			d.With = strings.Split(value, ",")
+			d.With = append(d.With, strings.Split(value, ",")...)
 		case "files":
-			d.Files = strings.Split(value, ",")
+			d.Files = append(d.Files, strings.Split(value, ",")...)
 		case "ttl":
 			ttl, err := units.ParseAge(value)
 			if err != nil {

@@ -94,25 +94,11 @@ func fitParams(params string, room int) string {
 	if utf8.RuneCountInString(params) <= room {
 		return params
 	}
-	type field struct{ name, value []rune }
-	var fields []field
-	dec := json.NewDecoder(strings.NewReader(params))
-	if t, err := dec.Token(); err == nil && t == json.Delim('{') {
-		for dec.More() {
-			name, err := dec.Token()
-			var value json.RawMessage
-			if err != nil || dec.Decode(&value) != nil {
-				fields = nil
-				break
-			}
-			n, _ := json.Marshal(name)
-			fields = append(fields, field{[]rune(string(n)), []rune(string(value))})
-		}
-	}
+	fields := splitParams(params)
 	render := func() string {
 		parts := make([]string, len(fields))
 		for i, f := range fields {
-			parts[i] = string(f.name) + ": " + string(f.value)
+			parts[i] = string(f[0]) + ": " + string(f[1])
 		}
 		return "{" + strings.Join(parts, ", ") + "}"
 	}
@@ -120,16 +106,16 @@ func fitParams(params string, room int) string {
 		for over := utf8.RuneCountInString(render()) - room; over > 0; over = utf8.RuneCountInString(render()) - room {
 			longest := -1
 			for i, f := range fields {
-				if len(f.value) > minValue && (longest < 0 || len(f.value) > len(fields[longest].value)) {
+				if len(f[1]) > minValue && (longest < 0 || len(f[1]) > len(fields[longest][1])) {
 					longest = i
 				}
 			}
 			if longest < 0 {
 				break
 			}
-			v := fields[longest].value
+			v := fields[longest][1]
 			keep := max(minValue, len(v)-over) - 1
-			fields[longest].value = append(v[:keep:keep], '…')
+			fields[longest][1] = append(v[:keep:keep], '…')
 		}
 		params = render()
 	}
@@ -137,6 +123,52 @@ func fitParams(params string, room int) string {
 		params = string(r[:room-1]) + "…"
 	}
 	return params
+}
+
+// splitParams splits the canonical spelling of params, an object whose
+// values may hold bare tokens JSON has not (Infinity, NaN), into its
+// names and values, as written; nil where it is no such object.
+func splitParams(params string) [][2][]rune {
+	r := []rune(strings.TrimSpace(params))
+	if len(r) < 2 || r[0] != '{' || r[len(r)-1] != '}' {
+		return nil
+	}
+	var fields [][2][]rune
+	depth, inString, start := 0, false, 1
+	var items [][]rune
+	for i := 1; i < len(r)-1; i++ {
+		switch c := r[i]; {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+		case c == ',' && depth == 0:
+			items = append(items, r[start:i])
+			start = i + 1
+		}
+		if depth < 0 {
+			return nil
+		}
+	}
+	if inString || depth != 0 {
+		return nil
+	}
+	if rest := r[start : len(r)-1]; len(strings.TrimSpace(string(rest))) > 0 {
+		items = append(items, rest)
+	}
+	for _, item := range items {
+		name, value, ok := strings.Cut(strings.TrimSpace(string(item)), ": ")
+		if !ok || !strings.HasPrefix(name, `"`) {
+			return nil
+		}
+		fields = append(fields, [2][]rune{[]rune(name), []rune(value)})
+	}
+	return fields
 }
 
 // minValue is the fewest columns ls cuts a parameter's value to.

@@ -3,6 +3,7 @@ package ctl
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cachegen/cachegen/internal/units"
@@ -35,7 +36,9 @@ func (c *ctl) rm(args []string) error {
 		e, err := resolve(es, k)
 		switch {
 		case err == nil:
-			targets = append(targets, e)
+			if !slices.ContainsFunc(targets, func(t cacheruntime.Entry) bool { return t.Key == e.Key }) {
+				targets = append(targets, e) // an entry named twice is removed once
+			}
 		case errors.Is(err, errNoEntry):
 			missing = append(missing, k)
 		default:

@@ -38,14 +38,14 @@ var mapBudget = sync.OnceValue(func() int64 {
 // files a hit may map (see localFS).
 func Local(path string) bool {
 	var st unix.Statfs_t
-	return unix.Statfs(path, &st) == nil && localFS[int64(st.Type)]
+	return unix.Statfs(path, &st) == nil && localFS[uint32(st.Type)]
 }
 
 // localFS are the file systems whose files stay whole under a mapping
 // while another process renames over or removes them: the local ones. On
 // a network file system another machine's removal can make a page that
 // was evicted unreadable, and touching it would kill the process.
-var localFS = map[int64]bool{
+var localFS = map[uint32]bool{
 	0xEF53:     true, // ext2, ext3, ext4
 	0x58465342: true, // xfs
 	0x9123683E: true, // btrfs
@@ -65,7 +65,7 @@ func mapFile(f regularFile, size int64) ([]byte, error) {
 		return nil, errNoMap
 	}
 	var st unix.Statfs_t
-	if err := unix.Fstatfs(rf.fd, &st); err != nil || !localFS[int64(st.Type)] {
+	if err := unix.Fstatfs(rf.fd, &st); err != nil || !localFS[uint32(st.Type)] {
 		return nil, errNoMap
 	}
 	return mapBudgeted(rf.fd, size)

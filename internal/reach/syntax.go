@@ -126,7 +126,6 @@ func (r *resolver) walkExpr(e ast.Expr) {
 	}
 }
 
-// imports reports whether the resolver's file imports path.
 // importsAs reports whether the file imports path under the name name
 // (a dot import aside).
 func (r *resolver) importsAs(path, name string) bool {
@@ -138,6 +137,7 @@ func (r *resolver) importsAs(path, name string) bool {
 	return false
 }
 
+// imports reports whether the resolver's file imports path.
 func (r *resolver) imports(path string) bool {
 	for _, imp := range r.file.Imports {
 		if imp.Path == path {
