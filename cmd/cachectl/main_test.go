@@ -71,3 +71,55 @@ func TestToolLeavesCloudSDKsOut(t *testing.T) {
 		}
 	}
 }
+
+// What a user's module gets in its build list from cachegen: a module
+// that imports only the runtime (as every generated wrapper does), and
+// one that adds cachectl as a tool, list no cloud SDK, gRPC, protobuf,
+// OpenTelemetry or the S3 tests' fake: those are required by the S3 and
+// blob stores' own modules, not by cachegen's.
+func TestBuildListHasNoCloudSDK(t *testing.T) {
+	testenv.Slow(t)
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tools := range map[string][]string{"runtime only": nil, "with cachectl as a tool": {"github.com/cachegen/cachegen/cmd/cachectl"}} {
+		t.Run(name, func(t *testing.T) {
+			app := t.TempDir()
+			files := map[string]string{
+				"go.mod":     "module example.com/app\n\ngo 1.26\n\nrequire github.com/cachegen/cachegen v0.0.0\n\nreplace github.com/cachegen/cachegen => " + root + "\n",
+				"app/app.go": "package app\n\nimport _ \"github.com/cachegen/cachegen/runtime\"\n",
+			}
+			for name, content := range files {
+				os.MkdirAll(filepath.Dir(filepath.Join(app, name)), 0o755)
+				if err := os.WriteFile(filepath.Join(app, name), []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			run := func(args ...string) string {
+				t.Helper()
+				cmd := exec.Command("go", args...)
+				cmd.Dir = app
+				cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+				}
+				return string(out)
+			}
+			for _, tool := range tools {
+				run("mod", "edit", "-tool", tool)
+			}
+			run("mod", "tidy")
+			mods := strings.Fields(run("list", "-m", "-f", "{{.Path}}", "all"))
+			t.Logf("%d modules", len(mods)-1)
+			for _, m := range mods {
+				for _, heavy := range []string{"aws", "gocloud.dev", "cloud.google.com", "google.golang.org", "opentelemetry", "azure", "gofakes3", "grpc"} {
+					if strings.Contains(m, heavy) {
+						t.Errorf("the build list holds %s", m)
+					}
+				}
+			}
+		})
+	}
+}
