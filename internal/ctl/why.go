@@ -31,7 +31,7 @@ func (c *ctl) why(args []string) error {
 	var err error
 	if isKeyPrefix(target) {
 		e, err = c.find(target)
-		if err != nil && errors.Is(err, errNoEntry) && !entry.ValidKey(target) {
+		if errors.Is(err, errNoEntry) && !entry.ValidKey(target) {
 			e, err = c.latestOf(target) // hex, but a function's name after all
 		}
 	} else {

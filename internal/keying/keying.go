@@ -134,22 +134,18 @@ func (e *keyEncoder) room(n int) error {
 	return nil
 }
 
-// roomFor is room for the spelling of the string s, escapes included:
-// a string of control characters spells six times as long, and one that
-// is not UTF-8 twice, in hex.
+// roomFor is room for the spelling of the string s as string spells it,
+// escapes included: a string of control characters spells six times as
+// long.
 func (e *keyEncoder) roomFor(s string) error {
-	if len(e.buf)+12*len(s)+64 <= maxCanonical {
+	if len(e.buf)+12*len(s)+2 <= maxCanonical {
 		return nil // however it spells
 	}
 	return e.room(spelledLen(s))
 }
 
-// spelledLen is the length of the spelling of s (see string and
-// stringOrBytes), but for the type name of a string that is not UTF-8.
+// spelledLen is the length of the spelling string gives s.
 func spelledLen(s string) int {
-	if !utf8.ValidString(s) {
-		return 2*len(s) + 32
-	}
 	n := 2
 	for _, r := range s {
 		switch {
@@ -489,15 +485,18 @@ func spellsNull(v reflect.Value) bool {
 // (which a JSON string cannot hold without conflating it with U+FFFD), as a
 // tagged object of its bytes in hex.
 func (e *keyEncoder) stringOrBytes(s string, t reflect.Type) error {
-	if err := e.roomFor(s); err != nil {
-		return err
-	}
 	if utf8.ValidString(s) {
+		if err := e.roomFor(s); err != nil {
+			return err
+		}
 		e.string(s)
 		return nil
 	}
 	name, err := typeName(t)
 	if err != nil {
+		return err
+	}
+	if err := e.room(len(`{"__hex__": "", "__type__": }`) + 2*len(s) + spelledLen(name)); err != nil {
 		return err
 	}
 	e.buf = append(e.buf, `{"__hex__": "`...)
