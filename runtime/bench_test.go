@@ -15,7 +15,6 @@ import (
 	"unsafe"
 
 	"github.com/cachegen/cachegen/internal/keying"
-	"gonum.org/v1/gonum/mat"
 )
 
 // The benchmarks come in pairs: what the cache does, and the physical floor
@@ -53,18 +52,6 @@ func BenchmarkKeySmall(b *testing.B) {
 
 func BenchmarkKeyFloat64Slice64MiB(b *testing.B) {
 	params := map[string]any{"x": bigSlice()}
-	b.SetBytes(64 << 20)
-	for b.Loop() {
-		if _, err := paramsKey(params); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkKeyDense64MiB keys a 64 MiB *mat.Dense: its elements are read
-// in place, so it costs what BenchmarkKeyFloat64Slice64MiB does.
-func BenchmarkKeyDense64MiB(b *testing.B) {
-	params := map[string]any{"x": mat.NewDense(4096, bigLen/4096, bigSlice())}
 	b.SetBytes(64 << 20)
 	for b.Loop() {
 		if _, err := paramsKey(params); err != nil {

@@ -3,6 +3,7 @@ package runtime
 import (
 	"bufio"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -10,12 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cachegen/cachegen/internal/keying"
-	"gonum.org/v1/gonum/mat"
 )
 
 // The key's promise as a property, over random values of many types:
@@ -133,7 +134,7 @@ func (g *valueGen) value(k int) any {
 	case 17:
 		return big.NewInt(int64(g.pick(3) - 1))
 	case 18:
-		return g.dense()
+		return g.view()
 	case 19:
 		return complex(floatDomain[g.pick(4)], floatDomain[g.pick(len(floatDomain))])
 	case 20:
@@ -189,22 +190,20 @@ func (g *valueGen) dynamic(depth int) any {
 	return g.value(g.pick(kinds))
 }
 
-func (g *valueGen) dense() *mat.Dense {
-	switch g.pick(5) {
-	case 0:
-		return nil
-	case 1:
-		return &mat.Dense{}
-	}
-	r, c := 1+g.pick(2), 1+g.pick(2)
+// view is a slice of a 3x3 array: a view of a shared array, or a
+// copy of the same elements. (gonum's matrices have the same property
+// test in internal/gonumtest, a module of its own.)
+func (g *valueGen) view() []float64 {
 	data := make([]float64, 9)
 	for i := range data {
 		data[i] = floatDomain[g.pick(3)]
 	}
+	lo := g.pick(3)
+	hi := lo + g.pick(4)
 	if g.pick(2) == 0 {
-		return mat.NewDense(3, 3, data).Slice(0, r, 0, c).(*mat.Dense)
+		return data[lo:hi]
 	}
-	return mat.NewDense(r, c, data[:r*c])
+	return append([]float64(nil), data[lo:hi]...)
 }
 
 // dag is a small graph of nodes, sharing some.
@@ -241,36 +240,11 @@ func same(a, b reflect.Value) bool {
 		case *big.Int:
 			y := b.Interface().(*big.Int)
 			return x == nil && y == nil || x != nil && y != nil && x.Cmp(y) == 0, true
-		case *mat.Dense:
-			return sameDense(x, b.Interface().(*mat.Dense)), true
 		case float32:
 			return math.Float32bits(x) == math.Float32bits(b.Interface().(float32)), true
 		}
 		return false, false
 	})
-}
-
-// sameDense compares matrices by shape and elements' bits.
-func sameDense(x, y *mat.Dense) bool {
-	if x == nil || y == nil {
-		return x == y
-	}
-	if x.IsEmpty() || y.IsEmpty() {
-		return x.IsEmpty() == y.IsEmpty()
-	}
-	rx, cx := x.Dims()
-	ry, cy := y.Dims()
-	if rx != ry || cx != cy {
-		return false
-	}
-	for i := range rx {
-		for j := range cx {
-			if math.Float64bits(x.At(i, j)) != math.Float64bits(y.At(i, j)) {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // sameTime compares two times as time's methods can: the instant, the
@@ -409,10 +383,14 @@ func TestKeyLocalTimeFollowsTheProcessZone(t *testing.T) {
 }
 
 func ExampleKeyBy() {
-	keyMatrix := func(m mat.Matrix) *mat.Dense { return mat.DenseCopyOf(m) }
-	sym := mat.NewSymDense(2, []float64{1, 2, 2, 3})
-	k1, _ := Call{Func: "example.com/sim.Fit", Version: 1, Params: map[string]any{"m": KeyBy[mat.Matrix](sym, keyMatrix)}}.Key()
-	k2, _ := Call{Func: "example.com/sim.Fit", Version: 1, Params: map[string]any{"m": KeyBy[mat.Matrix](mat.DenseCopyOf(sym), keyMatrix)}}.Key()
+	// A set of labels, held in a map the key could not order by itself,
+	// is keyed by its sorted members.
+	type set struct{ members map[string]bool }
+	sorted := func(s set) []string { return slices.Sorted(maps.Keys(s.members)) }
+	a := set{map[string]bool{"b": true, "a": true}}
+	b := set{map[string]bool{"a": true, "b": true}}
+	k1, _ := Call{Func: "example.com/sim.Fit", Version: 1, Params: map[string]any{"s": KeyBy(a, sorted)}}.Key()
+	k2, _ := Call{Func: "example.com/sim.Fit", Version: 1, Params: map[string]any{"s": KeyBy(b, sorted)}}.Key()
 	fmt.Println(k1 == k2)
 	// Output: true
 }

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"net"
@@ -16,8 +17,6 @@ import (
 	_ "time/tzdata" // the zones below, on a machine without a zone database
 
 	"github.com/cachegen/cachegen/internal/keying"
-	"gonum.org/v1/gonum/blas/blas64"
-	"gonum.org/v1/gonum/mat"
 )
 
 // keyOfValue returns the key of v as the only parameter x.
@@ -225,16 +224,7 @@ func TestKeyBinaryMarshalers(t *testing.T) {
 	if got := canonical(t, model{name: "a"}); !strings.HasPrefix(got, `{"__type__": "github.com/cachegen/cachegen/runtime.model", "len": 2, "sha256": "`) {
 		t.Errorf("spelled %s", got)
 	}
-	m := mat.NewDense(3, 3, []float64{1, 2, 3, 4, 5, 6, 7, 8, 9})
-	view := m.Slice(1, 3, 1, 3)
-	alike(t, "a view and a copy of its content", view, mat.DenseCopyOf(view))
-	apart(t, "a 2x2 and a 1x4 of the same elements", mat.NewDense(2, 2, []float64{1, 2, 3, 4}), mat.NewDense(1, 4, []float64{1, 2, 3, 4}))
-	apart(t, "an element's sign", mat.NewDense(1, 1, []float64{0}), mat.NewDense(1, 1, []float64{math.Copysign(0, -1)}))
-	alike(t, "a vector view and a copy", mat.NewVecDense(4, []float64{1, 2, 3, 4}).SliceVec(1, 3), mat.NewVecDense(2, []float64{2, 3}))
-	col := m.ColView(1) // a strided vector
-	alike(t, "a strided column and a copy", col, mat.NewVecDense(3, []float64{2, 5, 8}))
-	var nilDense *mat.Dense
-	apart(t, "a nil matrix and an empty one", nilDense, &mat.Dense{})
+	// gonum's matrices: internal/gonumtest, a module of its own.
 }
 
 func TestKeyKnownStandardTypes(t *testing.T) {
@@ -247,26 +237,48 @@ func TestKeyKnownStandardTypes(t *testing.T) {
 	}
 }
 
+// interval has unexported fields: only a declared key can key it.
+type interval struct{ lo, hi float64 }
+
+func (i interval) String() string { return fmt.Sprint(i.lo, "..", i.hi) }
+
+type label string
+
+func (l label) String() string { return string(l) }
+
 func TestKeyByDeclaredKey(t *testing.T) {
-	key := func(m mat.Matrix) *mat.Dense { return mat.DenseCopyOf(m) }
-	sym := mat.NewSymDense(2, []float64{1, 2, 2, 3})
-	dense := mat.NewDense(2, 2, []float64{1, 2, 2, 3})
-	alike(t, "a symmetric matrix and a dense copy, by the declared key", KeyBy[mat.Matrix](sym, key), KeyBy[mat.Matrix](dense, key))
-	apart(t, "different content", KeyBy[mat.Matrix](sym, key), KeyBy[mat.Matrix](mat.NewDense(2, 2, nil), key))
-	alike(t, "the key is what the declared key returns", KeyBy[mat.Matrix](dense, key), dense)
+	key := func(s fmt.Stringer) string { return s.String() }
+	alike(t, "an interval and a label that print alike, by the declared key", KeyBy[fmt.Stringer](interval{1, 2}, key), KeyBy[fmt.Stringer](label("1..2"), key))
+	apart(t, "different content", KeyBy[fmt.Stringer](interval{1, 2}, key), KeyBy[fmt.Stringer](interval{1, 3}, key))
+	alike(t, "the key is what the declared key returns", KeyBy[fmt.Stringer](interval{1, 2}, key), "1..2")
 }
 
-// scale multiplies m in place, as a function that normalizes its argument
+// grid is a function's argument that holds its values by reference.
+type grid struct{ Cells []float64 }
+
+// scale doubles g in place, as a function that normalizes its argument
 // does.
-func scale(m *mat.Dense) float64 {
-	m.Scale(2, m)
-	return mat.Sum(m)
+func scale(g *grid) float64 {
+	sum := 0.0
+	for i := range g.Cells {
+		g.Cells[i] *= 2
+		sum += g.Cells[i]
+	}
+	return sum
+}
+
+func sum(g *grid) float64 {
+	s := 0.0
+	for _, x := range g.Cells {
+		s += x
+	}
+	return s
 }
 
 func TestDoDoesNotStoreWhenTheFunctionChangesAnArgument(t *testing.T) {
 	c, logs := open(t)
-	m := mat.NewDense(2, 2, []float64{1, 2, 3, 4})
-	call := func(m *mat.Dense) Call {
+	m := &grid{[]float64{1, 2, 3, 4}}
+	call := func(m *grid) Call {
 		return Call{Func: "example.com/sim.Normalize", Version: 1, Params: map[string]any{"m": m}}
 	}
 	got, err := Do(context.Background(), c, call(m), func(context.Context) (float64, error) { return scale(m), nil })
@@ -280,7 +292,7 @@ func TestDoDoesNotStoreWhenTheFunctionChangesAnArgument(t *testing.T) {
 		t.Errorf("no warning naming the parameter:\n%s", logs)
 	}
 	// The same call again computes again: a hit would skip the scaling.
-	m2 := mat.NewDense(2, 2, []float64{1, 2, 3, 4})
+	m2 := &grid{[]float64{1, 2, 3, 4}}
 	Do(context.Background(), c, call(m2), func(context.Context) (float64, error) { return scale(m2), nil })
 	if s := c.Stats(); s.Computations != 2 || s.Hits != 0 {
 		t.Errorf("after the second call: %+v, want two computations", s)
@@ -289,13 +301,13 @@ func TestDoDoesNotStoreWhenTheFunctionChangesAnArgument(t *testing.T) {
 		t.Errorf("warned %d times, want once", n)
 	}
 	// A function that leaves its argument alone is stored.
-	Do(context.Background(), c, call(m2), func(context.Context) (float64, error) { return mat.Sum(m2), nil })
+	Do(context.Background(), c, call(m2), func(context.Context) (float64, error) { return sum(m2), nil })
 	if s := c.Stats(); s.BytesWritten == 0 {
 		t.Errorf("a call that changes nothing was not stored: %+v", s)
 	}
 	// Through a declared key too: the argument, not the key, is checked.
-	dense := mat.NewDense(1, 1, []float64{1})
-	keyed := Call{Func: "example.com/sim.K", Version: 1, Params: map[string]any{"m": KeyBy[mat.Matrix](dense, func(m mat.Matrix) *mat.Dense { return mat.DenseCopyOf(m) })}}
+	dense := &grid{[]float64{1}}
+	keyed := Call{Func: "example.com/sim.K", Version: 1, Params: map[string]any{"m": KeyBy(dense, func(g *grid) []float64 { return g.Cells })}}
 	Do(context.Background(), c, keyed, func(context.Context) (float64, error) { return scale(dense), nil })
 	if s := c.Stats(); s.Mutations != 3 {
 		t.Errorf("a change behind a declared key: Mutations = %d, want 3", s.Mutations)
@@ -304,22 +316,15 @@ func TestDoDoesNotStoreWhenTheFunctionChangesAnArgument(t *testing.T) {
 
 func TestStoreAsConvertsResults(t *testing.T) {
 	c, _ := open(t)
-	store := func(s *mat.SymDense) *mat.Dense { return mat.DenseCopyOf(s) }
-	load := func(d *mat.Dense) *mat.SymDense {
-		n, _ := d.Dims()
-		s := mat.NewSymDense(n, nil)
-		for i := range n {
-			for j := i; j < n; j++ {
-				s.SetSym(i, j, d.At(i, j))
-			}
-		}
-		return s
-	}
-	call := Call{Func: "example.com/sim.Cov", Version: 1, Params: map[string]any{"n": 2}, Codec: StoreAs(store, load)}
-	want := mat.NewSymDense(2, []float64{1, 2, 2, 3})
+	// An interval cannot be stored (its fields are unexported): it is
+	// stored as its two ends.
+	store := func(i interval) [2]float64 { return [2]float64{i.lo, i.hi} }
+	load := func(a [2]float64) interval { return interval{a[0], a[1]} }
+	call := Call{Func: "example.com/sim.Range", Version: 1, Params: map[string]any{"n": 2}, Codec: StoreAs(store, load)}
+	want := interval{1, 2.5}
 	for range 2 {
-		got, err := Do(context.Background(), c, call, func(context.Context) (*mat.SymDense, error) { return want, nil })
-		if err != nil || !mat.Equal(got, want) {
+		got, err := Do(context.Background(), c, call, func(context.Context) (interval, error) { return want, nil })
+		if err != nil || got != want {
 			t.Fatalf("Do = %v, %v", got, err)
 		}
 	}
@@ -420,12 +425,6 @@ func TestKeyRepeatedMemoryIsSpelledOnce(t *testing.T) {
 	if _, err := keying.Canonical(map[string]any{"x": make([]struct{}, 1<<30)}); !errors.Is(err, ErrUnkeyable) {
 		t.Errorf("a billion empty structs: err = %v", err)
 	}
-	// A matrix whose stride reads one element for many is refused.
-	var m mat.Dense
-	m.SetRawMatrix(blas64.General{Rows: 1 << 24, Cols: 1, Stride: 0, Data: []float64{1}})
-	if _, err := keying.Canonical(map[string]any{"x": &m}); !errors.Is(err, ErrUnkeyable) {
-		t.Errorf("a matrix of stride 0: err = %v", err)
-	}
 }
 
 func TestKeyTypeParameterKeepsTheDynamicType(t *testing.T) {
@@ -442,15 +441,6 @@ func TestKeyUnnamedStructsNameTheirFieldsPackages(t *testing.T) {
 	}
 	if got := canonical(t, wrap{struct{ U url.URL }{}}); !strings.Contains(got, `"struct { U net/url.URL }"`) {
 		t.Errorf("spelled %s: want the package path", got)
-	}
-}
-
-func TestKeyMatrixFieldsAreSorted(t *testing.T) {
-	big := mat.NewDense(1024, 256, nil) // 2 MiB: a tree digest
-	got := canonical(t, big)
-	want := `{"__type__": "gonum.org/v1/gonum/mat.Dense", "chunk": 1048576, "cols": 256, "len": 262144, "rows": 1024, "sha256tree": "`
-	if !strings.HasPrefix(got, want) {
-		t.Errorf("spelled %s, want it to start %s", got, want)
 	}
 }
 

@@ -79,8 +79,6 @@ func TestResultTable(t *testing.T) {
 		"ResultBigFloatIn":     of[keycases.ResultBigFloatIn](),
 		"ResultBigRat":         of[keycases.ResultBigRat](),
 		"ResultBigRatIn":       of[keycases.ResultBigRatIn](),
-		"ResultDense":          of[keycases.ResultDense](),
-		"ResultSymDense":       of[keycases.ResultSymDense](),
 		"ResultPattern":        of[keycases.ResultPattern](),
 		"ResultTime":           of[keycases.ResultTime](),
 		"ResultMapOfBigInts":   of[keycases.ResultMapOfBigInts](),

@@ -6,7 +6,7 @@
 // place, whose results the cache never stores.
 package main
 
-//go:generate go run github.com/cachegen/cachegen/cmd/cachegen
+//go:generate go tool cachegen
 
 import (
 	"math"

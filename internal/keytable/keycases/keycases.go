@@ -14,8 +14,6 @@ import (
 	"regexp"
 	"time"
 	"unsafe"
-
-	"gonum.org/v1/gonum/mat"
 )
 
 // A Case is a type, declared in this package, with a value of it.
@@ -79,9 +77,6 @@ type (
 	URL            = *url.URL
 	PointerKeyed   map[*int]int
 	TimeKeyed      map[time.Time]int
-	Dense          = *mat.Dense
-	VecDense       = *mat.VecDense
-	SymDense       = *mat.SymDense
 	Foreign        = *list.List
 )
 
@@ -134,9 +129,6 @@ var Cases = []Case{
 	{"URL", &url.URL{Scheme: "https", Host: "example.com", User: url.UserPassword("u", "p")}, true, ""},
 	{"PointerKeyed", PointerKeyed{new(int): 1}, false, "pointer map keys compare by address"},
 	{"TimeKeyed", TimeKeyed{time.Unix(0, 0): 1}, false, "time map keys compare by location and monotonic reading"},
-	{"Dense", mat.NewDense(2, 2, []float64{1, 2, 3, 4}), true, ""},
-	{"VecDense", mat.NewVecDense(2, []float64{1, 2}), true, ""},
-	{"SymDense", mat.NewSymDense(2, nil), false, "a foreign type with unexported fields needs a declared key"},
 	{"Foreign", list.New(), false, "a foreign type with unexported fields needs a declared key"},
 }
 
@@ -172,8 +164,6 @@ type (
 	ResultBigFloatIn   struct{ F *big.Float }
 	ResultBigRat       = *big.Rat
 	ResultBigRatIn     struct{ R *big.Rat }
-	ResultDense        = *mat.Dense
-	ResultSymDense     = *mat.SymDense
 	ResultPattern      = *regexp.Regexp
 	ResultTime         = time.Time
 	ResultMapOfBigInts map[string]*big.Int
@@ -239,8 +229,6 @@ var ResultCases = []ResultCase{
 	{"ResultBigFloatIn", ResultBigFloatIn{big.NewFloat(1.5)}, false, "inside another value a big.Float is stored as its lossy text"},
 	{"ResultBigRat", big.NewRat(1, 3), true, ""},
 	{"ResultBigRatIn", ResultBigRatIn{big.NewRat(1, 3)}, true, ""},
-	{"ResultDense", mat.NewDense(2, 2, []float64{1, 2, 3, 4}), true, ""},
-	{"ResultSymDense", mat.NewSymDense(2, nil), false, "unexported fields, no marshalers: it needs declared conversions"},
 	{"ResultPattern", regexp.MustCompilePOSIX("a+"), false, "a regexp's text drops whether it is POSIX"},
 	{"ResultTime", time.Unix(1, 2).UTC(), true, ""},
 	{"ResultMapOfBigInts", ResultMapOfBigInts{"a": big.NewInt(1)}, true, ""},
