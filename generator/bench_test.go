@@ -81,8 +81,10 @@ func BenchmarkFirstCallCheck(b *testing.B) {
 		"go.mod":  "module example.com/prog\n\ngo 1.26\n\nrequire (\n\tgithub.com/cachegen/cachegen v0.0.0\n\tgonum.org/v1/gonum v0.17.0\n)\n\nreplace github.com/cachegen/cachegen => " + root + "\n",
 		"main.go": "package main\n\nimport (\n\t\"fmt\"\n\n\t\"gonum.org/v1/gonum/floats\"\n\t\"gonum.org/v1/gonum/mat\"\n)\n\n// Sum is cached.\n//\n//cache:version=1\nfunc Sum(xs []float64) float64 { return floats.Sum(xs) + mat.Sum(mat.NewVecDense(len(xs), xs)) }\n\nfunc main() { fmt.Println(SumCached([]float64{1, 2, 3})) }\n",
 	}
+	// The root's sums, and gonum's from the module of the gonum tests.
 	sum, _ := os.ReadFile(filepath.Join(root, "go.sum"))
-	files["go.sum"] = string(sum)
+	gonumSum, _ := os.ReadFile(filepath.Join(root, "internal", "gonumtest", "go.sum"))
+	files["go.sum"] = string(sum) + string(gonumSum)
 	for name, content := range files {
 		os.WriteFile(filepath.Join(mod, name), []byte(content), 0o644)
 	}

@@ -191,8 +191,8 @@ func (g *valueGen) dynamic(depth int) any {
 }
 
 // view is a slice of a 3x3 array: a view of a shared array, or a
-// copy of the same elements. (gonum's matrices have the same property
-// test in internal/gonumtest, a module of its own.)
+// copy of the same elements. (gonum's matrices have a property test of
+// their own in internal/gonumtest, a module of its own.)
 func (g *valueGen) view() []float64 {
 	data := make([]float64, 9)
 	for i := range data {
@@ -221,7 +221,7 @@ func (g *valueGen) dag(depth int) *dagNode {
 
 // same reports whether a function could not tell a and b apart, by the
 // rules the key spec states: floats by their bits, times by instant and
-// by what their locations say at many instants, matrices by content,
+// by what their locations say at many instants, slices by content,
 // references by what they refer to.
 func same(a, b reflect.Value) bool {
 	return equalBy(a, b, func(a, b reflect.Value) (bool, bool) {

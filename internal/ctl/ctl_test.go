@@ -254,9 +254,12 @@ func TestStats(t *testing.T) {
 // contain fn.
 func keysOf(t *testing.T, dir, fn string) []string {
 	t.Helper()
-	out, _, _ := ctlRun(t, "-dir", dir, "ls", "-json", "-func", fn)
+	out, _, code := ctlRun(t, "-dir", dir, "ls", "-json", "-func", fn)
+	if code != 0 {
+		t.Fatalf("ls -json -func %s: exit %d", fn, code)
+	}
 	var ks []string
-	for _, line := range strings.Fields(out) {
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		var e jsonEntry
 		if err := json.Unmarshal([]byte(line), &e); err != nil {
 			t.Fatalf("ls -json line %q: %v", line, err)

@@ -1,10 +1,15 @@
 package gonumtest
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 
+	"github.com/cachegen/cachegen/internal/testenv"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -84,5 +89,60 @@ func TestKeyPropertyEqualKeysMeanEqualMatrices(t *testing.T) {
 	}
 	if len(keys) < 100 {
 		t.Errorf("only %d distinct matrices in %d draws: the generator is too narrow", len(keys), n)
+	}
+}
+
+// holder holds a matrix among other fields, as a parameter struct does.
+type holder struct {
+	M *mat.Dense
+	N int
+}
+
+// Inside a struct, and in another process, a matrix keys as it does
+// alone here: the key is its content, not where it lies.
+func TestKeyPropertyNestedAndAcrossProcesses(t *testing.T) {
+	keysOf := func() []string {
+		r := rand.New(rand.NewPCG(3, 4))
+		var out []string
+		for range 500 {
+			m := randomDense(r)
+			out = append(out, keyOf(t, m)+" "+keyOf(t, holder{m, 1}))
+		}
+		return out
+	}
+	if os.Getenv("GONUMTEST_PRINT_KEYS") != "" {
+		fmt.Println(strings.Join(keysOf(), "\n"))
+		return
+	}
+	here := keysOf()
+	// Matrices alike key alike inside a struct too, and apart where apart.
+	nestedOf := map[string]string{}
+	nested := map[string]bool{}
+	for i, line := range here {
+		alone, in, _ := strings.Cut(line, " ")
+		if prev, ok := nestedOf[alone]; ok && prev != in {
+			t.Fatalf("matrix %d keys alike alone and apart inside a struct", i)
+		}
+		nestedOf[alone] = in
+		nested[in] = true
+	}
+	if len(nested) != len(nestedOf) {
+		t.Errorf("%d matrices apart alone, %d apart inside a struct", len(nestedOf), len(nested))
+	}
+	testenv.Slow(t) // runs the test binary again
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKeyPropertyNestedAndAcrossProcesses$")
+	cmd.Env = append(os.Environ(), "GONUMTEST_PRINT_KEYS=1", "TZ=Asia/Kolkata")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	there := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(there) < len(here) {
+		t.Fatalf("child printed %d keys, want %d:\n%s", len(there), len(here), out)
+	}
+	for i := range here {
+		if here[i] != there[i] {
+			t.Fatalf("matrix %d keyed %s here and %s in another process", i, here[i], there[i])
+		}
 	}
 }

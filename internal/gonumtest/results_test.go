@@ -91,8 +91,8 @@ func TestResultTable(t *testing.T) {
 		if s := c.Stats(); s.Unstorable != 2 || s.BytesWritten != 0 || s.Corrupt != 0 {
 			t.Errorf("%s: %+v: want both calls unstorable, nothing stored or corrupt", rc.name, s)
 		}
-		if n := strings.Count(log.String(), "WARN"); n != 1 {
-			t.Errorf("%s: %d warnings, want one:\n%s", rc.name, n, log)
+		if n := strings.Count(log.String(), "WARN"); n != 1 || !strings.Contains(log.String(), "cannot be stored exactly") || !strings.Contains(log.String(), "mat.") {
+			t.Errorf("%s: %d warnings, want one naming the type and why it cannot be stored:\n%s", rc.name, n, log)
 		}
 	}
 }
@@ -107,6 +107,7 @@ func TestResultsExactAcrossProcesses(t *testing.T) {
 			exact, computed, err := rc.run(c)
 			fmt.Printf("%s exact=%v computed=%v err=%v\n", rc.name, exact, computed, err)
 		}
+		fmt.Printf("stats unstorable=%d corrupt=%d\n", c.Stats().Unstorable, c.Stats().Corrupt)
 		return
 	}
 	testenv.Slow(t) // runs the test binary twice
@@ -127,7 +128,11 @@ func TestResultsExactAcrossProcesses(t *testing.T) {
 		return lines
 	}
 	store, load := run(), run()
+	refused := 0
 	for _, rc := range resultCases() {
+		if !rc.storable {
+			refused++
+		}
 		if want := "exact=true computed=true err=<nil>"; store[rc.name] != want {
 			t.Errorf("storing %s: %q, want %q", rc.name, store[rc.name], want)
 		}
@@ -138,5 +143,17 @@ func TestResultsExactAcrossProcesses(t *testing.T) {
 		if load[rc.name] != want {
 			t.Errorf("loading %s: %q, want %q", rc.name, load[rc.name], want)
 		}
+	}
+	if want := fmt.Sprintf("unstorable=%d corrupt=0", refused); load["stats"] != want {
+		t.Errorf("loading: %s, want %s: each refused case counted once, no entry corrupt", load["stats"], want)
+	}
+	// Exactly the storable cases were stored.
+	c, _ := openDir(t, dir)
+	es, err := c.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored := len(resultCases()) - refused; len(es) != stored {
+		t.Errorf("%d entries stored, want %d", len(es), stored)
 	}
 }
