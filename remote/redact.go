@@ -97,7 +97,10 @@ const minEchoed = 4
 func Scrub(msg, rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return strings.ReplaceAll(msg, credentials(rawURL), "xxxxx")
+		if c := credentials(rawURL); c != "" {
+			return strings.ReplaceAll(msg, c, "xxxxx")
+		}
+		return msg
 	}
 	return scrub(msg, u)
 }

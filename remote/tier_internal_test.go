@@ -55,6 +55,17 @@ func TestMalformedURLsAreRedacted(t *testing.T) {
 	}
 }
 
+// Scrub of a remote that does not parse as a URL removes its credentials
+// where it has some, and leaves a message without any as it is.
+func TestScrubOfAMalformedURL(t *testing.T) {
+	if got := Scrub("open %zz: bad", "%zz"); got != "open %zz: bad" {
+		t.Errorf("Scrub without credentials = %q, want the message unchanged", got)
+	}
+	if got := Scrub("open %zz://u:SECRET@h: bad", "%zz://u:SECRET@h"); strings.Contains(got, "SECRET") {
+		t.Errorf("Scrub = %q, want no secret", got)
+	}
+}
+
 // failingStore is a Store whose requests fail while fail is set, and
 // which holds nothing otherwise.
 type failingStore struct {
