@@ -302,7 +302,7 @@ func (r Result) Stale() (bool, error) {
 // Commit writes r's files, or removes the old ones, where they changed.
 func (r Result) Commit() error {
 	if len(r.Errs) > 0 {
-		return errors.New("cachegen: cannot commit a result with errors")
+		return errors.New("cannot commit a result with errors")
 	}
 	for _, f := range r.files() {
 		c, err := f.changed()

@@ -142,12 +142,12 @@ func New(s Store, name string, o Options) *Tier {
 func Open(ctx context.Context, rawURL string, o Options) (*Tier, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme == "" {
-		return nil, fmt.Errorf("cachegen: remote %q is not a URL: want one such as redis://host:6379/0 or s3://bucket/prefix?region=eu-west-1", redactText(rawURL))
+		return nil, fmt.Errorf("remote %q is not a URL: want one such as redis://host:6379/0 or s3://bucket/prefix?region=eu-west-1", redactText(rawURL))
 	}
 	if strayAt(u) {
 		// A password with a / ? or # in it, unescaped: whatever the store
 		// made of it would quote part of it.
-		return nil, fmt.Errorf("cachegen: remote %q has an @ outside its user information: URL-escape the password (/ as %%2F, ? as %%3F, # as %%23, @ as %%40)", redactText(rawURL))
+		return nil, fmt.Errorf("remote %q has an @ outside its user information: URL-escape the password (/ as %%2F, ? as %%3F, # as %%23, @ as %%40)", redactText(rawURL))
 	}
 	openers.Lock()
 	open := openers.byScheme[u.Scheme]
@@ -157,11 +157,11 @@ func Open(ctx context.Context, rawURL string, o Options) (*Tier, error) {
 	openers.Unlock()
 	name := redact(u)
 	if open == nil {
-		return nil, fmt.Errorf("cachegen: %w for %s:// URLs: import it in its main package, as import _ \"github.com/cachegen/cachegen/remote/%s\" (redis, s3 or blob), or import _ \"github.com/cachegen/cachegen/remote/all\" for all of them", ErrNoStore, u.Scheme, storePackage(u.Scheme))
+		return nil, fmt.Errorf("%w for %s:// URLs: import it in its main package, as import _ \"github.com/cachegen/cachegen/remote/%s\" (redis, s3 or blob), or import _ \"github.com/cachegen/cachegen/remote/all\" for all of them", ErrNoStore, u.Scheme, storePackage(u.Scheme))
 	}
 	s, err := open(ctx, u)
 	if err != nil {
-		return nil, fmt.Errorf("cachegen: opening remote %s: %s", name, scrub(err.Error(), u))
+		return nil, fmt.Errorf("opening remote %s: %s", name, scrub(err.Error(), u))
 	}
 	r := New(s, name, o)
 	r.url = u

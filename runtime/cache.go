@@ -182,27 +182,27 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 		o(&cfg)
 	}
 	if cfg.mode < ModeOn || cfg.mode > ModeVerify {
-		return nil, fmt.Errorf("cachegen: invalid mode %v", cfg.mode)
+		return nil, fmt.Errorf("invalid mode %v", cfg.mode)
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.New(logline.New(os.Stderr))
 	}
 	if cfg.maxBytes < 0 {
-		return nil, fmt.Errorf("cachegen: negative size limit %d", cfg.maxBytes)
+		return nil, fmt.Errorf("negative size limit %d", cfg.maxBytes)
 	}
 	if cfg.signKey != nil && len(cfg.signKey) < minSigningKey {
-		return nil, fmt.Errorf("cachegen: signing key is %d bytes: use at least %d random bytes", len(cfg.signKey), minSigningKey)
+		return nil, fmt.Errorf("signing key is %d bytes: use at least %d random bytes", len(cfg.signKey), minSigningKey)
 	}
 	c := newCache(dir, cfg)
 	if cfg.mode == ModeOff {
 		return c, nil
 	}
 	if dir == "" {
-		return nil, errors.New("cachegen: empty cache directory")
+		return nil, errors.New("empty cache directory")
 	}
 	if cfg.mode != ModeReadOnly {
 		if err := os.MkdirAll(dir, disk.DirPerm); err != nil {
-			return nil, fmt.Errorf("cachegen: cache directory: %w", err)
+			return nil, fmt.Errorf("cache directory: %w", err)
 		}
 	}
 	if err := disk.CheckPrivate(dir, cfg.shared, "set "+envDir+" to a directory of your own, or, if others are meant to share results there, set "+envSharedDir+"=1 (WithSharedDir)"); err != nil {

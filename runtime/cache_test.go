@@ -670,7 +670,7 @@ func TestOpenRefusesADirectoryOthersCanWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Open(dir)
-	if err == nil || strings.Contains(err.Error(), "chmod") || !strings.Contains(err.Error(), "CACHEGEN_SHARED_DIR=1") || strings.Count(err.Error(), "cachegen:") != 1 {
+	if err == nil || strings.Contains(err.Error(), "chmod") || !strings.Contains(err.Error(), "CACHEGEN_SHARED_DIR=1") || strings.Contains(err.Error(), "cachegen:") {
 		t.Fatalf("Open of a sticky 0777 directory: %v", err)
 	}
 }

@@ -174,7 +174,7 @@ func fromEnv(logger *slog.Logger) *Cache {
 	}
 	c, err := Open(dir, opts...)
 	if err != nil {
-		msg := strings.TrimPrefix(err.Error(), "cachegen: ")
+		msg := err.Error()
 		if !errors.Is(err, disk.ErrNotPrivate) {
 			msg += ": set " + envDir + " to a directory you can write"
 		}

@@ -526,10 +526,15 @@ func TestRemoteBadInput(t *testing.T) {
 		{[]string{"-remote", "file:///x", "-dir", t.TempDir(), "ls"}, "-dir and -remote name two caches"},
 		{[]string{"-remote", "nosuch://u:hunter2hunter2@h/b", "ls"}, "-remote:"},
 		{[]string{"-remote", "redis://u:hunter2hunter2@h:port/0", "ls"}, "-remote:"},
+		{[]string{"-remote", "%zz", "ls"}, "is not a URL"},
 	} {
 		_, errOut, code := ctlRun(t, tc.args...)
 		if code != 2 || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "hunter2") || strings.Count(errOut, "\n") != 1 {
 			t.Errorf("cachectl %v: exit %d, %q; want exit 2 and one line with %q and no password", tc.args, code, errOut, tc.want)
+		}
+		// The command names itself once; the library's errors do not.
+		if strings.Count(errOut, "cachectl:") != 1 || strings.Contains(errOut, "cachegen:") {
+			t.Errorf("cachectl %v: %q: want one cachectl: prefix and no other", tc.args, errOut)
 		}
 	}
 }

@@ -689,16 +689,16 @@ func CheckPrivate(dir string, shared bool, howToShare string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("cachegen: cache directory: %w", err)
+		return fmt.Errorf("cache directory: %w", err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("cachegen: cache directory %s is not a directory", dir)
+		return fmt.Errorf("cache directory %s is not a directory", dir)
 	}
 	fix := howToShare
 	uid, known := ownerOf(fi)
 	mine := known && uid == os.Getuid()
 	if known && !mine {
-		return fmt.Errorf("cachegen: %w: %s belongs to another user (uid %d), who could plant results in it: %s", ErrNotPrivate, dir, uid, fix)
+		return fmt.Errorf("%w: %s belongs to another user (uid %d), who could plant results in it: %s", ErrNotPrivate, dir, uid, fix)
 	}
 	if fi.Mode().Perm()&0o022 != 0 {
 		if mine && fi.Mode()&fs.ModeSticky == 0 {
@@ -706,7 +706,7 @@ func CheckPrivate(dir string, shared bool, howToShare string) error {
 			// a shared system directory such as /tmp.
 			fix = "run chmod go-w " + dir + ", or " + fix
 		}
-		return fmt.Errorf("cachegen: %w: %s is writable by other users (mode %v), who could plant results in it: %s", ErrNotPrivate, dir, fi.Mode(), fix)
+		return fmt.Errorf("%w: %s is writable by other users (mode %v), who could plant results in it: %s", ErrNotPrivate, dir, fi.Mode(), fix)
 	}
 	return nil
 }
@@ -747,7 +747,7 @@ func init() {
 func DirStore(dir string) (remote.Store, error) {
 	s := New(dir, false, nil)
 	if _, err := s.OpenRoot(true); err != nil {
-		return nil, fmt.Errorf("cachegen: store directory: %w", err)
+		return nil, fmt.Errorf("store directory: %w", err)
 	}
 	s.WriteReadme()
 	return s, nil
