@@ -80,7 +80,7 @@ func e2eModule(t *testing.T, archive string) (*txtar.Archive, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ar, err := txtar.ParseFile("../testdata/e2e/" + archive)
+	ar, err := txtar.ParseFile("testdata/e2e/" + archive)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -188,7 +188,7 @@ func TestFingerprintCountsOtherModulesByTheirCode(t *testing.T) {
 // accepted).
 func TestFingerprintEdits(t *testing.T) {
 	testenv.Slow(t) // some 80 generations of modules written to disk; TestFingerprints covers the same code in brief
-	archives, _ := filepath.Glob("../testdata/fingerprint/*.txtar")
+	archives, _ := filepath.Glob("testdata/fingerprint/*.txtar")
 	if len(archives) == 0 {
 		t.Fatal("no archives")
 	}

@@ -52,7 +52,7 @@ func wantFile(ar *txtar.Archive, name string) ([]byte, bool) {
 // or the problems it reports (want/errors, positions relative to the
 // module) with the archive's want/ files. -update rewrites them.
 func TestGolden(t *testing.T) {
-	archives, _ := filepath.Glob("../testdata/generate/*.txtar")
+	archives, _ := filepath.Glob("testdata/generate/*.txtar")
 	if len(archives) == 0 {
 		t.Fatal("no golden archives")
 	}

@@ -234,7 +234,7 @@ func TestFingerprintIgnoresModuleWork(t *testing.T) {
 // it) and checks that exactly the functions whose reached code differs
 // are flagged, each naming what changed in it.
 func TestUpgradeFlagsWhatChanged(t *testing.T) {
-	ar, err := txtar.ParseFile("../testdata/upgrade/num.txtar")
+	ar, err := txtar.ParseFile("testdata/upgrade/num.txtar")
 	if err != nil {
 		t.Fatal(err)
 	}
