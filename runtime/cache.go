@@ -284,7 +284,7 @@ type Stats struct {
 func (s Stats) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "cachegen: %s, %s (%d computed); %s read, %s written; saved %s of computing",
-		plural(int(s.Hits), "hit", "hits"), plural(int(s.Misses), "miss", "misses"), s.Computations,
+		units.Count(int(s.Hits), "hit", "hits"), units.Count(int(s.Misses), "miss", "misses"), s.Computations,
 		units.FormatSize(s.BytesRead), units.FormatSize(s.BytesWritten), roundDuration(s.Saved))
 	if s.RemoteHits > 0 {
 		fmt.Fprintf(&b, "; %d from the remote", s.RemoteHits)

@@ -141,7 +141,7 @@ type Input struct {
 func (in Input) String() string {
 	size := units.FormatSize(in.Size)
 	if in.Dir {
-		size = plural(in.Files, "file", "files") + ", " + size
+		size = units.Count(in.Files, "file", "files") + ", " + size
 	}
 	return fmt.Sprintf("%s (%s, sha256:%.12s)", in.Path, size, in.SHA256)
 }

@@ -9,12 +9,12 @@ import (
 	"log/slog"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/keying"
+	"github.com/cachegen/cachegen/internal/units"
 )
 
 // tempMaxAge is how old a temporary file must be before trimming or Verify
@@ -195,7 +195,7 @@ func (c *Cache) trim(n int64, keep string, u disk.Usage, counted bool) {
 		freed += f.Disk
 	}
 	c.logTrim(fmt.Sprintf("[TRIM] removed %s of shard %s, the least recently used, to keep it within its share of the size limit",
-		plural(len(removed), "entry", "entries"), disk.ShardOf(keep)),
+		units.Count(len(removed), "entry", "entries"), disk.ShardOf(keep)),
 		"removed", len(removed), "bytes", freed, "shard_after", after.Bytes, "share", share, "limit", c.maxBytes)
 }
 
@@ -253,14 +253,6 @@ func (c *Cache) trimWhole(n int64, keep string) {
 		return
 	}
 	c.logTrim(fmt.Sprintf("[TRIM] removed %s, the least recently used, to bring the cache under its size limit",
-		plural(len(removed), "entry", "entries")),
+		units.Count(len(removed), "entry", "entries")),
 		"removed", len(removed), "bytes", freed, "before", before, "after", before-freed, "limit", c.maxBytes, "target", target)
-}
-
-// plural spells n things: 1 entry, 2 entries.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
 }

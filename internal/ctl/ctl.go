@@ -16,7 +16,6 @@ import (
 	"os/signal"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/cachegen/cachegen/internal/cachedir"
@@ -507,12 +506,4 @@ func resolve(es []cacheruntime.Entry, k string) (cacheruntime.Entry, error) {
 		names = append(names, e.Key+" ("+e.Func+")")
 	}
 	return cacheruntime.Entry{}, fmt.Errorf("key %s is ambiguous: %d entries' keys start with it: %s: give more of its digits", k, len(found), strings.Join(names, ", "))
-}
-
-// plural spells n things: 1 entry, 2 entries.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
 }

@@ -58,7 +58,7 @@ func push(ctx context.Context, dir, rawURL string, signKey []byte, out io.Writer
 	if err != nil {
 		return fmt.Errorf("push to %s: %w", r, err)
 	}
-	fmt.Fprintf(c.out, "pushed %s (%s) to %s; %d there already", plural(rep.Pushed, "entry", "entries"), units.FormatSize(rep.Bytes), r, rep.There)
+	fmt.Fprintf(c.out, "pushed %s (%s) to %s; %d there already", units.Count(rep.Pushed, "entry", "entries"), units.FormatSize(rep.Bytes), r, rep.There)
 	if rep.Skipped > 0 {
 		fmt.Fprintf(c.out, "; %d skipped (they fail their checks here: cachectl verify)", rep.Skipped)
 	}

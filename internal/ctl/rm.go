@@ -64,5 +64,5 @@ func (c *ctl) removed(es []cacheruntime.Entry, verb string) {
 	for _, e := range es {
 		n += e.Size
 	}
-	fmt.Fprintf(c.out, "%s %s (%s)\n", verb, plural(len(es), "entry", "entries"), units.FormatSize(n))
+	fmt.Fprintf(c.out, "%s %s (%s)\n", verb, units.Count(len(es), "entry", "entries"), units.FormatSize(n))
 }

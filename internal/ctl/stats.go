@@ -77,10 +77,10 @@ func (c *ctl) stats(args []string) error {
 	}
 	fmt.Fprintf(c.out, "%-8s %s\nentries: %d\nsize:    %s\n", c.where()+":", c.tier.String(), len(es), units.FormatSize(total))
 	if oldEntries > 0 {
-		fmt.Fprintf(c.out, "old versions: %s, %s (cachectl prune -old-versions removes them)\n", plural(oldEntries, "entry", "entries"), units.FormatSize(oldBytes))
+		fmt.Fprintf(c.out, "old versions: %s, %s (cachectl prune -old-versions removes them)\n", units.Count(oldEntries, "entry", "entries"), units.FormatSize(oldBytes))
 	}
 	if otherEntries > 0 {
-		fmt.Fprintf(c.out, "other code:   %s, %s, never served to the code of the module here (cachectl prune -dead removes them, and the old versions)\n", plural(otherEntries, "entry", "entries"), units.FormatSize(otherBytes))
+		fmt.Fprintf(c.out, "other code:   %s, %s, never served to the code of the module here (cachectl prune -dead removes them, and the old versions)\n", units.Count(otherEntries, "entry", "entries"), units.FormatSize(otherBytes))
 	}
 	if len(es) > 0 {
 		fmt.Fprintf(c.out, "oldest:  %s\nnewest:  %s\n", oldest.Local().Format(time.RFC3339), newest.Local().Format(time.RFC3339))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/cachegen/cachegen/internal/logline"
+	"github.com/cachegen/cachegen/internal/units"
 )
 
 func (c *ctl) verify(args []string) error {
@@ -25,12 +26,12 @@ func (c *ctl) verify(args []string) error {
 	}
 	switch {
 	case len(problems) == 0:
-		fmt.Fprintf(c.out, "checked %s: all intact\n", plural(rep.Checked, "entry", "entries"))
+		fmt.Fprintf(c.out, "checked %s: all intact\n", units.Count(rep.Checked, "entry", "entries"))
 	case *fix:
-		fmt.Fprintf(c.out, "checked %s: removed %s\n", plural(rep.Checked, "entry", "entries"), plural(len(problems), "bad file", "bad files"))
+		fmt.Fprintf(c.out, "checked %s: removed %s\n", units.Count(rep.Checked, "entry", "entries"), units.Count(len(problems), "bad file", "bad files"))
 	default:
-		fmt.Fprintf(c.out, "checked %s\n", plural(rep.Checked, "entry", "entries"))
-		return fmt.Errorf("%s: run cachectl verify -fix to remove them", plural(len(problems), "bad file", "bad files"))
+		fmt.Fprintf(c.out, "checked %s\n", units.Count(rep.Checked, "entry", "entries"))
+		return fmt.Errorf("%s: run cachectl verify -fix to remove them", units.Count(len(problems), "bad file", "bad files"))
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cachegen/cachegen/internal/logline"
+	"github.com/cachegen/cachegen/internal/units"
 	"github.com/fxamacker/cbor/v2"
 )
 
@@ -161,14 +162,6 @@ func cut(s string, n int) string {
 	return strings.ToValidUTF8(s[:n], "") + fmt.Sprintf(" … (%d bytes of CBOR diagnostic notation)", len(s))
 }
 
-// plural spells n things: 1 byte, 2 bytes.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
-}
-
 // summaryText is text written as it is, not quoted.
 type summaryText string
 
@@ -228,7 +221,7 @@ func summarise(raw []byte, elem string) summaryText {
 	if n > len(vals) {
 		more = ", …"
 	}
-	return summaryText(fmt.Sprintf("[]%s, %s: [%s%s]", elem, plural(n, "element", "elements"), strings.Join(vals, ", "), more))
+	return summaryText(fmt.Sprintf("[]%s, %s: [%s%s]", elem, units.Count(n, "element", "elements"), strings.Join(vals, ", "), more))
 }
 
 // maxShown is how many elements of a list, or bytes of a byte string, are

@@ -24,10 +24,10 @@ import (
 //	         unknown); integers little-endian
 //	metadata CBOR: function name, version, canonical params, TTL; zero
 //	         padding to a multiple of 8 bytes
-//	payload  the result: CBOR, with its numeric slices as raw blocks (blocks.go)
+//	payload  the result: CBOR, with its numeric slices as raw blocks (payload.go)
 //	trailer  CRC-32 of Header and metadata, CRC-32 of payload (uint32 each)
 //	mac      only when flags has flagSigned: HMAC-SHA256 (32 bytes) of the
-//	         full key and everything before it (sign.go)
+//	         full key and everything before it (mac.go)
 //
 // Parse checks the magic, format, lengths against the size and both
 // checksums; the cache then checks the full SHA-256 against the call's
