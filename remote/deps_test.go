@@ -9,7 +9,7 @@ import (
 // TestLeanLinks checks what programs link: the montecarlo example links no
 // store, the sharing example, or any program that imports remote/redis
 // alone, no AWS, Google or gocloud package, and the runtime no HTTP server
-// or metrics library.
+// or metrics library, and the disk store no remote package.
 func TestLeanLinks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the go command")
@@ -21,6 +21,8 @@ func TestLeanLinks(t *testing.T) {
 		".":                      {"aws", "google", "gocloud.dev", "redis"},
 		"../cmd/cachectl":        {"aws", "google", "gocloud.dev"},
 		"../runtime":             {"net/http", "expvar", "prometheus", "opentelemetry", "gonum"},
+		// The local tier's files: the file:// store is remote/file's.
+		"../internal/disk": {"github.com/cachegen/cachegen/remote", "internal/lease"},
 	} {
 		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
 		if err != nil {

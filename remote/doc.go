@@ -22,5 +22,5 @@
 // drivers), or remote/all for every one of them, registers the others. A
 // new backend implements Store (and Leaser, and ReplyLimiter when it reads
 // replies of its own framing), calls Register from its init, and is
-// checked by runtime/storetest.
+// checked by remote/storetest.
 package remote

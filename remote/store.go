@@ -155,7 +155,7 @@ var openers struct {
 // Register makes Open open URLs of scheme with open. The scheme
 // "" registers the opener of every scheme no other opener claims. Each
 // store's package registers its schemes when imported (remote/all imports
-// every one), and the runtime registers file://.
+// every one); remote/file registers file://, and the runtime imports it.
 func Register(scheme string, open Opener) {
 	openers.Lock()
 	defer openers.Unlock()

@@ -135,7 +135,8 @@ func New(s Store, name string, o Options) *Tier {
 }
 
 // Open opens the store that rawURL names, as a remote tier. The schemes
-// are those registered with Register: the runtime registers file:///dir;
+// are those registered with Register: remote/file registers file:///dir,
+// and the runtime imports it;
 // importing remote/all registers redis://, rediss://, s3:// and mem://,
 // and any other scheme gocloud.dev/blob has a driver linked for (gs://,
 // azblob://). Credentials in the URL never appear in logs or errors.

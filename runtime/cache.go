@@ -20,6 +20,7 @@ import (
 	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/cachegen/cachegen/internal/units"
 	"github.com/cachegen/cachegen/remote"
+	_ "github.com/cachegen/cachegen/remote/file" // file:// shared tiers, in every program that uses the cache
 )
 
 // Mode says what a Cache does with calls.

@@ -38,7 +38,7 @@ func (c *Cache) Remove(ctx context.Context, key string) (bool, error) {
 	if err := c.writable(); err != nil {
 		return false, err
 	}
-	err := c.disk.Delete(context.Background(), key)
+	err := c.disk.RemoveEntry(disk.EntryName(key))
 	found := err == nil
 	c.dropPending(key)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -21,6 +21,7 @@ import (
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/keying"
 	"github.com/cachegen/cachegen/remote"
+	"github.com/cachegen/cachegen/remote/file"
 )
 
 // Tests of what a hostile or accidental file or store value can do. Each
@@ -100,7 +101,7 @@ func TestHugeSparseEntryIsABoundedMiss(t *testing.T) {
 	}
 	t.Run("in a shared directory", func(t *testing.T) {
 		shared := t.TempDir()
-		s, err := disk.DirStore(shared)
+		s, err := file.Open(shared)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,7 +216,7 @@ func TestFIFOsAreMisses(t *testing.T) {
 	})
 	t.Run("lease", func(t *testing.T) {
 		shared := t.TempDir()
-		s, err := disk.DirStore(shared)
+		s, err := file.Open(shared)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -307,40 +308,6 @@ func TestWalkNeverResolvesThroughASwappedShard(t *testing.T) {
 	defer func() { disk.WalkHook = nil }()
 	c.Clear(context.Background())
 	unchanged()
-}
-
-// TestForgedLeasesAreTakenOver plants leases that would make waiters wait
-// for ever: with no expiry, expiring far ahead, oversized, or a FIFO. A
-// caller takes each over at once; a lease held and renewed by a live
-// holder is respected.
-func TestForgedLeasesAreTakenOver(t *testing.T) {
-	const ttl = 30 * time.Second
-	far := time.Now().Add(time.Hour).UnixNano()
-	for name, body := range map[string][]byte{
-		"no expiry": []byte("token"),
-		"far ahead": fmt.Appendf(nil, "token %d", far),
-		"garbled":   []byte("\x00\x01"),
-		"oversized": bytes.Repeat([]byte("x "), 8<<10),
-		"a FIFO":    nil,
-		"valid":     fmt.Appendf(nil, "token %d", time.Now().Add(ttl/2).UnixNano()),
-	} {
-		t.Run(name, func(t *testing.T) {
-			s := disk.New(t.TempDir(), false, nil)
-			key, _ := mcCall(300).Key()
-			os.MkdirAll(s.Abs(disk.ShardOf(key)), 0o700)
-			if body == nil {
-				if err := syscall.Mkfifo(s.Abs(disk.LeaseName(key)), 0o600); err != nil {
-					t.Skip(err)
-				}
-			} else {
-				os.WriteFile(s.Abs(disk.LeaseName(key)), body, 0o600)
-			}
-			got, err := s.Lease(context.Background(), key, "mine", ttl)
-			if wantTaken := name != "valid"; got != wantTaken || err != nil {
-				t.Fatalf("Lease over a %s lease = %v, %v; want %v", name, got, err, wantTaken)
-			}
-		})
-	}
 }
 
 // TestWaitIsBoundedWithoutADeadline holds a lease on another machine's
@@ -476,7 +443,7 @@ func TestSparseEntryClaimingItsSizeIsABoundedMiss(t *testing.T) {
 			key, _ := mcCall(300).Key()
 			plantHeaderOf(t, c.disk.Path(key), good, hundredGiB, true)
 			shared := t.TempDir()
-			s, err := disk.DirStore(shared)
+			s, err := file.Open(shared)
 			if err != nil {
 				t.Fatal(err)
 			}

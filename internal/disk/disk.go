@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -20,9 +18,6 @@ import (
 
 	"github.com/cachegen/cachegen/internal/cachedir"
 	"github.com/cachegen/cachegen/internal/entry"
-	"github.com/cachegen/cachegen/internal/lease"
-	"github.com/cachegen/cachegen/internal/logline"
-	"github.com/cachegen/cachegen/remote"
 )
 
 // Store keeps one file per entry under dir/xx/, where xx is the first
@@ -252,15 +247,6 @@ func (s *Store) ReadSmall(name string, max int64) ([]byte, error) {
 	b := make([]byte, fi.Size())
 	_, err = io.ReadFull(f, b)
 	return b, err
-}
-
-// write stores the parts of an entry file as the entry of key atomically:
-// it becomes visible whole, by rename, or not at all, and no temporary
-// file is left behind. It does not sync: an entry a crash or power loss
-// damages fails its checksums and is a miss.
-func (s *Store) write(key string, parts ...[]byte) error {
-	_, _, err := s.WriteEntry(key, WriteParts(parts))
-	return err
 }
 
 // WriteParts writes parts in order.
@@ -722,91 +708,17 @@ func KeyOfName(name string) string {
 	return ""
 }
 
-// The disk store is a Store too: the local tier of every Cache, and,
-// through DirStore or a file:// URL, a remote tier in a directory that
-// many machines share (over NFS, say).
-
-func init() {
-	remote.Register("file", func(_ context.Context, u *url.URL) (remote.Store, error) {
-		if u.Host != "" && u.Host != "localhost" {
-			return nil, fmt.Errorf("file URL %s names host %q: want file:///absolute/path", u.Redacted(), u.Host)
-		}
-		if u.Path == "" {
-			return nil, fmt.Errorf("file URL %s has no path: want file:///absolute/path", u.Redacted())
-		}
-		return DirStore(u.Path)
-	})
-}
-
-// DirStore returns a Store, and Leaser, that keeps its entries in dir,
-// laid out as a Cache's directory (made if missing, mode 0700, with the
-// README that marks it as a cache): entries become visible whole by
-// rename, and leases are files created exclusively. Like a Cache's
-// directory, it never reads or removes anything outside dir, nor reads
-// anything but a regular file.
-func DirStore(dir string) (remote.Store, error) {
-	s := New(dir, false, nil)
-	if _, err := s.OpenRoot(true); err != nil {
-		return nil, fmt.Errorf("store directory: %w", err)
-	}
-	s.WriteReadme()
-	return s, nil
-}
-
 const LeaseSuffix = ".lease"
 
-// checkKey keeps a Store's callers from naming paths outside the store.
-func checkKey(key string) error {
-	if !entry.ValidKey(key) {
-		return fmt.Errorf("%w: %s", entry.ErrBadKey, logline.QuoteCut(key))
-	}
-	return nil
-}
-
-// Get reads the file of key whole; the tiers read entries header first
-// with GetRange.
-func (s *Store) Get(_ context.Context, key string) ([]byte, error) {
-	if err := checkKey(key); err != nil {
-		return nil, err
-	}
-	return s.ReadSmall(EntryName(key), math.MaxInt64)
-}
-
-func (s *Store) GetRange(_ context.Context, key string, off, n int64) ([]byte, error) {
-	if err := checkKey(key); err != nil {
-		return nil, err
-	}
-	f, fi, err := s.OpenRegular(EntryName(key))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b := make([]byte, max(0, min(n, fi.Size()-off)))
-	if _, err := f.ReadAt(b, off); err != nil && err != io.EOF {
-		return nil, err
-	}
-	return b, nil
-}
-
-func (s *Store) Put(_ context.Context, key string, data []byte) error {
-	if err := checkKey(key); err != nil {
-		return err
-	}
-	return s.write(key, data)
-}
-
-// errEntryExists stops Create's rename.
+// errEntryExists stops CreateEntry's rename.
 var errEntryExists = errors.New("entry exists")
 
-// Create writes the entry of key unless there is one, under the shard's
-// usage lock, which every writer of the store's entries takes, so that of
-// writers racing one creates it.
-func (s *Store) Create(_ context.Context, key string, data []byte) (bool, error) {
-	if err := checkKey(key); err != nil {
-		return false, err
-	}
+// CreateEntry writes key's entry with write unless there is one, under
+// the shard's usage lock, which every writer of the store's entries
+// takes, so that of writers racing one creates it.
+func (s *Store) CreateEntry(key string, write func(io.Writer) error) (bool, error) {
 	name := EntryName(key)
-	err := s.replaceWith(name, key, WriteParts([][]byte{data}), func(rename func() error) error {
+	err := s.replaceWith(name, key, write, func(rename func() error) error {
 		_, _, err := s.WithUsage(ShardOf(key), func() (Usage, error) {
 			if _, err := s.Stat(name); err == nil {
 				return Usage{}, errEntryExists
@@ -826,161 +738,6 @@ func (s *Store) Create(_ context.Context, key string, data []byte) (bool, error)
 		return false, nil
 	}
 	return err == nil, err
-}
-
-func (s *Store) Delete(_ context.Context, key string) error {
-	if err := checkKey(key); err != nil {
-		return err
-	}
-	return s.RemoveEntry(EntryName(key))
-}
-
-func (s *Store) List(ctx context.Context, fn func(remote.StoreEntry) error) error {
-	return s.Walk(ctx, func(name string, kind FileKind) error {
-		if kind != KindEntry {
-			return nil
-		}
-		fi, err := s.Stat(name)
-		if err != nil {
-			return nil // removed meanwhile
-		}
-		return fn(remote.StoreEntry{Key: strings.TrimSuffix(path.Base(name), EntrySuffix), Size: fi.Size(), LastUsed: fi.ModTime()})
-	})
-}
-
-func (s *Store) Close() error { return nil }
-
-// Lease, Renew and Release keep each lease in the file xx/KEY.lease.
-func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
-	if err := checkKey(key); err != nil {
-		return false, err
-	}
-	return lease.New(dirLeases{s}).Lease(ctx, key, token, ttl)
-}
-
-func (s *Store) Renew(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
-	if err := checkKey(key); err != nil {
-		return false, err
-	}
-	return lease.New(dirLeases{s}).Renew(ctx, key, token, ttl)
-}
-
-func (s *Store) Release(ctx context.Context, key, token string) error {
-	if err := checkKey(key); err != nil {
-		return err
-	}
-	return lease.New(dirLeases{s}).Release(ctx, key, token)
-}
-
-// Records (see remote.Recorder) are files in the store's top directory,
-// named record.NAME.
-func recordName(name string) (string, error) {
-	for _, r := range name {
-		if r < 'a' || r > 'z' {
-			return "", fmt.Errorf("record name %s: want lowercase letters", logline.QuoteCut(name))
-		}
-	}
-	if name == "" {
-		return "", errors.New("empty record name")
-	}
-	return "record." + name, nil
-}
-
-func (s *Store) ReadRecord(_ context.Context, name string) ([]byte, error) {
-	file, err := recordName(name)
-	if err != nil {
-		return nil, err
-	}
-	return s.ReadSmall(file, remote.MaxRecord)
-}
-
-// CreateRecord writes a temporary file and links it to the record's name,
-// which fails if one exists: a reader sees the whole record or none.
-func (s *Store) CreateRecord(_ context.Context, name string, body []byte) (bool, error) {
-	file, err := recordName(name)
-	if err != nil {
-		return false, err
-	}
-	r, err := s.OpenRoot(true)
-	if err != nil {
-		return false, err
-	}
-	tmp := file + ".tmp" + rand.Text()
-	f, err := r.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
-	if err != nil {
-		return false, err
-	}
-	_, err = f.Write(body)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	defer r.Remove(tmp)
-	if err != nil {
-		return false, err
-	}
-	err = r.Link(tmp, file)
-	if errors.Is(err, fs.ErrExist) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-func (s *Store) RemoveRecord(_ context.Context, name string) error {
-	file, err := recordName(name)
-	if err != nil {
-		return err
-	}
-	if err := s.Remove(file); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
-}
-
-// dirLeases are the lease files of a disk store, named by key.
-type dirLeases struct{ s *Store }
-
-func (d dirLeases) CreateObject(_ context.Context, key string, body []byte) (bool, error) {
-	r, err := d.s.OpenRoot(true)
-	if err != nil {
-		return false, err
-	}
-	if err := d.s.FS.MkdirAll(r, ShardOf(key)); err != nil {
-		return false, err
-	}
-	f, err := r.OpenFile(LeaseName(key), os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
-	if errors.Is(err, fs.ErrExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	_, err = f.Write(body)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err == nil, err
-}
-
-// ReadObject reads a lease file; one that is not a regular file, or is too
-// large to be a lease, reads as no valid lease.
-func (d dirLeases) ReadObject(_ context.Context, key string) ([]byte, error) {
-	b, err := d.s.ReadSmall(LeaseName(key), lease.MaxBody)
-	if errors.Is(err, entry.ErrCorrupt) {
-		return nil, nil
-	}
-	return b, err
-}
-
-// ReplaceObject writes by rename, so that a reader never sees half a lease.
-func (d dirLeases) ReplaceObject(_ context.Context, key string, body []byte) error {
-	return d.s.Replace(LeaseName(key), key, body)
-}
-
-func (d dirLeases) RemoveObject(_ context.Context, key string) error {
-	if err := d.s.Remove(LeaseName(key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
 }
 
 // OwnedByMe reports whether this process's user owns the file fi

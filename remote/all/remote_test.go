@@ -26,8 +26,8 @@ import (
 	"github.com/cachegen/cachegen/internal/testredis"
 	"github.com/cachegen/cachegen/remote"
 	_ "github.com/cachegen/cachegen/remote/all" // every store, under test
+	"github.com/cachegen/cachegen/remote/storetest"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
-	"github.com/cachegen/cachegen/runtime/storetest"
 	"github.com/cachegen/cachegen/runtime/sweep"
 	"gocloud.dev/blob"
 )
