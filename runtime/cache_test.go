@@ -20,6 +20,7 @@ import (
 	"github.com/cachegen/cachegen/internal/callctx"
 	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/logline"
+	"github.com/cachegen/cachegen/internal/testenv"
 )
 
 type mcResult struct {
@@ -37,38 +38,19 @@ func (c *counter) fn(v mcResult) func(context.Context) (mcResult, error) {
 	}
 }
 
-func open(t *testing.T, opts ...Option) (*Cache, *bytes.Buffer) {
+func open(t *testing.T, opts ...Option) (*Cache, *testenv.Buffer) {
 	t.Helper()
 	return openDir(t, t.TempDir(), opts...)
 }
 
-func openDir(t *testing.T, dir string, opts ...Option) (*Cache, *bytes.Buffer) {
+func openDir(t *testing.T, dir string, opts ...Option) (*Cache, *testenv.Buffer) {
 	t.Helper()
-	var log syncBuffer
-	c, err := Open(dir, append([]Option{WithLogger(slog.New(logline.New(&log)))}, opts...)...)
+	log := new(testenv.Buffer)
+	c, err := Open(dir, append([]Option{WithLogger(slog.New(logline.New(log)))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, &log.Buffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.Buffer.Write(p)
-}
-
-// WriteString is Write for io.WriteString, which would otherwise reach
-// the embedded buffer's own, unlocked.
-func (b *syncBuffer) WriteString(s string) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.Buffer.WriteString(s)
+	return c, log
 }
 
 func mcCall(snr float64) Call {
@@ -766,13 +748,9 @@ func TestVerboseSaysWhyACallComputes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sb syncBuffer
+	var sb testenv.Buffer
 	c, _ = openDir(t, dir, WithVerbose(true), WithLogger(slog.New(logline.New(&sb))))
-	text := func() string {
-		sb.mu.Lock()
-		defer sb.mu.Unlock()
-		return sb.String()
-	}
+	text := sb.String
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/cachegen/cachegen/internal/testenv"
 )
 
 // whyCall is a call of one function with code code, version v and
@@ -26,7 +28,7 @@ const (
 )
 
 // lastMiss returns the reason the last [MISS] line of log gives.
-func lastMiss(t *testing.T, log *bytes.Buffer) string {
+func lastMiss(t *testing.T, log *testenv.Buffer) string {
 	t.Helper()
 	m := regexp.MustCompile(`(?m)\[MISS\] computing .* why=(.*)$`).FindAllStringSubmatch(log.String(), -1)
 	if len(m) == 0 {

@@ -28,9 +28,7 @@ const childEnv = "CACHEGEN_TEST_CHILD"
 // child starts the test binary in role with args.
 func child(t *testing.T, role string, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestChildProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), childEnv+"="+role+" "+strings.Join(args, " "))
-	return cmd
+	return testenv.Child("TestChildProcess", childEnv, role, args...)
 }
 
 // appendLine appends a line to path, atomically for lines this short.

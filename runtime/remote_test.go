@@ -21,6 +21,7 @@ import (
 	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/logline"
+	"github.com/cachegen/cachegen/internal/testenv"
 	"github.com/cachegen/cachegen/remote"
 )
 
@@ -225,7 +226,7 @@ func (s *recordingStore) RemoveRecord(ctx context.Context, name string) error {
 }
 
 // openTiered opens a cache in a fresh directory in front of s.
-func openTiered(t *testing.T, s remote.Store, o remote.Options, opts ...Option) (*Cache, *remote.Tier, *bytes.Buffer) {
+func openTiered(t *testing.T, s remote.Store, o remote.Options, opts ...Option) (*Cache, *remote.Tier, *testenv.Buffer) {
 	t.Helper()
 	r := remote.New(s, "mem://test", o)
 	c, log := open(t, append([]Option{WithRemote(r)}, opts...)...)
@@ -446,7 +447,7 @@ func TestSignedEntries(t *testing.T) {
 	other := mcResult{Precision: 666}
 
 	// openWith opens a cache of its own directory in front of s.
-	openWith := func(s remote.Store, key []byte) (*Cache, *bytes.Buffer) {
+	openWith := func(s remote.Store, key []byte) (*Cache, *testenv.Buffer) {
 		var opts []Option
 		if key != nil {
 			opts = append(opts, WithSigningKey(key))

@@ -1,15 +1,14 @@
 package gonumtest
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
-	"sync"
 	"testing"
 
 	"github.com/cachegen/cachegen/internal/keying"
 	"github.com/cachegen/cachegen/internal/logline"
+	"github.com/cachegen/cachegen/internal/testenv"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
@@ -52,34 +51,17 @@ func alike(t *testing.T, what string, a, b any) {
 
 // open opens a cache in a new directory, logging into the buffer it
 // returns.
-func open(t *testing.T) (*cacheruntime.Cache, *syncBuffer) {
+func open(t *testing.T) (*cacheruntime.Cache, *testenv.Buffer) {
 	t.Helper()
 	return openDir(t, t.TempDir())
 }
 
-func openDir(t *testing.T, dir string) (*cacheruntime.Cache, *syncBuffer) {
+func openDir(t *testing.T, dir string) (*cacheruntime.Cache, *testenv.Buffer) {
 	t.Helper()
-	log := new(syncBuffer)
+	log := new(testenv.Buffer)
 	c, err := cacheruntime.Open(dir, cacheruntime.WithLogger(slog.New(logline.New(log))))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c, log
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

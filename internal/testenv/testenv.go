@@ -1,4 +1,5 @@
-// Package testenv says which tests a run of go test includes.
+// Package testenv says which tests a run of go test includes, and holds
+// the helpers the tests of several packages share.
 //
 // README's test command, go test ./..., runs every test of behaviour in
 // well under a minute on a small machine. The slow tests (those that build

@@ -319,33 +319,15 @@ func waitFor(t *testing.T, cond func() bool, what string, out *bytes.Buffer) {
 	}
 }
 
-// syncBuffer is a log destination for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // openCache opens a cache in a fresh directory in front of remote.
-func openCache(t *testing.T, url string, o remote.Options, opts ...cacheruntime.Option) (*cacheruntime.Cache, *syncBuffer) {
+func openCache(t *testing.T, url string, o remote.Options, opts ...cacheruntime.Option) (*cacheruntime.Cache, *testenv.Buffer) {
 	t.Helper()
 	r, err := remote.Open(context.Background(), url, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	log := &syncBuffer{}
+	log := &testenv.Buffer{}
 	logger := slog.New(slog.NewTextHandler(log, nil))
 	c, err := cacheruntime.Open(t.TempDir(), append([]cacheruntime.Option{cacheruntime.WithRemote(r), cacheruntime.WithLogger(logger)}, opts...)...)
 	if err != nil {

@@ -1,7 +1,6 @@
 package sweep
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -15,39 +14,23 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/logline"
+	"github.com/cachegen/cachegen/internal/testenv"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
-func open(t *testing.T, opts ...cacheruntime.Option) (*cacheruntime.Cache, *bytes.Buffer) {
+func open(t *testing.T, opts ...cacheruntime.Option) (*cacheruntime.Cache, *testenv.Buffer) {
 	t.Helper()
 	return openDir(t, t.TempDir(), opts...)
 }
 
-func openDir(t *testing.T, dir string, opts ...cacheruntime.Option) (*cacheruntime.Cache, *bytes.Buffer) {
+func openDir(t *testing.T, dir string, opts ...cacheruntime.Option) (*cacheruntime.Cache, *testenv.Buffer) {
 	t.Helper()
-	var log syncBuffer
-	c, err := cacheruntime.Open(dir, append([]cacheruntime.Option{cacheruntime.WithLogger(slog.New(logline.New(&log)))}, opts...)...)
+	log := new(testenv.Buffer)
+	c, err := cacheruntime.Open(dir, append([]cacheruntime.Option{cacheruntime.WithLogger(slog.New(logline.New(log)))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, &log.Buffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.Buffer.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.Buffer.String()
+	return c, log
 }
 
 func do[T any](t *testing.T, c *cacheruntime.Cache, call cacheruntime.Call, compute func(context.Context) (T, error)) T {
@@ -90,9 +73,7 @@ const childEnv = "CACHEGEN_SWEEP_TEST_CHILD"
 
 func child(t *testing.T, role string, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestChildProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), childEnv+"="+role+" "+strings.Join(args, " "))
-	return cmd
+	return testenv.Child("TestChildProcess", childEnv, role, args...)
 }
 
 // TestChildProcess is the other process of the multi-process tests.

@@ -126,7 +126,7 @@ func TestSweepsOnOneDirectorySplitTheGrid(t *testing.T) {
 	var computed [20]atomic.Int32
 	var wg sync.WaitGroup
 	var byCache [2]atomic.Int32
-	var logs [2]*bytes.Buffer
+	var logs [2]*testenv.Buffer
 	for k := range 2 {
 		c, log := openDir(t, dir, cacheruntime.WithVerbose(true))
 		logs[k] = log
@@ -283,7 +283,7 @@ func TestSweepShardsFromTheScheduler(t *testing.T) {
 // Quiet, and with the cache off.
 func TestSweepProgressOutput(t *testing.T) {
 	c, _ := open(t)
-	var plain syncBuffer
+	var plain testenv.Buffer
 	if _, err := Run(context.Background(), c, grid(5, square), Workers(1), progressTo(&plain, false, 0)); err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +293,7 @@ func TestSweepProgressOutput(t *testing.T) {
 		strings.ContainsAny(plain.String(), "\r\x1b") {
 		t.Errorf("plain progress: want a line for each point, the last once:\n%q", plain.String())
 	}
-	var bar syncBuffer
+	var bar testenv.Buffer
 	c2, _ := open(t)
 	if _, err := Run(context.Background(), c2, grid(5, square), Workers(1), progressTo(&bar, true, 0)); err != nil {
 		t.Fatal(err)
@@ -301,7 +301,7 @@ func TestSweepProgressOutput(t *testing.T) {
 	if !regexp.MustCompile(`sim\.Sweep 5/5 \[=+\] 0 hits, 5 computed here`).MatchString(bar.String()) || !strings.Contains(bar.String(), "cachegen: sim.Sweep: 5/5 done") {
 		t.Errorf("terminal progress has no bar:\n%q", bar.String())
 	}
-	var quiet syncBuffer
+	var quiet testenv.Buffer
 	c3, _ := open(t)
 	Run(context.Background(), c3, grid(5, square), progressTo(&quiet, false, 0), Quiet())
 	off, _ := open(t, cacheruntime.WithMode(cacheruntime.ModeOff))
@@ -429,7 +429,7 @@ func TestSweepSaysWhatShardItRuns(t *testing.T) {
 	run := func(opts ...Option) (string, int) {
 		t.Helper()
 		c, _ := open(t)
-		var out syncBuffer
+		var out testenv.Buffer
 		first := -1
 		var mu sync.Mutex
 		got, err := Run(context.Background(), c, grid(24, func(ctx context.Context, i int) (float64, error) {
@@ -473,7 +473,7 @@ func TestSweepReportsWhileItWaits(t *testing.T) {
 	holder, _ := openDir(t, dir)
 	ps := grid(3, square)
 	release := hold(t, holder, ps[1].Call)
-	var out syncBuffer
+	var out testenv.Buffer
 	done := make(chan error, 1)
 	go func() {
 		got, err := Run(context.Background(), c, ps, Workers(2), progressTo(&out, false, 50*time.Millisecond))
@@ -508,7 +508,7 @@ func TestSweepSaysWhenAnotherMachineHoldsAPoint(t *testing.T) {
 	c, _ := open(t, cacheruntime.WithRemote(tier))
 	ps := grid(3, square)
 	release := hold(t, other, ps[1].Call)
-	var out syncBuffer
+	var out testenv.Buffer
 	done := make(chan error, 1)
 	go func() {
 		_, err := Run(context.Background(), c, ps, Workers(2), progressTo(&out, false, 50*time.Millisecond))
@@ -572,7 +572,7 @@ func TestSweepETACountsRounds(t *testing.T) {
 func TestSweepProgressUnderLoad(t *testing.T) {
 	testenv.Slow(t) // thousands of points
 	c, _ := open(t)
-	var bar syncBuffer
+	var bar testenv.Buffer
 	last := 0
 	inOrder := true
 	got, err := Run(context.Background(), c, grid(2000, square), Workers(4), progressTo(&bar, true, 0), OnProgress(func(p Progress) {
