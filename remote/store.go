@@ -27,9 +27,9 @@ func (e refusedError) Error() string   { return e.err.Error() }
 func (e refusedError) Unwrap() []error { return []error{ErrRefused, e.err} }
 
 // A Store is a place that keeps entries: a flat set of byte strings, each
-// named by its key. The local disk tier is one, and a directory many
-// machines mount (file://); remote/redis, remote/s3 and remote/blob
-// provide Redis and object storage (S3, GCS, memory).
+// named by its key. remote/file keeps one in a directory many machines
+// mount (file://); remote/redis, remote/s3 and remote/blob provide Redis
+// and object storage (S3, GCS, memory).
 // A Store is never trusted: every entry read from one is checked as an
 // entry read from disk is (lengths, checksums, full key, result type, and
 // with a signing key its MAC), so a store that loses, truncates or alters

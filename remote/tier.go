@@ -679,6 +679,8 @@ func storePackage(scheme string) string {
 		return "redis"
 	case "s3":
 		return "s3"
+	case "file":
+		return "file"
 	}
 	return "blob"
 }

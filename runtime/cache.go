@@ -183,13 +183,13 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 		o(&cfg)
 	}
 	if cfg.mode < ModeOn || cfg.mode > ModeVerify {
-		return nil, fmt.Errorf("invalid mode %v", cfg.mode)
+		return nil, fmt.Errorf("cache mode %v is not one of ModeOn, ModeOff, ModeReadOnly, ModeRefresh and ModeVerify", cfg.mode)
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.New(logline.New(os.Stderr))
 	}
 	if cfg.maxBytes < 0 {
-		return nil, fmt.Errorf("negative size limit %d", cfg.maxBytes)
+		return nil, fmt.Errorf("cache size limit %d is negative: give 0 for no limit", cfg.maxBytes)
 	}
 	if cfg.signKey != nil && len(cfg.signKey) < minSigningKey {
 		return nil, fmt.Errorf("signing key is %d bytes: use at least %d random bytes", len(cfg.signKey), minSigningKey)
@@ -199,7 +199,7 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 		return c, nil
 	}
 	if dir == "" {
-		return nil, errors.New("empty cache directory")
+		return nil, errors.New("the cache directory is empty: name a directory, or use ModeOff for no cache")
 	}
 	if cfg.mode != ModeReadOnly {
 		if err := os.MkdirAll(dir, disk.DirPerm); err != nil {

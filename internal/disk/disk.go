@@ -61,7 +61,7 @@ const (
 	LockSuffix  = ".lock"
 	TempPrefix  = ".tmp-"
 	DirPerm     = 0o700
-	filePerm    = 0o600
+	FilePerm    = 0o600
 )
 
 // Private reports whether the store refuses, in its directory, what
@@ -97,7 +97,7 @@ func (OSFS) MkdirAll(r *os.Root, name string) error { return r.MkdirAll(name, Di
 func (OSFS) CreateTemp(r *os.Root, dir, prefix string) (TempFile, error) {
 	for range 10 {
 		name := path.Join(dir, prefix+rand.Text()[:12])
-		f, err := r.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
+		f, err := r.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, FilePerm)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
@@ -651,7 +651,7 @@ func (s *Store) WriteReadme() {
 	if err != nil {
 		return
 	}
-	f, err := r.OpenFile(cachedir.ReadmeName, os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
+	f, err := r.OpenFile(cachedir.ReadmeName, os.O_CREATE|os.O_EXCL|os.O_WRONLY, FilePerm)
 	if err != nil {
 		return
 	}

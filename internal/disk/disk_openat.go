@@ -288,7 +288,7 @@ func createTempAt(dir *os.File, prefix string) (string, *os.File, error) {
 		fd := -1
 		if cerr := rc.Control(func(dfd uintptr) {
 			for {
-				fd, err = syscall.Openat(int(dfd), name, syscall.O_CREAT|syscall.O_EXCL|syscall.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, filePerm)
+				fd, err = syscall.Openat(int(dfd), name, syscall.O_CREAT|syscall.O_EXCL|syscall.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, FilePerm)
 				if err != syscall.EINTR {
 					return
 				}
@@ -387,7 +387,7 @@ func (s *Store) openLockAt(dir *os.File, name, base string, flag int) (*os.File,
 			return // not opened: a FIFO or a device is never opened
 		}
 		for {
-			fd, oerr = unix.Openat(int(dfd), base, flag|os.O_CREATE|os.O_RDWR|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC, filePerm)
+			fd, oerr = unix.Openat(int(dfd), base, flag|os.O_CREATE|os.O_RDWR|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC, FilePerm)
 			if oerr != unix.EINTR {
 				return
 			}

@@ -106,7 +106,7 @@ func (s *Store) OpenLockFile(r *os.Root, name string, flag int) (*os.File, error
 	if fi, err := r.Lstat(name); err == nil && !fi.Mode().IsRegular() {
 		return nil, errNotRegular(name, fi.Mode())
 	}
-	f, err := r.OpenFile(name, flag|os.O_RDWR|syscall.O_NONBLOCK, filePerm)
+	f, err := r.OpenFile(name, flag|os.O_RDWR|syscall.O_NONBLOCK, FilePerm)
 	if err != nil {
 		return nil, err
 	}

@@ -41,8 +41,14 @@ func init() {
 // become visible whole by rename, and leases are files created
 // exclusively. Like a Cache's directory, it never reads or removes
 // anything outside its directory, nor reads anything but a regular file.
-// It is a remote.Leaser and a remote.Recorder.
+// It is a remote.Creator, a remote.Leaser and a remote.Recorder.
 type Store struct{ d *disk.Store }
+
+var (
+	_ remote.Creator  = (*Store)(nil)
+	_ remote.Leaser   = (*Store)(nil)
+	_ remote.Recorder = (*Store)(nil)
+)
 
 // Open returns the Store of dir, made if missing (mode 0700, with the
 // README that marks it as a cache).
@@ -54,9 +60,6 @@ func Open(dir string) (*Store, error) {
 	d.WriteReadme()
 	return &Store{d}, nil
 }
-
-// filePerm is the mode of the files a Store makes.
-const filePerm = 0o600
 
 // checkKey keeps a Store's callers from naming paths outside the store.
 func checkKey(key string) error {
@@ -91,6 +94,10 @@ func (s *Store) GetRange(_ context.Context, key string, off, n int64) ([]byte, e
 	return b, nil
 }
 
+// Put writes the entry of key atomically: it becomes visible whole, by
+// rename, or not at all, and no temporary file is left behind. It does
+// not sync: an entry a crash or power loss damages fails its checksums
+// and is a miss.
 func (s *Store) Put(_ context.Context, key string, data []byte) error {
 	if err := checkKey(key); err != nil {
 		return err
@@ -186,7 +193,7 @@ func (s *Store) CreateRecord(_ context.Context, name string, body []byte) (bool,
 		return false, err
 	}
 	tmp := file + ".tmp" + rand.Text()
-	f, err := r.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
+	f, err := r.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, disk.FilePerm)
 	if err != nil {
 		return false, err
 	}
@@ -227,7 +234,7 @@ func (l leases) CreateObject(_ context.Context, key string, body []byte) (bool, 
 	if err := l.d.FS.MkdirAll(r, disk.ShardOf(key)); err != nil {
 		return false, err
 	}
-	f, err := r.OpenFile(disk.LeaseName(key), os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
+	f, err := r.OpenFile(disk.LeaseName(key), os.O_CREATE|os.O_EXCL|os.O_WRONLY, disk.FilePerm)
 	if errors.Is(err, fs.ErrExist) {
 		return false, nil
 	}

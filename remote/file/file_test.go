@@ -11,8 +11,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/remote"
-	"github.com/cachegen/cachegen/remote/file"
-	_ "github.com/cachegen/cachegen/remote/file" // registers file://
+	"github.com/cachegen/cachegen/remote/file" // registers file://
 	"github.com/cachegen/cachegen/remote/storetest"
 )
 
