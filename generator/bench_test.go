@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cachegen/cachegen/internal/testenv"
 )
 
 // bench200 writes a module whose package has 200 annotated functions.
@@ -85,9 +87,7 @@ func BenchmarkFirstCallCheck(b *testing.B) {
 	sum, _ := os.ReadFile(filepath.Join(root, "go.sum"))
 	gonumSum, _ := os.ReadFile(filepath.Join(root, "internal", "gonumtest", "go.sum"))
 	files["go.sum"] = string(sum) + string(gonumSum)
-	for name, content := range files {
-		os.WriteFile(filepath.Join(mod, name), []byte(content), 0o644)
-	}
+	testenv.WriteFiles(b, mod, files)
 	if rs, err := Generate(Config{Dir: mod}); err != nil || len(rs) != 1 || len(rs[0].Errs) > 0 || rs[0].Commit() != nil {
 		b.Fatalf("Generate: %v %+v", err, rs)
 	}

@@ -27,10 +27,7 @@ type proxy struct{ dir string }
 func (p proxy) add(t *testing.T, path, version string, files map[string]string) {
 	t.Helper()
 	src := t.TempDir()
-	for name, content := range files {
-		os.MkdirAll(filepath.Dir(filepath.Join(src, name)), 0o755)
-		os.WriteFile(filepath.Join(src, name), []byte(content), 0o644)
-	}
+	testenv.WriteFiles(t, src, files)
 	at := filepath.Join(p.dir, path, "@v")
 	os.MkdirAll(at, 0o755)
 	zf, err := os.Create(filepath.Join(at, version+".zip"))

@@ -30,15 +30,10 @@ func TestToolLeavesCloudSDKsOut(t *testing.T) {
 		t.Fatal("README does not say how to use a local checkout")
 	}
 	app := t.TempDir()
-	for name, content := range map[string]string{
+	testenv.WriteFiles(t, app, map[string]string{
 		"go.mod":     "module example.com/app\n\ngo 1.26\n",
 		"sim/sim.go": "package sim\n\n//go:generate go tool cachegen\n\n//cache:version=1\nfunc Square(x int) int { return x * x }\n",
-	} {
-		os.MkdirAll(filepath.Dir(filepath.Join(app, name)), 0o755)
-		if err := os.WriteFile(filepath.Join(app, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	for _, line := range strings.Split(strings.TrimSpace(block), "\n") {
 		line = strings.ReplaceAll(line, "=../cachegen", "="+root)
 		cmd := exec.Command("bash", "-c", line)
@@ -100,12 +95,7 @@ func TestBuildListHasNoCloudSDK(t *testing.T) {
 				"go.mod":     "module example.com/app\n\ngo 1.26\n\nrequire github.com/cachegen/cachegen v0.0.0\n\nreplace github.com/cachegen/cachegen => " + root + "\n",
 				"app/app.go": "package app\n\nimport _ \"github.com/cachegen/cachegen/runtime\"\n",
 			}
-			for name, content := range files {
-				os.MkdirAll(filepath.Dir(filepath.Join(app, name)), 0o755)
-				if err := os.WriteFile(filepath.Join(app, name), []byte(content), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			testenv.WriteFiles(t, app, files)
 			run := func(args ...string) string {
 				t.Helper()
 				cmd := exec.Command("go", args...)

@@ -198,16 +198,11 @@ func TestQuickstartAsPrinted(t *testing.T) {
 		t.Fatal("README's quickstart has no commands to run")
 	}
 	app := t.TempDir()
-	for name, content := range map[string]string{
+	testenv.WriteFiles(t, app, map[string]string{
 		"go.mod":     "module example.com/app\n\ngo 1.26\n",
 		"sim/sim.go": "package sim\n\n//go:generate go tool cachegen\n\n// Square is slow, say.\n//\n//cache:version=1\nfunc Square(x float64) (float64, error) { return x * x, nil }\n",
 		"cmd/app.go": "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/app/sim\"\n)\n\nfunc main() {\n\tv, err := sim.SquareCached(3)\n\tfmt.Println(v, err)\n}\n",
-	} {
-		os.MkdirAll(filepath.Dir(filepath.Join(app, name)), 0o755)
-		if err := os.WriteFile(filepath.Join(app, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	env := append(os.Environ(), "GOWORK=off", "GOFLAGS=", "CACHEGEN_DIR="+filepath.Join(t.TempDir(), "cache"), "CACHEGEN_VERBOSE=1")
 	run := func(line string) string {
 		t.Helper()

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/cachegen/cachegen/internal/testenv"
 )
 
 // checkModule writes a module whose cached function Run calls factor and
@@ -15,7 +17,7 @@ import (
 func checkModule(t *testing.T) (string, []string) {
 	t.Helper()
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
+	testenv.WriteFiles(t, dir, map[string]string{
 		"go.mod":    "module example.com/m\n\ngo 1.26\n",
 		"sim.go":    "package m\n\nimport (\n\t\"math\"\n\n\t\"example.com/m/q\"\n)\n\n//cache:version=1\nfunc Run(x float64) float64 { return math.Sqrt(x) * factor() * q.Area() }\n",
 		"other.go":  "package m\n\n// factor scales.\nfunc factor() float64 { return 2 }\n",
@@ -28,17 +30,6 @@ func checkModule(t *testing.T) (string, []string) {
 	q := ReadPackage(token.NewFileSet(), "example.com/m/q", filepath.Join(dir, "q"))
 	return dir, []string{"Run:" + m.Digest("Run"), "factor:" + m.Digest("factor"), "q.Area:" + q.Digest("Area"),
 		ModFilePart(filepath.Join(dir, "go.mod"), ""), "std:0badc0de", "example.com/x/...:12345678"}
-}
-
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // TestCheckerComparesTheModulesOwnCode checks what a run-time check
@@ -61,11 +52,11 @@ func TestCheckerComparesTheModulesOwnCode(t *testing.T) {
 	if !r.AtHand || len(r.Changed) != 0 || r.Name != "Run" || r.PkgPath != "example.com/m" || r.Dir != dir {
 		t.Fatalf("the source as recorded: %+v", r)
 	}
-	writeFiles(t, dir, map[string]string{"other.go": "package m\n\n// factor scales the result, as the model says.\nfunc factor() float64 {\n\treturn 2\n}\n"})
+	testenv.WriteFiles(t, dir, map[string]string{"other.go": "package m\n\n// factor scales the result, as the model says.\nfunc factor() float64 {\n\treturn 2\n}\n"})
 	if r := check("example.com/m.Run", parts); len(r.Changed) != 0 {
 		t.Fatalf("a comment and formatting: changed %q", r.Changed)
 	}
-	writeFiles(t, dir, map[string]string{
+	testenv.WriteFiles(t, dir, map[string]string{
 		"go.work":                   "go 1.26.8\n\nuse .\n",
 		"vendor/modules.txt":        "# example.com/x v1.0.0\n",
 		"vendor/example.com/x/x.go": "package x\n",
@@ -73,16 +64,16 @@ func TestCheckerComparesTheModulesOwnCode(t *testing.T) {
 	if r := check("example.com/m.Run", parts); len(r.Changed) != 0 {
 		t.Fatalf("a go.work without godebug lines, and vendor/: changed %q", r.Changed)
 	}
-	writeFiles(t, dir, map[string]string{"go.work": "go 1.26.8\n\ngodebug panicnil=1\n\nuse .\n"})
+	testenv.WriteFiles(t, dir, map[string]string{"go.work": "go 1.26.8\n\ngodebug panicnil=1\n\nuse .\n"})
 	if r := check("example.com/m.Run", parts); !slices.Equal(r.Changed, []string{"go.work"}) {
 		t.Fatalf("a godebug line in the go.work: changed %q", r.Changed)
 	}
 	os.Remove(filepath.Join(dir, "go.work"))
-	writeFiles(t, dir, map[string]string{"other.go": "package m\n\nfunc factor() float64 { return 3 }\n", "q/q.go": "package q\n\nfunc Area() float64 { return 2 }\n"})
+	testenv.WriteFiles(t, dir, map[string]string{"other.go": "package m\n\nfunc factor() float64 { return 3 }\n", "q/q.go": "package q\n\nfunc Area() float64 { return 2 }\n"})
 	if r := check("example.com/m.Run", parts); !slices.Equal(r.Changed, []string{"factor", "q.Area"}) {
 		t.Fatalf("two bodies: changed %q", r.Changed)
 	}
-	writeFiles(t, dir, map[string]string{"go.mod": "module example.com/m\n\ngo 1.26\n\ngodebug panicnil=1\n"})
+	testenv.WriteFiles(t, dir, map[string]string{"go.mod": "module example.com/m\n\ngo 1.26\n\ngodebug panicnil=1\n"})
 	if r := check("example.com/m.Run", parts); !slices.Contains(r.Changed, "go.mod") {
 		t.Fatalf("a godebug line in go.mod: changed %q", r.Changed)
 	}
@@ -101,7 +92,7 @@ func TestCheckerComparesTheModulesOwnCode(t *testing.T) {
 func TestCheckerComparesEachInit(t *testing.T) {
 	t.Setenv("GOWORK", "")
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
+	testenv.WriteFiles(t, dir, map[string]string{
 		"go.mod": "module example.com/m\n\ngo 1.26\n",
 		"m.go":   "package m\n\nvar rate = 1.0\n\nfunc init() { rate = 2 }\n\n//cache:version=1\nfunc Run() float64 { return rate }\n",
 	})
@@ -111,12 +102,12 @@ func TestCheckerComparesEachInit(t *testing.T) {
 	}
 	parts := []string{"Run:" + pk.Digest("Run"), "rate:" + pk.Digest("rate"), "init:" + pk.Digest(pk.Inits()[0])}
 	c, _ := NewChecker(dir)
-	writeFiles(t, dir, map[string]string{"other.go": "package m\n\nvar unused int\n\nfunc init() { unused = 3 }\n"})
+	testenv.WriteFiles(t, dir, map[string]string{"other.go": "package m\n\nvar unused int\n\nfunc init() { unused = 3 }\n"})
 	if r := c.Check("example.com/m.Run", parts); !r.AtHand || len(r.Changed) != 0 {
 		t.Fatalf("another init beside the one counted: %+v", r)
 	}
 	c, _ = NewChecker(dir)
-	writeFiles(t, dir, map[string]string{"m.go": "package m\n\nvar rate = 1.0\n\nfunc init() { rate = 3 }\n\n//cache:version=1\nfunc Run() float64 { return rate }\n"})
+	testenv.WriteFiles(t, dir, map[string]string{"m.go": "package m\n\nvar rate = 1.0\n\nfunc init() { rate = 3 }\n\n//cache:version=1\nfunc Run() float64 { return rate }\n"})
 	if r := c.Check("example.com/m.Run", parts); !slices.Equal(r.Changed, []string{"init"}) {
 		t.Fatalf("the init counted, edited: %+v", r)
 	}
