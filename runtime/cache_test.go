@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachegen/cachegen/maintain"
+
 	"github.com/cachegen/cachegen/internal/callctx"
 	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/logline"
@@ -308,13 +310,13 @@ func TestModeReadOnlyServesHitsAndNeverWrites(t *testing.T) {
 	if n.n.Load() != 2 {
 		t.Errorf("readonly miss computed %d times over two calls, want 2 (nothing stored)", n.n.Load())
 	}
-	if es, _ := on.List(context.Background()); len(es) != 1 {
+	if es, _ := tierOf(on).List(context.Background()); len(es) != 1 {
 		t.Errorf("readonly wrote: %d entries, want 1", len(es))
 	}
 	if _, err := ro.Invalidate(context.Background(), mcCall(1)); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("Invalidate on readonly: %v, want ErrReadOnly", err)
 	}
-	if err := ro.Clear(context.Background()); !errors.Is(err, ErrReadOnly) {
+	if err := tierOf(ro).Clear(context.Background()); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("Clear on readonly: %v, want ErrReadOnly", err)
 	}
 }
@@ -357,10 +359,10 @@ func TestClearRemovesEntriesAndLeavesOtherFiles(t *testing.T) {
 	mine := filepath.Join(dir, key[:2], "notes.txt")
 	os.WriteFile(temp, []byte("partial"), 0o600)
 	os.WriteFile(mine, []byte("mine"), 0o600)
-	if err := c.Clear(context.Background()); err != nil {
+	if err := tierOf(c).Clear(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if es, _ := c.List(context.Background()); len(es) != 0 {
+	if es, _ := tierOf(c).List(context.Background()); len(es) != 0 {
 		t.Errorf("%d entries after Clear", len(es))
 	}
 	if _, err := os.Stat(temp); !os.IsNotExist(err) {
@@ -379,7 +381,7 @@ func TestListNewestFirstWithMetadata(t *testing.T) {
 		c.now = func() time.Time { return clock }
 		do(t, c, mcCall(snr), func(context.Context) (int, error) { return 0, nil })
 	}
-	es, err := c.List(context.Background())
+	es, err := tierOf(c).List(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -820,7 +822,7 @@ func TestLookupOnlyNeverComputes(t *testing.T) {
 	if _, err := Do(callctx.WithLookup(context.Background(), &l), c, mcCall(1), compute); !errors.Is(err, callctx.ErrNotCached) || l.Hit {
 		t.Errorf("a lookup of a miss: %v, %+v; want ErrNotCached", err, l)
 	}
-	if es, _ := c.List(context.Background()); computed != 0 || len(es) != 0 {
+	if es, _ := tierOf(c).List(context.Background()); computed != 0 || len(es) != 0 {
 		t.Fatalf("a lookup of a miss computed %d times and left %d entries", computed, len(es))
 	}
 	do(t, c, mcCall(1), compute)
@@ -837,4 +839,14 @@ func TestLookupOnlyNeverComputes(t *testing.T) {
 			t.Errorf("a lookup in mode %v: %v, %+v, computed %d; want ErrNotCached and nothing computed", m, err, l, computed)
 		}
 	}
+}
+
+// tierOf returns c's directory as a person manages it (see package
+// maintain), with c's signing key, privacy, mode and clock.
+func tierOf(c *Cache) *maintain.Tier {
+	t, err := maintain.Open(c.dir, maintain.Options{SigningKey: c.signKey, Shared: !c.disk.Private(), ReadOnly: c.mode == ModeReadOnly, Now: func() time.Time { return c.now() }})
+	if err != nil {
+		panic(err)
+	}
+	return t
 }

@@ -11,8 +11,8 @@ import (
 
 // Reserved parameter names that Call.Key adds to the params it hashes.
 const (
-	fnParam      = "__fn__"
-	versionParam = "__version__"
+	fnParam      = keying.FnParam
+	versionParam = keying.VersionParam
 )
 
 // Call describes one call of a cached function: what Do keys, stores and
@@ -40,7 +40,7 @@ type Call struct {
 	Accepted []string
 	// Parts, when set, are the parts of Code as cachegen recorded them
 	// ("name:digest,…"), stored in each entry so that a miss can name the
-	// declarations that changed (see Cache.Why). Never used for checks.
+	// declarations that changed (see maintain.Tier.Why). Never used for checks.
 	Parts string
 	// Codec, when set, stores the call's results as values of another
 	// type (see StoreAs). It is not part of the key.

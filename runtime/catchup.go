@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"path"
 	"sync"
 
 	"github.com/cachegen/cachegen/internal/disk"
@@ -19,8 +18,6 @@ import (
 // one (remote.Tier.Create). Push copies every entry the remote lacks.
 // Only a private directory keeps pending records: in one others can
 // write to, a record could make it copy an entry planted there.
-
-const pendingDir = "pending"
 
 // catchup is a cache's pending entries, as it knows them.
 type catchup struct {
@@ -43,7 +40,7 @@ func (c *Cache) notePending(key string) {
 		return
 	}
 	c.loadPending()
-	if c.disk.Replace(path.Join(pendingDir, key), key) == nil {
+	if c.disk.Replace(disk.PendingName(key), key) == nil {
 		c.catch.mu.Lock()
 		c.catch.keys[key] = true
 		c.catch.mu.Unlock()
@@ -58,13 +55,13 @@ func (c *Cache) loadPending() {
 		if err != nil {
 			return
 		}
-		names, _ := fs.ReadDir(r.FS(), pendingDir)
+		names, _ := fs.ReadDir(r.FS(), disk.PendingDir)
 		for _, n := range names {
 			if !entry.ValidKey(n.Name()) || !n.Type().IsRegular() {
 				continue
 			}
 			if _, err := c.disk.Stat(disk.EntryName(n.Name())); errors.Is(err, fs.ErrNotExist) {
-				c.disk.Remove(path.Join(pendingDir, n.Name())) // its entry was removed (pruned, trimmed)
+				c.disk.Remove(disk.PendingName(n.Name())) // its entry was removed (pruned, trimmed)
 				continue
 			}
 			c.catch.keys[n.Name()] = true
@@ -81,7 +78,7 @@ func (c *Cache) dropPending(key string) {
 	c.catch.mu.Lock()
 	delete(c.catch.keys, key)
 	c.catch.mu.Unlock()
-	c.disk.Remove(path.Join(pendingDir, key))
+	c.disk.Remove(disk.PendingName(key))
 }
 
 // catchUp copies the entry of key, just hit locally, to the remote tier
@@ -121,7 +118,7 @@ func (c *Cache) copyPending() {
 		cancel()
 		switch {
 		case err == nil || errors.Is(err, errNotToPush):
-			c.disk.Remove(path.Join(pendingDir, key))
+			c.disk.Remove(disk.PendingName(key))
 		default: // the remote failed: the next hit tries again
 			c.catch.mu.Lock()
 			c.catch.keys[key] = true
@@ -140,7 +137,7 @@ var errNotToPush = errors.New("not copied to the remote")
 func (c *Cache) push(ctx context.Context, key string) (bool, error) {
 	data, _, payCRC, err := c.disk.ReadEntry(disk.EntryName(key))
 	if err == nil {
-		err = checkEntry(key, data, payCRC, c.signKey)
+		err = entry.Check(key, data, payCRC, c.signKey)
 	}
 	if err != nil {
 		return false, errors.Join(errNotToPush, err)
@@ -210,7 +207,7 @@ func (c *Cache) Push(ctx context.Context) (PushReport, error) {
 		default:
 			rep.There++
 		}
-		c.disk.Remove(path.Join(pendingDir, key))
+		c.disk.Remove(disk.PendingName(key))
 	}
 	return rep, nil
 }

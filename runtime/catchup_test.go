@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/disk"
+	"github.com/cachegen/cachegen/maintain"
 	"github.com/cachegen/cachegen/remote"
 )
 
@@ -36,7 +38,7 @@ func TestResultsComputedDuringAnOutageCatchUp(t *testing.T) {
 	}
 	k1, k2 := keyOf(t, mcCall(1)), keyOf(t, mcCall(2))
 	for _, k := range []string{k1, k2} {
-		if _, err := os.Stat(filepath.Join(dir, pendingDir, k)); err != nil {
+		if _, err := os.Stat(filepath.Join(dir, disk.PendingDir, k)); err != nil {
 			t.Fatalf("no pending record of %s: %v", k, err)
 		}
 	}
@@ -55,7 +57,7 @@ func TestResultsComputedDuringAnOutageCatchUp(t *testing.T) {
 		}
 	}
 	waitFor(t, "the pending records to go", func() bool {
-		names, _ := os.ReadDir(filepath.Join(dir, pendingDir))
+		names, _ := os.ReadDir(filepath.Join(dir, disk.PendingDir))
 		return len(names) == 0
 	})
 	local, _ := os.ReadFile(filepath.Join(dir, k1[:2], k1+".entry"))
@@ -111,11 +113,11 @@ func TestPruneRemovesPendingRecords(t *testing.T) {
 	c, _ := openDir(t, dir, WithRemote(remote.New(s, "mem://test", remote.Options{})))
 	Do(ctx, c, mcCall(1), (&counter{}).fn(want))
 	k := keyOf(t, mcCall(1))
-	c.Prune(ctx, PruneOptions{MaxBytes: 1})
+	tierOf(c).Prune(ctx, maintain.PruneOptions{MaxBytes: 1})
 	if _, err := os.Stat(filepath.Join(dir, k[:2], k+".entry")); err == nil {
 		t.Fatal("entry not pruned")
 	}
-	if _, err := os.Stat(filepath.Join(dir, pendingDir, k)); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, disk.PendingDir, k)); err == nil {
 		t.Errorf("pending record of a pruned entry is left behind")
 	}
 }

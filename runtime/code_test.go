@@ -82,7 +82,7 @@ func TestEntriesOfUnrecordedCodeAreMisses(t *testing.T) {
 		t.Fatalf("an entry of unrecorded code was served: got %v after %d computations", got.Precision, n.n.Load())
 	}
 	key, _ := codeCall(codeA).Key()
-	es, _ := c.List(context.Background())
+	es, _ := tierOf(c).List(context.Background())
 	if len(es) != 1 || es[0].Key != key || es[0].Code != codeA {
 		t.Fatalf("List = %+v, want the entry of %s with code %s", es, key, codeA)
 	}
@@ -190,7 +190,7 @@ func TestDoBypassesTheCacheOnEditedSource(t *testing.T) {
 	if n.n.Load() != 3 || c.Stats().Hits != 0 {
 		t.Errorf("computed %d times with stats %+v: want every call computed", n.n.Load(), c.Stats())
 	}
-	if es, _ := c.List(context.Background()); len(es) != 0 {
+	if es, _ := tierOf(c).List(context.Background()); len(es) != 0 {
 		t.Errorf("stored %d entries of the edited code", len(es))
 	}
 	if got := strings.Count(log.String(), "Run changed since cachegen generated its wrapper"); got != 1 || !strings.Contains(log.String(), "computing it without the cache") {

@@ -537,7 +537,7 @@ func (r *request[T]) loadRemote(data []byte) (T, []byte, bool) {
 			c.bytesWritten.Add(int64(len(data)))
 			c.trim(int64(len(data)), r.id.key, u, counted)
 			e := r.explained(time.Unix(0, h.ComputedAt))
-			if e.Code = codeText(h.Code); e.Code != r.call.Code {
+			if e.Code = entry.CodeText(h.Code); e.Code != r.call.Code {
 				e.Parts = nil // an accepted code's: not this call's parts
 			}
 			c.recordStored(r.call.Func, e)
@@ -584,7 +584,7 @@ func (r *request[T]) check(data []byte, payCRC *uint32, where string, private bo
 		if !r.otherCode {
 			r.count(&c.otherCode)
 		}
-		r.otherCode, r.otherCodeOf = true, codeText(h.Code)
+		r.otherCode, r.otherCodeOf = true, entry.CodeText(h.Code)
 		if _, told := c.warnedCode.LoadOrStore(call.Func, true); !told {
 			c.log.Warn("entries were computed by other code under this version: computing them again", "fn", call.Func, "version", call.Version)
 		}

@@ -9,8 +9,8 @@
 //     carry a cache of its own;
 //   - Open, with options (WithMode, WithVerbose, WithMaxBytes, WithRemote,
 //     WithSigningKey, …), for a cache in a directory of its choosing;
-//   - Cache.Stats, and Invalidate, Remove, Clear, Prune, Verify, List and
-//     Why to see and manage the entries (cmd/cachectl does, from a shell);
+//   - Cache.Stats, and Invalidate and Remove to remove the entry of one
+//     call;
 //   - File and Dir, to key a call by the content of the files it reads.
 //
 // Generated code calls Do with a Call (CheckCode in its test, TypeArg for
@@ -18,10 +18,12 @@
 //
 //	import cacheruntime "github.com/cachegen/cachegen/runtime"
 //
-// Two packages beside it hold the rest: runtime/sweep runs grids of
-// cached calls (the generated FCachedAll wrappers call it), and remote is
-// the shared tier behind a cache, with the Store interface that its
-// backends (remote/redis, remote/s3, remote/blob) implement.
+// Three packages beside it hold the rest: runtime/sweep runs grids of
+// cached calls (the generated FCachedAll wrappers call it); remote is the
+// shared tier behind a cache, with the Store interface that its backends
+// (remote/redis, remote/s3, remote/blob) implement; and maintain lists,
+// prunes, verifies and removes the entries of a cache directory or a
+// shared store, as cmd/cachectl does from a shell.
 //
 // How a call is keyed (the canonical text of its arguments, hashed as the
 // reference Python decorator hashes it, and the spelling of every Go value
@@ -130,14 +132,14 @@
 // process takes a lock on the key, released by the kernel if the process
 // dies (on Linux, a lock on one byte of the shard's dir/xx/.locks; on
 // other systems, a flock on dir/xx/<key>.lock, which the holder removes
-// once the entry is stored, and Prune and Clear remove when a killed
+// once the entry is stored, and cachectl prune and clear remove when a killed
 // holder left it), and checks for the entry again once it has the lock,
 // so a key is computed once across processes and a finished computation
 // leaves one file, its entry. Each shard records its entries' size on
-// disk and count in dir/xx/.usage, which the size limit and Cache.Usage
+// disk and count in dir/xx/.usage, which the size limit and cachectl stats
 // read instead of walking the directory. Hits record
-// their use by touching the entry at most once an hour; Prune and the
-// size limit remove least recently used entries first. A reader whose
+// their use by touching the entry at most once an hour; cachectl prune
+// and the size limit remove least recently used entries first. A reader whose
 // entry is removed while it loads gets the whole entry or a clean miss.
 //
 // Nothing in the directory is trusted. Every operation goes through an
@@ -169,9 +171,10 @@
 // outage and counted in Stats.RemoteErrors, and is left alone for a
 // cooldown after a few failures in a row. No reply makes a caller
 // allocate more than remote.Options.MaxEntry, plus remote.ReplySlack. A
-// read-only remote is only read. SharedEntries lists, prunes and removes
-// the entries of a remote tier, as the Cache's methods do for its
-// directory.
+// read-only remote is only read.
+//
+// Package maintain lists, prunes, verifies and removes the entries of a
+// cache directory or of a remote tier's store, as cachectl does.
 //
 // WithSigningKey (or CACHEGEN_SIGNING_KEY) signs every entry written with
 // an HMAC-SHA256 of the call's full key and the entry's bytes, and rejects,

@@ -16,6 +16,7 @@ import (
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/keytable/keycases"
 	"github.com/cachegen/cachegen/internal/testenv"
+	"github.com/cachegen/cachegen/maintain"
 )
 
 // The cases of TestResultsExactAcrossProcesses: each stores a result in
@@ -193,9 +194,9 @@ func TestResultsExactAcrossProcesses(t *testing.T) {
 			t.Errorf("TZ=%q: %s, want %s: each refused case counted once, no entry corrupt", tz, load["stats"], want)
 		}
 	}
-	es, err := func() ([]Entry, error) {
+	es, err := func() ([]maintain.Entry, error) {
 		c, _ := openDir(t, dir)
-		return c.List(context.Background())
+		return tierOf(c).List(context.Background())
 	}()
 	if err != nil {
 		t.Fatal(err)

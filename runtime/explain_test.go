@@ -12,7 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cachegen/cachegen/internal/explain"
 	"github.com/cachegen/cachegen/internal/testenv"
+	"github.com/cachegen/cachegen/maintain"
 )
 
 // whyCall is a call of one function with code code, version v and
@@ -82,7 +84,7 @@ func TestRecentRecordStaysShort(t *testing.T) {
 	for i := range 150 {
 		parts = append(parts, fmt.Sprintf("example.com/dep%d@v1.0.%d", i, i))
 	}
-	const n = 3 * maxRecentBytes / 200
+	const n = 3 * explain.MaxRecentBytes / 200
 	for i := range n {
 		call := whyCall(1, codeA, strings.Join(parts, ","), i, 0)
 		if _, err := Do(context.Background(), c, call, (&counter{}).fn(mcResult{})); err != nil {
@@ -92,15 +94,15 @@ func TestRecentRecordStaysShort(t *testing.T) {
 	if strings.Contains(log.String(), "[MISS]") {
 		t.Errorf("a quiet cache logged its misses:\n%s", log)
 	}
-	fi, err := os.Stat(filepath.Join(c.Dir(), recentName("example.com/sim.Retrieve")))
-	if err != nil || fi.Size() > maxRecentBytes+maxRecentLine {
-		t.Fatalf("the record: %v, %v bytes; want at most %d", err, fi, maxRecentBytes+maxRecentLine)
+	fi, err := os.Stat(filepath.Join(c.Dir(), explain.RecentName("example.com/sim.Retrieve")))
+	if err != nil || fi.Size() > explain.MaxRecentBytes+explain.MaxRecentLine {
+		t.Fatalf("the record: %v, %v bytes; want at most %d", err, fi, explain.MaxRecentBytes+explain.MaxRecentLine)
 	}
-	got := c.readRecent("example.com/sim.Retrieve", false)
+	got := explain.Recent(c.disk, "example.com/sim.Retrieve", false)
 	if len(got) < 100 || got[0].Args["y"] != strconv.Itoa(n-1) {
 		t.Errorf("the record keeps %d calls, the latest %v; want at least 100, the latest y=%d", len(got), got[0].Args, n-1)
 	}
-	kept, err := os.ReadFile(filepath.Join(c.Dir(), partsName("example.com/sim.Retrieve", codeA)))
+	kept, err := os.ReadFile(filepath.Join(c.Dir(), explain.PartsName("example.com/sim.Retrieve", codeA)))
 	if err != nil || string(kept) != strings.Join(parts, "\n") {
 		t.Errorf("the parts of code A kept: %v, %q", err, kept)
 	}
@@ -136,9 +138,9 @@ func TestRecentRecordSkipsLongLines(t *testing.T) {
 	if _, err := Do(context.Background(), c, whyCall(1, codeA, partsA, 222, 1), (&counter{}).fn(mcResult{})); err != nil {
 		t.Fatal(err)
 	}
-	name := filepath.Join(c.Dir(), recentName("example.com/sim.Retrieve"))
+	name := filepath.Join(c.Dir(), explain.RecentName("example.com/sim.Retrieve"))
 	good, _ := os.ReadFile(name)
-	planted := append(append([]byte("{\"key\": \""), bytes.Repeat([]byte("x"), 3*maxRecentLine)...), "\"}\n"...)
+	planted := append(append([]byte("{\"key\": \""), bytes.Repeat([]byte("x"), 3*explain.MaxRecentLine)...), "\"}\n"...)
 	os.WriteFile(name, append(planted, good...), 0o600)
 	if _, err := Do(context.Background(), c, whyCall(1, codeA, partsA, 333, 1), (&counter{}).fn(mcResult{})); err != nil {
 		t.Fatal(err)
@@ -151,9 +153,9 @@ func TestRecentRecordSkipsLongLines(t *testing.T) {
 // A planted record is read within bounds, and its junk is skipped.
 func TestRecentRecordJunkIsSkipped(t *testing.T) {
 	c, log := open(t, WithVerbose(true))
-	name := filepath.Join(c.Dir(), recentName("example.com/sim.Retrieve"))
+	name := filepath.Join(c.Dir(), explain.RecentName("example.com/sim.Retrieve"))
 	os.MkdirAll(filepath.Dir(name), 0o700)
-	junk := append(bytes.Repeat([]byte("x"), 4*maxRecentBytes), "\n{\"key\": 7}\nnot json\n"...)
+	junk := append(bytes.Repeat([]byte("x"), 4*explain.MaxRecentBytes), "\n{\"key\": 7}\nnot json\n"...)
 	if err := os.WriteFile(name, junk, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -175,15 +177,15 @@ func TestWhyWalksTheCache(t *testing.T) {
 	}
 	key, _ := whyCall(1, codeA, partsA, 333, 1).Key()
 	os.RemoveAll(filepath.Join(c.Dir(), "recent")) // not from the record
-	got, err := c.Why(context.Background(), key)
+	got, err := tierOf(c).Why(context.Background(), key)
 	first, _ := whyCall(1, codeA, partsA, 222, 1).Key()
 	if err != nil || !strings.Contains(got, "differs in y: 222 -> 333") {
 		t.Errorf("Why = %q, %v; want y: 222 -> 333", got, err)
 	}
-	if got, _ := c.Why(context.Background(), first); got != "the cache records no entry of this function" {
+	if got, _ := tierOf(c).Why(context.Background(), first); got != "the cache records no entry of this function" {
 		t.Errorf("Why of the first entry = %q", got)
 	}
-	if _, err := c.Why(context.Background(), "0123456789abcdef"); err == nil {
+	if _, err := tierOf(c).Why(context.Background(), "0123456789abcdef"); err == nil {
 		t.Error("Why of a key not cached: no error")
 	}
 
@@ -192,7 +194,7 @@ func TestWhyWalksTheCache(t *testing.T) {
 	if _, err := Do(context.Background(), c, whyCall(1, codeB, partsB, 333, 1), (&counter{}).fn(mcResult{})); err != nil {
 		t.Fatal(err)
 	}
-	got, err = c.Why(context.Background(), key)
+	got, err = tierOf(c).Why(context.Background(), key)
 	if err != nil || !strings.Contains(got, "computed by other code (aaaaaaaaaaaaaaaa), which this code does not accept; changed since: forward") {
 		t.Errorf("Why of an entry that replaced other code's = %q, %v", got, err)
 	}
@@ -217,13 +219,13 @@ func TestDeadEntriesOfOtherCode(t *testing.T) {
 	b := Call{Func: "example.com/sim.Retrieve", Version: 1, Code: codeB}
 	other := Call{Func: "example.com/sim.Other", Version: 1, Code: codeA}
 	a1, a2, b3, o1 := store(a, 1), store(a, 2), store(b, 3), store(other, 1)
-	dead := func(current map[string]CurrentCode) []string {
+	dead := func(current map[string]maintain.CurrentCode) []string {
 		t.Helper()
-		es, err := c.List(context.Background())
+		es, err := tierOf(c).List(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		MarkOtherCode(es, codeIn(current))
+		maintain.MarkOtherCode(es, codeIn(current))
 		var keys []string
 		for _, e := range es {
 			if e.OtherCode != e.Dead() || e.OldVersion {
@@ -241,32 +243,32 @@ func TestDeadEntriesOfOtherCode(t *testing.T) {
 	if got := dead(nil); len(got) != 0 {
 		t.Errorf("dead without the current code: %v, want none", got)
 	}
-	current := map[string]CurrentCode{"example.com/sim.Retrieve": {Version: 1, Codes: []string{codeB}}}
+	current := map[string]maintain.CurrentCode{"example.com/sim.Retrieve": {Version: 1, Codes: []string{codeB}}}
 	if got := dead(current); !slices.Equal(got, want) {
 		t.Errorf("dead: %v, want code A's %v (not B's %s, nor the other function's %s)", got, want, b3, o1)
 	}
-	current["example.com/sim.Retrieve"] = CurrentCode{Version: 1, Codes: []string{codeC, codeB}} // C accepts B
+	current["example.com/sim.Retrieve"] = maintain.CurrentCode{Version: 1, Codes: []string{codeC, codeB}} // C accepts B
 	if got := dead(current); !slices.Equal(got, want) {
 		t.Errorf("current code C, which accepts B: dead %v, want %v", got, want)
 	}
-	current["example.com/sim.Retrieve"] = CurrentCode{Version: 1, Codes: []string{codeA}} // back on A's branch
+	current["example.com/sim.Retrieve"] = maintain.CurrentCode{Version: 1, Codes: []string{codeA}} // back on A's branch
 	if got := dead(current); !slices.Equal(got, []string{b3}) {
 		t.Errorf("back on code A: dead %v, want B's %s alone", got, b3)
 	}
-	current["example.com/sim.Retrieve"] = CurrentCode{Version: 1, Codes: []string{codeB}}
-	removed, err := c.Prune(context.Background(), PruneOptions{Dead: true, Current: codeIn(current)})
+	current["example.com/sim.Retrieve"] = maintain.CurrentCode{Version: 1, Codes: []string{codeB}}
+	removed, err := tierOf(c).Prune(context.Background(), maintain.PruneOptions{Dead: true, Current: codeIn(current)})
 	if err != nil || len(removed) != 2 {
 		t.Fatalf("Prune(Dead) removed %d entries (%v), want A's 2", len(removed), err)
 	}
-	es, _ := c.List(context.Background())
+	es, _ := tierOf(c).List(context.Background())
 	if len(es) != 2 {
 		t.Errorf("%d entries left, want B's and the other function's", len(es))
 	}
 	// Another branch bumped the version and ran: back on version 1, its
 	// entries are what the current code cannot load, not version 1's.
 	v2 := store(Call{Func: "example.com/sim.Retrieve", Version: 2, Code: codeC}, 1)
-	es, _ = c.List(context.Background())
-	MarkOtherCode(es, codeIn(current))
+	es, _ = tierOf(c).List(context.Background())
+	maintain.MarkOtherCode(es, codeIn(current))
 	for _, e := range es {
 		if e.Dead() != (e.Key == v2) || e.OtherCode != (e.Key == v2) {
 			t.Errorf("back on version 1 after a branch's version 2: %s OldVersion %v OtherCode %v", e.Key, e.OldVersion, e.OtherCode)
@@ -274,7 +276,7 @@ func TestDeadEntriesOfOtherCode(t *testing.T) {
 	}
 	// Without the current code, a bump makes every entry of the older
 	// version dead.
-	removed, _ = c.Prune(context.Background(), PruneOptions{Dead: true})
+	removed, _ = tierOf(c).Prune(context.Background(), maintain.PruneOptions{Dead: true})
 	if len(removed) != 1 || !removed[0].OldVersion || removed[0].Key != b3 {
 		t.Errorf("Prune(Dead) after a bump removed %+v, want B's entry of version 1", removed)
 	}
@@ -298,7 +300,7 @@ func TestRecordOfLongPartsAndClear(t *testing.T) {
 	if got := lastMiss(t, log); !strings.Contains(got, "changed since: example.com/dep7@v1.0.7, example.com/dep7@v1.0.8") {
 		t.Errorf("with %d bytes of parts, a miss says %q", len(long), got)
 	}
-	if err := c.Clear(context.Background()); err != nil {
+	if err := tierOf(c).Clear(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(c.Dir(), "recent")); !os.IsNotExist(err) {
@@ -307,8 +309,8 @@ func TestRecordOfLongPartsAndClear(t *testing.T) {
 }
 
 // codeIn looks the current code of a function up in m.
-func codeIn(m map[string]CurrentCode) func(string) (CurrentCode, bool) {
-	return func(fn string) (CurrentCode, bool) {
+func codeIn(m map[string]maintain.CurrentCode) func(string) (maintain.CurrentCode, bool) {
+	return func(fn string) (maintain.CurrentCode, bool) {
 		c, ok := m[fn]
 		return c, ok
 	}
@@ -325,16 +327,16 @@ func TestRecentRecordSurvivesClear(t *testing.T) {
 		}
 	}
 	store(1)
-	if got := len(c.recentLines("example.com/sim.Retrieve")); got != 1 {
+	if got := len(explain.RecentLines(c.disk, "example.com/sim.Retrieve")); got != 1 {
 		t.Fatalf("the first store of a new cache left %d lines in the record, want 1", got)
 	}
-	if err := c.Clear(context.Background()); err != nil {
+	if err := tierOf(c).Clear(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	for y := 2; y <= 4; y++ {
 		store(y)
 	}
-	if got := len(c.recentLines("example.com/sim.Retrieve")); got != 3 {
+	if got := len(explain.RecentLines(c.disk, "example.com/sim.Retrieve")); got != 3 {
 		t.Errorf("after a Clear, 3 stores left %d lines in the record, want 3", got)
 	}
 }

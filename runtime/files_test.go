@@ -17,6 +17,7 @@ import (
 	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/keying"
+	"github.com/cachegen/cachegen/maintain"
 	"github.com/cachegen/cachegen/remote"
 )
 
@@ -113,7 +114,7 @@ func TestFileUnchangedIsNotHashedAgain(t *testing.T) {
 	}
 
 	// Clear removes the memo with the entries.
-	if err := c2.Clear(context.Background()); err != nil {
+	if err := tierOf(c2).Clear(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, disk.MemoDir)); !errors.Is(err, fs.ErrNotExist) {
@@ -326,7 +327,7 @@ func TestFileMissingGivesTheFunctionsOwnError(t *testing.T) {
 	if n := strings.Count(log.String(), "an input file cannot be read"); n != 1 {
 		t.Errorf("logged %d times, want once:\n%s", n, log)
 	}
-	if es, err := c.List(context.Background()); err != nil || len(es) != 0 {
+	if es, err := tierOf(c).List(context.Background()); err != nil || len(es) != 0 {
 		t.Errorf("entries %v (%v): want none", es, err)
 	}
 	if _, err := spectrumCall(File("")).Key(); !errors.Is(err, keying.ErrNoInput) {
@@ -434,7 +435,7 @@ func TestFileInputsAreListedReadably(t *testing.T) {
 	writeFile(t, path, strings.Repeat("line\n", 200))
 	call := Call{Func: "example.com/rt.LoadSpectrum", Version: 1, Params: map[string]any{"path": File(path), "n": 3}}
 	do(t, c, call, func(context.Context) (int, error) { return 1, nil })
-	es, err := c.List(context.Background())
+	es, err := tierOf(c).List(context.Background())
 	if err != nil || len(es) != 1 {
 		t.Fatalf("List: %v, %v", es, err)
 	}
@@ -543,7 +544,7 @@ func TestFileChangedWhileComputingIsNotStored(t *testing.T) {
 		if v != "version 2" {
 			t.Fatalf("got %q, want the computed result", v)
 		}
-		if es, _ := c.List(context.Background()); len(es) != 0 {
+		if es, _ := tierOf(c).List(context.Background()); len(es) != 0 {
 			t.Errorf("restore=%v: stored %d entries for a result computed while its input changed", restore, len(es))
 		}
 		if !strings.Contains(log.String(), "an input file changed while the result was computed") {
@@ -765,7 +766,7 @@ func TestPruneRemovesOldMemoRecords(t *testing.T) {
 	if err := os.Chtimes(oldMemo, long, long); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Prune(context.Background(), PruneOptions{}); err != nil {
+	if _, err := tierOf(c).Prune(context.Background(), maintain.PruneOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(oldMemo); !errors.Is(err, fs.ErrNotExist) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/testenv"
+	"github.com/cachegen/cachegen/maintain"
 )
 
 // Tests in this file re-run the test binary as child processes (the role
@@ -180,7 +181,7 @@ func TestChildProcess(t *testing.T) {
 		for i := 0; ; i++ {
 			Do(context.Background(), c, mcCall(float64(i%50)), func(context.Context) ([]int, error) { return payloadOf(i % 50), nil })
 			if i%50 == 49 {
-				c.Clear(context.Background())
+				tierOf(c).Clear(context.Background())
 			}
 		}
 	}
@@ -210,10 +211,10 @@ func TestManyProcessesOneKeyComputeOnce(t *testing.T) {
 		t.Fatalf("computed %d times across 4 processes, want once", n)
 	}
 	c, _ := openDir(t, dir)
-	if es, _ := c.List(context.Background()); len(es) != 1 {
+	if es, _ := tierOf(c).List(context.Background()); len(es) != 1 {
 		t.Fatalf("%d entries, want 1", len(es))
 	}
-	if rep, _ := c.Verify(context.Background(), false); len(rep.Problems) != 0 {
+	if rep, _ := tierOf(c).Verify(context.Background(), false); len(rep.Problems) != 0 {
 		t.Fatalf("problems: %+v", rep.Problems)
 	}
 	c.disk.Walk(context.Background(), func(path string, kind disk.FileKind) error {
@@ -338,7 +339,7 @@ func checkAfterKill(t *testing.T, dir string, keys int) {
 		t.Fatalf("%d loads saw a partial entry", s.Corrupt)
 	}
 	c.now = func() time.Time { return time.Now().Add(time.Hour) }
-	if _, err := c.Prune(context.Background(), PruneOptions{}); err != nil {
+	if _, err := tierOf(c).Prune(context.Background(), maintain.PruneOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	c.disk.Walk(context.Background(), func(path string, kind disk.FileKind) error {

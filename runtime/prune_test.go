@@ -12,6 +12,7 @@ import (
 
 	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/maintain"
 )
 
 func fill(t *testing.T, c *Cache, n int, size int) {
@@ -25,7 +26,7 @@ func fill(t *testing.T, c *Cache, n int, size int) {
 
 func dirBytes(t *testing.T, c *Cache) (total int64, n int) {
 	t.Helper()
-	es, err := c.List(context.Background())
+	es, err := tierOf(c).List(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func TestPruneIsLeastRecentlyUsedFirst(t *testing.T) {
 		t.Fatal("expected a hit")
 	}
 	total, _ := dirBytes(t, c)
-	removed, err := c.Prune(context.Background(), PruneOptions{MaxBytes: total / 2})
+	removed, err := tierOf(c).Prune(context.Background(), maintain.PruneOptions{MaxBytes: total / 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func TestPruneIsLeastRecentlyUsedFirst(t *testing.T) {
 			t.Fatal("pruned the most recently used entry")
 		}
 	}
-	if es, _ := c.List(context.Background()); len(es) != 1 || es[0].Key != k0 {
+	if es, _ := tierOf(c).List(context.Background()); len(es) != 1 || es[0].Key != k0 {
 		t.Fatalf("left %+v, want only the recently used entry", es)
 	}
 }
@@ -89,16 +90,16 @@ func TestPruneByAgeAndUse(t *testing.T) {
 	fill(t, c, 2, 10)
 	now := time.Now()
 	c.now = func() time.Time { return now.Add(3 * time.Hour) }
-	if removed, _ := c.Prune(context.Background(), PruneOptions{OlderThan: 4 * time.Hour}); len(removed) != 0 {
+	if removed, _ := tierOf(c).Prune(context.Background(), maintain.PruneOptions{OlderThan: 4 * time.Hour}); len(removed) != 0 {
 		t.Fatalf("pruned %d entries younger than the limit", len(removed))
 	}
-	if removed, _ := c.Prune(context.Background(), PruneOptions{UnusedFor: 2 * time.Hour, DryRun: true}); len(removed) != 2 {
+	if removed, _ := tierOf(c).Prune(context.Background(), maintain.PruneOptions{UnusedFor: 2 * time.Hour, DryRun: true}); len(removed) != 2 {
 		t.Fatalf("dry run would remove %d, want 2", len(removed))
 	}
 	if _, n := dirBytes(t, c); n != 2 {
 		t.Fatal("a dry run removed entries")
 	}
-	if removed, _ := c.Prune(context.Background(), PruneOptions{OlderThan: 2 * time.Hour}); len(removed) != 2 {
+	if removed, _ := tierOf(c).Prune(context.Background(), maintain.PruneOptions{OlderThan: 2 * time.Hour}); len(removed) != 2 {
 		t.Fatalf("pruned %d entries older than the limit, want 2", len(removed))
 	}
 }
@@ -158,7 +159,7 @@ func TestTrimRacesWithReadersAndWriters(t *testing.T) {
 				return
 			default:
 			}
-			if _, err := c.Prune(context.Background(), PruneOptions{MaxBytes: 2 << 10}); err != nil {
+			if _, err := tierOf(c).Prune(context.Background(), maintain.PruneOptions{MaxBytes: 2 << 10}); err != nil {
 				t.Error(err)
 				return
 			}
@@ -178,11 +179,11 @@ func TestPruneAndVerifyRemoveOldTempFiles(t *testing.T) {
 	key, _ := mcCall(0).Key()
 	temp := filepath.Join(c.Dir(), key[:2], disk.TempPrefix+key+"-9")
 	os.WriteFile(temp, []byte("partial"), 0o600)
-	if rep, _ := c.Verify(context.Background(), false); len(rep.Problems) != 0 || rep.Checked != 1 {
+	if rep, _ := tierOf(c).Verify(context.Background(), false); len(rep.Problems) != 0 || rep.Checked != 1 {
 		t.Fatalf("Verify = %+v: want the entry checked, and a fresh temp file not reported", rep)
 	}
 	c.now = func() time.Time { return time.Now().Add(time.Hour) }
-	rep, err := c.Verify(context.Background(), false)
+	rep, err := tierOf(c).Verify(context.Background(), false)
 	problems := rep.Problems
 	if err != nil || len(problems) != 1 || problems[0].Key != "" {
 		t.Fatalf("Verify = %+v, %v; want the old temp file", problems, err)
@@ -190,7 +191,7 @@ func TestPruneAndVerifyRemoveOldTempFiles(t *testing.T) {
 	if _, err := os.Stat(temp); err != nil {
 		t.Fatal("Verify without fix removed a file")
 	}
-	c.Prune(context.Background(), PruneOptions{})
+	tierOf(c).Prune(context.Background(), maintain.PruneOptions{})
 	if _, err := os.Stat(temp); !os.IsNotExist(err) {
 		t.Fatal("trimming left an old temp file")
 	}
@@ -207,7 +208,7 @@ func TestVerifyReportsAndFixesBadEntries(t *testing.T) {
 	os.WriteFile(c.disk.Path(k0), data, 0o600)
 	moved, _ := os.ReadFile(c.disk.Path(k2))
 	os.WriteFile(c.disk.Path(k1), moved, 0o600)
-	rep, err := c.Verify(context.Background(), true)
+	rep, err := tierOf(c).Verify(context.Background(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +223,7 @@ func TestVerifyReportsAndFixesBadEntries(t *testing.T) {
 	if len(problems) != 2 || !bad[k0] || !bad[k1] {
 		t.Fatalf("problems %+v, want the flipped entry %s and the moved entry %s", problems, k0, k1)
 	}
-	if es, _ := c.List(context.Background()); len(es) != 1 || es[0].Key != k2 {
+	if es, _ := tierOf(c).List(context.Background()); len(es) != 1 || es[0].Key != k2 {
 		t.Fatalf("after -fix: %+v, want only the good entry", es)
 	}
 }
@@ -232,12 +233,12 @@ func TestListMarksStaleEntries(t *testing.T) {
 	call := mcCall(1)
 	call.TTL = time.Hour
 	Do(context.Background(), c, call, func(context.Context) (int, error) { return 1, nil })
-	es, _ := c.List(context.Background())
+	es, _ := tierOf(c).List(context.Background())
 	if len(es) != 1 || es[0].Stale || es[0].TTL != time.Hour {
 		t.Fatalf("fresh entry listed as %+v", es)
 	}
 	c.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
-	if es, _ := c.List(context.Background()); !es[0].Stale {
+	if es, _ := tierOf(c).List(context.Background()); !es[0].Stale {
 		t.Fatal("an entry older than its TTL is not marked stale")
 	}
 }
@@ -338,7 +339,7 @@ func TestOldVersionsAreMarkedAndPruned(t *testing.T) {
 	}
 	other := Call{Func: "example.com/sim.Other", Version: 1, Params: map[string]any{}}
 	do(t, c, other, func(context.Context) (int, error) { return 3, nil })
-	es, err := c.List(context.Background())
+	es, err := tierOf(c).List(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,14 +355,14 @@ func TestOldVersionsAreMarkedAndPruned(t *testing.T) {
 	if old != 2 {
 		t.Fatalf("%d old versions, want 2", old)
 	}
-	dry, err := c.Prune(context.Background(), PruneOptions{OldVersions: true, DryRun: true})
+	dry, err := tierOf(c).Prune(context.Background(), maintain.PruneOptions{OldVersions: true, DryRun: true})
 	if err != nil || len(dry) != 2 {
 		t.Fatalf("dry run: %d, %v: want the 2 old versions", len(dry), err)
 	}
 	if _, n := dirBytes(t, c); n != 5 {
 		t.Fatalf("a dry run removed entries: %d left", n)
 	}
-	removed, err := c.Prune(context.Background(), PruneOptions{OldVersions: true})
+	removed, err := tierOf(c).Prune(context.Background(), maintain.PruneOptions{OldVersions: true})
 	if err != nil || len(removed) != 2 {
 		t.Fatalf("pruned %d, %v: want the 2 old versions", len(removed), err)
 	}
@@ -384,7 +385,7 @@ func TestOldVersionUsedAgainIsNotOld(t *testing.T) {
 	now = now.Add(2 * time.Hour)
 	do(t, c, v2, one)
 	old := func() bool {
-		es, err := c.List(context.Background())
+		es, err := tierOf(c).List(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -404,7 +405,7 @@ func TestOldVersionUsedAgainIsNotOld(t *testing.T) {
 	if old() {
 		t.Error("version 1, used again after version 2 was computed, is marked old")
 	}
-	if removed, _ := c.Prune(context.Background(), PruneOptions{OldVersions: true}); len(removed) != 0 {
+	if removed, _ := tierOf(c).Prune(context.Background(), maintain.PruneOptions{OldVersions: true}); len(removed) != 0 {
 		t.Errorf("prune -old-versions removed %d entries in use", len(removed))
 	}
 }
@@ -429,8 +430,8 @@ func TestPruneRemovesOnlyFreeLocks(t *testing.T) {
 	}
 	f.Close()
 	for _, clean := range []func() error{
-		func() error { _, err := other.Prune(context.Background(), PruneOptions{}); return err },
-		func() error { return other.Clear(context.Background()) },
+		func() error { _, err := tierOf(other).Prune(context.Background(), maintain.PruneOptions{}); return err },
+		func() error { return tierOf(other).Clear(context.Background()) },
 	} {
 		if err := clean(); err != nil {
 			t.Fatal(err)

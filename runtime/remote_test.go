@@ -22,6 +22,7 @@ import (
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/cachegen/cachegen/internal/testenv"
+	"github.com/cachegen/cachegen/maintain"
 	"github.com/cachegen/cachegen/remote"
 )
 
@@ -617,10 +618,10 @@ func TestRemoteReadOnlySendsNoWrites(t *testing.T) {
 	if n.n.Load() != 1 || c.Stats().RemoteHits != 1 {
 		t.Errorf("computed %d, stats %+v; want one remote hit and one computation", n.n.Load(), c.Stats())
 	}
-	if _, err := SharedEntries(r, nil).Remove(ctx, keyOf(t, mcCall(6))); !errors.Is(err, ErrReadOnly) {
+	if _, err := maintain.Shared(r, nil).Remove(ctx, keyOf(t, mcCall(6))); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("Remove on a read-only remote: %v, want ErrReadOnly", err)
 	}
-	if err := SharedEntries(r, nil).Clear(ctx); !errors.Is(err, ErrReadOnly) {
+	if err := maintain.Shared(r, nil).Clear(ctx); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("Clear on a read-only remote: %v, want ErrReadOnly", err)
 	}
 	c.Invalidate(context.Background(), mcCall(6))
@@ -746,7 +747,7 @@ func TestInvalidateRemovesBothTiers(t *testing.T) {
 		t.Errorf("computed %d times, want 2: an invalidated call must not come back from the remote", n.n.Load())
 	}
 	// Clear empties the local directory only.
-	if err := c.Clear(context.Background()); err != nil {
+	if err := tierOf(c).Clear(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if s.get(keyOf(t, mcCall(12))) == nil {
@@ -762,7 +763,7 @@ func TestRemoteListPruneClear(t *testing.T) {
 		Do(ctx, c, mcCall(float64(20+i)), (&counter{}).fn(want))
 	}
 	s.set("00000000000000aa", []byte("not an entry"))
-	es, err := SharedEntries(r, nil).List(ctx)
+	es, err := maintain.Shared(r, nil).List(ctx)
 	if err != nil || len(es) != 3 {
 		t.Fatalf("List = %d entries, %v; want 3 (the corrupt one left out)", len(es), err)
 	}
@@ -771,27 +772,27 @@ func TestRemoteListPruneClear(t *testing.T) {
 			t.Errorf("entry %+v lacks its metadata", e)
 		}
 	}
-	gone, err := SharedEntries(r, nil).Prune(ctx, PruneOptions{MaxBytes: es[0].Size*2 + 1, DryRun: true})
+	gone, err := maintain.Shared(r, nil).Prune(ctx, maintain.PruneOptions{MaxBytes: es[0].Size*2 + 1, DryRun: true})
 	if err != nil || len(gone) != 2 || gone[0].Key != "00000000000000aa" {
 		t.Fatalf("Prune dry run = %+v, %v; want the corrupt entry and one more", gone, err)
 	}
 	if len(s.entries) != 4 {
 		t.Fatal("a dry run removed entries")
 	}
-	if _, err := SharedEntries(r, nil).Prune(ctx, PruneOptions{MaxBytes: es[0].Size*2 + 1}); err != nil || len(s.entries) != 2 {
+	if _, err := maintain.Shared(r, nil).Prune(ctx, maintain.PruneOptions{MaxBytes: es[0].Size*2 + 1}); err != nil || len(s.entries) != 2 {
 		t.Fatalf("Prune left %d entries, %v; want 2", len(s.entries), err)
 	}
 	var left string
 	for k := range s.entries {
 		left = k
 	}
-	if ok, err := SharedEntries(r, nil).Remove(ctx, left); !ok || err != nil || s.get(left) != nil {
+	if ok, err := maintain.Shared(r, nil).Remove(ctx, left); !ok || err != nil || s.get(left) != nil {
 		t.Errorf("Remove of an entry = %v, %v; want it removed", ok, err)
 	}
-	if ok, err := SharedEntries(r, nil).Remove(ctx, left); ok || err != nil {
+	if ok, err := maintain.Shared(r, nil).Remove(ctx, left); ok || err != nil {
 		t.Errorf("Remove of a removed entry = %v, %v; want false", ok, err)
 	}
-	if err := SharedEntries(r, nil).Clear(ctx); err != nil || len(s.entries) != 0 {
+	if err := maintain.Shared(r, nil).Clear(ctx); err != nil || len(s.entries) != 0 {
 		t.Errorf("Clear left %d entries, %v", len(s.entries), err)
 	}
 }
@@ -854,7 +855,7 @@ func TestRemoteListMarksOldVersions(t *testing.T) {
 	do(t, c, v1, func(context.Context) (int, error) { return 1, nil })
 	c.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
 	do(t, c, v2, func(context.Context) (int, error) { return 2, nil })
-	es, err := SharedEntries(r, nil).List(context.Background())
+	es, err := maintain.Shared(r, nil).List(context.Background())
 	if err != nil || len(es) != 2 {
 		t.Fatalf("List: %v, %v", es, err)
 	}
@@ -958,10 +959,10 @@ func TestSharedEntriesCheckTheSigningKey(t *testing.T) {
 	c, r, _ := openTiered(t, s, remote.Options{}, WithSigningKey(signKey))
 	do(t, c, mcCall(7), (&counter{}).fn(want))
 	k := keyOf(t, mcCall(7))
-	if _, err := SharedEntries(r, signKey).DescribeResult(context.Background(), k); err != nil {
+	if _, err := maintain.Shared(r, signKey).Describe(context.Background(), k); err != nil {
 		t.Errorf("describing an entry signed with the key given: %v", err)
 	}
-	if _, err := SharedEntries(r, []byte("another key of enough bytes!")).DescribeResult(context.Background(), k); !errors.Is(err, entry.ErrBadSignature) {
+	if _, err := maintain.Shared(r, []byte("another key of enough bytes!")).Describe(context.Background(), k); !errors.Is(err, entry.ErrBadSignature) {
 		t.Errorf("describing an entry signed with another key: %v, want a bad signature", err)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/keying"
+	"github.com/cachegen/cachegen/maintain"
 	"github.com/cachegen/cachegen/remote"
 	"github.com/cachegen/cachegen/remote/file"
 )
@@ -90,8 +91,8 @@ func TestHugeSparseEntryIsABoundedMiss(t *testing.T) {
 				t.Fatalf("got (%+v, %v) with stats %+v: want the computed result and one corrupt entry", got, err, c.Stats())
 			}
 			plantSparse(t, c.disk.Path(key), head, hundredGiB)
-			var rep VerifyReport
-			if n := allocatedBy(func() { rep, err = c.Verify(context.Background(), true) }); n > 16<<20 {
+			var rep maintain.VerifyReport
+			if n := allocatedBy(func() { rep, err = tierOf(c).Verify(context.Background(), true) }); n > 16<<20 {
 				t.Errorf("Verify allocated %d bytes", n)
 			}
 			if err != nil || len(rep.Problems) != 1 {
@@ -148,9 +149,9 @@ func TestRemoteListBoundsMetadata(t *testing.T) {
 	binary.LittleEndian.PutUint32(bad[12:], metaLen)
 	binary.LittleEndian.PutUint64(bad[16:], 0)
 	s.set(key, bad)
-	var es []Entry
+	var es []maintain.Entry
 	var err error
-	if n := allocatedBy(func() { es, err = SharedEntries(r, nil).List(context.Background()) }); n > 8<<20 {
+	if n := allocatedBy(func() { es, err = maintain.Shared(r, nil).List(context.Background()) }); n > 8<<20 {
 		t.Errorf("List allocated %d bytes", n)
 	}
 	if err != nil || len(es) != 0 {
@@ -201,7 +202,7 @@ func TestFIFOsAreMisses(t *testing.T) {
 		call(t, c) // replaces the FIFO with the computed entry
 		os.Remove(c.disk.Path(key))
 		fifo(t, c.disk.Path(key))
-		rep, err := c.Verify(context.Background(), true)
+		rep, err := tierOf(c).Verify(context.Background(), true)
 		if err != nil || len(rep.Problems) != 1 {
 			t.Fatalf("Verify = %+v, %v; want the FIFO reported", rep, err)
 		}
@@ -283,9 +284,9 @@ func TestSymlinksLeadNowhere(t *testing.T) {
 			if err != nil || got.Precision != 2 {
 				t.Errorf("got (%+v, %v): the entry outside the cache was served", got, err)
 			}
-			c.Prune(context.Background(), PruneOptions{MaxBytes: 1})
-			c.Verify(context.Background(), true)
-			c.Clear(context.Background())
+			tierOf(c).Prune(context.Background(), maintain.PruneOptions{MaxBytes: 1})
+			tierOf(c).Verify(context.Background(), true)
+			tierOf(c).Clear(context.Background())
 			unchanged()
 		})
 	}
@@ -306,7 +307,7 @@ func TestWalkNeverResolvesThroughASwappedShard(t *testing.T) {
 		os.Symlink(filepath.Join(dir, shard), filepath.Join(c.dir, shard))
 	}
 	defer func() { disk.WalkHook = nil }()
-	c.Clear(context.Background())
+	tierOf(c).Clear(context.Background())
 	unchanged()
 }
 
@@ -590,7 +591,7 @@ func TestMetadataBombsAreBounded(t *testing.T) {
 	ctx := context.Background()
 	steps := map[string]func(){
 		"List": func() {
-			es, _ := c.List(ctx)
+			es, _ := tierOf(c).List(ctx)
 			for _, e := range es {
 				if e.Key == key {
 					t.Errorf("List found the bomb")
@@ -598,16 +599,16 @@ func TestMetadataBombsAreBounded(t *testing.T) {
 			}
 		},
 		"Verify": func() {
-			if rep, _ := c.Verify(ctx, false); len(rep.Problems) != 1 {
+			if rep, _ := tierOf(c).Verify(ctx, false); len(rep.Problems) != 1 {
 				t.Errorf("Verify found %d problems, want the bomb", len(rep.Problems))
 			}
 		},
-		"Prune": func() { c.Prune(ctx, PruneOptions{DryRun: true, MaxBytes: 1}) },
+		"Prune": func() { tierOf(c).Prune(ctx, maintain.PruneOptions{DryRun: true, MaxBytes: 1}) },
 		"a store into its shard, over the size limit": func() {
 			call := Call{Func: "example.com/sim.G", Params: map[string]any{"bomb": key}}
 			Do(ctx, c, call, func(context.Context) (int, error) { return 1, nil })
 		},
-		"DescribeResult": func() { c.DescribeResult(ctx, key) },
+		"DescribeResult": func() { tierOf(c).Describe(ctx, key) },
 	}
 	for name, step := range steps {
 		if a := allocatedBy(step); a > limit {
@@ -679,7 +680,7 @@ func TestHardLinkedRecordsAreNotWrittenThrough(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c.Recount(context.Background())
+	tierOf(c).Recount(context.Background())
 	// An entry linked from outside is read, but never touched.
 	linked := filepath.Join(dir, key[:2], "0123456789abcdef"+disk.EntrySuffix)
 	os.Link(outside, linked)
@@ -689,7 +690,7 @@ func TestHardLinkedRecordsAreNotWrittenThrough(t *testing.T) {
 	if string(b) != "not the cache's" || !fi.ModTime().Equal(old.Truncate(time.Microsecond)) && fi.ModTime().Sub(old).Abs() > time.Second {
 		t.Errorf("the file outside was changed: %q, modified %s", b, fi.ModTime())
 	}
-	if u, err := c.Usage(); err != nil || u.Entries < 1 {
+	if u, err := tierOf(c).Usage(); err != nil || u.Entries < 1 {
 		t.Errorf("usage after the link was replaced: %+v, %v", u, err)
 	}
 }
@@ -703,7 +704,7 @@ func TestPlantedUsageRecordsAreRecounted(t *testing.T) {
 	if _, err := Do(context.Background(), c, call, new(counter).fn(mcResult{Precision: 1})); err != nil {
 		t.Fatal(err)
 	}
-	want, err := c.Usage()
+	want, err := tierOf(c).Usage()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -721,7 +722,7 @@ func TestPlantedUsageRecordsAreRecounted(t *testing.T) {
 			os.MkdirAll(filepath.Join(dir, shard), 0o700)
 			os.WriteFile(filepath.Join(dir, shard, disk.UsageName), rec, 0o600)
 		}
-		if got, err := c.Usage(); err != nil || got != want {
+		if got, err := tierOf(c).Usage(); err != nil || got != want {
 			t.Errorf("%s: usage %+v, %v; want %+v", name, got, err, want)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/testenv"
+	"github.com/cachegen/cachegen/maintain"
 )
 
 // walked returns the whole-cache walks made while fn runs.
@@ -38,9 +39,9 @@ func scanned(t *testing.T, fn func()) int {
 
 // actual counts what the cache's entry files occupy, with the system's
 // own figure for each: st_blocks of 512 bytes.
-func actual(t *testing.T, dir string) Usage {
+func actual(t *testing.T, dir string) maintain.Usage {
 	t.Helper()
-	var u Usage
+	var u maintain.Usage
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err == nil && strings.HasSuffix(p, disk.EntrySuffix) {
 			var st syscall.Stat_t
@@ -74,9 +75,9 @@ func TestUsageIsKeptWithoutWalks(t *testing.T) {
 	if scans > 256 {
 		t.Errorf("stores and removals listed shards %d times; want at most once each, for its first record", scans)
 	}
-	var got Usage
+	var got maintain.Usage
 	var err error
-	if n := scanned(t, func() { got, err = c.Usage() }); n != 0 || err != nil {
+	if n := scanned(t, func() { got, err = tierOf(c).Usage() }); n != 0 || err != nil {
 		t.Errorf("Usage() listed %d shards (%v); want it read from the records alone", n, err)
 	}
 	if want := actual(t, c.Dir()); got != want || want.Entries != 270 {
@@ -85,7 +86,7 @@ func TestUsageIsKeptWithoutWalks(t *testing.T) {
 	if walks != 0 {
 		t.Errorf("stores and removals walked the cache %d times", walks)
 	}
-	es, _ := c.List(context.Background())
+	es, _ := tierOf(c).List(context.Background())
 	for _, e := range es {
 		if fi, _ := os.Stat(c.disk.Path(e.Key)); e.Size < fi.Size() || e.Size%512 != 0 {
 			t.Fatalf("entry %s: Size %d for a file of %d bytes; want its allocated blocks", e.Key, e.Size, fi.Size())
@@ -112,17 +113,17 @@ func TestUsageIsRepaired(t *testing.T) {
 		}
 	}
 	want := actual(t, c.Dir())
-	if got, _ := c.Usage(); got == want || got.Entries != 40 {
+	if got, _ := tierOf(c).Usage(); got == want || got.Entries != 40 {
 		t.Fatalf("Usage() = %+v before the repair; want 40 recorded entries", got)
 	}
 	for i := range 256 {
 		c.disk.WithUsage(disk.HexByte(i), func() (disk.Usage, error) { return disk.Usage{Bytes: -4096, Entries: -1}, nil }) // lose an update in every shard
 	}
-	if _, err := c.Recount(context.Background()); err != nil {
+	if _, err := tierOf(c).Recount(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := c.Usage(); got != want {
-		t.Errorf("after Recount: Usage() = %+v, the disk holds %+v", got, want)
+	if got, _ := tierOf(c).Usage(); got != want {
+		t.Errorf("after Recount: maintain.Usage() = %+v, the disk holds %+v", got, want)
 	}
 	// Records a day old, or junk, are recounted when next touched.
 	for i := range 256 {
@@ -147,8 +148,8 @@ func TestUsageIsRepaired(t *testing.T) {
 			do(t, c, mcCall(float64(i)), func(context.Context) ([]byte, error) { return make([]byte, 100), nil })
 		}
 	}
-	if got, _ := c.Usage(); got != actual(t, c.Dir()) {
-		t.Errorf("after junk and day-old records: Usage() = %+v, the disk holds %+v", got, actual(t, c.Dir()))
+	if got, _ := tierOf(c).Usage(); got != actual(t, c.Dir()) {
+		t.Errorf("after junk and day-old records: maintain.Usage() = %+v, the disk holds %+v", got, actual(t, c.Dir()))
 	}
 }
 
@@ -187,7 +188,7 @@ func TestLimitIsKeptShardByShard(t *testing.T) {
 	if !strings.Contains(log.String(), "to keep it within its share of the size limit") {
 		t.Errorf("no trim was logged:\n%.2000s", log)
 	}
-	if got, _ := c.Usage(); got != u {
+	if got, _ := tierOf(c).Usage(); got != u {
 		t.Errorf("Usage() = %+v, the disk holds %+v", got, u)
 	}
 }
@@ -216,7 +217,7 @@ func TestLimitHoldsUnderConcurrentProcesses(t *testing.T) {
 		t.Errorf("the cache holds %+v under a limit of %d", u, limit)
 	}
 	c, _ := openDir(t, dir)
-	if got, _ := c.Usage(); got != u {
+	if got, _ := tierOf(c).Usage(); got != u {
 		t.Errorf("Usage() = %+v, the disk holds %+v", got, u)
 	}
 	var locks int
@@ -245,12 +246,12 @@ func TestPruneKeepsConcurrentStoresInTheRecord(t *testing.T) {
 		}
 	}
 	defer func() { disk.WalkHook = nil }()
-	if _, err := c.Prune(context.Background(), PruneOptions{MaxBytes: 40 * 4096}); err != nil {
+	if _, err := tierOf(c).Prune(context.Background(), maintain.PruneOptions{MaxBytes: 40 * 4096}); err != nil {
 		t.Fatal(err)
 	}
 	disk.WalkHook = nil
 	if got, want := mustUsage(t, c), actual(t, dir); got != want {
-		t.Errorf("after a Prune with stores during its walk: Usage() = %+v, the disk holds %+v", got, want)
+		t.Errorf("after a Prune with stores during its walk: maintain.Usage() = %+v, the disk holds %+v", got, want)
 	}
 
 	ro := t.TempDir()
@@ -261,7 +262,7 @@ func TestPruneKeepsConcurrentStoresInTheRecord(t *testing.T) {
 	}
 	r, _ := openDir(t, ro, WithMode(ModeReadOnly))
 	if u := mustUsage(t, r); u.Entries != 5 {
-		t.Errorf("read-only Usage() = %+v, want the 5 entries counted", u)
+		t.Errorf("read-only maintain.Usage() = %+v, want the 5 entries counted", u)
 	}
 	for i := range 256 {
 		if _, err := os.Stat(w.disk.Abs(disk.UsagePath(disk.HexByte(i)))); err == nil {
@@ -270,9 +271,9 @@ func TestPruneKeepsConcurrentStoresInTheRecord(t *testing.T) {
 	}
 }
 
-func mustUsage(t *testing.T, c *Cache) Usage {
+func mustUsage(t *testing.T, c *Cache) maintain.Usage {
 	t.Helper()
-	u, err := c.Usage()
+	u, err := tierOf(c).Usage()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cachegen/cachegen/maintain"
+
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
@@ -91,11 +93,11 @@ func run(w io.Writer, dir string, n, workers int) error {
 	if err != nil {
 		return err
 	}
-	c, err := cacheruntime.Open(big)
+	t, err := maintain.Open(big, maintain.Options{})
 	if err != nil {
 		return err
 	}
-	u, err := c.Usage()
+	u, err := t.Usage()
 	if err != nil {
 		return err
 	}
@@ -152,7 +154,9 @@ func fill(dir string, n, workers int) error {
 	if err != nil {
 		return err
 	}
-	if u, err := c.Usage(); err == nil && u.Entries >= int64(n) {
+	if t, err := maintain.Open(dir, maintain.Options{}); err != nil {
+		return err
+	} else if u, err := t.Usage(); err == nil && u.Entries >= int64(n) {
 		return nil
 	}
 	var next atomic.Int64

@@ -18,6 +18,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cachegen/cachegen/maintain"
+
 	"github.com/cachegen/cachegen/internal/cachedir"
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/fingerprint"
@@ -86,10 +88,9 @@ command and its flags. Bad input exits 2, a failure to act 1.
 // ctl is one invocation.
 type ctl struct {
 	ctx     context.Context // ends on an interrupt
-	tier    tier
-	cache   *cacheruntime.Cache // the local tier; nil with -remote
-	shared  *remote.Tier        // the remote tier; nil without -remote
-	signKey []byte              // the key entries' signatures are checked with, or nil
+	tier    *maintain.Tier  // a cache directory, or a shared store with -remote
+	shared  *remote.Tier    // the remote tier; nil without -remote
+	signKey []byte          // the key entries' signatures are checked with, or nil
 	json    bool
 	out     io.Writer
 	// unprefixed is set for a Redis remote whose key prefix is empty: its
@@ -105,9 +106,9 @@ type ctl struct {
 
 // list returns the tier's entries, those of other code than the module
 // here runs marked, cleaned for text output (see cleanEntry).
-func (c *ctl) list() ([]cacheruntime.Entry, error) {
+func (c *ctl) list() ([]maintain.Entry, error) {
 	es, err := c.tier.List(c.ctx)
-	cacheruntime.MarkOtherCode(es, c.currentCode)
+	maintain.MarkOtherCode(es, c.currentCode)
 	if !c.json {
 		for i := range es {
 			cleanEntry(&es[i])
@@ -122,7 +123,7 @@ func (c *ctl) list() ([]cacheruntime.Entry, error) {
 // other code. The generated files of a package are read once, the first
 // time one of its functions is asked about. It notes in c.knowsCode that
 // some function's code was found.
-func (c *ctl) currentCode(fn string) (cacheruntime.CurrentCode, bool) {
+func (c *ctl) currentCode(fn string) (maintain.CurrentCode, bool) {
 	pkg := fingerprint.PackageOf(fn)
 	if c.codeRead == nil {
 		c.codeRead, c.code = map[string]bool{}, map[string]fingerprint.Record{}
@@ -134,28 +135,11 @@ func (c *ctl) currentCode(fn string) (cacheruntime.CurrentCode, bool) {
 	}
 	r, ok := c.code[fn]
 	if !ok {
-		return cacheruntime.CurrentCode{}, false
+		return maintain.CurrentCode{}, false
 	}
 	c.knowsCode = true
-	return cacheruntime.CurrentCode{Version: r.Version, Codes: append([]string{r.Sum}, r.Accepted...)}, true
+	return maintain.CurrentCode{Version: r.Version, Codes: append([]string{r.Sum}, r.Accepted...)}, true
 }
-
-// tier is what the commands act on: a local cache directory, or a remote
-// store.
-type tier interface {
-	List(context.Context) ([]cacheruntime.Entry, error)
-	Remove(ctx context.Context, key string) (bool, error)
-	Clear(context.Context) error
-	Prune(context.Context, cacheruntime.PruneOptions) ([]cacheruntime.Entry, error)
-	DescribeResult(ctx context.Context, key string) (string, error)
-	String() string // where it is, for stats
-}
-
-// localTier is a cache directory; a *cacheruntime.Shared is a tier as it
-// is.
-type localTier struct{ *cacheruntime.Cache }
-
-func (l localTier) String() string { return l.Dir() }
 
 // Run runs the cachectl command line args, printing to stdout and stderr,
 // and returns its exit code. The remote stores -remote can open are those
@@ -315,7 +299,7 @@ func dispatch(args []string, out io.Writer) error {
 			return err
 		}
 		defer r.Close()
-		c := &ctl{ctx: ctx, tier: cacheruntime.SharedEntries(r, signKey), shared: r, signKey: signKey, json: *asJSON, unprefixed: unprefixed}
+		c := &ctl{ctx: ctx, tier: maintain.Shared(r, signKey), shared: r, signKey: signKey, json: *asJSON, unprefixed: unprefixed}
 		c.out = safeOut{out, &c.json}
 		return cmd(c, fs.Args()[1:])
 	}
@@ -329,15 +313,11 @@ func dispatch(args []string, out io.Writer) error {
 	if err := cachedir.Check(*dir); err != nil {
 		return usagef("%v", err)
 	}
-	var opts []cacheruntime.Option
-	if signKey != nil {
-		opts = append(opts, cacheruntime.WithSigningKey(signKey))
-	}
-	c, err := cacheruntime.Open(*dir, opts...)
+	t, err := maintain.Open(*dir, maintain.Options{SigningKey: signKey})
 	if err != nil {
 		return err
 	}
-	cc := &ctl{ctx: ctx, tier: localTier{c}, cache: c, signKey: signKey, json: *asJSON}
+	cc := &ctl{ctx: ctx, tier: t, signKey: signKey, json: *asJSON}
 	cc.out = safeOut{out, &cc.json}
 	return cmd(cc, fs.Args()[1:])
 }
@@ -434,7 +414,7 @@ func matcher(pattern string) (func(string) bool, error) {
 	}, nil
 }
 
-func (c *ctl) entries(pattern string) ([]cacheruntime.Entry, error) {
+func (c *ctl) entries(pattern string) ([]maintain.Entry, error) {
 	match, err := matcher(pattern)
 	if err != nil {
 		return nil, err
@@ -443,14 +423,14 @@ func (c *ctl) entries(pattern string) ([]cacheruntime.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(all, func(e cacheruntime.Entry) bool { return !match(e.Func) }), nil
+	return slices.DeleteFunc(all, func(e maintain.Entry) bool { return !match(e.Func) }), nil
 }
 
 // cleanEntry spells, for text output, what of an entry came from the
 // cache (its function's name, params, inputs' paths) as
 // logline.Clean does, so that none of it acts on a terminal or starts a
 // line of its own.
-func cleanEntry(e *cacheruntime.Entry) {
+func cleanEntry(e *maintain.Entry) {
 	e.Func = logline.Clean(e.Func)
 	e.Params = []byte(logline.Clean(string(e.Params)))
 	e.Args = []byte(logline.Clean(string(e.Args)))
@@ -481,8 +461,8 @@ var errNoEntry = errors.New("no entry")
 // resolve returns the entry whose key is k or starts with it, as git
 // takes a commit by a prefix of its hash: one that starts several
 // entries' keys is an error naming them.
-func resolve(es []cacheruntime.Entry, k string) (cacheruntime.Entry, error) {
-	var found []cacheruntime.Entry
+func resolve(es []maintain.Entry, k string) (maintain.Entry, error) {
+	var found []maintain.Entry
 	for _, e := range es {
 		if e.Key == k {
 			return e, nil
@@ -493,7 +473,7 @@ func resolve(es []cacheruntime.Entry, k string) (cacheruntime.Entry, error) {
 	}
 	switch len(found) {
 	case 0:
-		return cacheruntime.Entry{}, fmt.Errorf("%w with key %s", errNoEntry, k)
+		return maintain.Entry{}, fmt.Errorf("%w with key %s", errNoEntry, k)
 	case 1:
 		return found[0], nil
 	}
@@ -505,5 +485,5 @@ func resolve(es []cacheruntime.Entry, k string) (cacheruntime.Entry, error) {
 		}
 		names = append(names, e.Key+" ("+e.Func+")")
 	}
-	return cacheruntime.Entry{}, fmt.Errorf("key %s is ambiguous: %d entries' keys start with it: %s: give more of its digits", k, len(found), strings.Join(names, ", "))
+	return maintain.Entry{}, fmt.Errorf("key %s is ambiguous: %d entries' keys start with it: %s: give more of its digits", k, len(found), strings.Join(names, ", "))
 }

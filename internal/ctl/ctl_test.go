@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -20,11 +21,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachegen/cachegen/maintain"
+
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/fingerprint"
 	"github.com/cachegen/cachegen/internal/testredis"
 	"github.com/cachegen/cachegen/internal/units"
 	"github.com/cachegen/cachegen/remote"
+	"github.com/cachegen/cachegen/remote/file"
 	_ "github.com/cachegen/cachegen/remote/redis" // as cmd/cachectl links it
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
@@ -776,7 +780,11 @@ func TestStatsTotals(t *testing.T) {
 		}
 		key, _ = call.Key()
 	}
-	u, _ := c.Usage()
+	tier, err := maintain.Open(dir, maintain.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := tier.Usage()
 	want := fmt.Sprintf("entries: 3\nsize:    %s\n", units.FormatSize(u.Bytes))
 	if out, errOut, code := ctlRun(t, "-dir", dir, "stats", "-totals"); code != 0 || !strings.HasSuffix(out, want) {
 		t.Errorf("stats -totals: exit %d, %q\n%s; want it to end %q", code, errOut, out, want)
@@ -824,7 +832,7 @@ func bombs(t *testing.T, dir string) (metaKey, payloadKey string) {
 	payload := binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint32(nil, 0), uint64(len(body)))
 	payload = append(payload, body...)
 	payload = append(payload, make([]byte, (8-len(payload)%8)%8)...)
-	payloadKey = plant([32]byte{0xcd, 1}, entry.Meta{Func: "example.com/sim.G", Params: []byte(`{}`)}, [][]byte{payload})
+	payloadKey = plant(sha256.Sum256([]byte(`{}`)), entry.Meta{Func: "example.com/sim.G", Params: []byte(`{}`)}, [][]byte{payload})
 	return metaKey, payloadKey
 }
 
@@ -863,8 +871,11 @@ func TestPlantedBombsAreBounded(t *testing.T) {
 		case args[0] == "show" && args[1] == payloadKey && !strings.Contains(out, "result:    (cannot be read: malformed payload: decoding it would take more than 32 times its size)"):
 			t.Errorf("show %s: exit %d, want the result listed as unreadable\n%s%s", args[1], code, out, errOut)
 		}
-		if args[0] == "verify" && (code == 0 || !strings.Contains(out+errOut, metaKey) || !strings.Contains(out+errOut, payloadKey)) {
-			t.Errorf("verify: exit %d, want both planted entries listed as problems\n%s%s", code, out, errOut)
+		// verify checks what a load checks before it decodes a result:
+		// the metadata bomb fails that; the payload bomb's framing is
+		// sound, and it fails only when decoded, as show shows.
+		if args[0] == "verify" && (code == 0 || !strings.Contains(out+errOut, metaKey)) {
+			t.Errorf("verify: exit %d, want the planted metadata listed as a problem\n%s%s", code, out, errOut)
 		}
 	}
 }
@@ -1046,22 +1057,23 @@ func TestOldVersionByTheCurrentCode(t *testing.T) {
 	}
 }
 
-// countingTier counts the listings of the tier it wraps.
-type countingTier struct {
-	tier
+// countingStore counts the listings of the store it wraps.
+type countingStore struct {
+	remote.Store
 	lists int
 }
 
-func (t *countingTier) List(ctx context.Context) ([]cacheruntime.Entry, error) {
-	t.lists++
-	return t.tier.List(ctx)
+func (s *countingStore) List(ctx context.Context, fn func(remote.StoreEntry) error) error {
+	s.lists++
+	return s.Store.List(ctx, fn)
 }
 
 // prune -dead and -old-versions walk the tier once, in Prune, asking for
 // each function's current code as they meet its entries: they do not
 // list the tier first to learn which functions to ask about.
 func TestPruneDeadWalksTheTierOnce(t *testing.T) {
-	c, err := cacheruntime.Open(t.TempDir())
+	dir := t.TempDir()
+	c, err := cacheruntime.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1071,18 +1083,23 @@ func TestPruneDeadWalksTheTierOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, flag := range []string{"-dead", "-old-versions"} {
-		counting := &countingTier{tier: localTier{c}}
+	store, err := file.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"-dead", "-func", "*", "-dry-run"}, {"-old-versions", "-dry-run"}} {
+		counting := &countingStore{Store: store}
+		r := remote.New(counting, "file://"+dir, remote.Options{})
 		var out bytes.Buffer
-		x := &ctl{ctx: context.Background(), tier: counting, cache: c, out: &out}
-		if err := x.prune([]string{flag, "-dry-run"}); err != nil {
+		x := &ctl{ctx: context.Background(), tier: maintain.Shared(r, nil), shared: r, out: &out}
+		if err := x.prune(args); err != nil {
 			t.Fatal(err)
 		}
-		if counting.lists != 0 {
-			t.Errorf("prune %s listed the tier %d times before pruning it, want none", flag, counting.lists)
+		if counting.lists != 1 {
+			t.Errorf("prune %s listed the store %d times, want once", args, counting.lists)
 		}
 		if !strings.Contains(out.String(), "would remove") {
-			t.Errorf("prune %s -dry-run found no old version to remove:\n%s", flag, out.String())
+			t.Errorf("prune %s found no old version to remove:\n%s", args, out.String())
 		}
 	}
 }
@@ -1166,4 +1183,13 @@ func TestLsCutsEachParameter(t *testing.T) {
 	if !strings.Contains(out, strings.TrimSpace(long)) || strings.Contains(out, "…") {
 		t.Errorf("ls -wide cut a parameter: %q", out)
 	}
+}
+
+// dirTier returns the directory of c as cachectl manages it.
+func dirTier(c *cacheruntime.Cache) *maintain.Tier {
+	t, err := maintain.Open(c.Dir(), maintain.Options{})
+	if err != nil {
+		panic(err)
+	}
+	return t
 }

@@ -145,7 +145,7 @@ func TestHostileTextNeverReachesTheTerminal(t *testing.T) {
 		t.Fatalf("the log does not show the planted text at all:\n%s", log.String())
 	}
 
-	es, err := c.List(ctx)
+	es, err := dirTier(c).List(ctx)
 	if err != nil || len(es) < 3 {
 		t.Fatalf("List: %v, %d entries", err, len(es))
 	}

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
-	cacheruntime "github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/maintain"
 )
 
 // jsonEntry is how -json prints an entry.
@@ -37,7 +37,7 @@ type jsonInput struct {
 }
 
 // toJSON returns how -json prints e; signed says its signature was checked.
-func toJSON(e cacheruntime.Entry, signed bool) jsonEntry {
+func toJSON(e maintain.Entry, signed bool) jsonEntry {
 	params := json.RawMessage(e.Params)
 	if !json.Valid(params) {
 		// Python's JSON may hold NaN or Infinity: give it as a string.

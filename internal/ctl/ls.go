@@ -11,8 +11,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cachegen/cachegen/maintain"
+
 	"github.com/cachegen/cachegen/internal/units"
-	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
 func (c *ctl) ls(args []string) error {
@@ -26,11 +27,11 @@ func (c *ctl) ls(args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("ls: unexpected argument %q", fs.Arg(0))
 	}
-	orders := map[string]func(a, b cacheruntime.Entry) int{
-		"time":     func(a, b cacheruntime.Entry) int { return b.ComputedAt.Compare(a.ComputedAt) },
-		"size":     func(a, b cacheruntime.Entry) int { return cmp.Compare(b.Size, a.Size) },
-		"duration": func(a, b cacheruntime.Entry) int { return cmp.Compare(b.Duration, a.Duration) },
-		"func":     func(a, b cacheruntime.Entry) int { return strings.Compare(a.Func, b.Func) },
+	orders := map[string]func(a, b maintain.Entry) int{
+		"time":     func(a, b maintain.Entry) int { return b.ComputedAt.Compare(a.ComputedAt) },
+		"size":     func(a, b maintain.Entry) int { return cmp.Compare(b.Size, a.Size) },
+		"duration": func(a, b maintain.Entry) int { return cmp.Compare(b.Duration, a.Duration) },
+		"func":     func(a, b maintain.Entry) int { return strings.Compare(a.Func, b.Func) },
 	}
 	order, ok := orders[*sortBy]
 	if !ok {
@@ -198,7 +199,7 @@ func took(d time.Duration) string {
 
 // deadMark is how ls and prune mark a dead entry: "(old)", "(other
 // code)", or "" for a live one.
-func deadMark(e cacheruntime.Entry) string {
+func deadMark(e maintain.Entry) string {
 	switch {
 	case e.OldVersion:
 		return "(old)"

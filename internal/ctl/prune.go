@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cachegen/cachegen/maintain"
+
 	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/cachegen/cachegen/internal/units"
-	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
 func (c *ctl) prune(args []string) error {
@@ -30,7 +31,7 @@ func (c *ctl) prune(args []string) error {
 	if err := c.checkPrefix("prune", *force || *dryRun); err != nil {
 		return err
 	}
-	var o cacheruntime.PruneOptions
+	var o maintain.PruneOptions
 	var err error
 	if *maxSize != "" {
 		if o.MaxBytes, err = units.ParseSize(*maxSize); err != nil || o.MaxBytes == 0 {

@@ -6,8 +6,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cachegen/cachegen/maintain"
+
 	"github.com/cachegen/cachegen/internal/units"
-	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
 func (c *ctl) rm(args []string) error {
@@ -30,13 +31,13 @@ func (c *ctl) rm(args []string) error {
 	}
 	// Each key resolved before any is removed: an ambiguous one removes
 	// nothing.
-	var targets []cacheruntime.Entry
+	var targets []maintain.Entry
 	var missing []string
 	for _, k := range args {
 		e, err := resolve(es, k)
 		switch {
 		case err == nil:
-			if !slices.ContainsFunc(targets, func(t cacheruntime.Entry) bool { return t.Key == e.Key }) {
+			if !slices.ContainsFunc(targets, func(t maintain.Entry) bool { return t.Key == e.Key }) {
 				targets = append(targets, e) // an entry named twice is removed once
 			}
 		case errors.Is(err, errNoEntry):
@@ -45,7 +46,7 @@ func (c *ctl) rm(args []string) error {
 			return err
 		}
 	}
-	var gone []cacheruntime.Entry
+	var gone []maintain.Entry
 	for _, e := range targets {
 		if _, err := c.tier.Remove(c.ctx, e.Key); err != nil {
 			return err
@@ -59,7 +60,7 @@ func (c *ctl) rm(args []string) error {
 	return nil
 }
 
-func (c *ctl) removed(es []cacheruntime.Entry, verb string) {
+func (c *ctl) removed(es []maintain.Entry, verb string) {
 	var n int64
 	for _, e := range es {
 		n += e.Size

@@ -9,18 +9,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cachegen/cachegen/maintain"
+
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/cachegen/cachegen/internal/units"
-	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
 // find returns the entry whose key is key, or the only one whose key
 // starts with it.
-func (c *ctl) find(key string) (cacheruntime.Entry, error) {
+func (c *ctl) find(key string) (maintain.Entry, error) {
 	es, err := c.list()
 	if err != nil {
-		return cacheruntime.Entry{}, err
+		return maintain.Entry{}, err
 	}
 	return resolve(es, key)
 }
@@ -41,7 +42,7 @@ func (c *ctl) show(args []string) error {
 	if err != nil {
 		return err
 	}
-	result, err := c.tier.DescribeResult(c.ctx, e.Key)
+	result, err := c.tier.Describe(c.ctx, e.Key)
 	if err != nil {
 		result = fmt.Sprintf("(cannot be read: %s)", logline.Clean(err.Error()))
 	}

@@ -21,7 +21,7 @@ func (c *ctl) stats(args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("stats takes no arguments")
 	}
-	if c.cache != nil && (*totalsOnly || *recount) {
+	if c.tier.IsDir() && (*totalsOnly || *recount) {
 		return c.totals(*recount)
 	}
 	if *totalsOnly || *recount {
@@ -96,23 +96,23 @@ func (c *ctl) stats(args []string) error {
 // totals prints a local cache's totals from its records, recounting them
 // first with recount.
 func (c *ctl) totals(recount bool) error {
-	u, err := c.cache.Usage()
+	u, err := c.tier.Usage()
 	if recount {
-		u, err = c.cache.Recount(c.ctx)
+		u, err = c.tier.Recount(c.ctx)
 	}
 	if err != nil {
 		return err
 	}
 	if c.json {
-		return json.NewEncoder(c.out).Encode(map[string]any{"dir": c.cache.Dir(), "entries": u.Entries, "bytes": u.Bytes})
+		return json.NewEncoder(c.out).Encode(map[string]any{"dir": c.tier.String(), "entries": u.Entries, "bytes": u.Bytes})
 	}
-	_, err = fmt.Fprintf(c.out, "dir:     %s\nentries: %d\nsize:    %s\n", c.cache.Dir(), u.Entries, units.FormatSize(u.Bytes))
+	_, err = fmt.Fprintf(c.out, "dir:     %s\nentries: %d\nsize:    %s\n", c.tier.String(), u.Entries, units.FormatSize(u.Bytes))
 	return err
 }
 
 // where names the kind of cache acted on.
 func (c *ctl) where() string {
-	if c.cache == nil {
+	if !c.tier.IsDir() {
 		return "remote"
 	}
 	return "dir"

@@ -16,7 +16,7 @@ func (c *ctl) verify(args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("verify: unexpected argument %q", fs.Arg(0))
 	}
-	rep, err := c.cache.Verify(c.ctx, *fix)
+	rep, err := c.tier.Verify(c.ctx, *fix)
 	if err != nil {
 		return err
 	}

@@ -9,9 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cachegen/cachegen/maintain"
+
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/logline"
-	cacheruntime "github.com/cachegen/cachegen/runtime"
 )
 
 // why explains the latest entry of a function, or the entry of a key.
@@ -23,11 +24,11 @@ func (c *ctl) why(args []string) error {
 	if fs.NArg() != 1 {
 		return usagef("why: want one FUNC pattern or KEY")
 	}
-	if c.cache == nil {
+	if !c.tier.IsDir() {
 		return usagef("why reads a local cache directory; it cannot explain a remote store's entries")
 	}
 	target := fs.Arg(0)
-	var e cacheruntime.Entry
+	var e maintain.Entry
 	var err error
 	if isKeyPrefix(target) {
 		e, err = c.find(target)
@@ -40,7 +41,7 @@ func (c *ctl) why(args []string) error {
 	if err != nil {
 		return err
 	}
-	reason, err := c.cache.Why(c.ctx, e.Key)
+	reason, err := c.tier.Why(c.ctx, e.Key)
 	if err != nil {
 		return err
 	}
@@ -53,13 +54,13 @@ func (c *ctl) why(args []string) error {
 }
 
 // latestOf returns the latest entry of the one function pattern matches.
-func (c *ctl) latestOf(pattern string) (cacheruntime.Entry, error) {
+func (c *ctl) latestOf(pattern string) (maintain.Entry, error) {
 	es, err := c.entries(pattern)
 	if err != nil {
-		return cacheruntime.Entry{}, err
+		return maintain.Entry{}, err
 	}
 	if len(es) == 0 {
-		return cacheruntime.Entry{}, usagef("why: no entry of a function matching %q", pattern)
+		return maintain.Entry{}, usagef("why: no entry of a function matching %q", pattern)
 	}
 	var funcs []string
 	latest := es[0]
@@ -73,7 +74,7 @@ func (c *ctl) latestOf(pattern string) (cacheruntime.Entry, error) {
 	}
 	if len(funcs) > 1 {
 		slices.Sort(funcs)
-		return cacheruntime.Entry{}, usagef("why: %q matches %d functions (%s): name one", pattern, len(funcs), strings.Join(funcs, ", "))
+		return maintain.Entry{}, usagef("why: %q matches %d functions (%s): name one", pattern, len(funcs), strings.Join(funcs, ", "))
 	}
 	return latest, nil
 }

@@ -178,6 +178,13 @@ func (s *Store) forget(r *os.Root) {
 	}
 }
 
+// PendingDir holds a record for each entry that a cache with a remote tier
+// stored while the remote was unreachable: an empty file named by its key.
+const PendingDir = "pending"
+
+// PendingName is the name of key's pending record.
+func PendingName(key string) string { return path.Join(PendingDir, key) }
+
 func ShardOf(key string) string         { return key[:2] }
 func EntryName(key string) string       { return path.Join(ShardOf(key), key+EntrySuffix) }
 func LockName(key string) string        { return path.Join(ShardOf(key), key+LockSuffix) }

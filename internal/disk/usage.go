@@ -2,6 +2,7 @@ package disk
 
 import (
 	"cmp"
+	"context"
 	"encoding/binary"
 	"errors"
 	"io/fs"
@@ -273,4 +274,50 @@ func (s *Store) CleanShard(shard string, target int64, keep string) (removed []S
 	}
 	WriteUsage(f, u, time.Now())
 	return removed, u, nil
+}
+
+// Trim, when the entries of the whole store hold more than trigger bytes,
+// removes the least recently used of them, never keep's, until they hold
+// at most target bytes; it returns what it
+// removed and the bytes its entries held before. It reads only the
+// shards' listings, not the entries; each removal is taken from its
+// shard's usage record, under its lock, so that stores made meanwhile by
+// other processes are kept in it.
+func (s *Store) Trim(ctx context.Context, trigger, target int64, keep string) (removed []ShardFile, before int64, err error) {
+	var all []ShardFile
+	for i := range 256 {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
+		files, err := s.shardEntries(HexByte(i))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, 0, err
+		}
+		all = append(all, files...)
+	}
+	slices.SortFunc(all, func(a, b ShardFile) int {
+		return cmp.Or(a.LastUsed.Compare(b.LastUsed), strings.Compare(a.Key, b.Key))
+	})
+	for _, f := range all {
+		before += f.Disk
+	}
+	total := before
+	if before <= trigger {
+		return nil, before, nil
+	}
+	for _, f := range all {
+		if total <= target {
+			break
+		}
+		if f.Key == keep {
+			continue
+		}
+		if err := s.RemoveEntry(f.Name); err != nil {
+			continue // gone already, or not ours to remove
+		}
+		s.Remove(PendingName(f.Key)) // nothing left to copy to a remote
+		total -= f.Disk
+		removed = append(removed, f)
+	}
+	return removed, before, nil
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cachegen/cachegen/maintain"
+
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/testenv"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
@@ -148,8 +150,11 @@ func TestResultsExactAcrossProcesses(t *testing.T) {
 		t.Errorf("loading: %s, want %s: each refused case counted once, no entry corrupt", load["stats"], want)
 	}
 	// Exactly the storable cases were stored.
-	c, _ := openDir(t, dir)
-	es, err := c.List(context.Background())
+	tier, err := maintain.Open(dir, maintain.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := tier.List(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,13 @@ import (
 	"github.com/cachegen/cachegen/internal/keytable"
 )
 
+// The reserved parameter names that a call's key adds to its params: the
+// function's qualified name and its version.
+const (
+	FnParam      = "__fn__"
+	VersionParam = "__version__"
+)
+
 // ErrUnkeyable is wrapped by the errors of Spell and Canonical when a
 // value cannot be spelled soundly in a key; runtime.ErrUnkeyable is it.
 var ErrUnkeyable = errors.New("value cannot be part of a cache key")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/testredis"
+	"github.com/cachegen/cachegen/maintain"
 	"github.com/cachegen/cachegen/remote"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 	"gocloud.dev/blob"
@@ -102,7 +103,7 @@ func TestRedisClearSparesOtherKeys(t *testing.T) {
 	rdb.Set(ctx, "e:user:42", "alice", 0)
 	rdb.RPush(ctx, "e:0123456789abcdef", "a list")
 	rdb.Set(ctx, "user:7", "bob", 0)
-	r := cacheruntime.SharedEntries(c.Remote(), nil)
+	r := maintain.Shared(c.Remote(), nil)
 	es, err := r.List(ctx)
 	if err != nil || len(es) != 1 {
 		t.Fatalf("List = %+v, %v; want the one entry, with a list-typed key skipped", es, err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/testredis"
+	"github.com/cachegen/cachegen/maintain"
 	"github.com/cachegen/cachegen/remote"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/sweep"
@@ -115,7 +116,7 @@ func TestOldKeyStopsAfterTheTeamChangesItsKey(t *testing.T) {
 	// cachectl -remote URL clear -yes, from elsewhere.
 	r2, _ := remote.Open(ctx, srv.URL, remote.Options{})
 	defer r2.Close()
-	if err := cacheruntime.SharedEntries(r2, nil).Clear(ctx); err != nil {
+	if err := maintain.Shared(r2, nil).Clear(ctx); err != nil {
 		t.Fatal(err)
 	}
 	nw, _ := openCache(t, srv.URL, remote.Options{}, cacheruntime.WithSigningKey(newKey))
@@ -190,7 +191,7 @@ func TestClearLeavesNoRecordsOfUse(t *testing.T) {
 		}
 	}
 	rdb.Set(ctx, "cachegen:u:another", "not a record of ours", 0)
-	if err := cacheruntime.SharedEntries(r, nil).Clear(ctx); err != nil {
+	if err := maintain.Shared(r, nil).Clear(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if left := rdb.Keys(ctx, "cachegen:u:*").Val(); !slices.Equal(left, []string{"cachegen:u:another"}) {
@@ -323,7 +324,7 @@ func TestUnprefixedClearSparesOthersKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if err := cacheruntime.SharedEntries(r, nil).Clear(ctx); err != nil {
+	if err := maintain.Shared(r, nil).Clear(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if rdb.Exists(ctx, "r:signing").Val() == 0 {

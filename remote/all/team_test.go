@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/testredis"
+	"github.com/cachegen/cachegen/maintain"
 	"github.com/cachegen/cachegen/remote"
 	cacheruntime "github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/sweep"
@@ -58,7 +59,7 @@ func TestRedisAgesAreTrue(t *testing.T) {
 		t.Fatalf("%+v: want a remote hit", st)
 	}
 
-	shared := cacheruntime.SharedEntries(a.Remote(), nil)
+	shared := maintain.Shared(a.Remote(), nil)
 	for round := range 3 { // each listing reads every entry
 		es, err := shared.List(ctx)
 		if err != nil || len(es) != 4 {
@@ -76,11 +77,11 @@ func TestRedisAgesAreTrue(t *testing.T) {
 	}
 	// Least recently used first: a size that keeps two entries keeps the
 	// used ones.
-	es, err := shared.Prune(ctx, cacheruntime.PruneOptions{MaxBytes: 1, DryRun: true})
+	es, err := shared.Prune(ctx, maintain.PruneOptions{MaxBytes: 1, DryRun: true})
 	if err != nil || len(es) != 4 || !sameSet(keysOf(es[2:]), []string{used, newer}) {
 		t.Errorf("prune -max-size would remove %v (%v): want the used entries %s and %s last", keysOf(es), err, used, newer)
 	}
-	es, err = shared.Prune(ctx, cacheruntime.PruneOptions{UnusedFor: time.Second})
+	es, err = shared.Prune(ctx, maintain.PruneOptions{UnusedFor: time.Second})
 	if got, want := keysOf(es), []string{idle, legacy}; err != nil || !sameSet(got, want) {
 		t.Errorf("prune -unused-for 1s removed %v (%v); want %v", got, err, want)
 	}
@@ -89,7 +90,7 @@ func TestRedisAgesAreTrue(t *testing.T) {
 	}
 }
 
-func keysOf(es []cacheruntime.Entry) []string {
+func keysOf(es []maintain.Entry) []string {
 	var ks []string
 	for _, e := range es {
 		ks = append(ks, e.Key)
@@ -233,7 +234,7 @@ func TestClearedStoreIsClaimedAgain(t *testing.T) {
 	a, _ := openCache(t, srv.URL, remote.Options{}, old)
 	var computed int
 	cacheruntime.Do(ctx, a, simCall(1), compute(1, &computed))
-	if err := cacheruntime.SharedEntries(a.Remote(), nil).Clear(ctx); err != nil {
+	if err := maintain.Shared(a.Remote(), nil).Clear(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := srv.Client(t).Exists(ctx, "cachegen:r:signing").Val(); n != 0 {
