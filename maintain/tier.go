@@ -158,3 +158,68 @@ func (t *Tier) Describe(ctx context.Context, key string) (string, error) {
 	}
 	return entry.Describe(payload, m.Blocks)
 }
+
+// A PushReport is what Push did.
+type PushReport struct {
+	Pushed  int   // entries copied to the shared store
+	Bytes   int64 // their size
+	There   int   // entries the store held already
+	Skipped int   // entries that failed their checks, or were removed meanwhile
+}
+
+// Push copies every entry of a cache directory that the shared store to
+// lacks, never replacing one it holds: the results computed
+// while the store could not take them, say. Each entry is checked as a
+// load checks it first (with the tier's signing key, its MAC). A store
+// whose entries this tier may not write (read-only, or signed with a key
+// it does not hold: see runtime.WithSigningKey) is an error.
+func (t *Tier) Push(ctx context.Context, to *remote.Tier) (PushReport, error) {
+	var rep PushReport
+	if t.dir == nil {
+		return rep, fmt.Errorf("push: %w", errNeedsDir)
+	}
+	if to.Options().ReadOnly {
+		return rep, errors.New("the remote tier is read-only")
+	}
+	s, err := to.Signing(ctx, t.signKey)
+	if err != nil {
+		return rep, err
+	}
+	if msg := s.Refusal(t.signKey); msg != "" {
+		return rep, errors.New(msg)
+	}
+	var keys []string
+	err = t.dir.Walk(ctx, func(name string, kind disk.FileKind) error {
+		if kind == disk.KindEntry {
+			keys = append(keys, disk.KeyOfName(name))
+		}
+		return nil
+	})
+	if err != nil {
+		return rep, err
+	}
+	for _, key := range keys {
+		data, _, payCRC, err := t.dir.ReadEntry(disk.EntryName(key))
+		if err == nil {
+			err = entry.Check(key, data, payCRC, t.signKey)
+		}
+		if err != nil {
+			rep.Skipped++
+			continue
+		}
+		created, err := to.Create(ctx, key, data)
+		if err != nil {
+			return rep, err
+		}
+		if created {
+			rep.Pushed++
+			rep.Bytes += int64(len(data))
+		} else {
+			rep.There++
+		}
+		if !t.readOnly {
+			t.dir.Remove(disk.PendingName(key))
+		}
+	}
+	return rep, nil
+}

@@ -58,6 +58,28 @@ type Signing struct {
 	Mine bool
 }
 
+// Refusal says why a machine holding signKey (or none) may neither serve
+// nor write the entries of a tier signed as s says, or returns "" when it
+// may use them.
+func (s Signing) Refusal(signKey []byte) string {
+	const env = "CACHEGEN_SIGNING_KEY"
+	switch {
+	case signKey == nil && s.Signed:
+		id := ""
+		if s.KeyID != "" {
+			id = " (key id " + s.KeyID + ")"
+		}
+		return fmt.Sprintf("the remote's entries are signed%s, and this machine has no signing key: it can check none of them, so it neither serves nor writes any, and keeps its results in its local cache; set %s to the team's key", id, env)
+	case signKey != nil && !s.Mine:
+		ids := " (this machine's key id " + entry.KeyID(signKey) + ")"
+		if s.KeyID != "" {
+			ids = " (the remote's key id " + s.KeyID + ", this machine's " + entry.KeyID(signKey) + ")"
+		}
+		return fmt.Sprintf("the remote's entries are signed with another key than this machine's %s%s: it neither serves nor replaces them, and keeps its results in its local cache; set %s to the team's key", env, ids, env)
+	}
+	return ""
+}
+
 // signingMemo is what a tier found of its signing, for one key, and when.
 type signingMemo struct {
 	s        Signing

@@ -87,19 +87,19 @@ func TestPushCopiesWhatTheRemoteLacks(t *testing.T) {
 	s := newMemStore()
 	theirs := []byte("another machine's entry of call 3")
 	s.set(keyOf(t, mcCall(3)), theirs)
-	c, _ := openDir(t, dir, WithRemote(remote.New(s, "mem://test", remote.Options{})))
-	rep, err := c.Push(ctx)
+	c, _ := openDir(t, dir)
+	to := remote.New(s, "mem://test", remote.Options{})
+	rep, err := tierOf(c).Push(ctx, to)
 	if err != nil || rep.Pushed != 2 || rep.There != 1 || rep.Skipped != 0 || rep.Bytes == 0 {
 		t.Fatalf("Push = %+v, %v; want 2 pushed, 1 there", rep, err)
 	}
 	if !bytes.Equal(s.get(keyOf(t, mcCall(3))), theirs) {
 		t.Error("Push replaced an entry the remote held")
 	}
-	if rep, err := c.Push(ctx); err != nil || rep.Pushed != 0 || rep.There != 3 {
+	if rep, err := tierOf(c).Push(ctx, to); err != nil || rep.Pushed != 0 || rep.There != 3 {
 		t.Errorf("a second Push = %+v, %v; want all there", rep, err)
 	}
-	ro, _ := openDir(t, dir, WithRemote(remote.New(s, "mem://test", remote.Options{ReadOnly: true})))
-	if _, err := ro.Push(ctx); err == nil {
+	if _, err := tierOf(c).Push(ctx, remote.New(s, "mem://test", remote.Options{ReadOnly: true})); err == nil {
 		t.Error("Push to a read-only remote succeeded")
 	}
 }

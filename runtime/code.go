@@ -1,21 +1,16 @@
 package runtime
 
 import (
-	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/cachegen/cachegen/internal/fingerprint"
+	"github.com/cachegen/cachegen/internal/ran"
 )
 
 // Code identity. Generated wrappers pass the fingerprint of the code their
@@ -147,9 +142,8 @@ func checkCode(call Call) (compared bool, err error) {
 // program built before the edit runs the code of call.Code, and its
 // entries are good. What the program was built from is known only when
 // it runs: so outside a test binary, a program that once ran while the
-// source matched call.Code records that in c (by the digest of its
-// executable, the function and the code), and is trusted after later
-// edits; one that first runs after an edit computes without the cache,
+// source matched call.Code records that in c (see package internal/ran),
+// and is trusted after later edits; one that first runs after an edit computes without the cache,
 // as go run and go test after an edit made without go generate do. (A
 // program built from such an edit and first run after the edit was undone
 // cannot be told from the code it claims; no check of the source at hand
@@ -164,8 +158,10 @@ func sourceChanged(c *Cache, call Call) error {
 		switch {
 		case testDir != "":
 		case compared && err == nil:
-			c.markRan(call)
-		case errors.Is(err, errCodeChanged) && c.ranBefore(call):
+			if c.mode != ModeOff && c.mode != ModeReadOnly {
+				c.ranRecords().Mark(call.Func, call.Code)
+			}
+		case errors.Is(err, errCodeChanged) && c.mode != ModeOff && c.ranRecords().Ran(call.Func, call.Code):
 			err = nil // this program ran this code while its source matched
 		}
 		if !errors.Is(err, errCodeChanged) {
@@ -177,114 +173,9 @@ func sourceChanged(c *Cache, call Call) error {
 	return err
 }
 
-// exeSum identifies the running executable, or is "" when it cannot be
-// read: by the Go build ID its linker wrote (a digest of its content, in
-// the first pages of the file) where it has one, else by the digest of
-// the whole file. It reads /proc/self/exe, which is the file the process
-// runs even after another replaced it at its path. Where there is none,
-// it is "", and no ran-record is kept or believed: the file at
-// os.Executable()'s path may be another program by the time it is read,
-// and a record made from it would let that program serve this one's
-// entries (see exeIdentity).
-var exeSum = sync.OnceValue(func() string { return exeIdentity("/proc/self/exe") })
-
-// exeIdentity identifies the executable at path, as exeSum describes.
-func exeIdentity(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	head := make([]byte, 64<<10)
-	n, _ := io.ReadFull(f, head)
-	if id := goBuildID(head[:n]); id != "" {
-		return "buildid:" + id
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return ""
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return ""
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-// goBuildIDNote starts the ELF note in which the Go linker writes a
-// binary's build ID: a name of 4 bytes, its description's size, type 4,
-// and the name "Go".
-var goBuildIDNote = []byte{4, 0, 0, 0}
-
-// goBuildID returns the Go build ID of a little-endian ELF executable
-// from its first bytes, or "".
-func goBuildID(head []byte) string {
-	for i := 0; ; {
-		j := bytes.Index(head[i:], goBuildIDNote)
-		if j < 0 || i+j+16 > len(head) {
-			return ""
-		}
-		note := head[i+j:]
-		size := int(binary.LittleEndian.Uint32(note[4:8]))
-		if binary.LittleEndian.Uint32(note[8:12]) == 4 && string(note[12:16]) == "Go\x00\x00" && size > 0 && size <= 200 && 16+size <= len(note) {
-			return string(note[16 : 16+size])
-		}
-		i += j + 1
-	}
-}
-
-// ranName names the record that this executable ran call's code while
-// its source matched.
-func ranName(call Call) string {
-	sum := sha256.Sum256([]byte(exeSum() + "\x00" + call.Func + "\x00" + call.Code))
-	return ranDir + "/" + hex.EncodeToString(sum[:16])
-}
-
-// ranDir holds the records of programs that ran code matching its source.
-const ranDir = "ran"
-
-// ranContent is what a ran-record holds: the function's name, and, in a
-// cache with a signing key, a MAC of the record's name and content, so
-// that a record planted by someone without the key does not count.
-func (c *Cache) ranContent(call Call, name string) []byte {
-	body := call.Func + "\n"
-	if c.signKey == nil {
-		return []byte(body)
-	}
-	m := hmac.New(sha256.New, c.signKey)
-	m.Write([]byte(name + "\x00" + body))
-	return []byte(body + hex.EncodeToString(m.Sum(nil)) + "\n")
-}
-
-// markRan records that this program ran call's code while its source
-// matched, unless the cache is not written.
-func (c *Cache) markRan(call Call) {
-	if exeSum() == "" || c.mode == ModeOff || c.mode == ModeReadOnly {
-		return
-	}
-	name := ranName(call)
-	if c.ranBefore(call) {
-		return
-	}
-	_ = c.disk.Replace(name, path.Base(name), c.ranContent(call, name))
-}
-
-// ranBefore reports whether this program once ran call's code while its
-// source matched: a record of it (for this executable, function and
-// code), a regular file this user owns, holding what markRan writes (with
-// the MAC of this cache's signing key, where it has one). A record that
-// is not so is as if absent: the program computes without the cache.
-func (c *Cache) ranBefore(call Call) bool {
-	if exeSum() == "" || c.mode == ModeOff {
-		return false
-	}
-	name := ranName(call)
-	fi, err := c.disk.Stat(name)
-	if err != nil || !fi.Mode().IsRegular() || !c.disk.OwnedByMe(fi) {
-		return false
-	}
-	data, err := c.disk.ReadSmall(name, 1<<10)
-	return err == nil && hmac.Equal(data, c.ranContent(call, name))
-}
+// ranRecords are the records in c's directory of the code that programs
+// ran while its source matched.
+func (c *Cache) ranRecords() ran.Records { return ran.Records{Disk: c.disk, SignKey: c.signKey} }
 
 // bypassEdited reports, as Do computes a function whose source changed
 // without go generate: a test fails; another program is warned once.

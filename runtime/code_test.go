@@ -2,11 +2,8 @@ package runtime
 
 import (
 	"context"
-	"debug/elf"
 	"errors"
 	"go/token"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -195,77 +192,5 @@ func TestDoBypassesTheCacheOnEditedSource(t *testing.T) {
 	}
 	if got := strings.Count(log.String(), "Run changed since cachegen generated its wrapper"); got != 1 || !strings.Contains(log.String(), "computing it without the cache") {
 		t.Errorf("warned %d times, want once:\n%s", got, log)
-	}
-}
-
-// TestGoBuildID checks that the running test binary is identified by the
-// build ID the linker wrote in its ELF note, as debug/elf reads it.
-func TestGoBuildID(t *testing.T) {
-	f, err := elf.Open("/proc/self/exe")
-	if err != nil {
-		t.Skip("not an ELF executable:", err)
-	}
-	defer f.Close()
-	sec := f.Section(".note.go.buildid")
-	if sec == nil {
-		t.Skip("no Go build ID note")
-	}
-	data, err := sec.Data()
-	if err != nil || len(data) < 16 {
-		t.Fatal(err)
-	}
-	want := strings.TrimRight(string(data[16:]), "\x00")
-	if got := exeSum(); got != "buildid:"+want {
-		t.Fatalf("exeSum() = %q, want the build ID %q", got, want)
-	}
-	if goBuildID([]byte("no note here")) != "" {
-		t.Error("a build ID found where there is none")
-	}
-	// Where there is no /proc/self/exe, there is no identity: no file at
-	// a path can stand for the running program.
-	if id := exeIdentity(filepath.Join(t.TempDir(), "no-proc", "exe")); id != "" {
-		t.Errorf("exeIdentity of a missing file = %q, want none", id)
-	}
-}
-
-// TestRanRecordsCannotBePlanted checks that a ran-record counts only when
-// this program wrote it: one another user owns, or one without the MAC of
-// a signed cache's key, is as if absent.
-func TestRanRecordsCannotBePlanted(t *testing.T) {
-	call := partsCall(staleParts)
-	key := []byte("0123456789abcdef0123456789abcdef")
-
-	signed, _ := openDir(t, t.TempDir(), WithSigningKey(key))
-	name := ranName(call)
-	if err := signed.disk.Replace(name, "x", []byte(call.Func+"\n")); err != nil {
-		t.Fatal(err)
-	}
-	if signed.ranBefore(call) {
-		t.Error("a record without the signing key's MAC counts in a signed cache")
-	}
-	signed.disk.Remove(name)
-	signed.markRan(call)
-	if !signed.ranBefore(call) {
-		t.Error("the record this program wrote does not count")
-	}
-	other, _ := openDir(t, t.TempDir(), WithSigningKey([]byte("another key, of 32 bytes as well")))
-	other.disk.Replace(name, "x", signed.ranContent(call, name))
-	if other.ranBefore(call) {
-		t.Error("a record signed with another key counts")
-	}
-
-	plain, _ := openDir(t, t.TempDir())
-	plain.markRan(call)
-	if !plain.ranBefore(call) {
-		t.Fatal("the record this program wrote does not count")
-	}
-	if os.Getuid() != 0 {
-		t.Skip("making a file another user owns needs root")
-	}
-	if err := os.Chown(plain.disk.Abs(name), 12345, 12345); err != nil {
-		t.Fatal(err)
-	}
-	if plain.ranBefore(call) {
-		t.Error("a record another user owns counts")
 	}
 }

@@ -2,11 +2,7 @@ package runtime
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-
-	"github.com/cachegen/cachegen/internal/entry"
-	"github.com/cachegen/cachegen/remote"
 )
 
 // firstTime returns slog.LevelWarn the first time it is asked about what,
@@ -33,7 +29,7 @@ func (c *Cache) remoteUse(ctx context.Context) (read, write bool, err error) {
 	if err != nil {
 		return false, false, err
 	}
-	if msg := c.signingProblem(s); msg != "" {
+	if msg := s.Refusal(c.signKey); msg != "" {
 		c.log.Log(ctx, c.firstTime("signing"), msg, "remote", c.remote.String())
 		return false, false, nil
 	}
@@ -54,36 +50,6 @@ func (c *Cache) mayReplace(ctx context.Context, key string) (bool, error) {
 		c.remoteUse(ctx) // says so
 	}
 	return !signed, nil
-}
-
-// signingProblem says why the cache may not use a remote tier whose
-// entries are signed as s says, or returns "" when it may.
-func (c *Cache) signingProblem(s remote.Signing) string {
-	switch {
-	case c.signKey == nil && s.Signed:
-		return fmt.Sprintf("the remote's entries are signed%s, and this machine has no signing key: it can check none of them, so it neither serves nor writes any, and keeps its results in its local cache; set %s to the team's key",
-			keyIDText(s.KeyID), envSigningKey)
-	case c.signKey != nil && !s.Mine:
-		return fmt.Sprintf("the remote's entries are signed with another key than this machine's %s%s: it neither serves nor replaces them, and keeps its results in its local cache; set %s to the team's key",
-			envSigningKey, keyIDs(s.KeyID, entry.KeyID(c.signKey)), envSigningKey)
-	}
-	return ""
-}
-
-// keyIDs spells the key IDs of the remote's key and this machine's.
-func keyIDs(remote, mine string) string {
-	if remote == "" {
-		return " (this machine's key id " + mine + ")"
-	}
-	return " (the remote's key id " + remote + ", this machine's " + mine + ")"
-}
-
-// keyIDText spells a key ID for a message, or nothing when it is unknown.
-func keyIDText(id string) string {
-	if id == "" {
-		return ""
-	}
-	return " (key id " + id + ")"
 }
 
 // fetchRemote reads the remote tier's entries of keys at once, for a

@@ -4,8 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
+
+	"github.com/cachegen/cachegen/maintain"
 
 	"github.com/cachegen/cachegen/internal/cachedir"
 	"github.com/cachegen/cachegen/internal/units"
@@ -45,16 +46,11 @@ func push(ctx context.Context, dir, rawURL string, signKey []byte, out io.Writer
 		return err
 	}
 	defer r.Close()
-	// Push's errors say what its log would.
-	opts := []cacheruntime.Option{cacheruntime.WithRemote(r), cacheruntime.WithLogger(slog.New(slog.DiscardHandler))}
-	if signKey != nil {
-		opts = append(opts, cacheruntime.WithSigningKey(signKey))
-	}
-	cache, err := cacheruntime.Open(dir, opts...)
+	t, err := maintain.Open(dir, maintain.Options{SigningKey: signKey})
 	if err != nil {
 		return err
 	}
-	rep, err := cache.Push(ctx)
+	rep, err := t.Push(ctx, r)
 	if err != nil {
 		return fmt.Errorf("push to %s: %w", r, err)
 	}

@@ -88,7 +88,6 @@ func TestMisconfiguredCacheMethodsNeverCrash(t *testing.T) {
 			c.Stats()
 			c.Invalidate(ctx, ps[1].Call)
 			c.Remove(ctx, "0123456789abcdef")
-			c.Push(ctx)
 			v, err := cacheruntime.Do(ctx, nil, ps[5].Call, ps[5].Compute)
 			if err != nil || v != 25 {
 				t.Fatalf("Do = %v, %v", v, err)
