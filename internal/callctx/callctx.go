@@ -1,6 +1,7 @@
 // Package callctx holds the marks a sweep puts on the context of the calls
 // it makes, which the runtime and the remote tier read: they change how
-// one call waits and counts, never what it returns.
+// one call waits and counts, never what it returns. And it holds the Host,
+// what a sweep needs of its cache that the runtime's API does not give.
 package callctx
 
 import (
@@ -8,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/cachegen/cachegen/internal/disk"
 )
 
 // ErrBusy is what a call marked NoWait returns when another process or
@@ -80,7 +83,7 @@ func LookupOf(ctx context.Context) *Lookup { l, _ := ctx.Value(lookupKey{}).(*Lo
 var ErrNotCached = errors.New("not cached")
 
 // A Host is what a sweep needs of the cache it runs on beyond the
-// runtime's exported API.
+// runtime's exported API; *runtime.Cache is a Hoster.
 type Host struct {
 	// Off is whether the cache is off: a sweep then prints nothing.
 	Off bool
@@ -91,29 +94,32 @@ type Host struct {
 	// as long as the holder lives (a private directory's holder is the
 	// user's own).
 	HolderWait time.Duration
-	// Durations returns the compute times recorded for a function's
-	// points; Record adds to them.
-	Durations func(fn string, version int) []time.Duration
-	Record    func(fn string, version int, measured []time.Duration)
+	// Records is the cache's directory, where a sweep keeps the compute
+	// times of a function's points for its next estimates; nil where
+	// there are none to keep: the cache is off, or others can write to
+	// its directory. ReadOnly says they are read and not written.
+	Records  *disk.Store
+	ReadOnly bool
 	// FetchRemote reads the remote tier's entries of keys (at most
 	// BatchSize) in a few round trips, for a Lookup's Remote; nil when the
 	// cache has no remote tier it may read.
 	FetchRemote func(ctx context.Context, keys []string) func(key string) ([]byte, bool)
 	// BatchSize is how many keys FetchRemote reads at once.
 	BatchSize int
+	// SetClock makes the cache read the time from now, for tests of what
+	// stored compute times lead to.
+	SetClock func(now func() time.Time)
 }
 
-// HostOf returns the Host of cache, a *runtime.Cache, or of the cache ctx
-// carries when cache is nil. The runtime sets it as it is initialized.
-var HostOf func(ctx context.Context, cache any) Host
+// A Hoster is a cache a sweep can run on.
+type Hoster interface {
+	// SweepHost returns the Host of the cache, or, for a nil cache, of
+	// the cache ctx carries (else the default cache).
+	SweepHost(ctx context.Context) Host
+}
 
 // SharedLockWait bounds a call's wait for another process's lock in a
 // shared directory: four lease times, as a remote tier's MaxWait. In a
 // private directory the lock is the user's own, and a call waits as long
 // as its context allows. Tests shorten it.
 var SharedLockWait = 2 * time.Minute
-
-// SetClock makes cache, a *runtime.Cache, read the time from now: for
-// tests of what stored compute times lead to. The runtime sets it as it
-// is initialized.
-var SetClock func(cache any, now func() time.Time)

@@ -122,7 +122,7 @@ func sweepClock(now func() time.Time) Option { return func(c *config) { c.now = 
 // off, and in a test binary unless the cache is verbose. A nil c means the
 // cache ctx carries, or runtime.Default().
 func Run[T any](ctx context.Context, c *runtime.Cache, points []Point[T], opts ...Option) ([]T, error) {
-	host := callctx.HostOf(ctx, c)
+	host := c.SweepHost(ctx)
 	cfg := config{workers: goruntime.GOMAXPROCS(0), out: os.Stderr, terminal: isTerminal(os.Stderr), lineEvery: 5 * time.Second, retry: 50 * time.Millisecond, now: time.Now}
 	for _, o := range opts {
 		o(&cfg)
@@ -151,7 +151,7 @@ func Run[T any](ctx context.Context, c *runtime.Cache, points []Point[T], opts .
 		}
 	}
 	if len(points) > 0 {
-		for _, d := range host.Durations(points[0].Call.Func, points[0].Call.Version) {
+		for _, d := range loadDurations(host, points[0].Call.Func, points[0].Call.Version) {
 			s.addDuration(d, true)
 		}
 	}
@@ -587,7 +587,7 @@ func (s *sweep[T]) finish() {
 		s.view.show(p, "", true)
 	}
 	if len(s.points) > 0 && len(computed) > 0 {
-		s.host.Record(s.points[0].Call.Func, s.points[0].Call.Version, computed)
+		recordDurations(s.host, s.points[0].Call.Func, s.points[0].Call.Version, computed)
 	}
 }
 

@@ -167,12 +167,12 @@ func TestSweepETAUsesStoredDurations(t *testing.T) {
 	c, _ := open(t)
 	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	tick := 0
-	callctx.SetClock(c, func() time.Time { tick++; return t0.Add(time.Duration(tick) * 10 * time.Second) }) // each stored compute takes 10s
+	c.SweepHost(context.Background()).SetClock(func() time.Time { tick++; return t0.Add(time.Duration(tick) * 10 * time.Second) }) // each stored compute takes 10s
 	ps := grid(10, square)
 	for i := range 4 {
 		do(t, c, ps[i].Call, ps[i].Compute)
 	}
-	callctx.SetClock(c, time.Now)
+	c.SweepHost(context.Background()).SetClock(time.Now)
 	var etas []time.Duration
 	clock := t0
 	_, err := Run(context.Background(), c, ps, Workers(2), Quiet(), sweepClock(func() time.Time { return clock }), OnProgress(func(p Progress) {
@@ -188,7 +188,7 @@ func TestSweepETAUsesStoredDurations(t *testing.T) {
 	}
 	// The durations measured are recorded for the next sweep of the
 	// function, whose points are all new.
-	if ds := callctx.HostOf(context.Background(), c).Durations(ps[0].Call.Func, ps[0].Call.Version); len(ds) != 6 {
+	if ds := loadDurations(c.SweepHost(context.Background()), ps[0].Call.Func, ps[0].Call.Version); len(ds) != 6 {
 		t.Errorf("recorded %d durations, want the 6 computed", len(ds))
 	}
 	var first Progress
