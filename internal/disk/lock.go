@@ -1,11 +1,13 @@
 package disk
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"syscall"
+	"time"
 )
 
 // FileLocks makes KeyLock take the per-key lock files of other systems on
@@ -149,4 +151,92 @@ func (s *Store) checkRecord(f *os.File, name string) (linked bool, err error) {
 // errLinked refuses a file that has another name.
 func errLinked(name string) error {
 	return fmt.Errorf("%s has more than one name (a hard link): refusing to write through it", name)
+}
+
+// lockPoll is how often a caller waiting for another process's lock
+// tries again.
+const lockPoll = 5 * time.Millisecond
+
+// ErrHeld is returned by Lock, without waiting, when another holds the lock.
+var ErrHeld = errors.New("another process holds the lock")
+
+// ErrWaitedTooLong is returned by Lock when another held the lock longer
+// than it was to wait.
+var ErrWaitedTooLong = errors.New("another process held the lock too long")
+
+// Lock takes the cross-process lock of key, which the kernel releases
+// when its holder dies, so a crashed process never blocks the others. On
+// Linux it is a lock on one byte of the shard's lock file xx/.locks,
+// chosen by the key (an open-file-description lock, so goroutines of one
+// process exclude each other as processes do), and a miss creates no
+// file. Elsewhere it is a flock of the key's own lock file xx/KEY.lock,
+// which the holder removes before it unlocks, so that a finished
+// computation leaves only its entry; mutual exclusion holds because such
+// a lock counts only while the name still names the file locked: a
+// process that gets the lock of a file its holder removed meanwhile lets
+// it go and locks the file now at the name.
+//
+// When another holds the lock, Lock returns ErrHeld at once with noWait;
+// else it calls onWait and waits, until ctx ends (its error) or, when
+// wait is positive, for at most wait (ErrWaitedTooLong). waited reports
+// whether another held it. A lock that cannot be taken (a read-only
+// directory, something other than a regular file in its place) is
+// skipped, as if taken: the worst outcome is computing twice. unlock is
+// never nil.
+func (s *Store) Lock(ctx context.Context, key string, noWait bool, wait time.Duration, onWait func()) (unlock func(), waited bool, err error) {
+	noop := func() {}
+	var giveUp <-chan time.Time
+	if wait > 0 {
+		giveUp = time.After(wait)
+	}
+	for {
+		l, err := s.KeyLock(key)
+		if err != nil {
+			return noop, waited, nil
+		}
+		ok, err := l.Try()
+		if err != nil {
+			l.Close()
+			return noop, waited, nil
+		}
+		if !ok {
+			if noWait {
+				l.Close()
+				return noop, true, ErrHeld
+			}
+			if !waited {
+				onWait()
+			}
+			waited = true
+			if ok, err = waitLock(ctx, l, giveUp); !ok {
+				l.Close()
+				return noop, true, err
+			}
+		}
+		if l.Held() {
+			return l.Release, waited, nil
+		}
+		// The holder removed the file as it finished: lock the name's file.
+		l.UnlockAndClose()
+	}
+}
+
+// waitLock waits until l is taken (true), ctx ends (false and its error)
+// or giveUp fires (false, ErrWaitedTooLong); false and no error when l
+// cannot be taken at all.
+func waitLock(ctx context.Context, l KeyLock, giveUp <-chan time.Time) (bool, error) {
+	t := time.NewTicker(lockPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-giveUp:
+			return false, ErrWaitedTooLong
+		case <-t.C:
+		}
+		if ok, err := l.Try(); ok || err != nil {
+			return ok, nil // an error: skip the lock, as Lock does
+		}
+	}
 }
