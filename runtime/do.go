@@ -83,15 +83,19 @@ func Do[T any](ctx context.Context, c *Cache, call Call, compute func(context.Co
 		c.computations.Add(1)
 		return compute(ctx)
 	}
+	var found look
 	if c.mode != ModeRefresh {
-		if v, stored, ok := r.lookup(); ok {
+		var v T
+		var stored []byte
+		var ok bool
+		if v, stored, ok, found = r.lookup(); ok {
 			if c.mode == ModeVerify {
 				return r.verify(stored)
 			}
 			return v, nil
 		}
 	}
-	return r.fill()
+	return r.fill(found)
 }
 
 // lookupOnly serves call when either tier holds a valid entry of it, and
@@ -109,10 +113,10 @@ func lookupOnly[T any](ctx context.Context, c *Cache, call Call, l *callctx.Look
 	if err != nil {
 		return zero, callctx.ErrNotCached
 	}
-	r.localOnly, r.remoteOnly, r.fetched = l.LocalOnly, l.RemoteOnly, l.Remote
-	v, _, ok := r.lookup()
-	l.Hit, l.Took, l.OtherCode, l.Key = ok, r.took, r.otherCode, r.id.key
-	l.Rejected = r.rejectedWhy != ""
+	r.sweep = l
+	v, _, ok, found := r.lookup()
+	l.Hit, l.Took, l.OtherCode, l.Key = ok, found.took, found.otherCode, r.id.key
+	l.Rejected = found.rejected != ""
 	if !ok {
 		return zero, callctx.ErrNotCached
 	}
@@ -155,19 +159,23 @@ type request[T any] struct {
 	tsum         [8]byte // digest of the result type
 	codec        Codec   // stores results as another type, or nil
 	compute      func(context.Context) (T, error)
-	rejected     []byte        // a remote entry found unusable, not to be checked again
-	served       bool          // an entry, not compute, gave the result
-	expired      bool          // an entry was found older than the call's TTL
-	absent       bool          // the local tier had no entry at the last look
-	otherCode    bool          // an entry of other code was found, and counted
-	otherCodeOf  string        // the fingerprint of that entry's code
-	rejectedWhy  string        // why an entry found was not served, when a check rejected it
-	took         time.Duration // how long the served entry took to compute
-	// A sweep's lookups: in the local tier alone, or in the remote tier
-	// with what a batch read of it fetched (see callctx.Lookup).
-	localOnly, remoteOnly bool
-	fetched               func(key string) ([]byte, bool)
-	remoteAsked           bool // the remote tier was asked for the entry, or a batch read it
+	// sweep, for a sweep's lookup, says where to look: in the local tier
+	// alone, or in the remote tier with what a batch read of it fetched.
+	sweep *callctx.Lookup
+}
+
+// A look is what the looks for a call's entry found, beside a result: what
+// explains its miss, and what the steps after them need not find again.
+// Each step that looks is given the look so far, and adds to it.
+type look struct {
+	absent      bool          // the local tier had no entry at the last look
+	expired     bool          // an entry was found older than the call's TTL
+	otherCode   bool          // an entry of other code was found, and counted once
+	otherCodeOf string        // the fingerprint of that entry's code ("" when it recorded none)
+	rejected    string        // why an entry found was not served, when a check rejected it
+	unusable    []byte        // a remote entry found unusable, not to be checked again
+	remoteAsked bool          // the remote tier was asked for the entry, or a batch read it
+	took        time.Duration // how long the served entry took to compute
 }
 
 // logWait logs, when verbose, that the call waits for who to compute it.
@@ -197,63 +205,69 @@ func newRequest[T any](ctx context.Context, c *Cache, call Call, compute func(co
 	return &request[T]{ctx: ctx, budget: budget, cancelBudget: cancel, c: c, call: call, id: id, tsum: tsum, codec: codec, compute: compute}, nil
 }
 
-// lookup serves the call from the local tier, or else from the remote one.
-func (r *request[T]) lookup() (T, []byte, bool) {
-	if r.remoteOnly {
-		r.absent = true
-	} else if v, stored, ok := r.loadLocal(); ok {
-		return v, stored, true
+// lookup serves the call from the local tier, or else from the remote one,
+// and says what it found.
+func (r *request[T]) lookup() (v T, stored []byte, ok bool, found look) {
+	if r.sweep != nil && r.sweep.RemoteOnly {
+		found.absent = true
+	} else if v, stored, ok = r.loadLocal(&found); ok {
+		return v, stored, true, found
 	}
 	var zero T
-	if r.localOnly {
-		return zero, nil, false
+	if r.sweep != nil && r.sweep.LocalOnly {
+		return zero, nil, false, found
 	}
 	if read, _, _ := r.c.remoteUse(r.budget); !read {
-		return zero, nil, false
+		return zero, nil, false, found
 	}
 	var data []byte
 	var err error
 	known := false
-	if r.fetched != nil {
-		if data, known = r.fetched(r.id.key); known && data == nil {
-			return zero, nil, false // the batch found none
+	if r.sweep != nil && r.sweep.Remote != nil {
+		if data, known = r.sweep.Remote(r.id.key); known && data == nil {
+			return zero, nil, false, found // the batch found none
 		}
 	}
 	if !known {
 		data, err = r.c.remote.Get(r.budget, r.id.key, r.c.signKey)
 	}
-	r.remoteAsked = true
+	found.remoteAsked = true
 	if errors.Is(err, entry.ErrBadSignature) {
 		// A large entry, its MAC checked as it was read.
 		r.count(&r.c.badSignatures)
 		r.c.remote.Recheck(r.c.signKey)
-		r.logRejected(r.c.firstTime("bad signature"), err, "remote "+r.c.remote.String())
+		r.logRejected(r.c.firstTime("bad signature"), err, "remote "+r.c.remote.String(), &found)
 	}
 	if err != nil {
-		return zero, nil, false
+		return zero, nil, false, found
 	}
-	v, stored, ok := r.loadRemote(data)
-	if !ok {
-		r.rejected = data
+	if v, stored, ok = r.loadRemote(data, &found); !ok {
+		found.unusable = data
 	}
-	return v, stored, ok
+	return v, stored, ok, found
 }
 
 // fill fills the call once per process: the first caller with its key
 // leads, and the others wait for its result; when the leader gives up (its
 // ctx ended, it panicked), a waiter leads in its place. A call that no
 // entry served is a miss.
-func (r *request[T]) fill() (T, error) {
-	busy := false
+func (r *request[T]) fill(found look) (T, error) {
+	served, busy := false, false
 	defer func() {
-		if !r.served && !busy {
+		if !served && !busy {
 			r.c.misses.Add(1)
 		}
 	}()
 	for {
 		f, leader := r.c.flights.join(r.id.sum)
 		if leader {
-			r.c.flights.run(r.id.sum, f, r.lead)
+			r.c.flights.run(r.id.sum, f, func() (any, [][]byte, error) {
+				var v any
+				var payload [][]byte
+				var err error
+				v, payload, served, err = r.lead(&found)
+				return v, payload, err
+			})
 			v, _ := f.value.(T)
 			busy = errors.Is(f.err, callctx.ErrBusy)
 			if errors.Is(f.err, errMutated) {
@@ -307,19 +321,22 @@ func (r *request[T]) follow(f *flight) (T, error, bool) {
 // lead fills the call as its process's leader: under the key's lock, for
 // other processes, and lease, for other machines, it takes the entry one
 // of them stored meanwhile, or computes and stores one.
-func (r *request[T]) lead() (any, [][]byte, error) {
+//
+// It reports whether an entry served the call, and adds to found what it
+// finds.
+func (r *request[T]) lead(found *look) (v any, payload [][]byte, served bool, err error) {
 	var zero T
 	unlock, waited, err := r.c.lockKey(r.ctx, r.id.key, func() { r.logWait("another process") })
 	if err != nil {
-		return zero, nil, err // ctx ended while another process computed, or a sweep moves on
+		return zero, nil, false, err // ctx ended while another process computed, or a sweep moves on
 	}
 	defer unlock()
-	if r.c.mode != ModeRefresh && (waited || r.absent) {
+	if r.c.mode != ModeRefresh && (waited || found.absent) {
 		// Another process may have stored the entry since this one
 		// missed: while it held the lock (waited), or between the miss
 		// and the lock. (An entry found unusable is not read twice.)
-		if v, payload, ok := r.loadLocal(); ok {
-			return v, [][]byte{payload}, nil
+		if v, payload, ok := r.loadLocal(found); ok {
+			return v, [][]byte{payload}, true, nil
 		}
 	}
 	if _, write, _ := r.c.remoteUse(r.budget); write && r.c.mode != ModeRefresh && r.c.mode != ModeReadOnly {
@@ -327,35 +344,36 @@ func (r *request[T]) lead() (any, [][]byte, error) {
 		var v T
 		var payload []byte
 		data, release, err := c.remote.Claim(r.ctx, r.budget, r.id.key, c.signKey, func(data []byte) (ok bool) {
-			if bytes.Equal(data, r.rejected) {
+			if bytes.Equal(data, found.unusable) {
 				return false
 			}
-			v, payload, ok = r.loadRemote(data)
+			v, payload, ok = r.loadRemote(data, found)
 			return ok
 		}, func() { r.logWait("another machine (remote " + c.remote.String() + ")") })
 		if err != nil {
-			return zero, nil, err
+			return zero, nil, false, err
 		}
 		defer release()
 		if data != nil {
-			return v, [][]byte{payload}, nil
+			return v, [][]byte{payload}, true, nil
 		}
 	}
-	return r.computeAndStore()
+	v, payload, err = r.computeAndStore(*found)
+	return v, payload, false, err
 }
 
 // computeAndStore runs compute and stores a result it returns without an
 // error.
-func (r *request[T]) computeAndStore() (any, [][]byte, error) {
+func (r *request[T]) computeAndStore(found look) (any, [][]byte, error) {
 	c := r.c
 	if c.verbose {
 		switch {
 		case c.mode == ModeRefresh:
 			c.log.Info("[REFRESH] computing, to replace any stored result", "key", r.id.key, "fn", r.call.Func, "version", r.call.Version)
-		case r.expired:
+		case found.expired:
 			c.log.Info("[EXPIRED] computing again: the stored result is older than its ttl", "key", r.id.key, "fn", r.call.Func, "version", r.call.Version, "ttl", r.call.TTL)
 		default:
-			c.log.Info("[MISS] computing", "key", r.id.key, "fn", r.call.Func, "version", r.call.Version, "why", r.why())
+			c.log.Info("[MISS] computing", "key", r.id.key, "fn", r.call.Func, "version", r.call.Version, "why", r.why(found))
 		}
 	}
 	start := c.now()
@@ -381,7 +399,7 @@ func (r *request[T]) computeAndStore() (any, [][]byte, error) {
 	if !r.inputsUnchanged() {
 		return v, payload, nil
 	}
-	r.store(start, took, payload, err)
+	r.store(start, took, payload, err, found.remoteAsked)
 	return v, payload, nil
 }
 
@@ -452,8 +470,8 @@ func isContextErr(err error) bool {
 }
 
 // loadLocal returns the stored result and its encoded form, if a valid,
-// fresh entry exists in the local tier.
-func (r *request[T]) loadLocal() (T, []byte, bool) {
+// fresh entry exists in the local tier, and adds to found what it finds.
+func (r *request[T]) loadLocal(found *look) (T, []byte, bool) {
 	var zero T
 	c := r.c
 	name := disk.EntryName(r.id.key)
@@ -463,39 +481,33 @@ func (r *request[T]) loadLocal() (T, []byte, bool) {
 		mapFrom = mapMin
 	}
 	data, mtime, payCRC, mapped, err := c.disk.ReadOrMapEntry(name, mapFrom)
-	r.absent = errors.Is(err, fs.ErrNotExist)
+	found.absent = errors.Is(err, fs.ErrNotExist)
 	switch {
-	case r.absent:
+	case found.absent:
 		return zero, nil, false
 	case errors.Is(err, entry.ErrOtherFormat):
-		r.logRejected(slog.LevelDebug, err, path)
+		r.logRejected(slog.LevelDebug, err, path, found)
 		return zero, nil, false
 	case errors.Is(err, entry.ErrBadSignature):
 		r.count(&c.badSignatures)
-		r.logRejected(c.firstTime("bad signature"), err, path)
+		r.logRejected(c.firstTime("bad signature"), err, path, found)
 		return zero, nil, false
 	case errors.Is(err, entry.ErrCorrupt), errors.Is(err, disk.ErrNotPrivate):
 		r.count(&c.corrupt)
-		r.logRejected(slog.LevelWarn, err, path)
+		r.logRejected(slog.LevelWarn, err, path, found)
 		return zero, nil, false
 	case err != nil:
 		c.log.Warn("cannot read the cache entry: computing it", "key", r.id.key, "fn", r.call.Func, "err", err)
 		return zero, nil, false
 	}
-	v, h, payload, ok := r.check(data, payCRC, path, c.disk.Private())
+	v, h, payload, ok := r.check(data, payCRC, path, c.disk.Private(), found)
 	if !ok {
 		if mapped {
 			disk.Unmap(data) // nothing decoded from it is kept
 		}
 		return zero, nil, false
 	}
-	r.served = true
-	r.took = time.Duration(h.Duration)
-	c.hits.Add(1)
-	if c.mode != ModeVerify {
-		c.saved.Add(h.Duration)
-	}
-	c.bytesRead.Add(int64(len(data)))
+	r.hit(h, "local", len(data), found)
 	c.trimOnHit(r.id.key)
 	c.catchUp(r.id.key)
 	if now := c.now(); now.Sub(mtime) > touchInterval && c.mode != ModeReadOnly {
@@ -503,13 +515,12 @@ func (r *request[T]) loadLocal() (T, []byte, bool) {
 		// most one metadata write per entry an hour.
 		c.disk.Touch(name, now)
 	}
-	r.logHit(h, "local", len(data))
 	return v, payload, true
 }
 
 // loadRemote is loadLocal for an entry read from the remote tier: a valid
 // one is copied to the local tier.
-func (r *request[T]) loadRemote(data []byte) (T, []byte, bool) {
+func (r *request[T]) loadRemote(data []byte, found *look) (T, []byte, bool) {
 	c := r.c
 	if h, err := entry.ParseHeader(data, -1); err == nil && h.Signed && c.signKey == nil {
 		// The team signs its entries, though its store has no signing
@@ -519,19 +530,13 @@ func (r *request[T]) loadRemote(data []byte) (T, []byte, bool) {
 		var zero T
 		return zero, nil, false
 	}
-	v, h, payload, ok := r.check(data, nil, "remote "+c.remote.String(), false)
+	v, h, payload, ok := r.check(data, nil, "remote "+c.remote.String(), false, found)
 	if !ok {
 		var zero T
 		return zero, nil, false
 	}
-	r.served = true
-	r.took = time.Duration(h.Duration)
-	c.hits.Add(1)
-	if c.mode != ModeVerify {
-		c.saved.Add(h.Duration)
-	}
+	r.hit(h, "remote", len(data), found)
 	c.remoteHits.Add(1)
-	c.bytesRead.Add(int64(len(data)))
 	if c.mode != ModeReadOnly {
 		if u, counted, err := c.disk.WriteEntry(r.id.key, disk.WriteParts([][]byte{data})); err == nil {
 			c.bytesWritten.Add(int64(len(data)))
@@ -543,7 +548,6 @@ func (r *request[T]) loadRemote(data []byte) (T, []byte, bool) {
 			c.recordStored(r.call.Func, e)
 		}
 	}
-	r.logHit(h, "remote", len(data))
 	return v, payload, true
 }
 
@@ -553,7 +557,7 @@ func (r *request[T]) loadRemote(data []byte) (T, []byte, bool) {
 // came from a directory only this user can write: there, or with a
 // signing key's MAC checked, a result type whose own methods decode it
 // (see untrustedDecoder) is decoded; elsewhere it is a miss.
-func (r *request[T]) check(data []byte, payCRC *uint32, where string, private bool) (T, entry.Header, []byte, bool) {
+func (r *request[T]) check(data []byte, payCRC *uint32, where string, private bool, found *look) (T, entry.Header, []byte, bool) {
 	var zero T
 	c, call := r.c, r.call
 	h, _, payload, err := entry.Parse(data, payCRC)
@@ -570,7 +574,7 @@ func (r *request[T]) check(data []byte, payCRC *uint32, where string, private bo
 				// Before replacing it: the team may have changed its key.
 				c.remote.Recheck(c.signKey)
 			}
-			r.logRejected(c.firstTime("bad signature"), err, where)
+			r.logRejected(c.firstTime("bad signature"), err, where, found)
 			return zero, h, nil, false
 		}
 	}
@@ -581,10 +585,10 @@ func (r *request[T]) check(data []byte, payCRC *uint32, where string, private bo
 		return zero, h, nil, false
 	}
 	if err == nil && !call.accepts(h.Code) {
-		if !r.otherCode {
+		if !found.otherCode {
 			r.count(&c.otherCode)
 		}
-		r.otherCode, r.otherCodeOf = true, entry.CodeText(h.Code)
+		found.otherCode, found.otherCodeOf = true, entry.CodeText(h.Code)
 		if _, told := c.warnedCode.LoadOrStore(call.Func, true); !told {
 			c.log.Warn("entries were computed by other code under this version: computing them again", "fn", call.Func, "version", call.Version)
 		}
@@ -593,7 +597,7 @@ func (r *request[T]) check(data []byte, payCRC *uint32, where string, private bo
 	var v T
 	if err == nil {
 		if call.TTL > 0 && c.now().Sub(time.Unix(0, h.ComputedAt)) > call.TTL {
-			r.expired = true
+			found.expired = true
 			return zero, h, nil, false // stale: recompute and replace
 		}
 		v, err = r.decodeResult(payload, true)
@@ -602,12 +606,12 @@ func (r *request[T]) check(data []byte, payCRC *uint32, where string, private bo
 		}
 	}
 	if errors.Is(err, entry.ErrOtherFormat) || errors.Is(err, entry.ErrLocation) {
-		r.logRejected(slog.LevelDebug, err, where)
+		r.logRejected(slog.LevelDebug, err, where, found)
 		return zero, h, nil, false
 	}
 	if err != nil {
 		r.count(&c.corrupt)
-		r.logRejected(slog.LevelWarn, err, where)
+		r.logRejected(slog.LevelWarn, err, where, found)
 		return zero, h, nil, false
 	}
 	return v, h, payload, true
@@ -622,26 +626,37 @@ func (r *request[T]) count(n *atomic.Int64) {
 	}
 }
 
-// logRejected logs an entry rejected by a check, which is computed again.
-func (r *request[T]) logRejected(level slog.Level, err error, where string) {
-	r.rejectedWhy = "its entry (" + where + ") was found and rejected: " + err.Error()
+// logRejected logs an entry rejected by a check, which is computed again,
+// and notes why in found.
+func (r *request[T]) logRejected(level slog.Level, err error, where string, found *look) {
+	found.rejected = "its entry (" + where + ") was found and rejected: " + err.Error()
 	r.c.log.Log(r.ctx, level, "rejected an entry: computing it again", "key", r.id.key, "fn", r.call.Func, "where", where, "err", err)
 }
 
-// logHit logs a hit, when verbose, with what a handler may count on: the
-// call, when and how fast its result was computed, its size and its tier.
-func (r *request[T]) logHit(h entry.Header, tier string, bytes int) {
-	if r.c.verbose {
+// hit counts a hit on an entry of n bytes with header h, notes in found
+// how long it took to compute, and logs it, when verbose, with what a
+// handler may count on: the call, when and how fast its result was
+// computed, its size and its tier.
+func (r *request[T]) hit(h entry.Header, tier string, n int, found *look) {
+	c := r.c
+	found.took = time.Duration(h.Duration)
+	c.hits.Add(1)
+	if c.mode != ModeVerify {
+		c.saved.Add(h.Duration)
+	}
+	c.bytesRead.Add(int64(n))
+	if c.verbose {
 		r.c.log.Info("[HIT]", "key", r.id.key, "fn", r.call.Func, "version", r.call.Version,
 			"computed", time.Unix(0, h.ComputedAt).Format(time.RFC3339), "took", roundDuration(time.Duration(h.Duration)),
-			"bytes", bytes, "tier", tier)
+			"bytes", n, "tier", tier)
 	}
 }
 
 // store writes the entry of an encoded result unless the cache is
 // read-only; err is the encoding's error, counted and logged like a
-// failure to write.
-func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte, err error) {
+// failure to write. remoteAsked says the remote tier was asked for the
+// entry before.
+func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte, err error, remoteAsked bool) {
 	c := r.c
 	if c.mode == ModeReadOnly && err == nil {
 		return
@@ -658,7 +673,7 @@ func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte
 		var parts [][]byte
 		if parts, err = entry.Encode(h, m, payload, c.signKey); err == nil {
 			_, toRemote, rerr := c.remoteUse(r.ctx)
-			if toRemote && c.signKey == nil && !r.remoteAsked {
+			if toRemote && c.signKey == nil && !remoteAsked {
 				// Without a key, an entry replaced without a look (in
 				// refresh mode) could be one the team signed, in a store
 				// that does not say it signs.

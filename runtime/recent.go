@@ -39,14 +39,14 @@ func (c *Cache) recordStored(fn string, e explain.Call) {
 }
 
 // why returns the reason why r missed, from its function's record.
-func (r *request[T]) why() string {
+func (r *request[T]) why(found look) string {
 	switch {
-	case r.rejectedWhy != "":
-		return r.rejectedWhy
-	case r.otherCode:
+	case found.rejected != "":
+		return found.rejected
+	case found.otherCode:
 		// The call's own entry is there, computed by other code: that is
 		// the reason, whatever else the record holds.
-		held := []explain.Call{{Key: r.id.key, Version: r.call.Version, Code: r.otherCodeOf}}
+		held := []explain.Call{{Key: r.id.key, Version: r.call.Version, Code: found.otherCodeOf}}
 		explain.WithParts(r.c.disk, r.call.Func, held)
 		return explain.Why(r.explained(r.c.now()), held).String()
 	}
