@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -44,6 +45,9 @@ func (d *dirFDs) reset() {
 // shardDir returns the open directory of shard; fresh drops the one held,
 // in case the shard was removed and made again since.
 func (s *Store) shardDir(shard string, fresh bool) (*os.File, error) {
+	if err := checkLocal(shard); err != nil {
+		return nil, err
+	}
 	d := &s.fds
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -362,6 +366,9 @@ func (s *Store) OpenLockIn(name string, flag int) (*os.File, error) {
 // makeDir makes the directory dir, one level below the store's, and
 // returns it open.
 func (s *Store) makeDir(dir string) (*os.File, error) {
+	if err := checkLocal(dir); err != nil {
+		return nil, err
+	}
 	r, err := s.OpenRoot(true)
 	if err != nil {
 		return nil, err
@@ -418,4 +425,17 @@ func (s *Store) openLockAt(dir *os.File, name, base string, flag int) (*os.File,
 		return s.openLockAt(dir, name, base, flag|os.O_EXCL)
 	}
 	return f, nil
+}
+
+// errOutside is the error of a name that leads out of the store.
+var errOutside = errors.New("name leads outside the cache directory")
+
+// checkLocal refuses a directory name that is absolute or climbs out with
+// "..": names opened relative to the store's directory are confined as
+// its os.Root confines the others.
+func checkLocal(dir string) error {
+	if !filepath.IsLocal(filepath.FromSlash(dir)) {
+		return fmt.Errorf("%s: %w", dir, errOutside)
+	}
+	return nil
 }
