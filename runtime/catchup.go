@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"sync"
 
 	"github.com/cachegen/cachegen/internal/disk"
@@ -15,7 +14,8 @@ import (
 // local tier and named by an empty file pending/KEY. The next local hit of
 // that entry, in any process, copies it to the remote in the background,
 // unless the remote holds an entry of the key by then: it never replaces
-// one (remote.Tier.Create). Push copies every entry the remote lacks.
+// one (remote.Tier.Create). cachectl push (maintain.Tier.Push) copies
+// every entry the remote lacks.
 // Only a private directory keeps pending records: in one others can
 // write to, a record could make it copy an entry planted there.
 
@@ -51,20 +51,8 @@ func (c *Cache) notePending(key string) {
 func (c *Cache) loadPending() {
 	c.catch.load.Do(func() {
 		c.catch.keys = map[string]bool{}
-		r, err := c.disk.OpenRoot(false)
-		if err != nil {
-			return
-		}
-		names, _ := fs.ReadDir(r.FS(), disk.PendingDir)
-		for _, n := range names {
-			if !entry.ValidKey(n.Name()) || !n.Type().IsRegular() {
-				continue
-			}
-			if _, err := c.disk.Stat(disk.EntryName(n.Name())); errors.Is(err, fs.ErrNotExist) {
-				c.disk.Remove(disk.PendingName(n.Name())) // its entry was removed (pruned, trimmed)
-				continue
-			}
-			c.catch.keys[n.Name()] = true
+		for _, k := range c.disk.PendingKeys() {
+			c.catch.keys[k] = true
 		}
 	})
 }

@@ -724,12 +724,6 @@ func entryOf(id identity, call Call, tsum [8]byte, blocks []entry.Block, start t
 	return h, m
 }
 
-// newEntry returns the parts of the entry a cache writes for a result.
-func newEntry(id identity, call Call, tsum [8]byte, blocks []entry.Block, start time.Time, took time.Duration, payload [][]byte, signKey []byte) ([][]byte, error) {
-	h, m := entryOf(id, call, tsum, blocks, start, took)
-	return entry.Encode(h, m, payload, signKey)
-}
-
 func roundDuration(d time.Duration) time.Duration {
 	switch {
 	case d >= time.Second:

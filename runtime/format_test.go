@@ -167,3 +167,10 @@ func updateGolden(t *testing.T, ar *txtar.Archive, files map[string]string, got 
 		t.Fatal(err)
 	}
 }
+
+// newEntry returns the parts of the entry a cache writes for a result,
+// for tests that plant entries.
+func newEntry(id identity, call Call, tsum [8]byte, blocks []entry.Block, start time.Time, took time.Duration, payload [][]byte, signKey []byte) ([][]byte, error) {
+	h, m := entryOf(id, call, tsum, blocks, start, took)
+	return entry.Encode(h, m, payload, signKey)
+}

@@ -185,6 +185,29 @@ const PendingDir = "pending"
 // PendingName is the name of key's pending record.
 func PendingName(key string) string { return path.Join(PendingDir, key) }
 
+// PendingKeys returns the keys of the pending records whose entries the
+// store holds, and removes the records of entries removed since (pruned,
+// trimmed).
+func (s *Store) PendingKeys() []string {
+	r, err := s.OpenRoot(false)
+	if err != nil {
+		return nil
+	}
+	names, _ := fs.ReadDir(r.FS(), PendingDir)
+	var keys []string
+	for _, n := range names {
+		if !entry.ValidKey(n.Name()) || !n.Type().IsRegular() {
+			continue
+		}
+		if _, err := s.Stat(EntryName(n.Name())); errors.Is(err, fs.ErrNotExist) {
+			s.Remove(PendingName(n.Name()))
+			continue
+		}
+		keys = append(keys, n.Name())
+	}
+	return keys
+}
+
 func ShardOf(key string) string         { return key[:2] }
 func EntryName(key string) string       { return path.Join(ShardOf(key), key+EntrySuffix) }
 func LockName(key string) string        { return path.Join(ShardOf(key), key+LockSuffix) }
