@@ -123,6 +123,11 @@ func (t *Tier) removeEntry(ctx context.Context, key string) error {
 	if t.dir == nil {
 		return t.shared.Store().Delete(ctx, key)
 	}
+	// No entry, no change: the update of its shard's usage record would
+	// make the shard, and the directory, where there were none.
+	if _, err := t.dir.Stat(disk.EntryName(key)); err != nil {
+		return err
+	}
 	err := t.dir.RemoveEntry(disk.EntryName(key))
 	if err == nil {
 		t.dir.Remove(disk.PendingName(key)) // nothing left to copy to a shared store

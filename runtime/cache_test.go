@@ -20,7 +20,6 @@ import (
 	"github.com/cachegen/cachegen/maintain"
 
 	"github.com/cachegen/cachegen/internal/callctx"
-	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/cachegen/cachegen/internal/testenv"
 )
@@ -316,9 +315,6 @@ func TestModeReadOnlyServesHitsAndNeverWrites(t *testing.T) {
 	if _, err := ro.Invalidate(context.Background(), mcCall(1)); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("Invalidate on readonly: %v, want ErrReadOnly", err)
 	}
-	if err := tierOf(ro).Clear(context.Background()); !errors.Is(err, ErrReadOnly) {
-		t.Errorf("Clear on readonly: %v, want ErrReadOnly", err)
-	}
 }
 
 func TestInvalidateRemovesOneEntry(t *testing.T) {
@@ -345,62 +341,6 @@ func TestRemoveRejectsMalformedKeys(t *testing.T) {
 		if _, err := c.Remove(context.Background(), k); !errors.Is(err, ErrBadKey) {
 			t.Errorf("Remove(%q) = %v, want ErrBadKey", k, err)
 		}
-	}
-}
-
-func TestClearRemovesEntriesAndLeavesOtherFiles(t *testing.T) {
-	dir := t.TempDir()
-	c, _ := openDir(t, dir)
-	for i := range 5 {
-		do(t, c, mcCall(float64(i)), func(context.Context) (int, error) { return i, nil })
-	}
-	key, _ := mcCall(0).Key()
-	temp := filepath.Join(dir, key[:2], disk.TempPrefix+key+"-123")
-	mine := filepath.Join(dir, key[:2], "notes.txt")
-	os.WriteFile(temp, []byte("partial"), 0o600)
-	os.WriteFile(mine, []byte("mine"), 0o600)
-	if err := tierOf(c).Clear(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if es, _ := tierOf(c).List(context.Background()); len(es) != 0 {
-		t.Errorf("%d entries after Clear", len(es))
-	}
-	if _, err := os.Stat(temp); !os.IsNotExist(err) {
-		t.Error("Clear left a temporary file")
-	}
-	if _, err := os.Stat(mine); err != nil {
-		t.Errorf("Clear removed a file that is not an entry: %v", err)
-	}
-}
-
-func TestListNewestFirstWithMetadata(t *testing.T) {
-	c, _ := open(t)
-	base := time.Date(2026, 3, 31, 7, 8, 24, 0, time.UTC)
-	for i, snr := range []float64{300, 500, 100} {
-		clock := base.Add(time.Duration(i) * time.Minute)
-		c.now = func() time.Time { return clock }
-		do(t, c, mcCall(snr), func(context.Context) (int, error) { return 0, nil })
-	}
-	es, err := tierOf(c).List(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(es) != 3 {
-		t.Fatalf("List returned %d entries, want 3", len(es))
-	}
-	for i, want := range []string{`"snr": 100.0`, `"snr": 500.0`, `"snr": 300.0`} {
-		if !strings.Contains(string(es[i].Params), want) {
-			t.Errorf("entry %d params %s, want %s (newest first)", i, es[i].Params, want)
-		}
-	}
-	e := es[2]
-	key, _ := mcCall(300).Key()
-	if e.Key != key || e.Func != "example.com/sim.RunMonteCarlo" || e.Version != 1 || !e.ComputedAt.Equal(base) || e.Size == 0 {
-		t.Errorf("entry %+v does not describe the snr=300 call (key %s) computed at %v", e, key, base)
-	}
-	want := `{"__fn__": "example.com/sim.RunMonteCarlo", "__version__": 1, "nScenes": 1000, "seed": 42, "snr": 300.0}`
-	if string(e.Params) != want {
-		t.Errorf("Params = %s, want the canonical text %s", e.Params, want)
 	}
 }
 

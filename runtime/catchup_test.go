@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/disk"
-	"github.com/cachegen/cachegen/maintain"
 	"github.com/cachegen/cachegen/remote"
 )
 
@@ -101,23 +100,5 @@ func TestPushCopiesWhatTheRemoteLacks(t *testing.T) {
 	}
 	if _, err := tierOf(c).Push(ctx, remote.New(s, "mem://test", remote.Options{ReadOnly: true})); err == nil {
 		t.Error("Push to a read-only remote succeeded")
-	}
-}
-
-// Pruning an entry removes its pending record: nothing is left to copy.
-func TestPruneRemovesPendingRecords(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	s := newMemStore()
-	s.fail = func(string) error { return errors.New("connection refused") }
-	c, _ := openDir(t, dir, WithRemote(remote.New(s, "mem://test", remote.Options{})))
-	Do(ctx, c, mcCall(1), (&counter{}).fn(want))
-	k := keyOf(t, mcCall(1))
-	tierOf(c).Prune(ctx, maintain.PruneOptions{MaxBytes: 1})
-	if _, err := os.Stat(filepath.Join(dir, k[:2], k+".entry")); err == nil {
-		t.Fatal("entry not pruned")
-	}
-	if _, err := os.Stat(filepath.Join(dir, disk.PendingDir, k)); err == nil {
-		t.Errorf("pending record of a pruned entry is left behind")
 	}
 }

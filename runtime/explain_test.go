@@ -7,14 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/cachegen/cachegen/internal/explain"
 	"github.com/cachegen/cachegen/internal/testenv"
-	"github.com/cachegen/cachegen/maintain"
 )
 
 // whyCall is a call of one function with code code, version v and
@@ -167,123 +165,8 @@ func TestRecentRecordJunkIsSkipped(t *testing.T) {
 	}
 }
 
-// Why explains an entry from the cache itself, as cachectl why does.
-func TestWhyWalksTheCache(t *testing.T) {
-	c, _ := open(t)
-	for _, call := range []Call{whyCall(1, codeA, partsA, 222, 1), whyCall(1, codeA, partsA, 333, 1)} {
-		if _, err := Do(context.Background(), c, call, (&counter{}).fn(mcResult{})); err != nil {
-			t.Fatal(err)
-		}
-	}
-	key, _ := whyCall(1, codeA, partsA, 333, 1).Key()
-	os.RemoveAll(filepath.Join(c.Dir(), "recent")) // not from the record
-	got, err := tierOf(c).Why(context.Background(), key)
-	first, _ := whyCall(1, codeA, partsA, 222, 1).Key()
-	if err != nil || !strings.Contains(got, "differs in y: 222 -> 333") {
-		t.Errorf("Why = %q, %v; want y: 222 -> 333", got, err)
-	}
-	if got, _ := tierOf(c).Why(context.Background(), first); got != "the cache records no entry of this function" {
-		t.Errorf("Why of the first entry = %q", got)
-	}
-	if _, err := tierOf(c).Why(context.Background(), "0123456789abcdef"); err == nil {
-		t.Error("Why of a key not cached: no error")
-	}
-
-	// Other code computed the same call since: its entry replaced the
-	// first code's, which the record remembers, with its parts.
-	if _, err := Do(context.Background(), c, whyCall(1, codeB, partsB, 333, 1), (&counter{}).fn(mcResult{})); err != nil {
-		t.Fatal(err)
-	}
-	got, err = tierOf(c).Why(context.Background(), key)
-	if err != nil || !strings.Contains(got, "computed by other code (aaaaaaaaaaaaaaaa), which this code does not accept; changed since: forward") {
-		t.Errorf("Why of an entry that replaced other code's = %q, %v", got, err)
-	}
-}
-
-// Entries computed under a function's current version by code its current
-// code does not serve are dead: marked given the current code, and removed
-// by Prune with Dead. Accepted code's entries, and the entries of
-// functions whose current code is not known, live on.
-func TestDeadEntriesOfOtherCode(t *testing.T) {
-	c, _ := open(t)
-	store := func(call Call, y int) string {
-		t.Helper()
-		call.Params = map[string]any{"y": y}
-		if _, err := Do(context.Background(), c, call, (&counter{}).fn(mcResult{})); err != nil {
-			t.Fatal(err)
-		}
-		key, _ := call.Key()
-		return key
-	}
-	a := Call{Func: "example.com/sim.Retrieve", Version: 1, Code: codeA}
-	b := Call{Func: "example.com/sim.Retrieve", Version: 1, Code: codeB}
-	other := Call{Func: "example.com/sim.Other", Version: 1, Code: codeA}
-	a1, a2, b3, o1 := store(a, 1), store(a, 2), store(b, 3), store(other, 1)
-	dead := func(current map[string]maintain.CurrentCode) []string {
-		t.Helper()
-		es, err := tierOf(c).List(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		maintain.MarkOtherCode(es, codeIn(current))
-		var keys []string
-		for _, e := range es {
-			if e.OtherCode != e.Dead() || e.OldVersion {
-				t.Errorf("%s: OtherCode %v, OldVersion %v, Dead %v", e.Key, e.OtherCode, e.OldVersion, e.Dead())
-			}
-			if e.Dead() {
-				keys = append(keys, e.Key)
-			}
-		}
-		slices.Sort(keys)
-		return keys
-	}
-	want := []string{a1, a2}
-	slices.Sort(want)
-	if got := dead(nil); len(got) != 0 {
-		t.Errorf("dead without the current code: %v, want none", got)
-	}
-	current := map[string]maintain.CurrentCode{"example.com/sim.Retrieve": {Version: 1, Codes: []string{codeB}}}
-	if got := dead(current); !slices.Equal(got, want) {
-		t.Errorf("dead: %v, want code A's %v (not B's %s, nor the other function's %s)", got, want, b3, o1)
-	}
-	current["example.com/sim.Retrieve"] = maintain.CurrentCode{Version: 1, Codes: []string{codeC, codeB}} // C accepts B
-	if got := dead(current); !slices.Equal(got, want) {
-		t.Errorf("current code C, which accepts B: dead %v, want %v", got, want)
-	}
-	current["example.com/sim.Retrieve"] = maintain.CurrentCode{Version: 1, Codes: []string{codeA}} // back on A's branch
-	if got := dead(current); !slices.Equal(got, []string{b3}) {
-		t.Errorf("back on code A: dead %v, want B's %s alone", got, b3)
-	}
-	current["example.com/sim.Retrieve"] = maintain.CurrentCode{Version: 1, Codes: []string{codeB}}
-	removed, err := tierOf(c).Prune(context.Background(), maintain.PruneOptions{Dead: true, Current: codeIn(current)})
-	if err != nil || len(removed) != 2 {
-		t.Fatalf("Prune(Dead) removed %d entries (%v), want A's 2", len(removed), err)
-	}
-	es, _ := tierOf(c).List(context.Background())
-	if len(es) != 2 {
-		t.Errorf("%d entries left, want B's and the other function's", len(es))
-	}
-	// Another branch bumped the version and ran: back on version 1, its
-	// entries are what the current code cannot load, not version 1's.
-	v2 := store(Call{Func: "example.com/sim.Retrieve", Version: 2, Code: codeC}, 1)
-	es, _ = tierOf(c).List(context.Background())
-	maintain.MarkOtherCode(es, codeIn(current))
-	for _, e := range es {
-		if e.Dead() != (e.Key == v2) || e.OtherCode != (e.Key == v2) {
-			t.Errorf("back on version 1 after a branch's version 2: %s OldVersion %v OtherCode %v", e.Key, e.OldVersion, e.OtherCode)
-		}
-	}
-	// Without the current code, a bump makes every entry of the older
-	// version dead.
-	removed, _ = tierOf(c).Prune(context.Background(), maintain.PruneOptions{Dead: true})
-	if len(removed) != 1 || !removed[0].OldVersion || removed[0].Key != b3 {
-		t.Errorf("Prune(Dead) after a bump removed %+v, want B's entry of version 1", removed)
-	}
-}
-
-// A code's parts are kept however long, and Clear removes the records.
-func TestRecordOfLongPartsAndClear(t *testing.T) {
+// A code's parts are kept however long.
+func TestRecordOfLongParts(t *testing.T) {
 	c, log := open(t, WithVerbose(true))
 	var parts []string
 	for i := range 600 {
@@ -299,20 +182,6 @@ func TestRecordOfLongPartsAndClear(t *testing.T) {
 	}
 	if got := lastMiss(t, log); !strings.Contains(got, "changed since: example.com/dep7@v1.0.7, example.com/dep7@v1.0.8") {
 		t.Errorf("with %d bytes of parts, a miss says %q", len(long), got)
-	}
-	if err := tierOf(c).Clear(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(c.Dir(), "recent")); !os.IsNotExist(err) {
-		t.Errorf("Clear left the records: %v", err)
-	}
-}
-
-// codeIn looks the current code of a function up in m.
-func codeIn(m map[string]maintain.CurrentCode) func(string) (maintain.CurrentCode, bool) {
-	return func(fn string) (maintain.CurrentCode, bool) {
-		c, ok := m[fn]
-		return c, ok
 	}
 }
 

@@ -17,7 +17,6 @@ import (
 	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/keying"
-	"github.com/cachegen/cachegen/maintain"
 	"github.com/cachegen/cachegen/remote"
 )
 
@@ -111,14 +110,6 @@ func TestFileUnchangedIsNotHashedAgain(t *testing.T) {
 	do(t, c2, spectrumCall(File(path)), readLen(path, &runs))
 	if h := c2.files.Hashed.Load(); h != 0 || runs != 1 {
 		t.Fatalf("a new cache on the same directory hashed the file %d times, ran %d times: want 0 and 1", h, runs)
-	}
-
-	// Clear removes the memo with the entries.
-	if err := tierOf(c2).Clear(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, disk.MemoDir)); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("the memo survived Clear: %v", err)
 	}
 }
 
@@ -429,29 +420,6 @@ func TestFileSocketsAndDevicesAreRefused(t *testing.T) {
 	}
 }
 
-func TestFileInputsAreListedReadably(t *testing.T) {
-	c, _ := open(t)
-	path := filepath.Join(t.TempDir(), "spectrum.txt")
-	writeFile(t, path, strings.Repeat("line\n", 200))
-	call := Call{Func: "example.com/rt.LoadSpectrum", Version: 1, Params: map[string]any{"path": File(path), "n": 3}}
-	do(t, c, call, func(context.Context) (int, error) { return 1, nil })
-	es, err := tierOf(c).List(context.Background())
-	if err != nil || len(es) != 1 {
-		t.Fatalf("List: %v, %v", es, err)
-	}
-	e := es[0]
-	if len(e.Inputs) != 1 || e.Inputs[0].Path != path || e.Inputs[0].Size != 1000 || len(e.Inputs[0].SHA256) != 64 {
-		t.Fatalf("inputs %+v, want %s of 1000 bytes", e.Inputs, path)
-	}
-	want := `{"n": 3, "path": "` + path + ` (1000 B, sha256:` + e.Inputs[0].SHA256[:12] + `)"}`
-	if string(e.Args) != want {
-		t.Errorf("args %s\nwant %s", e.Args, want)
-	}
-	if !strings.Contains(string(e.Params), `{"__type__": "file", "sha256": "`+e.Inputs[0].SHA256+`", "size": 1000}`) {
-		t.Errorf("params %s do not hold the file's digest", e.Params)
-	}
-}
-
 // Two machines holding the same data at different paths share entries.
 func TestFileSharedTierHitAcrossPaths(t *testing.T) {
 	s := newMemStore()
@@ -746,33 +714,5 @@ func TestFilesKeyEachFileByContent(t *testing.T) {
 	}
 	if Files[string](nil) != nil {
 		t.Error("Files(nil) is not nil")
-	}
-}
-
-// Prune removes memo records not written for keying.MemoMaxAge.
-func TestPruneRemovesOldMemoRecords(t *testing.T) {
-	dir := t.TempDir()
-	c, _ := openDir(t, dir)
-	old, recent := filepath.Join(t.TempDir(), "old"), filepath.Join(t.TempDir(), "recent")
-	writeFile(t, old, "old")
-	writeFile(t, recent, "recent")
-	for _, p := range []string{old, recent} {
-		if _, err := spectrumCall(File(p)).identity(c.files); err != nil {
-			t.Fatal(err)
-		}
-	}
-	oldMemo := filepath.Join(dir, filepath.FromSlash(keying.MemoName(old)))
-	long := time.Now().Add(-keying.MemoMaxAge - time.Hour)
-	if err := os.Chtimes(oldMemo, long, long); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tierOf(c).Prune(context.Background(), maintain.PruneOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(oldMemo); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("an old memo record survived Prune: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(keying.MemoName(recent)))); err != nil {
-		t.Errorf("a recent memo record was pruned: %v", err)
 	}
 }

@@ -22,7 +22,6 @@ import (
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/logline"
 	"github.com/cachegen/cachegen/internal/testenv"
-	"github.com/cachegen/cachegen/maintain"
 	"github.com/cachegen/cachegen/remote"
 )
 
@@ -608,7 +607,7 @@ func TestRemoteReadOnlySendsNoWrites(t *testing.T) {
 	Do(ctx, w, mcCall(6), (&counter{}).fn(want))
 	s.ops = nil
 
-	c, r, _ := openTiered(t, s, remote.Options{ReadOnly: true})
+	c, _, _ := openTiered(t, s, remote.Options{ReadOnly: true})
 	var n counter
 	for _, snr := range []float64{6, 7, 7} { // a remote hit, a miss, a local hit
 		if _, err := Do(ctx, c, mcCall(snr), n.fn(want)); err != nil {
@@ -617,12 +616,6 @@ func TestRemoteReadOnlySendsNoWrites(t *testing.T) {
 	}
 	if n.n.Load() != 1 || c.Stats().RemoteHits != 1 {
 		t.Errorf("computed %d, stats %+v; want one remote hit and one computation", n.n.Load(), c.Stats())
-	}
-	if _, err := maintain.Shared(r, nil).Remove(ctx, keyOf(t, mcCall(6))); !errors.Is(err, ErrReadOnly) {
-		t.Errorf("Remove on a read-only remote: %v, want ErrReadOnly", err)
-	}
-	if err := maintain.Shared(r, nil).Clear(ctx); !errors.Is(err, ErrReadOnly) {
-		t.Errorf("Clear on a read-only remote: %v, want ErrReadOnly", err)
 	}
 	c.Invalidate(context.Background(), mcCall(6))
 	for _, op := range s.ops {
@@ -746,55 +739,6 @@ func TestInvalidateRemovesBothTiers(t *testing.T) {
 	if n.n.Load() != 2 {
 		t.Errorf("computed %d times, want 2: an invalidated call must not come back from the remote", n.n.Load())
 	}
-	// Clear empties the local directory only.
-	if err := tierOf(c).Clear(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if s.get(keyOf(t, mcCall(12))) == nil {
-		t.Error("Clear removed the remote entry")
-	}
-}
-
-func TestRemoteListPruneClear(t *testing.T) {
-	ctx := context.Background()
-	s := newMemStore()
-	c, r, _ := openTiered(t, s, remote.Options{})
-	for i := range 3 {
-		Do(ctx, c, mcCall(float64(20+i)), (&counter{}).fn(want))
-	}
-	s.set("00000000000000aa", []byte("not an entry"))
-	es, err := maintain.Shared(r, nil).List(ctx)
-	if err != nil || len(es) != 3 {
-		t.Fatalf("List = %d entries, %v; want 3 (the corrupt one left out)", len(es), err)
-	}
-	for _, e := range es {
-		if e.Func != mcCall(0).Func || e.Version != 1 || !strings.Contains(string(e.Params), `"snr": 2`) || e.Size == 0 {
-			t.Errorf("entry %+v lacks its metadata", e)
-		}
-	}
-	gone, err := maintain.Shared(r, nil).Prune(ctx, maintain.PruneOptions{MaxBytes: es[0].Size*2 + 1, DryRun: true})
-	if err != nil || len(gone) != 2 || gone[0].Key != "00000000000000aa" {
-		t.Fatalf("Prune dry run = %+v, %v; want the corrupt entry and one more", gone, err)
-	}
-	if len(s.entries) != 4 {
-		t.Fatal("a dry run removed entries")
-	}
-	if _, err := maintain.Shared(r, nil).Prune(ctx, maintain.PruneOptions{MaxBytes: es[0].Size*2 + 1}); err != nil || len(s.entries) != 2 {
-		t.Fatalf("Prune left %d entries, %v; want 2", len(s.entries), err)
-	}
-	var left string
-	for k := range s.entries {
-		left = k
-	}
-	if ok, err := maintain.Shared(r, nil).Remove(ctx, left); !ok || err != nil || s.get(left) != nil {
-		t.Errorf("Remove of an entry = %v, %v; want it removed", ok, err)
-	}
-	if ok, err := maintain.Shared(r, nil).Remove(ctx, left); ok || err != nil {
-		t.Errorf("Remove of a removed entry = %v, %v; want false", ok, err)
-	}
-	if err := maintain.Shared(r, nil).Clear(ctx); err != nil || len(s.entries) != 0 {
-		t.Errorf("Clear left %d entries, %v", len(s.entries), err)
-	}
 }
 
 func TestRemoteFromEnvironment(t *testing.T) {
@@ -845,24 +789,6 @@ func TestRemoteFromEnvironment(t *testing.T) {
 				t.Errorf("log shows a secret: %q", log.String())
 			}
 		})
-	}
-}
-
-func TestRemoteListMarksOldVersions(t *testing.T) {
-	c, r, _ := openTiered(t, newMemStore(), remote.Options{})
-	v1, v2 := mcCall(1), mcCall(1)
-	v2.Version = 2
-	do(t, c, v1, func(context.Context) (int, error) { return 1, nil })
-	c.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
-	do(t, c, v2, func(context.Context) (int, error) { return 2, nil })
-	es, err := maintain.Shared(r, nil).List(context.Background())
-	if err != nil || len(es) != 2 {
-		t.Fatalf("List: %v, %v", es, err)
-	}
-	for _, e := range es {
-		if e.OldVersion != (e.Version == 1) {
-			t.Errorf("version %d: OldVersion %v", e.Version, e.OldVersion)
-		}
 	}
 }
 
@@ -948,21 +874,5 @@ func TestLargeRemoteEntryIsCheckedBeforeItIsFetched(t *testing.T) {
 	}
 	if n := spy.largest.Load(); n > 1<<20 {
 		t.Errorf("the tier asked the store for %d bytes at once of a planted %d-byte entry: the signing key was not used to refuse it first", n, len(planted))
-	}
-}
-
-// SharedEntries checks what it describes against the signing key it is
-// given: an entry signed with another key is refused.
-func TestSharedEntriesCheckTheSigningKey(t *testing.T) {
-	s := newMemStore()
-	signKey := []byte("a signing key of enough bytes")
-	c, r, _ := openTiered(t, s, remote.Options{}, WithSigningKey(signKey))
-	do(t, c, mcCall(7), (&counter{}).fn(want))
-	k := keyOf(t, mcCall(7))
-	if _, err := maintain.Shared(r, signKey).Describe(context.Background(), k); err != nil {
-		t.Errorf("describing an entry signed with the key given: %v", err)
-	}
-	if _, err := maintain.Shared(r, []byte("another key of enough bytes!")).Describe(context.Background(), k); !errors.Is(err, entry.ErrBadSignature) {
-		t.Errorf("describing an entry signed with another key: %v, want a bad signature", err)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	goruntime "runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,7 +19,8 @@ import (
 	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/keying"
-	"github.com/cachegen/cachegen/maintain"
+	"github.com/cachegen/cachegen/internal/testenv"
+	"github.com/cachegen/cachegen/internal/testenv/hostile"
 	"github.com/cachegen/cachegen/remote"
 	"github.com/cachegen/cachegen/remote/file"
 )
@@ -28,33 +28,6 @@ import (
 // Tests of what a hostile or accidental file or store value can do. Each
 // must be a miss, bounded in memory and in time, and nothing outside the
 // cache may be read, changed or removed.
-
-// allocatedBy returns the bytes f allocates.
-func allocatedBy(f func()) uint64 {
-	var before, after goruntime.MemStats
-	goruntime.GC()
-	goruntime.ReadMemStats(&before)
-	f()
-	goruntime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
-// plantSparse makes path a sparse file of size bytes starting with head.
-func plantSparse(t *testing.T, path string, head []byte, size int64) {
-	t.Helper()
-	os.MkdirAll(filepath.Dir(path), 0o700)
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.Write(head); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Truncate(size); err != nil {
-		t.Skipf("this filesystem cannot hold a sparse file of %d bytes: %v", size, err)
-	}
-}
 
 // mustFinish fails the test if f has not returned within limit: a call
 // that hangs would otherwise stop the test binary.
@@ -72,31 +45,22 @@ func mustFinish(t *testing.T, limit time.Duration, what string, f func()) {
 const hundredGiB = 100 << 30
 
 // TestHugeSparseEntryIsABoundedMiss plants a 100 GiB sparse file as an
-// entry, holding zeros or a real entry's header: a load, Verify and a
-// shared directory's read are misses that read and allocate next to
-// nothing.
+// entry, holding zeros or a real entry's header: a load and a shared
+// directory's read are misses that read and allocate next to nothing.
 func TestHugeSparseEntryIsABoundedMiss(t *testing.T) {
 	good := validEntry(t)
 	for name, head := range map[string][]byte{"zeros": nil, "an entry's header": good[:entry.HeaderSize]} {
 		t.Run(name, func(t *testing.T) {
 			c, _ := open(t)
 			key, _ := mcCall(300).Key()
-			plantSparse(t, c.disk.Path(key), head, hundredGiB)
+			hostile.PlantSparse(t, c.disk.Path(key), head, hundredGiB)
 			var got mcResult
 			var err error
-			if n := allocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 16<<20 {
+			if n := testenv.AllocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 16<<20 {
 				t.Errorf("a load allocated %d bytes", n)
 			}
 			if err != nil || !equalResult(got, want) || c.Stats().Corrupt != 1 {
 				t.Fatalf("got (%+v, %v) with stats %+v: want the computed result and one corrupt entry", got, err, c.Stats())
-			}
-			plantSparse(t, c.disk.Path(key), head, hundredGiB)
-			var rep maintain.VerifyReport
-			if n := allocatedBy(func() { rep, err = tierOf(c).Verify(context.Background(), true) }); n > 16<<20 {
-				t.Errorf("Verify allocated %d bytes", n)
-			}
-			if err != nil || len(rep.Problems) != 1 {
-				t.Errorf("Verify = %+v, %v; want the planted file reported", rep, err)
 			}
 		})
 	}
@@ -108,9 +72,9 @@ func TestHugeSparseEntryIsABoundedMiss(t *testing.T) {
 		}
 		c, _, _ := openTiered(t, s, remote.Options{})
 		key, _ := mcCall(300).Key()
-		plantSparse(t, filepath.Join(shared, key[:2], key+disk.EntrySuffix), good[:entry.HeaderSize], hundredGiB)
+		hostile.PlantSparse(t, filepath.Join(shared, key[:2], key+disk.EntrySuffix), good[:entry.HeaderSize], hundredGiB)
 		var got mcResult
-		if n := allocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 16<<20 {
+		if n := testenv.AllocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 16<<20 {
 			t.Errorf("a remote load allocated %d bytes", n)
 		}
 		if err != nil || !equalResult(got, want) {
@@ -128,34 +92,11 @@ func TestJunkRemoteValueIsReadHeaderFirst(t *testing.T) {
 	s.set(key, bytes.Repeat([]byte("junk"), 16<<20))
 	var got mcResult
 	var err error
-	if n := allocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 8<<20 {
+	if n := testenv.AllocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 8<<20 {
 		t.Errorf("a load of a junk value allocated %d bytes", n)
 	}
 	if err != nil || !equalResult(got, want) {
 		t.Fatalf("got (%+v, %v), want the computed result", got, err)
-	}
-}
-
-// TestRemoteListBoundsMetadata lists a remote value whose header claims
-// 64 MiB of metadata: it is left out, without allocating it.
-func TestRemoteListBoundsMetadata(t *testing.T) {
-	s := newMemStore()
-	_, r, _ := openTiered(t, s, remote.Options{})
-	good := validEntry(t)
-	key, _ := mcCall(300).Key()
-	const metaLen = 64 << 20
-	bad := make([]byte, entry.HeaderSize+metaLen+entry.TrailerSize)
-	copy(bad, good[:entry.HeaderSize])
-	binary.LittleEndian.PutUint32(bad[12:], metaLen)
-	binary.LittleEndian.PutUint64(bad[16:], 0)
-	s.set(key, bad)
-	var es []maintain.Entry
-	var err error
-	if n := allocatedBy(func() { es, err = maintain.Shared(r, nil).List(context.Background()) }); n > 8<<20 {
-		t.Errorf("List allocated %d bytes", n)
-	}
-	if err != nil || len(es) != 0 {
-		t.Errorf("List = %+v, %v; want the value left out", es, err)
 	}
 }
 
@@ -175,7 +116,7 @@ func TestReadmeSymlinkedToDevZero(t *testing.T) {
 
 // TestFIFOsAreMisses puts a FIFO in place of an entry, a lock file and a
 // shared directory's lease: each call returns its computed result within
-// its context, and verify -fix removes the FIFO entry.
+// its context.
 func TestFIFOsAreMisses(t *testing.T) {
 	key, _ := mcCall(300).Key()
 	fifo := func(t *testing.T, path string) {
@@ -200,15 +141,6 @@ func TestFIFOsAreMisses(t *testing.T) {
 		c, _ := open(t)
 		fifo(t, c.disk.Path(key))
 		call(t, c) // replaces the FIFO with the computed entry
-		os.Remove(c.disk.Path(key))
-		fifo(t, c.disk.Path(key))
-		rep, err := tierOf(c).Verify(context.Background(), true)
-		if err != nil || len(rep.Problems) != 1 {
-			t.Fatalf("Verify = %+v, %v; want the FIFO reported", rep, err)
-		}
-		if _, err := os.Lstat(c.disk.Path(key)); err == nil {
-			t.Error("verify -fix left the FIFO")
-		}
 	})
 	t.Run("lock", func(t *testing.T) {
 		c, _ := open(t)
@@ -227,43 +159,9 @@ func TestFIFOsAreMisses(t *testing.T) {
 	})
 }
 
-// outside makes a directory beside the cache holding a valid entry for
-// key, and returns it with a function that fails the test if anything in
-// it changed.
-func outside(t *testing.T, key string, entry []byte) (string, func()) {
-	t.Helper()
-	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, key[:2]), 0o700)
-	files := map[string][]byte{
-		filepath.Join(dir, key[:2], key+disk.EntrySuffix): entry,
-		filepath.Join(dir, key[:2], key+disk.LockSuffix):  nil,
-		filepath.Join(dir, key[:2], key+disk.LeaseSuffix): []byte("x 1"),
-		filepath.Join(dir, key+disk.EntrySuffix):          entry,
-	}
-	old := time.Now().Add(-48 * time.Hour).Truncate(time.Second)
-	for p, b := range files {
-		os.WriteFile(p, b, 0o600)
-		os.Chtimes(p, old, old)
-	}
-	return dir, func() {
-		t.Helper()
-		for p, b := range files {
-			got, err := os.ReadFile(p)
-			fi, serr := os.Stat(p)
-			if err != nil || serr != nil || !bytes.Equal(got, b) || !fi.ModTime().Equal(old) {
-				t.Errorf("%s outside the cache was changed or removed (%v)", p, err)
-			}
-		}
-		if entries, _ := os.ReadDir(filepath.Join(dir, key[:2])); len(entries) != 3 {
-			t.Errorf("files were added outside the cache: %v", entries)
-		}
-	}
-}
-
 // TestSymlinksLeadNowhere plants symlinks to a directory outside the
 // cache that holds a valid entry: in place of the entry, and in place of
-// its shard. Loads are misses, stores do not write there, and clear,
-// prune and verify -fix change nothing there.
+// its shard. Loads are misses, and stores do not write there.
 func TestSymlinksLeadNowhere(t *testing.T) {
 	key, _ := mcCall(300).Key()
 	var n counter
@@ -272,7 +170,7 @@ func TestSymlinksLeadNowhere(t *testing.T) {
 			c, _ := open(t)
 			Do(context.Background(), c, mcCall(300), n.fn(mcResult{Precision: 1}))
 			entry, _ := os.ReadFile(c.disk.Path(key))
-			dir, unchanged := outside(t, key, entry)
+			dir, unchanged := hostile.Outside(t, key, entry)
 			os.RemoveAll(filepath.Join(c.dir, key[:2]))
 			if where == "entry" {
 				os.MkdirAll(filepath.Join(c.dir, key[:2]), 0o700)
@@ -284,31 +182,9 @@ func TestSymlinksLeadNowhere(t *testing.T) {
 			if err != nil || got.Precision != 2 {
 				t.Errorf("got (%+v, %v): the entry outside the cache was served", got, err)
 			}
-			tierOf(c).Prune(context.Background(), maintain.PruneOptions{MaxBytes: 1})
-			tierOf(c).Verify(context.Background(), true)
-			tierOf(c).Clear(context.Background())
 			unchanged()
 		})
 	}
-}
-
-// TestWalkNeverResolvesThroughASwappedShard swaps a shard for a symlink to
-// a directory outside the cache after the walk listed the shard and
-// before it acts on its files: clearing removes nothing there.
-func TestWalkNeverResolvesThroughASwappedShard(t *testing.T) {
-	c, _ := open(t)
-	var n counter
-	Do(context.Background(), c, mcCall(300), n.fn(want))
-	key, _ := mcCall(300).Key()
-	entry, _ := os.ReadFile(c.disk.Path(key))
-	dir, unchanged := outside(t, key, entry)
-	disk.WalkHook = func(shard string) {
-		os.RemoveAll(filepath.Join(c.dir, shard))
-		os.Symlink(filepath.Join(dir, shard), filepath.Join(c.dir, shard))
-	}
-	defer func() { disk.WalkHook = nil }()
-	tierOf(c).Clear(context.Background())
-	unchanged()
 }
 
 // TestWaitIsBoundedWithoutADeadline holds a lease on another machine's
@@ -413,7 +289,7 @@ func plantHeaderOf(t *testing.T, path string, good []byte, size int64, sparse bo
 	}
 	le.PutUint64(h[16:], uint64(body-metaLen))
 	if sparse {
-		plantSparse(t, path, h, size)
+		hostile.PlantSparse(t, path, h, size)
 		return
 	}
 	os.MkdirAll(filepath.Dir(path), 0o700)
@@ -452,7 +328,7 @@ func TestSparseEntryClaimingItsSizeIsABoundedMiss(t *testing.T) {
 			plantHeaderOf(t, filepath.Join(shared, key[:2], key+disk.EntrySuffix), good, hundredGiB, true)
 			for _, c := range []*Cache{c, tiered} {
 				var got mcResult
-				if n := allocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 16<<20 {
+				if n := testenv.AllocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 16<<20 {
 					t.Errorf("a load allocated %d bytes", n)
 				}
 				if err != nil || !equalResult(got, want) {
@@ -476,7 +352,7 @@ func TestLargePlantedEntryIsCheckedBeforeItIsRead(t *testing.T) {
 	plantHeaderOf(t, c.disk.Path(k), good, entry.BigSigned+32<<20, false)
 	var got mcResult
 	var err error
-	if n := allocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 16<<20 {
+	if n := testenv.AllocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 16<<20 {
 		t.Errorf("a load of a planted 96 MiB entry allocated %d bytes", n)
 	}
 	if err != nil || !equalResult(got, want) || c.Stats().BadSignatures != 1 {
@@ -558,67 +434,23 @@ func TestSharedDirectoryLockWaitIsBounded(t *testing.T) {
 	}
 }
 
-// metaBomb returns the key and bytes of an entry whose metadata lists two
-// million inputs: 12 MiB that, decoded without limits, would take
-// hundreds of MiB.
-func metaBomb(t *testing.T) (string, []byte) {
-	t.Helper()
-	sum := [32]byte{0xab, 1, 2, 3}
-	h := entry.Header{ComputedAt: time.Now().UnixNano(), Sum: sum}
-	payload, err := entry.EncodeResult(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts, err := entry.Encode(h, entry.Meta{Func: "example.com/sim.F", Inputs: make([]entry.Input, 2<<20)}, payload, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%x", sum[:8]), bytes.Join(parts, nil)
-}
-
-// TestMetadataBombsAreBounded plants an entry whose metadata would inflate
-// a hundredfold: listing, pruning, verifying and storing beside it each
-// allocate little more than its size, and find it a problem.
+// TestMetadataBombsAreBounded plants an entry whose metadata would
+// inflate a hundredfold: a store into its shard, over the size limit,
+// allocates little more than its size.
 func TestMetadataBombsAreBounded(t *testing.T) {
 	dir := t.TempDir()
-	key, data := metaBomb(t)
+	key, data := hostile.MetaBomb(t)
 	os.MkdirAll(filepath.Join(dir, key[:2]), 0o700)
 	if err := os.WriteFile(filepath.Join(dir, key[:2], key+disk.EntrySuffix), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c, _ := openDir(t, dir, WithMaxBytes(1))
-	limit := uint64(3*len(data) + 16<<20)
-	ctx := context.Background()
-	// In this order: the store, over the size limit, trims the cache,
-	// and the bomb with it.
-	steps := []struct {
-		name string
-		run  func()
-	}{
-		{"List", func() {
-			es, _ := tierOf(c).List(ctx)
-			for _, e := range es {
-				if e.Key == key {
-					t.Errorf("List found the bomb")
-				}
-			}
-		}},
-		{"Verify", func() {
-			if rep, _ := tierOf(c).Verify(ctx, false); len(rep.Problems) != 1 {
-				t.Errorf("Verify found %d problems, want the bomb", len(rep.Problems))
-			}
-		}},
-		{"Prune", func() { tierOf(c).Prune(ctx, maintain.PruneOptions{DryRun: true, MaxBytes: 1}) }},
-		{"Describe", func() { tierOf(c).Describe(ctx, key) }},
-		{"a store into its shard, over the size limit", func() {
-			call := Call{Func: "example.com/sim.G", Params: map[string]any{"bomb": key}}
-			Do(ctx, c, call, func(context.Context) (int, error) { return 1, nil })
-		}},
-	}
-	for _, s := range steps {
-		if a := allocatedBy(s.run); a > limit {
-			t.Errorf("%s allocated %d MiB for a %d MiB planted entry", s.name, a>>20, len(data)>>20)
-		}
+	call := Call{Func: "example.com/sim.G", Params: map[string]any{"bomb": key}}
+	a := testenv.AllocatedBy(func() {
+		Do(context.Background(), c, call, func(context.Context) (int, error) { return 1, nil })
+	})
+	if limit := uint64(3*len(data) + 16<<20); a > limit {
+		t.Errorf("a store into its shard allocated %d MiB for a %d MiB planted entry", a>>20, len(data)>>20)
 	}
 }
 
@@ -648,7 +480,7 @@ func TestInflatingPayloadIsABoundedMiss(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got [][]int
-	a := allocatedBy(func() {
+	a := testenv.AllocatedBy(func() {
 		got, err = Do(context.Background(), c, call, func(context.Context) ([][]int, error) { return [][]int{{7}}, nil })
 	})
 	if err != nil || len(got) != 1 || got[0][0] != 7 {
@@ -663,8 +495,8 @@ func TestInflatingPayloadIsABoundedMiss(t *testing.T) {
 }
 
 // TestHardLinkedRecordsAreNotWrittenThrough links a shard's usage record,
-// and an entry, to files outside the cache: storing, touching and
-// recounting leave the outside files as they were.
+// and an entry, to files outside the cache: storing and touching leave
+// the outside files as they were.
 func TestHardLinkedRecordsAreNotWrittenThrough(t *testing.T) {
 	dir := t.TempDir()
 	outside := filepath.Join(t.TempDir(), "precious")
@@ -685,7 +517,6 @@ func TestHardLinkedRecordsAreNotWrittenThrough(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tierOf(c).Recount(context.Background())
 	// An entry linked from outside is read, but never touched.
 	linked := filepath.Join(dir, key[:2], "0123456789abcdef"+disk.EntrySuffix)
 	os.Link(outside, linked)
@@ -694,42 +525,6 @@ func TestHardLinkedRecordsAreNotWrittenThrough(t *testing.T) {
 	fi, _ := os.Stat(outside)
 	if string(b) != "not the cache's" || !fi.ModTime().Equal(old.Truncate(time.Microsecond)) && fi.ModTime().Sub(old).Abs() > time.Second {
 		t.Errorf("the file outside was changed: %q, modified %s", b, fi.ModTime())
-	}
-	if u, err := tierOf(c).Usage(); err != nil || u.Entries < 1 {
-		t.Errorf("usage after the link was replaced: %+v, %v", u, err)
-	}
-}
-
-// TestPlantedUsageRecordsAreRecounted plants records no shard can have:
-// they are recounted, never believed.
-func TestPlantedUsageRecordsAreRecounted(t *testing.T) {
-	dir := t.TempDir()
-	c, _ := openDir(t, dir)
-	call := mcCall(300)
-	if _, err := Do(context.Background(), c, call, new(counter).fn(mcResult{Precision: 1})); err != nil {
-		t.Fatal(err)
-	}
-	want, err := tierOf(c).Usage()
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, _ := call.Key()
-	le := binary.LittleEndian
-	for name, u := range map[string][3]uint64{
-		"negative as signed": {1 << 63, 1 << 63, uint64(time.Now().Unix())},
-		"absurdly many":      {1 << 60, 1 << 40, uint64(time.Now().Unix())},
-		"bytes of no entry":  {4096, 0, uint64(time.Now().Unix())},
-		"from the future":    {4096, 1, uint64(time.Now().Add(72 * time.Hour).Unix())},
-	} {
-		rec := le.AppendUint64(le.AppendUint64(le.AppendUint64([]byte(disk.UsageMagic), u[0]), u[1]), u[2])
-		// Several shards, so that a sum of planted records would overflow.
-		for _, shard := range []string{key[:2], "00", "01", "02"} {
-			os.MkdirAll(filepath.Join(dir, shard), 0o700)
-			os.WriteFile(filepath.Join(dir, shard, disk.UsageName), rec, 0o600)
-		}
-		if got, err := tierOf(c).Usage(); err != nil || got != want {
-			t.Errorf("%s: usage %+v, %v; want %+v", name, got, err, want)
-		}
 	}
 }
 
@@ -791,7 +586,7 @@ func TestGobBombsAreNotFed(t *testing.T) {
 			t.Fatal(err)
 		}
 		computed := false
-		a := allocatedBy(func() {
+		a := testenv.AllocatedBy(func() {
 			Do(context.Background(), c, call, func(context.Context) (bomb, error) { computed = true; return bomb{}, nil })
 		})
 		if !computed || a > 64<<20 {
@@ -817,7 +612,7 @@ func TestHugeDeclaredKeyIsRefusedAsItIsSpelled(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			call := Call{Func: "example.com/sim.Big", Version: 1, Params: map[string]any{"a": 1, "big": big, "z": 2}}
 			var err error
-			a := allocatedBy(func() { _, err = call.Key() })
+			a := testenv.AllocatedBy(func() { _, err = call.Key() })
 			if err == nil || !strings.Contains(err.Error(), "big") || strings.Contains(err.Error(), `"z"`) {
 				t.Fatalf("Key: %v, want a refusal naming the parameter big", err)
 			}

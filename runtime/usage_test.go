@@ -75,57 +75,19 @@ func TestUsageIsKeptWithoutWalks(t *testing.T) {
 	if scans > 256 {
 		t.Errorf("stores and removals listed shards %d times; want at most once each, for its first record", scans)
 	}
-	var got maintain.Usage
-	var err error
-	if n := scanned(t, func() { got, err = tierOf(c).Usage() }); n != 0 || err != nil {
-		t.Errorf("Usage() listed %d shards (%v); want it read from the records alone", n, err)
-	}
-	if want := actual(t, c.Dir()); got != want || want.Entries != 270 {
+	if got, want := mustUsage(t, c), actual(t, c.Dir()); got != want || want.Entries != 270 {
 		t.Errorf("Usage() = %+v, the disk holds %+v (want 270 entries)", got, want)
 	}
 	if walks != 0 {
 		t.Errorf("stores and removals walked the cache %d times", walks)
 	}
-	es, _ := tierOf(c).List(context.Background())
-	for _, e := range es {
-		if fi, _ := os.Stat(c.disk.Path(e.Key)); e.Size < fi.Size() || e.Size%512 != 0 {
-			t.Fatalf("entry %s: Size %d for a file of %d bytes; want its allocated blocks", e.Key, e.Size, fi.Size())
-		}
-	}
 }
 
-// A writer killed between storing an entry and recording it leaves the
-// figure short; a recount, or the day-old record's own recount, repairs
-// it. A record planted or mangled is recounted, never trusted.
+// A record a day old, or junk, is recounted when a store next touches
+// it: a record planted or mangled is never trusted.
 func TestUsageIsRepaired(t *testing.T) {
 	c, _ := open(t)
 	fill(t, c, 40, 100)
-	// Entries stored as a killed writer leaves them: unrecorded.
-	for i, planted := 100, 0; planted < 10; i++ {
-		key, _ := mcCall(float64(i)).Key()
-		if _, err := os.Stat(c.disk.Abs(disk.UsagePath(disk.ShardOf(key)))); err != nil {
-			continue // a shard without a record counts itself when read
-		}
-		planted++
-		data, _ := os.ReadFile(c.disk.Path(mustKey(t, mcCall(0))))
-		if err := c.disk.Replace(disk.EntryName(key), key, data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want := actual(t, c.Dir())
-	if got, _ := tierOf(c).Usage(); got == want || got.Entries != 40 {
-		t.Fatalf("Usage() = %+v before the repair; want 40 recorded entries", got)
-	}
-	for i := range 256 {
-		c.disk.WithUsage(disk.HexByte(i), func() (disk.Usage, error) { return disk.Usage{Bytes: -4096, Entries: -1}, nil }) // lose an update in every shard
-	}
-	if _, err := tierOf(c).Recount(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := tierOf(c).Usage(); got != want {
-		t.Errorf("after Recount: maintain.Usage() = %+v, the disk holds %+v", got, want)
-	}
-	// Records a day old, or junk, are recounted when next touched.
 	for i := range 256 {
 		p := c.disk.Abs(disk.UsagePath(disk.HexByte(i)))
 		switch i % 3 {
@@ -148,7 +110,7 @@ func TestUsageIsRepaired(t *testing.T) {
 			do(t, c, mcCall(float64(i)), func(context.Context) ([]byte, error) { return make([]byte, 100), nil })
 		}
 	}
-	if got, _ := tierOf(c).Usage(); got != actual(t, c.Dir()) {
+	if got := mustUsage(t, c); got != actual(t, c.Dir()) {
 		t.Errorf("after junk and day-old records: maintain.Usage() = %+v, the disk holds %+v", got, actual(t, c.Dir()))
 	}
 }
@@ -188,7 +150,7 @@ func TestLimitIsKeptShardByShard(t *testing.T) {
 	if !strings.Contains(log.String(), "to keep it within its share of the size limit") {
 		t.Errorf("no trim was logged:\n%.2000s", log)
 	}
-	if got, _ := tierOf(c).Usage(); got != u {
+	if got := mustUsage(t, c); got != u {
 		t.Errorf("Usage() = %+v, the disk holds %+v", got, u)
 	}
 }
@@ -217,7 +179,7 @@ func TestLimitHoldsUnderConcurrentProcesses(t *testing.T) {
 		t.Errorf("the cache holds %+v under a limit of %d", u, limit)
 	}
 	c, _ := openDir(t, dir)
-	if got, _ := tierOf(c).Usage(); got != u {
+	if got := mustUsage(t, c); got != u {
 		t.Errorf("Usage() = %+v, the disk holds %+v", got, u)
 	}
 	var locks int
@@ -229,45 +191,6 @@ func TestLimitHoldsUnderConcurrentProcesses(t *testing.T) {
 	})
 	if locks != 0 {
 		t.Errorf("%d files besides the entries", locks)
-	}
-}
-
-// A Prune keeps in the records what other processes store while it walks,
-// and a cache opened read-only writes no record.
-func TestPruneKeepsConcurrentStoresInTheRecord(t *testing.T) {
-	dir := t.TempDir()
-	c, _ := openDir(t, dir)
-	other, _ := openDir(t, dir)
-	fill(t, c, 50, 100)
-	var once atomic.Bool
-	disk.WalkHook = func(string) {
-		if once.CompareAndSwap(false, true) {
-			fill(t, other, 60, 100) // ten new entries, stored mid-walk
-		}
-	}
-	defer func() { disk.WalkHook = nil }()
-	if _, err := tierOf(c).Prune(context.Background(), maintain.PruneOptions{MaxBytes: 40 * 4096}); err != nil {
-		t.Fatal(err)
-	}
-	disk.WalkHook = nil
-	if got, want := mustUsage(t, c), actual(t, dir); got != want {
-		t.Errorf("after a Prune with stores during its walk: maintain.Usage() = %+v, the disk holds %+v", got, want)
-	}
-
-	ro := t.TempDir()
-	w, _ := openDir(t, ro)
-	fill(t, w, 5, 100)
-	for i := range 256 {
-		os.Remove(w.disk.Abs(disk.UsagePath(disk.HexByte(i))))
-	}
-	r, _ := openDir(t, ro, WithMode(ModeReadOnly))
-	if u := mustUsage(t, r); u.Entries != 5 {
-		t.Errorf("read-only maintain.Usage() = %+v, want the 5 entries counted", u)
-	}
-	for i := range 256 {
-		if _, err := os.Stat(w.disk.Abs(disk.UsagePath(disk.HexByte(i)))); err == nil {
-			t.Fatalf("a read-only cache wrote the record of shard %s", disk.HexByte(i))
-		}
 	}
 }
 
