@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -78,6 +79,45 @@ func (s Signing) Refusal(signKey []byte) string {
 		return fmt.Sprintf("the remote's entries are signed with another key than this machine's %s%s: it neither serves nor replaces them, and keeps its results in its local cache; set %s to the team's key", env, ids, env)
 	}
 	return ""
+}
+
+// Use says whether a machine holding signKey (or none) may serve the
+// tier's entries, and write entries and leases there, as they are signed
+// (see Signing): one whose key cannot check them (another key, or none,
+// where the team signs) does neither, and keeps its results in its local
+// tier, so that the team's entries survive it; the tier logs why, as a
+// warning the first time. A tier that cannot be asked is not used, and
+// its error is returned.
+func (r *Tier) Use(ctx context.Context, signKey []byte) (read, write bool, err error) {
+	s, err := r.Signing(ctx, signKey)
+	if err != nil {
+		return false, false, err
+	}
+	if msg := s.Refusal(signKey); msg != "" {
+		level := slog.LevelDebug
+		if r.refusalSaid.CompareAndSwap(false, true) {
+			level = slog.LevelWarn
+		}
+		r.log.Load().Log(ctx, level, msg, "remote", r.name)
+		return false, false, nil
+	}
+	return true, !r.opts.ReadOnly, nil
+}
+
+// MayReplace reports whether a machine without a signing key may replace
+// or remove the entry of key: not when it is signed (the team signs, in a
+// store without a signing record), which the tier then notes, and says
+// (see Use).
+func (r *Tier) MayReplace(ctx context.Context, key string) (bool, error) {
+	signed, err := r.SignedEntry(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	if signed {
+		r.NoteSigned()
+		r.Use(ctx, nil) // says so
+	}
+	return !signed, nil
 }
 
 // signingMemo is what a tier found of its signing, for one key, and when.

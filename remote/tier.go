@@ -115,8 +115,9 @@ type Tier struct {
 	br     breaker
 	errors atomic.Int64
 
-	signing    sync.Map    // entry.KeyID of a key ("" for none) -> signingMemo
-	signedSeen atomic.Bool // a signed entry was found in a store without a signing record
+	signing     sync.Map    // entry.KeyID of a key ("" for none) -> signingMemo
+	signedSeen  atomic.Bool // a signed entry was found in a store without a signing record
+	refusalSaid atomic.Bool // Use warned that the machine may not use the tier
 }
 
 // New returns a remote tier over s; name identifies it in logs.

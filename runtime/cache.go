@@ -162,7 +162,7 @@ type Cache struct {
 	warnedCode                                                  sync.Map // Func -> true: told its entries were computed by other code
 	warnedSource                                                sync.Map // Func -> true: told its source changed without go generate
 	warnedKey                                                   sync.Map // Func -> true: told its arguments cannot be keyed
-	partsKept                                                   sync.Map // Func and code -> true: the parts of the code's fingerprint are kept (recent.go)
+	partsKept                                                   sync.Map // Func and code -> true: the parts of the code's fingerprint are kept (see explain.Record)
 	catch                                                       catchup  // entries to copy to the remote tier
 
 	maxBytes  int64
@@ -287,7 +287,7 @@ func (s Stats) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "cachegen: %s, %s (%d computed); %s read, %s written; saved %s of computing",
 		units.Count(int(s.Hits), "hit", "hits"), units.Count(int(s.Misses), "miss", "misses"), s.Computations,
-		units.FormatSize(s.BytesRead), units.FormatSize(s.BytesWritten), roundDuration(s.Saved))
+		units.FormatSize(s.BytesRead), units.FormatSize(s.BytesWritten), units.RoundDuration(s.Saved))
 	if s.RemoteHits > 0 {
 		fmt.Fprintf(&b, "; %d from the remote", s.RemoteHits)
 	}

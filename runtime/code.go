@@ -3,9 +3,7 @@ package runtime
 import (
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 
@@ -13,23 +11,7 @@ import (
 	"github.com/cachegen/cachegen/internal/ran"
 )
 
-// Code identity. Generated wrappers pass the fingerprint of the code their
-// function runs (Call.Code); each entry stores the fingerprint of the code
-// that computed it, and a load serves only an entry computed by the
-// call's Code or one of its Accepted fingerprints. So an entry computed by
-// other code under the same version is never served, whatever the
-// version says: not after a forgotten bump that cachegen was not run to
-// catch, not after a version number is reused, not from a teammate's
-// branch through a shared tier.
-//
-// Where the source is at hand (go test, go run in the module), the first
-// call of each function also compares the parts its wrapper records
-// (Call.Parts) with the source of its module as it is now (see
-// CheckCode). Code edited without
-// running go generate fails a test binary; any other program computes the
-// function without the cache, with a warning, since its results would
-// otherwise be stored as the results of the code before the edit, unless
-// it once ran while its source matched (see sourceChanged).
+// Code identity: see the package doc.
 
 // codeBytes returns the stored form of a fingerprint: zero when code is
 // not 16 hex digits.
@@ -77,7 +59,7 @@ var testDir = func() string {
 }()
 
 // errCodeChanged is wrapped by CheckCode's report of edited code.
-var errCodeChanged = errors.New("changed since cachegen generated its wrapper")
+var errCodeChanged = fingerprint.ErrChanged
 
 var source struct {
 	once    sync.Once
@@ -115,23 +97,10 @@ func checkCode(call Call) (compared bool, err error) {
 		}
 		source.checker, source.err = fingerprint.NewChecker(dir)
 	})
-	if source.err != nil || call.Code == "" || call.Parts == "" {
-		return false, nil // no module here, or nothing recorded to compare with
+	if source.err != nil {
+		return false, nil // no module here
 	}
-	parts := strings.Split(call.Parts, ",")
-	if fingerprint.Of(parts).Sum != call.Code {
-		return false, nil // parts that do not make the code: nothing to compare
-	}
-	r := source.checker.Check(call.Func, parts)
-	if !r.AtHand {
-		return false, nil
-	}
-	if len(r.Changed) == 0 {
-		return true, nil
-	}
-	cwd, _ := os.Getwd()
-	return true, fmt.Errorf("%s %w (changed: %s): bump //cache:version=%d to %d and run go generate, or, only if its results stay the same, record the change: %s",
-		r.Name, errCodeChanged, fingerprint.ChangedList(r.Changed), call.Version, call.Version+1, fingerprint.AcceptCommand(r.Dir, r.PkgPath, cwd, r.Name))
+	return source.checker.CheckCall(call.Func, call.Version, call.Code, call.Parts)
 }
 
 // sourceChanged is Do's check, once per function: an error wrapping

@@ -16,7 +16,9 @@ import (
 	"github.com/cachegen/cachegen/internal/callctx"
 	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/internal/explain"
 	"github.com/cachegen/cachegen/internal/keying"
+	"github.com/cachegen/cachegen/internal/units"
 )
 
 // Do returns the result of compute for call: loaded from the cache when a
@@ -545,7 +547,7 @@ func (r *request[T]) loadRemote(data []byte, found *look) (T, []byte, bool) {
 			if e.Code = entry.CodeText(h.Code); e.Code != r.call.Code {
 				e.Parts = nil // an accepted code's: not this call's parts
 			}
-			c.recordStored(r.call.Func, e)
+			explain.Record(c.disk, r.call.Func, e, &c.partsKept)
 		}
 	}
 	return v, payload, true
@@ -647,7 +649,7 @@ func (r *request[T]) hit(h entry.Header, tier string, n int, found *look) {
 	c.bytesRead.Add(int64(n))
 	if c.verbose {
 		r.c.log.Info("[HIT]", "key", r.id.key, "fn", r.call.Func, "version", r.call.Version,
-			"computed", time.Unix(0, h.ComputedAt).Format(time.RFC3339), "took", roundDuration(time.Duration(h.Duration)),
+			"computed", time.Unix(0, h.ComputedAt).Format(time.RFC3339), "took", units.RoundDuration(time.Duration(h.Duration)),
 			"bytes", n, "tier", tier)
 	}
 }
@@ -677,7 +679,7 @@ func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte
 				// Without a key, an entry replaced without a look (in
 				// refresh mode) could be one the team signed, in a store
 				// that does not say it signs.
-				toRemote, rerr = c.mayReplace(r.ctx, r.id.key)
+				toRemote, rerr = c.remote.MayReplace(r.ctx, r.id.key)
 			}
 			if toRemote {
 				// The remote copy first: callers on other machines are
@@ -699,7 +701,7 @@ func (r *request[T]) store(start time.Time, took time.Duration, payload [][]byte
 		if u, counted, err = c.disk.WriteEntry(r.id.key, write); err == nil {
 			c.bytesWritten.Add(n)
 			c.trim(n, r.id.key, u, counted)
-			c.recordStored(r.call.Func, r.explained(start))
+			explain.Record(c.disk, r.call.Func, r.explained(start), &c.partsKept)
 			if missed {
 				c.notePending(r.id.key)
 			}
@@ -722,14 +724,4 @@ func entryOf(id identity, call Call, tsum [8]byte, blocks []entry.Block, start t
 	m := entry.Meta{Func: call.Func, Version: call.Version, Params: id.Text, TTL: int64(call.TTL), Inputs: id.Inputs, Blocks: blocks,
 		Parts: call.parts(), Accepted: call.Accepted}
 	return h, m
-}
-
-func roundDuration(d time.Duration) time.Duration {
-	switch {
-	case d >= time.Second:
-		return d.Round(10 * time.Millisecond)
-	case d >= time.Millisecond:
-		return d.Round(10 * time.Microsecond)
-	}
-	return d
 }

@@ -32,18 +32,13 @@
 //
 // # Entries
 //
-// Each result is one file, dir/xx/<key>.entry, holding a header (format,
-// lengths, when it was computed and how long it took, a digest of the
-// result type, the full SHA-256 of the params, the fingerprint of the code
-// that computed it), the metadata (function,
-// version, canonical params), the result encoded as CBOR with its numeric
-// slices as raw little-endian blocks (so a hit on a large []float64 costs
-// little more than reading the file, and shares its memory), and CRC-32
-// checksums. It is written to a temporary file in the same directory and
-// renamed into place. A load checks every part; an entry that fails a check
-// (truncated, corrupted, of another format or result type, or holding
-// another call) is a miss, logged and counted, and is replaced by the
-// recomputed result. Directories are created 0700 and files 0600.
+// Each result is one file, dir/xx/<key>.entry (its format is
+// internal/entry's), written to a temporary file and renamed into place.
+// Numeric slices are stored as raw blocks, so a hit on a large []float64
+// costs little more than reading the file. A load checks every part of
+// it (lengths, checksums, the call and result type it holds); an entry
+// that fails a check is a miss, logged and counted, and is replaced by
+// the recomputed result. Directories are created 0700 and files 0600.
 //
 // # Mapped results
 //
@@ -120,38 +115,26 @@
 //
 // # Configuration
 //
-// Default reads CACHEGEN_DIR (default: os.UserCacheDir()/cachegen),
-// CACHEGEN_MODE (on, off, refresh, readonly, verify), CACHEGEN_VERBOSE=1,
-// CACHEGEN_MAX_SIZE (such as 10GiB), CACHEGEN_REMOTE, CACHEGEN_REMOTE_MODE
-// and CACHEGEN_SIGNING_KEY. Open takes the same settings as options, and
-// refuses a directory other users can write to unless given WithSharedDir.
+// Default reads its settings from CACHEGEN_ variables (see Default). Open
+// takes the same settings as options (WithMode, WithMaxBytes, …).
 //
 // # Sharing a directory
 //
-// Several processes may use one directory. Before computing a miss, a
-// process takes a lock on the key, released by the kernel if the process
-// dies (on Linux, a lock on one byte of the shard's dir/xx/.locks; on
-// other systems, a flock on dir/xx/<key>.lock, which the holder removes
-// once the entry is stored, and cachectl prune and clear remove when a killed
-// holder left it), and checks for the entry again once it has the lock,
-// so a key is computed once across processes and a finished computation
-// leaves one file, its entry. Each shard records its entries' size on
-// disk and count in dir/xx/.usage, which the size limit and cachectl stats
-// read instead of walking the directory. Hits record
-// their use by touching the entry at most once an hour; cachectl prune
-// and the size limit remove least recently used entries first. A reader whose
-// entry is removed while it loads gets the whole entry or a clean miss.
+// Several processes may use one directory (its layout is internal/disk's).
+// Before computing a miss, a process takes a lock on the key that the
+// kernel releases if it dies, and checks for the entry again once it has
+// it: a key is computed once across processes, and a finished computation
+// leaves one file, its entry. Hits record their use at most once an hour;
+// the size limit and cachectl prune remove least recently used entries
+// first. A reader whose entry is removed while it loads gets the whole
+// entry or a clean miss.
 //
-// Nothing in the directory is trusted. Every operation goes through an
-// os.Root of it, so no symlink leads outside; nothing is written through a
-// file with a second name (a hard link); only regular files are read,
-// opened non-blocking, so a FIFO is a miss rather than a hang; an entry's
-// header is checked against the file's size before the rest is read, so
-// junk costs one small read; and decoding an entry is bounded by its size
-// (see internal/entry's bound.go), so a planted one is a miss, never an
-// exhausted memory. Open refuses a directory that
-// another user owns or others can write to, in every mode, unless
-// WithSharedDir (CACHEGEN_SHARED_DIR=1).
+// Nothing in the directory is trusted: no name or symlink leads outside
+// it, only regular files are read (a FIFO is a miss, not a hang), junk
+// costs one small read, and decoding an entry is bounded by its size, so
+// a planted one is a miss, never an exhausted memory. Open refuses a
+// directory that another user owns or others can write to, in every
+// mode, unless WithSharedDir (CACHEGEN_SHARED_DIR=1).
 //
 // # Sharing across machines
 //

@@ -19,23 +19,16 @@ import (
 	"github.com/cachegen/cachegen/remote"
 )
 
-// Environment variables read by Default.
+// Environment variables read by Default (see its doc).
 const (
-	envDir     = "CACHEGEN_DIR"
-	envMode    = "CACHEGEN_MODE"
-	envVerbose = "CACHEGEN_VERBOSE"
-	envMaxSize = "CACHEGEN_MAX_SIZE"
-	// envRemote names the remote tier: a URL such as redis://host:6379/0
-	// or s3://bucket/prefix?region=eu-west-1 (see remote.Open).
-	envRemote = "CACHEGEN_REMOTE"
-	// envRemoteMode is readwrite (the default) or readonly.
+	envDir        = "CACHEGEN_DIR"
+	envMode       = "CACHEGEN_MODE"
+	envVerbose    = "CACHEGEN_VERBOSE"
+	envMaxSize    = "CACHEGEN_MAX_SIZE"
+	envRemote     = "CACHEGEN_REMOTE"
 	envRemoteMode = "CACHEGEN_REMOTE_MODE"
-	// envSigningKey, when set, is the key entries are signed with (see
-	// WithSigningKey): at least 16 bytes of text.
 	envSigningKey = "CACHEGEN_SIGNING_KEY"
-	// envSharedDir=1 accepts a cache directory that other users own or can
-	// write to (see WithSharedDir).
-	envSharedDir = "CACHEGEN_SHARED_DIR"
+	envSharedDir  = "CACHEGEN_SHARED_DIR"
 )
 
 var defaultCache struct {

@@ -48,7 +48,7 @@ func (c *Cache) Remove(ctx context.Context, key string) (bool, error) {
 		defer cancel()
 		_, write, rerr := c.remoteUse(ctx)
 		if write && rerr == nil && c.signKey == nil {
-			write, rerr = c.mayReplace(ctx, key)
+			write, rerr = c.remote.MayReplace(ctx, key)
 		}
 		if rerr != nil || !write {
 			return found, errors.Join(err, rerr)

@@ -30,28 +30,18 @@ func (call Call) parts() []string {
 	return strings.Split(call.Parts, ",")
 }
 
-// recordStored appends e, an entry of fn just stored, to fn's record.
-func (c *Cache) recordStored(fn string, e explain.Call) {
-	if c.mode == ModeReadOnly || c.mode == ModeOff {
-		return
-	}
-	explain.Record(c.disk, fn, e, &c.partsKept)
-}
-
 // why returns the reason why r missed, from its function's record.
 func (r *request[T]) why(found look) string {
-	switch {
-	case found.rejected != "":
+	if found.rejected != "" {
 		return found.rejected
+	}
+	var held []explain.Call
+	switch {
 	case found.otherCode:
 		// The call's own entry is there, computed by other code: that is
 		// the reason, whatever else the record holds.
-		held := []explain.Call{{Key: r.id.key, Version: r.call.Version, Code: found.otherCodeOf}}
-		explain.WithParts(r.c.disk, r.call.Func, held)
-		return explain.Why(r.explained(r.c.now()), held).String()
-	}
-	var held []explain.Call
-	if r.c.mode != ModeOff {
+		held = []explain.Call{{Key: r.id.key, Version: r.call.Version, Code: found.otherCodeOf}}
+	case r.c.mode != ModeOff:
 		held = explain.Recent(r.c.disk, r.call.Func, false)
 	}
 	explain.WithParts(r.c.disk, r.call.Func, held)

@@ -1,6 +1,8 @@
 package fingerprint
 
 import (
+	"errors"
+	"fmt"
 	"go/token"
 	"os"
 	"path/filepath"
@@ -310,4 +312,32 @@ func WorkFilePart(path string) string {
 		text += "godebug " + g.Key + "=" + g.Value + "\n"
 	}
 	return Part("go.work", text)
+}
+
+// ErrChanged is wrapped by CheckCall's report of edited code.
+var ErrChanged = errors.New("changed since cachegen generated its wrapper")
+
+// CheckCall compares what the wrapper of a call of fn records (its
+// version, the fingerprint code and, comma-separated, the parts that make
+// it) with the source at hand. compared reports whether there was
+// anything to compare: fn's source at hand, and parts that make code. err,
+// wrapping ErrChanged, names what changed and the fix.
+func (c *Checker) CheckCall(fn string, version int, code, parts string) (compared bool, err error) {
+	if code == "" || parts == "" {
+		return false, nil
+	}
+	ps := strings.Split(parts, ",")
+	if Of(ps).Sum != code {
+		return false, nil // parts that do not make the code: nothing to compare
+	}
+	r := c.Check(fn, ps)
+	if !r.AtHand {
+		return false, nil
+	}
+	if len(r.Changed) == 0 {
+		return true, nil
+	}
+	cwd, _ := os.Getwd()
+	return true, fmt.Errorf("%s %w (changed: %s): bump //cache:version=%d to %d and run go generate, or, only if its results stay the same, record the change: %s",
+		r.Name, ErrChanged, ChangedList(r.Changed), version, version+1, AcceptCommand(r.Dir, r.PkgPath, cwd, r.Name))
 }

@@ -40,3 +40,15 @@ func TestCount(t *testing.T) {
 		}
 	}
 }
+
+func TestRoundDuration(t *testing.T) {
+	for d, want := range map[time.Duration]time.Duration{
+		1234567891 * time.Nanosecond: 1230 * time.Millisecond,
+		1234567 * time.Nanosecond:    1230 * time.Microsecond,
+		1234 * time.Nanosecond:       1234 * time.Nanosecond,
+	} {
+		if got := RoundDuration(d); got != want {
+			t.Errorf("RoundDuration(%v) = %v, want %v", d, got, want)
+		}
+	}
+}
