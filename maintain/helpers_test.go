@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -181,15 +180,6 @@ func actual(t *testing.T, dir string) maintain.Usage {
 		return nil
 	})
 	return u
-}
-
-// scanned returns the shards listed, alone, while fn runs.
-func scanned(fn func()) int {
-	var n atomic.Int32
-	disk.ShardHook = func(string) { n.Add(1) }
-	defer func() { disk.ShardHook = nil }()
-	fn()
-	return int(n.Load())
 }
 
 // validEntry returns the bytes and key of an entry the runtime stored.

@@ -95,24 +95,6 @@ func TestSymlinksLeadNowhere(t *testing.T) {
 	}
 }
 
-// A shard swapped for a symlink to a directory outside the cache, after
-// the walk listed the shard and before it acts on its files: clearing
-// removes nothing there.
-func TestWalkNeverResolvesThroughASwappedShard(t *testing.T) {
-	dir := t.TempDir()
-	do(t, openCache(t, dir), mcCall(300), mcResult{Precision: 1})
-	key := keyOf(t, mcCall(300))
-	data, _ := os.ReadFile(entryPath(dir, key))
-	out, unchanged := hostile.Outside(t, key, data)
-	disk.WalkHook = func(shard string) {
-		os.RemoveAll(filepath.Join(dir, shard))
-		os.Symlink(filepath.Join(out, shard), filepath.Join(dir, shard))
-	}
-	defer func() { disk.WalkHook = nil }()
-	openTier(t, dir, maintain.Options{}).Clear(ctx)
-	unchanged()
-}
-
 // An entry whose metadata would inflate a hundredfold: listing, pruning,
 // verifying and describing it each allocate little more than its size,
 // and find it a problem.

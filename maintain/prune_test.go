@@ -1,8 +1,6 @@
 package maintain_test
 
 import (
-	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -177,36 +175,30 @@ func TestOldVersionUsedAgainIsNotOld(t *testing.T) {
 	}
 }
 
-// Prune and Clear remove the lock files that killed holders left, and
-// never one a computation holds: the computation keeps its exclusion.
+// Prune and Clear remove the per-key lock files (of systems other than
+// Linux) that killed holders left, and never one a computation holds:
+// the computation keeps its exclusion. (internal/disk's TestRemoveFreeLock
+// checks RemoveFreeLock itself.)
 func TestPruneRemovesOnlyFreeLocks(t *testing.T) {
-	disk.FileLocks = true // the per-key lock files of systems other than Linux
-	t.Cleanup(func() { disk.FileLocks = false })
 	dir := t.TempDir()
-	holder, other := openCache(t, dir), openCache(t, dir)
-	computing, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		cacheruntime.Do(ctx, holder, mcCall(1), func(context.Context) (int, error) {
-			close(computing)
-			<-release
-			return 1, nil
-		})
-	}()
-	defer func() { close(release); <-done }()
-	<-computing
+	fill(t, openCache(t, dir), 3, 100)
 	held, free := keyOf(t, mcCall(1)), keyOf(t, mcCall(2))
-	plantFree := func() {
+	lock := func(key string) string { return filepath.Join(dir, filepath.FromSlash(disk.LockName(key))) }
+	plant := func(key string) *os.File { // as a holder leaves it, alive or killed
 		t.Helper()
-		f, err := disk.New(dir, true, nil).OpenLock(free) // as a killed holder leaves it
+		f, err := os.OpenFile(lock(key), os.O_CREATE|os.O_RDWR, 0o600)
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.Close()
+		return f
 	}
-	plantFree()
+	holder := plant(held)
+	defer holder.Close()
+	if ok, err := disk.TryLock(holder); !ok || err != nil {
+		t.Fatalf("TryLock = %v, %v", ok, err)
+	}
+	plant(free).Close()
 	tr := openTier(t, dir, maintain.Options{})
-	lock := func(key string) string { return filepath.Join(dir, filepath.FromSlash(disk.LockName(key))) }
 	for _, clean := range []func() error{
 		func() error { _, err := tr.Prune(ctx, maintain.PruneOptions{}); return err },
 		func() error { return tr.Clear(ctx) },
@@ -220,13 +212,19 @@ func TestPruneRemovesOnlyFreeLocks(t *testing.T) {
 		if exists(lock(free)) {
 			t.Fatal("the free lock was left")
 		}
-		plantFree()
+		plant(free).Close()
 	}
-	// The holder still excludes others.
-	wait, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer cancel()
-	if _, err := cacheruntime.Do(wait, other, mcCall(1), func(context.Context) (int, error) { return 1, nil }); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("a call while the lock is held: %v; want it to wait", err)
+	// The holder still excludes others: its file is the one at the name,
+	// which another cannot lock.
+	fi, err := os.Stat(lock(held))
+	hfi, _ := holder.Stat()
+	if err != nil || !os.SameFile(fi, hfi) {
+		t.Fatalf("the held lock's name is another file now (%v)", err)
+	}
+	other := plant(held)
+	defer other.Close()
+	if ok, err := disk.TryLock(other); ok || err != nil {
+		t.Errorf("another took the held lock: %v, %v", ok, err)
 	}
 }
 

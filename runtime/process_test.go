@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -45,56 +44,6 @@ func appendLine(path, line string) {
 func countLines(path string) int {
 	b, _ := os.ReadFile(path)
 	return strings.Count(string(b), "\n")
-}
-
-// killAt is a filesystem that kills its own process at one step of a
-// write.
-type killAt struct {
-	disk.OSFS
-	step string
-}
-
-type killFile struct {
-	disk.TempFile
-	step string
-}
-
-func die() { syscall.Kill(os.Getpid(), syscall.SIGKILL); select {} }
-
-func (k killAt) CreateTemp(r *os.Root, dir, prefix string) (disk.TempFile, error) {
-	f, err := k.OSFS.CreateTemp(r, dir, prefix)
-	if k.step == "created" {
-		die()
-	}
-	return killFile{f, k.step}, err
-}
-
-func (f killFile) Write(p []byte) (int, error) {
-	if f.step == "half-written" {
-		f.TempFile.Write(p[:len(p)/2])
-		die()
-	}
-	n, err := f.TempFile.Write(p)
-	if f.step == "written" {
-		die()
-	}
-	return n, err
-}
-
-func (f killFile) Close() error {
-	err := f.TempFile.Close()
-	if f.step == "closed" {
-		die()
-	}
-	return err
-}
-
-func (k killAt) Rename(r *os.Root, oldname, newname string) error {
-	err := k.OSFS.Rename(r, oldname, newname)
-	if k.step == "renamed" {
-		die()
-	}
-	return err
 }
 
 // payloadOf is the self-checking result stored for key number i.
@@ -158,9 +107,6 @@ func TestChildProcess(t *testing.T) {
 			time.Sleep(time.Minute)
 			return nil, nil
 		})
-	case "kill-at": // dir step
-		c.disk.FS = killAt{step: f[2]}
-		Do(context.Background(), c, mcCall(1), func(context.Context) ([]int, error) { return payloadOf(1), nil })
 	case "fill-limit": // dir limit base n: store n small entries under a size limit
 		limit, _ := strconv.ParseInt(f[2], 10, 64)
 		base, _ := strconv.Atoi(f[3])
@@ -229,15 +175,9 @@ func TestManyProcessesOneKeyComputeOnce(t *testing.T) {
 // process, as far as its locks go), call the same keys at once, with
 // computations short enough that lock files come and go while others
 // open them: each key is computed once, and only the entries remain.
+// (internal/disk's TestLocksComputeOnceAsFilesComeAndGo checks the same
+// of its locks, the per-key lock files of other systems among them.)
 func TestLockFilesComeAndGoComputeOnce(t *testing.T) {
-	t.Run("shard lock files", testComputeOnce)
-	t.Run("per-key lock files", func(t *testing.T) {
-		withFileLocks(t)
-		testComputeOnce(t)
-	})
-}
-
-func testComputeOnce(t *testing.T) {
 	dir := t.TempDir()
 	const callers, keys = 8, 40
 	var computed [keys]atomic.Int32
@@ -350,15 +290,34 @@ func checkAfterKill(t *testing.T, dir string, keys int) {
 	})
 }
 
-// Scenario 1: a writer SIGKILLed at every step of a store.
-func TestKilledWriterAtEachStep(t *testing.T) {
-	for _, step := range []string{"created", "half-written", "written", "closed", "renamed"} {
+// Scenario 1: a writer SIGKILLed at any step of a store leaves its entry
+// whole or absent, and at most its temporary file (internal/disk's
+// TestKilledWriterLeavesWholeEntries kills one at each step). A cache
+// holding what it leaves at each step, planted here, serves every call
+// its exact value, never fails a load's check, and a prune removes the
+// temporary file.
+func TestCacheAfterAKilledWriter(t *testing.T) {
+	src := t.TempDir()
+	w, _ := openDir(t, src)
+	if _, err := Do(context.Background(), w, mcCall(1), func(context.Context) ([]int, error) { return payloadOf(1), nil }); err != nil {
+		t.Fatal(err)
+	}
+	key := keyOf(t, mcCall(1))
+	data, err := os.ReadFile(w.disk.Path(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	temp := disk.ShardOf(key) + "/" + disk.TempPrefix + key + "-KILLEDWRITER"
+	entry := string(data)
+	for step, left := range map[string]map[string]string{
+		"created":      {temp: ""},
+		"half-written": {temp: entry[:len(entry)/2]},
+		"written":      {temp: entry},                                             // and closed
+		"renamed":      {disk.EntryName(key): entry, disk.UsagePath(key[:2]): ""}, // its usage record not yet updated
+	} {
 		t.Run(step, func(t *testing.T) {
 			dir := t.TempDir()
-			err := child(t, "kill-at", dir, step).Run()
-			if ee, ok := err.(*exec.ExitError); !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-				t.Fatalf("child was not killed at %s: %v", step, err)
-			}
+			testenv.WriteFiles(t, dir, left)
 			checkAfterKill(t, dir, 2)
 		})
 	}

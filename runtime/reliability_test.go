@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/disk"
+	"github.com/cachegen/cachegen/internal/testenv"
 )
 
 // selfChecking returns a payload whose elements all equal n: a reader of
@@ -88,116 +88,92 @@ func TestNoTornReads(t *testing.T) {
 	}
 }
 
-// failingFS fails one step of a write with err.
-type failingFS struct {
-	disk.OSFS
-	step string
-	err  error
-}
-
-type failingFile struct {
-	disk.TempFile
-	fs *failingFS
-}
-
-func (f *failingFS) MkdirAll(r *os.Root, name string) error {
-	if f.step == "mkdir" {
-		return &fs.PathError{Op: "mkdir", Path: name, Err: f.err}
-	}
-	return f.OSFS.MkdirAll(r, name)
-}
-
-func (f *failingFS) CreateTemp(r *os.Root, dir, prefix string) (disk.TempFile, error) {
-	if f.step == "create" {
-		return nil, &fs.PathError{Op: "open", Path: dir, Err: f.err}
-	}
-	t, err := f.OSFS.CreateTemp(r, dir, prefix)
-	return failingFile{t, f}, err
-}
-
-func (f failingFile) Write(p []byte) (int, error) {
-	if f.fs.step == "write" {
-		n, _ := f.TempFile.Write(p[:len(p)/2]) // half written, then the disk is full
-		return n, &fs.PathError{Op: "write", Path: f.Name(), Err: f.fs.err}
-	}
-	return f.TempFile.Write(p)
-}
-
-func (f failingFile) Close() error {
-	err := f.TempFile.Close()
-	if f.fs.step == "close" {
-		return &fs.PathError{Op: "close", Path: f.Name(), Err: f.fs.err}
-	}
-	return err
-}
-
-func (f *failingFS) Rename(r *os.Root, oldname, newname string) error {
-	if f.step == "rename" {
-		return &os.LinkError{Op: "rename", Old: oldname, New: newname, Err: f.err}
-	}
-	return f.OSFS.Rename(r, oldname, newname)
-}
-
-// Scenario 6: disk full and I/O errors at each step of a write. The
-// caller gets its computed result, no entry and no temporary file is left,
-// the failure is counted every time and logged once.
+// Scenario 6: a store that fails before its temporary file is made (its
+// shard cannot be made: a regular file is in its place, ENOTDIR) or after
+// it was written (it cannot be renamed onto the directory in the entry's
+// place, EISDIR). The caller gets its computed result, no entry and no
+// temporary file is left, and the failure is counted every time and
+// logged once, naming it. (internal/disk's TestFailedWritesLeaveNothing
+// fails each step of a write with ENOSPC and EIO.)
 func TestStoreFailuresLoseNothing(t *testing.T) {
-	for _, step := range []string{"mkdir", "create", "write", "close", "rename"} {
-		for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EIO} {
-			t.Run(step+"/"+errno.Error(), func(t *testing.T) {
-				c, log := open(t)
-				c.disk.FS = &failingFS{step: step, err: errno}
-				for range 3 {
-					got, err := Do(context.Background(), c, mcCall(1), func(context.Context) ([]int, error) { return selfChecking(7), nil })
-					if err != nil || !consistent(got) || got[0] != 7 {
-						t.Fatalf("got (%v…, %v), want the computed result", got[:1], err)
-					}
+	key := keyOf(t, mcCall(1))
+	for _, tc := range []struct {
+		name, planted string // what is planted, in the way of the store
+		dir           bool   // a directory, not a regular file
+		err           syscall.Errno
+	}{
+		{"the shard cannot be made", disk.ShardOf(key), false, syscall.ENOTDIR},
+		{"the entry cannot be renamed into place", disk.EntryName(key), true, syscall.EISDIR},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, log := open(t)
+			p := filepath.Join(c.Dir(), filepath.FromSlash(tc.planted))
+			if tc.dir {
+				testenv.WriteFiles(t, p, map[string]string{"x": "not an entry"})
+			} else {
+				testenv.WriteFiles(t, c.Dir(), map[string]string{tc.planted: "not a shard"})
+			}
+			for range 3 {
+				got, err := Do(context.Background(), c, mcCall(1), func(context.Context) ([]int, error) { return selfChecking(7), nil })
+				if err != nil || !consistent(got) || got[0] != 7 {
+					t.Fatalf("got (%v…, %v), want the computed result", got[:1], err)
 				}
-				if s := c.Stats(); s.StoreErrors != 3 || s.Computations != 3 {
-					t.Errorf("stats %+v, want 3 store errors and 3 computations", s)
+			}
+			if s := c.Stats(); s.StoreErrors != 3 || s.Computations != 3 {
+				t.Errorf("stats %+v, want 3 store errors and 3 computations", s)
+			}
+			if n := strings.Count(log.String(), "could not store"); n != 1 || !strings.Contains(log.String(), tc.err.Error()) {
+				t.Errorf("logged %d times, want once naming %q:\n%s", n, tc.err.Error(), log)
+			}
+			var files []string
+			c.disk.Walk(context.Background(), func(path string, kind disk.FileKind) error {
+				if kind != disk.KindLock && path != tc.planted {
+					files = append(files, path)
 				}
-				if n := strings.Count(log.String(), "could not store"); n != 1 || !strings.Contains(log.String(), errno.Error()) {
-					t.Errorf("logged %d times, want once naming %q:\n%s", n, errno.Error(), log)
-				}
-				var files []string
-				c.disk.Walk(context.Background(), func(path string, kind disk.FileKind) error {
-					if kind != disk.KindLock {
-						files = append(files, path)
-					}
-					return nil
-				})
-				if len(files) != 0 {
-					t.Errorf("left %v behind", files)
-				}
+				return nil
 			})
-		}
+			if len(files) != 0 {
+				t.Errorf("left %v behind", files)
+			}
+		})
 	}
 }
 
-// Scenario 7: a cache that cannot be written still serves the entries it
-// has, computes the rest, and warns once.
+// Scenario 7: a cache that cannot be written (here, the shards of new
+// entries cannot be made: regular files are in their place) still serves
+// the entries it has, computes the rest, and warns once that it cannot
+// store them.
 func TestUnwritableCacheServesWhatItHas(t *testing.T) {
 	dir := t.TempDir()
 	c, log := openDir(t, dir)
 	Do(context.Background(), c, mcCall(1), func(context.Context) (int, error) { return 1, nil })
-	c.disk.FS = &failingFS{step: "create", err: syscall.EROFS}
+	var calls []int // of shards other than mcCall(1)'s, made unwritable
+	for i := 10; len(calls) < 3; i++ {
+		if shard := disk.ShardOf(keyOf(t, mcCall(float64(i)))); shard != disk.ShardOf(keyOf(t, mcCall(1))) {
+			os.WriteFile(filepath.Join(dir, shard), []byte("not a shard"), 0o600)
+			calls = append(calls, i)
+		}
+	}
 	if v, _ := Do(context.Background(), c, mcCall(1), func(context.Context) (int, error) { return -1, nil }); v != 1 {
 		t.Errorf("existing entry not served: got %d", v)
 	}
-	for i := range 3 {
-		if v, err := Do(context.Background(), c, mcCall(float64(10+i)), func(context.Context) (int, error) { return 10 + i, nil }); v != 10+i || err != nil {
+	for _, i := range calls {
+		if v, err := Do(context.Background(), c, mcCall(float64(i)), func(context.Context) (int, error) { return i, nil }); v != i || err != nil {
 			t.Errorf("new call got (%d, %v)", v, err)
 		}
 	}
-	if n := strings.Count(log.String(), "WARN"); n != 1 {
-		t.Errorf("%d warnings, want one:\n%s", n, log)
+	if s := c.Stats(); s.StoreErrors != 3 {
+		t.Errorf("stats %+v, want 3 store errors", s)
+	}
+	if n := strings.Count(log.String(), "could not store"); n != 1 || !strings.Contains(log.String(), "WARN: could not store") {
+		t.Errorf("%d warnings that it could not store, want one:\n%s", n, log)
 	}
 }
 
 // The same with real permissions, where they apply.
 func TestReadOnlyDirectoryPermissions(t *testing.T) {
 	if os.Geteuid() == 0 {
-		t.Skip("running as root, which may write to a read-only directory: TestUnwritableCacheServesWhatItHas covers this path through the filesystem seam")
+		t.Skip("running as root, which may write to a read-only directory: TestUnwritableCacheServesWhatItHas covers a cache that cannot be written")
 	}
 	dir := t.TempDir()
 	c, log := openDir(t, dir)

@@ -2,12 +2,12 @@ package runtime
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -16,26 +16,6 @@ import (
 	"github.com/cachegen/cachegen/internal/testenv"
 	"github.com/cachegen/cachegen/maintain"
 )
-
-// walked returns the whole-cache walks made while fn runs.
-func walked(t *testing.T, fn func()) int {
-	t.Helper()
-	var n atomic.Int32
-	disk.WalkHook = func(string) { n.Add(1) }
-	defer func() { disk.WalkHook = nil }()
-	fn()
-	return int(n.Load())
-}
-
-// scanned returns the shards listed, alone, while fn runs.
-func scanned(t *testing.T, fn func()) int {
-	t.Helper()
-	var n atomic.Int32
-	disk.ShardHook = func(string) { n.Add(1) }
-	defer func() { disk.ShardHook = nil }()
-	fn()
-	return int(n.Load())
-}
 
 // actual counts what the cache's entry files occupy, with the system's
 // own figure for each: st_blocks of 512 bytes.
@@ -56,30 +36,62 @@ func actual(t *testing.T, dir string) maintain.Usage {
 	return u
 }
 
-// The cache's usage is kept as entries come and go, without a walk, and
-// counts what the disk holds: allocated blocks, not lengths.
-func TestUsageIsKeptWithoutWalks(t *testing.T) {
+// plantUnrecorded plants, in each shard of dir that has a usage record,
+// an entry its record does not count, as a writer killed between its
+// rename and the record's update leaves one; it returns what they occupy.
+// A recount of a shard counts its planted entry; adding to its record
+// does not.
+func plantUnrecorded(t *testing.T, dir string, data []byte) maintain.Usage {
+	t.Helper()
+	var u maintain.Usage
+	for i := range 256 {
+		shard := disk.HexByte(i)
+		if _, err := os.Stat(filepath.Join(dir, disk.UsagePath(shard))); err != nil {
+			continue
+		}
+		p := filepath.Join(dir, filepath.FromSlash(disk.EntryName(shard+"0bad0bad0bad0b")))
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var st syscall.Stat_t
+		if err := syscall.Lstat(p, &st); err != nil {
+			t.Fatal(err)
+		}
+		u.Bytes += st.Blocks * 512
+		u.Entries++
+	}
+	return u
+}
+
+// The cache's usage is kept as entries come and go, by adding each store
+// and removal to its shard's record, never by counting shards again, and
+// counts what the disk holds: allocated blocks, not lengths. Entries
+// planted behind the cache's back once every shard has its record stay
+// uncounted: no store or removal recounted a shard. (internal/disk's
+// TestWritesListNoOtherShard checks that a store or removal lists no
+// shard and walks nothing.)
+func TestUsageIsKeptWithoutRecounts(t *testing.T) {
 	c, _ := open(t)
-	var scans int
-	walks := walked(t, func() {
-		scans = scanned(t, func() {
-			fill(t, c, 300, 100)
-			for i := range 50 {
-				if _, err := c.Invalidate(context.Background(), mcCall(float64(i))); err != nil {
-					t.Fatal(err)
-				}
-			}
-			fill(t, c, 20, 5000) // replaces 20 entries with larger ones
-		})
-	})
-	if scans > 256 {
-		t.Errorf("stores and removals listed shards %d times; want at most once each, for its first record", scans)
+	fill(t, c, 300, 100)
+	data, err := os.ReadFile(c.disk.Path(mustKey(t, mcCall(0))))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got, want := mustUsage(t, c), actual(t, c.Dir()); got != want || want.Entries != 270 {
-		t.Errorf("Usage() = %+v, the disk holds %+v (want 270 entries)", got, want)
+	planted := plantUnrecorded(t, c.Dir(), data)
+	for i := range 50 {
+		if _, err := c.Invalidate(context.Background(), mcCall(float64(i))); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if walks != 0 {
-		t.Errorf("stores and removals walked the cache %d times", walks)
+	fill(t, c, 20, 5000) // replaces 20 entries with larger ones
+	want := actual(t, c.Dir())
+	if want.Entries != 270+planted.Entries || planted.Entries < 100 {
+		t.Fatalf("the disk holds %+v; want 270 entries and the %d planted", want, planted.Entries)
+	}
+	want.Bytes -= planted.Bytes
+	want.Entries -= planted.Entries
+	if got := mustUsage(t, c); got != want {
+		t.Errorf("Usage() = %+v; want %+v, what the cache stored, without the %d entries planted (a recount counts them)", got, want, planted.Entries)
 	}
 }
 
@@ -134,9 +146,15 @@ func TestLimitIsKeptShardByShard(t *testing.T) {
 	defer func() { shardCleanMin = old }()
 	const limit = 256 * 4 * 4096 // a share of 4 small entries
 	c, log := open(t, WithMaxBytes(limit), WithVerbose(true))
-	walks := walked(t, func() { fill(t, c, 1500, 100) })
-	if walks != 0 {
-		t.Errorf("stores walked the cache %d times", walks)
+	// A trim of the whole cache prunes the memo of file digests as it
+	// walks: a record a year old would go.
+	memo := filepath.Join(c.Dir(), disk.MemoDir, "old"+disk.MemoSuffix)
+	testenv.WriteFiles(t, c.Dir(), map[string]string{disk.MemoDir + "/old" + disk.MemoSuffix: ""})
+	longAgo := time.Now().Add(-365 * 24 * time.Hour)
+	os.Chtimes(memo, longAgo, longAgo)
+	fill(t, c, 1500, 100)
+	if _, err := os.Stat(memo); err != nil || strings.Contains(log.String(), "to bring the cache under its size limit") {
+		t.Errorf("a store trimmed the whole cache (the memo record a year old: %v):\n%.2000s", err, log)
 	}
 	u := actual(t, c.Dir())
 	if u.Bytes > limit || u.Entries < 500 {
@@ -152,6 +170,56 @@ func TestLimitIsKeptShardByShard(t *testing.T) {
 	}
 	if got := mustUsage(t, c); got != u {
 		t.Errorf("Usage() = %+v, the disk holds %+v", got, u)
+	}
+
+	// With the whole cache over its limit, by entries planted in shard b,
+	// unrecorded and the least recently used of all, stores that take
+	// shard a over its share clean shard a alone: a trim of the whole
+	// cache would remove b's planted entries first.
+	a := disk.ShardOf(mustKey(t, mcCall(100000)))
+	ai, _ := strconv.ParseUint(a, 16, 8)
+	b := disk.HexByte(int(ai+128) % 256)
+	some, _ := filepath.Glob(filepath.Join(c.Dir(), "*", "*"+disk.EntrySuffix))
+	if len(some) == 0 {
+		t.Fatal("no entry left")
+	}
+	data, err := os.ReadFile(some[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(c.Dir(), b), 0o700)
+	var planted []string
+	for over := limit + 64<<10 - actual(t, c.Dir()).Bytes; over >= 0; { // more than stores into a can free
+		p := c.disk.Path(b + fmt.Sprintf("%014x", 0xbad000+len(planted)))
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, longAgo, longAgo)
+		planted = append(planted, p)
+		var st syscall.Stat_t
+		if err := syscall.Lstat(p, &st); err != nil {
+			t.Fatal(err)
+		}
+		over -= st.Blocks * 512
+	}
+	if u := actual(t, c.Dir()); u.Bytes <= limit+64<<10 {
+		t.Fatalf("the cache holds %+v with %d entries planted; want it over its limit %d", u, len(planted), limit)
+	}
+	log.Reset()
+	stored := 0
+	for i := 100000; stored < 6; i++ {
+		if disk.ShardOf(mustKey(t, mcCall(float64(i)))) == a {
+			fill1(t, c, i, 100)
+			stored++
+		}
+	}
+	if !strings.Contains(log.String(), "of shard "+a+",") {
+		t.Errorf("the stores into shard %s cleaned it not:\n%.2000s", a, log)
+	}
+	for _, p := range planted {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("a store into shard %s removed %s: %v", a, p, err)
+		}
 	}
 }
 

@@ -42,7 +42,7 @@ import (
 // A Store is safe for concurrent use.
 type Store struct {
 	dir string
-	FS  FileSystem // where files are made, renamed and removed: OSFS, but for tests of failures
+	fs  fileSystem // where files are made, renamed and removed: osFS, but in this package's tests of failures
 	// private refuses, in the directory, what another user owns or others
 	// can write to (see checkOwn); a shared directory accepts it.
 	private bool
@@ -71,30 +71,32 @@ func (s *Store) Private() bool { return s.private }
 // New returns the store of dir, private or shared, checking large
 // entries' MACs with signKey when it is set.
 func New(dir string, private bool, signKey []byte) *Store {
-	return &Store{dir: dir, FS: OSFS{}, private: private, signKey: signKey}
+	return &Store{dir: dir, fs: osFS{}, private: private, signKey: signKey}
 }
 
-// FileSystem is what the store writes through, relative to its root: the
-// operating system, or in tests one that fails at a chosen step.
-type FileSystem interface {
+// fileSystem is what the store writes through, relative to its root: the
+// operating system, or in this package's tests one that fails, or kills
+// its process, at a chosen step.
+type fileSystem interface {
 	MkdirAll(r *os.Root, name string) error
-	CreateTemp(r *os.Root, dir, prefix string) (TempFile, error)
+	CreateTemp(r *os.Root, dir, prefix string) (tempFile, error)
 	Rename(r *os.Root, oldname, newname string) error
 	Remove(r *os.Root, name string) error
 }
 
-// TempFile is a temporary file being written; Name is relative to the root.
-type TempFile interface {
+// tempFile is a temporary file being written; Name is relative to the root.
+type tempFile interface {
 	io.Writer
 	Close() error
 	Name() string
 }
 
-type OSFS struct{}
+// osFS is the operating system's file system.
+type osFS struct{}
 
-func (OSFS) MkdirAll(r *os.Root, name string) error { return r.MkdirAll(name, DirPerm) }
+func (osFS) MkdirAll(r *os.Root, name string) error { return r.MkdirAll(name, DirPerm) }
 
-func (OSFS) CreateTemp(r *os.Root, dir, prefix string) (TempFile, error) {
+func (osFS) CreateTemp(r *os.Root, dir, prefix string) (tempFile, error) {
 	for range 10 {
 		name := path.Join(dir, prefix+rand.Text()[:12])
 		f, err := r.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, FilePerm)
@@ -109,8 +111,8 @@ func (OSFS) CreateTemp(r *os.Root, dir, prefix string) (TempFile, error) {
 	return nil, fmt.Errorf("creating a temporary file in %s: %w", dir, fs.ErrExist)
 }
 
-func (OSFS) Rename(r *os.Root, oldname, newname string) error { return r.Rename(oldname, newname) }
-func (OSFS) Remove(r *os.Root, name string) error             { return r.Remove(name) }
+func (osFS) Rename(r *os.Root, oldname, newname string) error { return r.Rename(oldname, newname) }
+func (osFS) Remove(r *os.Root, name string) error             { return r.Remove(name) }
 
 // rootFile is a file opened in a root, named relative to it.
 type rootFile struct {
@@ -345,7 +347,7 @@ func (s *Store) Replace(name, key string, parts ...[]byte) error {
 // replaceWith is replace, with write writing the file, and commit, when
 // set, running the rename.
 func (s *Store) replaceWith(name, key string, write func(io.Writer) error, commit func(rename func() error) error) error {
-	if _, ok := s.FS.(OSFS); ok {
+	if _, ok := s.fs.(osFS); ok {
 		if done, err := s.replaceAt(name, key, write, commit); done {
 			return err
 		}
@@ -356,7 +358,7 @@ func (s *Store) replaceWith(name, key string, write func(io.Writer) error, commi
 		if r, err = s.OpenRoot(true); err != nil {
 			return err
 		}
-		if err = s.FS.MkdirAll(r, path.Dir(name)); errors.Is(err, fs.ErrNotExist) {
+		if err = s.fs.MkdirAll(r, path.Dir(name)); errors.Is(err, fs.ErrNotExist) {
 			s.forget(r) // the directory was removed under us
 			continue
 		}
@@ -374,8 +376,8 @@ func (s *Store) replaceWith(name, key string, write func(io.Writer) error, commi
 				return err
 			}
 		}
-		var f TempFile
-		if f, err = s.FS.CreateTemp(r, path.Dir(name), TempPrefix+key+"-"); err != nil {
+		var f tempFile
+		if f, err = s.fs.CreateTemp(r, path.Dir(name), TempPrefix+key+"-"); err != nil {
 			return err
 		}
 		err = write(f)
@@ -383,7 +385,7 @@ func (s *Store) replaceWith(name, key string, write func(io.Writer) error, commi
 			err = cerr
 		}
 		if err == nil {
-			rename := func() error { return s.FS.Rename(r, f.Name(), name) }
+			rename := func() error { return s.fs.Rename(r, f.Name(), name) }
 			if commit != nil {
 				err = commit(rename)
 			} else {
@@ -391,7 +393,7 @@ func (s *Store) replaceWith(name, key string, write func(io.Writer) error, commi
 			}
 		}
 		if err != nil {
-			s.FS.Remove(r, f.Name())
+			s.fs.Remove(r, f.Name())
 		}
 		return err
 	}
@@ -404,7 +406,7 @@ func (s *Store) Remove(name string) error {
 	if err != nil {
 		return err
 	}
-	return s.FS.Remove(r, name)
+	return s.fs.Remove(r, name)
 }
 
 // Touch sets name's modification time, recording a use, unless name is
@@ -583,9 +585,9 @@ const (
 	KindOdd            // not a regular file, named like one of the above, or a shard that is no directory
 )
 
-// WalkHook, when set by a test, runs after walk has listed a shard and
+// walkHook, when set by a test, runs after Walk has listed a shard and
 // before it visits the shard's files.
-var WalkHook func(shard string)
+var walkHook func(shard string)
 
 // Walk calls fn, with names relative to the store's directory, for every
 // entry, temporary and lock file in the store, and for whatever is named
@@ -624,8 +626,8 @@ func (s *Store) Walk(ctx context.Context, fn func(name string, kind FileKind) er
 		if err != nil {
 			return err
 		}
-		if WalkHook != nil {
-			WalkHook(sub.Name())
+		if walkHook != nil {
+			walkHook(sub.Name())
 		}
 		for _, f := range files {
 			kind := KindOf(f.Name())

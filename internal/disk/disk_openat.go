@@ -373,7 +373,7 @@ func (s *Store) makeDir(dir string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.FS.MkdirAll(r, dir); err != nil {
+	if err := s.fs.MkdirAll(r, dir); err != nil {
 		return nil, err
 	}
 	return s.shardDir(dir, true)

@@ -36,7 +36,7 @@ func (s *Store) OpenLockIn(name string, flag int) (*os.File, error) {
 	}
 	f, err := s.OpenLockFile(r, name, flag|os.O_CREATE)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err := s.FS.MkdirAll(r, path.Dir(name)); err != nil {
+		if err := s.fs.MkdirAll(r, path.Dir(name)); err != nil {
 			return nil, err
 		}
 		f, err = s.OpenLockFile(r, name, flag|os.O_CREATE)

@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// FileLocks makes KeyLock take the per-key lock files of other systems on
-// Linux too, for their tests.
-var FileLocks = false
+// fileLocks makes KeyLock take the per-key lock files of other systems on
+// Linux too, for this package's tests of them.
+var fileLocks = false
 
 // A KeyLock is the cross-process lock of one key, open but not yet taken.
 type KeyLock interface {
@@ -83,7 +83,7 @@ func (s *Store) OpenLock(key string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.FS.MkdirAll(r, ShardOf(key)); err != nil {
+	if err := s.fs.MkdirAll(r, ShardOf(key)); err != nil {
 		return nil, err
 	}
 	return s.OpenLockFile(r, LockName(key), os.O_CREATE)
@@ -119,7 +119,7 @@ func (s *Store) OpenLockFile(r *os.Root, name string, flag int) (*os.File, error
 	case linked && (flag&os.O_CREATE == 0 || flag&os.O_EXCL != 0):
 		return nil, errLinked(name)
 	case linked:
-		if err := s.FS.Remove(r, name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := s.fs.Remove(r, name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
 		return s.OpenLockFile(r, name, flag|os.O_EXCL)

@@ -17,7 +17,7 @@ const locksName = ".locks"
 // KeyLock opens the lock of key: a byte of its shard's lock file, at an
 // offset its key gives.
 func (s *Store) KeyLock(key string) (KeyLock, error) {
-	if FileLocks {
+	if fileLocks {
 		return s.fileLock(key)
 	}
 	f, err := s.OpenLockIn(path.Join(ShardOf(key), locksName), 0)

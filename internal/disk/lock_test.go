@@ -2,14 +2,19 @@ package disk
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cachegen/cachegen/internal/testenv"
 )
@@ -185,6 +190,64 @@ func TestLockFilesAreRecords(t *testing.T) {
 	f.Close()
 	if b, _ := os.ReadFile(outside); string(b) != "not the cache's" {
 		t.Errorf("the file outside was written through its second name: %q", b)
+	}
+}
+
+// Many stores on one directory (each a process, as far as its locks go)
+// lock the same keys at once, each computing and storing a key's entry
+// unless it finds it stored, with holds short enough that lock files
+// come and go while others open them: each key is computed once, and only
+// the entries remain, whichever the locks are (on Linux, fileLocks takes
+// the per-key lock files of other systems).
+func TestLocksComputeOnceAsFilesComeAndGo(t *testing.T) {
+	for _, kl := range keyLocks {
+		t.Run(kl.name, func(t *testing.T) {
+			fileLocks = kl.name == "a file of its own"
+			t.Cleanup(func() { fileLocks = false })
+			dir := t.TempDir()
+			const callers, keys = 8, 40
+			var computed [keys]atomic.Int32
+			data := encode(t, []byte("x"), nil)
+			var wg sync.WaitGroup
+			for range callers {
+				s := New(dir, true, nil)
+				wg.Go(func() {
+					for k := range keys {
+						key := keyIn(HexByte(k%4*64), k)
+						unlock, _, err := s.Lock(context.Background(), key, false, 0, func() {})
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						if _, err := s.Stat(EntryName(key)); err != nil {
+							computed[k].Add(1)
+							time.Sleep(time.Duration(rand.IntN(500)) * time.Microsecond)
+							if _, _, err := s.WriteEntry(key, WriteParts([][]byte{data})); err != nil {
+								t.Error(err)
+							}
+						}
+						unlock()
+					}
+				})
+			}
+			wg.Wait()
+			for k := range keys {
+				if n := computed[k].Load(); n != 1 {
+					t.Errorf("key %d computed %d times, want once", k, n)
+				}
+			}
+			files := 0
+			New(dir, true, nil).Walk(context.Background(), func(name string, kind FileKind) error {
+				files++
+				if kind != KindEntry {
+					t.Errorf("file left: %s", name)
+				}
+				return nil
+			})
+			if files != keys {
+				t.Errorf("%d files for %d entries", files, keys)
+			}
+		})
 	}
 }
 

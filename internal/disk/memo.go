@@ -32,7 +32,7 @@ func (s *Store) ClearMemo() error {
 	}
 	for _, e := range ents {
 		if strings.HasSuffix(e.Name(), MemoSuffix) || strings.HasPrefix(e.Name(), TempPrefix) {
-			if err := s.FS.Remove(r, MemoDir+"/"+e.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := s.fs.Remove(r, MemoDir+"/"+e.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
 		}
@@ -58,7 +58,7 @@ func (s *Store) PruneMemo(cutoff time.Time) {
 			continue
 		}
 		if fi, err := r.Lstat(name); err == nil && fi.ModTime().Before(cutoff) {
-			_ = s.FS.Remove(r, name)
+			_ = s.fs.Remove(r, name)
 		}
 	}
 }

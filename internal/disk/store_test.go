@@ -2,12 +2,14 @@ package disk
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/cachegen/cachegen/internal/cachedir"
 	"github.com/cachegen/cachegen/internal/entry"
+	"github.com/cachegen/cachegen/internal/testenv"
 )
 
 // keyIn returns a key of shard, told apart by n.
@@ -453,51 +456,240 @@ func TestReplaceAndCreateEntry(t *testing.T) {
 	}
 }
 
-// failingFS is the operating system, but for a rename that fails.
-type failingFS struct{ OSFS }
+// failingFS is the operating system, but for one step of a write, which
+// fails with err: "mkdir", "create", "write" (after half the bytes),
+// "close" or "rename".
+type failingFS struct {
+	osFS
+	step string
+	err  error
+}
+
+// failingFile is a temporary file of a failingFS.
+type failingFile struct {
+	tempFile
+	step string
+	err  error
+}
 
 var errInjected = errors.New("injected failure")
 
-func (failingFS) Rename(r *os.Root, oldname, newname string) error { return errInjected }
+func (f failingFS) MkdirAll(r *os.Root, name string) error {
+	if f.step == "mkdir" {
+		return &fs.PathError{Op: "mkdir", Path: name, Err: f.err}
+	}
+	return f.osFS.MkdirAll(r, name)
+}
 
-// A write that fails, in the writer or in the rename, leaves neither an
-// entry nor a temporary file, on either path a write takes: into a shard
-// held open, or through the root (a new shard, another FileSystem).
+func (f failingFS) CreateTemp(r *os.Root, dir, prefix string) (tempFile, error) {
+	if f.step == "create" {
+		return nil, &fs.PathError{Op: "open", Path: dir, Err: f.err}
+	}
+	tf, err := f.osFS.CreateTemp(r, dir, prefix)
+	if err != nil {
+		return nil, err
+	}
+	return failingFile{tf, f.step, f.err}, nil
+}
+
+func (f failingFile) Write(p []byte) (int, error) {
+	if f.step == "write" {
+		n, _ := f.tempFile.Write(p[:len(p)/2]) // half written, then the disk is full
+		return n, &fs.PathError{Op: "write", Path: f.Name(), Err: f.err}
+	}
+	return f.tempFile.Write(p)
+}
+
+func (f failingFile) Close() error {
+	err := f.tempFile.Close()
+	if f.step == "close" {
+		return &fs.PathError{Op: "close", Path: f.Name(), Err: f.err}
+	}
+	return err
+}
+
+func (f failingFS) Rename(r *os.Root, oldname, newname string) error {
+	if f.step == "rename" {
+		return &os.LinkError{Op: "rename", Old: oldname, New: newname, Err: f.err}
+	}
+	return f.osFS.Rename(r, oldname, newname)
+}
+
+// A write that fails, in the writer, or with the disk full or an I/O
+// error at any step of the file system's (making the shard, creating,
+// writing, closing or renaming the temporary file), returns the failure
+// and leaves the entry as it was, whole, or none; no temporary file; and
+// its shard's usage record uncounted. So on either path a write takes:
+// into a shard held open, or through the root (a new shard, or another
+// file system).
 func TestFailedWritesLeaveNothing(t *testing.T) {
-	good := WriteParts([][]byte{encode(t, []byte("x"), nil)})
+	old, replacement := encode(t, []byte("old"), nil), encode(t, make([]byte, 10000), nil)
 	failing := func(io.Writer) error { return errInjected }
-	cases := []struct {
+	type writeCase struct {
 		name     string
-		fsys     FileSystem
+		fsys     fileSystem
 		newShard bool
 		write    func(io.Writer) error
-	}{
-		{"the writer fails, in a new shard", OSFS{}, true, failing},
-		{"the writer fails, in a shard held open", OSFS{}, false, failing},
-		{"the rename fails", failingFS{}, false, good},
+		want     error
+	}
+	cases := []writeCase{
+		{"the writer fails, in a new shard", osFS{}, true, failing, errInjected},
+		{"the writer fails, in a shard held open", osFS{}, false, failing, errInjected},
+	}
+	for _, step := range []string{"mkdir", "create", "write", "close", "rename"} {
+		for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EIO} {
+			cases = append(cases, writeCase{step + " fails with " + errno.Error(), failingFS{step: step, err: errno}, false, WriteParts([][]byte{replacement}), errno})
+		}
 	}
 	for _, c := range cases {
 		dir := t.TempDir()
 		s := New(dir, true, nil)
+		existing := keyIn("ab", 9)
 		if !c.newShard {
-			put(t, s, keyIn("ab", 9), encode(t, []byte("y"), nil))
+			put(t, s, existing, old)
 		}
-		s.FS = c.fsys
-		if _, _, err := s.WriteEntry(keyIn("ab", 0), c.write); !errors.Is(err, errInjected) {
+		s.fs = c.fsys
+		if _, _, err := s.WriteEntry(keyIn("ab", 0), c.write); !errors.Is(err, c.want) {
 			t.Errorf("%s: WriteEntry: %v, want the failure", c.name, err)
 		}
-		if ok, err := s.CreateEntry(keyIn("ab", 1), c.write); ok || !errors.Is(err, errInjected) {
+		if ok, err := s.CreateEntry(keyIn("ab", 1), c.write); ok || !errors.Is(err, c.want) {
 			t.Errorf("%s: CreateEntry: %v, %v, want the failure", c.name, ok, err)
 		}
-		if u, _ := s.ReadUsage("ab", false); u.Entries != int64(btoi(!c.newShard)) {
+		if !c.newShard {
+			if _, _, err := s.WriteEntry(existing, c.write); !errors.Is(err, c.want) {
+				t.Errorf("%s: WriteEntry over an entry: %v, want the failure", c.name, err)
+			}
+			if got, _, _, err := s.ReadEntry(EntryName(existing)); err != nil || !bytes.Equal(got, old) {
+				t.Errorf("%s: a failed write over an entry left it changed (%d bytes, %v)", c.name, len(got), err)
+			}
+		}
+		if u, _ := s.ReadUsage("ab", false); u != onDisk(t, dir, "ab") || u.Entries != int64(btoi(!c.newShard)) {
 			t.Errorf("%s: usage %+v counts a failed write", c.name, u)
 		}
 		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && (strings.HasPrefix(d.Name(), TempPrefix) || strings.HasSuffix(d.Name(), EntrySuffix) && !strings.Contains(d.Name(), keyIn("ab", 9))) {
+			if err == nil && (strings.HasPrefix(d.Name(), TempPrefix) || strings.HasSuffix(d.Name(), EntrySuffix) && !strings.Contains(d.Name(), existing)) {
 				t.Errorf("%s: a failed write left %s", c.name, p)
 			}
 			return nil
 		})
+	}
+}
+
+// killAt is the operating system, but for one step of a write, at which
+// it kills its own process: "created", "half-written", "written",
+// "closed" or "renamed".
+type killAt struct {
+	osFS
+	step string
+}
+
+// killFile is a temporary file of a killAt.
+type killFile struct {
+	tempFile
+	step string
+}
+
+func die() { syscall.Kill(os.Getpid(), syscall.SIGKILL); select {} }
+
+func (k killAt) CreateTemp(r *os.Root, dir, prefix string) (tempFile, error) {
+	f, err := k.osFS.CreateTemp(r, dir, prefix)
+	if k.step == "created" {
+		die()
+	}
+	return killFile{f, k.step}, err
+}
+
+func (f killFile) Write(p []byte) (int, error) {
+	if f.step == "half-written" {
+		f.tempFile.Write(p[:len(p)/2])
+		die()
+	}
+	n, err := f.tempFile.Write(p)
+	if f.step == "written" {
+		die()
+	}
+	return n, err
+}
+
+func (f killFile) Close() error {
+	err := f.tempFile.Close()
+	if f.step == "closed" {
+		die()
+	}
+	return err
+}
+
+func (k killAt) Rename(r *os.Root, oldname, newname string) error {
+	err := k.osFS.Rename(r, oldname, newname)
+	if k.step == "renamed" {
+		die()
+	}
+	return err
+}
+
+const killChildVar = "CACHEGEN_DISK_KILL_CHILD"
+
+// killedEntry is the entry the killed writer writes.
+func killedEntry(t testing.TB) []byte { return encode(t, make([]byte, 100_000), nil) }
+
+// A writer SIGKILLed at any step of a write leaves its entry whole: the
+// old one, or none, until its rename, and the new one from then on. It
+// leaves at most its temporary file, which Walk names as one, for Clear
+// and Prune to remove, and nothing that stops the next write of the key.
+func TestKilledWriterLeavesWholeEntries(t *testing.T) {
+	if spec := os.Getenv(killChildVar); spec != "" {
+		f := strings.Fields(spec) // step dir key
+		s := New(f[1], true, nil)
+		s.fs = killAt{step: f[0]}
+		s.WriteEntry(f[2], WriteParts([][]byte{killedEntry(t)}))
+		os.Exit(0) // alive: the parent says so
+	}
+	old, killed := encode(t, []byte("old"), nil), killedEntry(t)
+	for _, step := range []string{"created", "half-written", "written", "closed", "renamed"} {
+		for _, replacing := range []bool{false, true} {
+			name := step + "/new entry"
+			if replacing {
+				name = step + "/replacing an entry"
+			}
+			t.Run(name, func(t *testing.T) {
+				dir := t.TempDir()
+				key := keyIn("ab", 1)
+				want := []byte(nil)
+				if replacing {
+					put(t, New(dir, true, nil), key, old)
+					want = old
+				}
+				if step == "renamed" {
+					want = killed
+				}
+				err := testenv.Child("TestKilledWriterLeavesWholeEntries", killChildVar, step, dir, key).Run()
+				if ee, ok := err.(*exec.ExitError); !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+					t.Fatalf("the writer was not killed %s: %v", step, err)
+				}
+				s := New(dir, true, nil)
+				got, _, _, err := s.ReadEntry(EntryName(key))
+				if want == nil && !errors.Is(err, fs.ErrNotExist) || want != nil && (err != nil || !bytes.Equal(got, want)) {
+					t.Errorf("the entry is %d bytes (%v); want %d bytes, whole", len(got), err, len(want))
+				}
+				temps := 0
+				s.Walk(context.Background(), func(name string, kind FileKind) error {
+					switch {
+					case kind == KindTemp:
+						temps++
+					case kind != KindEntry || name != EntryName(key):
+						t.Errorf("the killed writer left %s (kind %d)", name, kind)
+					}
+					return nil
+				})
+				if want := btoi(step != "renamed"); temps != want {
+					t.Errorf("%d temporary files, want %d", temps, want)
+				}
+				put(t, s, key, old)
+				if got, _, _, err := s.ReadEntry(EntryName(key)); err != nil || !bytes.Equal(got, old) {
+					t.Errorf("the next write of the key: %v", err)
+				}
+			})
+		}
 	}
 }
 

@@ -195,8 +195,8 @@ type ShardFile struct {
 	LastUsed time.Time
 }
 
-// ShardHook, when set by a test, runs as a shard is listed.
-var ShardHook func(shard string)
+// shardHook, when set by a test, runs as a shard is listed.
+var shardHook func(shard string)
 
 // shardEntries lists the entries of shard, by lstat alone.
 func (s *Store) shardEntries(shard string) ([]ShardFile, error) {
@@ -208,8 +208,8 @@ func (s *Store) shardEntries(shard string) ([]ShardFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ShardHook != nil {
-		ShardHook(shard)
+	if shardHook != nil {
+		shardHook(shard)
 	}
 	var out []ShardFile
 	for _, f := range files {

@@ -113,6 +113,52 @@ func TestUsageUnderConcurrentWrites(t *testing.T) {
 	}
 }
 
+// A store or a removal reads and updates its own shard's usage record
+// alone: with the record in place it lists no shard and walks nothing,
+// and a shard without one is listed once, to count it, and no other
+// shard is. Reading the store's usage lists no shard that has a record.
+func TestWritesListNoOtherShard(t *testing.T) {
+	dir := t.TempDir()
+	s := New(dir, true, nil)
+	var listed, walked []string
+	shardHook = func(shard string) { listed = append(listed, shard) }
+	walkHook = func(shard string) { walked = append(walked, shard) }
+	t.Cleanup(func() { shardHook, walkHook = nil, nil })
+	shards := []string{"00", "ab", "ff"}
+	for _, shard := range shards {
+		for i := range 3 {
+			put(t, s, keyIn(shard, i), encode(t, make([]byte, 100), nil))
+		}
+	}
+	if !slices.Equal(listed, shards) || len(walked) != 0 {
+		t.Errorf("the stores listed %v and walked %v; want each shard listed once, for its missing record", listed, walked)
+	}
+	listed = nil
+	put(t, s, keyIn("ab", 0), encode(t, make([]byte, 20000), nil)) // replaced by a larger one
+	if ok, err := s.CreateEntry(keyIn("ab", 5), WriteParts([][]byte{encode(t, nil, nil)})); !ok || err != nil {
+		t.Fatalf("CreateEntry = %v, %v", ok, err)
+	}
+	if err := s.RemoveEntry(EntryName(keyIn("ff", 1))); err != nil {
+		t.Fatal(err)
+	}
+	total, err := s.TotalUsage(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != 0 || len(walked) != 0 {
+		t.Errorf("stores, a removal and reading the usage listed %v and walked %v; want the records read alone", listed, walked)
+	}
+	var want Usage
+	for _, shard := range shards {
+		u := onDisk(t, dir, shard)
+		want.Bytes += u.Bytes
+		want.Entries += u.Entries
+	}
+	if total != want || want.Entries != 9 {
+		t.Errorf("TotalUsage = %+v, the disk holds %+v (want 9 entries)", total, want)
+	}
+}
+
 // A record missing, malformed, implausible or a day old is recounted,
 // never trusted; one that lost an update is repaired by a recount.
 func TestUsageRecordsAreRepaired(t *testing.T) {

@@ -1,6 +1,7 @@
 package disk
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"maps"
@@ -77,6 +78,71 @@ func TestWalkKinds(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Errorf("Walk of a missing store: %v", err)
+	}
+}
+
+// A shard swapped for a symlink to a directory outside the store after
+// Walk listed it, and before it visits its files: what a walker does with
+// the names it is given (Clear's and Prune's reads, touches, removals,
+// removals of free locks) reaches nothing outside.
+func TestWalkNeverResolvesThroughASwappedShard(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	s := New(dir, true, nil)
+	key := keyIn("ab", 1)
+	data := encode(t, []byte("x"), nil)
+	put(t, s, key, data)
+	names := []string{EntryName(key), LockName(key), LeaseName(key), "ab/" + TempPrefix + key + "-XYZ"}
+	for _, name := range names[1:] {
+		plant(t, dir, name, nil)
+	}
+	// The same files outside, two days old.
+	old := time.Now().Add(-48 * time.Hour).Truncate(time.Second)
+	outside := map[string][]byte{}
+	for _, name := range names {
+		var b []byte
+		if name == EntryName(key) {
+			b = data
+		}
+		p := plant(t, out, name, b)
+		os.Chtimes(p, old, old)
+		outside[p] = b
+	}
+	swapped := false
+	walkHook = func(shard string) {
+		os.RemoveAll(filepath.Join(dir, shard))
+		if err := os.Symlink(filepath.Join(out, shard), filepath.Join(dir, shard)); err != nil {
+			t.Fatal(err)
+		}
+		swapped = true
+	}
+	t.Cleanup(func() { walkHook = nil })
+	var walked []string
+	err := s.Walk(context.Background(), func(name string, kind FileKind) error {
+		walked = append(walked, name)
+		s.ReadEntry(name)
+		s.ReadMeta(name)
+		s.Touch(name, time.Now())
+		switch kind {
+		case KindEntry:
+			s.RemoveEntry(name)
+		case KindLock:
+			s.RemoveFreeLock(name)
+		}
+		s.Remove(name)
+		return nil
+	})
+	if err != nil || !swapped || len(walked) != len(names) {
+		t.Fatalf("the walk visited %v (%v, swapped %v); want the %d files the shard held", walked, err, swapped, len(names))
+	}
+	for p, b := range outside {
+		got, err := os.ReadFile(p)
+		fi, serr := os.Stat(p)
+		if err != nil || serr != nil || !bytes.Equal(got, b) || !fi.ModTime().Equal(old) {
+			t.Errorf("%s outside the store was changed or removed (%v)", p, err)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(out, "ab")); len(ents) != len(names) {
+		t.Errorf("files were added outside the store: %v", ents)
 	}
 }
 

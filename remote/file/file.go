@@ -231,7 +231,7 @@ func (l leases) CreateObject(_ context.Context, key string, body []byte) (bool, 
 	if err != nil {
 		return false, err
 	}
-	if err := l.d.FS.MkdirAll(r, disk.ShardOf(key)); err != nil {
+	if err := r.MkdirAll(disk.ShardOf(key), disk.DirPerm); err != nil {
 		return false, err
 	}
 	f, err := r.OpenFile(disk.LeaseName(key), os.O_CREATE|os.O_EXCL|os.O_WRONLY, disk.FilePerm)
