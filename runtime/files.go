@@ -1,11 +1,5 @@
 package runtime
 
-import (
-	"reflect"
-
-	"github.com/cachegen/cachegen/internal/keying"
-)
-
 // File is a path to a data file or directory that a call reads: as a
 // parameter, it is keyed by what the path holds, not by its text.
 //
@@ -63,8 +57,4 @@ func Files[S ~string](paths []S) []File {
 		out[i] = File(p)
 	}
 	return out
-}
-
-func init() {
-	keying.FileType, keying.DirType = reflect.TypeFor[File](), reflect.TypeFor[Dir]()
 }

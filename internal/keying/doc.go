@@ -19,7 +19,7 @@
 //     holds, are errors; large numeric slices and byte strings are
 //     spelled as a digest of their bytes; a panic in a user's method
 //     (a marshaler, a declared key) makes the value unkeyable.
-//   - File inputs (values of FileType and DirType) are spelled by their
+//   - File inputs (values of runtime.File and runtime.Dir) are spelled by their
 //     content: size and SHA-256, or, for a directory or pattern, the
 //     digest of the listing of its files. A Digester keeps, in the cache
 //     directory, a memo of each file's digest with the stat it had when

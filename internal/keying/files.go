@@ -100,10 +100,25 @@ func NewDigester(memo *disk.Store, readOnly bool) *Digester {
 	return &Digester{memo: memo, readOnly: readOnly, mem: map[string]MemoRecord{}, Now: time.Now, StatOf: StatOf}
 }
 
-// FileType and DirType are the types of runtime.File and runtime.Dir,
-// whose values are keyed by what their paths hold; the runtime sets them
-// as it is initialized.
-var FileType, DirType reflect.Type
+// inputPkg is the package of the types whose values are keyed by what
+// their paths hold: runtime.File and runtime.Dir, known by their package
+// and name, so that nothing has to register them.
+var inputPkg = "github.com/cachegen/cachegen/runtime"
+
+// inputType reports whether t is runtime.File (isInput) or runtime.Dir
+// (isInput and dir).
+func inputType(t reflect.Type) (isInput, dir bool) {
+	if t.Kind() != reflect.String || t.PkgPath() != inputPkg {
+		return false, false
+	}
+	switch t.Name() {
+	case "File":
+		return true, false
+	case "Dir":
+		return true, true
+	}
+	return false, false
+}
 
 // MemDigester keys file inputs where no cache is at hand (Call.Key).
 var MemDigester = NewDigester(nil, false)

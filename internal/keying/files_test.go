@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"syscall"
@@ -21,17 +20,14 @@ import (
 	"github.com/cachegen/cachegen/internal/entry"
 )
 
-// testFile and testDir stand for runtime.File and runtime.Dir, which the
-// runtime registers as it is initialized.
+// File and Dir stand for runtime.File and runtime.Dir, which keying knows
+// by their package and name (see inputType).
 type (
-	testFile string
-	testDir  string
+	File string
+	Dir  string
 )
 
-func init() {
-	FileType = reflect.TypeFor[testFile]()
-	DirType = reflect.TypeFor[testDir]()
-}
+func init() { inputPkg = "github.com/cachegen/cachegen/internal/keying" } // this package's File and Dir, above
 
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
@@ -114,7 +110,7 @@ func TestFileIsKeyedByContent(t *testing.T) {
 	a, b := filepath.Join(root, "here", "table.dat"), filepath.Join(root, "elsewhere", "copy.dat")
 	writeFile(t, a, "absorption lines")
 	writeFile(t, b, "absorption lines")
-	sp := spellIn(t, d, testFile(a))
+	sp := spellIn(t, d, File(a))
 	if got, want := string(sp.Text), fileText("absorption lines"); got != want {
 		t.Fatalf("spelled %s, want %s", got, want)
 	}
@@ -125,24 +121,24 @@ func TestFileIsKeyedByContent(t *testing.T) {
 	if len(sp.Seen) != 1 || sp.Seen[0].Size != 16 || sp.Seen[0].Ino == 0 {
 		t.Errorf("seen %+v, want the stat of the one file read", sp.Seen)
 	}
-	if textOf(t, d, testFile(b)) != string(sp.Text) {
+	if textOf(t, d, File(b)) != string(sp.Text) {
 		t.Error("the same content at another path keys apart")
 	}
 	if textOf(t, d, a) == string(sp.Text) {
 		t.Error("a path as a string keys like the file's content")
 	}
 	writeFile(t, a, "other lines")
-	if got := textOf(t, d, testFile(a)); got != fileText("other lines") {
+	if got := textOf(t, d, File(a)); got != fileText("other lines") {
 		t.Errorf("after a change: %s, want %s", got, fileText("other lines"))
 	}
 	// A slice of files keys each by content.
-	sp = spellIn(t, d, []testFile{testFile(a), testFile(b)})
+	sp = spellIn(t, d, []File{File(a), File(b)})
 	if len(sp.Inputs) != 2 || len(sp.Seen) != 2 || !strings.Contains(string(sp.Text), hexSHA256([]byte("other lines"))) {
 		t.Errorf("two files: %s, %+v", sp.Text, sp.Inputs)
 	}
 	// A relative path is the working directory's.
 	t.Chdir(filepath.Join(root, "elsewhere"))
-	if textOf(t, d, testFile("copy.dat")) != fileText("absorption lines") {
+	if textOf(t, d, File("copy.dat")) != fileText("absorption lines") {
 		t.Error("a relative path keys unlike its file")
 	}
 }
@@ -152,13 +148,13 @@ func TestFileIsKeyedByContent(t *testing.T) {
 func TestFileInputsThatCannotBeRead(t *testing.T) {
 	d := newDigester(nil, false)
 	missing := filepath.Join(t.TempDir(), "missing.txt")
-	if _, err := Spell(map[string]any{"in": testFile(missing)}, d); !errors.As(err, new(*InputError)) || !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "parameter in") {
+	if _, err := Spell(map[string]any{"in": File(missing)}, d); !errors.As(err, new(*InputError)) || !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "parameter in") {
 		t.Errorf("a missing file: %v, want an InputError naming the parameter", err)
 	}
-	if _, err := Spell(map[string]any{"in": testFile("")}, d); !errors.Is(err, ErrNoInput) || !errors.As(err, new(*InputError)) {
+	if _, err := Spell(map[string]any{"in": File("")}, d); !errors.Is(err, ErrNoInput) || !errors.As(err, new(*InputError)) {
 		t.Errorf("an empty path: %v, want ErrNoInput", err)
 	}
-	for _, v := range []any{map[testFile]float64{testFile(missing): 1}, map[testDir]int{}} {
+	for _, v := range []any{map[File]float64{File(missing): 1}, map[Dir]int{}} {
 		if _, err := Spell(map[string]any{"in": v}, d); !errors.Is(err, ErrUnkeyable) || !strings.Contains(err.Error(), "cannot be a map key") {
 			t.Errorf("%T: %v, want it refused as a map key", v, err)
 		}
@@ -172,7 +168,7 @@ func TestFileMemo(t *testing.T) {
 	path := filepath.Join(tempDir(t), "scene.bin")
 	writeFile(t, path, strings.Repeat("x", 1<<16))
 	for range 3 {
-		textOf(t, d, testFile(path))
+		textOf(t, d, File(path))
 	}
 	if h := d.Hashed.Load(); h != 1 {
 		t.Fatalf("three spellings of an unchanged file hashed it %d times, want 1", h)
@@ -184,7 +180,7 @@ func TestFileMemo(t *testing.T) {
 	}
 	want := fileText(strings.Repeat("x", 1<<16))
 	for range 2 {
-		if got := textOf(t, d, testFile(path)); got != want {
+		if got := textOf(t, d, File(path)); got != want {
 			t.Fatalf("after a touch: %s", got)
 		}
 	}
@@ -195,7 +191,7 @@ func TestFileMemo(t *testing.T) {
 	// time tells.
 	writeFile(t, path, strings.Repeat("y", 1<<16))
 	os.Chtimes(path, old, old)
-	if got := textOf(t, d, testFile(path)); got != fileText(strings.Repeat("y", 1<<16)) {
+	if got := textOf(t, d, File(path)); got != fileText(strings.Repeat("y", 1<<16)) {
 		t.Errorf("a same-size rewrite with its old time was served from the memo: %.60s", got)
 	}
 }
@@ -222,16 +218,16 @@ func TestFileMemoIsNotTrustedInTheRacyWindow(t *testing.T) {
 			d.Now = func() time.Time { return tick.Add(RacyWindow / 4) }
 			path := filepath.Join(t.TempDir(), "table.dat")
 			writeFile(t, path, "version A")
-			textOf(t, d, testFile(path))
+			textOf(t, d, File(path))
 			writeFile(t, path, "version B") // same size, same times
-			if got := textOf(t, d, testFile(path)); got != fileText("version B") {
+			if got := textOf(t, d, File(path)); got != fileText("version B") {
 				t.Fatalf("an edit in the tick the file was hashed in was not seen: %s", got)
 			}
 			// Hashed well after its last change, its memo is trusted.
 			d.Now = func() time.Time { return tick.Add(RacyWindow + time.Second) }
-			textOf(t, d, testFile(path))
+			textOf(t, d, File(path))
 			hashed := d.Hashed.Load()
-			if got := textOf(t, d, testFile(path)); got != fileText("version B") || d.Hashed.Load() != hashed {
+			if got := textOf(t, d, File(path)); got != fileText("version B") || d.Hashed.Load() != hashed {
 				t.Errorf("outside the racy window: %s after %d more hashes, want the memo", got, d.Hashed.Load()-hashed)
 			}
 		})
@@ -253,9 +249,9 @@ func TestFileHashTimeIsTakenBeforeTheRead(t *testing.T) {
 	d.AfterRead = func(string) { clock = tick.Add(10 * time.Second) } // a slow read
 	path := filepath.Join(t.TempDir(), "table.dat")
 	writeFile(t, path, "version A")
-	textOf(t, d, testFile(path))
+	textOf(t, d, File(path))
 	d.AfterRead = nil
-	textOf(t, d, testFile(path))
+	textOf(t, d, File(path))
 	if h := d.Hashed.Load(); h != 2 {
 		t.Errorf("hashed %d times, want 2: a memo was trusted from the time its read ended", h)
 	}
@@ -271,7 +267,7 @@ func TestFileChangedWhileReadIsReadAgain(t *testing.T) {
 		d.AfterRead = nil
 		writeFile(t, path, "version BB") // a writer, mid-read
 	}
-	if got := textOf(t, d, testFile(path)); got != fileText("version BB") || d.Hashed.Load() != 2 {
+	if got := textOf(t, d, File(path)); got != fileText("version BB") || d.Hashed.Load() != 2 {
 		t.Errorf("spelled %s after %d reads, want the new content after 2", got, d.Hashed.Load())
 	}
 	n := 0
@@ -279,7 +275,7 @@ func TestFileChangedWhileReadIsReadAgain(t *testing.T) {
 		n++
 		writeFile(t, path, strings.Repeat("v", n)) // a writer that never stops
 	}
-	_, err := Spell(map[string]any{"in": testFile(path)}, d)
+	_, err := Spell(map[string]any{"in": File(path)}, d)
 	if !errors.As(err, new(*InputError)) || !strings.Contains(err.Error(), "changed each time it was read") {
 		t.Errorf("a file that never stops changing: %v", err)
 	}
@@ -297,7 +293,7 @@ func TestFileMemoOnDisk(t *testing.T) {
 	want := fileText("the real table")
 
 	ro := t.TempDir()
-	if textOf(t, newDigester(disk.New(ro, true, nil), true), testFile(path)) != want {
+	if textOf(t, newDigester(disk.New(ro, true, nil), true), File(path)) != want {
 		t.Fatal("read-only digester spelled otherwise")
 	}
 	if _, err := os.Stat(filepath.Join(ro, disk.MemoDir)); !errors.Is(err, fs.ErrNotExist) {
@@ -306,14 +302,14 @@ func TestFileMemoOnDisk(t *testing.T) {
 
 	dir := t.TempDir()
 	store := disk.New(dir, true, nil)
-	textOf(t, newDigester(store, false), testFile(path))
+	textOf(t, newDigester(store, false), File(path))
 	memo := filepath.Join(dir, filepath.FromSlash(MemoName(path)))
 	good, err := os.ReadFile(memo)
 	if err != nil {
 		t.Fatalf("no memo was written: %v", err)
 	}
 	for name, d := range map[string]*Digester{"a new digester": newDigester(disk.New(dir, true, nil), false), "a read-only one": newDigester(disk.New(dir, true, nil), true)} {
-		if got := textOf(t, d, testFile(path)); got != want || d.Hashed.Load() != 0 {
+		if got := textOf(t, d, File(path)); got != want || d.Hashed.Load() != 0 {
 			t.Errorf("%s: %s after %d hashes, want the memo's digest and none", name, got, d.Hashed.Load())
 		}
 	}
@@ -344,7 +340,7 @@ func TestFileMemoOnDisk(t *testing.T) {
 			t.Fatal(err)
 		}
 		d := newDigester(disk.New(dir, true, nil), false)
-		if got := textOf(t, d, testFile(path)); got != want || d.Hashed.Load() != 1 {
+		if got := textOf(t, d, File(path)); got != want || d.Hashed.Load() != 1 {
 			t.Errorf("%s: %s after %d hashes, want the file's digest, hashed once", name, got, d.Hashed.Load())
 		}
 		// Hashing it again replaced the damaged memo.
@@ -356,7 +352,7 @@ func TestFileMemoOnDisk(t *testing.T) {
 	// A well-formed memo of the same stat is believed: that is what makes
 	// it a memo (only a private directory keeps one).
 	os.WriteFile(memo, forged, 0o600)
-	if got := textOf(t, newDigester(disk.New(dir, true, nil), false), testFile(path)); !strings.Contains(got, hex.EncodeToString(lie.Sum[:])) {
+	if got := textOf(t, newDigester(disk.New(dir, true, nil), false), File(path)); !strings.Contains(got, hex.EncodeToString(lie.Sum[:])) {
 		t.Errorf("a memo of the file's stat was not used: %s", got)
 	}
 }
@@ -386,7 +382,7 @@ func TestDirInputs(t *testing.T) {
 	for n, c := range files {
 		writeFile(t, filepath.Join(data, n), c)
 	}
-	sp := spellIn(t, d, testFile(data))
+	sp := spellIn(t, d, File(data))
 	if got, want := string(sp.Text), dirText(files); got != want {
 		t.Fatalf("spelled %s, want %s", got, want)
 	}
@@ -414,7 +410,7 @@ func TestDirInputs(t *testing.T) {
 	before := string(sp.Text)
 	for _, s := range steps {
 		s.edit()
-		after := textOf(t, d, testFile(data))
+		after := textOf(t, d, File(data))
 		if same := after == before; same != s.same {
 			t.Errorf("%s: key kept = %v, want %v", s.name, same, s.same)
 		}
@@ -424,11 +420,11 @@ func TestDirInputs(t *testing.T) {
 	other := filepath.Join(tempDir(t), "copy")
 	writeFile(t, filepath.Join(other, "a.nc"), "scene a")
 	writeFile(t, filepath.Join(other, "sub", "b.nc"), "scene B")
-	if textOf(t, d, testDir(other)) != before {
+	if textOf(t, d, Dir(other)) != before {
 		t.Error("a copy of the directory keys differently")
 	}
 	// An empty directory has no files.
-	if got := textOf(t, d, testDir(t.TempDir())); got != dirText(nil) {
+	if got := textOf(t, d, Dir(t.TempDir())); got != dirText(nil) {
 		t.Errorf("an empty directory: %s", got)
 	}
 }
@@ -440,7 +436,7 @@ func TestDirPatterns(t *testing.T) {
 	data := filepath.Join(tempDir(t), "tables")
 	writeFile(t, filepath.Join(data, "h2o.par"), "water")
 	writeFile(t, filepath.Join(data, "co2.par"), "carbon")
-	pattern := testDir(filepath.Join(data, "*.par"))
+	pattern := Dir(filepath.Join(data, "*.par"))
 	sp := spellIn(t, d, pattern)
 	if got, want := string(sp.Text), dirText(map[string]string{"h2o.par": "water", "co2.par": "carbon"}); got != want {
 		t.Fatalf("spelled %s, want %s", got, want)
@@ -458,26 +454,26 @@ func TestDirPatterns(t *testing.T) {
 	}
 	// A directory the pattern matches counts with its files.
 	writeFile(t, filepath.Join(data, "more.par", "x"), "x")
-	if got, want := textOf(t, d, testDir(filepath.Join(data, "m*"))), dirText(map[string]string{"more.par/x": "x"}); got != want {
+	if got, want := textOf(t, d, Dir(filepath.Join(data, "m*"))), dirText(map[string]string{"more.par/x": "x"}); got != want {
 		t.Errorf("a matched directory: %s, want %s", got, want)
 	}
 	// A pattern matching nothing keys no files.
-	if got := textOf(t, d, testDir(filepath.Join(data, "*.nc"))); got != dirText(nil) {
+	if got := textOf(t, d, Dir(filepath.Join(data, "*.nc"))); got != dirText(nil) {
 		t.Errorf("a pattern matching nothing: %s", got)
 	}
 	// Without wildcards, a Dir is a File; a name that exists is a path,
 	// whatever characters it holds.
-	if textOf(t, d, testDir(data)) != textOf(t, d, testFile(data)) {
+	if textOf(t, d, Dir(data)) != textOf(t, d, File(data)) {
 		t.Error("a Dir without wildcards keys unlike a File")
 	}
 	lit := filepath.Join(tempDir(t), "run [v2]")
 	writeFile(t, filepath.Join(lit, "a.dat"), "one")
-	if got, want := textOf(t, d, testDir(lit)), dirText(map[string]string{"a.dat": "one"}); got != want {
+	if got, want := textOf(t, d, Dir(lit)), dirText(map[string]string{"a.dat": "one"}); got != want {
 		t.Errorf("a directory named with brackets: %s, want %s", got, want)
 	}
 	// A relative pattern is the working directory's.
 	t.Chdir(data)
-	if textOf(t, d, testDir("*.par")) != textOf(t, d, pattern) {
+	if textOf(t, d, Dir("*.par")) != textOf(t, d, pattern) {
 		t.Error("a relative pattern keys unlike the absolute one")
 	}
 	// Patterns that cannot be read are input errors.
@@ -487,7 +483,7 @@ func TestDirPatterns(t *testing.T) {
 		"a .. after the first wildcard": filepath.Join(data, "*") + "/../x",
 		"a malformed pattern":           filepath.Join(data, "[*"),
 	} {
-		if _, err := Spell(map[string]any{"in": testDir(p)}, d); !errors.As(err, new(*InputError)) {
+		if _, err := Spell(map[string]any{"in": Dir(p)}, d); !errors.As(err, new(*InputError)) {
 			t.Errorf("%s: %v, want an input error", name, err)
 		}
 	}
@@ -504,7 +500,7 @@ func TestFileSymlinks(t *testing.T) {
 	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
 	}
-	if sp := spellIn(t, d, testFile(link)); string(sp.Text) != fileText("one") || sp.Inputs[0].Path != target {
+	if sp := spellIn(t, d, File(link)); string(sp.Text) != fileText("one") || sp.Inputs[0].Path != target {
 		t.Errorf("a link to a file: %s %+v, want its target", sp.Text, sp.Inputs)
 	}
 	data := filepath.Join(root, "data")
@@ -512,7 +508,7 @@ func TestFileSymlinks(t *testing.T) {
 	if err := os.Symlink(target, filepath.Join(data, "linked.dat")); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := textOf(t, d, testFile(data)), dirText(map[string]string{"real.dat": "real", "linked.dat": "one"}); got != want {
+	if got, want := textOf(t, d, File(data)), dirText(map[string]string{"real.dat": "real", "linked.dat": "one"}); got != want {
 		t.Errorf("a link to a file in a directory: %s, want %s", got, want)
 	}
 	// A ".." after a link leads out of the link's target.
@@ -522,14 +518,14 @@ func TestFileSymlinks(t *testing.T) {
 	if err := os.Symlink(filepath.Join(root, "x", "y"), filepath.Join(root, "ylink")); err != nil {
 		t.Fatal(err)
 	}
-	if got := textOf(t, d, testFile(filepath.Join(root, "ylink")+"/../f.dat")); got != fileText("what the system reads") {
+	if got := textOf(t, d, File(filepath.Join(root, "ylink")+"/../f.dat")); got != fileText("what the system reads") {
 		t.Errorf("link/../f.dat: %s", got)
 	}
 	// A link to a directory inside a directory input is refused.
 	if err := os.Symlink(root, filepath.Join(data, "loop")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Spell(map[string]any{"in": testFile(data)}, d); !errors.As(err, new(*InputError)) || !strings.Contains(err.Error(), "symbolic link to a directory") {
+	if _, err := Spell(map[string]any{"in": File(data)}, d); !errors.As(err, new(*InputError)) || !strings.Contains(err.Error(), "symbolic link to a directory") {
 		t.Errorf("a link to a directory inside a directory input: %v", err)
 	}
 }
@@ -559,23 +555,23 @@ func TestIrregularFilesAreRefused(t *testing.T) {
 			t.Fatalf("%s: keying waits for a writer", what)
 		}
 	}
-	refused("a FIFO", testFile(fifo))
-	refused("a FIFO in a directory", testFile(data))
-	refused("a FIFO a pattern matches", testDir(filepath.Join(data, "*")))
-	refused("a FIFO in a slice", []testFile{testFile(fifo)})
-	refused("a device", testFile("/dev/null"))
+	refused("a FIFO", File(fifo))
+	refused("a FIFO in a directory", File(data))
+	refused("a FIFO a pattern matches", Dir(filepath.Join(data, "*")))
+	refused("a FIFO in a slice", []File{File(fifo)})
+	refused("a device", File("/dev/null"))
 	os.Remove(fifo)
 	if err := os.Symlink("/dev/null", filepath.Join(data, "null")); err != nil {
 		t.Fatal(err)
 	}
-	refused("a link to a device in a directory", testFile(data))
+	refused("a link to a device in a directory", File(data))
 	os.Remove(filepath.Join(data, "null"))
 	l, err := net.Listen("unix", filepath.Join(data, "s"))
 	if err != nil {
 		t.Skip("unix socket:", err)
 	}
 	defer l.Close()
-	refused("a socket in a directory", testFile(data))
+	refused("a socket in a directory", File(data))
 }
 
 // The listing of a directory does not depend on the order its files
@@ -598,7 +594,7 @@ func TestChangedLeavesFileInputsAlone(t *testing.T) {
 	d := NewDigester(nil, false)
 	path := filepath.Join(t.TempDir(), "data")
 	writeFile(t, path, "a")
-	params := map[string]any{"in": []testFile{testFile(path)}, "arr": [1]testFile{testFile(path)}, "xs": []int{1}}
+	params := map[string]any{"in": []File{File(path)}, "arr": [1]File{File(path)}, "xs": []int{1}}
 	sp, err := Spell(params, d)
 	if err != nil {
 		t.Fatal(err)

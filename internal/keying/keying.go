@@ -118,7 +118,7 @@ func canChange(v any) bool {
 // runtime checks again after a call computes (Spelling.Seen).
 func mayChange(t reflect.Type) bool {
 	for t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
-		if t.Elem() == FileType || t.Elem() == DirType {
+		if in, _ := inputType(t.Elem()); in {
 			return false
 		}
 		if t.Kind() == reflect.Array {
@@ -355,8 +355,8 @@ func (e *keyEncoder) value(v reflect.Value, dynamic bool) error {
 	}
 
 	t := v.Type()
-	if t == FileType || t == DirType {
-		return e.input(v.String(), t == DirType)
+	if in, dir := inputType(t); in {
+		return e.input(v.String(), dir)
 	}
 	if done, err := e.own(v); done {
 		return err
@@ -654,7 +654,7 @@ func (e *keyEncoder) mapValue(v reflect.Value) error {
 		val  reflect.Value
 	}
 	kt := t.Key()
-	if kt == FileType || kt == DirType {
+	if in, _ := inputType(kt); in {
 		return fmt.Errorf("type %s: a file input cannot be a map key, where it would be keyed by its path's text: use a slice of %s: %w", t, kt, ErrUnkeyable)
 	}
 	if problem := mapKeyProblem(kt); problem != "" {
