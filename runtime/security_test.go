@@ -417,20 +417,21 @@ func TestSharedDirectoryLockWaitIsBounded(t *testing.T) {
 	defer func() { callctx.SharedLockWait = saved }()
 	c, _ := open(t, WithSharedDir())
 	k, _ := mcCall(300).Key()
-	holder, err := c.disk.OpenLock(k)
+	// Another holder of the key's lock, as another process takes it.
+	unlock, _, err := disk.New(c.dir, false, nil).Lock(context.Background(), k, false, 0, func() {})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer holder.Close()
-	if ok, err := disk.TryLock(holder); !ok || err != nil {
-		t.Fatalf("tryLock = %v, %v", ok, err)
-	}
-	other, _ := open(t, WithSharedDir())
+	defer unlock()
+	other, log := open(t, WithSharedDir())
 	other.dir, other.disk = c.dir, disk.New(c.dir, false, nil)
 	var got mcResult
 	mustFinish(t, 10*time.Second, "Do", func() { got, err = Do(context.Background(), other, mcCall(300), (&counter{}).fn(want)) })
 	if err != nil || !equalResult(got, want) {
 		t.Fatalf("got (%+v, %v), want the computed result", got, err)
+	}
+	if !strings.Contains(log.String(), "waited for another process's lock in a shared directory: computing it here") {
+		t.Errorf("the call did not wait for the lock, or did not say so:\n%s", log)
 	}
 }
 

@@ -300,7 +300,7 @@ func WriteParts(parts [][]byte) func(io.Writer) error {
 func (s *Store) WriteEntry(key string, write func(io.Writer) error) (u Usage, counted bool, err error) {
 	name := EntryName(key)
 	err = s.replaceWith(name, key, write, func(rename func() error) error {
-		u, counted, err = s.WithUsage(ShardOf(key), func() (Usage, error) {
+		u, counted, err = s.withUsage(ShardOf(key), func() (Usage, error) {
 			old, oerr := s.Stat(name)
 			if err := rename(); err != nil {
 				return Usage{}, err
@@ -322,7 +322,7 @@ func (s *Store) WriteEntry(key string, write func(io.Writer) error) (u Usage, co
 // RemoveEntry removes the entry file name and takes it from its shard's
 // usage.
 func (s *Store) RemoveEntry(name string) error {
-	_, _, err := s.WithUsage(path.Dir(name), func() (Usage, error) {
+	_, _, err := s.withUsage(path.Dir(name), func() (Usage, error) {
 		fi, err := s.Stat(name)
 		if err != nil {
 			return Usage{}, err
@@ -751,7 +751,7 @@ var errEntryExists = errors.New("entry exists")
 func (s *Store) CreateEntry(key string, write func(io.Writer) error) (bool, error) {
 	name := EntryName(key)
 	err := s.replaceWith(name, key, write, func(rename func() error) error {
-		_, _, err := s.WithUsage(ShardOf(key), func() (Usage, error) {
+		_, _, err := s.withUsage(ShardOf(key), func() (Usage, error) {
 			if _, err := s.Stat(name); err == nil {
 				return Usage{}, errEntryExists
 			}

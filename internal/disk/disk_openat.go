@@ -339,7 +339,7 @@ func unlinkAt(dir *os.File, name string) {
 	}
 }
 
-// OpenLockIn is OpenLockFile for name, "dir/file" one level below the
+// OpenLockIn is openLockFile for name, "dir/file" one level below the
 // store's directory, made if missing, with O_CREATE and flag: through the
 // directory held open, it costs an fstatat, an openat and an fstat, where
 // a path through the root costs several opens and closes of the
@@ -379,7 +379,7 @@ func (s *Store) makeDir(dir string) (*os.File, error) {
 	return s.shardDir(dir, true)
 }
 
-// openLockAt opens base in the directory dir as OpenLockFile opens name.
+// openLockAt opens base in the directory dir as openLockFile opens name.
 func (s *Store) openLockAt(dir *os.File, name, base string, flag int) (*os.File, error) {
 	rc, err := dir.SyscallConn()
 	if err != nil {

@@ -26,7 +26,7 @@ func (s *Store) replaceAt(name, key string, write func(io.Writer) error, commit 
 	return false, nil
 }
 
-// OpenLockIn is OpenLockFile for name, "dir/file" one level below the
+// OpenLockIn is openLockFile for name, "dir/file" one level below the
 // store's directory, made if missing, with O_CREATE and flag. A missing
 // directory is made.
 func (s *Store) OpenLockIn(name string, flag int) (*os.File, error) {
@@ -34,12 +34,12 @@ func (s *Store) OpenLockIn(name string, flag int) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := s.OpenLockFile(r, name, flag|os.O_CREATE)
+	f, err := s.openLockFile(r, name, flag|os.O_CREATE)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err := s.fs.MkdirAll(r, path.Dir(name)); err != nil {
 			return nil, err
 		}
-		f, err = s.OpenLockFile(r, name, flag|os.O_CREATE)
+		f, err = s.openLockFile(r, name, flag|os.O_CREATE)
 	}
 	return f, err
 }

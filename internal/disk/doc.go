@@ -14,7 +14,7 @@
 //   - Whole or nothing: an entry is written to a temporary file in its
 //     shard and renamed into place, so a reader sees the old entry whole,
 //     the new one whole, or none; no temporary file outlives its writer
-//     but one killed mid-write, which the cache's Clear and Prune remove
+//     but one killed mid-write, which maintain's Clear and Prune remove
 //     once it is old.
 //   - Confinement: every operation goes through an os.Root of the
 //     directory or, on Linux, opens names relative to the directory and
@@ -29,7 +29,7 @@
 //   - Bounded reads: an entry's header is checked against the file's size
 //     before the rest is read, so junk costs one small read, and a reader
 //     never allocates more than the file holds.
-//   - Locks: KeyLock is a lock on a key across processes that the kernel
+//   - Locks: Lock takes a lock on a key across processes that the kernel
 //     releases when its holder dies, so a crashed process never blocks the
 //     others.
 //   - Usage: every store and removal adds to its shard's record under a

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// fileLocks makes KeyLock take the per-key lock files of other systems on
+// fileLocks makes keyLock take the per-key lock files of other systems on
 // Linux too, for this package's tests of them.
 var fileLocks = false
 
@@ -31,7 +31,7 @@ type fileLock struct {
 }
 
 func (s *Store) fileLock(key string) (KeyLock, error) {
-	f, err := s.OpenLock(key)
+	f, err := s.openLock(key)
 	if err != nil {
 		return nil, err
 	}
@@ -76,9 +76,9 @@ func (s *Store) names(name string, f *os.File) bool {
 	return err == nil && os.SameFile(fi, ffi)
 }
 
-// OpenLock opens key's lock file, making it if missing; anything other
+// openLock opens key's lock file, making it if missing; anything other
 // than a regular file in its place is refused, not opened.
-func (s *Store) OpenLock(key string) (*os.File, error) {
+func (s *Store) openLock(key string) (*os.File, error) {
 	r, err := s.OpenRoot(true)
 	if err != nil {
 		return nil, err
@@ -86,7 +86,7 @@ func (s *Store) OpenLock(key string) (*os.File, error) {
 	if err := s.fs.MkdirAll(r, ShardOf(key)); err != nil {
 		return nil, err
 	}
-	return s.OpenLockFile(r, LockName(key), os.O_CREATE)
+	return s.openLockFile(r, LockName(key), os.O_CREATE)
 }
 
 // openExisting opens the lock file name, which must exist.
@@ -95,16 +95,16 @@ func (s *Store) openExisting(name string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.OpenLockFile(r, name, 0)
+	return s.openLockFile(r, name, 0)
 }
 
-// OpenLockFile opens name for reading and writing, with flag; anything
+// openLockFile opens name for reading and writing, with flag; anything
 // other than a regular file of the store's owner is refused, not opened.
 // So is a file with another name too (a hard link to a file elsewhere,
 // which writing in place would change there); when flag creates the file,
 // such a name is removed (the other name is left as it was) and the file
 // made anew.
-func (s *Store) OpenLockFile(r *os.Root, name string, flag int) (*os.File, error) {
+func (s *Store) openLockFile(r *os.Root, name string, flag int) (*os.File, error) {
 	if fi, err := r.Lstat(name); err == nil && !fi.Mode().IsRegular() {
 		return nil, errNotRegular(name, fi.Mode())
 	}
@@ -122,7 +122,7 @@ func (s *Store) OpenLockFile(r *os.Root, name string, flag int) (*os.File, error
 		if err := s.fs.Remove(r, name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
-		return s.OpenLockFile(r, name, flag|os.O_EXCL)
+		return s.openLockFile(r, name, flag|os.O_EXCL)
 	}
 	return f, nil
 }
@@ -190,7 +190,7 @@ func (s *Store) Lock(ctx context.Context, key string, noWait bool, wait time.Dur
 		giveUp = time.After(wait)
 	}
 	for {
-		l, err := s.KeyLock(key)
+		l, err := s.keyLock(key)
 		if err != nil {
 			return noop, waited, nil
 		}

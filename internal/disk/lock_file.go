@@ -2,5 +2,5 @@
 
 package disk
 
-// KeyLock opens the lock of key: its own lock file.
-func (s *Store) KeyLock(key string) (KeyLock, error) { return s.fileLock(key) }
+// keyLock opens the lock of key: its own lock file.
+func (s *Store) keyLock(key string) (KeyLock, error) { return s.fileLock(key) }

@@ -14,9 +14,9 @@ import (
 // of it.
 const locksName = ".locks"
 
-// KeyLock opens the lock of key: a byte of its shard's lock file, at an
+// keyLock opens the lock of key: a byte of its shard's lock file, at an
 // offset its key gives.
-func (s *Store) KeyLock(key string) (KeyLock, error) {
+func (s *Store) keyLock(key string) (KeyLock, error) {
 	if fileLocks {
 		return s.fileLock(key)
 	}

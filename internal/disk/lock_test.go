@@ -25,7 +25,7 @@ var keyLocks = []struct {
 	name string
 	open func(s *Store, key string) (KeyLock, error)
 }{
-	{"a byte of the shard's file", (*Store).KeyLock},
+	{"a byte of the shard's file", (*Store).keyLock},
 	{"a file of its own", (*Store).fileLock},
 }
 
@@ -154,7 +154,7 @@ func TestLockFilesAreRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	finishes(t, "opening a FIFO as a lock", func() {
-		if _, err := s.OpenLock(key); err == nil {
+		if _, err := s.openLock(key); err == nil {
 			t.Error("a FIFO was opened as a lock file")
 		}
 		if err := s.RemoveFreeLock(LockName(key)); err == nil {
@@ -165,7 +165,7 @@ func TestLockFilesAreRecords(t *testing.T) {
 	if err := os.Symlink(filepath.Join(t.TempDir(), "x"), s.Abs(LockName(key))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.OpenLock(key); err == nil {
+	if _, err := s.openLock(key); err == nil {
 		t.Error("a symlink was followed to a lock file")
 	}
 	os.Remove(s.Abs(LockName(key)))
@@ -179,10 +179,10 @@ func TestLockFilesAreRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.OpenLockFile(r, LockName(key), 0); err == nil || !strings.Contains(err.Error(), "more than one name") {
+	if _, err := s.openLockFile(r, LockName(key), 0); err == nil || !strings.Contains(err.Error(), "more than one name") {
 		t.Errorf("a hard link opened without O_CREATE: %v, want it refused", err)
 	}
-	f, err := s.OpenLock(key)
+	f, err := s.openLock(key)
 	if err != nil {
 		t.Fatalf("a hard-linked lock file: %v, want it made anew", err)
 	}
@@ -304,7 +304,7 @@ func TestKeyLockAcrossProcesses(t *testing.T) {
 func lockChild(role string) {
 	f := strings.Fields(role)
 	s := New(f[1], true, nil)
-	open := s.KeyLock
+	open := s.keyLock
 	if f[0] == "file" {
 		open = s.fileLock
 	}

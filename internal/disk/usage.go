@@ -42,12 +42,12 @@ type Usage struct {
 
 func UsagePath(shard string) string { return path.Join(shard, UsageName) }
 
-// WithUsage runs fn, which changes the entries of shard, under the lock of
+// withUsage runs fn, which changes the entries of shard, under the lock of
 // the shard's usage record, and adds the change fn returns to the record.
 // A record that is missing, malformed or older than recountAfter is
 // recounted instead, after fn. If the record cannot be locked, fn runs
 // all the same, and counted is false.
-func (s *Store) WithUsage(shard string, fn func() (Usage, error)) (u Usage, counted bool, err error) {
+func (s *Store) withUsage(shard string, fn func() (Usage, error)) (u Usage, counted bool, err error) {
 	f, unlock, lerr := s.lockUsage(shard)
 	if lerr != nil {
 		_, err = fn()
@@ -93,7 +93,7 @@ func (s *Store) ReadUsage(shard string, record bool) (Usage, error) {
 	if err != nil {
 		return Usage{}, err
 	}
-	if f, err := s.OpenLockFile(r, UsagePath(shard), 0); err == nil {
+	if f, err := s.openLockFile(r, UsagePath(shard), 0); err == nil {
 		var rec [usageSize]byte
 		n, _ := f.ReadAt(rec[:], 0)
 		f.Close()

@@ -212,15 +212,15 @@ func TestUsageRecordsAreRepaired(t *testing.T) {
 
 	// A record a day old is recounted by the next update, not added to.
 	write(Usage{1 << 30, 1000}, now.Add(-25*time.Hour))
-	u, counted, err := s.WithUsage("ab", func() (Usage, error) { return Usage{}, nil })
+	u, counted, err := s.withUsage("ab", func() (Usage, error) { return Usage{}, nil })
 	if err != nil || !counted || u != truth {
-		t.Errorf("a day-old record: WithUsage = %+v, %v, %v; want the count %+v", u, counted, err, truth)
+		t.Errorf("a day-old record: withUsage = %+v, %v, %v; want the count %+v", u, counted, err, truth)
 	}
 	if _, at, _ := recorded(t, dir, "ab"); time.Since(at) > time.Hour {
 		t.Errorf("the recount is dated %v", at)
 	}
 	// A lost update stays until a recount: SetUsage records one.
-	s.WithUsage("ab", func() (Usage, error) { return Usage{-4096, -1}, nil })
+	s.withUsage("ab", func() (Usage, error) { return Usage{-4096, -1}, nil })
 	if got, _ := s.ReadUsage("ab", false); got == truth {
 		t.Fatal("the lost update was not recorded")
 	}
@@ -234,7 +234,7 @@ func TestUsageRecordsAreRepaired(t *testing.T) {
 	}
 	// fn's error is returned, and nothing added.
 	oops := errors.New("oops")
-	if _, _, err := s.WithUsage("ab", func() (Usage, error) { return Usage{1 << 20, 1}, oops }); !errors.Is(err, oops) {
+	if _, _, err := s.withUsage("ab", func() (Usage, error) { return Usage{1 << 20, 1}, oops }); !errors.Is(err, oops) {
 		t.Errorf("WithUsage = %v, want fn's error", err)
 	}
 	if got, _ := s.ReadUsage("ab", false); got != truth {
@@ -262,7 +262,7 @@ func TestUsageRecordHeldElsewhere(t *testing.T) {
 		t.Fatalf("TryLock = %v, %v", ok, err)
 	}
 	ran := false
-	u, counted, err := s.WithUsage("ab", func() (Usage, error) { ran = true; return Usage{1, 1}, nil })
+	u, counted, err := s.withUsage("ab", func() (Usage, error) { ran = true; return Usage{1, 1}, nil })
 	if err != nil || counted || !ran || u != (Usage{}) {
 		t.Errorf("WithUsage under another's lock = %+v, %v, %v (ran %v); want fn run and nothing counted", u, counted, err, ran)
 	}

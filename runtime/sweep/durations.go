@@ -2,9 +2,9 @@ package sweep
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"path"
 	"strconv"
 	"strings"
@@ -30,17 +30,12 @@ func loadDurations(h callctx.Host, fn string, version int) []time.Duration {
 	if h.Records == nil {
 		return nil
 	}
-	r, err := h.Records.OpenRoot(false)
+	data, err := h.Records.ReadSmall(durationsName(fn, version), 32*maxDurations) // a regular file of ours
 	if err != nil {
 		return nil
 	}
-	f, err := h.Records.OpenLockFile(r, durationsName(fn, version), 0) // a regular file of ours, opened non-blocking
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
 	var ds []time.Duration
-	sc := bufio.NewScanner(io.LimitReader(f, 32*maxDurations))
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() && len(ds) < maxDurations {
 		n, err := strconv.ParseInt(sc.Text(), 10, 64)
 		if err != nil || n < 0 {
