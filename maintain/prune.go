@@ -56,7 +56,7 @@ func (t *Tier) Prune(ctx context.Context, o PruneOptions) ([]Entry, error) {
 	}
 	if t.dir != nil && !o.DryRun {
 		t.dir.PruneMemo(t.now().Add(-keying.MemoMaxAge))
-		if err := t.removeLeftovers(ctx, false); err != nil {
+		if err := t.dir.RemoveLeftovers(ctx, t.now(), false); err != nil {
 			return nil, err
 		}
 	}
@@ -93,39 +93,6 @@ func (t *Tier) Prune(ctx context.Context, o PruneOptions) ([]Entry, error) {
 	return removed, nil
 }
 
-// tempMaxAge is how old a temporary file must be before Prune or Verify
-// removes it: a writer still working on it is long done by then.
-const tempMaxAge = 10 * time.Minute
-
-// removeLeftovers removes, from a cache directory, the lock files that no
-// computation holds and the temporary files and leases of writers long
-// gone; with all, every temporary file and anything named like an entry
-// that is not a regular file too.
-func (t *Tier) removeLeftovers(ctx context.Context, all bool) error {
-	now := t.now()
-	return t.dir.Walk(ctx, func(name string, kind disk.FileKind) error {
-		var err error
-		switch {
-		case kind == disk.KindEntry:
-			return nil
-		case kind == disk.KindLock && strings.HasSuffix(name, disk.LockSuffix):
-			err = t.dir.RemoveFreeLock(name) // a computation's: it removes it
-		case all:
-			err = t.dir.Remove(name)
-		case kind == disk.KindOdd:
-			return nil
-		default:
-			if fi, serr := t.dir.Stat(name); serr == nil && now.Sub(fi.ModTime()) > tempMaxAge {
-				err = t.dir.Remove(name)
-			}
-		}
-		if all && err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		return nil
-	})
-}
-
 // Clear removes every entry. In a cache directory, it also removes every
 // lock file no computation holds, any temporary file a killed writer
 // left, anything named like one of them that is not a regular file, and
@@ -151,7 +118,7 @@ func (t *Tier) Clear(ctx context.Context) error {
 		return nil
 	})
 	if err == nil {
-		err = t.removeLeftovers(ctx, true)
+		err = t.dir.RemoveLeftovers(ctx, t.now(), true)
 	}
 	if err != nil {
 		return err

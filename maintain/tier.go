@@ -7,12 +7,13 @@
 // entries by key, each with a head that names its call. What only a
 // directory keeps (the lock and temporary files of its writers, the
 // records of its usage, the records that explain misses) is looked after
-// only where there is one: Verify, Usage, Recount and Why need a
+// only where there is one: Verify, Usage, Recount, Why and Push need a
 // directory.
 //
-// Every entry is checked as a load checks it before it is described or
-// listed; an entry that fails its checks is left out of List, reported by
-// Verify, and removed first by Prune. Nothing outside the directory or
+// List and Prune read each entry's head (its format, lengths and
+// metadata, checked as a load checks them): an entry whose head fails
+// is left out of List and removed first by Prune. Verify and Describe
+// check whole entries, as a load does. Nothing outside the directory or
 // store is read or removed.
 package maintain
 
@@ -172,8 +173,8 @@ type PushReport struct {
 	Skipped int   // entries that failed their checks, or were removed meanwhile
 }
 
-// Push copies every entry of a cache directory that the shared store to
-// lacks, never replacing one it holds: the results computed
+// Push copies to the shared store to every entry of a cache directory
+// that it lacks, never replacing one it holds: the results computed
 // while the store could not take them, say. Each entry is checked as a
 // load checks it first (with the tier's signing key, its MAC). A store
 // whose entries this tier may not write (read-only, or signed with a key

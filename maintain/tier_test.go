@@ -62,6 +62,12 @@ func TestMissingDirectoryHoldsNothing(t *testing.T) {
 	if ok, err := tr.Remove(ctx, keyOf(t, mcCall(1))); ok || err != nil {
 		t.Errorf("Remove = %v, %v", ok, err)
 	}
+	if u, err := tr.Usage(); err != nil || u != (maintain.Usage{}) {
+		t.Errorf("Usage = %+v, %v", u, err)
+	}
+	if u, err := tr.Recount(ctx); err != nil || u != (maintain.Usage{}) {
+		t.Errorf("Recount = %+v, %v", u, err)
+	}
 	if err := tr.Clear(ctx); err != nil {
 		t.Errorf("Clear: %v", err)
 	}

@@ -66,7 +66,7 @@ func (t *Tier) Verify(ctx context.Context, fix bool) (VerifyReport, error) {
 			return report(name, Problem{Path: where, Key: disk.KeyOfName(name), Err: fmt.Errorf("%w: not a regular file", entry.ErrCorrupt)})
 		case disk.KindTemp:
 			fi, err := t.dir.Stat(name)
-			if err != nil || now.Sub(fi.ModTime()) <= tempMaxAge {
+			if err != nil || now.Sub(fi.ModTime()) <= disk.TempMaxAge {
 				return nil
 			}
 			return report(name, Problem{Path: where, Err: errors.New("temporary file left by an interrupted write")})
@@ -104,6 +104,9 @@ func (t *Tier) Usage() (Usage, error) {
 		return Usage{}, fmt.Errorf("usage: %w", errNeedsDir)
 	}
 	u, err := t.dir.TotalUsage(!t.readOnly)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Usage{}, nil // no directory: no entries
+	}
 	return Usage(u), err
 }
 
@@ -155,7 +158,8 @@ func (t *Tier) Why(ctx context.Context, key string) (string, error) {
 	var target *Entry
 	for i := range es {
 		if es[i].Key == key {
-			target = &es[i]
+			target = &es[i] // the newest, should a copied file hold it twice
+			break
 		}
 	}
 	if target == nil {

@@ -34,7 +34,7 @@ const (
 	// ModeRefresh computes every call and overwrites its entry.
 	ModeRefresh
 	// ModeReadOnly serves hits and never writes: misses are computed and
-	// not stored, and Invalidate fails with ErrReadOnly.
+	// not stored, and Invalidate and Remove fail with ErrReadOnly.
 	ModeReadOnly
 	// ModeVerify computes every call, even on a hit, and compares the
 	// result with the stored one: a difference (a function changed
@@ -67,7 +67,7 @@ const mapMin = 1 << 20
 // minSigningKey is the shortest signing key accepted, in bytes.
 const minSigningKey = 16
 
-// ErrReadOnly is returned by Invalidate on a cache opened in
+// ErrReadOnly is returned by Invalidate and Remove on a cache opened in
 // ModeReadOnly, and by package maintain's changes to a tier opened
 // read-only: it is maintain.ErrReadOnly.
 var ErrReadOnly = entry.ErrReadOnly

@@ -716,3 +716,14 @@ func TestFilesKeyEachFileByContent(t *testing.T) {
 		t.Error("Files(nil) is not nil")
 	}
 }
+
+// keying knows File and Dir by their package and name: a move of either
+// (a renamed module, say) must fail here, not key files by their paths.
+func TestKeyingKnowsFileAndDir(t *testing.T) {
+	for _, v := range []any{File("/no/such/file"), Dir("/no/such/dir")} {
+		_, err := Call{Func: "example.com/sim.F", Params: map[string]any{"in": v}}.Key()
+		if !errors.As(err, new(*keying.InputError)) {
+			t.Errorf("keying %T(%v): %v; want it keyed by content, which a missing path fails", v, v, err)
+		}
+	}
+}

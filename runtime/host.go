@@ -10,8 +10,8 @@ import (
 
 var _ callctx.Hoster = (*Cache)(nil)
 
-// SweepHost returns what runtime/sweep needs of c beyond the API above (a
-// type of an internal package: it is for the sweep alone); a nil c is the
+// SweepHost returns what runtime/sweep needs of c beyond the API above:
+// it is for the sweep alone, and its type is internal. A nil c is the
 // cache ctx carries, else the default cache.
 func (c *Cache) SweepHost(ctx context.Context) callctx.Host {
 	if c == nil {
@@ -29,7 +29,6 @@ func (c *Cache) SweepHost(ctx context.Context) callctx.Host {
 		Verbose:    c.verbose,
 		HolderWait: wait,
 		ReadOnly:   c.mode == ModeReadOnly,
-		SetClock:   func(now func() time.Time) { c.now = now },
 	}
 	if c.mode != ModeOff && c.disk.Private() {
 		h.Records = c.disk

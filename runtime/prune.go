@@ -87,7 +87,10 @@ func (c *Cache) trimWhole(n int64, keep string) {
 	c.sinceTrim.Store(0)
 	c.trimmed.Store(true)
 	target := c.maxBytes * 3 / 4
+	// What killed writers left, and the memo's old records, go too: what
+	// the limit does not count would otherwise grow without one.
 	c.disk.PruneMemo(c.now().Add(-keying.MemoMaxAge))
+	c.disk.RemoveLeftovers(context.Background(), c.now(), false)
 	removed, before, err := c.disk.Trim(context.Background(), c.maxBytes, target, keep)
 	if err != nil {
 		c.log.Warn("could not trim the cache to its size limit", "dir", c.dir, "limit", c.maxBytes, "err", err)

@@ -2,12 +2,16 @@ package runtime
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/maintain"
 )
 
@@ -211,5 +215,33 @@ func fill1(t *testing.T, c *Cache, i int, size int) {
 	t.Helper()
 	if _, err := Do(context.Background(), c, mcCall(float64(i)), func(context.Context) ([]byte, error) { return make([]byte, size), nil }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The size limit's trim removes what killed writers left, which the limit
+// does not count: a temporary file long abandoned goes, and one a writer
+// may still be writing stays.
+func TestTrimRemovesWhatKilledWritersLeft(t *testing.T) {
+	dir := t.TempDir()
+	shard := filepath.Join(dir, "ab")
+	if err := os.MkdirAll(shard, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(shard, disk.TempPrefix+"abcdef0123456789-1")
+	fresh := filepath.Join(shard, disk.TempPrefix+"abcdef0123456789-2")
+	for _, p := range []string{old, fresh} {
+		if err := os.WriteFile(p, make([]byte, 1<<20), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	long := time.Now().Add(-time.Hour)
+	os.Chtimes(old, long, long)
+	c, _ := openDir(t, dir, WithMaxBytes(64<<10))
+	fill(t, c, 1, 100) // the first store checks the limit
+	if _, err := os.Stat(old); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a temporary file an hour old survived the trim: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a fresh temporary file, maybe a writer's at work, was removed: %v", err)
 	}
 }

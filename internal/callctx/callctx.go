@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/cachegen/cachegen/internal/disk"
 )
 
 // ErrBusy is what a call marked NoWait returns when another process or
@@ -98,7 +96,7 @@ type Host struct {
 	// times of a function's points for its next estimates; nil where
 	// there are none to keep: the cache is off, or others can write to
 	// its directory. ReadOnly says they are read and not written.
-	Records  *disk.Store
+	Records  Records
 	ReadOnly bool
 	// FetchRemote reads the remote tier's entries of keys (at most
 	// BatchSize) in a few round trips, for a Lookup's Remote; nil when the
@@ -106,9 +104,13 @@ type Host struct {
 	FetchRemote func(ctx context.Context, keys []string) func(key string) ([]byte, bool)
 	// BatchSize is how many keys FetchRemote reads at once.
 	BatchSize int
-	// SetClock makes the cache read the time from now, for tests of what
-	// stored compute times lead to.
-	SetClock func(now func() time.Time)
+}
+
+// Records reads and replaces the small records a cache directory keeps
+// beside its entries, confined to the directory (see disk.Store).
+type Records interface {
+	ReadSmall(name string, max int64) ([]byte, error)
+	Replace(name, key string, parts ...[]byte) error
 }
 
 // A Hoster is a cache a sweep can run on.

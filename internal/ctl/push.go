@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/cachegen/cachegen/maintain"
@@ -46,6 +47,7 @@ func push(ctx context.Context, dir, rawURL string, signKey []byte, out io.Writer
 		return err
 	}
 	defer r.Close()
+	r.SetLogger(slog.New(slog.DiscardHandler)) // push's errors say what the tier would log
 	t, err := maintain.Open(dir, maintain.Options{SigningKey: signKey})
 	if err != nil {
 		return err

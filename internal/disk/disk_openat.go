@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -430,11 +431,13 @@ func (s *Store) openLockAt(dir *os.File, name, base string, flag int) (*os.File,
 // errOutside is the error of a name that leads out of the store.
 var errOutside = errors.New("name leads outside the cache directory")
 
-// checkLocal refuses a directory name that is absolute or climbs out with
-// "..": names opened relative to the store's directory are confined as
-// its os.Root confines the others.
+// checkLocal refuses a directory name that is not one name in the
+// store's directory (absolute, climbing out with "..", or two levels, the
+// first of which openat would follow were it a symlink): names opened
+// relative to the store's directory are confined as its os.Root confines
+// the others.
 func checkLocal(dir string) error {
-	if !filepath.IsLocal(filepath.FromSlash(dir)) {
+	if strings.Contains(dir, "/") || !filepath.IsLocal(filepath.FromSlash(dir)) {
 		return fmt.Errorf("%s: %w", dir, errOutside)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/cachegen/cachegen/internal/entry"
 )
@@ -110,4 +111,38 @@ func readDir(r *os.Root, name string) ([]fs.DirEntry, error) {
 	}
 	defer d.Close()
 	return d.ReadDir(-1)
+}
+
+// TempMaxAge is how old a temporary file (or a lease file) must be before
+// it is removed as left by a writer long gone: a writer still working on
+// it is long done by then.
+const TempMaxAge = 10 * time.Minute
+
+// RemoveLeftovers removes the lock files that no computation holds and
+// the temporary files and leases older than TempMaxAge at now; with all,
+// every temporary and lease file, and anything named like an entry or one
+// of them that is not a regular file, too, stopping at the first failure.
+// Entries are left alone.
+func (s *Store) RemoveLeftovers(ctx context.Context, now time.Time, all bool) error {
+	return s.Walk(ctx, func(name string, kind FileKind) error {
+		var err error
+		switch {
+		case kind == KindEntry:
+			return nil
+		case kind == KindLock && strings.HasSuffix(name, LockSuffix):
+			err = s.RemoveFreeLock(name) // a computation's: it removes it
+		case all:
+			err = s.Remove(name)
+		case kind == KindOdd:
+			return nil
+		default:
+			if fi, serr := s.Stat(name); serr == nil && now.Sub(fi.ModTime()) > TempMaxAge {
+				err = s.Remove(name)
+			}
+		}
+		if all && err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	})
 }
