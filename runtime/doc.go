@@ -36,9 +36,9 @@
 // internal/entry's), written to a temporary file and renamed into place.
 // Numeric slices are stored as raw blocks, so a hit on a large []float64
 // costs little more than reading the file. A load checks every part of
-// it (lengths, checksums, the call and result type it holds); an entry
-// that fails a check is a miss, logged and counted, and is replaced by
-// the recomputed result. Directories are created 0700 and files 0600.
+// it: lengths, checksums, and the call and the result's type it holds. An
+// entry that fails a check is a miss, logged and counted, and is replaced
+// by the recomputed result. Directories are created 0700 and files 0600.
 //
 // # Mapped results
 //
