@@ -365,7 +365,11 @@ func TestNamesOutsideTheRootAreRefusedRelativeToShards(t *testing.T) {
 	s := New(dir, true, nil)
 	put(t, s, keyIn("ab", 0), encode(t, []byte("x"), nil))
 	secret := plant(t, base, "outside/ab/secret", encode(t, []byte("secret"), nil))
-	for _, name := range []string{"../outside/ab/secret", secret} {
+	// A symlink planted in the directory, named as the first of two levels.
+	if err := os.Symlink(filepath.Join(base, "outside"), filepath.Join(dir, "x")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"../outside/ab/secret", secret, "x/ab/secret"} {
 		if _, err := s.ReadSmall(name, 1<<20); err == nil {
 			t.Errorf("ReadSmall(%s) read a file outside", name)
 		}
