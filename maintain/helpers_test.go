@@ -6,12 +6,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cachegen/cachegen/internal/disk"
+	"github.com/cachegen/cachegen/internal/testenv/cachefiles"
 	"github.com/cachegen/cachegen/maintain"
 	"github.com/cachegen/cachegen/remote"
 	"github.com/cachegen/cachegen/remote/file"
@@ -163,23 +162,12 @@ func withRemoteDown() cacheruntime.Option {
 	return cacheruntime.WithRemote(remote.New(downStore{}, "mem://down", remote.Options{}))
 }
 
-// actual counts what the cache's entry files occupy, with the system's
-// own figure for each: st_blocks of 512 bytes.
+// actual is what the cache's entry files in dir occupy, as the system
+// counts it.
 func actual(t *testing.T, dir string) maintain.Usage {
 	t.Helper()
-	var u maintain.Usage
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && strings.HasSuffix(p, disk.EntrySuffix) {
-			var st syscall.Stat_t
-			if err := syscall.Lstat(p, &st); err != nil {
-				t.Fatal(err)
-			}
-			u.Bytes += st.Blocks * 512
-			u.Entries++
-		}
-		return nil
-	})
-	return u
+	b, n := cachefiles.Occupied(t, dir)
+	return maintain.Usage{Bytes: b, Entries: n}
 }
 
 // validEntry returns the bytes and key of an entry the runtime stored.

@@ -11,7 +11,7 @@ import (
 	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/testenv"
-	"github.com/cachegen/cachegen/internal/testenv/hostile"
+	"github.com/cachegen/cachegen/internal/testenv/cachefiles"
 	"github.com/cachegen/cachegen/maintain"
 	"github.com/cachegen/cachegen/remote"
 )
@@ -30,7 +30,7 @@ func TestVerifyOfAHugeSparseEntryIsBounded(t *testing.T) {
 	for name, head := range map[string][]byte{"zeros": nil, "an entry's header": good[:entry.HeaderSize]} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			hostile.PlantSparse(t, entryPath(dir, key), head, hundredGiB)
+			cachefiles.PlantSparse(t, entryPath(dir, key), head, hundredGiB)
 			var rep maintain.VerifyReport
 			var err error
 			if n := testenv.AllocatedBy(func() { rep, err = openTier(t, dir, maintain.Options{}).Verify(ctx, true) }); n > 16<<20 {
@@ -73,7 +73,7 @@ func TestSymlinksLeadNowhere(t *testing.T) {
 		t.Run(where, func(t *testing.T) {
 			dir := t.TempDir()
 			fill(t, openCache(t, dir), 3, 10) // other entries, some to prune
-			out, unchanged := hostile.Outside(t, key, good)
+			out, unchanged := cachefiles.Outside(t, key, good)
 			os.RemoveAll(filepath.Join(dir, key[:2]))
 			if where == "entry" {
 				os.MkdirAll(filepath.Join(dir, key[:2]), 0o700)
@@ -100,7 +100,7 @@ func TestSymlinksLeadNowhere(t *testing.T) {
 // and find it a problem.
 func TestMetadataBombsAreBounded(t *testing.T) {
 	dir := t.TempDir()
-	key, data := hostile.MetaBomb(t)
+	key, data := cachefiles.MetaBomb(t)
 	os.MkdirAll(filepath.Dir(entryPath(dir, key)), 0o700)
 	if err := os.WriteFile(entryPath(dir, key), data, 0o600); err != nil {
 		t.Fatal(err)
@@ -208,7 +208,7 @@ func TestSharedListBoundsMetadata(t *testing.T) {
 	copy(head, good[:entry.HeaderSize])
 	binary.LittleEndian.PutUint32(head[12:], metaLen)
 	binary.LittleEndian.PutUint64(head[16:], 0)
-	hostile.PlantSparse(t, entryPath(storeDir, key), head, entry.HeaderSize+metaLen+entry.TrailerSize)
+	cachefiles.PlantSparse(t, entryPath(storeDir, key), head, entry.HeaderSize+metaLen+entry.TrailerSize)
 	var es []maintain.Entry
 	var err error
 	if n := testenv.AllocatedBy(func() { es, err = maintain.Shared(r, nil).List(ctx) }); n > 8<<20 {

@@ -20,7 +20,7 @@ import (
 	"github.com/cachegen/cachegen/internal/entry"
 	"github.com/cachegen/cachegen/internal/keying"
 	"github.com/cachegen/cachegen/internal/testenv"
-	"github.com/cachegen/cachegen/internal/testenv/hostile"
+	"github.com/cachegen/cachegen/internal/testenv/cachefiles"
 	"github.com/cachegen/cachegen/remote"
 	"github.com/cachegen/cachegen/remote/file"
 )
@@ -53,7 +53,7 @@ func TestHugeSparseEntryIsABoundedMiss(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c, _ := open(t)
 			key, _ := mcCall(300).Key()
-			hostile.PlantSparse(t, c.disk.Path(key), head, hundredGiB)
+			cachefiles.PlantSparse(t, c.disk.Path(key), head, hundredGiB)
 			var got mcResult
 			var err error
 			if n := testenv.AllocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 16<<20 {
@@ -72,7 +72,7 @@ func TestHugeSparseEntryIsABoundedMiss(t *testing.T) {
 		}
 		c, _, _ := openTiered(t, s, remote.Options{})
 		key, _ := mcCall(300).Key()
-		hostile.PlantSparse(t, filepath.Join(shared, key[:2], key+disk.EntrySuffix), good[:entry.HeaderSize], hundredGiB)
+		cachefiles.PlantSparse(t, filepath.Join(shared, key[:2], key+disk.EntrySuffix), good[:entry.HeaderSize], hundredGiB)
 		var got mcResult
 		if n := testenv.AllocatedBy(func() { got, err = Do(context.Background(), c, mcCall(300), (&counter{}).fn(want)) }); n > 16<<20 {
 			t.Errorf("a remote load allocated %d bytes", n)
@@ -170,7 +170,7 @@ func TestSymlinksLeadNowhere(t *testing.T) {
 			c, _ := open(t)
 			Do(context.Background(), c, mcCall(300), n.fn(mcResult{Precision: 1}))
 			entry, _ := os.ReadFile(c.disk.Path(key))
-			dir, unchanged := hostile.Outside(t, key, entry)
+			dir, unchanged := cachefiles.Outside(t, key, entry)
 			os.RemoveAll(filepath.Join(c.dir, key[:2]))
 			if where == "entry" {
 				os.MkdirAll(filepath.Join(c.dir, key[:2]), 0o700)
@@ -289,7 +289,7 @@ func plantHeaderOf(t *testing.T, path string, good []byte, size int64, sparse bo
 	}
 	le.PutUint64(h[16:], uint64(body-metaLen))
 	if sparse {
-		hostile.PlantSparse(t, path, h, size)
+		cachefiles.PlantSparse(t, path, h, size)
 		return
 	}
 	os.MkdirAll(filepath.Dir(path), 0o700)
@@ -440,7 +440,7 @@ func TestSharedDirectoryLockWaitIsBounded(t *testing.T) {
 // allocates little more than its size.
 func TestMetadataBombsAreBounded(t *testing.T) {
 	dir := t.TempDir()
-	key, data := hostile.MetaBomb(t)
+	key, data := cachefiles.MetaBomb(t)
 	os.MkdirAll(filepath.Join(dir, key[:2]), 0o700)
 	if err := os.WriteFile(filepath.Join(dir, key[:2], key+disk.EntrySuffix), data, 0o600); err != nil {
 		t.Fatal(err)

@@ -14,26 +14,16 @@ import (
 
 	"github.com/cachegen/cachegen/internal/disk"
 	"github.com/cachegen/cachegen/internal/testenv"
+	"github.com/cachegen/cachegen/internal/testenv/cachefiles"
 	"github.com/cachegen/cachegen/maintain"
 )
 
-// actual counts what the cache's entry files occupy, with the system's
-// own figure for each: st_blocks of 512 bytes.
+// actual is what the cache's entry files in dir occupy, as the system
+// counts it.
 func actual(t *testing.T, dir string) maintain.Usage {
 	t.Helper()
-	var u maintain.Usage
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && strings.HasSuffix(p, disk.EntrySuffix) {
-			var st syscall.Stat_t
-			if err := syscall.Lstat(p, &st); err != nil {
-				t.Fatal(err)
-			}
-			u.Bytes += st.Blocks * 512
-			u.Entries++
-		}
-		return nil
-	})
-	return u
+	b, n := cachefiles.Occupied(t, dir)
+	return maintain.Usage{Bytes: b, Entries: n}
 }
 
 // plantUnrecorded plants, in each shard of dir that has a usage record,

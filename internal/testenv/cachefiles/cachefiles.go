@@ -1,12 +1,15 @@
-// Package hostile plants what an attacker would leave in a cache
-// directory, for the tests of what reads one.
-package hostile
+// Package cachefiles plants what an attacker would leave in a cache
+// directory, and measures what its entries occupy, for the tests of what
+// reads one.
+package cachefiles
 
 import (
 	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -82,4 +85,22 @@ func MetaBomb(t testing.TB) (string, []byte) {
 		t.Fatal(err)
 	}
 	return fmt.Sprintf("%x", sum[:8]), bytes.Join(parts, nil)
+}
+
+// Occupied counts the entry files under dir and what they occupy, with
+// the system's own figure for each: st_blocks of 512 bytes.
+func Occupied(t testing.TB, dir string) (bytes, entries int64) {
+	t.Helper()
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(p, disk.EntrySuffix) {
+			var st syscall.Stat_t
+			if err := syscall.Lstat(p, &st); err != nil {
+				t.Fatal(err)
+			}
+			bytes += st.Blocks * 512
+			entries++
+		}
+		return nil
+	})
+	return bytes, entries
 }
